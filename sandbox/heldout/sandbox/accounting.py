@@ -1,0 +1,128 @@
+"""Reads what a container costs from its cgroup while it runs."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+SAMPLE_EVERY_S = 0.05
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float
+    peak_memory_bytes: int
+    pids_refused: int
+    source: str  # "cgroup-v1", "cgroup-v2", "docker-stats" or "none"
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _read_keyed(path: Path, key: str) -> int | None:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class _CgroupFiles:
+    """Locates the container's cgroup files for v1 (cgroupfs or systemd driver) or v2."""
+
+    def __init__(self, container_id: str) -> None:
+        self.container_id = container_id
+        self.kind = "none"
+        self.memory: Path | None = None
+        self.cpu: Path | None = None
+        self.pids: Path | None = None
+        self.locate()
+
+    def locate(self) -> None:
+        container_id = self.container_id
+        leaves = (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope")
+        for leaf in leaves:
+            v1_mem = CGROUP_ROOT / "memory" / leaf
+            if v1_mem.is_dir():
+                self.kind = "cgroup-v1"
+                self.memory = v1_mem / "memory.max_usage_in_bytes"
+                self.cpu = CGROUP_ROOT / "cpuacct" / leaf / "cpuacct.usage"
+                self.pids = CGROUP_ROOT / "pids" / leaf / "pids.events"
+                return
+            v2 = CGROUP_ROOT / leaf
+            if (v2 / "cgroup.procs").exists():
+                self.kind = "cgroup-v2"
+                self.memory = v2 / "memory.peak"
+                self.cpu = v2 / "cpu.stat"
+                self.pids = v2 / "pids.events"
+                return
+
+    def read(self) -> tuple[float | None, int | None, int | None]:
+        if self.kind == "none":
+            self.locate()
+        cpu: float | None = None
+        if self.cpu is not None:
+            if self.kind == "cgroup-v1":
+                ns = _read_int(self.cpu)
+                cpu = ns / 1e9 if ns is not None else None
+            else:
+                usec = _read_keyed(self.cpu, "usage_usec")
+                cpu = usec / 1e6 if usec is not None else None
+        memory = _read_int(self.memory) if self.memory is not None else None
+        refused = _read_keyed(self.pids, "max") if self.pids is not None else None
+        return cpu, memory, refused
+
+
+class UsageSampler:
+    """Samples a container's cgroup in a thread until stopped; keeps the last and peak values.
+
+    The kernel keeps the peak itself (``max_usage_in_bytes`` / ``memory.peak``), so the
+    sampling rate only bounds how much CPU time at the very end can go unseen.
+    """
+
+    def __init__(self, container: Any) -> None:
+        self._container = container
+        self._files = _CgroupFiles(container.id)
+        self._stop = threading.Event()
+        self._cpu = 0.0
+        self._memory = 0
+        self._refused = 0
+        self._thread = threading.Thread(target=self._loop, name="heldout-usage", daemon=True)
+
+    @property
+    def source(self) -> str:
+        return self._files.kind
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def sample(self) -> None:
+        cpu, memory, refused = self._files.read()
+        if cpu is not None:
+            self._cpu = max(self._cpu, cpu)
+        if memory is not None:
+            self._memory = max(self._memory, memory)
+        if refused is not None:
+            self._refused = max(self._refused, refused)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(SAMPLE_EVERY_S)
+
+    def stop(self) -> Usage:
+        self.sample()
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        return Usage(self._cpu, self._memory, self._refused, self._files.kind)

@@ -1,0 +1,30 @@
+"""`heldout sandbox …` commands."""
+
+from __future__ import annotations
+
+import click
+
+from heldout.sandbox import image
+from heldout.sandbox.errors import SandboxError
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """Build and inspect the sandbox runtime image."""
+
+
+@sandbox_group.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when the image exists.")
+def build_command(force: bool) -> None:
+    """Build the runtime image (offline-capable; cached by content hash)."""
+    try:
+        tag = image.build(force=force, say=lambda line: click.echo(line, err=True))
+    except SandboxError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(tag)
+
+
+@sandbox_group.command("image")
+def image_command() -> None:
+    """Print the tag of the image jobs run in."""
+    click.echo(image.default_image())

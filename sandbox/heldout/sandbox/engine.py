@@ -1,0 +1,82 @@
+"""Connection to the Docker engine and clean-up of containers left by dead workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from heldout.sandbox.errors import EngineUnavailable
+
+log = logging.getLogger(__name__)
+
+LABEL = "heldout.sandbox"
+LABEL_HOST = "heldout.host"
+LABEL_OWNER_PID = "heldout.owner-pid"
+API_TIMEOUT_S = 30
+
+ENGINE_ERRORS: tuple[type[BaseException], ...] = (
+    docker.errors.APIError,
+    docker.errors.DockerException,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ReadTimeout,
+)
+
+
+def get_client() -> docker.DockerClient:
+    """A client for the engine named by ``DOCKER_HOST`` (or the local socket), checked alive."""
+    try:
+        client = docker.from_env(timeout=API_TIMEOUT_S)
+        client.ping()
+    except ENGINE_ERRORS as exc:
+        raise EngineUnavailable(
+            f"no Docker engine answers ({exc.__class__.__name__}: {exc}). Start dockerd, "
+            "or set DOCKER_HOST; `heldout doctor` says more."
+        ) from exc
+    return client
+
+
+def ownership_labels() -> dict[str, str]:
+    """Labels that let a later worker tell whose container this was."""
+    return {LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_OWNER_PID: str(os.getpid())}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(client: Any | None = None, *, everything: bool = False) -> list[str]:
+    """Remove sandbox containers of this host whose owning process is gone.
+
+    With ``everything`` every sandbox container of this host goes (used when no worker
+    can be running, e.g. by tests and at start-up of the only worker).
+    """
+    client = client or get_client()
+    removed: list[str] = []
+    host = socket.gethostname()
+    containers = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{LABEL_HOST}={host}"]})
+    for container in containers:
+        pid_label = container.labels.get(LABEL_OWNER_PID, "")
+        owner_alive = pid_label.isdigit() and int(pid_label) != os.getpid() and _pid_alive(int(pid_label))
+        if owner_alive and not everything:
+            continue
+        if pid_label == str(os.getpid()) and not everything:
+            continue
+        try:
+            container.remove(force=True)
+            removed.append(container.id)
+        except docker.errors.NotFound:
+            continue
+        log.warning("removed orphaned sandbox container %s (owner pid %s)", container.short_id, pid_label)
+    return removed

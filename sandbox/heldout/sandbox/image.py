@@ -1,0 +1,194 @@
+"""Builds the sandbox runtime image, offline when no registry answers; cached by content hash."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from heldout.sandbox import engine
+from heldout.sandbox.errors import ImageBuildError
+
+log = logging.getLogger(__name__)
+
+IMAGE_DIR = Path(__file__).with_name("image")
+RUNTIME_REPO = "heldout-runtime"
+BASE_REPO = "heldout-base"
+PULL_BASE = ("python", "3.11-slim-bookworm")
+DEBIAN_SUITE = "bookworm"
+DEBIAN_PACKAGES = ("python3", "python3-venv", "libgomp1")
+PYTHON_VERSION = "3.11"
+
+Say = Callable[[str], None]
+
+
+def _cache_root() -> Path:
+    configured = os.environ.get("HELDOUT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "heldout"
+
+
+def _base_recipe() -> str:
+    return f"debian:{DEBIAN_SUITE}:{','.join(DEBIAN_PACKAGES)}|pull:{':'.join(PULL_BASE)}"
+
+
+def base_tag() -> str:
+    digest = hashlib.sha256(_base_recipe().encode()).hexdigest()[:12]
+    return f"{BASE_REPO}:{digest}"
+
+
+def _context_files() -> list[Path]:
+    return sorted(p for p in IMAGE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+@functools.lru_cache(maxsize=1)
+def content_hash() -> str:
+    """Hash of everything that goes into the image: recipe, Dockerfile, pins, runtime files."""
+    digest = hashlib.sha256(_base_recipe().encode())
+    for path in _context_files():
+        digest.update(path.relative_to(IMAGE_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def default_image() -> str:
+    """The image jobs run in: ``HELDOUT_SANDBOX_IMAGE`` or the content-addressed runtime tag."""
+    return os.environ.get("HELDOUT_SANDBOX_IMAGE") or f"{RUNTIME_REPO}:{content_hash()}"
+
+
+def image_exists(client: Any, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def _pull_base(client: Any, say: Say) -> bool:
+    repo, tag = PULL_BASE
+    try:
+        image = client.images.pull(repo, tag=tag)
+    except engine.ENGINE_ERRORS as exc:
+        say(f"no registry answers ({str(exc).splitlines()[0][:120]}); building the base from Debian packages")
+        return False
+    image.tag(*base_tag().split(":"))
+    return True
+
+
+def _debootstrap_base(client: Any, say: Say) -> None:
+    if shutil.which("debootstrap") is None:
+        raise ImageBuildError(
+            "the base image can't be pulled and debootstrap is missing: "
+            "install it (`apt-get install -y debootstrap`, as root) or make a registry reachable"
+        )
+    if os.geteuid() != 0:
+        raise ImageBuildError("building the base image from Debian packages needs root (debootstrap)")
+    mirror = os.environ.get("HELDOUT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    with tempfile.TemporaryDirectory(prefix="heldout-rootfs-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        say(f"debootstrap {DEBIAN_SUITE} ({', '.join(DEBIAN_PACKAGES)}) from {mirror} …")
+        result = subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(DEBIAN_PACKAGES)}",
+             DEBIAN_SUITE, str(rootfs), mirror],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise ImageBuildError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for child in (rootfs / junk).glob("*"):
+                if child.is_file():
+                    child.unlink()
+        say("importing the root filesystem as a Docker image …")
+        tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
+                               stdout=subprocess.PIPE)
+        assert tar.stdout is not None
+        repo, tag = base_tag().split(":")
+        try:
+            client.api.import_image_from_stream(tar.stdout, repository=repo, tag=tag)
+        finally:
+            tar.stdout.close()
+            tar.wait()
+        if tar.returncode != 0 or not image_exists(client, base_tag()):
+            raise ImageBuildError("importing the debootstrapped root filesystem failed")
+
+
+def ensure_base(client: Any, say: Say) -> str:
+    tag = base_tag()
+    if image_exists(client, tag):
+        return tag
+    if not _pull_base(client, say):
+        _debootstrap_base(client, say)
+    return tag
+
+
+def wheelhouse(say: Say) -> Path:
+    """Wheels for the pinned requirements, downloaded on the host once per pin set."""
+    requirements = IMAGE_DIR / "requirements.txt"
+    machine = platform.machine()
+    key = hashlib.sha256(requirements.read_bytes() + machine.encode()).hexdigest()[:16]
+    target = _cache_root() / "wheelhouse" / key
+    marker = target / ".complete"
+    if marker.exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    say(f"downloading wheels for Python {PYTHON_VERSION} ({machine}) into {target} …")
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in (17, 24, 27, 28, 31, 34, 36)]
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+               "--only-binary=:all:", "--python-version", PYTHON_VERSION, "--implementation", "cp",
+               "--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--dest", str(target),
+               "-r", str(requirements)]
+    for tag in [*platforms, f"manylinux2014_{machine}"]:
+        command += ["--platform", tag]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ImageBuildError(f"downloading wheels failed (is PyPI reachable?):\n{result.stderr[-3000:]}")
+    marker.write_text("ok\n")
+    return target
+
+
+@contextlib.contextmanager
+def _build_context(wheels: Path) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="heldout-build-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(IMAGE_DIR, context, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
+        yield context
+
+
+def build(*, force: bool = False, say: Say = log.info, client: Any | None = None) -> str:
+    """Make sure the runtime image exists; return its tag. Seconds when already built."""
+    client = client or engine.get_client()
+    tag = default_image()
+    if not force and image_exists(client, tag):
+        say(f"sandbox image {tag} is up to date")
+        return tag
+    if os.environ.get("HELDOUT_SANDBOX_IMAGE"):
+        raise ImageBuildError(f"HELDOUT_SANDBOX_IMAGE={tag} is set but that image does not exist")
+    base = ensure_base(client, say)
+    wheels = wheelhouse(say)
+    say(f"building {tag} from {base} …")
+    repo, version = tag.split(":")
+    with _build_context(wheels) as context:
+        try:
+            client.images.build(path=str(context), tag=tag, buildargs={"BASE": base}, pull=False,
+                                rm=True, forcerm=True, network_mode="none")
+        except docker.errors.BuildError as exc:
+            lines = "".join(str(item.get("stream", item.get("error", ""))) for item in exc.build_log)
+            raise ImageBuildError(f"building the sandbox image failed: {exc}\n{lines[-3000:]}") from exc
+    client.images.get(tag).tag(repo, "latest")
+    say(f"built {tag}")
+    return tag

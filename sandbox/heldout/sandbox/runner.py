@@ -1,0 +1,215 @@
+"""Runs one job in a hardened, throw-away container and reports what happened."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import LogConfig, Mount, Ulimit
+
+from heldout.sandbox import engine, outputs, scratch
+from heldout.sandbox.accounting import UsageSampler
+from heldout.sandbox.errors import ImageMissing, SandboxError
+from heldout.sandbox.image import default_image
+from heldout.sandbox.spec import (
+    DATA,
+    OUTPUT,
+    SANDBOX_GID,
+    SANDBOX_UID,
+    TMP,
+    WORKSPACE,
+    JobSpec,
+    Limits,
+    RunResult,
+)
+
+log = logging.getLogger(__name__)
+
+SIGXFSZ = 25
+# Kept out of every sandbox: the engine would otherwise pass the daemon's proxy settings.
+_BLANK_PROXY_ENV = {name: "" for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
+                                          "https_proxy", "no_proxy", "FTP_PROXY", "ftp_proxy")}
+
+
+def container_options(spec: JobSpec, workspace: Path, data: Path | None, output: Path) -> dict[str, Any]:
+    """Every protection of the sandbox contract, as Docker SDK arguments."""
+    limits = spec.limits
+    mib = 1024 * 1024
+    mounts = [
+        Mount(WORKSPACE, str(workspace), type="bind", read_only=True),
+        Mount(OUTPUT, str(output), type="bind", read_only=False),
+    ]
+    if data is not None:
+        mounts.append(Mount(DATA, str(data), type="bind", read_only=True))
+    threads = str(max(1, math.ceil(limits.cpus)))
+    environment = {
+        **_BLANK_PROXY_ENV,
+        "HELDOUT_DATA": DATA,
+        "HELDOUT_OUTPUT": OUTPUT,
+        "HOME": TMP,
+        "TMPDIR": TMP,
+        "MPLCONFIGDIR": TMP,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        **dict(spec.env),
+    }
+    log_cap = max(64, (limits.log_bytes * 4) // 1024)
+    return {
+        "command": list(spec.command),
+        "user": f"{SANDBOX_UID}:{SANDBOX_GID}",
+        "working_dir": WORKSPACE,
+        "environment": environment,
+        "labels": {**engine.ownership_labels(), **dict(spec.labels)},
+        "network_mode": "none",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "init": True,
+        "ipc_mode": "private",
+        "cgroupns": "private",
+        "hostname": "sandbox",
+        "mem_limit": limits.memory_mb * mib,
+        "memswap_limit": limits.memory_mb * mib,
+        "mem_swappiness": 0,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+        "ulimits": [
+            Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
+            Ulimit(name="fsize", soft=limits.file_size_mb * mib, hard=limits.file_size_mb * mib),
+            Ulimit(name="core", soft=0, hard=0),
+        ],
+        "tmpfs": {TMP: f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
+        "shm_size": 64 * mib,
+        "mounts": mounts,
+        "log_config": LogConfig(type="json-file", config={"max-size": f"{log_cap}k", "max-file": "2"}),
+        "stop_signal": "SIGKILL",
+        "detach": True,
+        "stdin_open": False,
+        "tty": False,
+    }
+
+
+def _tail(raw: bytes, cap: int) -> tuple[str, bool]:
+    truncated = len(raw) > cap
+    text = raw[-cap:].decode("utf-8", errors="replace")
+    if truncated:
+        text = f"[… output truncated to the last {cap} bytes …]\n" + text
+    return text, truncated
+
+
+def _wait(container: Any, seconds: float) -> dict[str, Any] | None:
+    """Wait for exit; None when the time is up. Engine failures propagate."""
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            result: dict[str, Any] = container.wait(timeout=max(0.05, min(remaining, 30.0)))
+            return result
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
+            # A read timeout only means "still running"; a refused connection is the engine.
+            if isinstance(exc, requests.exceptions.ConnectionError) and "timed out" not in str(exc).lower():
+                raise
+            continue
+
+
+def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None) -> RunResult:
+    """Run ``spec`` in a fresh container; copy regular files of /output into ``output_dir``.
+
+    Raises SandboxError (and only that) when the platform, not the job, is at fault.
+    """
+    try:
+        return _run(spec, output_dir, client)
+    except SandboxError:
+        raise
+    except engine.ENGINE_ERRORS as exc:
+        raise SandboxError(f"the Docker engine failed during the run: {exc}") from exc
+
+
+def _run(spec: JobSpec, output_dir: Path, client: Any | None) -> RunResult:
+    client = client or engine.get_client()
+    image = spec.image or default_image()
+    limits: Limits = spec.limits
+    with scratch.run_dir(spec.workspace, spec.data, limits.output_mb) as rd:
+        options = container_options(spec, rd.workspace, rd.data, rd.output)
+        try:
+            container = client.containers.create(image, **options)
+        except docker.errors.ImageNotFound as exc:
+            raise ImageMissing(f"sandbox image {image} is not built: run `heldout sandbox build`") from exc
+        try:
+            started = time.monotonic()
+            container.start()
+            sampler = UsageSampler(container)
+            sampler.start()
+            status = _wait(container, limits.wall_seconds)
+            timed_out = status is None
+            if timed_out:
+                try:
+                    container.kill()
+                except docker.errors.APIError:
+                    pass  # it may have exited on its own at the last moment
+                status = _wait(container, 30.0)
+                if status is None:
+                    raise SandboxError("a killed sandbox container did not stop within 30 s")
+            wall = time.monotonic() - started
+            usage = sampler.stop()
+            container.reload()
+            state = container.attrs.get("State", {})
+            oom_killed = bool(state.get("OOMKilled"))
+            exit_code = status.get("StatusCode") if status else None
+            stdout_raw = container.logs(stdout=True, stderr=False)
+            stderr_raw = container.logs(stdout=False, stderr=True)
+        finally:
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except engine.ENGINE_ERRORS as exc:
+                log.error("could not remove sandbox container %s: %s", container.short_id, exc)
+        # The container is gone, so no sandbox process can race the copy below.
+        collected = outputs.collect(rd.output, output_dir, max_bytes=limits.output_mb * 1024 * 1024,
+                                    max_files=limits.output_files)
+
+    stdout, stdout_truncated = _tail(stdout_raw, limits.log_bytes)
+    stderr, stderr_truncated = _tail(stderr_raw, limits.log_bytes)
+    signal = None
+    if isinstance(exit_code, int) and exit_code > 128:
+        signal = exit_code - 128
+    limit = None
+    if timed_out:
+        limit = "time"
+    elif oom_killed:
+        limit = "memory"
+    elif signal == SIGXFSZ:
+        limit = "file_size"
+    elif collected.hit_cap:
+        limit = "output"
+    elif usage.pids_refused and exit_code != 0:
+        limit = "processes"
+    return RunResult(
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        timed_out=timed_out,
+        oom_killed=oom_killed,
+        wall_seconds=wall,
+        cpu_seconds=usage.cpu_seconds,
+        peak_memory_mb=usage.peak_memory_bytes / (1024 * 1024),
+        output_bytes=collected.total_bytes,
+        stdout_tail=stdout,
+        stderr_tail=stderr,
+        stdout_truncated=stdout_truncated,
+        stderr_truncated=stderr_truncated,
+        outputs=collected.files,
+        skipped_outputs=collected.skipped,
+        limit=limit,
+        signal=signal,
+    )
