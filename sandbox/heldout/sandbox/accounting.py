@@ -103,6 +103,15 @@ class UsageSampler:
     def source(self) -> str:
         return self._files.kind
 
+    @property
+    def memory_peak_file(self) -> Path | None:
+        return self._files.memory
+
+    def baseline_cpu(self) -> float:
+        """CPU seconds used so far (a warm container's imports), to subtract from the job's."""
+        cpu, _, _ = self._files.read()
+        return cpu or 0.0
+
     def start(self) -> None:
         self._thread.start()
 

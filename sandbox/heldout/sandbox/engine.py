@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
 import requests.exceptions
 
+from heldout.sandbox import scratch
 from heldout.sandbox.errors import EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 LABEL = "heldout.sandbox"
 LABEL_HOST = "heldout.host"
 LABEL_OWNER_PID = "heldout.owner-pid"
+LABEL_RUNDIR = "heldout.rundir"
 API_TIMEOUT_S = 30
 
 ENGINE_ERRORS: tuple[type[BaseException], ...] = (
@@ -78,5 +81,11 @@ def sweep_orphans(client: Any | None = None, *, everything: bool = False) -> lis
             removed.append(container.id)
         except docker.errors.NotFound:
             continue
+        rundir = container.labels.get(LABEL_RUNDIR)
+        if rundir:
+            scratch.discard(Path(rundir))
         log.warning("removed orphaned sandbox container %s (owner pid %s)", container.short_id, pid_label)
+    in_use = {c.labels.get(LABEL_RUNDIR, "") for c in client.containers.list(
+        all=True, filters={"label": f"{LABEL}=1"})}
+    scratch.sweep_stale(in_use, older_than_s=0 if everything else 3600)
     return removed

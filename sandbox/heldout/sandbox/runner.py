@@ -13,10 +13,13 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
-from heldout.sandbox import engine, outputs, scratch
+from heldout.sandbox import engine, outputs
+from heldout.sandbox import pool as pool_module
 from heldout.sandbox.accounting import UsageSampler
 from heldout.sandbox.errors import ImageMissing, SandboxError
 from heldout.sandbox.image import default_image
+from heldout.sandbox.pool import WarmContainer, WarmPool
+from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.spec import (
     DATA,
     OUTPUT,
@@ -32,21 +35,22 @@ from heldout.sandbox.spec import (
 log = logging.getLogger(__name__)
 
 SIGXFSZ = 25
+CONTROL = "/run/heldout"
 # Kept out of every sandbox: the engine would otherwise pass the daemon's proxy settings.
 _BLANK_PROXY_ENV = {name: "" for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
                                           "https_proxy", "no_proxy", "FTP_PROXY", "ftp_proxy")}
 
 
-def container_options(spec: JobSpec, workspace: Path, data: Path | None, output: Path) -> dict[str, Any]:
+def container_options(spec: JobSpec, rundir: RunDir) -> dict[str, Any]:
     """Every protection of the sandbox contract, as Docker SDK arguments."""
     limits = spec.limits
     mib = 1024 * 1024
     mounts = [
-        Mount(WORKSPACE, str(workspace), type="bind", read_only=True),
-        Mount(OUTPUT, str(output), type="bind", read_only=False),
+        Mount(WORKSPACE, str(rundir.workspace), type="bind", read_only=True),
+        Mount(DATA, str(rundir.data), type="bind", read_only=True),
+        Mount(OUTPUT, str(rundir.output), type="bind", read_only=False),
+        Mount(CONTROL, str(rundir.control), type="bind", read_only=True),
     ]
-    if data is not None:
-        mounts.append(Mount(DATA, str(data), type="bind", read_only=True))
     threads = str(max(1, math.ceil(limits.cpus)))
     environment = {
         **_BLANK_PROXY_ENV,
@@ -68,7 +72,8 @@ def container_options(spec: JobSpec, workspace: Path, data: Path | None, output:
         "user": f"{SANDBOX_UID}:{SANDBOX_GID}",
         "working_dir": WORKSPACE,
         "environment": environment,
-        "labels": {**engine.ownership_labels(), **dict(spec.labels)},
+        "labels": {**engine.ownership_labels(), engine.LABEL_RUNDIR: str(rundir.root),
+                   **dict(spec.labels)},
         "network_mode": "none",
         "read_only": True,
         "cap_drop": ["ALL"],
@@ -123,68 +128,92 @@ def _wait(container: Any, seconds: float) -> dict[str, Any] | None:
             continue
 
 
-def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None) -> RunResult:
+def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None,
+        pool: WarmPool | None = None) -> RunResult:
     """Run ``spec`` in a fresh container; copy regular files of /output into ``output_dir``.
 
+    With a ``pool``, a pre-started container of the same profile is used when one is ready
+    (its launcher already imported the scientific stack); otherwise one is created cold.
     Raises SandboxError (and only that) when the platform, not the job, is at fault.
     """
+    pool = pool if pool is not None else pool_module.current()
     try:
-        return _run(spec, output_dir, client)
+        return _run(spec, output_dir, client if client is not None else (pool.client if pool else None),
+                    pool)
     except SandboxError:
         raise
     except engine.ENGINE_ERRORS as exc:
         raise SandboxError(f"the Docker engine failed during the run: {exc}") from exc
 
 
-def _run(spec: JobSpec, output_dir: Path, client: Any | None) -> RunResult:
-    client = client or engine.get_client()
+def _cold(client: Any, spec: JobSpec, rundir: RunDir) -> Any:
     image = spec.image or default_image()
+    try:
+        return client.containers.create(image, **container_options(spec, rundir))
+    except docker.errors.ImageNotFound as exc:
+        raise ImageMissing(f"sandbox image {image} is not built: run `heldout sandbox build`") from exc
+
+
+def _reset_peak(sampler: UsageSampler) -> None:
+    """Peak memory of a warm container counts from the job, not from the imports before it."""
+    path = sampler.memory_peak_file
+    if path is not None and sampler.source == "cgroup-v1":
+        try:
+            path.write_text("0")
+        except OSError:
+            pass
+
+
+def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None) -> RunResult:
+    client = client or engine.get_client()
     limits: Limits = spec.limits
-    with scratch.run_dir(spec.workspace, spec.data, limits.output_mb) as rd:
-        options = container_options(spec, rd.workspace, rd.data, rd.output)
-        try:
-            container = client.containers.create(image, **options)
-        except docker.errors.ImageNotFound as exc:
-            raise ImageMissing(f"sandbox image {image} is not built: run `heldout sandbox build`") from exc
-        try:
+    warm: WarmContainer | None = pool.take(spec) if pool is not None else None
+    rundir = warm.rundir if warm is not None else RunDir(limits.output_mb)
+    container: Any = None
+    try:
+        rundir.stage(spec.workspace, spec.data)
+        container = warm.container if warm is not None else _cold(client, spec, rundir)
+        sampler = UsageSampler(container)
+        cpu_before = 0.0
+        started = time.monotonic()
+        if warm is not None:
+            cpu_before = sampler.baseline_cpu()
+            _reset_peak(sampler)
             started = time.monotonic()
+            warm.send(spec.command, spec.env)
+        else:
             container.start()
-            sampler = UsageSampler(container)
-            sampler.start()
-            status = _wait(container, limits.wall_seconds)
-            timed_out = status is None
-            if timed_out:
-                try:
-                    container.kill()
-                except docker.errors.APIError:
-                    pass  # it may have exited on its own at the last moment
-                status = _wait(container, 30.0)
-                if status is None:
-                    raise SandboxError("a killed sandbox container did not stop within 30 s")
-            wall = time.monotonic() - started
-            usage = sampler.stop()
-            container.reload()
-            state = container.attrs.get("State", {})
-            oom_killed = bool(state.get("OOMKilled"))
-            exit_code = status.get("StatusCode") if status else None
-            stdout_raw = container.logs(stdout=True, stderr=False)
-            stderr_raw = container.logs(stdout=False, stderr=True)
-        finally:
+        sampler.start()
+        status = _wait(container, limits.wall_seconds)
+        timed_out = status is None
+        if timed_out:
             try:
-                container.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
-            except engine.ENGINE_ERRORS as exc:
-                log.error("could not remove sandbox container %s: %s", container.short_id, exc)
+                container.kill()
+            except docker.errors.APIError:
+                pass  # it may have exited on its own at the last moment
+            status = _wait(container, 30.0)
+            if status is None:
+                raise SandboxError("a killed sandbox container did not stop within 30 s")
+        wall = time.monotonic() - started
+        usage = sampler.stop()
+        container.reload()
+        oom_killed = bool(container.attrs.get("State", {}).get("OOMKilled"))
+        exit_code = status.get("StatusCode") if status else None
+        stdout_raw = container.logs(stdout=True, stderr=False)
+        stderr_raw = container.logs(stdout=False, stderr=True)
+        _remove(container)
+        container = None
         # The container is gone, so no sandbox process can race the copy below.
-        collected = outputs.collect(rd.output, output_dir, max_bytes=limits.output_mb * 1024 * 1024,
+        collected = outputs.collect(rundir.output, output_dir, max_bytes=limits.output_mb * 1024 * 1024,
                                     max_files=limits.output_files)
+    finally:
+        if container is not None:
+            _remove(container)
+        rundir.close()
 
     stdout, stdout_truncated = _tail(stdout_raw, limits.log_bytes)
     stderr, stderr_truncated = _tail(stderr_raw, limits.log_bytes)
-    signal = None
-    if isinstance(exit_code, int) and exit_code > 128:
-        signal = exit_code - 128
+    signal = exit_code - 128 if isinstance(exit_code, int) and exit_code > 128 else None
     limit = None
     if timed_out:
         limit = "time"
@@ -201,7 +230,7 @@ def _run(spec: JobSpec, output_dir: Path, client: Any | None) -> RunResult:
         timed_out=timed_out,
         oom_killed=oom_killed,
         wall_seconds=wall,
-        cpu_seconds=usage.cpu_seconds,
+        cpu_seconds=max(0.0, usage.cpu_seconds - cpu_before),
         peak_memory_mb=usage.peak_memory_bytes / (1024 * 1024),
         output_bytes=collected.total_bytes,
         stdout_tail=stdout,
@@ -212,4 +241,14 @@ def _run(spec: JobSpec, output_dir: Path, client: Any | None) -> RunResult:
         skipped_outputs=collected.skipped,
         limit=limit,
         signal=signal,
+        warm=warm is not None,
     )
+
+
+def _remove(container: Any) -> None:
+    try:
+        container.remove(force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except engine.ENGINE_ERRORS as exc:
+        log.error("could not remove sandbox container %s: %s", container.short_id, exc)

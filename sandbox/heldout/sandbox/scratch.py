@@ -1,16 +1,14 @@
-"""Per-run host directories: the staged workspace and a size-capped /output."""
+"""Per-run host directories: staged workspace and data, a size-capped /output, a control pipe."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import stat
 import subprocess
+import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from heldout.sandbox.errors import SandboxError
@@ -18,7 +16,7 @@ from heldout.sandbox.spec import SANDBOX_GID, SANDBOX_UID
 
 log = logging.getLogger(__name__)
 
-MAX_STAGED_BYTES = 512 * 1024 * 1024
+MAX_STAGED_BYTES = 2 * 1024 * 1024 * 1024
 
 
 def runs_root() -> Path:
@@ -35,17 +33,9 @@ def can_mount() -> bool:
     return os.geteuid() == 0 and shutil.which("mount") is not None
 
 
-@dataclass(frozen=True)
-class RunDir:
-    root: Path
-    workspace: Path
-    data: Path | None
-    output: Path
-    output_is_capped: bool
-
-
 def _mount_tmpfs(target: Path, size_mb: int) -> None:
-    options = f"size={size_mb}m,nr_inodes=65536,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID},nosuid,nodev,noexec"
+    options = (f"size={size_mb}m,nr_inodes=65536,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID},"
+               "nosuid,nodev,noexec")
     subprocess.run(["mount", "-t", "tmpfs", "-o", options, "heldout-output", str(target)],
                    check=True, capture_output=True, timeout=30)
 
@@ -56,11 +46,14 @@ def _umount(target: Path) -> None:
         log.error("could not unmount %s: %s", target, result.stderr.decode(errors="replace").strip())
 
 
-def stage_tree(source: Path, dest: Path, *, max_bytes: int = MAX_STAGED_BYTES) -> None:
-    """Copy regular files and directories only (no links, devices), readable by the sandbox user."""
+def stage_tree(source: Path, dest: Path, *, link: bool = False,
+               max_bytes: int = MAX_STAGED_BYTES) -> None:
+    """Copy regular files and directories only (no links, devices), readable by the sandbox user.
+
+    With ``link``, world-readable files are hard-linked instead of copied when the file
+    system allows (public data, mounted read-only, so the sandbox can't alter the original).
+    """
     total = 0
-    dest.mkdir(mode=0o755, parents=True, exist_ok=True)
-    os.chmod(dest, 0o755)
     for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
         rel = Path(dirpath).relative_to(source)
         for name in dirnames:
@@ -77,48 +70,101 @@ def stage_tree(source: Path, dest: Path, *, max_bytes: int = MAX_STAGED_BYTES) -
             if total > max_bytes:
                 raise SandboxError(f"staged files exceed {max_bytes} bytes")
             target = dest / rel / name
+            if link and st.st_mode & stat.S_IROTH:
+                try:
+                    os.link(src, target, follow_symlinks=False)
+                    continue
+                except OSError:
+                    pass
             shutil.copyfile(src, target, follow_symlinks=False)
             os.chmod(target, 0o644)
 
 
-def _readable_by_sandbox(path: Path) -> bool:
-    mode = os.stat(path).st_mode
-    return bool(mode & stat.S_IROTH and mode & stat.S_IXOTH)
+class RunDir:
+    """``root/{workspace,data,output,control}`` for one container; ``close()`` undoes all."""
 
-
-@contextlib.contextmanager
-def run_dir(workspace: Path, data: Path | None, output_mb: int) -> Iterator[RunDir]:
-    """Create the per-run directories; unmount and delete them whatever happens."""
-    root = runs_root() / uuid.uuid4().hex
-    root.mkdir(mode=0o711, parents=True)
-    os.chmod(root, 0o711)
-    output = root / "output"
-    output.mkdir(mode=0o700)
-    mounted = False
-    try:
+    def __init__(self, output_mb: int) -> None:
+        self.root = runs_root() / uuid.uuid4().hex
+        self.root.mkdir(mode=0o711, parents=True)
+        os.chmod(self.root, 0o711)
+        self.workspace = self._subdir("workspace", 0o755)
+        self.data = self._subdir("data", 0o755)
+        self.control = self._subdir("control", 0o755)
+        self.output = self._subdir("output", 0o700)
+        self.output_is_capped = False
         if can_mount():
             try:
-                _mount_tmpfs(output, output_mb)
-                mounted = True
+                _mount_tmpfs(self.output, output_mb)
+                self.output_is_capped = True
             except (subprocess.CalledProcessError, OSError) as exc:
                 log.warning("could not mount a capped tmpfs for /output, using a plain dir: %s", exc)
-        if not mounted:
+        if not self.output_is_capped:
             if os.geteuid() == 0:
-                os.chown(output, SANDBOX_UID, SANDBOX_GID)
+                os.chown(self.output, SANDBOX_UID, SANDBOX_GID)
             else:
-                os.chmod(output, 0o777)
-        staged_ws = root / "workspace"
-        stage_tree(workspace, staged_ws)
-        staged_data: Path | None = None
+                os.chmod(self.output, 0o777)
+
+    def _subdir(self, name: str, mode: int) -> Path:
+        path = self.root / name
+        path.mkdir(mode=mode)
+        os.chmod(path, mode)
+        return path
+
+    def stage(self, workspace: Path, data: Path | None) -> None:
+        stage_tree(workspace, self.workspace)
         if data is not None:
-            if _readable_by_sandbox(data):
-                staged_data = data
-            else:
-                staged_data = root / "data"
-                stage_tree(data, staged_data)
-        yield RunDir(root=root, workspace=staged_ws, data=staged_data, output=output,
-                     output_is_capped=mounted)
-    finally:
-        if mounted:
-            _umount(output)
-        shutil.rmtree(root, ignore_errors=True)
+            stage_tree(data, self.data, link=True)
+
+    def make_pipe(self) -> Path:
+        """A FIFO the warm container's launcher reads its job from."""
+        pipe = self.control / "job"
+        os.mkfifo(pipe, 0o600)
+        if os.geteuid() == 0:
+            os.chown(pipe, SANDBOX_UID, SANDBOX_GID)
+        else:
+            os.chmod(pipe, 0o666)
+        return pipe
+
+    def close(self) -> None:
+        if self.output_is_capped:
+            _umount(self.output)
+            self.output_is_capped = False
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _is_mountpoint(path: Path) -> bool:
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    return any(len(line.split()) > 1 and line.split()[1] == str(path) for line in mounts)
+
+
+def discard(root: Path) -> None:
+    """Remove a run directory left behind by a dead worker (only under ``runs_root()``)."""
+    root = Path(root)
+    if root.parent != runs_root() or not root.is_dir():
+        return
+    if _is_mountpoint(root / "output"):
+        _umount(root / "output")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def sweep_stale(in_use: set[str], older_than_s: float = 3600.0) -> int:
+    """Remove run directories no container uses and that are older than ``older_than_s``."""
+    root = runs_root()
+    if not root.is_dir():
+        return 0
+    removed = 0
+    now = time.time()
+    for child in root.iterdir():
+        if str(child) in in_use:
+            continue
+        try:
+            age = now - child.stat().st_mtime
+        except OSError:
+            continue
+        if age >= older_than_s:
+            discard(child)
+            removed += 1
+    return removed

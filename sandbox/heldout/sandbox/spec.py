@@ -108,6 +108,7 @@ class RunResult:
     skipped_outputs: tuple[str, ...]
     limit: str | None = None
     signal: int | None = None
+    warm: bool = False  # ran in a pre-started container
 
     @property
     def succeeded(self) -> bool:
@@ -133,4 +134,5 @@ class RunResult:
             "stderr_tail": self.stderr_tail,
             "limit": self.limit,
             "signal": self.signal,
+            "warm": self.warm,
         }

@@ -1,0 +1,223 @@
+"""Warm containers: created, started and with the scientific stack imported before a job exists.
+
+Each warm container serves exactly one job and is then removed, so nothing a submission
+did can reach the next one. The pool refills in the background while jobs run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from heldout.sandbox import engine
+from heldout.sandbox.errors import SandboxError
+from heldout.sandbox.image import default_image
+from heldout.sandbox.scratch import RunDir
+from heldout.sandbox.spec import JobSpec, Limits
+
+log = logging.getLogger(__name__)
+
+LAUNCHER = ("python", "/opt/heldout/launch.py")
+DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
+                   "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
+                   "sklearn.preprocessing", "sklearn.pipeline")
+READY_TIMEOUT_S = 60.0
+
+# Limits the host enforces after the job starts; they don't shape the container.
+_HOST_SIDE_LIMITS = {"wall_seconds": 1.0, "log_bytes": 1, "output_files": 1}
+
+
+def profile_of(limits: Limits, image: str) -> tuple[str, Limits]:
+    """Jobs whose profiles are equal can use the same warm container."""
+    return image, replace(limits, **_HOST_SIDE_LIMITS)
+
+
+@dataclass
+class WarmContainer:
+    container: Any
+    rundir: RunDir
+    pipe: Path
+    created: float
+
+    def is_ready(self) -> bool:
+        """True once the launcher has finished importing and waits on the pipe."""
+        try:
+            fd = os.open(self.pipe, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # no reader yet: still importing
+                return False
+            raise
+        os.close(fd)
+        return True
+
+    def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_ready():
+                return True
+            time.sleep(0.01)
+        return False
+
+    def send(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
+        """Hand the job to the launcher; from here on candidate code runs."""
+        payload = json.dumps({"argv": list(argv), "env": dict(env), "cwd": "/workspace"}).encode()
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                fd = os.open(self.pipe, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as exc:
+                # Right after a readiness check the launcher is reopening the pipe.
+                if exc.errno != errno.ENXIO or time.monotonic() > deadline:
+                    raise SandboxError(f"the warm container's launcher is not listening: {exc}") from exc
+                time.sleep(0.002)
+        try:
+            os.set_blocking(fd, True)
+            os.write(fd, payload)
+        finally:
+            os.close(fd)
+
+    def discard(self) -> None:
+        with contextlib.suppress(docker.errors.NotFound, *engine.ENGINE_ERRORS):
+            self.container.remove(force=True, v=True)
+        self.rundir.close()
+
+
+class WarmPool:
+    """Keeps ``size`` warm containers ready for each profile it has been asked for."""
+
+    def __init__(self, client: Any | None = None, *, size: int = 1,
+                 preload: tuple[str, ...] = DEFAULT_PRELOAD) -> None:
+        self.client = client or engine.get_client()
+        self.size = size
+        self.preload = preload
+        self._ready: dict[tuple[str, Limits], deque[WarmContainer]] = {}
+        self._lock = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._refill_loop, name="heldout-warm-pool", daemon=True)
+        self._thread.start()
+
+    def prime(self, limits: Limits, image: str | None = None) -> None:
+        """Start keeping containers warm for this profile (before the first job)."""
+        key = profile_of(limits, image or default_image())
+        with self._lock:
+            self._ready.setdefault(key, deque())
+            self._lock.notify_all()
+
+    def take(self, spec: JobSpec) -> WarmContainer | None:
+        """A ready container for ``spec``'s profile, or None (then run cold)."""
+        key = profile_of(spec.limits, spec.image or default_image())
+        with self._lock:
+            queue = self._ready.setdefault(key, deque())
+            warm = queue.popleft() if queue else None
+            self._lock.notify_all()
+        if warm is None:
+            return None
+        try:
+            if warm.wait_ready(READY_TIMEOUT_S):
+                return warm
+        except OSError as exc:
+            log.warning("warm container %s unusable: %s", warm.container.short_id, exc)
+        warm.discard()
+        return None
+
+    def warm_count(self) -> int:
+        with self._lock:
+            return sum(len(queue) for queue in self._ready.values())
+
+    def wait_warm(self, count: int, timeout: float = 120.0) -> bool:
+        """Block until ``count`` containers are warm and ready (benchmarks, tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                items = [w for queue in self._ready.values() for w in queue]
+            if len(items) >= count and all(w.is_ready() for w in items):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            items = [w for queue in self._ready.values() for w in queue]
+            self._ready.clear()
+            self._lock.notify_all()
+        self._thread.join(timeout=30)
+        for warm in items:
+            warm.discard()
+
+    def _missing(self) -> tuple[str, Limits] | None:
+        for key, queue in self._ready.items():
+            if len(queue) < self.size:
+                return key
+        return None
+
+    def _refill_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._closed and self._missing() is None:
+                    self._lock.wait()
+                if self._closed:
+                    return
+                key = self._missing()
+            if key is None:
+                continue
+            try:
+                warm = self._create(*key)
+            except (SandboxError, *engine.ENGINE_ERRORS) as exc:
+                log.error("could not pre-start a sandbox container: %s", exc)
+                time.sleep(2)
+                continue
+            with self._lock:
+                if self._closed or key not in self._ready:
+                    keep = False
+                else:
+                    self._ready[key].append(warm)
+                    keep = True
+            if not keep:
+                warm.discard()
+
+    def _create(self, image: str, limits: Limits) -> WarmContainer:
+        from heldout.sandbox.runner import container_options  # runner imports this module
+
+        rundir = RunDir(limits.output_mb)
+        try:
+            pipe = rundir.make_pipe()
+            spec = JobSpec(command=LAUNCHER, workspace=rundir.workspace, limits=limits, image=image,
+                           env={"HELDOUT_PRELOAD": ",".join(self.preload)})
+            options = container_options(spec, rundir)
+            container = self.client.containers.create(image, **options)
+            try:
+                container.start()
+            except BaseException:
+                container.remove(force=True)
+                raise
+        except BaseException:
+            rundir.close()
+            raise
+        return WarmContainer(container=container, rundir=rundir, pipe=pipe, created=time.monotonic())
+
+
+_default: WarmPool | None = None
+
+
+def install(pool: WarmPool | None) -> None:
+    """Make ``pool`` the one ``heldout.sandbox.run`` uses when none is passed (the worker does)."""
+    global _default
+    _default = pool
+
+
+def current() -> WarmPool | None:
+    return _default

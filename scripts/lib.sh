@@ -1,0 +1,82 @@
+# Shared set-up for scripts/run and scripts/test: a virtualenv with heldout installed,
+# a Docker engine that answers, and the sandbox image. Sourced, not executed.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${HELDOUT_VENV:-$ROOT/.venv}"
+export PATH="$VENV/bin:$PATH"
+mkdir -p "$ROOT/var"
+
+say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+need_python() {
+  local py
+  for py in python3.11 python3.12 python3.13 python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      PYTHON="$(command -v "$py")"; return 0
+    fi
+  done
+  die "heldout needs Python 3.11 or newer. On Debian: apt-get install -y python3 python3-venv"
+}
+
+# setup_venv EXTRAS: create the virtualenv and install heldout with EXTRAS, once per change
+# of pyproject.toml.
+setup_venv() {
+  local extras="$1" stamp
+  need_python
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtualenv in $VENV"
+    "$PYTHON" -m venv "$VENV" || die "could not create a virtualenv. On Debian: apt-get install -y python3-venv"
+  fi
+  stamp="$VENV/.heldout-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)-${extras//,/_}"
+  if [ ! -e "$stamp" ]; then
+    say "installing heldout[$extras] into the virtualenv"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[$extras]" \
+      || die "pip could not install heldout's packages (is PyPI reachable?)"
+    rm -f "$VENV"/.heldout-*
+    touch "$stamp"
+  fi
+}
+
+docker_answers() { "$VENV/bin/python" - <<'PY' >/dev/null 2>&1
+import docker
+docker.from_env(timeout=5).ping()
+PY
+}
+
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then return 1; fi
+  say "installing $* (apt-get)"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# ensure_docker: make a Docker engine answer, installing and starting one when we can.
+ensure_docker() {
+  if docker_answers; then return 0; fi
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    die "DOCKER_HOST=$DOCKER_HOST does not answer. Start that engine or unset DOCKER_HOST."
+  fi
+  if ! command -v dockerd >/dev/null 2>&1; then
+    apt_install docker.io || die "no Docker engine answers and I can't install one here (needs root on Debian/Ubuntu). Install Docker (https://docs.docker.com/engine/install/), start it, and run this again."
+  fi
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    say "starting docker with systemd"
+    systemctl start docker || true
+  fi
+  if ! docker_answers; then
+    [ "$(id -u)" = 0 ] || die "the Docker engine is installed but not running. Start it (sudo systemctl start docker, or sudo dockerd &) or add yourself to the docker group, then run this again."
+    say "starting dockerd in the background (log: $ROOT/var/dockerd.log)"
+    setsid nohup dockerd >"$ROOT/var/dockerd.log" 2>&1 < /dev/null &
+    for _ in $(seq 1 60); do docker_answers && break; sleep 0.5; done
+  fi
+  docker_answers || die "dockerd did not come up; see $ROOT/var/dockerd.log"
+}
+
+# ensure_image: the sandbox runtime image (seconds when it is already built).
+ensure_image() {
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    apt_install debootstrap || true   # only needed when no registry answers; build says so
+  fi
+  heldout sandbox build >/dev/null
+}
