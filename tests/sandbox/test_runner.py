@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from heldout.sandbox import JobSpec, Limits, RunResult, run
-from heldout.sandbox.engine import LABEL
+from heldout.sandbox.engine import LABEL, LABEL_OWNER_PID
+from heldout.sandbox.pool import WarmPool
 
 pytestmark = pytest.mark.docker
 
+_LIVE_POOLS: list[WarmPool] = []  # their pre-started containers are expected to exist
 
-def run_code(tmp_path: Path, code: str, *, limits: Limits | None = None,
-             data: dict[str, str] | None = None, files: dict[str, str] | None = None) -> RunResult:
+
+def run_code(tmp_path: Path, *, code: str, limits: Limits | None = None,
+             data: dict[str, str] | None = None, files: dict[str, str] | None = None,
+             pool: WarmPool | None = None) -> RunResult:
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "main.py").write_text(textwrap.dedent(code))
@@ -29,18 +35,45 @@ def run_code(tmp_path: Path, code: str, *, limits: Limits | None = None,
             (data_dir / name).write_text(text)
     spec = JobSpec(command=("python", "main.py"), workspace=workspace, data=data_dir,
                    limits=limits or Limits(wall_seconds=30))
-    return run(spec, tmp_path / "out")
+    if pool is None:
+        return run(spec, tmp_path / "out")
+    pool.prime(spec.limits)
+    assert pool.wait_warm(1, timeout=60, limits=spec.limits), "no warm container became ready"
+    result = run(spec, tmp_path / "out", pool=pool)
+    assert result.warm, "the job did not run in the warm container"
+    return result
+
+
+@pytest.fixture(scope="module")
+def warm_pool(docker_client: Any, sandbox_image: str) -> Iterator[WarmPool]:
+    pool = WarmPool(docker_client, size=1)
+    _LIVE_POOLS.append(pool)
+    yield pool
+    _LIVE_POOLS.remove(pool)
+    pool.close()
+
+
+@pytest.fixture(params=["cold", "warm"])
+def pool(request: pytest.FixtureRequest) -> WarmPool | None:
+    """Every protection must hold the same in a cold and in a pre-started container."""
+    if request.param == "cold":
+        return None
+    pool: WarmPool = request.getfixturevalue("warm_pool")
+    return pool
 
 
 @pytest.fixture(autouse=True)
 def _no_leftover_containers(docker_client: Any, sandbox_image: str) -> Any:
     yield
-    left = docker_client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+    held = {cid for pool in _LIVE_POOLS for cid in pool.container_ids()}
+    mine = [f"{LABEL}=1", f"{LABEL_OWNER_PID}={os.getpid()}"]
+    left = [c for c in docker_client.containers.list(all=True, filters={"label": mine})
+            if c.id not in held]
     assert left == [], f"sandbox containers left behind: {[c.name for c in left]}"
 
 
-def test_runs_as_unprivileged_user_in_workspace(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_runs_as_unprivileged_user_in_workspace(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import os
         status = open("/proc/self/status").read()
         caps = [l for l in status.splitlines() if l.startswith(("CapEff", "CapPrm", "NoNewPrivs"))]
@@ -55,8 +88,8 @@ def test_runs_as_unprivileged_user_in_workspace(tmp_path: Path) -> None:
     assert "NoNewPrivs:\t1" in lines
 
 
-def test_workspace_data_and_root_are_read_only(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_workspace_data_and_root_are_read_only(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import errno
         for path in ("/workspace/x", "/data/x", "/x", "/etc/x", "/opt/venv/x"):
             try:
@@ -71,8 +104,8 @@ def test_workspace_data_and_root_are_read_only(tmp_path: Path) -> None:
     assert "id,x\n1,2" in result.stdout_tail
 
 
-def test_output_files_are_copied_and_links_are_not_followed(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_output_files_are_copied_and_links_are_not_followed(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import os
         os.makedirs("/output/sub")
         open("/output/predictions.csv", "w").write("id,p\\n1,0.5\\n")
@@ -92,16 +125,16 @@ def test_output_files_are_copied_and_links_are_not_followed(tmp_path: Path) -> N
     assert not (tmp_path / "out" / "passwd").exists()
 
 
-def test_busy_loop_is_killed_at_the_wall_limit(tmp_path: Path) -> None:
-    result = run_code(tmp_path, "while True: pass\n", limits=Limits(wall_seconds=3))
+def test_busy_loop_is_killed_at_the_wall_limit(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="while True: pass\n", limits=Limits(wall_seconds=3))
     assert result.timed_out and result.limit == "time"
     assert result.exit_code == 137 and result.signal == 9
     assert 3.0 <= result.wall_seconds < 8.0
     assert result.cpu_seconds > 1.0
 
 
-def test_memory_bomb_is_oom_killed(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_memory_bomb_is_oom_killed(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         chunks = []
         while True:
             chunks.append(bytearray(16 * 1024 * 1024))
@@ -111,8 +144,8 @@ def test_memory_bomb_is_oom_killed(tmp_path: Path) -> None:
     assert 200 <= result.peak_memory_mb <= 260
 
 
-def test_no_network_at_all(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_no_network_at_all(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import socket
         names = [name for _, name in socket.if_nameindex()]
         print("interfaces", sorted(names))
@@ -133,8 +166,8 @@ def test_no_network_at_all(tmp_path: Path) -> None:
     assert "CONNECTED" not in result.stdout_tail and "RESOLVED" not in result.stdout_tail
 
 
-def test_fork_bomb_hits_the_process_limit(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_fork_bomb_hits_the_process_limit(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import os, time
         children = 0
         try:
@@ -151,8 +184,8 @@ def test_fork_bomb_hits_the_process_limit(tmp_path: Path) -> None:
     assert refused_after < 32
 
 
-def test_output_is_capped_by_the_filesystem(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_output_is_capped_by_the_filesystem(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import errno
         try:
             with open("/output/big.bin", "wb") as f:
@@ -166,8 +199,8 @@ def test_output_is_capped_by_the_filesystem(tmp_path: Path) -> None:
     assert result.output_bytes <= 8 * 1024 * 1024
 
 
-def test_file_size_ulimit(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_file_size_ulimit(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import signal
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         try:
@@ -180,8 +213,8 @@ def test_file_size_ulimit(tmp_path: Path) -> None:
     assert "refused 27" in result.stdout_tail  # EFBIG
 
 
-def test_stdout_flood_is_truncated(tmp_path: Path) -> None:
-    result = run_code(tmp_path, """
+def test_stdout_flood_is_truncated(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
         import sys
         line = "y" * 1023 + "\\n"
         for _ in range(20_000):
@@ -193,8 +226,8 @@ def test_stdout_flood_is_truncated(tmp_path: Path) -> None:
     assert len(result.stdout_tail) < 4096 + 200
 
 
-def test_crash_is_reported_with_its_exit_code(tmp_path: Path) -> None:
-    result = run_code(tmp_path, "raise SystemExit(3)\n")
+def test_crash_is_reported_with_its_exit_code(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="raise SystemExit(3)\n")
     assert result.exit_code == 3 and not result.timed_out and result.limit is None
 
 
@@ -210,3 +243,69 @@ def test_unreadable_host_directories_are_staged(tmp_path: Path) -> None:
                          limits=Limits(wall_seconds=30)), tmp_path / "out")
     assert result.exit_code == 0, result.stderr_tail
     assert result.stdout_tail.strip() == "secret-free public data"
+
+
+def test_io_uring_and_userfaultfd_are_blocked(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        params = ctypes.create_string_buffer(120)
+        for name, number, args in (("io_uring_setup", 425, (4, params)), ("userfaultfd", 323, (0,))):
+            ret = libc.syscall(number, *args)
+            print(name, ret, os.strerror(ctypes.get_errno()))
+    """)
+    assert "io_uring_setup -1 Function not implemented" in result.stdout_tail
+    assert "userfaultfd -1 Function not implemented" in result.stdout_tail
+
+
+def test_job_sees_its_own_argv_name_and_exceptions(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
+        import sys
+        print(__name__, sys.argv, sys.path[0])
+        import helper
+        helper.boom()
+    """, files={"helper.py": "def boom():\n    raise ValueError('bad input')\n"})
+    assert result.exit_code == 1
+    assert "__main__ ['main.py'] /workspace" in result.stdout_tail
+    assert "ValueError: bad input" in result.stderr_tail
+    assert 'helper.py", line 2, in boom' in result.stderr_tail
+
+
+def test_cpu_and_memory_are_accounted(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
+        import time
+        block = bytearray(300 * 1024 * 1024)
+        end = time.process_time() + 1.5
+        while time.process_time() < end:
+            pass
+    """)
+    assert result.exit_code == 0, result.stderr_tail
+    assert 1.4 <= result.cpu_seconds <= 3.0
+    assert 300 <= result.peak_memory_mb <= 600
+
+
+def test_orphaned_containers_are_swept(docker_client: Any, sandbox_image: str) -> None:
+    from heldout.sandbox.engine import LABEL_HOST, sweep_orphans
+
+    # A container whose owning worker (pid 2**22 - 1, never alive here) is gone.
+    orphan = docker_client.containers.create(
+        sandbox_image, command=["sleep", "60"], network_mode="none",
+        labels={LABEL: "1", LABEL_HOST: __import__("socket").gethostname(),
+                LABEL_OWNER_PID: str(2**22 - 1)})
+    orphan.start()
+    removed = sweep_orphans(docker_client)
+    assert orphan.id in removed
+    assert docker_client.containers.list(all=True, filters={"id": orphan.id}) == []
+
+
+def test_engine_down_is_a_platform_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from heldout.sandbox.errors import EngineUnavailable, SandboxError
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "main.py").write_text("print('hi')\n")
+    with pytest.raises(EngineUnavailable) as info:
+        run(JobSpec(command=("python", "main.py"), workspace=workspace), tmp_path / "out")
+    assert isinstance(info.value, SandboxError)
+    assert "no Docker engine answers" in str(info.value)

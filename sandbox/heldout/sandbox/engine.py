@@ -22,6 +22,7 @@ LABEL_HOST = "heldout.host"
 LABEL_OWNER_PID = "heldout.owner-pid"
 LABEL_RUNDIR = "heldout.rundir"
 API_TIMEOUT_S = 30
+API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
 
 ENGINE_ERRORS: tuple[type[BaseException], ...] = (
     docker.errors.APIError,
@@ -33,10 +34,15 @@ ENGINE_ERRORS: tuple[type[BaseException], ...] = (
 
 def get_client() -> docker.DockerClient:
     """A client for the engine named by ``DOCKER_HOST`` (or the local socket), checked alive."""
+    client = None
     try:
-        client = docker.from_env(timeout=API_TIMEOUT_S)
+        # A fixed API version (the oldest we need: 1.41 for private cgroup namespaces) means
+        # no request is made before ping, so a dead engine leaks no socket.
+        client = docker.from_env(timeout=API_TIMEOUT_S, version=API_VERSION)
         client.ping()
     except ENGINE_ERRORS as exc:
+        if client is not None:
+            client.close()
         raise EngineUnavailable(
             f"no Docker engine answers ({exc.__class__.__name__}: {exc}). Start dockerd, "
             "or set DOCKER_HOST; `heldout doctor` says more."

@@ -25,11 +25,10 @@ from heldout.sandbox import engine
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.image import default_image
 from heldout.sandbox.scratch import RunDir
-from heldout.sandbox.spec import JobSpec, Limits
+from heldout.sandbox.spec import LAUNCHER, JobSpec, Limits
 
 log = logging.getLogger(__name__)
 
-LAUNCHER = ("python", "/opt/heldout/launch.py")
 DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
                    "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
                    "sklearn.preprocessing", "sklearn.pipeline")
@@ -137,12 +136,24 @@ class WarmPool:
         with self._lock:
             return sum(len(queue) for queue in self._ready.values())
 
-    def wait_warm(self, count: int, timeout: float = 120.0) -> bool:
-        """Block until ``count`` containers are warm and ready (benchmarks, tests)."""
+    def container_ids(self, settle_timeout: float = 60.0) -> set[str]:
+        """Ids of the containers the pool holds, once it has finished refilling."""
+        deadline = time.monotonic() + settle_timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._missing() is None:
+                    return {w.container.id for queue in self._ready.values() for w in queue}
+            time.sleep(0.05)
+        raise TimeoutError("the warm pool did not finish refilling")
+
+    def wait_warm(self, count: int, timeout: float = 120.0, *, limits: Limits | None = None,
+                  image: str | None = None) -> bool:
+        """Block until ``count`` containers (of one profile, if given) are warm and ready."""
+        key = profile_of(limits, image or default_image()) if limits is not None else None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                items = [w for queue in self._ready.values() for w in queue]
+                items = [w for k, queue in self._ready.items() if key in (None, k) for w in queue]
             if len(items) >= count and all(w.is_ready() for w in items):
                 return True
             time.sleep(0.02)
@@ -197,7 +208,7 @@ class WarmPool:
             pipe = rundir.make_pipe()
             spec = JobSpec(command=LAUNCHER, workspace=rundir.workspace, limits=limits, image=image,
                            env={"HELDOUT_PRELOAD": ",".join(self.preload)})
-            options = container_options(spec, rundir)
+            options = container_options(spec, rundir, warm=True)
             container = self.client.containers.create(image, **options)
             try:
                 container.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -21,7 +22,9 @@ from heldout.sandbox.image import default_image
 from heldout.sandbox.pool import WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.spec import (
+    CONTROL,
     DATA,
+    LAUNCHER,
     OUTPUT,
     SANDBOX_GID,
     SANDBOX_UID,
@@ -35,14 +38,18 @@ from heldout.sandbox.spec import (
 log = logging.getLogger(__name__)
 
 SIGXFSZ = 25
-CONTROL = "/run/heldout"
 # Kept out of every sandbox: the engine would otherwise pass the daemon's proxy settings.
 _BLANK_PROXY_ENV = {name: "" for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
                                           "https_proxy", "no_proxy", "FTP_PROXY", "ftp_proxy")}
 
 
-def container_options(spec: JobSpec, rundir: RunDir) -> dict[str, Any]:
-    """Every protection of the sandbox contract, as Docker SDK arguments."""
+def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False) -> dict[str, Any]:
+    """Every protection of the sandbox contract, as Docker SDK arguments.
+
+    The command is always the in-image launcher, which stacks an extra seccomp filter
+    before the job's own command runs; a cold job reaches it through HELDOUT_JOB, a warm
+    container's job arrives later through its pipe.
+    """
     limits = spec.limits
     mib = 1024 * 1024
     mounts = [
@@ -64,11 +71,15 @@ def container_options(spec: JobSpec, rundir: RunDir) -> dict[str, Any]:
         "OMP_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
-        **dict(spec.env),
     }
+    if warm:
+        environment.update(spec.env)
+    else:
+        environment["HELDOUT_JOB"] = json.dumps({"argv": list(spec.command), "env": dict(spec.env),
+                                                 "cwd": WORKSPACE})
     log_cap = max(64, (limits.log_bytes * 4) // 1024)
     return {
-        "command": list(spec.command),
+        "command": list(LAUNCHER),
         "user": f"{SANDBOX_UID}:{SANDBOX_GID}",
         "working_dir": WORKSPACE,
         "environment": environment,

@@ -16,6 +16,8 @@ WORKSPACE = "/workspace"
 DATA = "/data"
 OUTPUT = "/output"
 TMP = "/tmp"  # noqa: S108 - a path inside the container, capped tmpfs
+CONTROL = "/run/heldout"  # the warm launcher's job pipe (read-only mount)
+LAUNCHER = ("python", "/opt/heldout/launch.py")
 
 
 @dataclass(frozen=True)

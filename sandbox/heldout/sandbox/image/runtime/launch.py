@@ -1,8 +1,9 @@
-"""Warm launcher, PID 2 of a pre-started sandbox container (docker-init is PID 1).
+"""Launcher of every sandbox job, PID 2 of its container (docker-init is PID 1).
 
-It imports the scientific stack before any submission exists, then blocks on the job
-pipe. The host writes exactly one job; the launcher runs it in this same, already warm
-interpreter and exits with its status. The container is never reused afterwards.
+First it stacks heldout's extra seccomp filter. A cold container gets its job in
+HELDOUT_JOB. A warm (pre-started) one imports the scientific stack before any submission
+exists, then blocks on the job pipe; the host writes exactly one job, which runs in this
+same, already warm interpreter. Either way the container is never reused afterwards.
 """
 
 import json
@@ -11,6 +12,8 @@ import runpy
 import sys
 import traceback
 import warnings
+
+import seccomp_extra
 
 PIPE = "/run/heldout/job"
 
@@ -61,8 +64,17 @@ def run_python(argv: list) -> int:
 
 
 def main() -> None:
-    preload()
-    job = read_job()
+    try:
+        seccomp_extra.install()
+    except Exception as exc:  # noqa: BLE001 - never run a job without the filter
+        print(f"heldout-launcher: could not install the seccomp filter: {exc}", file=sys.stderr)
+        sys.exit(125)
+    inline = os.environ.pop("HELDOUT_JOB", None)
+    if inline is not None:
+        job = json.loads(inline)
+    else:
+        preload()
+        job = read_job()
     os.environ.update(job.get("env", {}))
     os.chdir(job.get("cwd", "/workspace"))
     argv = job["argv"]
