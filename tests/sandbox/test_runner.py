@@ -217,7 +217,7 @@ def test_stdout_flood_is_truncated(tmp_path: Path, pool: WarmPool | None) -> Non
     result = run_code(tmp_path, pool=pool, code="""
         import sys
         line = "y" * 1023 + "\\n"
-        for _ in range(20_000):
+        for _ in range(2_000):
             sys.stdout.write(line)
         print("THE END")
     """, limits=Limits(wall_seconds=30, log_bytes=4096))
