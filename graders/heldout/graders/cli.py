@@ -1,0 +1,222 @@
+"""``heldout grade`` and ``heldout challenges``: grade, list, validate and check bundles."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from heldout.graders.bundle import (
+    Bundle,
+    SolutionCase,
+    default_challenges_dir,
+    display_path,
+    resolve_bundle,
+    scan_bundles,
+)
+from heldout.graders.errors import BundleError, GraderError
+from heldout.graders.evaluate import evaluate
+from heldout.graders.kinds import get_kind
+from heldout.graders.result import Evaluation
+from heldout.graders.submission import stage_submission
+
+CHALLENGES_DIR_OPTION = click.option(
+    "--challenges-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where bundles live (default: $HELDOUT_CHALLENGES_DIR, else the repo's challenges/).",
+)
+
+
+def _table(rows: Sequence[Sequence[str]], indent: str = "") -> str:
+    """Left-aligned columns; the last column is left free to run long."""
+    if not rows:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append(indent + "  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def _points(score: float, max_score: float) -> str:
+    return f"{score:g}/{max_score:g}"
+
+
+def render_evaluation(evaluation: Evaluation) -> str:
+    """A short human summary: one header line and one line per check."""
+    head = f"{evaluation.challenge} ({evaluation.version[:19]}…)  {evaluation.status}"
+    if evaluation.score is not None:
+        head += f"  score {_points(evaluation.score, evaluation.max_score)}"
+    lines = [head]
+    if evaluation.error:
+        lines.append(f"  error: {evaluation.error}")
+    rows = [("pass" if c.passed else "FAIL", c.name, c.kind, _points(c.score, c.max_score),
+             c.detail) for c in evaluation.checks]
+    if rows:
+        lines.append(_table(rows, indent="  "))
+    if evaluation.metrics:
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in evaluation.metrics.items())
+        lines.append(f"  metrics: {shown}")
+    return "\n".join(lines)
+
+
+def _resolve(challenge: str, challenges_dir: Path | None) -> Bundle:
+    try:
+        return resolve_bundle(challenge, challenges_dir)
+    except BundleError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.command("grade")
+@click.argument("challenge", metavar="SLUG_OR_BUNDLE_DIR")
+@click.argument("submission", metavar="SUBMISSION_PATH",
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@CHALLENGES_DIR_OPTION
+@click.pass_context
+def grade_command(ctx: click.Context, challenge: str, submission: Path, as_json: bool,
+                  challenges_dir: Path | None) -> None:
+    """Grade SUBMISSION_PATH (a directory, or one file taken as the entrypoint).
+
+    Exit status: 0 when graded (whatever the score), 1 on an internal error, 2 on bad usage.
+    """
+    bundle = _resolve(challenge, challenges_dir)
+    evaluation = evaluate(bundle, submission)
+    if as_json:
+        click.echo(json.dumps(evaluation.as_dict(), indent=2))
+    else:
+        click.echo(render_evaluation(evaluation))
+    ctx.exit(0 if evaluation.graded else 1)
+
+
+@click.group("challenges")
+def challenges_group() -> None:
+    """List, validate and check challenge bundles."""
+
+
+def _scan(challenges_dir: Path | None) -> tuple[list[Bundle], list[BundleError]]:
+    try:
+        scan = scan_bundles(challenges_dir)
+    except BundleError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return list(scan.bundles), list(scan.errors)
+
+
+def bundle_summary(bundle: Bundle) -> dict[str, Any]:
+    """The fields ``challenges list --json`` shows for one bundle."""
+    return {
+        "slug": bundle.slug,
+        "title": bundle.title,
+        "kind": bundle.kind,
+        "version": bundle.version,
+        "entrypoint": bundle.submission.entrypoint,
+        "summary": bundle.summary,
+        "skills": list(bundle.skills),
+        "difficulty": bundle.difficulty,
+        "expected_minutes": bundle.expected_minutes,
+    }
+
+
+@challenges_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@CHALLENGES_DIR_OPTION
+@click.pass_context
+def list_command(ctx: click.Context, as_json: bool, challenges_dir: Path | None) -> None:
+    """List every bundle; broken ones are reported on stderr (exit 1)."""
+    bundles, errors = _scan(challenges_dir)
+    if as_json:
+        click.echo(json.dumps([bundle_summary(b) for b in bundles], indent=2))
+    elif bundles:
+        rows = [("slug", "kind", "difficulty", "minutes", "entrypoint", "title")]
+        rows += [(b.slug, b.kind, b.difficulty, str(b.expected_minutes), b.submission.entrypoint,
+                  b.title) for b in bundles]
+        click.echo(_table(rows))
+    else:
+        click.echo(f"No challenges in {display_path(challenges_dir or default_challenges_dir())}.")
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    ctx.exit(1 if errors else 0)
+
+
+def _deep_problems(bundle: Bundle) -> list[str]:
+    """Checks too slow for every load: kind-level data checks, solutions as submissions."""
+    problems: list[str] = []
+    try:
+        get_kind(bundle.kind).verify(bundle)
+    except GraderError as exc:
+        problems.append(str(exc))
+    for case in bundle.solutions:
+        with tempfile.TemporaryDirectory(prefix="heldout-validate-") as tmp:
+            staged = stage_submission(bundle.submission, case.path, Path(tmp) / "workspace")
+        if staged.problem:
+            problems.append(f"solutions/{case.name}/: not a valid submission: {staged.problem}")
+    return problems
+
+
+@challenges_group.command("validate")
+@CHALLENGES_DIR_OPTION
+@click.pass_context
+def validate_command(ctx: click.Context, challenges_dir: Path | None) -> None:
+    """Load every bundle and check its data and solutions, without running anything."""
+    bundles, errors = _scan(challenges_dir)
+    failed = len(errors)
+    for bundle in bundles:
+        problems = _deep_problems(bundle)
+        if problems:
+            failed += 1
+            for problem in problems:
+                click.echo(f"error: {display_path(bundle.root)}: {problem}", err=True)
+        else:
+            click.echo(f"ok     {bundle.slug}  {bundle.version}")
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    total = len(bundles) + len(errors)
+    click.echo(f"{total - failed} of {total} bundle(s) valid")
+    ctx.exit(1 if failed else 0)
+
+
+def _case_row(bundle: Bundle, case: SolutionCase, evaluation: Evaluation) -> tuple[str, ...]:
+    expected = f"{case.min_score:g}-{case.max_score:g}"
+    if evaluation.score is None:
+        return (bundle.slug, case.name, expected, "-", "ERROR", evaluation.error or "")
+    verdict = "ok" if case.accepts(evaluation.score) else "OUT OF RANGE"
+    failing = "; ".join(f"{c.name}: {c.detail}" for c in evaluation.checks if not c.passed)
+    return (bundle.slug, case.name, expected, f"{evaluation.score:g}", verdict, failing)
+
+
+@challenges_group.command("check")
+@click.argument("slugs", nargs=-1)
+@CHALLENGES_DIR_OPTION
+@click.pass_context
+def check_command(ctx: click.Context, slugs: tuple[str, ...], challenges_dir: Path | None) -> None:
+    """Grade every solutions/<case>/ in the real sandbox against its expected score range."""
+    if slugs:
+        bundles = [_resolve(slug, challenges_dir) for slug in slugs]
+        errors: list[BundleError] = []
+    else:
+        bundles, errors = _scan(challenges_dir)
+    rows: list[tuple[str, ...]] = [("challenge", "case", "expected", "score", "verdict", "notes")]
+    for bundle in bundles:
+        if not bundle.solutions:
+            rows.append((bundle.slug, "-", "-", "-", "no cases", "add solutions/<case>/"))
+        for case in bundle.solutions:
+            click.echo(f"grading {bundle.slug}/{case.name} …", err=True)
+            rows.append(_case_row(bundle, case, evaluate(bundle, case.path)))
+    for error in errors:
+        rows.append(("?", "-", "-", "-", "BROKEN", str(error)))
+    click.echo(_table(rows))
+    bad = [row for row in rows[1:] if row[4] not in ("ok", "no cases")]
+    click.echo(f"{len(rows) - 1 - len(bad)} of {len(rows) - 1} ok")
+    ctx.exit(1 if bad else 0)
+
+
+@click.group("heldout-graders")
+def graders_cli() -> None:
+    """The grading commands on their own (``python -m heldout.graders``)."""
+
+
+graders_cli.add_command(grade_command)
+graders_cli.add_command(challenges_group)

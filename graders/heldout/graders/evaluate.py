@@ -1,0 +1,56 @@
+"""Grade one submission against one bundle: stage it, dispatch to the kind, catch faults."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from heldout.graders.bundle import Bundle
+from heldout.graders.errors import GraderError
+from heldout.graders.kinds import Runner, get_kind
+from heldout.graders.result import MAX_SCORE, Check, Evaluation
+from heldout.graders.submission import stage_submission
+from heldout.sandbox.errors import SandboxError
+
+log = logging.getLogger(__name__)
+
+
+def default_runner() -> Runner:
+    """The real sandbox, imported only when a grade actually needs it."""
+    from heldout.sandbox import run
+
+    return run
+
+
+def evaluate(bundle: Bundle, submission: Path | str, *, runner: Runner | None = None) -> Evaluation:
+    """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
+
+    Candidate faults are graded (a low score with reasons). A platform fault (sandbox
+    failure, broken bundle, grader bug, submission files gone) returns
+    ``internal_error``, which carries no score and should be retried.
+    """
+    try:
+        kind = get_kind(bundle.kind)
+        with tempfile.TemporaryDirectory(prefix="heldout-submission-") as tmp:
+            workspace = Path(tmp) / "workspace"
+            staged = stage_submission(bundle.submission, Path(submission), workspace)
+            if staged.problem is not None:
+                return _refused(bundle, staged.problem)
+            return kind.grade(bundle, workspace, runner or default_runner())
+    except SandboxError as exc:
+        log.warning("sandbox failed grading %s: %s", bundle.slug, exc)
+        return Evaluation.internal_error(bundle.slug, bundle.version, f"sandbox: {exc}")
+    except (GraderError, FileNotFoundError) as exc:
+        log.error("grading %s failed: %s", bundle.slug, exc)
+        return Evaluation.internal_error(bundle.slug, bundle.version, f"grader: {exc}")
+    except Exception as exc:  # a grader bug must never turn into a candidate's zero
+        log.exception("grader bug while grading %s", bundle.slug)
+        return Evaluation.internal_error(bundle.slug, bundle.version,
+                                         f"grader bug: {type(exc).__name__}: {exc}")
+
+
+def _refused(bundle: Bundle, problem: str) -> Evaluation:
+    check = Check("submission", "run", False, 0, 0, f"not run: {problem}")
+    return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded", score=0,
+                      max_score=MAX_SCORE, checks=(check,))

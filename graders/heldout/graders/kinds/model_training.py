@@ -1,0 +1,199 @@
+"""``model_training``: run the candidate's training script, score predictions on hidden labels."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
+from heldout.graders.kinds.base import GradingConfig, Runner
+from heldout.graders.metrics import MetricScale, get_metric, known_metrics, points
+from heldout.graders.result import MAX_SCORE, Check, Evaluation
+from heldout.graders.runcheck import run_check
+from heldout.graders.tables import Labels, read_labels, read_predictions
+from heldout.sandbox.spec import OUTPUT, JobSpec
+
+if TYPE_CHECKING:
+    from heldout.graders.bundle import Bundle, SubmissionSpec
+    from heldout.graders.fields import Table
+
+DEFAULT_MAX_PREDICTIONS_MB = 16.0
+
+
+@dataclass(frozen=True)
+class ModelTrainingGrading(GradingConfig):
+    """The validated ``[grading]`` table of a model_training bundle."""
+
+    metric: str
+    baseline: float
+    target: float
+    id_column: str
+    prediction_column: str
+    label_column: str
+    predictions: str = "predictions.csv"
+    labels: str = "labels.csv"
+    max_predictions_bytes: int = int(DEFAULT_MAX_PREDICTIONS_MB * 1024 * 1024)
+    report_metrics: tuple[str, ...] = ()
+
+
+def _metric_name(table: Table, key: str, name: str) -> str:
+    try:
+        get_metric(name)
+    except UnknownName:
+        raise table.error(key, f"unknown metric {name!r}; known: "
+                          f"{', '.join(sorted(known_metrics()))}") from None
+    return name
+
+
+def _first_line(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [name.strip() for name in handle.readline().rstrip("\r\n").split(",")]
+
+
+class ModelTraining:
+    """The candidate trains on /data, writes /output/<predictions>; the host scores it."""
+
+    name = "model_training"
+    summary = "train a model on public data; scored by a metric on hidden labels"
+
+    def parse_grading(
+        self, table: Table, *, root: Path, submission: SubmissionSpec
+    ) -> GradingConfig:
+        metric = _metric_name(table, "metric", table.string("metric"))
+        baseline = table.number("baseline")
+        target = table.number("target")
+        problem = get_metric(metric).scale_problem(baseline, target)
+        if problem:
+            raise table.error("target", problem)
+        id_column = table.string("id_column")
+        prediction_column = table.string("prediction_column")
+        if id_column == prediction_column:
+            raise table.error("prediction_column", "must differ from id_column")
+        label_column = table.string("label_column")
+        predictions = table.string("predictions", "predictions.csv")
+        pure = PurePosixPath(predictions)
+        if pure.is_absolute() or ".." in pure.parts or pure.as_posix() != predictions:
+            raise table.error("predictions", f"must be a relative path under {OUTPUT}, "
+                              f"got {predictions!r}")
+        labels = table.string("labels", "labels.csv")
+        max_mb = table.number("max_predictions_mb", DEFAULT_MAX_PREDICTIONS_MB)
+        if max_mb <= 0:
+            raise table.error("max_predictions_mb", "must be positive")
+        report = table.string_list("report_metrics", ())
+        for name in report:
+            _metric_name(table, "report_metrics", name)
+        table.finish()
+
+        if not submission.entrypoint.endswith(".py"):
+            raise BundleError(f"{table.file}: [submission].entrypoint: model_training runs "
+                              f"`python <entrypoint>`, so it must be a .py file")
+        if not (root / "public").is_dir():
+            raise BundleError(f"{table.file}: public/: missing (model_training mounts it at /data)")
+        labels_path = root / "hidden" / labels
+        if not labels_path.is_file() or labels_path.is_symlink():
+            raise table.error("labels", f"hidden/{labels} is missing")
+        header = _first_line(labels_path)
+        for key, column in (("id_column", id_column), ("label_column", label_column)):
+            if column not in header:
+                raise table.error(key, f"hidden/{labels} has no column {column!r} "
+                                  f"(header: {','.join(header)})")
+        return ModelTrainingGrading(
+            metric=metric, baseline=baseline, target=target, id_column=id_column,
+            prediction_column=prediction_column, label_column=label_column,
+            predictions=predictions, labels=labels,
+            max_predictions_bytes=int(max_mb * 1024 * 1024), report_metrics=report,
+        )
+
+    def _labels(self, bundle: Bundle) -> tuple[ModelTrainingGrading, Labels]:
+        config = bundle.grading
+        if not isinstance(config, ModelTrainingGrading):
+            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
+        labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
+                             label_column=config.label_column)
+        return config, labels
+
+    def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
+        config = bundle.grading
+        if not isinstance(config, ModelTrainingGrading):
+            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
+        metric = get_metric(config.metric)
+        return (MetricScale(metric.name, metric.title, config.baseline, config.target,
+                            metric.higher_is_better, MAX_SCORE),)
+
+    def verify(self, bundle: Bundle) -> None:
+        """The hidden labels parse and suit the metric (a constant prediction scores)."""
+        config, labels = self._labels(bundle)
+        for name in (config.metric, *config.report_metrics):
+            get_metric(name).compute(labels.values, [labels.values[0]] * len(labels.values))
+
+    def grade(self, bundle: Bundle, workspace: Path, runner: Runner) -> Evaluation:
+        config, labels = self._labels(bundle)
+        metric = get_metric(config.metric)
+        spec = JobSpec(
+            command=("python", bundle.submission.entrypoint),
+            workspace=workspace,
+            data=bundle.public_dir,
+            limits=bundle.limits,
+            labels={"heldout.challenge": bundle.slug},
+        )
+        shown = f"{OUTPUT}/{config.predictions}"
+        with tempfile.TemporaryDirectory(prefix="heldout-output-") as output_dir:
+            result = runner(spec, Path(output_dir))
+            ran = run_check(result, bundle.limits)
+            checks = [ran]
+            values: tuple[float, ...] | None = None
+            if not ran.passed:
+                why = "not checked: the run did not finish successfully"
+                checks.append(Check("predictions", "test", False, 0, 0, why))
+            else:
+                try:
+                    output = result.output(config.predictions)
+                    if output is None:
+                        raise CandidateOutputError(_missing_output(shown, config.predictions,
+                                                                   result.skipped_outputs))
+                    predictions = read_predictions(
+                        output.path, shown=shown, id_column=config.id_column,
+                        value_column=config.prediction_column, expected_ids=labels.ids,
+                        max_bytes=config.max_predictions_bytes)
+                    unusable = metric.prediction_problem(labels.values, predictions.values)
+                    if unusable:
+                        raise CandidateOutputError(f"{shown}: {unusable}")
+                    values = predictions.values
+                    detail = f"{predictions.rows} rows, one finite prediction per test id"
+                    if predictions.ignored_columns:
+                        detail += f"; ignored columns: {', '.join(predictions.ignored_columns)}"
+                    checks.append(Check("predictions", "test", True, 0, 0, detail))
+                except CandidateOutputError as exc:
+                    checks.append(Check("predictions", "test", False, 0, 0, str(exc)))
+
+        measured: dict[str, float] = {}
+        if values is None:
+            checks.append(Check(metric.name, "metric", False, 0, MAX_SCORE,
+                                "not computed: no valid predictions"))
+        else:
+            value = metric.compute(labels.values, values)
+            measured[metric.name] = round(value, 6)
+            earned = round(points(value, baseline=config.baseline, target=config.target,
+                                  max_points=MAX_SCORE), 2)
+            detail = (f"{metric.name} {value:.4f}: {earned:g} of {MAX_SCORE:g} points "
+                      f"(0 at baseline {config.baseline:g}, all at target {config.target:g}; "
+                      f"{'higher' if metric.higher_is_better else 'lower'} is better)")
+            checks.append(Check(metric.name, "metric", earned > 0, earned, MAX_SCORE, detail))
+            for name in config.report_metrics:
+                extra = get_metric(name)
+                if extra.prediction_problem(labels.values, values) is None:
+                    measured[name] = round(extra.compute(labels.values, values), 6)
+
+        score = round(sum(check.score for check in checks), 2)
+        return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
+                          score=score, checks=tuple(checks), metrics=measured,
+                          run=result.as_dict())
+
+
+def _missing_output(shown: str, name: str, skipped: tuple[str, ...]) -> str:
+    refused = [entry for entry in skipped if entry == name or entry.startswith(name + " ")]
+    if refused:
+        return f"{shown} was not collected: {refused[0]}"
+    return f"{shown} was not written"

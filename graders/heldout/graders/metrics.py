@@ -1,0 +1,167 @@
+"""Model metrics by name, each knowing its direction and the predictions it needs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from heldout.graders.errors import GraderError, UnknownName
+from sklearn import metrics as skm
+
+Array = npt.NDArray[np.float64]
+PredictionKind = Literal["score", "probability", "label", "value"]
+
+_PREDICTION_TEXT: dict[PredictionKind, str] = {
+    "score": "a score per row (higher = more likely positive)",
+    "probability": "a probability between 0 and 1 per row",
+    "label": "one of the class labels per row",
+    "value": "a number per row",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A scoring function of (true labels, predictions) with its direction."""
+
+    name: str
+    title: str
+    higher_is_better: bool
+    predictions: PredictionKind
+    _compute: Callable[[Array, Array], float]
+
+    @property
+    def expects(self) -> str:
+        """What each prediction must be, in words for a candidate."""
+        return _PREDICTION_TEXT[self.predictions]
+
+    def prediction_problem(self, y_true: Sequence[float], y_pred: Sequence[float]) -> str | None:
+        """Why these predictions can't be scored by this metric, or None if they can."""
+        if self.predictions == "probability":
+            outside = [v for v in y_pred if not 0.0 <= v <= 1.0]
+            if outside:
+                return (f"{len(outside)} value(s) are outside [0, 1] (e.g. {_fmt(outside[0])}); "
+                        f"{self.name} needs {self.expects}")
+        if self.predictions == "label":
+            classes = set(y_true)
+            strange = [v for v in y_pred if v not in classes]
+            if strange:
+                shown = ", ".join(_fmt(c) for c in sorted(classes))
+                return (f"{len(strange)} value(s) are not class labels (e.g. {_fmt(strange[0])}); "
+                        f"{self.name} needs one of: {shown}")
+        return None
+
+    def compute(self, y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+        """The metric value; a bundle whose labels don't suit the metric is a grader fault."""
+        truth = np.asarray(y_true, dtype=np.float64)
+        pred = np.asarray(y_pred, dtype=np.float64)
+        if truth.shape != pred.shape or truth.size == 0:
+            raise GraderError(f"{self.name}: {truth.size} labels but {pred.size} predictions")
+        value = float(self._compute(truth, pred))
+        if not math.isfinite(value):
+            raise GraderError(f"{self.name} is not finite ({value}) on these labels")
+        return value
+
+    def scale_problem(self, baseline: float, target: float) -> str | None:
+        """Why ``target`` can't be the better end of a scale starting at ``baseline``."""
+        if self.higher_is_better and target <= baseline:
+            return f"{self.name} is higher-is-better, so target must be above baseline"
+        if not self.higher_is_better and target >= baseline:
+            return f"{self.name} is lower-is-better, so target must be below baseline"
+        return None
+
+
+@dataclass(frozen=True)
+class MetricScale:
+    """How a bundle turns one metric into points, for reports that draw the scale."""
+
+    metric: str
+    title: str
+    baseline: float
+    target: float
+    higher_is_better: bool
+    max_points: float
+
+
+def points(value: float, *, baseline: float, target: float, max_points: float) -> float:
+    """Linear points: none at ``baseline``, all at ``target``, clipped in between.
+
+    The same formula serves lower-is-better metrics, whose target lies below the baseline.
+    """
+    fraction = (value - baseline) / (target - baseline)
+    return max_points * min(1.0, max(0.0, fraction))
+
+
+def _binary(metric: str, truth: Array) -> None:
+    if len(np.unique(truth)) != 2:
+        raise GraderError(f"{metric} needs labels of exactly two classes, "
+                          f"got {len(np.unique(truth))}")
+
+
+def _roc_auc(truth: Array, pred: Array) -> float:
+    _binary("roc_auc", truth)
+    return float(skm.roc_auc_score(truth, pred))
+
+
+def _log_loss(truth: Array, pred: Array) -> float:
+    _binary("log_loss", truth)
+    positive = float(truth.max())
+    eps = 1e-15  # keep a certain-but-wrong prediction finite, as a probability of 0/1 would not be
+    return float(skm.log_loss(truth == positive, np.clip(pred, eps, 1 - eps), labels=[False, True]))
+
+
+def _accuracy(truth: Array, pred: Array) -> float:
+    return float(skm.accuracy_score(truth, pred))
+
+
+def _f1(truth: Array, pred: Array) -> float:
+    # Binary 0/1 labels score the positive class; anything else is averaged over classes.
+    binary = set(np.unique(truth)) <= {0.0, 1.0}
+    average = "binary" if binary else "macro"
+    return float(skm.f1_score(truth, pred, average=average, zero_division=0))
+
+
+def _rmse(truth: Array, pred: Array) -> float:
+    return float(np.sqrt(np.mean((truth - pred) ** 2)))
+
+
+def _mae(truth: Array, pred: Array) -> float:
+    return float(np.mean(np.abs(truth - pred)))
+
+
+def _r2(truth: Array, pred: Array) -> float:
+    if len(np.unique(truth)) < 2:
+        raise GraderError("r2 needs labels that vary")
+    return float(skm.r2_score(truth, pred))
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("roc_auc", "ROC AUC", True, "score", _roc_auc),
+        Metric("accuracy", "accuracy", True, "label", _accuracy),
+        Metric("f1", "F1 score", True, "label", _f1),
+        Metric("log_loss", "log loss", False, "probability", _log_loss),
+        Metric("rmse", "root mean squared error", False, "value", _rmse),
+        Metric("mae", "mean absolute error", False, "value", _mae),
+        Metric("r2", "R²", True, "value", _r2),
+    )
+}
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise UnknownName("metric", name, list(METRICS)) from None
+
+
+def known_metrics() -> list[str]:
+    return list(METRICS)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,172 @@
+"""Fixtures for the graders: a small bundle on disk and runners that fake a sandbox run."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from heldout.sandbox.spec import JobSpec, OutputFile, RunResult
+
+REPO = Path(__file__).resolve().parents[2]
+CHALLENGES = REPO / "challenges"
+
+LABELS = {"a1": 1, "a2": 0, "a3": 1, "a4": 0, "a5": 0, "a6": 1}
+
+TOML = """\
+title = "Tiny"
+kind = "model_training"
+summary = "A tiny bundle for tests."
+skills = ["classification"]
+difficulty = "easy"
+expected_minutes = 10
+
+[submission]
+entrypoint = "solution.py"
+allowed = ["*.py"]
+max_bytes = 10000
+max_files = 3
+
+[limits]
+wall_seconds = 5
+memory_mb = 256
+
+[grading]
+metric = "roc_auc"
+baseline = 0.5
+target = 0.9
+id_column = "id"
+prediction_column = "p"
+label_column = "y"
+
+[solutions.good]
+min_score = 90
+max_score = 100
+"""
+
+
+def write_bundle(root: Path, toml: str = TOML) -> Path:
+    (root / "public").mkdir(parents=True)
+    (root / "hidden").mkdir()
+    (root / "starter").mkdir()
+    (root / "solutions" / "good").mkdir(parents=True)
+    (root / "challenge.toml").write_text(toml)
+    (root / "statement.md").write_text("# Tiny\n\nPredict y.\n")
+    (root / "public" / "train.csv").write_text("id,x,y\nt1,1,1\n")
+    (root / "public" / "test.csv").write_text("id,x\n" + "".join(f"{i},0\n" for i in LABELS))
+    (root / "hidden" / "labels.csv").write_text(
+        "id,y\n" + "".join(f"{i},{y}\n" for i, y in LABELS.items()))
+    (root / "starter" / "solution.py").write_text("print('hi')\n")
+    (root / "solutions" / "good" / "solution.py").write_text("print('good')\n")
+    return root
+
+
+@pytest.fixture
+def bundle_dir(tmp_path: Path) -> Path:
+    return write_bundle(tmp_path / "challenges" / "tiny")
+
+
+@pytest.fixture
+def submission(tmp_path: Path) -> Path:
+    directory = tmp_path / "submission"
+    directory.mkdir()
+    (directory / "solution.py").write_text("print('ok')\n")
+    return directory
+
+
+def perfect_csv() -> str:
+    return "id,p\n" + "".join(f"{i},{0.9 if y else 0.1}\n" for i, y in LABELS.items())
+
+
+def run_result(**overrides: Any) -> RunResult:
+    values: dict[str, Any] = {
+        "exit_code": 0, "timed_out": False, "oom_killed": False, "wall_seconds": 1.5,
+        "cpu_seconds": 1.2, "peak_memory_mb": 50.0, "output_bytes": 0, "stdout_tail": "",
+        "stderr_tail": "", "stdout_truncated": False, "stderr_truncated": False,
+        "outputs": (), "skipped_outputs": (), "limit": None, "signal": None,
+    }
+    values.update(overrides)
+    return RunResult(**values)
+
+
+Runner = Callable[[JobSpec, Path], RunResult]
+
+
+class FakeRunner:
+    """Stands in for the sandbox: writes given files to the output dir, returns a result.
+
+    ``files`` maps names under /output to bytes; ``write`` may instead build the output
+    directory itself (links, odd files). Calls are recorded for assertions.
+    """
+
+    def __init__(self, files: dict[str, bytes] | None = None,
+                 write: Callable[[Path], None] | None = None, **result: Any) -> None:
+        self.files = files or {}
+        self.write = write
+        self.result = result
+        self.specs: list[JobSpec] = []
+        self.workspace: dict[str, bytes] = {}
+        self.workspace_files: list[str] = []
+
+    def __call__(self, spec: JobSpec, output_dir: Path) -> RunResult:
+        self.specs.append(spec)
+        self.workspace = {p.relative_to(spec.workspace).as_posix(): p.read_bytes()
+                          for p in spec.workspace.rglob("*") if p.is_file()}
+        self.workspace_files = sorted(self.workspace)
+        outputs = []
+        for name, data in self.files.items():
+            path = output_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            outputs.append(OutputFile(name, len(data), path))
+        if self.write is not None:
+            self.write(output_dir)
+            outputs += [OutputFile(p.name, p.lstat().st_size, p) for p in output_dir.iterdir()
+                        if p.name not in self.files]
+        fields = {"outputs": tuple(outputs), "output_bytes": sum(o.size for o in outputs)}
+        fields.update(self.result)
+        return run_result(**fields)
+
+
+def predictions_runner(text: str | bytes) -> FakeRunner:
+    data = text.encode() if isinstance(text, str) else text
+    return FakeRunner({"predictions.csv": data})
+
+
+@pytest.fixture
+def copy_repo_bundle(tmp_path: Path) -> Callable[[str], Path]:
+    def copy(slug: str) -> Path:
+        target = tmp_path / "copied" / slug
+        shutil.copytree(CHALLENGES / slug, target)
+        return target
+    return copy
+
+
+@pytest.fixture
+def make_result() -> Callable[..., RunResult]:
+    """Build a RunResult: a clean exit unless overridden."""
+    return run_result
+
+
+@pytest.fixture
+def fake_runner() -> type[FakeRunner]:
+    return FakeRunner
+
+
+@pytest.fixture
+def runner_writing() -> Callable[[str | bytes], FakeRunner]:
+    """A runner whose run writes the given text to /output/predictions.csv."""
+    return predictions_runner
+
+
+@pytest.fixture
+def good_predictions() -> str:
+    """A predictions file that ranks every label right (AUC 1.0)."""
+    return perfect_csv()
+
+
+@pytest.fixture
+def labels() -> dict[str, int]:
+    return dict(LABELS)
