@@ -72,19 +72,13 @@ class WarmContainer:
     def send(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
         """Hand the job to the launcher; from here on candidate code runs."""
         payload = json.dumps({"argv": list(argv), "env": dict(env), "cwd": "/workspace"}).encode()
-        deadline = time.monotonic() + 5.0
-        while True:
-            try:
-                fd = os.open(self.pipe, os.O_WRONLY | os.O_NONBLOCK)
-                break
-            except OSError as exc:
-                # Right after a readiness check the launcher is reopening the pipe.
-                if exc.errno != errno.ENXIO or time.monotonic() > deadline:
-                    raise SandboxError(f"the warm container's launcher is not listening: {exc}") from exc
-                time.sleep(0.002)
+        try:
+            fd = os.open(self.pipe, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise SandboxError(f"the warm container's launcher is not listening: {exc}") from exc
         try:
             os.set_blocking(fd, True)
-            os.write(fd, payload)
+            os.write(fd, payload + b"\n")
         finally:
             os.close(fd)
 

@@ -6,10 +6,12 @@ exists, then blocks on the job pipe; the host writes exactly one job, which runs
 same, already warm interpreter. Either way the container is never reused afterwards.
 """
 
+import atexit
 import json
 import os
 import runpy
 import sys
+import threading
 import traceback
 import warnings
 
@@ -30,11 +32,23 @@ def preload() -> None:
 
 
 def read_job() -> dict:
-    while True:
-        with open(PIPE, "rb") as pipe:  # blocks until the host opens the other end
-            raw = pipe.read(1024 * 1024)
-        if raw:  # an empty read is the host checking that we are ready: wait again
-            return json.loads(raw)
+    """Wait for one newline-terminated job on the pipe.
+
+    Opened read-write, the pipe never reports end-of-file while we wait, so the host can
+    check readiness (an open for writing succeeds only once we hold the pipe) at any time
+    without disturbing us.
+    """
+    fd = os.open(PIPE, os.O_RDWR)
+    buffer = b""
+    while not buffer.endswith(b"\n"):
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        buffer += chunk
+        if len(buffer) > 1024 * 1024:
+            break
+    os.close(fd)
+    return json.loads(buffer)
 
 
 def run_python(argv: list) -> int:
@@ -84,9 +98,27 @@ def main() -> None:
         os.execvp(argv[0], argv)
     sys.path[:] = [p for p in sys.path if p not in ("", "/opt/heldout")]
     code = run_python(argv)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    sys.exit(code)
+    finish(code)
+
+
+def finish(code: int) -> None:
+    """Exit as the interpreter would, minus tearing down every imported module.
+
+    Finalising numpy, pandas and scikit-learn takes longer than many jobs; the container
+    is thrown away anyway. Non-daemon threads are waited for and atexit handlers run, as
+    the job may rely on either.
+    """
+    main = threading.main_thread()
+    for thread in threading.enumerate():
+        if thread is not main and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed stream must not change the exit status
+            pass
+    os._exit(code & 0xFF if code >= 0 else 1)
 
 
 if __name__ == "__main__":
