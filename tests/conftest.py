@@ -26,7 +26,7 @@ def docker_client() -> Iterator[Any]:
             pytest.fail(f"Docker is required here: {exc}")
         pytest.skip(f"no Docker engine: {exc}")
     yield client
-    client.close()
+    engine.close_clients()
 
 
 @pytest.fixture(scope="session")

@@ -130,7 +130,7 @@ def test_busy_loop_is_killed_at_the_wall_limit(tmp_path: Path, pool: WarmPool | 
     assert result.timed_out and result.limit == "time"
     assert result.exit_code == 137 and result.signal == 9
     assert 3.0 <= result.wall_seconds < 8.0
-    assert result.cpu_seconds > 1.0
+    assert result.cpu_seconds > 0.5  # most of the 3 s, unless the host is very busy
 
 
 def test_memory_bomb_is_oom_killed(tmp_path: Path, pool: WarmPool | None) -> None:

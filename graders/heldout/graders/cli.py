@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from heldout.graders.bundle import (
     Bundle,
     SolutionCase,

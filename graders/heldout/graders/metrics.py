@@ -9,8 +9,9 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from heldout.graders.errors import GraderError, UnknownName
 from sklearn import metrics as skm
+
+from heldout.graders.errors import GraderError, UnknownName
 
 Array = npt.NDArray[np.float64]
 PredictionKind = Literal["score", "probability", "label", "value"]

@@ -53,8 +53,9 @@ def checks(client: Any | None = None) -> list[DoctorCheck]:
         return [DoctorCheck("docker engine", False, str(exc),
                             "start the engine (scripts/run does it on Debian as root), or set DOCKER_HOST")]
     info = client.info()
-    results.append(DoctorCheck("docker engine", True,
-                               f"Docker {info.get('ServerVersion')} ({info.get('Driver')}, cgroup v{info.get('CgroupVersion')})"))
+    version = (f"Docker {info.get('ServerVersion')} ({info.get('Driver')}, "
+               f"cgroup v{info.get('CgroupVersion')})")
+    results.append(DoctorCheck("docker engine", True, version))
     tag = image.default_image()
     built = image.image_exists(client, tag)
     results.append(DoctorCheck("sandbox image", built, f"{tag} {'is built' if built else 'is missing'}",

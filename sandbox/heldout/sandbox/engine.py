@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ LABEL_RUNDIR = "heldout.rundir"
 API_TIMEOUT_S = 30
 API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
 
-ENGINE_ERRORS: tuple[type[BaseException], ...] = (
+ENGINE_ERRORS: tuple[type[Exception], ...] = (
     docker.errors.APIError,
     docker.errors.DockerException,
     requests.exceptions.ConnectionError,
@@ -32,22 +33,50 @@ ENGINE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+_clients: dict[str, docker.DockerClient] = {}
+_clients_lock = threading.Lock()
+
+
 def get_client() -> docker.DockerClient:
-    """A client for the engine named by ``DOCKER_HOST`` (or the local socket), checked alive."""
-    client = None
+    """The process's client for the engine named by ``DOCKER_HOST`` (or the local socket).
+
+    One client per engine address is kept and shared by threads; each call checks the
+    engine still answers, so a dead engine is reported before a job is started.
+    """
+    address = os.environ.get("DOCKER_HOST", "")
+    socket_path = address.removeprefix("unix://") if address.startswith("unix://") else (
+        "/var/run/docker.sock" if not address else "")
+    if socket_path and not os.path.exists(socket_path):
+        raise EngineUnavailable(
+            f"no Docker engine answers: {socket_path} does not exist. Start dockerd, or set "
+            "DOCKER_HOST; `heldout doctor` says more."
+        )
+    with _clients_lock:
+        client = _clients.get(address)
+        if client is None:
+            # A fixed API version (the oldest we need: 1.41 for private cgroup namespaces)
+            # means no request is made here, so a dead engine leaks no socket.
+            client = docker.from_env(timeout=API_TIMEOUT_S, version=API_VERSION)
+            _clients[address] = client
     try:
-        # A fixed API version (the oldest we need: 1.41 for private cgroup namespaces) means
-        # no request is made before ping, so a dead engine leaks no socket.
-        client = docker.from_env(timeout=API_TIMEOUT_S, version=API_VERSION)
         client.ping()
     except ENGINE_ERRORS as exc:
-        if client is not None:
-            client.close()
+        with _clients_lock:
+            if _clients.get(address) is client:
+                del _clients[address]
+        client.close()
         raise EngineUnavailable(
             f"no Docker engine answers ({exc.__class__.__name__}: {exc}). Start dockerd, "
             "or set DOCKER_HOST; `heldout doctor` says more."
         ) from exc
     return client
+
+
+def close_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
 
 
 def ownership_labels() -> dict[str, str]:
@@ -84,7 +113,7 @@ def sweep_orphans(client: Any | None = None, *, everything: bool = False) -> lis
             continue
         try:
             container.remove(force=True)
-            removed.append(container.id)
+            removed.append(str(container.id))
         except docker.errors.NotFound:
             continue
         rundir = container.labels.get(LABEL_RUNDIR)

@@ -23,7 +23,7 @@ from heldout.sandbox.errors import ImageBuildError
 
 log = logging.getLogger(__name__)
 
-IMAGE_DIR = Path(__file__).with_name("image")
+IMAGE_DIR = Path(__file__).with_name("image_context")
 RUNTIME_REPO = "heldout-runtime"
 BASE_REPO = "heldout-base"
 PULL_BASE = ("python", "3.11-slim-bookworm")
@@ -181,7 +181,7 @@ def build(*, force: bool = False, say: Say = log.info, client: Any | None = None
     base = ensure_base(client, say)
     wheels = wheelhouse(say)
     say(f"building {tag} from {base} …")
-    repo, version = tag.split(":")
+    repo = tag.split(":")[0]
     with _build_context(wheels) as context:
         try:
             client.images.build(path=str(context), tag=tag, buildargs={"BASE": base}, pull=False,

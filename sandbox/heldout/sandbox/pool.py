@@ -29,18 +29,20 @@ from heldout.sandbox.spec import LAUNCHER, JobSpec, Limits
 
 log = logging.getLogger(__name__)
 
+_CREATE_ERRORS: tuple[type[Exception], ...] = (SandboxError, OSError, *engine.ENGINE_ERRORS)
+
 DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
                    "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
                    "sklearn.preprocessing", "sklearn.pipeline")
 READY_TIMEOUT_S = 60.0
 
-# Limits the host enforces after the job starts; they don't shape the container.
-_HOST_SIDE_LIMITS = {"wall_seconds": 1.0, "log_bytes": 1, "output_files": 1}
-
-
 def profile_of(limits: Limits, image: str) -> tuple[str, Limits]:
-    """Jobs whose profiles are equal can use the same warm container."""
-    return image, replace(limits, **_HOST_SIDE_LIMITS)
+    """Jobs whose profiles are equal can use the same warm container.
+
+    Wall time, log and output-file caps are enforced by the host after the job starts, so
+    they don't shape the container.
+    """
+    return image, replace(limits, wall_seconds=1.0, log_bytes=1, output_files=1)
 
 
 @dataclass
@@ -181,7 +183,7 @@ class WarmPool:
                 continue
             try:
                 warm = self._create(*key)
-            except (SandboxError, *engine.ENGINE_ERRORS) as exc:
+            except _CREATE_ERRORS as exc:
                 log.error("could not pre-start a sandbox container: %s", exc)
                 time.sleep(2)
                 continue

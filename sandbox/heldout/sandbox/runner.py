@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -169,10 +170,8 @@ def _reset_peak(sampler: UsageSampler) -> None:
     """Peak memory of a warm container counts from the job, not from the imports before it."""
     path = sampler.memory_peak_file
     if path is not None and sampler.source == "cgroup-v1":
-        try:
+        with contextlib.suppress(OSError):
             path.write_text("0")
-        except OSError:
-            pass
 
 
 def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None) -> RunResult:
@@ -198,10 +197,8 @@ def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | N
         status = _wait(container, limits.wall_seconds)
         timed_out = status is None
         if timed_out:
-            try:
+            with contextlib.suppress(docker.errors.APIError):  # it may have just exited
                 container.kill()
-            except docker.errors.APIError:
-                pass  # it may have exited on its own at the last moment
             status = _wait(container, 30.0)
             if status is None:
                 raise SandboxError("a killed sandbox container did not stop within 30 s")

@@ -7,6 +7,7 @@ same, already warm interpreter. Either way the container is never reused afterwa
 """
 
 import atexit
+import contextlib
 import json
 import os
 import runpy
@@ -25,10 +26,9 @@ def preload() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in names:
-            try:
+            # A library missing from the image must not stop the launcher.
+            with contextlib.suppress(Exception):
                 __import__(name)
-            except Exception:  # noqa: BLE001 - a missing optional library must not stop the launcher
-                pass
 
 
 def read_job() -> dict:
@@ -71,7 +71,7 @@ def run_python(argv: list) -> int:
             return code
         print(code, file=sys.stderr)
         return 1
-    except BaseException:  # noqa: BLE001 - report like the interpreter does
+    except BaseException:
         traceback.print_exc()
         return 1
     return 0
@@ -80,7 +80,7 @@ def run_python(argv: list) -> int:
 def main() -> None:
     try:
         seccomp_extra.install()
-    except Exception as exc:  # noqa: BLE001 - never run a job without the filter
+    except Exception as exc:
         print(f"heldout-launcher: could not install the seccomp filter: {exc}", file=sys.stderr)
         sys.exit(125)
     inline = os.environ.pop("HELDOUT_JOB", None)
@@ -95,7 +95,7 @@ def main() -> None:
     simple_python = argv[0] in ("python", "python3") and len(argv) >= 2 and (
         argv[1] == "-m" or not argv[1].startswith("-"))
     if not simple_python:
-        os.execvp(argv[0], argv)
+        os.execvp(argv[0], argv)  # noqa: S606 - the job's own command, as given
     sys.path[:] = [p for p in sys.path if p not in ("", "/opt/heldout")]
     code = run_python(argv)
     finish(code)
@@ -114,10 +114,8 @@ def finish(code: int) -> None:
             thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(Exception):  # a closed stream must not change the status
             stream.flush()
-        except Exception:  # noqa: BLE001 - a closed stream must not change the exit status
-            pass
     os._exit(code & 0xFF if code >= 0 else 1)
 
 

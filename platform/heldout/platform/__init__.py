@@ -1,0 +1,1 @@
+"""heldout.platform: the web app, persistence and job queue of heldout."""

@@ -1,0 +1,61 @@
+"""The application factory: it wires settings, extensions and blueprints, nothing more."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from heldout.platform import http, templating
+from heldout.platform.config import load_settings
+from heldout.platform.extensions import csrf, db, login_manager, migrate
+from heldout.platform.queue import EXTENSION_KEY, JobQueue
+from heldout.platform.views import auth, candidate, review, staff
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build an app. Settings: defaults, then ``HELDOUT_*`` environment, then ``config``."""
+    app = Flask(__name__)
+    app.config.update(load_settings(os.environ, config))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.extensions[EXTENSION_KEY] = JobQueue(app.config["HELDOUT_QUEUE_URL"], app.app_context)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "do_connect", _make_sqlite_dir)
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    auth.init_login(login_manager)
+    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp):
+        app.register_blueprint(blueprint)
+    http.init_app(app)
+    templating.init_app(app)
+    return app
+
+
+def _make_sqlite_dir(dialect: Any, _record: Any, cargs: Any, _cparams: Any) -> None:
+    # Only when a connection is first needed: creating the app touches no disk.
+    database = cargs[0] if cargs else None
+    if isinstance(database, str) and database not in ("", ":memory:") and \
+            not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets the web app read while the worker writes; busy_timeout waits for the lock.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+

@@ -1,0 +1,290 @@
+"""The ``heldout`` command: grading, sandbox, database, web server, worker, demo, doctor."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import flask_migrate
+from flask import Flask
+
+from heldout.graders.cli import challenges_group, grade_command
+from heldout.graders.errors import BundleError
+from heldout.platform.app import create_app
+from heldout.platform.config import settings_table
+from heldout.platform.errors import ConfigError, PlatformError
+from heldout.sandbox.cli import sandbox_group
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+@click.version_option(package_name="heldout")
+def main() -> None:
+    """heldout — self-hosted assessments for hiring machine-learning engineers.
+
+    Settings come from HELDOUT_* environment variables (`heldout settings` lists them).
+    """
+
+
+main.add_command(grade_command)
+main.add_command(challenges_group)
+main.add_command(sandbox_group)
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """Print the settings table (Markdown)."""
+    click.echo(settings_table(), nl=False)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Bring the database schema up to REVISION (default: the newest)."""
+    app = _app()
+    with app.app_context():
+        flask_migrate.upgrade(revision=revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to REVISION (e.g. -1)."""
+    app = _app()
+    with app.app_context():
+        flask_migrate.downgrade(revision=revision)
+
+
+@db_group.command("migrate")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+def db_migrate(message: str) -> None:
+    """Draft a migration from the models (review it before committing)."""
+    app = _app()
+    with app.app_context():
+        flask_migrate.migrate(message=message)
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    app = _app()
+    with app.app_context():
+        flask_migrate.current()
+
+
+def _load_challenges(app: Flask) -> None:
+    from heldout.platform.services import catalogue
+
+    with app.app_context():
+        report = catalogue.load_challenges(Path(app.config["HELDOUT_CHALLENGES_DIR"]))
+    for label, slugs in (("added", report.added), ("updated", report.updated),
+                         ("unchanged", report.unchanged), ("no longer available", report.retired)):
+        if slugs:
+            click.echo(f"{label}: {', '.join(slugs)}")
+    for error in report.errors:
+        click.echo(f"skipped broken bundle: {error}", err=True)
+
+
+@main.command("load-challenges")
+def load_challenges_command() -> None:
+    """Read the bundles of HELDOUT_CHALLENGES_DIR into the catalogue (idempotent)."""
+    try:
+        _load_challenges(_app())
+    except BundleError as exc:  # no challenges directory at all
+        raise click.ClickException(str(exc)) from exc
+
+
+def _demo(app: Flask) -> list[tuple[str, str, str]]:
+    from heldout.platform.services import demo
+
+    with app.app_context():
+        report = demo.ensure_demo(Path(app.config["HELDOUT_DATA_DIR"]) / "demo-logins.json")
+        name = report.assessment.name if report.assessment else None
+    if name:
+        click.echo(f"demo assessment: {name}" + (" (created)" if report.created_assessment else ""))
+    else:
+        click.echo("no demo assessment: no challenges loaded (run `heldout load-challenges`)")
+    return [(login.role, login.email, login.password) for login in report.logins]
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    click.echo("demo logins (kept in <DATA_DIR>/demo-logins.json):")
+    for role, email, password in logins:
+        click.echo(f"  {role:<12} {email:<26} {password}")
+
+
+@main.command("demo")
+@click.option("--force", is_flag=True, help="Allow it with HELDOUT_ENV=production.")
+def demo_command(force: bool) -> None:
+    """Create demo accounts (printed with their passwords) and a demo assessment."""
+    app = _app()
+    if app.config["HELDOUT_ENV"] == "production" and not force:
+        raise click.ClickException("refusing to create demo accounts in production "
+                                   "(use --force if you mean it)")
+    _print_logins(_demo(app))
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "recruiter", "interviewer"]), required=True)
+@click.password_option()
+def create_user_command(email: str, name: str, role: str, password: str) -> None:
+    """Create a staff account."""
+    from heldout.platform.services import accounts
+
+    app = _app()
+    with app.app_context():
+        try:
+            user = accounts.create_user(email, name, role, password)
+        except PlatformError as exc:
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"created {user.role} {user.email}")
+
+
+@main.command("serve")
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Requests served at once (gunicorn threads).")
+@click.option("--dev", is_flag=True, help="Werkzeug's development server instead of gunicorn.")
+def serve_command(host: str, port: int, threads: int, dev: bool) -> None:
+    """Run the web app."""
+    app = _app()
+    _logging()
+    try:
+        from heldout.platform.server import run_gunicorn
+    except ImportError:
+        dev = True
+    if dev:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    else:
+        run_gunicorn(app, host=host, port=port, threads=threads)
+
+
+@main.command("worker")
+@click.option("--workers", type=int, default=None,
+              help="Jobs run at once (default: HELDOUT_WORKERS).")
+@click.option("-v", "--verbose", is_flag=True)
+def worker_command(workers: int | None, verbose: bool) -> None:
+    """Run a grading worker (the queue consumer) until interrupted."""
+    from heldout.platform import worker
+
+    # Stoppable by Ctrl-C even when started in the background (which ignores SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _logging(verbose)
+    worker.run(_app(), workers)
+
+
+@main.command("doctor")
+def doctor_command() -> None:
+    """Check engine, image, database, queue and challenges; exit 1 if a required one fails."""
+    from heldout.platform.doctor import findings
+
+    failed = False
+    for finding in findings(_app()):
+        mark = "ok  " if finding.ok else ("FAIL" if finding.required else "warn")
+        click.echo(f"[{mark}] {finding.name}: {finding.detail}")
+        if not finding.ok and finding.fix:
+            click.echo(f"       fix: {finding.fix}")
+        failed = failed or (finding.required and not finding.ok)
+    if failed:
+        sys.exit(1)
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "heldout.platform", *args],
+                            start_new_session=True)
+
+
+def _stop(processes: list[tuple[subprocess.Popen[bytes], signal.Signals]],
+          timeout: float = 30) -> None:
+    """Ask each process to stop with its graceful signal; then SIGTERM; then SIGKILL."""
+    for process, stop_signal in processes:
+        if process.poll() is None:
+            process.send_signal(stop_signal)
+    for escalation, grace in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        deadline = time.monotonic() + grace
+        for process, _ in processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.send_signal(escalation)
+    for process, _ in processes:
+        process.wait()
+
+
+class _Stop(Exception):
+    """SIGINT or SIGTERM reached ``heldout up``."""
+
+
+def _raise_stop(signum: int, _frame: Any) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+@main.command("up")
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+def up_command(host: str, port: int) -> None:
+    """Everything on one machine: migrate, load challenges, demo data, worker and web.
+
+    Ctrl-C stops both.
+    """
+    app = _app()
+    with app.app_context():
+        flask_migrate.upgrade()
+    _load_challenges(app)
+    logins = _demo(app) if app.config["HELDOUT_ENV"] != "production" else []
+    # Huey finishes running jobs on SIGINT; gunicorn finishes requests on SIGTERM.
+    processes = [(_spawn("worker"), signal.SIGINT),
+                 (_spawn("serve", "--host", host, "--port", str(port)), signal.SIGTERM)]
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_stop)
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    click.echo(f"\nheldout is up: http://{shown_host}:{port}/")
+    if logins:
+        _print_logins(logins)
+    click.echo("Ctrl-C stops web and worker.")
+    code = 0
+    try:
+        while all(p.poll() is None for p, _ in processes):
+            time.sleep(0.5)
+        code = next(p.returncode for p, _ in processes if p.returncode is not None) or 1
+        click.echo("a process stopped; stopping the other", err=True)
+    except _Stop:
+        click.echo("\nstopping web and worker…")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop(processes)
+    sys.exit(code)
+
+
+def run_module() -> Any:
+    return main(prog_name="heldout")

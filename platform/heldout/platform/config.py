@@ -1,0 +1,165 @@
+"""Settings: defaults in code, overrides from ``HELDOUT_*`` environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from heldout.platform.errors import ConfigError
+
+DEFAULT_SECRET_KEY = "heldout-development-key-not-secret"  # noqa: S105 - refused in production
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+# The table in SETTINGS.md is generated from this tuple (``heldout settings``).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HELDOUT_ENV", "development", _environment,
+            "`development`, `production` or `testing`. Production refuses the default secret key."),
+    Setting("HELDOUT_SECRET_KEY", DEFAULT_SECRET_KEY, _text,
+            "Signs sessions, CSRF tokens and invite links. Set a long random value in production."),
+    Setting("HELDOUT_DATA_DIR", "var", _text,
+            "Directory for the default SQLite database and queue, submitted files (blobs/) "
+            "and grading scratch (runs/)."),
+    Setting("HELDOUT_DATABASE_URL", None, _text,
+            "SQLAlchemy URL. Default `sqlite:///<DATA_DIR>/heldout.db` (WAL, busy timeout); "
+            "`postgresql+psycopg://user:pw@host/db` to scale out."),
+    Setting("HELDOUT_QUEUE_URL", None, _text,
+            "Job queue. Default `sqlite:///<DATA_DIR>/queue.db` (one host); "
+            "`redis://host:6379/0` or `postgresql://user:pw@host/db` for workers on several "
+            "hosts; `memory://` in tests only."),
+    Setting("HELDOUT_CHALLENGES_DIR", "challenges", _text,
+            "Directory of challenge bundles (`heldout load-challenges` reads it)."),
+    Setting("HELDOUT_MAX_UPLOAD_MB", 5, _positive_int,
+            "Largest request a candidate may send (files or pasted code), in MiB."),
+    Setting("HELDOUT_INVITE_TTL_DAYS", 14, _positive_int,
+            "How long an invite link stays valid."),
+    Setting("HELDOUT_BASE_URL", "http://localhost:8000", _text,
+            "Public address of the web app; invite links start with it."),
+    Setting("HELDOUT_ORG_NAME", "heldout", _text,
+            "Company name shown to candidates."),
+    Setting("HELDOUT_WORKERS", 2, _positive_int,
+            "Grading jobs one `heldout worker` runs at once."),
+    Setting("HELDOUT_GRADING_TRIES", 3, _positive_int,
+            "Attempts at grading a submission before a platform error is final."),
+    Setting("HELDOUT_LEASE_MARGIN_SECONDS", 300, _positive_int,
+            "Added to a challenge's wall-time limit: a job running longer is stale and re-run."),
+    Setting("HELDOUT_SECURE_COOKIES", False, _bool,
+            "Send cookies over HTTPS only (turn on behind TLS)."),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Defaults, then ``HELDOUT_*`` from ``env``, then ``overrides`` (tests); strictly parsed.
+
+    Returns the Flask config: every ``HELDOUT_*`` setting plus the Flask and extension
+    keys derived from them. Keys in ``overrides`` that are not ``HELDOUT_*`` (``TESTING``,
+    ``WTF_CSRF_ENABLED``) are passed through last.
+    """
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if key.startswith("HELDOUT_") and key not in SETTINGS_BY_NAME:
+            raise ConfigError(f"unknown setting {key}; known: {', '.join(SETTINGS_BY_NAME)}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if setting.name in env:
+            try:
+                value = setting.parse(env[setting.name])
+            except ValueError as exc:
+                raise ConfigError(f"{setting.name}={env[setting.name]!r}: {exc}") from exc
+        if setting.name in overrides:
+            value = overrides[setting.name]
+        values[setting.name] = value
+
+    data_dir = Path(values["HELDOUT_DATA_DIR"]).expanduser().resolve()
+    values["HELDOUT_DATA_DIR"] = str(data_dir)
+    values["HELDOUT_CHALLENGES_DIR"] = str(
+        Path(values["HELDOUT_CHALLENGES_DIR"]).expanduser().resolve())
+    if not values["HELDOUT_DATABASE_URL"]:
+        values["HELDOUT_DATABASE_URL"] = f"sqlite:///{data_dir / 'heldout.db'}"
+    if not values["HELDOUT_QUEUE_URL"]:
+        values["HELDOUT_QUEUE_URL"] = f"sqlite:///{data_dir / 'queue.db'}"
+    values["HELDOUT_BASE_URL"] = str(values["HELDOUT_BASE_URL"]).rstrip("/")
+
+    if values["HELDOUT_ENV"] == "production" and values["HELDOUT_SECRET_KEY"] in (
+            DEFAULT_SECRET_KEY, ""):
+        raise ConfigError("HELDOUT_ENV=production needs HELDOUT_SECRET_KEY set to a long random "
+                          "value (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
+
+    if values["HELDOUT_QUEUE_URL"].startswith("memory:") and values["HELDOUT_ENV"] != "testing":
+        # An in-process queue is invisible to a separate worker: jobs would never run.
+        raise ConfigError("HELDOUT_QUEUE_URL=memory:// is for tests only (HELDOUT_ENV=testing); "
+                          "use sqlite:///… or redis://…")
+
+    upload_bytes = int(values["HELDOUT_MAX_UPLOAD_MB"]) * 1024 * 1024
+    values.update(
+        SECRET_KEY=values["HELDOUT_SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=values["HELDOUT_DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(values["HELDOUT_DATABASE_URL"]),
+        # A little room beyond the upload for the rest of the form.
+        MAX_CONTENT_LENGTH=upload_bytes + 64 * 1024,
+        MAX_FORM_MEMORY_SIZE=upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(values["HELDOUT_SECURE_COOKIES"]),
+        REMEMBER_COOKIE_SECURE=bool(values["HELDOUT_SECURE_COOKIES"]),
+        TESTING=values["HELDOUT_ENV"] == "testing",
+    )
+    values.update({k: v for k, v in overrides.items() if not k.startswith("HELDOUT_")})
+    return values
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Web and worker write the same file: wait for the lock instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (for README and SETTINGS.md)."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = "(see meaning)" if setting.default is None else f"`{setting.default}`"
+        if setting.name == "HELDOUT_SECRET_KEY":
+            default = "a development key"
+        lines.append(f"| `{setting.name}` | {default} | {setting.help} |")
+    return "\n".join(lines) + "\n"

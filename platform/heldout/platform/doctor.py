@@ -1,0 +1,97 @@
+"""Health of an installation: engine, image, database, queue, challenges; each OK or a fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from sqlalchemy import func, select
+
+from heldout.platform.extensions import db
+from heldout.platform.models import Challenge
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def sandbox_findings() -> list[Finding]:
+    try:
+        from heldout.sandbox.doctor import checks
+    except ImportError as exc:
+        return [Finding("sandbox", False, f"heldout.sandbox is not importable: {exc}",
+                        "install heldout with its sandbox package")]
+    try:
+        return [Finding(c.name, c.ok, c.detail, c.fix, getattr(c, "required", True))
+                for c in checks()]
+    except Exception as exc:  # a doctor must report, never crash
+        return [Finding("sandbox", False, f"{type(exc).__name__}: {exc}",
+                        "check the Docker engine (`docker info`)")]
+
+
+def database_finding(app: Flask) -> Finding:
+    url = db.engine.url.render_as_string(hide_password=True)
+    try:
+        with db.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except Exception as exc:
+        return Finding("database", False, f"{url}: cannot connect ({exc.__class__.__name__}: "
+                       f"{exc})", "check HELDOUT_DATABASE_URL and that the server is running")
+    directory = app.extensions["migrate"].directory
+    head = ScriptDirectory(directory).get_current_head()
+    if current != head:
+        return Finding("database", False, f"{url}: schema at {current or 'nothing'}, code "
+                       f"expects {head}", "run `heldout db upgrade`")
+    return Finding("database", True, f"{url}: schema up to date ({head})")
+
+
+def queue_finding(app: Flask) -> Finding:
+    from heldout.platform.queue import get_queue
+
+    url = app.config["HELDOUT_QUEUE_URL"]
+    try:
+        depth = get_queue().depth()
+    except Exception as exc:
+        return Finding("queue", False, f"{url}: unreachable ({exc.__class__.__name__}: {exc})",
+                       "check HELDOUT_QUEUE_URL (and that Redis/PostgreSQL runs, if used)")
+    return Finding("queue", True, f"{url}: {depth} job(s) waiting")
+
+
+def challenges_finding(app: Flask) -> Finding:
+    from heldout.graders.bundle import scan_bundles
+    from heldout.graders.errors import BundleError
+
+    directory = Path(app.config["HELDOUT_CHALLENGES_DIR"])
+    try:
+        scan = scan_bundles(directory)
+    except BundleError as exc:
+        return Finding("challenges", False, str(exc), "set HELDOUT_CHALLENGES_DIR")
+    if scan.errors:
+        return Finding("challenges", False, f"{len(scan.errors)} broken bundle(s): "
+                       f"{scan.errors[0]}", "fix the bundle (`heldout challenges validate`)")
+    try:
+        loaded = db.session.scalar(select(func.count()).select_from(Challenge)
+                                   .where(Challenge.available)) or 0
+        versions = {c.slug: c.version for c in db.session.scalars(select(Challenge))}
+    except Exception:
+        loaded, versions = 0, {}
+    stale = [b.slug for b in scan.bundles if versions.get(b.slug) != b.version]
+    if stale:
+        return Finding("challenges", False, f"{len(scan.bundles)} bundle(s) in {directory}; "
+                       f"not loaded or changed: {', '.join(stale)}",
+                       "run `heldout load-challenges`")
+    return Finding("challenges", True, f"{loaded} challenge(s) loaded from {directory}")
+
+
+def findings(app: Flask) -> list[Finding]:
+    with app.app_context():
+        return [*sandbox_findings(), database_finding(app), queue_finding(app),
+                challenges_finding(app)]

@@ -1,0 +1,94 @@
+"""Domain errors of the platform. ``http.py`` maps them to status codes, in one place."""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Something a person did or asked that the platform refuses, with what to do next.
+
+    ``title`` heads the error page; ``hint`` says what to do or whom to contact.
+    """
+
+    title = "Something went wrong"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(PlatformError):
+    """A setting is missing or malformed; the app refuses to start."""
+
+    title = "Configuration error"
+
+
+class NotFound(PlatformError):
+    title = "Not found"
+
+
+class Forbidden(PlatformError):
+    title = "Not allowed"
+
+
+class InvalidInput(PlatformError):
+    """A form or upload failed validation; the page shows it again with the message."""
+
+    title = "Please check your input"
+
+    def __init__(self, message: str, *, hint: str = "", field: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+class UploadTooLarge(InvalidInput):
+    title = "File too large"
+
+
+class InviteError(PlatformError):
+    """An invite link that cannot be used. ``contact`` is whom the candidate should ask."""
+
+    title = "This link cannot be used"
+
+    def __init__(self, message: str, *, contact: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.contact = contact
+
+
+class InviteInvalid(InviteError):
+    title = "This link is not valid"
+
+
+class InviteExpired(InviteError):
+    title = "This link has expired"
+
+
+class InviteRevoked(InviteError):
+    title = "This link was withdrawn"
+
+
+class InviteUsed(InviteError):
+    title = "This link was already used"
+
+
+class AttemptClosed(PlatformError):
+    """The attempt is over (deadline passed or the candidate finished): nothing more is taken."""
+
+    title = "This assessment is closed"
+
+    def __init__(self, message: str, *, hint: str = "", reason: str = "finished") -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
+class DeadlinePassed(AttemptClosed):
+    title = "Time is up"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint, reason="deadline")
+
+
+class QueueUnavailable(PlatformError):
+    """The job queue cannot be reached (a platform fault, not the user's)."""
+
+    title = "Grading queue unavailable"

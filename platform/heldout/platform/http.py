@@ -1,0 +1,132 @@
+"""HTTP concerns in one place: domain errors to status codes, HTML or JSON, headers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from heldout.platform import errors
+from heldout.platform.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
+    (errors.UploadTooLarge, 413),
+    (errors.InvalidInput, 400),
+    (errors.NotFound, 404),
+    (errors.Forbidden, 403),
+    (errors.InviteInvalid, 404),
+    (errors.InviteExpired, 410),
+    (errors.InviteRevoked, 410),
+    (errors.InviteUsed, 410),
+    (errors.InviteError, 410),
+    (errors.AttemptClosed, 409),
+    (errors.QueueUnavailable, 503),
+    (errors.ConfigError, 500),
+    (errors.PlatformError, 400),
+)
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                           "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def status_of(error: errors.PlatformError) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and (
+        request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"])
+
+
+def error_response(status: int, title: str, message: str, *, hint: str = "",
+                   contact: str = "", code: str = "") -> tuple[Any, int]:
+    db.session.rollback()
+    if wants_json():
+        return {"error": code or title, "title": title, "message": message,
+                "hint": hint}, status
+    return render_template("error.html", status=status, title=title, message=message,
+                           hint=hint, contact=contact), status
+
+
+def _platform_error(error: errors.PlatformError) -> tuple[Any, int]:
+    contact = getattr(error, "contact", "")
+    return error_response(status_of(error), error.title, error.message, hint=error.hint,
+                          contact=contact, code=type(error).__name__)
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
+    from flask import current_app
+
+    limit = current_app.config["HELDOUT_MAX_UPLOAD_MB"]
+    return error_response(413, "File too large",
+                          f"What you sent is larger than the {limit} MiB this site accepts.",
+                          hint="Go back and submit code only (no data or model files); your "
+                               "earlier submissions are kept.", code="UploadTooLarge")
+
+
+def _csrf_error(error: CSRFError) -> tuple[Any, int]:
+    return error_response(400, "This form expired",
+                          "The page was open too long or was sent from elsewhere, so it was "
+                          "not accepted.", hint="Go back, reload the page and try again.",
+                          code="CSRFError")
+
+
+MESSAGES = {
+    401: ("Please sign in", "This page is for signed-in staff.", "Sign in and try again."),
+    403: ("Not allowed", "Your account can't open this page.",
+          "Ask an administrator if you need access."),
+    404: ("Not found", "There is nothing at this address.",
+          "Check the link, or go back to the previous page."),
+    405: ("Not allowed", "This address does not accept that kind of request.", ""),
+}
+
+
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    if status < 400:
+        return error
+    title, message, hint = MESSAGES.get(
+        status, (error.name, error.description or "", "Try again in a moment."))
+    response, code = error_response(status, title, message, hint=hint)
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        return response, code, {"Allow": ", ".join(allowed)}
+    return response, code
+
+
+def _unexpected(error: Exception) -> tuple[Any, int]:
+    original = getattr(error, "original_exception", None) or error
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    return error_response(500, "Something went wrong on our side",
+                          "The server failed to answer this request.",
+                          hint="Try again in a moment; if it keeps happening, tell the team "
+                               "running this site.", code="InternalServerError")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # Invite tokens live in URLs: never send them on to another site.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(errors.PlatformError, _platform_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    # Not Exception: under TESTING, bugs must propagate to the test instead.
+    app.register_error_handler(500, _unexpected)
+    app.after_request(_security_headers)

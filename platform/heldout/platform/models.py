@@ -1,0 +1,273 @@
+"""Typed SQLAlchemy models: what heldout stores. No Flask here."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+Role = Literal["admin", "recruiter", "interviewer"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+InviteStatus = Literal["sent", "opened", "started", "finished", "revoked"]
+INVITE_STATUSES: tuple[str, ...] = get_args(InviteStatus)
+
+SubmissionStatus = Literal["queued", "running", "graded", "internal_error"]
+SUBMISSION_STATUSES: tuple[str, ...] = get_args(SubmissionStatus)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """An unguessable id for URLs a candidate sees (never a sequential number)."""
+    return secrets.token_urlsafe(16)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    """A staff account. ``session_token`` is what the login session remembers."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Rotated on password change or forced logout: every session holding the old value ends.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_public_id)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # The four members flask-login looks for, without importing it here.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_public_id()
+
+
+class Challenge(Base):
+    """A challenge bundle as last loaded from the challenges directory."""
+
+    __tablename__ = "challenge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    version: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    difficulty: Mapped[str] = mapped_column(String(40), default="")
+    expected_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    entrypoint: Mapped[str] = mapped_column(String(200), default="")
+    # Other bundle facts shown in the catalogue (allowed files, limits).
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assessment(Base):
+    """What candidates are invited to: an ordered list of challenges and a time limit."""
+
+    __tablename__ = "assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    time_limit_minutes: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None]
+    show_scores: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User] = relationship()
+    items: Mapped[list[AssessmentChallenge]] = relationship(
+        order_by="AssessmentChallenge.position", cascade="all, delete-orphan",
+        back_populates="assessment")
+
+    @property
+    def challenges(self) -> list[Challenge]:
+        return [item.challenge for item in self.items]
+
+
+class AssessmentChallenge(Base):
+    __tablename__ = "assessment_challenge"
+    __table_args__ = (UniqueConstraint("assessment_id", "challenge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    assessment: Mapped[Assessment] = relationship(back_populates="items")
+    challenge: Mapped[Challenge] = relationship(lazy="joined")
+
+
+class Invite(Base):
+    """One candidate's invitation. Only the sha256 of the link's token is kept."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    candidate_name: Mapped[str] = mapped_column(String(200))
+    candidate_email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    assessment: Mapped[Assessment] = relationship()
+    created_by: Mapped[User] = relationship()
+    attempt: Mapped[Attempt | None] = relationship(back_populates="invite")
+
+
+class Attempt(Base):
+    """A candidate's timed run through an assessment, started from an invite."""
+
+    __tablename__ = "attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id"), unique=True)
+    consent_at: Mapped[datetime]
+    started_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    # "candidate" (Finish pressed) or "deadline" (time ran out).
+    finish_reason: Mapped[str | None] = mapped_column(String(20))
+
+    invite: Mapped[Invite] = relationship(back_populates="attempt")
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="attempt", order_by="Submission.id")
+
+
+class Submission(Base):
+    """Files a candidate submitted for one challenge, and where grading stands."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="submissions")
+    challenge: Mapped[Challenge] = relationship()
+    files: Mapped[list[SubmissionFile]] = relationship(
+        order_by="SubmissionFile.name", cascade="all, delete-orphan")
+    evaluation: Mapped[Evaluation | None] = relationship(back_populates="submission")
+
+
+class SubmissionFile(Base):
+    """One submitted file: its name and the sha256 of its content in the blob store."""
+
+    __tablename__ = "submission_file"
+    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Evaluation(Base):
+    """What grading said about a submission (the graders' Evaluation, stored)."""
+
+    __tablename__ = "evaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float, default=100.0)
+    checks: Mapped[list[Any]] = mapped_column(default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="evaluation")

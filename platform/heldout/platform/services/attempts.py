@@ -1,0 +1,114 @@
+"""A candidate's timed attempt: start it from an invite, enforce its deadline, finish it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from heldout.platform.errors import AttemptClosed, DeadlinePassed, InvalidInput, NotFound
+from heldout.platform.extensions import db
+from heldout.platform.models import Attempt, Challenge, Invite, Submission
+
+
+@dataclass(frozen=True)
+class ChallengeStatus:
+    """One card of the overview: the challenge and where the candidate stands on it."""
+
+    challenge: Challenge
+    submissions: int
+    latest: Submission | None
+
+    @property
+    def label(self) -> str:
+        if self.latest is None:
+            return "not started"
+        return "submitted"
+
+
+def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
+    """Start the clock. ``invite`` must come from ``invites.find_invite``."""
+    if invite.attempt is not None:
+        return invite.attempt
+    if not consent:
+        raise InvalidInput("Please tick the box to agree to how your data is used before "
+                           "starting.", field="consent")
+    minutes = invite.assessment.time_limit_minutes
+    attempt = Attempt(invite=invite, consent_at=now, started_at=now,
+                      deadline=now + timedelta(minutes=minutes))
+    invite.status = "started"
+    invite.started_at = now
+    invite.opened_at = invite.opened_at or now
+    db.session.add(attempt)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A double click started it in a parallel request: that attempt is the one.
+        db.session.rollback()
+        existing = db.session.scalar(select(Attempt).where(Attempt.invite_id == invite.id))
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def get_attempt(public_id: str) -> Attempt:
+    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
+    if attempt is None:
+        raise NotFound("No such assessment session")
+    return attempt
+
+
+def _close(attempt: Attempt, *, at: datetime, reason: str) -> None:
+    attempt.finished_at = at
+    attempt.finish_reason = reason
+    invite = attempt.invite
+    invite.finished_at = at
+    if invite.status != "revoked":
+        invite.status = "finished"
+    db.session.commit()
+
+
+def open_attempt(public_id: str, *, now: datetime) -> Attempt:
+    """The attempt if the candidate may still work on it; closes it once the deadline passed.
+
+    Raises ``DeadlinePassed`` or ``AttemptClosed``; the clock is the server's, never the
+    browser's.
+    """
+    attempt = get_attempt(public_id)
+    if attempt.finished_at is None and now >= attempt.deadline:
+        _close(attempt, at=attempt.deadline, reason="deadline")
+    if attempt.finished_at is not None:
+        if attempt.finish_reason == "deadline":
+            raise DeadlinePassed(
+                f"The time for this assessment ended at {attempt.deadline:%H:%M} UTC.",
+                hint="Everything you submitted before then is kept and will be reviewed.")
+        raise AttemptClosed("You finished this assessment; nothing more can be submitted.",
+                            hint="Your submissions are kept and will be reviewed.")
+    return attempt
+
+
+def finish_attempt(public_id: str, *, now: datetime) -> Attempt:
+    attempt = open_attempt(public_id, now=now)
+    _close(attempt, at=now, reason="candidate")
+    return attempt
+
+
+def challenge_statuses(attempt: Attempt) -> list[ChallengeStatus]:
+    by_challenge: dict[int, list[Submission]] = {}
+    for submission in attempt.submissions:
+        by_challenge.setdefault(submission.challenge_id, []).append(submission)
+    cards = []
+    for challenge in attempt.invite.assessment.challenges:
+        subs = by_challenge.get(challenge.id, [])
+        cards.append(ChallengeStatus(challenge, len(subs), subs[-1] if subs else None))
+    return cards
+
+
+def assessment_challenge(attempt: Attempt, slug: str) -> Challenge:
+    for challenge in attempt.invite.assessment.challenges:
+        if challenge.slug == slug:
+            return challenge
+    raise NotFound(f"This assessment has no challenge {slug!r}")

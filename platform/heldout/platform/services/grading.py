@@ -1,0 +1,182 @@
+"""Grading one submission: claim it under a lease, run the graders, store the outcome."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, or_, update
+
+from heldout.graders.bundle import Bundle
+from heldout.graders.evaluate import evaluate as graders_evaluate
+from heldout.graders.result import Evaluation as GradedResult
+from heldout.platform.blobs import BlobMissing, BlobStore
+from heldout.platform.errors import PlatformError
+from heldout.platform.extensions import db
+from heldout.platform.models import Evaluation, Submission, utcnow
+from heldout.platform.services.catalogue import bundles
+
+log = logging.getLogger(__name__)
+
+Evaluator = Callable[[Bundle, Path], GradedResult]
+# Seconds to wait before the 2nd, 3rd, … try after a platform error.
+BACKOFF_SECONDS = (15, 60, 300, 900)
+DEFAULT_LEASE_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class GradingSettings:
+    challenges_dir: Path
+    blobs: BlobStore
+    runs_dir: Path
+    tries: int
+    lease_margin_seconds: int
+
+
+@dataclass(frozen=True)
+class GradingOutcome:
+    """What happened to one job: ``skipped`` means someone else has (or had) it."""
+
+    submission_id: int
+    status: str
+    retry_in: float | None = None
+    detail: str = ""
+
+
+def lease_owner() -> str:
+    """``host:pid:random`` so a restarted worker can tell its dead predecessor's jobs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def backoff(tries: int) -> int:
+    return BACKOFF_SECONDS[min(max(tries, 1), len(BACKOFF_SECONDS)) - 1]
+
+
+def claimable(now: datetime) -> ColumnElement[bool]:
+    """Rows a worker may take: queued, due for a retry, or running past their lease."""
+    return or_(
+        Submission.status == "queued",
+        (Submission.status == "internal_error") & Submission.retry_at.is_not(None),
+        (Submission.status == "running") & (Submission.lease_expires_at < now),
+    )
+
+
+def _claim(submission_id: int, owner: str, lease_seconds: float, now: datetime) -> bool:
+    """Take the job atomically: of two workers racing, one UPDATE matches the row."""
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, claimable(now))
+        .values(status="running", tries=Submission.tries + 1, lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds), started_at=now,
+                retry_at=None)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _materialise(submission: Submission, blobs: BlobStore, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=False)
+    for item in submission.files:
+        target = directory / item.name
+        # Names were checked at submit time; check again rather than trust the database.
+        if not target.resolve().is_relative_to(directory.resolve()):
+            raise BlobMissing(f"unsafe stored file name {item.name!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blobs.get(item.sha256))
+
+
+def grade_submission(submission_id: int, settings: GradingSettings, *,
+                     evaluate: Evaluator | None = None,
+                     clock: Callable[[], datetime] = utcnow) -> GradingOutcome:
+    """Grade one submission if nobody else holds it; never lets a platform fault be a score."""
+    evaluate = evaluate or graders_evaluate
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        return GradingOutcome(submission_id, "skipped", detail="no such submission")
+
+    bundle: Bundle | None = None
+    problem: str | None = None
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    try:
+        bundle = bundles.get(settings.challenges_dir, submission.challenge_slug)
+        lease_seconds = bundle.limits.wall_seconds + settings.lease_margin_seconds
+    except PlatformError as exc:
+        problem = f"challenge bundle unavailable: {exc.message}"
+
+    owner = lease_owner()
+    if not _claim(submission_id, owner, lease_seconds, clock()):
+        return GradingOutcome(submission_id, "skipped", detail="not claimable")
+    db.session.refresh(submission)
+    log.info("grading submission %s (try %s) as %s", submission_id, submission.tries, owner)
+
+    workdir = settings.runs_dir / f"{submission_id}-{owner.replace(':', '-')}"
+    try:
+        if bundle is None:
+            result = GradedResult.internal_error(submission.challenge_slug,
+                                                 submission.challenge_version, problem or "")
+        else:
+            try:
+                _materialise(submission, settings.blobs, workdir / "submission")
+                result = evaluate(bundle, workdir / "submission")
+            except BlobMissing as exc:
+                result = GradedResult.internal_error(bundle.slug, bundle.version, str(exc))
+            except Exception as exc:  # any fault of ours is a platform error, never a zero
+                log.exception("grading submission %s failed", submission_id)
+                result = GradedResult.internal_error(bundle.slug, bundle.version,
+                                                     f"{type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return _store(submission_id, owner, result, settings.tries, clock())
+
+
+def _store(submission_id: int, owner: str, result: GradedResult, tries_allowed: int,
+           now: datetime) -> GradingOutcome:
+    submission = db.session.get(Submission, submission_id, populate_existing=True)
+    if submission is None or submission.lease_owner != owner or submission.status != "running":
+        # The lease ran out and another worker took the job: its result will count.
+        db.session.rollback()
+        return GradingOutcome(submission_id, "skipped", detail="lease lost")
+
+    retry_in: float | None = None
+    if result.status == "graded":
+        submission.status = "graded"
+        submission.error = None
+        submission.retry_at = None
+    else:
+        submission.status = "internal_error"
+        submission.error = result.error
+        if submission.tries < tries_allowed:
+            retry_in = backoff(submission.tries)
+            submission.retry_at = now + timedelta(seconds=retry_in)
+        else:
+            submission.retry_at = None
+        log.warning("submission %s: platform error on try %s/%s: %s", submission_id,
+                    submission.tries, tries_allowed, result.error)
+    submission.finished_at = now
+    submission.lease_owner = None
+    submission.lease_expires_at = None
+    if result.status == "graded" or retry_in is None:
+        _save_evaluation(submission, result, now)
+    db.session.commit()
+    return GradingOutcome(submission_id, submission.status, retry_in, result.error or "")
+
+
+def _save_evaluation(submission: Submission, result: GradedResult, now: datetime) -> None:
+    row = submission.evaluation or Evaluation(submission=submission)
+    row.status = result.status
+    row.challenge_version = result.version
+    row.score = result.score
+    row.max_score = result.max_score
+    row.checks = [check.as_dict() for check in result.checks]
+    row.metrics = dict(result.metrics)
+    row.run = None if result.run is None else dict(result.run)
+    row.error = result.error
+    row.created_at = now
+    db.session.add(row)

@@ -1,0 +1,168 @@
+"""What interviewers read: the candidates of an assessment and one candidate's report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from heldout.platform.blobs import BlobMissing, BlobStore
+from heldout.platform.errors import NotFound
+from heldout.platform.extensions import db
+from heldout.platform.models import Assessment, Attempt, Challenge, Evaluation, Invite, Submission
+from heldout.platform.services.assessments import get_assessment
+
+MAX_SHOWN_FILE_BYTES = 200_000
+PENDING = ("queued", "running")
+
+
+@dataclass(frozen=True)
+class ChallengeResult:
+    """One challenge of one candidate. The latest graded submission is the one that counts."""
+
+    challenge: Challenge
+    history: tuple[Submission, ...]
+    counted: Submission | None
+
+    @property
+    def evaluation(self) -> Evaluation | None:
+        return self.counted.evaluation if self.counted is not None else None
+
+    @property
+    def score(self) -> float | None:
+        evaluation = self.evaluation
+        return evaluation.score if evaluation is not None else None
+
+    @property
+    def pending(self) -> bool:
+        """Grading not finished: a newer submission is queued/running or awaiting a retry."""
+        if not self.history:
+            return False
+        latest = self.history[-1]
+        return latest.status in PENDING or (latest.status == "internal_error"
+                                            and latest.retry_at is not None)
+
+    @property
+    def failed(self) -> bool:
+        """The latest submission hit a final platform error (needs a re-run, not a zero)."""
+        return bool(self.history) and self.history[-1].status == "internal_error" \
+            and self.history[-1].retry_at is None
+
+    @property
+    def state(self) -> str:
+        if not self.history:
+            return "not submitted"
+        if self.pending:
+            return "grading"
+        if self.failed:
+            return "platform error"
+        return "graded"
+
+
+def _results(attempt: Attempt | None, challenges: list[Challenge]) -> list[ChallengeResult]:
+    by_challenge: dict[int, list[Submission]] = {}
+    if attempt is not None:
+        for submission in attempt.submissions:
+            by_challenge.setdefault(submission.challenge_id, []).append(submission)
+    results = []
+    for challenge in challenges:
+        history = by_challenge.get(challenge.id, [])
+        graded = [s for s in history if s.status == "graded"]
+        results.append(ChallengeResult(challenge, tuple(history), graded[-1] if graded else None))
+    return results
+
+
+def total_score(results: list[ChallengeResult]) -> float | None:
+    """Mean of the challenges' scores (not submitted counts 0); None while any is unsettled."""
+    if not results or any(r.pending or r.failed for r in results):
+        return None
+    return sum((r.score or 0.0) for r in results) / len(results)
+
+
+def invite_state(invite: Invite, now: datetime) -> str:
+    if invite.revoked_at is not None and invite.attempt is None:
+        return "revoked"
+    if invite.finished_at is not None:
+        return "finished"
+    if invite.attempt is not None:
+        return "started" if invite.attempt.deadline > now else "finished"
+    if invite.expires_at <= now:
+        return "expired"
+    return invite.status
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    invite: Invite
+    attempt: Attempt | None
+    state: str
+    results: tuple[ChallengeResult, ...]
+    total: float | None
+
+
+def candidates(assessment_id: int, *, now: datetime) -> tuple[Assessment, list[CandidateRow]]:
+    assessment = get_assessment(assessment_id)
+    challenges = assessment.challenges
+    invites = db.session.scalars(select(Invite).where(Invite.assessment_id == assessment_id)
+                                 .order_by(Invite.created_at.desc(), Invite.id.desc()))
+    rows = []
+    for invite in invites:
+        results = _results(invite.attempt, challenges)
+        total = total_score(results) if invite.attempt is not None else None
+        rows.append(CandidateRow(invite, invite.attempt, invite_state(invite, now),
+                                 tuple(results), total))
+    return assessment, rows
+
+
+@dataclass(frozen=True)
+class ShownFile:
+    name: str
+    size: int
+    text: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CandidateReport:
+    attempt: Attempt
+    invite: Invite
+    assessment: Assessment
+    results: tuple[ChallengeResult, ...]
+    total: float | None
+    time_used: timedelta
+    code: dict[int, tuple[ShownFile, ...]]
+
+
+def _shown_files(submission: Submission, blobs: BlobStore) -> tuple[ShownFile, ...]:
+    shown = []
+    for item in submission.files:
+        if item.size > MAX_SHOWN_FILE_BYTES:
+            shown.append(ShownFile(item.name, item.size, None, "too large to show here"))
+            continue
+        try:
+            data = blobs.get(item.sha256)
+        except BlobMissing as exc:
+            shown.append(ShownFile(item.name, item.size, None, str(exc)))
+            continue
+        try:
+            shown.append(ShownFile(item.name, item.size, data.decode("utf-8")))
+        except UnicodeDecodeError:
+            shown.append(ShownFile(item.name, item.size, None, "binary file"))
+    return tuple(shown)
+
+
+def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime) -> CandidateReport:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(f"No attempt {attempt_id}")
+    invite = attempt.invite
+    assessment = invite.assessment
+    results = _results(attempt, assessment.challenges)
+    end = attempt.finished_at or min(now, attempt.deadline)
+    code = {r.counted.id: _shown_files(r.counted, blobs) for r in results if r.counted}
+    for r in results:
+        if r.history and r.history[-1].id not in code:
+            code[r.history[-1].id] = _shown_files(r.history[-1], blobs)
+    return CandidateReport(attempt, invite, assessment, tuple(results), total_score(results),
+                           max(end - attempt.started_at, timedelta(0)), code)

@@ -1,0 +1,155 @@
+"""Candidate submissions: validate, store durably, then queue for grading."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from heldout.graders.bundle import SubmissionSpec
+from heldout.platform.blobs import BlobStore
+from heldout.platform.errors import InvalidInput, NotFound, UploadTooLarge
+from heldout.platform.extensions import db
+from heldout.platform.models import Attempt, Submission, SubmissionFile
+from heldout.platform.queue import JobQueue
+from heldout.platform.services.attempts import assessment_challenge, open_attempt
+from heldout.platform.services.catalogue import bundles
+
+log = logging.getLogger(__name__)
+
+# Files that must be text (the candidate's code and notebooks); anything else is opaque.
+TEXT_SUFFIXES = (".py", ".txt", ".md", ".ipynb", ".json", ".yaml", ".yml", ".toml", ".cfg",
+                 ".csv", ".sql", ".sh")
+
+
+@dataclass(frozen=True)
+class SubmittedFile:
+    name: str
+    data: bytes
+
+
+def _clean_name(name: str) -> str:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if not name or path.is_absolute() or ".." in path.parts or name.startswith("."):
+        raise InvalidInput(f"{name!r} is not a usable file name", field="files")
+    return path.as_posix()
+
+
+def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[SubmittedFile]:
+    """The files if the challenge accepts them; otherwise an error saying what to change."""
+    accepted = spec.describe()
+    if not files or all(not f.data.strip() for f in files):
+        raise InvalidInput("The submission is empty: write your code in the editor or choose "
+                           "a file.", field="files")
+    cleaned: dict[str, SubmittedFile] = {}
+    for item in files:
+        name = _clean_name(item.name)
+        if not spec.accepts(name):
+            raise InvalidInput(f"{name} is not a file this challenge accepts.",
+                               hint=f"Accepted: {accepted}.", field="files")
+        if name in cleaned:
+            raise InvalidInput(f"{name} was given twice", field="files")
+        if name.endswith(TEXT_SUFFIXES):
+            try:
+                item.data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInput(f"{name} is not a UTF-8 text file (wrong file type?)",
+                                   hint=f"Accepted: {accepted}.", field="files") from None
+        cleaned[name] = SubmittedFile(name, item.data)
+    if spec.entrypoint not in cleaned:
+        raise InvalidInput(f"{spec.entrypoint} is missing: the run starts with it.",
+                           hint=f"Accepted: {accepted}.", field="files")
+    if len(cleaned) > spec.max_files:
+        raise InvalidInput(f"{len(cleaned)} files; this challenge takes at most "
+                           f"{spec.max_files}.", field="files")
+    total = sum(len(f.data) for f in cleaned.values())
+    if total > spec.max_bytes:
+        raise UploadTooLarge(f"The submission has {total:,} bytes; this challenge takes at most "
+                             f"{spec.max_bytes:,}.", hint="Submit code only, not data or "
+                             "models.", field="files")
+    return list(cleaned.values())
+
+
+def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[SubmittedFile],
+           blobs: BlobStore, queue: JobQueue, challenges_dir: Path, now: datetime,
+           pasted_code: str | None = None) -> Submission:
+    """Store the files and the queued Submission (committed), then enqueue its grading.
+
+    Uploaded ``files`` win; without any, ``pasted_code`` (the editor) is the entrypoint.
+
+    The row is committed before the job is queued and before the caller answers, so an
+    accepted submission survives a crash; a failed enqueue is recovered by the watchdog.
+    """
+    attempt = open_attempt(attempt_public_id, now=now)
+    challenge = assessment_challenge(attempt, challenge_slug)
+    bundle = bundles.get(challenges_dir, challenge.slug)
+    if not files and pasted_code is not None:
+        files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
+    checked = check_files(bundle.submission, files)
+    submission = Submission(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
+                            challenge_version=bundle.version, status="queued", created_at=now)
+    submission.files = [SubmissionFile(name=f.name, sha256=blobs.put(f.data), size=len(f.data))
+                        for f in checked]
+    db.session.add(submission)
+    db.session.commit()
+    try:
+        queue.enqueue_grading(submission.id)
+    except Exception:  # the row is safe; the watchdog will queue it again
+        log.exception("could not enqueue submission %s; the watchdog will retry", submission.id)
+    return submission
+
+
+def attempt_submission(attempt: Attempt, submission_id: int) -> Submission:
+    """A submission of this attempt only (another attempt's id is simply not found)."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.attempt_id != attempt.id:
+        raise NotFound("No such submission")
+    return submission
+
+
+def read_files(submission: Submission, blobs: BlobStore) -> dict[str, bytes]:
+    return {f.name: blobs.get(f.sha256) for f in submission.files}
+
+
+STATUS_LABELS = {
+    "queued": "Queued",
+    "running": "Running",
+    "graded": "Graded",
+    "internal_error": "Platform error",
+}
+
+
+def candidate_status(submission: Submission, *, show_scores: bool, now: datetime
+                     ) -> dict[str, Any]:
+    """What the candidate's page shows about a submission (JSON for the live status)."""
+    status = submission.status
+    retrying = status == "internal_error" and submission.retry_at is not None
+    message = {
+        "queued": "Waiting for a grading worker.",
+        "running": "Your code is running in the sandbox.",
+        "graded": "Graded.",
+        "internal_error": ("A platform problem interrupted grading; it will be retried "
+                           "automatically. This is not counted against you." if retrying else
+                           "A platform problem prevented grading. The hiring team has been "
+                           "told and will re-run it; this is not counted against you."),
+    }[status]
+    elapsed = None
+    if status == "running" and submission.started_at is not None:
+        elapsed = max(0, int((now - submission.started_at).total_seconds()))
+    evaluation = submission.evaluation
+    score = None
+    if show_scores and status == "graded" and evaluation is not None:
+        score = evaluation.score
+    return {
+        "id": submission.id,
+        "status": status,
+        "label": STATUS_LABELS[status],
+        "final": status == "graded" or (status == "internal_error" and not retrying),
+        "message": message,
+        "elapsed_seconds": elapsed,
+        "score": score,
+        "created_at": submission.created_at.isoformat(),
+    }

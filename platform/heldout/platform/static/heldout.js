@@ -1,0 +1,120 @@
+// heldout: small progressive enhancements (countdown, live status, copy, confirm).
+// The pages work without it; no external scripts (CSP: script-src 'self').
+(function () {
+  "use strict";
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function announce(box, text) {
+    // A polite live region, so screen readers hear the warnings once (not every tick).
+    var note = document.querySelector(".js-countdown-note");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "sr-only js-countdown-note";
+      note.setAttribute("role", "status");
+      box.appendChild(note);
+    }
+    note.textContent = text;
+    box.title = text;
+  }
+
+  function startCountdown(box) {
+    var deadline = Date.parse(box.getAttribute("data-deadline"));
+    var out = box.querySelector(".js-countdown");
+    var label = box.querySelector(".js-countdown-label");
+    if (!out || isNaN(deadline)) { return; }
+    if (label) { label.textContent = "Time left"; }
+    var warned10 = false, warned2 = false;
+    function tick() {
+      var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      out.textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+      if (left <= 600 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left."); }
+      if (left <= 120 && !warned2) { warned2 = true; box.classList.add("urgent"); announce(box, "2 minutes left: submit your work now."); }
+      if (left === 0) {
+        // The server enforces the deadline; reloading shows what it decided.
+        window.setTimeout(function () { window.location.reload(); }, 1500);
+        return;
+      }
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  function poll(item) {
+    var url = item.getAttribute("data-status-url");
+    var delay = 1500;
+    function once() {
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+        .then(function (s) {
+          var badge = item.querySelector(".js-status-badge .badge");
+          if (badge) {
+            badge.textContent = s.status.replace("_", " ");
+            badge.className = "badge badge-" + s.status.replace("_", "-");
+          }
+          var msg = item.querySelector(".js-status-message");
+          if (msg) { msg.textContent = s.message + (s.elapsed_seconds !== null ? " (" + s.elapsed_seconds + " s)" : ""); }
+          var score = item.querySelector(".js-status-score");
+          if (score) { score.textContent = s.score !== null ? "score " + (Math.round(s.score * 10) / 10) : ""; }
+          if (!s.final) { window.setTimeout(once, delay); }
+        })
+        .catch(function () { delay = Math.min(delay * 2, 15000); window.setTimeout(once, delay); });
+    }
+    once();
+  }
+
+  function copyButton(button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.getAttribute("data-copy-target"));
+      if (!input) { return; }
+      input.select();
+      var done = function () { button.textContent = "Copied"; };
+      if (navigator.clipboard) { navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); }); }
+      else { document.execCommand("copy"); done(); }
+    });
+  }
+
+  function summedMinutes() {
+    var out = document.querySelector(".js-summed-minutes");
+    if (!out) { return; }
+    var boxes = document.querySelectorAll("input[name=challenges][data-minutes]");
+    function update() {
+      var total = 0;
+      boxes.forEach(function (b) { if (b.checked) { total += parseInt(b.getAttribute("data-minutes"), 10) || 0; } });
+      out.textContent = String(total);
+    }
+    boxes.forEach(function (b) { b.addEventListener("change", update); });
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-deadline]").forEach(startCountdown);
+    document.querySelectorAll("[data-status-url]").forEach(poll);
+    document.querySelectorAll(".js-copy").forEach(copyButton);
+    document.querySelectorAll("form.js-confirm").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { e.preventDefault(); }
+      });
+    });
+    document.querySelectorAll(".js-back").forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () { window.history.back(); });
+    });
+    var code = document.querySelector("textarea.code-editor");
+    if (code) {
+      // Tab inserts four spaces instead of leaving the editor (Esc then Tab leaves).
+      var escaped = false;
+      code.addEventListener("keydown", function (e) {
+        if (e.key === "Escape") { escaped = true; return; }
+        if (e.key === "Tab" && !e.shiftKey && !escaped && !code.readOnly) {
+          e.preventDefault();
+          var s = code.selectionStart;
+          code.setRangeText("    ", s, code.selectionEnd, "end");
+        }
+        escaped = false;
+      });
+    }
+    summedMinutes();
+  });
+})();

@@ -1,0 +1,220 @@
+"""Candidate pages: invite landing, overview, workspace, downloads, submit, live status.
+
+A browser is bound to one attempt (``session["attempt"]``); any other attempt's URL is
+answered 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import suppress
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from heldout.graders.bundle import Bundle
+from heldout.graders.errors import ServedFileNotFound
+from heldout.graders.serving import AREAS, public_files, served_file, starter_files
+from heldout.platform import markdown
+from heldout.platform.errors import AttemptClosed, InvalidInput
+from heldout.platform.http import status_of
+from heldout.platform.models import Attempt, Invite, Submission
+from heldout.platform.queue import get_queue
+from heldout.platform.services import attempts, catalogue, invites, submissions
+from heldout.platform.views.common import blob_store, challenges_dir, now
+
+bp = Blueprint("candidate", __name__)
+
+SESSION_KEY = "attempt"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _find_invite(token: str) -> Invite:
+    config = current_app.config
+    return invites.find_invite(token, secret=config["SECRET_KEY"],
+                               max_age_seconds=int(config["HELDOUT_INVITE_TTL_DAYS"]) * 86400,
+                               now=now(), attempt_in_session=session.get(SESSION_KEY))
+
+
+@bp.get("/i/<token>")
+def landing(token: str) -> ResponseReturnValue:
+    """What the candidate sees first: what the assessment is, the data notice, Start."""
+    invite = _find_invite(token)
+    if invite.attempt is not None:
+        return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
+    invites.mark_opened(invite, now=now())
+    return render_template("candidate/landing.html", invite=invite, token=token,
+                           assessment=invite.assessment, error=None)
+
+
+@bp.post("/i/<token>")
+def start(token: str) -> ResponseReturnValue:
+    """Consent given: start the clock and bind this browser to the attempt."""
+    invite = _find_invite(token)
+    try:
+        attempt = attempts.start_attempt(invite, consent=request.form.get("consent") == "on",
+                                         now=now())
+    except InvalidInput as exc:
+        return render_template("candidate/landing.html", invite=invite, token=token,
+                               assessment=invite.assessment, error=exc), 400
+    session.clear()
+    session[SESSION_KEY] = attempt.public_id
+    session.permanent = True
+    return redirect(url_for("candidate.overview", attempt_id=attempt.public_id))
+
+
+def bound_attempt(view: F) -> F:
+    """Only the browser that started the attempt may reach its pages."""
+
+    @wraps(view)
+    def wrapped(attempt_id: str, *args: Any, **kwargs: Any) -> Any:
+        if session.get(SESSION_KEY) != attempt_id:
+            abort(404)
+        return view(attempt_id, *args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def _open(attempt_id: str) -> Attempt:
+    return attempts.open_attempt(attempt_id, now=now())
+
+
+@bp.get("/a/<attempt_id>/")
+@bound_attempt
+def overview(attempt_id: str) -> ResponseReturnValue:
+    """The challenges as cards, with the countdown and Finish."""
+    try:
+        attempt = _open(attempt_id)
+    except AttemptClosed:
+        return redirect(url_for("candidate.done", attempt_id=attempt_id))
+    return render_template("candidate/overview.html", attempt=attempt,
+                           assessment=attempt.invite.assessment,
+                           cards=attempts.challenge_statuses(attempt))
+
+
+def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
+               error: Exception | None = None, status: int = 200,
+               closed: bool = False) -> ResponseReturnValue:
+    challenge = attempts.assessment_challenge(attempt, slug)
+    bundle = catalogue.bundles.get(challenges_dir(), challenge.slug)
+    entrypoint = bundle.submission.entrypoint
+    history = [s for s in attempt.submissions if s.challenge_id == challenge.id]
+    if code is None:
+        code = _editor_text(bundle, history, entrypoint)
+    show_scores = attempt.invite.assessment.show_scores
+    statuses = [submissions.candidate_status(s, show_scores=show_scores, now=now())
+                for s in reversed(history)]
+    return render_template(
+        "candidate/workspace.html", attempt=attempt, assessment=attempt.invite.assessment,
+        challenge=challenge, bundle=bundle, statement=markdown.render(bundle.statement),
+        public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
+        accepted=bundle.submission.describe(), code=code, error=error, closed=closed,
+        statuses=statuses, latest=statuses[0] if statuses else None), status
+
+
+def _editor_text(bundle: Bundle, history: list[Submission], entrypoint: str) -> str:
+    """The candidate's last submitted entrypoint, else the starter: work is never reset."""
+    if history:
+        latest = submissions.read_files(history[-1], blob_store()).get(entrypoint)
+        if latest is not None:
+            return latest.decode("utf-8", errors="replace")
+    try:
+        return served_file(bundle, "starter", entrypoint).path.read_text(encoding="utf-8")
+    except (ServedFileNotFound, UnicodeDecodeError):
+        return ""
+
+
+@bp.get("/a/<attempt_id>/c/<slug>")
+@bound_attempt
+def workspace(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Statement, downloads, the editor and the submissions of one challenge."""
+    try:
+        attempt = _open(attempt_id)
+    except AttemptClosed:
+        return redirect(url_for("candidate.done", attempt_id=attempt_id))
+    return _workspace(attempt, slug)
+
+
+@bp.get("/a/<attempt_id>/c/<slug>/files/<area>/<path:name>")
+@bound_attempt
+def download(attempt_id: str, slug: str, area: str, name: str) -> ResponseReturnValue:
+    """A public data or starter file; names are looked up in a listing, never joined."""
+    attempt = _open(attempt_id)
+    challenge = attempts.assessment_challenge(attempt, slug)
+    if area not in AREAS:
+        abort(404)
+    bundle = catalogue.bundles.get(challenges_dir(), challenge.slug)
+    try:
+        item = served_file(bundle, area, name)
+    except ServedFileNotFound:
+        abort(404)
+    return send_file(item.path, as_attachment=True, download_name=item.name.rsplit("/", 1)[-1],
+                     max_age=0)
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/submit")
+@bound_attempt
+def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Store the submission durably, queue it, and show its live status."""
+    code = request.form.get("code", "")
+    files = [submissions.SubmittedFile(upload.filename, upload.read())
+             for upload in request.files.getlist("files") if upload.filename]
+    try:
+        submissions.submit(attempt_public_id=attempt_id, challenge_slug=slug, files=files,
+                           pasted_code=code, blobs=blob_store(), queue=get_queue(),
+                           challenges_dir=challenges_dir(), now=now())
+    except AttemptClosed as exc:
+        # The candidate's text comes back in the page: nothing typed is lost.
+        attempt = attempts.get_attempt(attempt_id)
+        return _workspace(attempt, slug, code=code, error=exc, status=409, closed=True)
+    except InvalidInput as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        return _workspace(attempt, slug, code=code, error=exc, status=status_of(exc))
+    return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug) + "#status")
+
+
+@bp.get("/a/<attempt_id>/submissions/<int:submission_id>")
+@bound_attempt
+def submission_status(attempt_id: str, submission_id: int) -> ResponseReturnValue:
+    """JSON status of one submission, polled by the page until it is final."""
+    attempt = attempts.get_attempt(attempt_id)
+    submission = submissions.attempt_submission(attempt, submission_id)
+    return submissions.candidate_status(submission,
+                                        show_scores=attempt.invite.assessment.show_scores,
+                                        now=now())
+
+
+@bp.post("/a/<attempt_id>/finish")
+@bound_attempt
+def finish(attempt_id: str) -> ResponseReturnValue:
+    """The candidate is done; nothing more is accepted."""
+    with suppress(AttemptClosed):  # finishing twice, or after the deadline, is harmless
+        attempts.finish_attempt(attempt_id, now=now())
+    return redirect(url_for("candidate.done", attempt_id=attempt_id))
+
+
+@bp.get("/a/<attempt_id>/done")
+@bound_attempt
+def done(attempt_id: str) -> ResponseReturnValue:
+    """What was submitted, when, and what happens next."""
+    try:
+        attempt = _open(attempt_id)
+    except AttemptClosed:
+        attempt = attempts.get_attempt(attempt_id)
+    else:
+        return redirect(url_for("candidate.overview", attempt_id=attempt_id))
+    return render_template("candidate/done.html", attempt=attempt,
+                           assessment=attempt.invite.assessment,
+                           cards=attempts.challenge_statuses(attempt))

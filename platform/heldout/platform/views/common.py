@@ -1,0 +1,30 @@
+"""Helpers the views share: settings-derived objects and the server clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+
+from heldout.platform.blobs import BlobStore
+from heldout.platform.models import utcnow
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def blob_store() -> BlobStore:
+    return BlobStore(Path(current_app.config["HELDOUT_DATA_DIR"]) / "blobs")
+
+
+def challenges_dir() -> Path:
+    return Path(current_app.config["HELDOUT_CHALLENGES_DIR"])
+
+
+def parse_int(value: str | None, default: int | None = None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default

@@ -1,0 +1,65 @@
+"""The grading worker: a Huey consumer whose tasks run inside the Flask app context."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from huey.consumer import Consumer
+
+from heldout.platform.models import utcnow
+from heldout.platform.queue import get_queue
+from heldout.platform.services import recovery
+
+log = logging.getLogger(__name__)
+
+
+def sweep_orphan_containers() -> list[str]:
+    """Remove sandbox containers left by dead workers; a missing engine is only logged."""
+    try:
+        from heldout.sandbox.engine import sweep_orphans
+        from heldout.sandbox.errors import SandboxError
+    except ImportError:  # the sandbox package is optional for a web-only install
+        return []
+    try:
+        return sweep_orphans()
+    except SandboxError as exc:
+        log.warning("could not sweep orphan sandbox containers: %s", exc)
+        return []
+
+
+def prepare(app: Flask) -> recovery.RecoveryReport:
+    """Start-up duties: clean the engine, then re-queue whatever a dead worker left."""
+    removed = sweep_orphan_containers()
+    if removed:
+        log.warning("removed %d orphan sandbox container(s)", len(removed))
+    with app.app_context():
+        return recovery.recover(get_queue(), now=utcnow(),
+                                tries_allowed=int(app.config["HELDOUT_GRADING_TRIES"]),
+                                at_startup=True)
+
+
+def make_consumer(app: Flask, workers: int | None = None, **options: Any) -> Consumer:
+    """A consumer for the app's queue: thread workers, periodic watchdog on."""
+    with app.app_context():
+        huey = get_queue().huey
+    settings: dict[str, Any] = {
+        "workers": workers or int(app.config["HELDOUT_WORKERS"]),
+        "worker_type": "thread",
+        "periodic": True,
+        "initial_delay": 0.1,
+        "backoff": 1.15,
+        "max_delay": 2.0,
+        "check_worker_health": True,
+    }
+    settings.update(options)
+    return huey.create_consumer(**settings)
+
+
+def run(app: Flask, workers: int | None = None) -> None:
+    """Run until SIGINT/SIGTERM (graceful: running jobs finish, or their lease recovers them)."""
+    report = prepare(app)
+    log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
+             len(report.stale), len(report.given_up))
+    make_consumer(app, workers).run()

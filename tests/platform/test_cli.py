@@ -1,0 +1,108 @@
+"""The ``heldout`` command: db upgrade, load-challenges, demo, doctor, settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select
+
+from heldout.platform.cli import main
+from heldout.platform.models import Assessment, Challenge, User
+
+
+@pytest.fixture
+def env(tmp_path: Path, challenges_dir: Path) -> dict[str, str]:
+    return {"HELDOUT_DATA_DIR": str(tmp_path / "var"),
+            "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+            "HELDOUT_SECRET_KEY": "cli-test", "HELDOUT_ENV": "development"}
+
+
+def run(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _count(env: dict[str, str], model: type) -> int:
+    engine = create_engine(f"sqlite:///{env['HELDOUT_DATA_DIR']}/heldout.db")
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(model)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_db_upgrade_creates_the_schema(env: dict[str, str]) -> None:
+    assert "database at head" in run(env, "db", "upgrade")
+    assert _count(env, User) == 0
+    run(env, "db", "upgrade")  # again: nothing to do
+
+
+def test_load_challenges_then_demo_is_idempotent(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    assert "added: churn-prediction" in run(env, "load-challenges")
+    assert "unchanged: churn-prediction" in run(env, "load-challenges")
+    assert _count(env, Challenge) == 1
+
+    first = run(env, "demo")
+    assert "(created)" in first
+    second = run(env, "demo")
+    assert "(created)" not in second
+    logins = [line for line in first.splitlines() if "@example.com" in line]
+    assert len(logins) == 3
+    assert logins == [line for line in second.splitlines() if "@example.com" in line]
+    assert _count(env, User) == 3 and _count(env, Assessment) == 1
+    stored = Path(env["HELDOUT_DATA_DIR"]) / "demo-logins.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert set(json.loads(stored.read_text())) == {"admin@example.com", "recruiter@example.com",
+                                                   "interviewer@example.com"}
+
+
+def test_demo_logins_work(env: dict[str, str]) -> None:
+    from heldout.platform.app import create_app
+
+    run(env, "db", "upgrade")
+    output = run(env, "demo")
+    line = next(line for line in output.splitlines() if "recruiter@example.com" in line)
+    password = line.split()[-1]
+    app = create_app({key: value for key, value in env.items()} | {"WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    response = client.post("/login", data={"email": "recruiter@example.com",
+                                           "password": password})
+    assert response.status_code == 302
+
+
+def test_demo_refuses_production(env: dict[str, str]) -> None:
+    env = env | {"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": "s" * 40}
+    result = CliRunner().invoke(main, ["demo"], env=env)
+    assert result.exit_code == 1 and "refusing" in result.output
+
+
+def test_production_without_secret_is_a_clear_error(env: dict[str, str]) -> None:
+    env = env | {"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": ""}
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert result.exit_code == 1 and "HELDOUT_SECRET_KEY" in result.output
+
+
+def test_doctor_reports_database_and_queue(env: dict[str, str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from heldout.platform import doctor
+
+    monkeypatch.setattr(doctor, "sandbox_findings", lambda: [])
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 1
+    assert "[FAIL] database" in result.output and "heldout db upgrade" in result.output
+    run(env, "db", "upgrade")
+    run(env, "load-challenges")
+    output = run(env, "doctor")
+    assert "[ok  ] database" in output and "[ok  ] queue" in output
+    assert "[ok  ] challenges: 1 challenge(s)" in output
+
+
+def test_settings_and_the_subcommands_of_other_packages(env: dict[str, str]) -> None:
+    assert "HELDOUT_QUEUE_URL" in run(env, "settings")
+    output = run(env, "--help")
+    for command in ("grade", "challenges", "sandbox", "db", "serve", "worker", "up", "doctor"):
+        assert command in output

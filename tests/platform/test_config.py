@@ -1,0 +1,80 @@
+"""Settings: defaults, environment overrides, strict parsing, the production guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from heldout.platform.app import create_app
+from heldout.platform.config import DEFAULT_SECRET_KEY, load_settings, settings_table
+from heldout.platform.errors import ConfigError
+
+
+def test_defaults_derive_from_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings({"HELDOUT_DATA_DIR": str(tmp_path)})
+    assert settings["HELDOUT_DATABASE_URL"] == f"sqlite:///{tmp_path}/heldout.db"
+    assert settings["HELDOUT_QUEUE_URL"] == f"sqlite:///{tmp_path}/queue.db"
+    assert settings["SQLALCHEMY_DATABASE_URI"] == settings["HELDOUT_DATABASE_URL"]
+    assert settings["MAX_CONTENT_LENGTH"] > 5 * 1024 * 1024
+    assert settings["SECRET_KEY"] == DEFAULT_SECRET_KEY
+
+
+def test_environment_overrides_and_test_dict_wins() -> None:
+    env = {"HELDOUT_MAX_UPLOAD_MB": "2", "HELDOUT_QUEUE_URL": "redis://queue:6379/0",
+           "HELDOUT_BASE_URL": "https://jobs.example.com/"}
+    settings = load_settings(env, {"HELDOUT_MAX_UPLOAD_MB": 1, "TESTING": True})
+    assert settings["HELDOUT_MAX_UPLOAD_MB"] == 1
+    assert settings["HELDOUT_QUEUE_URL"] == "redis://queue:6379/0"
+    assert settings["HELDOUT_BASE_URL"] == "https://jobs.example.com"
+    assert settings["TESTING"] is True
+
+
+@pytest.mark.parametrize(("name", "value"), [("HELDOUT_MAX_UPLOAD_MB", "lots"),
+                                             ("HELDOUT_WORKERS", "0"),
+                                             ("HELDOUT_ENV", "staging"),
+                                             ("HELDOUT_SECURE_COOKIES", "maybe")])
+def test_malformed_environment_values_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+
+
+def test_unknown_setting_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="HELDOUT_DATA_DIR"):
+        load_settings({}, {"HELDOUT_DATABSE_URL": "sqlite://"})
+
+
+def test_production_refuses_the_default_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="HELDOUT_SECRET_KEY"):
+        create_app({"HELDOUT_ENV": "production", "HELDOUT_DATA_DIR": str(tmp_path)})
+    app = create_app({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": "x" * 40,
+                      "HELDOUT_DATA_DIR": str(tmp_path)})
+    assert app.config["SECRET_KEY"] == "x" * 40
+
+
+def test_memory_queue_is_for_tests_only() -> None:
+    with pytest.raises(ConfigError, match="tests only"):
+        load_settings({"HELDOUT_QUEUE_URL": "memory://"})
+    assert load_settings({"HELDOUT_ENV": "testing", "HELDOUT_QUEUE_URL": "memory://"})
+
+
+def test_unknown_queue_scheme(tmp_path: Path) -> None:
+    from heldout.platform.queue import make_huey
+
+    with pytest.raises(ConfigError, match="known: sqlite"):
+        make_huey("amqp://broker/")
+    assert type(make_huey(f"sqlite:///{tmp_path}/q.db")).__name__ == "SqliteHuey"
+    assert type(make_huey("redis://localhost:6379/0")).__name__ == "RedisHuey"
+
+
+def test_the_factory_only_wires(tmp_path: Path) -> None:
+    data_dir = tmp_path / "never-touched"
+    create_app({"HELDOUT_DATA_DIR": str(data_dir)})
+    assert not data_dir.exists()
+
+
+def test_settings_table_lists_every_setting() -> None:
+    table = settings_table()
+    for name in ("HELDOUT_DATABASE_URL", "HELDOUT_QUEUE_URL", "HELDOUT_SECRET_KEY",
+                 "HELDOUT_MAX_UPLOAD_MB", "HELDOUT_INVITE_TTL_DAYS", "HELDOUT_BASE_URL"):
+        assert f"`{name}`" in table

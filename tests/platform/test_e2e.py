@@ -1,0 +1,143 @@
+"""The walking skeleton end to end: invite → submission → real queue and sandbox → report."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from heldout.platform.app import create_app
+from heldout.platform.extensions import db
+from heldout.platform.services import accounts, catalogue
+
+REPO = Path(__file__).resolve().parents[2]
+SLUG = "churn-prediction"
+PASSWORD = "correct horse battery"
+GRADING_TIMEOUT_S = 300
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, challenges_dir: Path) -> dict[str, str]:
+    return {"HELDOUT_ENV": "testing", "HELDOUT_SECRET_KEY": "e2e-secret",
+            "HELDOUT_DATA_DIR": str(tmp_path / "var"),
+            "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+            "HELDOUT_BASE_URL": "http://heldout.test"}
+
+
+@pytest.fixture
+def app(settings: dict[str, str]) -> Iterator[Flask]:
+    # The default queue: SqliteHuey in the data directory, shared with the worker process.
+    app = create_app(settings)
+    with app.app_context():
+        flask_migrate.upgrade()
+        catalogue.load_challenges(Path(settings["HELDOUT_CHALLENGES_DIR"]))
+        accounts.create_user("recruiter@example.com", "Rita", "recruiter", PASSWORD)
+        accounts.create_user("interviewer@example.com", "Ivan", "interviewer", PASSWORD)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def worker(settings: dict[str, str], sandbox_image: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, **settings, "HELDOUT_WORKERS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "heldout.platform", "worker"], env=env,
+                               cwd=REPO)
+    yield process
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def csrf(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str) -> None:
+    token = csrf(client.get("/login").text)
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+
+
+def poll(client: FlaskClient, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + GRADING_TIMEOUT_S
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        status = client.get(url, headers={"Accept": "application/json"}).json
+        assert status is not None
+        if not seen or seen[-1] != status["status"]:
+            seen.append(status["status"])
+        if status["final"]:
+            assert seen[0] in ("queued", "running")
+            return dict(status)
+        time.sleep(0.5)
+    raise AssertionError(f"not graded within {GRADING_TIMEOUT_S} s; statuses seen: {seen}")
+
+
+def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes]) -> None:
+    recruiter = app.test_client()
+    login(recruiter, "recruiter@example.com")
+    page = recruiter.get("/assessments/new").text
+    response = recruiter.post("/assessments/new", data={
+        "csrf_token": csrf(page), "name": "E2E take-home", "challenges": [SLUG],
+        "time_limit_minutes": "90", "show_scores": "on"})
+    assert response.status_code == 302
+    assessment_url = response.headers["Location"]
+    page = recruiter.get(assessment_url).text
+    response = recruiter.post(f"{assessment_url}/invites", data={
+        "csrf_token": csrf(page), "candidate_name": "Erin E2E",
+        "candidate_email": "erin@example.org"})
+    assert response.status_code == 201
+    link = re.search(r'value="http://heldout\.test(/i/[^"]+)"', response.text)
+    assert link
+
+    candidate = app.test_client()
+    page = candidate.get(link.group(1)).text
+    assert "E2E take-home" in page
+    response = candidate.post(link.group(1), data={"csrf_token": csrf(page), "consent": "on"})
+    assert response.status_code == 302
+    overview = response.headers["Location"]
+    workspace = candidate.get(f"{overview}c/{SLUG}").text
+    code = (REPO / "challenges" / SLUG / "solutions" / "reference" / "solution.py").read_text()
+    response = candidate.post(f"{overview}c/{SLUG}/submit",
+                              data={"csrf_token": csrf(workspace), "code": code})
+    assert response.status_code == 302
+    page = candidate.get(response.headers["Location"]).text
+    status_url = re.search(r'data-status-url="([^"]+)"', page)
+    assert status_url, "the page polls the submission's status"
+
+    status = poll(candidate, status_url.group(1))
+    assert worker.poll() is None, "the worker died"
+    assert status["status"] == "graded", status
+    assert status["score"] is not None and status["score"] >= 85
+
+    interviewer = app.test_client()
+    login(interviewer, "interviewer@example.com")
+    assessment_id = assessment_url.rstrip("/").rsplit("/", 1)[-1]
+    page = interviewer.get(f"/assessments/{assessment_id}/candidates").text
+    assert "Erin E2E" in page
+    report_url = re.search(r'href="(/attempts/\d+/report)"', page)
+    assert report_url
+    report = interviewer.get(report_url.group(1)).text
+    assert "Predict customer churn" in report and "roc_auc" in report
+    assert f"{status['score']:g}"[:2] in report
+    assert "Peak memory" in report and "HELDOUT_DATA" in report  # run stats and the code
