@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from heldout.sandbox.spec import JobSpec, OutputFile, RunResult
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from heldout.graders.cli import challenges_group, grade_command, graders_cli
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.spec import JobSpec, RunResult

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from heldout.graders import Bundle, discover_bundles, evaluate, resolve_bundle
 from heldout.graders.cli import challenges_group
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from sklearn import metrics as skm
+
 from heldout.graders.errors import GraderError
 from heldout.graders.metrics import METRICS, get_metric, points
-from sklearn import metrics as skm
 
 Y = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]
 P = [0.1, 0.8, 0.4, 0.35, 0.9, 0.2]

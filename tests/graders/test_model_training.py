@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle import Bundle
 from heldout.graders.errors import GraderError

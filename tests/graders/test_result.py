@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from heldout.graders.result import Check, Evaluation
 
 CONTRACT_KEYS = {"challenge", "version", "status", "score", "max_score", "checks", "metrics",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle import Bundle
 
