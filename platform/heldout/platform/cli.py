@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import subprocess
@@ -49,6 +50,30 @@ def main() -> None:
 main.add_command(grade_command)
 main.add_command(challenges_group)
 main.add_command(sandbox_group)
+
+
+@main.group("bench")
+def bench_group() -> None:
+    """Benchmarks (numbers, not pass/fail): compare heldout with a bare baseline."""
+
+
+@bench_group.command("sandbox")
+@click.option("-n", "--runs", default=10, show_default=True, help="Runs of each program and side.")
+@click.option("--batch", default=20, show_default=True, help="Submissions per throughput batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON object to this file.")
+def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> None:
+    """Bare `docker run` vs heldout's sandbox (trivial and typical ML), and queue throughput."""
+    from heldout.platform import bench
+
+    app = _app()
+    say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    result = bench.run_all(runs, batch, Path(app.config["HELDOUT_CHALLENGES_DIR"]), say)
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+    click.echo(text if as_json else bench.render(result))
 
 
 @main.command("settings")

@@ -24,6 +24,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -75,6 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Company name shown to candidates."),
     Setting("HELDOUT_WORKERS", 2, _positive_int,
             "Grading jobs one `heldout worker` runs at once."),
+    Setting("HELDOUT_SANDBOX_WARM", 2, _non_negative_int,
+            "Pre-started sandbox containers (scientific stack already imported) a worker keeps "
+            "ready per challenge profile; 0 starts every run cold."),
     Setting("HELDOUT_GRADING_TRIES", 3, _positive_int,
             "Attempts at grading a submission before a platform error is final."),
     Setting("HELDOUT_LEASE_MARGIN_SECONDS", 300, _positive_int,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -50,11 +51,36 @@ def make_consumer(app: Flask, workers: int | None = None, **options: Any) -> Con
         "periodic": True,
         "initial_delay": 0.1,
         "backoff": 1.15,
-        "max_delay": 2.0,
+        "max_delay": 0.5,  # an idle worker notices a new submission within half a second
         "check_worker_health": True,
     }
     settings.update(options)
     return huey.create_consumer(**settings)
+
+
+def start_warm_pool(app: Flask, workers: int) -> Any | None:
+    """Keep sandbox containers pre-started for every challenge's limits (HELDOUT_SANDBOX_WARM).
+
+    A warm container has the scientific stack imported before a submission exists and
+    serves exactly one job; the pool refills in the background. Without an engine the
+    worker still starts, and every run simply goes cold (and reports the engine's state).
+    """
+    per_profile = int(app.config["HELDOUT_SANDBOX_WARM"])
+    if per_profile == 0:
+        return None
+    from heldout.graders.bundle import scan_bundles
+    from heldout.sandbox import pool as sandbox_pool
+    from heldout.sandbox.errors import SandboxError
+
+    try:
+        pool = sandbox_pool.WarmPool(size=per_profile)
+    except SandboxError as exc:
+        log.warning("no warm sandbox containers: %s", exc)
+        return None
+    for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
+        pool.prime(bundle.limits)
+    sandbox_pool.install(pool)
+    return pool
 
 
 def run(app: Flask, workers: int | None = None) -> None:
@@ -62,4 +88,13 @@ def run(app: Flask, workers: int | None = None) -> None:
     report = prepare(app)
     log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
              len(report.stale), len(report.given_up))
-    make_consumer(app, workers).run()
+    count = workers or int(app.config["HELDOUT_WORKERS"])
+    pool = start_warm_pool(app, count)
+    try:
+        make_consumer(app, count).run()
+    finally:
+        if pool is not None:
+            from heldout.sandbox import pool as sandbox_pool
+
+            sandbox_pool.install(None)
+            pool.close()

@@ -57,14 +57,16 @@ def _docker_cli() -> str:
     return cli
 
 
-def bare_docker_run(workspace: Path, image: str) -> float:
+def bare_docker_run(workspace: Path, image: str, data: Path | None = None) -> float:
     """The baseline: the plainest ``docker run --rm`` of the same image and program."""
     with tempfile.TemporaryDirectory(prefix="heldout-bench-out-") as output:
         os.chmod(output, 0o777)  # noqa: S103 - the container user writes its output here
+        mounts = ["-v", f"{workspace}:/workspace:ro", "-v", f"{output}:/output"]
+        if data is not None:
+            mounts += ["-v", f"{data}:/data:ro"]
         started = time.monotonic()
-        subprocess.run([_docker_cli(), "run", "--rm", "-v", f"{workspace}:/workspace:ro",
-                        "-v", f"{output}:/output", "-w", "/workspace", "--entrypoint", "python",
-                        image, "main.py"],
+        subprocess.run([_docker_cli(), "run", "--rm", *mounts, "-w", "/workspace",
+                        "--entrypoint", "python", image, "main.py"],
                        check=True, capture_output=True, timeout=300)
         return time.monotonic() - started
 
@@ -105,18 +107,19 @@ def pair(program: str, n: int, pool: WarmPool, limits: Limits, say: Say,
     return bare, ours
 
 
-def engine_throughput(count: int, parallel: int, say: Say) -> float:
-    """Bare ``docker run`` of a trivial program per minute with ``parallel`` at once: the
+def engine_throughput(count: int, parallel: int, say: Say, *, program: str = TRIVIAL,
+                      data: Path | None = None) -> float:
+    """Bare ``docker run`` of ``program`` per minute with ``parallel`` at once: the
     engine's own limit on this machine."""
     image = default_image()
     with tempfile.TemporaryDirectory(prefix="heldout-bench-") as tmp:
         workspace = Path(tmp)
         workspace.chmod(0o755)
-        (workspace / "main.py").write_text(TRIVIAL)
+        (workspace / "main.py").write_text(program)
         (workspace / "main.py").chmod(0o644)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=parallel) as executor:
-            list(executor.map(lambda _: bare_docker_run(workspace, image), range(count)))
+            list(executor.map(lambda _: bare_docker_run(workspace, image, data), range(count)))
         elapsed = time.monotonic() - started
     rate = count / elapsed * 60
     say(f"engine limit: {count} bare runs, {parallel} at a time, in {elapsed:.1f} s = {rate:.0f}/min")

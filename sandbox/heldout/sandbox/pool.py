@@ -34,7 +34,8 @@ _CREATE_ERRORS: tuple[type[Exception], ...] = (SandboxError, OSError, *engine.EN
 DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
                    "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
                    "sklearn.preprocessing", "sklearn.pipeline")
-READY_TIMEOUT_S = 60.0
+JOB_CPU_SHARES = 1024  # the engine's default weight
+IDLE_CPU_SHARES = 2  # the lowest weight the kernel allows
 
 def profile_of(limits: Limits, image: str) -> tuple[str, Limits]:
     """Jobs whose profiles are equal can use the same warm container.
@@ -62,14 +63,6 @@ class WarmContainer:
             raise
         os.close(fd)
         return True
-
-    def wait_ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.is_ready():
-                return True
-            time.sleep(0.01)
-        return False
 
     def send(self, argv: tuple[str, ...], env: Mapping[str, str]) -> None:
         """Hand the job to the launcher; from here on candidate code runs."""
@@ -112,21 +105,36 @@ class WarmPool:
             self._lock.notify_all()
 
     def take(self, spec: JobSpec) -> WarmContainer | None:
-        """A ready container for ``spec``'s profile, or None (then run cold)."""
+        """A ready container for ``spec``'s profile, or None (then the job runs cold).
+
+        A container still importing is left to finish in the background: waiting for it
+        would cost a job more than starting cold.
+        """
         key = profile_of(spec.limits, spec.image or default_image())
         with self._lock:
             queue = self._ready.setdefault(key, deque())
-            warm = queue.popleft() if queue else None
+            warm = None
+            for candidate in list(queue):
+                try:
+                    ready = candidate.is_ready()
+                except OSError:
+                    ready = False
+                if ready:
+                    queue.remove(candidate)
+                    warm = candidate
+                    break
             self._lock.notify_all()
         if warm is None:
             return None
         try:
-            if warm.wait_ready(READY_TIMEOUT_S):
-                return warm
-        except OSError as exc:
+            # Warm containers import at the lowest CPU weight, on cycles jobs don't use;
+            # the one that gets a job competes like any other.
+            warm.container.update(cpu_shares=JOB_CPU_SHARES)
+        except engine.ENGINE_ERRORS as exc:
             log.warning("warm container %s unusable: %s", warm.container.short_id, exc)
-        warm.discard()
-        return None
+            warm.discard()
+            return None
+        return warm
 
     def warm_count(self) -> int:
         with self._lock:

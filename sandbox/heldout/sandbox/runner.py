@@ -20,7 +20,7 @@ from heldout.sandbox import pool as pool_module
 from heldout.sandbox.accounting import UsageSampler
 from heldout.sandbox.errors import ImageMissing, SandboxError
 from heldout.sandbox.image import default_image
-from heldout.sandbox.pool import WarmContainer, WarmPool
+from heldout.sandbox.pool import IDLE_CPU_SHARES, JOB_CPU_SHARES, WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.spec import (
     CONTROL,
@@ -98,6 +98,8 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False) -> d
         "memswap_limit": limits.memory_mb * mib,
         "mem_swappiness": 0,
         "nano_cpus": int(limits.cpus * 1e9),
+        # A warm container imports on spare cycles only; taking it raises its weight.
+        "cpu_shares": IDLE_CPU_SHARES if warm else JOB_CPU_SHARES,
         "pids_limit": limits.pids,
         "ulimits": [
             Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),

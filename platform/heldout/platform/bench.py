@@ -1,0 +1,142 @@
+"""Queue throughput: a batch of trivial submissions through the real queue and worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+from sqlalchemy import func, select
+
+from heldout.platform.app import create_app
+from heldout.platform.blobs import BlobStore
+from heldout.platform.extensions import db
+from heldout.platform.models import Submission, utcnow
+from heldout.platform.queue import get_queue
+from heldout.platform.services import accounts, assessments, attempts, catalogue, invites, submissions
+
+Say = Callable[[str], None]
+SLUG = "churn-prediction"
+# A valid submission with the least work possible: the standard library only.
+TRIVIAL_SUBMISSION = """\
+import csv
+
+with open("/data/test.csv", newline="") as data, open("/output/predictions.csv", "w", newline="") as out:
+    writer = csv.writer(out)
+    writer.writerow(["customer_id", "churn_probability"])
+    for row in csv.DictReader(data):
+        writer.writerow([row["customer_id"], 0.5])
+"""
+
+
+def _settle(app: Any, expected: int, timeout: float) -> None:
+    """Wait until ``expected`` submissions are final."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            done = db.session.scalar(select(func.count()).select_from(Submission).where(
+                Submission.status.in_(("graded", "internal_error"))))
+        if done is not None and done >= expected:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"fewer than {expected} submissions graded within {timeout:.0f} s")
+
+
+def engine_limit(count: int, parallel: int, challenges_dir: Path, say: Say) -> float:
+    """The same trivial submission as plain ``docker run --rm``, ``parallel`` at a time."""
+    from heldout.sandbox.bench import engine_throughput
+
+    return engine_throughput(count, parallel, say, program=TRIVIAL_SUBMISSION,
+                             data=challenges_dir / SLUG / "public")
+
+
+def queue_throughput(batch: int, workers: int, challenges_dir: Path, say: Say) -> float:
+    """Submissions graded per minute by one ``heldout worker --workers N`` (warm pool on)."""
+    with tempfile.TemporaryDirectory(prefix="heldout-bench-queue-") as tmp:
+        settings = {"HELDOUT_DATA_DIR": tmp, "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+                    "HELDOUT_SECRET_KEY": "bench-" + os.urandom(8).hex()}
+        app = create_app(settings)
+        with app.app_context():
+            flask_migrate.upgrade()
+            catalogue.load_challenges(challenges_dir)
+            user = accounts.create_user("bench@example.com", "Bench", "recruiter", os.urandom(12).hex())
+            assessment = assessments.create_assessment(
+                name="bench", challenge_slugs=[SLUG], time_limit_minutes=600, instructions="",
+                expires_at=None, show_scores=True, created_by_id=user.id)
+            now = utcnow()
+            invite = invites.create_invite(
+                assessment_id=assessment.id, candidate_name="Bench", candidate_email="b@example.org",
+                created_by_id=user.id, secret=settings["HELDOUT_SECRET_KEY"], ttl_days=1, now=now).invite
+            attempt_id = attempts.start_attempt(invite, consent=True, now=now).public_id
+        code = TRIVIAL_SUBMISSION
+
+        def submit(count: int) -> None:
+            with app.app_context():
+                for _ in range(count):
+                    submissions.submit(attempt_public_id=attempt_id, challenge_slug=SLUG, files=[],
+                                       blobs=BlobStore(Path(tmp) / "blobs"), queue=get_queue(),
+                                       challenges_dir=challenges_dir, now=utcnow(), pasted_code=code)
+
+        env = {**os.environ, **settings, "HELDOUT_WORKERS": str(workers)}
+        worker = subprocess.Popen([sys.executable, "-m", "heldout.platform", "worker"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            submit(workers)  # warm-up: the worker is up and its pool primed
+            _settle(app, workers, 300)
+            time.sleep(3)  # let the pool refill, as between bursts of real traffic
+            started = time.monotonic()
+            submit(batch)
+            _settle(app, workers + batch, 600)
+            elapsed = time.monotonic() - started
+        finally:
+            worker.send_signal(signal.SIGINT)
+            try:
+                worker.wait(60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+    rate = batch / elapsed * 60
+    say(f"queue: {batch} trivial submissions, {workers} worker(s), {elapsed:.1f} s = {rate:.0f}/min")
+    return rate
+
+
+def run_all(n: int, batch: int, challenges_dir: Path, say: Say) -> dict[str, Any]:
+    """Everything ``heldout bench sandbox`` reports, as one flat-enough dict."""
+    from heldout.sandbox.bench import sandbox_bench
+
+    result = sandbox_bench(n, say)
+    result["batch"] = batch
+    result["throughput_per_min_1_worker"] = queue_throughput(batch, 1, challenges_dir, say)
+    result["throughput_per_min_2_workers"] = queue_throughput(batch, 2, challenges_dir, say)
+    result["engine_limit_per_min_1_at_a_time"] = engine_limit(batch, 1, challenges_dir, say)
+    result["engine_limit_per_min_2_at_a_time"] = engine_limit(batch, 2, challenges_dir, say)
+    result["throughput_vs_engine_2_workers"] = (result["throughput_per_min_2_workers"]
+                                                / result["engine_limit_per_min_2_at_a_time"])
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    def row(label: str, key: str) -> str:
+        stats = result[key]
+        return f"  {label:<28} median {stats['median_s']:6.3f} s   p95 {stats['p95_s']:6.3f} s"
+
+    return "\n".join([
+        f"sandbox start-to-result, {result['n']} runs each (interleaved):",
+        row("trivial, bare docker run", "bare"), row("trivial, heldout", "heldout"),
+        f"  ratio heldout/bare: {result['ratio']:.2f}",
+        row("typical ML, bare docker run", "ml_bare"), row("typical ML, heldout", "ml_heldout"),
+        f"  ml_ratio heldout/bare: {result['ml_ratio']:.2f}",
+        f"queue throughput, batch of {result['batch']} trivial submissions:",
+        f"  1 worker : {result['throughput_per_min_1_worker']:6.0f}/min   "
+        f"(engine, 1 at a time: {result['engine_limit_per_min_1_at_a_time']:.0f}/min)",
+        f"  2 workers: {result['throughput_per_min_2_workers']:6.0f}/min   "
+        f"(engine, 2 at a time: {result['engine_limit_per_min_2_at_a_time']:.0f}/min, "
+        f"{result['throughput_vs_engine_2_workers']:.0%} of it)",
+    ])
