@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,64 @@ def _sysctl(name: str) -> str | None:
         return Path("/proc/sys", *name.split(".")).read_text().strip()
     except OSError:
         return None
+
+
+def _daemon_json() -> dict[str, Any]:
+    try:
+        loaded = json.loads(Path("/etc/docker/daemon.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _bridge_icc(client: Any) -> bool | None:
+    try:
+        bridge = client.networks.get("bridge")
+    except Exception:
+        return None
+    value = bridge.attrs.get("Options", {}).get("com.docker.network.bridge.enable_icc", "true")
+    return str(value).lower() != "false"
+
+
+def _metadata_blocked() -> bool | None:
+    """Whether an iptables rule drops traffic to the cloud metadata address."""
+    if shutil.which("iptables-save") is None:
+        return None
+    result = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        return None
+    return any("169.254.169.254" in line and ("DROP" in line or "REJECT" in line)
+               for line in result.stdout.splitlines())
+
+
+def _production_checks(client: Any, info: dict[str, Any]) -> list[DoctorCheck]:
+    """What a production host should have; sandboxes run without network, so these are
+    defence in depth for the deployment kind's networks and for engine-level escapes."""
+    daemon = _daemon_json()
+    log_opts = daemon.get("log-opts", {}) if isinstance(daemon.get("log-opts"), dict) else {}
+    icc = _bridge_icc(client)
+    metadata = _metadata_blocked()
+    runtimes = sorted(info.get("Runtimes", {}))
+    wanted_runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME", "")
+    return [
+        DoctorCheck("log rotation", "max-size" in log_opts,
+                    f"daemon log-opts: {log_opts or 'none'} (sandboxes set their own cap)",
+                    'set "log-opts": {"max-size": "10m", "max-file": "3"} in /etc/docker/daemon.json',
+                    required=False),
+        DoctorCheck("inter-container traffic", icc is False,
+                    "icc is disabled on the default bridge" if icc is False
+                    else "containers on the default bridge can talk to each other",
+                    'set "icc": false in /etc/docker/daemon.json', required=False),
+        DoctorCheck("metadata address", metadata is True,
+                    "traffic to 169.254.169.254 is dropped" if metadata
+                    else "no firewall rule drops 169.254.169.254 (cloud credentials)",
+                    "iptables -I DOCKER-USER -d 169.254.169.254 -j DROP", required=False),
+        DoctorCheck("sandbox runtime", not wanted_runtime or wanted_runtime in runtimes,
+                    f"HELDOUT_SANDBOX_RUNTIME={wanted_runtime or '(engine default)'}; "
+                    f"installed: {', '.join(runtimes)}",
+                    f"install {wanted_runtime} and register it in /etc/docker/daemon.json"
+                    if wanted_runtime else ""),
+    ]
 
 
 def _daemon_checks(info: dict[str, Any]) -> list[DoctorCheck]:
@@ -61,6 +123,7 @@ def checks(client: Any | None = None) -> list[DoctorCheck]:
     results.append(DoctorCheck("sandbox image", built, f"{tag} {'is built' if built else 'is missing'}",
                                "" if built else "heldout sandbox build"))
     results.extend(_daemon_checks(info))
+    results.extend(_production_checks(client, info))
     capped = scratch.can_mount()
     results.append(DoctorCheck(
         "capped /output", capped,

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,9 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False) -> d
         environment["HELDOUT_JOB"] = json.dumps({"argv": list(spec.command), "env": dict(spec.env),
                                                  "cwd": WORKSPACE})
     log_cap = max(64, (limits.log_bytes * 4) // 1024)
+    runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME")  # e.g. runsc (gVisor), if installed
     return {
+        **({"runtime": runtime} if runtime else {}),
         "command": list(LAUNCHER),
         "user": f"{SANDBOX_UID}:{SANDBOX_GID}",
         "working_dir": WORKSPACE,
