@@ -163,14 +163,6 @@ def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None,
         raise SandboxError(f"the Docker engine failed during the run: {exc}") from exc
 
 
-def _cold(client: Any, spec: JobSpec, rundir: RunDir) -> Any:
-    image = spec.image or default_image()
-    try:
-        return client.containers.create(image, **container_options(spec, rundir))
-    except docker.errors.ImageNotFound as exc:
-        raise ImageMissing(f"sandbox image {image} is not built: run `heldout sandbox build`") from exc
-
-
 def _reset_peak(sampler: UsageSampler) -> None:
     """Peak memory of a warm container counts from the job, not from the imports before it."""
     path = sampler.memory_peak_file
@@ -179,83 +171,171 @@ def _reset_peak(sampler: UsageSampler) -> None:
             path.write_text("0")
 
 
-def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None) -> RunResult:
-    client = client or engine.get_client()
-    limits: Limits = spec.limits
-    warm: WarmContainer | None = pool.take(spec) if pool is not None else None
-    rundir = warm.rundir if warm is not None else RunDir(limits.output_mb)
-    container: Any = None
-    try:
-        rundir.stage(spec.workspace, spec.data)
-        container = warm.container if warm is not None else _cold(client, spec, rundir)
-        sampler = UsageSampler(container)
-        cpu_before = 0.0
-        started = time.monotonic()
-        if warm is not None:
-            cpu_before = sampler.baseline_cpu()
-            _reset_peak(sampler)
-            started = time.monotonic()
-            warm.send(spec.command, spec.env)
+class _Execution:
+    """One job in one container: start, wait, then stop and collect, in that order."""
+
+    def __init__(self, client: Any, spec: JobSpec, *, warm: WarmContainer | None = None,
+                 network_of: Any | None = None) -> None:
+        self.client = client
+        self.spec = spec
+        self.limits: Limits = spec.limits
+        self.warm = warm
+        self.network_of = network_of
+        self.rundir = warm.rundir if warm is not None else RunDir(spec.limits.output_mb)
+        self.container: Any = None
+        self.started = 0.0
+        self.cpu_before = 0.0
+        self.sampler: UsageSampler | None = None
+
+    def start(self) -> None:
+        self.rundir.stage(self.spec.workspace, self.spec.data)
+        if self.warm is not None:
+            self.container = self.warm.container
         else:
-            container.start()
-        sampler.start()
-        status = _wait(container, limits.wall_seconds)
-        timed_out = status is None
-        if timed_out:
+            image = self.spec.image or default_image()
+            options = container_options(self.spec, self.rundir)
+            if self.network_of is not None:
+                # Share a service's network namespace (loopback only): the probe reaches it
+                # on localhost, and neither reaches anything else.
+                options["network_mode"] = f"container:{self.network_of.id}"
+                options.pop("hostname")
+            try:
+                self.container = self.client.containers.create(image, **options)
+            except docker.errors.ImageNotFound as exc:
+                raise ImageMissing(
+                    f"sandbox image {image} is not built: run `heldout sandbox build`") from exc
+        self.sampler = UsageSampler(self.container)
+        if self.warm is not None:
+            self.cpu_before = self.sampler.baseline_cpu()
+            _reset_peak(self.sampler)
+            self.started = time.monotonic()
+            self.warm.send(self.spec.command, self.spec.env)
+        else:
+            self.started = time.monotonic()
+            self.container.start()
+        self.sampler.start()
+
+    def wait(self, seconds: float) -> dict[str, Any] | None:
+        return _wait(self.container, seconds)
+
+    def finish(self, status: dict[str, Any] | None, output_dir: Path, *,
+               expected_to_run_on: bool = False) -> RunResult:
+        """Kill the job if it still runs, read its state and logs, remove it, copy /output.
+
+        ``expected_to_run_on``: a service is stopped by us when its probe is done, which
+        is not a timeout.
+        """
+        assert self.sampler is not None
+        still_running = status is None
+        if status is None:
             with contextlib.suppress(docker.errors.APIError):  # it may have just exited
-                container.kill()
-            status = _wait(container, 30.0)
+                self.container.kill()
+            status = _wait(self.container, 30.0)
             if status is None:
                 raise SandboxError("a killed sandbox container did not stop within 30 s")
-        wall = time.monotonic() - started
-        usage = sampler.stop()
-        container.reload()
-        oom_killed = bool(container.attrs.get("State", {}).get("OOMKilled"))
-        exit_code = status.get("StatusCode") if status else None
-        stdout_raw = container.logs(stdout=True, stderr=False)
-        stderr_raw = container.logs(stdout=False, stderr=True)
-        _remove(container)
-        container = None
+        timed_out = still_running and not expected_to_run_on
+        wall = time.monotonic() - self.started
+        usage = self.sampler.stop()
+        self.container.reload()
+        oom_killed = bool(self.container.attrs.get("State", {}).get("OOMKilled"))
+        exit_code = status.get("StatusCode")
+        stdout_raw = self.container.logs(stdout=True, stderr=False)
+        stderr_raw = self.container.logs(stdout=False, stderr=True)
+        _remove(self.container)
+        self.container = None
         # The container is gone, so no sandbox process can race the copy below.
-        collected = outputs.collect(rundir.output, output_dir, max_bytes=limits.output_mb * 1024 * 1024,
+        limits = self.limits
+        collected = outputs.collect(self.rundir.output, output_dir,
+                                    max_bytes=limits.output_mb * 1024 * 1024,
                                     max_files=limits.output_files)
-    finally:
-        if container is not None:
-            _remove(container)
-        rundir.close()
+        stdout, stdout_truncated = _tail(stdout_raw, limits.log_bytes)
+        stderr, stderr_truncated = _tail(stderr_raw, limits.log_bytes)
+        signal = exit_code - 128 if isinstance(exit_code, int) and exit_code > 128 else None
+        limit = None
+        if timed_out:
+            limit = "time"
+        elif oom_killed:
+            limit = "memory"
+        elif signal == SIGXFSZ:
+            limit = "file_size"
+        elif collected.hit_cap:
+            limit = "output"
+        elif usage.pids_refused and exit_code != 0:
+            limit = "processes"
+        return RunResult(
+            exit_code=exit_code if isinstance(exit_code, int) else None,
+            timed_out=timed_out,
+            oom_killed=oom_killed,
+            wall_seconds=wall,
+            cpu_seconds=max(0.0, usage.cpu_seconds - self.cpu_before),
+            peak_memory_mb=usage.peak_memory_bytes / (1024 * 1024),
+            output_bytes=collected.total_bytes,
+            stdout_tail=stdout,
+            stderr_tail=stderr,
+            stdout_truncated=stdout_truncated,
+            stderr_truncated=stderr_truncated,
+            outputs=collected.files,
+            skipped_outputs=collected.skipped,
+            limit=limit,
+            signal=signal,
+            warm=self.warm is not None,
+        )
 
-    stdout, stdout_truncated = _tail(stdout_raw, limits.log_bytes)
-    stderr, stderr_truncated = _tail(stderr_raw, limits.log_bytes)
-    signal = exit_code - 128 if isinstance(exit_code, int) and exit_code > 128 else None
-    limit = None
-    if timed_out:
-        limit = "time"
-    elif oom_killed:
-        limit = "memory"
-    elif signal == SIGXFSZ:
-        limit = "file_size"
-    elif collected.hit_cap:
-        limit = "output"
-    elif usage.pids_refused and exit_code != 0:
-        limit = "processes"
-    return RunResult(
-        exit_code=exit_code if isinstance(exit_code, int) else None,
-        timed_out=timed_out,
-        oom_killed=oom_killed,
-        wall_seconds=wall,
-        cpu_seconds=max(0.0, usage.cpu_seconds - cpu_before),
-        peak_memory_mb=usage.peak_memory_bytes / (1024 * 1024),
-        output_bytes=collected.total_bytes,
-        stdout_tail=stdout,
-        stderr_tail=stderr,
-        stdout_truncated=stdout_truncated,
-        stderr_truncated=stderr_truncated,
-        outputs=collected.files,
-        skipped_outputs=collected.skipped,
-        limit=limit,
-        signal=signal,
-        warm=warm is not None,
-    )
+    def close(self) -> None:
+        if self.container is not None:
+            _remove(self.container)
+            self.container = None
+        self.rundir.close()
+
+
+def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None) -> RunResult:
+    client = client or engine.get_client()
+    execution = _Execution(client, spec, warm=pool.take(spec) if pool is not None else None)
+    try:
+        execution.start()
+        return execution.finish(execution.wait(spec.limits.wall_seconds), output_dir)
+    finally:
+        execution.close()
+
+
+def run_service(service: JobSpec, probe: JobSpec, service_output: Path, probe_output: Path, *,
+                client: Any | None = None) -> tuple[RunResult, RunResult | None]:
+    """Start ``service`` (the candidate's server), then run ``probe`` (trusted) in its network.
+
+    The service keeps ``network_mode=none``: it has loopback only. The probe joins that
+    network namespace and talks to it on localhost; it has its own file system, so what
+    it is given never meets the service's code. The service is stopped when the probe ends
+    (or at its own wall limit, which then counts as a timeout). The probe's result is None
+    when the service was gone before the probe could join it (a candidate fault).
+    """
+    try:
+        client = client or engine.get_client()
+        server = _Execution(client, service)
+        checker: _Execution | None = None
+        try:
+            server.start()
+            checker = _Execution(client, probe, network_of=server.container)
+            try:
+                checker.start()
+            except engine.ENGINE_ERRORS:
+                server.container.reload()
+                if server.container.status == "running":
+                    raise
+                return server.finish(server.wait(5.0), service_output), None
+            budget = min(probe.limits.wall_seconds, service.limits.wall_seconds)
+            probe_result = checker.finish(checker.wait(budget), probe_output)
+            remaining = max(0.0, service.limits.wall_seconds - (time.monotonic() - server.started))
+            status = server.wait(0.05) if remaining > 0 else None
+            service_result = server.finish(status, service_output, expected_to_run_on=remaining > 0)
+            return service_result, probe_result
+        finally:
+            if checker is not None:
+                checker.close()
+            server.close()
+    except SandboxError:
+        raise
+    except engine.ENGINE_ERRORS as exc:
+        raise SandboxError(f"the Docker engine failed during the run: {exc}") from exc
 
 
 def _remove(container: Any) -> None:
