@@ -9,6 +9,11 @@ from typing import Any
 import pytest
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that restart shared services (the Docker engine) run after all the others."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
 def _docker_required() -> bool:
     return os.environ.get("CI") == "true" or os.environ.get("HELDOUT_REQUIRE_DOCKER") == "1"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
@@ -12,26 +11,15 @@ from sqlalchemy import func, select
 
 from heldout.platform.extensions import db
 from heldout.platform.models import Challenge
+from heldout.sandbox.doctor import DoctorCheck, checks
 
-
-@dataclass(frozen=True)
-class Finding:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True
+# One shape for every finding, the sandbox's own included.
+Finding = DoctorCheck
 
 
 def sandbox_findings() -> list[Finding]:
     try:
-        from heldout.sandbox.doctor import checks
-    except ImportError as exc:
-        return [Finding("sandbox", False, f"heldout.sandbox is not importable: {exc}",
-                        "install heldout with its sandbox package")]
-    try:
-        return [Finding(c.name, c.ok, c.detail, c.fix, getattr(c, "required", True))
-                for c in checks()]
+        return checks()
     except Exception as exc:  # a doctor must report, never crash
         return [Finding("sandbox", False, f"{type(exc).__name__}: {exc}",
                         "check the Docker engine (`docker info`)")]
