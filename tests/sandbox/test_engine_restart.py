@@ -19,7 +19,7 @@ import pytest
 
 from heldout.graders.bundle import resolve_bundle
 from heldout.graders.evaluate import evaluate
-from heldout.sandbox import engine
+from heldout.sandbox import engine, scratch
 from heldout.sandbox.errors import EngineUnavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.disruptive]
@@ -66,6 +66,19 @@ def _wait_engine(up: bool, timeout: float) -> None:
     raise AssertionError(f"the engine did not come {'up' if up else 'down'} within {timeout} s")
 
 
+def _wait_exit(pid: int, timeout: float) -> None:
+    """The old engine must be gone (and its pid file with it) before a new one starts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            if not PIDFILE.exists():
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"dockerd (pid {pid}) did not exit within {timeout} s")
+
+
 def test_engine_restart_mid_run_is_an_internal_error(tmp_path: Path, docker_client: Any,
                                                      sandbox_image: str) -> None:
     reason = _restartable()
@@ -86,13 +99,20 @@ def test_engine_restart_mid_run_is_an_internal_error(tmp_path: Path, docker_clie
         grading.join(120)
         assert not grading.is_alive(), "grading hung when the engine went away"
     finally:
-        _wait_engine(up=False, timeout=60)
+        _wait_exit(pid, timeout=60)
         log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "heldout-dockerd-restart.log", "ab")  # noqa: SIM115
         subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                          start_new_session=True)
         log.close()
         _wait_engine(up=True, timeout=90)
         engine.close_clients()
+
+    # What a restarted worker's sweep does: the interrupted run's container, left behind
+    # because the engine was gone when the runner tried to remove it, goes now.
+    mine = [f"{engine.LABEL}=1", f"{engine.LABEL_OWNER_PID}={os.getpid()}"]
+    for container in engine.get_client().containers.list(all=True, filters={"label": mine}):
+        container.remove(force=True)
+        scratch.discard(Path(container.labels[engine.LABEL_RUNDIR]))
 
     (evaluation,) = results
     assert evaluation.status == "internal_error"

@@ -309,3 +309,30 @@ def test_engine_down_is_a_platform_error(tmp_path: Path, monkeypatch: pytest.Mon
         run(JobSpec(command=("python", "main.py"), workspace=workspace), tmp_path / "out")
     assert isinstance(info.value, SandboxError)
     assert "no Docker engine answers" in str(info.value)
+
+
+def test_a_short_burst_is_accounted_exactly(tmp_path: Path, pool: WarmPool | None) -> None:
+    # Allocates and exits at once: sampling while it runs would miss it; the run's
+    # parent cgroup keeps the kernel's own peak after the container is gone.
+    result = run_code(tmp_path, pool=pool, code="""
+        block = bytearray(200 * 1024 * 1024)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+    """)
+    assert result.exit_code == 0, result.stderr_tail
+    assert result.peak_memory_mb >= 200
+    assert result.cpu_seconds > 0
+
+
+def test_no_cgroup_of_a_finished_run_is_left(tmp_path: Path) -> None:
+    from heldout.sandbox.accounting import CGROUP_ROOT, PARENT
+
+    result = run_code(tmp_path, code="print('hi')\n")
+    assert result.exit_code == 0
+    parent = CGROUP_ROOT / "memory" / PARENT
+    if not parent.is_dir():
+        pytest.skip("runs are not placed under a parent cgroup on this host")
+    run_dirs = {p.name for p in Path("/var/lib/heldout/runs").iterdir()} if Path(
+        "/var/lib/heldout/runs").is_dir() else set()
+    leftovers = {p.name for p in parent.iterdir() if p.is_dir()} - run_dirs
+    assert leftovers == set(), f"parent cgroups left behind: {leftovers}"

@@ -1,7 +1,17 @@
-"""Reads what a container costs from its cgroup while it runs."""
+"""Reads what a container costs from the kernel's cgroup counters.
+
+Each run's container is placed under a parent cgroup of our own (``cgroup_parent``,
+with the engine's cgroupfs driver). The engine removes the container's cgroup the moment
+its last process exits, but the parent stays until we remove it, and the kernel counts
+children's usage in it; so the final CPU time and peak memory are read exactly, after
+the run. Where that is not possible (systemd driver, a worker that can't see the host's
+cgroups) the container's own cgroup is sampled while it runs instead.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +47,40 @@ def _read_keyed(path: Path, key: str) -> int | None:
     return None
 
 
-class _CgroupFiles:
-    """Locates the container's cgroup files for v1 (cgroupfs or systemd driver) or v2."""
+PARENT = "heldout"
 
-    def __init__(self, container_id: str) -> None:
+
+def _is_v1() -> bool:
+    return (CGROUP_ROOT / "memory").is_dir()
+
+
+def parent_cgroup(run_name: str, cgroup_driver: str) -> str | None:
+    """The ``cgroup_parent`` for a run, or None where its counters could not be read here."""
+    if cgroup_driver != "cgroupfs" or os.geteuid() != 0:
+        return None
+    if not (_is_v1() or (CGROUP_ROOT / "cgroup.controllers").exists()):
+        return None
+    return f"/{PARENT}/{run_name}"
+
+
+def release_parent(parent: str | None) -> None:
+    """Remove a run's parent cgroup (empty once its container is gone)."""
+    if parent is None:
+        return
+    relative = parent.strip("/")
+    directories = ([d / relative for d in CGROUP_ROOT.iterdir() if d.is_dir()] if _is_v1()
+                   else [CGROUP_ROOT / relative])
+    for directory in directories:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+class _CgroupFiles:
+    """Locates the cgroup files: the run's parent when it has one, else the container's."""
+
+    def __init__(self, container_id: str, parent: str | None = None) -> None:
         self.container_id = container_id
+        self.parent = parent.strip("/") if parent else None
         self.kind = "none"
         self.memory: Path | None = None
         self.cpu: Path | None = None
@@ -50,6 +89,21 @@ class _CgroupFiles:
 
     def locate(self) -> None:
         container_id = self.container_id
+        if self.parent is not None:
+            v1_mem = CGROUP_ROOT / "memory" / self.parent
+            if v1_mem.is_dir():
+                self.kind = "cgroup-v1"
+                self.memory = v1_mem / "memory.max_usage_in_bytes"
+                self.cpu = CGROUP_ROOT / "cpuacct" / self.parent / "cpuacct.usage"
+                self.pids = CGROUP_ROOT / "pids" / self.parent / container_id / "pids.events"
+                return
+            v2 = CGROUP_ROOT / self.parent
+            if (v2 / "cgroup.procs").exists():
+                self.kind = "cgroup-v2"
+                self.memory = v2 / "memory.peak"
+                self.cpu = v2 / "cpu.stat"
+                self.pids = v2 / container_id / "pids.events"
+                return
         leaves = (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope")
         for leaf in leaves:
             v1_mem = CGROUP_ROOT / "memory" / leaf
@@ -90,9 +144,9 @@ class UsageSampler:
     sampling rate only bounds how much CPU time at the very end can go unseen.
     """
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, parent: str | None = None) -> None:
         self._container = container
-        self._files = _CgroupFiles(container.id)
+        self._files = _CgroupFiles(container.id, parent)
         self._stop = threading.Event()
         self._cpu = 0.0
         self._memory = 0

@@ -72,6 +72,17 @@ def get_client() -> docker.DockerClient:
     return client
 
 
+_drivers: dict[int, str] = {}
+
+
+def cgroup_driver(client: Any) -> str:
+    """The engine's cgroup driver ("cgroupfs" or "systemd"), asked once per client."""
+    key = id(client)
+    if key not in _drivers:
+        _drivers[key] = str(client.info().get("CgroupDriver", ""))
+    return _drivers[key]
+
+
 def close_clients() -> None:
     with _clients_lock:
         for client in _clients.values():

@@ -22,6 +22,7 @@ from typing import Any
 import docker.errors
 
 from heldout.sandbox import engine
+from heldout.sandbox.accounting import parent_cgroup, release_parent
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.image import default_image
 from heldout.sandbox.scratch import RunDir
@@ -52,6 +53,7 @@ class WarmContainer:
     rundir: RunDir
     pipe: Path
     created: float
+    cgroup_parent: str | None = None
 
     def is_ready(self) -> bool:
         """True once the launcher has finished importing and waits on the pipe."""
@@ -80,6 +82,7 @@ class WarmContainer:
     def discard(self) -> None:
         with contextlib.suppress(docker.errors.NotFound, *engine.ENGINE_ERRORS):
             self.container.remove(force=True, v=True)
+        release_parent(self.cgroup_parent)
         self.rundir.close()
 
 
@@ -208,11 +211,12 @@ class WarmPool:
         from heldout.sandbox.runner import container_options  # runner imports this module
 
         rundir = RunDir(limits.output_mb)
+        parent = parent_cgroup(rundir.root.name, engine.cgroup_driver(self.client))
         try:
             pipe = rundir.make_pipe()
             spec = JobSpec(command=LAUNCHER, workspace=rundir.workspace, limits=limits, image=image,
                            env={"HELDOUT_PRELOAD": ",".join(self.preload)})
-            options = container_options(spec, rundir, warm=True)
+            options = container_options(spec, rundir, warm=True, cgroup_parent=parent)
             container = self.client.containers.create(image, **options)
             try:
                 container.start()
@@ -220,9 +224,11 @@ class WarmPool:
                 container.remove(force=True)
                 raise
         except BaseException:
+            release_parent(parent)
             rundir.close()
             raise
-        return WarmContainer(container=container, rundir=rundir, pipe=pipe, created=time.monotonic())
+        return WarmContainer(container=container, rundir=rundir, pipe=pipe, created=time.monotonic(),
+                             cgroup_parent=parent)
 
 
 _default: WarmPool | None = None

@@ -18,7 +18,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from heldout.sandbox import engine, outputs
 from heldout.sandbox import pool as pool_module
-from heldout.sandbox.accounting import UsageSampler
+from heldout.sandbox.accounting import UsageSampler, parent_cgroup, release_parent
 from heldout.sandbox.errors import ImageMissing, SandboxError
 from heldout.sandbox.image import default_image
 from heldout.sandbox.pool import IDLE_CPU_SHARES, JOB_CPU_SHARES, WarmContainer, WarmPool
@@ -45,7 +45,8 @@ _BLANK_PROXY_ENV = {name: "" for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY
                                           "https_proxy", "no_proxy", "FTP_PROXY", "ftp_proxy")}
 
 
-def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False) -> dict[str, Any]:
+def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
+                      cgroup_parent: str | None = None) -> dict[str, Any]:
     """Every protection of the sandbox contract, as Docker SDK arguments.
 
     The command is always the in-image launcher, which stacks an extra seccomp filter
@@ -83,6 +84,7 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False) -> d
     runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME")  # e.g. runsc (gVisor), if installed
     return {
         **({"runtime": runtime} if runtime else {}),
+        **({"cgroup_parent": cgroup_parent} if cgroup_parent else {}),
         "command": list(LAUNCHER),
         "user": f"{SANDBOX_UID}:{SANDBOX_GID}",
         "working_dir": WORKSPACE,
@@ -182,6 +184,8 @@ class _Execution:
         self.warm = warm
         self.network_of = network_of
         self.rundir = warm.rundir if warm is not None else RunDir(spec.limits.output_mb)
+        self.cgroup_parent = (warm.cgroup_parent if warm is not None else
+                              parent_cgroup(self.rundir.root.name, engine.cgroup_driver(client)))
         self.container: Any = None
         self.started = 0.0
         self.cpu_before = 0.0
@@ -193,7 +197,7 @@ class _Execution:
             self.container = self.warm.container
         else:
             image = self.spec.image or default_image()
-            options = container_options(self.spec, self.rundir)
+            options = container_options(self.spec, self.rundir, cgroup_parent=self.cgroup_parent)
             if self.network_of is not None:
                 # Share a service's network namespace (loopback only): the probe reaches it
                 # on localhost, and neither reaches anything else.
@@ -204,7 +208,7 @@ class _Execution:
             except docker.errors.ImageNotFound as exc:
                 raise ImageMissing(
                     f"sandbox image {image} is not built: run `heldout sandbox build`") from exc
-        self.sampler = UsageSampler(self.container)
+        self.sampler = UsageSampler(self.container, self.cgroup_parent)
         if self.warm is not None:
             self.cpu_before = self.sampler.baseline_cpu()
             _reset_peak(self.sampler)
@@ -243,6 +247,7 @@ class _Execution:
         stderr_raw = self.container.logs(stdout=False, stderr=True)
         _remove(self.container)
         self.container = None
+        release_parent(self.cgroup_parent)
         # The container is gone, so no sandbox process can race the copy below.
         limits = self.limits
         collected = outputs.collect(self.rundir.output, output_dir,
@@ -285,6 +290,7 @@ class _Execution:
         if self.container is not None:
             _remove(self.container)
             self.container = None
+            release_parent(self.cgroup_parent)
         self.rundir.close()
 
 
