@@ -80,3 +80,9 @@ ensure_image() {
   fi
   heldout sandbox build >/dev/null
 }
+
+# ensure_browser: Debian's Chromium for the end-to-end browser tests (never a downloaded one).
+ensure_browser() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  apt_install chromium || die "the browser tests need Chromium at /usr/bin/chromium. On Debian: apt-get install -y chromium"
+}

@@ -6,15 +6,18 @@
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
   function announce(box, text) {
-    // A polite live region, so screen readers hear the warnings once (not every tick).
+    // A visible notice at the top of the page, also a polite live region: screen readers
+    // hear each warning once, not every tick of the clock.
     var note = document.querySelector(".js-countdown-note");
     if (!note) {
-      note = document.createElement("span");
-      note.className = "sr-only js-countdown-note";
+      note = document.createElement("p");
+      note.className = "notice deadline-notice js-countdown-note";
       note.setAttribute("role", "status");
-      box.appendChild(note);
+      var main = document.getElementById("main");
+      if (main) { main.insertBefore(note, main.firstChild); } else { box.appendChild(note); }
     }
     note.textContent = text;
+    note.classList.toggle("notice-error", box.classList.contains("urgent"));
     box.title = text;
   }
 
@@ -29,7 +32,7 @@
       var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       out.textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
-      if (left <= 600 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left."); }
+      if (left <= 600 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left. Submit your latest work before the time ends."); }
       if (left <= 120 && !warned2) { warned2 = true; box.classList.add("urgent"); announce(box, "2 minutes left: submit your work now."); }
       if (left === 0) {
         // The server enforces the deadline; reloading shows what it decided.
@@ -98,6 +101,9 @@
       });
     });
     document.querySelectorAll(".js-back").forEach(function (b) {
+      // Only when the visitor came from a page of this site (the referrer policy keeps
+      // other sites' addresses out): a link opened from an e-mail has nowhere to go back to.
+      if (!document.referrer || window.history.length < 2) { return; }
       b.hidden = false;
       b.addEventListener("click", function () { window.history.back(); });
     });
