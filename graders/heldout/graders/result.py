@@ -13,6 +13,9 @@ Status = Literal["graded", "internal_error"]
 CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
 STATUSES: tuple[str, ...] = get_args(Status)
 MAX_SCORE = 100.0
+# A detail is one line an interviewer reads; it often quotes candidate output, which must
+# never grow a report (or the database) without bound.
+MAX_DETAIL_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Check:
                              f"got {self.kind!r}")
         if not 0 <= self.score <= self.max_score:
             raise ValueError(f"check {self.name!r}: score {self.score} outside 0..{self.max_score}")
+        if len(self.detail) > MAX_DETAIL_CHARS:
+            cut = len(self.detail) - MAX_DETAIL_CHARS
+            object.__setattr__(self, "detail", f"{self.detail[:MAX_DETAIL_CHARS]}… ({cut} more characters)")
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "passed": self.passed,

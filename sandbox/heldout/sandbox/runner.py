@@ -16,7 +16,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
-from heldout.sandbox import engine, outputs
+from heldout.sandbox import engine, outputs, seccomp
 from heldout.sandbox import pool as pool_module
 from heldout.sandbox.accounting import UsageSampler, parent_cgroup, release_parent
 from heldout.sandbox.errors import ImageMissing, SandboxError
@@ -94,7 +94,8 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
         "network_mode": "none",
         "read_only": True,
         "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges:true"],
+        "security_opt": ["no-new-privileges:true",
+                         *([profile] if (profile := seccomp.security_option()) else [])],
         "init": True,
         "ipc_mode": "private",
         "cgroupns": "private",

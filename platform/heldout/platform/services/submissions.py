@@ -31,10 +31,19 @@ class SubmittedFile:
     data: bytes
 
 
+MAX_NAME_CHARS = 200  # a whole relative path; each part must also fit a file system's 255 bytes
+
+
 def _clean_name(name: str) -> str:
     path = PurePosixPath(name.replace("\\", "/"))
-    if not name or path.is_absolute() or ".." in path.parts or name.startswith("."):
-        raise InvalidInput(f"{name!r} is not a usable file name", field="files")
+    unusable = (not name or path.is_absolute() or ".." in path.parts or name.startswith(".")
+                or not name.isprintable() or len(name) > MAX_NAME_CHARS
+                or any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in path.parts))
+    if unusable:
+        shown = name if len(name) <= 60 else name[:60] + "…"
+        raise InvalidInput(f"{shown!r} is not a usable file name",
+                           hint=f"Use plain names of at most {MAX_NAME_CHARS} characters, "
+                           "without control characters.", field="files")
     return path.as_posix()
 
 

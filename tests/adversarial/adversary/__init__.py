@@ -1,0 +1,1 @@
+"""Helpers of the adversarial suite: the catalogue, the harness and the host guard."""

@@ -1,0 +1,59 @@
+"""Hostile file names in a web upload (the platform has no archive upload; these are its names).
+
+A name is either refused when the candidate submits (a clear message) or it can be written
+under the worker's submission directory. Anything else fails later, in the worker, as an
+``internal_error`` the candidate caused: retried and never graded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+SPEC_ARGS = ("solution.py", ("*.py",), 262144, 10)
+TRAVERSING = ["../solution.py", "../../tmp/x.py", "/etc/cron.d/x.py", "sub/../../x.py",
+              "..\\..\\x.py", "sub\\..\\..\\x.py", "./../x.py", ".hidden.py"]
+ODD = ["x\x00.py", "a" * 300 + ".py", "line\nbreak.py", "\u202eyp.exe.py", "sub//x.py",
+       "x.py/", " x.py", "/".join(["d"] * 200) + "/x.py"]
+
+
+def _check(names: list[str]) -> list[str]:
+    from heldout.graders.bundle import SubmissionSpec
+    from heldout.platform.services.submissions import SubmittedFile, check_files
+
+    files = [SubmittedFile("solution.py", b"print(1)\n")]
+    files += [SubmittedFile(name, b"x = 1\n") for name in names]
+    return [item.name for item in check_files(SubmissionSpec(*SPEC_ARGS), files)]
+
+
+@pytest.mark.parametrize("name", TRAVERSING)
+def test_a_path_traversing_name_is_refused_at_submit(name: str) -> None:
+    from heldout.platform.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="not a usable file name"):
+        _check([name])
+
+
+@pytest.mark.parametrize("name", ODD, ids=lambda n: repr(n[:24]))
+def test_an_accepted_name_can_be_written_by_the_worker(name: str, tmp_path: Path) -> None:
+    from heldout.platform.errors import InvalidInput
+    from heldout.platform.services.grading import _materialise  # the worker's own step
+
+    try:
+        accepted = _check([name])
+    except InvalidInput:
+        return  # refused with a message: the candidate can fix it
+    stored = SimpleNamespace(files=[SimpleNamespace(name=n, sha256=n) for n in accepted])
+    blobs = SimpleNamespace(get=lambda sha: b"x = 1\n")
+    directory = tmp_path / "submission"
+    try:
+        _materialise(stored, blobs, directory)
+    except (OSError, ValueError) as exc:
+        pytest.fail(f"{name[:40]!r} passed the submit checks but the worker can't write it "
+                    f"({type(exc).__name__}: {str(exc)[:120]}): the submission would end "
+                    "as internal_error")
+    for accepted_name in accepted:
+        written = (directory / accepted_name).resolve()
+        assert written.is_relative_to(directory.resolve()) and written.is_file()
