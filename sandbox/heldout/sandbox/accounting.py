@@ -137,6 +137,48 @@ class _CgroupFiles:
         return cpu, memory, refused
 
 
+class _KernelLog:
+    """Watches the kernel log (root only) for the pids controller refusing a fork in one
+    container. The kernel writes that line with the cgroup's path the first time the
+    limit bites, so it is seen even when the job ends, and its cgroup goes, at once."""
+
+    MESSAGE = "fork rejected by pids controller in "
+
+    def __init__(self, container_id: str) -> None:
+        self.container_id = container_id
+        self.fd = -1
+        if os.geteuid() != 0:
+            return
+        try:
+            self.fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            os.lseek(self.fd, 0, os.SEEK_END)
+        except OSError:
+            self.close()
+
+    def refused_fork(self) -> bool:
+        found = False
+        while self.fd >= 0:
+            try:
+                record = os.read(self.fd, 8192)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:  # records were overwritten while we read: go on
+                continue
+            except OSError:
+                break
+            if not record:
+                break
+            text = record.decode("utf-8", "replace")
+            if self.MESSAGE in text and self.container_id in text:
+                found = True
+        return found
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 class UsageSampler:
     """Samples a container's cgroup in a thread until stopped; keeps the last and peak values.
 
@@ -152,6 +194,7 @@ class UsageSampler:
         self._memory = 0
         self._refused = 0
         self._thread = threading.Thread(target=self._loop, name="heldout-usage", daemon=True)
+        self._kernel_log: _KernelLog | None = None
 
     @property
     def source(self) -> str:
@@ -167,6 +210,10 @@ class UsageSampler:
         return cpu or 0.0
 
     def start(self) -> None:
+        """Call once the container has started (its cgroup exists from then on)."""
+        if self._files.kind == "none":
+            self._files.locate()
+        self._kernel_log = _KernelLog(self._files.container_id)
         self._thread.start()
 
     def sample(self) -> None:
@@ -188,4 +235,9 @@ class UsageSampler:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2)
-        return Usage(self._cpu, self._memory, self._refused, self._files.kind)
+        refused = self._refused
+        if self._kernel_log is not None:
+            if self._kernel_log.refused_fork():
+                refused = max(refused, 1)
+            self._kernel_log.close()
+        return Usage(self._cpu, self._memory, refused, self._files.kind)
