@@ -75,6 +75,30 @@ def release_parent(parent: str | None) -> None:
             directory.rmdir()
 
 
+def sweep_parents(in_use: set[str]) -> int:
+    """Remove run cgroups no container uses (left when an engine died mid-run).
+
+    Only empty cgroups can be removed, so one with a live process in it stays.
+    """
+    roots = ([d / PARENT for d in CGROUP_ROOT.iterdir() if d.is_dir()] if _is_v1()
+             else [CGROUP_ROOT / PARENT])
+    removed: set[str] = set()
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for run in root.iterdir():
+            if not run.is_dir() or run.name in in_use:
+                continue
+            for leaf in run.iterdir():
+                if leaf.is_dir():
+                    with contextlib.suppress(OSError):
+                        leaf.rmdir()
+            with contextlib.suppress(OSError):
+                run.rmdir()
+                removed.add(run.name)
+    return len(removed)
+
+
 class _CgroupFiles:
     """Locates the cgroup files: the run's parent when it has one, else the container's."""
 

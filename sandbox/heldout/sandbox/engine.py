@@ -13,7 +13,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from heldout.sandbox import scratch
+from heldout.sandbox import accounting, scratch
 from heldout.sandbox.errors import EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -134,4 +134,6 @@ def sweep_orphans(client: Any | None = None, *, everything: bool = False) -> lis
     in_use = {c.labels.get(LABEL_RUNDIR, "") for c in client.containers.list(
         all=True, filters={"label": f"{LABEL}=1"})}
     scratch.sweep_stale(in_use, older_than_s=0 if everything else 3600)
+    # A run's directory and its cgroup share a name; a cgroup only goes once empty.
+    accounting.sweep_parents({Path(path).name for path in in_use if path})
     return removed
