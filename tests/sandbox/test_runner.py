@@ -13,6 +13,7 @@ import pytest
 from heldout.sandbox import JobSpec, Limits, RunResult, run
 from heldout.sandbox.engine import LABEL, LABEL_OWNER_PID
 from heldout.sandbox.pool import WarmPool
+from heldout.sandbox.spec import RUN_UIDS
 
 pytestmark = pytest.mark.docker
 
@@ -82,7 +83,9 @@ def test_runs_as_unprivileged_user_in_workspace(tmp_path: Path, pool: WarmPool |
     """)
     assert result.exit_code == 0, result.stderr_tail
     lines = result.stdout_tail.splitlines()
-    assert lines[0] == "10001 10001 /workspace /data /output"
+    uid, gid, rest = lines[0].split(" ", 2)
+    assert int(uid) in RUN_UIDS and uid == gid
+    assert rest == "/workspace /data /output"
     assert "CapEff:\t0000000000000000" in lines
     assert "CapPrm:\t0000000000000000" in lines
     assert "NoNewPrivs:\t1" in lines
@@ -309,6 +312,20 @@ def test_engine_down_is_a_platform_error(tmp_path: Path, monkeypatch: pytest.Mon
         run(JobSpec(command=("python", "main.py"), workspace=workspace), tmp_path / "out")
     assert isinstance(info.value, SandboxError)
     assert "no Docker engine answers" in str(info.value)
+
+
+def test_concurrent_runs_have_their_own_user_ids(tmp_path: Path, docker_client: Any,
+                                                  sandbox_image: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(index: int) -> str:
+        base = tmp_path / str(index)
+        base.mkdir()
+        return run_code(base, code="import os, time; time.sleep(1); print(os.getuid())").stdout_tail
+
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        uids = {int(out) for out in executor.map(one, range(3))}
+    assert len(uids) == 3 and uids <= set(RUN_UIDS)
 
 
 def test_a_short_burst_is_accounted_exactly(tmp_path: Path, pool: WarmPool | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import stat
 import subprocess
@@ -12,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from heldout.sandbox.errors import SandboxError
-from heldout.sandbox.spec import SANDBOX_GID, SANDBOX_UID
+from heldout.sandbox.spec import RUN_UIDS
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ def can_mount() -> bool:
     return os.geteuid() == 0 and shutil.which("mount") is not None
 
 
-def _mount_tmpfs(target: Path, size_mb: int) -> None:
-    options = (f"size={size_mb}m,nr_inodes=65536,mode=0700,uid={SANDBOX_UID},gid={SANDBOX_GID},"
+def _mount_tmpfs(target: Path, size_mb: int, uid: int) -> None:
+    options = (f"size={size_mb}m,nr_inodes=65536,mode=0700,uid={uid},gid={uid},"
                "nosuid,nodev,noexec")
     subprocess.run(["mount", "-t", "tmpfs", "-o", options, "heldout-output", str(target)],
                    check=True, capture_output=True, timeout=30)
@@ -84,6 +85,7 @@ class RunDir:
     """``root/{workspace,data,output,control}`` for one container; ``close()`` undoes all."""
 
     def __init__(self, output_mb: int) -> None:
+        self.uid = RUN_UIDS.start + secrets.randbelow(len(RUN_UIDS))
         self.root = runs_root() / uuid.uuid4().hex
         self.root.mkdir(mode=0o711, parents=True)
         os.chmod(self.root, 0o711)  # noqa: S103 - traversable, not listable
@@ -94,13 +96,13 @@ class RunDir:
         self.output_is_capped = False
         if can_mount():
             try:
-                _mount_tmpfs(self.output, output_mb)
+                _mount_tmpfs(self.output, output_mb, self.uid)
                 self.output_is_capped = True
             except (subprocess.CalledProcessError, OSError) as exc:
                 log.warning("could not mount a capped tmpfs for /output, using a plain dir: %s", exc)
         if not self.output_is_capped:
             if os.geteuid() == 0:
-                os.chown(self.output, SANDBOX_UID, SANDBOX_GID)
+                os.chown(self.output, self.uid, self.uid)
             else:
                 os.chmod(self.output, 0o777)  # noqa: S103 - not root: no other way to share it
 
@@ -120,7 +122,7 @@ class RunDir:
         pipe = self.control / "job"
         os.mkfifo(pipe, 0o600)
         if os.geteuid() == 0:
-            os.chown(pipe, SANDBOX_UID, SANDBOX_GID)
+            os.chown(pipe, self.uid, self.uid)
         else:
             os.chmod(pipe, 0o666)  # noqa: S103 - not root: no other way to share it
         return pipe

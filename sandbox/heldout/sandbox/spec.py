@@ -8,9 +8,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-# The user candidate code runs as inside the runtime image (created by the image build).
+# The image's own unprivileged user (created by the image build).
 SANDBOX_UID = 10001
 SANDBOX_GID = 10001
+# Each run gets a user id of its own from this range (never a host account's), so
+# per-user kernel quotas (inotify instances, message queues, pipe buffers, process
+# counts) are not shared between runs that are alive at the same time.
+RUN_UIDS = range(200_000, 1_200_000)
 
 WORKSPACE = "/workspace"
 DATA = "/data"

@@ -18,7 +18,9 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-SANDBOX_UID = 10001
+from heldout.sandbox.spec import RUN_UIDS
+
+SANDBOX_UIDS = RUN_UIDS  # every run has a user id of its own from this range
 MEMORY_TOLERANCE = 384 * 1024 * 1024
 DISK_TOLERANCE = 1024 * 1024 * 1024
 SETTLE_SECONDS = 20.0
@@ -81,7 +83,7 @@ def sandbox_processes() -> list[tuple[int, str, str | None]]:
     """Host processes of the sandbox uid: (pid, command, container id or None)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or _uid_of(entry.name) != SANDBOX_UID:
+        if not entry.name.isdigit() or _uid_of(entry.name) not in SANDBOX_UIDS:
             continue
         try:
             cgroup = (entry / "cgroup").read_text()
@@ -160,7 +162,7 @@ class HostGuard:
             if container_id is not None and container_id in others:
                 continue  # a live sandbox of another process on this host (a colleague's run)
             where = f"container {container_id[:12]}" if container_id else "no container"
-            found.append(f"process of uid {SANDBOX_UID} alive on the host: pid {pid} "
+            found.append(f"process of a sandbox uid alive on the host: pid {pid} "
                          f"({where}): {command}")
         new_networks = {n.id: n for n in self.client.networks.list()
                         if n.id not in before.networks}

@@ -17,7 +17,7 @@ for pid in pids:
     except OSError:
         continue
     uid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:")))
-    if uid != 10001:
+    if uid != os.getuid():
         print(f"BREACH: process {pid} of uid {uid} is visible")
 if len(pids) > 10:
     print(f"BREACH: {len(pids)} processes visible: the host's PID space leaks")
