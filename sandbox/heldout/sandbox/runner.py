@@ -38,9 +38,6 @@ from heldout.sandbox.spec import (
 log = logging.getLogger(__name__)
 
 SIGXFSZ = 25
-# Kept out of every sandbox: the engine would otherwise pass the daemon's proxy settings.
-_BLANK_PROXY_ENV = {name: "" for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
-                                          "https_proxy", "no_proxy", "FTP_PROXY", "ftp_proxy")}
 
 
 def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
@@ -61,7 +58,6 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
     ]
     threads = str(max(1, math.ceil(limits.cpus)))
     environment = {
-        **_BLANK_PROXY_ENV,
         "HELDOUT_DATA": DATA,
         "HELDOUT_OUTPUT": OUTPUT,
         "HOME": TMP,
@@ -118,6 +114,8 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
         "log_config": LogConfig(type="json-file", config={"max-size": f"{log_cap}k", "max-file": "2"}),
         "stop_signal": "SIGKILL",
         "detach": True,
+        # The client would otherwise copy the proxies of ~/.docker/config.json into the job.
+        "use_config_proxy": False,
         "stdin_open": False,
         "tty": False,
     }

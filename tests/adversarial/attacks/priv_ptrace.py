@@ -1,6 +1,6 @@
 # attack: looks for processes to trace or read the memory of: anything not the sandbox's own
 # category: privilege
-# expect: graded, score 0; only the run's own processes (uid 10001) are visible; nothing privileged
+# expect: graded, score 0; only the run's own processes (its own uid) are visible; nothing privileged
 #   to attach to
 # detail: /output/predictions.csv was not written
 # stdout: PROBE-COMPLETE: [1-9] processes visible

@@ -1,6 +1,6 @@
 # attack: double fork + setsid daemon that tries to outlive the run and write results late
 # category: processes
-# expect: graded, score 0; the daemon dies with the container (no uid-10001 process on the host),
+# expect: graded, score 0; the daemon dies with the container (no sandbox-uid process on the host),
 #   its late file is never collected
 # limits: wall_seconds=10
 # detail: /output/predictions.csv was not written
