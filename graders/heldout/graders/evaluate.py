@@ -39,10 +39,10 @@ def evaluate(bundle: Bundle, submission: Path | str, *, runner: Runner | None = 
                 return _refused(bundle, staged.problem)
             return kind.grade(bundle, workspace, runner or default_runner())
     except SandboxError as exc:
-        log.warning("sandbox failed grading %s: %s", bundle.slug, exc)
+        log.warning("sandbox failed grading %s: %s", bundle.slug, str(exc))
         return Evaluation.internal_error(bundle.slug, bundle.version, f"sandbox: {exc}")
     except (GraderError, FileNotFoundError) as exc:
-        log.error("grading %s failed: %s", bundle.slug, exc)
+        log.error("grading %s failed: %s", bundle.slug, str(exc))
         return Evaluation.internal_error(bundle.slug, bundle.version, f"grader: {exc}")
     except Exception as exc:  # a grader bug must never turn into a candidate's zero
         log.exception("grader bug while grading %s", bundle.slug)

@@ -26,7 +26,7 @@ def sweep_orphan_containers() -> list[str]:
     try:
         return sweep_orphans()
     except SandboxError as exc:
-        log.warning("could not sweep orphan sandbox containers: %s", exc)
+        log.warning("could not sweep orphan sandbox containers: %s", str(exc))
         return []
 
 
@@ -75,7 +75,7 @@ def start_warm_pool(app: Flask, workers: int) -> Any | None:
     try:
         pool = sandbox_pool.WarmPool(size=per_profile)
     except SandboxError as exc:
-        log.warning("no warm sandbox containers: %s", exc)
+        log.warning("no warm sandbox containers: %s", str(exc))
         return None
     for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
         pool.prime(bundle.limits)

@@ -134,7 +134,7 @@ class WarmPool:
             # the one that gets a job competes like any other.
             warm.container.update(cpu_shares=JOB_CPU_SHARES)
         except engine.ENGINE_ERRORS as exc:
-            log.warning("warm container %s unusable: %s", warm.container.short_id, exc)
+            log.warning("warm container %s unusable: %s", warm.container.short_id, str(exc))
             warm.discard()
             return None
         return warm
@@ -195,7 +195,7 @@ class WarmPool:
             try:
                 warm = self._create(*key)
             except _CREATE_ERRORS as exc:
-                log.error("could not pre-start a sandbox container: %s", exc)
+                log.error("could not pre-start a sandbox container: %s", str(exc))
                 time.sleep(2)
                 continue
             with self._lock:

@@ -349,4 +349,4 @@ def _remove(container: Any) -> None:
     except docker.errors.NotFound:
         pass
     except engine.ENGINE_ERRORS as exc:
-        log.error("could not remove sandbox container %s: %s", container.short_id, exc)
+        log.error("could not remove sandbox container %s: %s", container.short_id, str(exc))

@@ -99,7 +99,7 @@ class RunDir:
                 _mount_tmpfs(self.output, output_mb, self.uid)
                 self.output_is_capped = True
             except (subprocess.CalledProcessError, OSError) as exc:
-                log.warning("could not mount a capped tmpfs for /output, using a plain dir: %s", exc)
+                log.warning("could not mount a capped tmpfs for /output, using a plain dir: %s", str(exc))
         if not self.output_is_capped:
             if os.geteuid() == 0:
                 os.chown(self.output, self.uid, self.uid)
