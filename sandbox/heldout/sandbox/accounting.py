@@ -26,7 +26,7 @@ class Usage:
     cpu_seconds: float
     peak_memory_bytes: int
     pids_refused: int
-    source: str  # "cgroup-v1", "cgroup-v2", "docker-stats" or "none"
+    source: str  # "cgroup-v1", "cgroup-v2" or "none" (no cgroup visible from here)
 
 
 def _read_int(path: Path) -> int | None:

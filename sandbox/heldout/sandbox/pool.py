@@ -52,7 +52,6 @@ class WarmContainer:
     container: Any
     rundir: RunDir
     pipe: Path
-    created: float
     cgroup_parent: str | None = None
 
     def is_ready(self) -> bool:
@@ -227,8 +226,7 @@ class WarmPool:
             release_parent(parent)
             rundir.close()
             raise
-        return WarmContainer(container=container, rundir=rundir, pipe=pipe, created=time.monotonic(),
-                             cgroup_parent=parent)
+        return WarmContainer(container=container, rundir=rundir, pipe=pipe, cgroup_parent=parent)
 
 
 _default: WarmPool | None = None

@@ -8,9 +8,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-# The image's own unprivileged user (created by the image build).
-SANDBOX_UID = 10001
-SANDBOX_GID = 10001
 # Each run gets a user id of its own from this range (never a host account's), so
 # per-user kernel quotas (inotify instances, message queues, pipe buffers, process
 # counts) are not shared between runs that are alive at the same time.
