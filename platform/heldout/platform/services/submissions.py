@@ -15,6 +15,7 @@ from heldout.platform.errors import InvalidInput, NotFound, UploadTooLarge
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Submission, SubmissionFile
 from heldout.platform.queue import JobQueue
+from heldout.platform.services import archives
 from heldout.platform.services.attempts import assessment_challenge, open_attempt
 from heldout.platform.services.catalogue import bundles
 
@@ -47,6 +48,34 @@ def _clean_name(name: str) -> str:
     return path.as_posix()
 
 
+def _expanded(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[SubmittedFile]:
+    """Uploaded .zip archives replaced by the files they hold (unless the challenge wants
+    the archive itself)."""
+    out: list[SubmittedFile] = []
+    for item in files:
+        if item.name.lower().endswith(".zip") and not spec.accepts(item.name):
+            inner = archives.expand_zip(item.name, item.data, max_files=spec.max_files,
+                                        max_bytes=spec.max_bytes, clean_name=_clean_name)
+            out.extend(SubmittedFile(name, data) for name, data in inner)
+        else:
+            out.append(item)
+    return out
+
+
+def _check_notebook(name: str, data: bytes) -> None:
+    """A notebook must be one nbformat can read and validate, with the error shown."""
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.validate(notebook)
+    except Exception as exc:  # nbformat raises several unrelated types for bad input
+        first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"{name} is not a valid Jupyter notebook: {first_line}",
+                           hint="Save it again from Jupyter, or submit a .py script.",
+                           field="files") from None
+
+
 def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[SubmittedFile]:
     """The files if the challenge accepts them; otherwise an error saying what to change."""
     accepted = spec.describe()
@@ -54,7 +83,7 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
         raise InvalidInput("The submission is empty: write your code in the editor or choose "
                            "a file.", field="files")
     cleaned: dict[str, SubmittedFile] = {}
-    for item in files:
+    for item in _expanded(spec, files):
         name = _clean_name(item.name)
         if not spec.accepts(name):
             raise InvalidInput(f"{name} is not a file this challenge accepts.",
@@ -67,6 +96,8 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
             except UnicodeDecodeError:
                 raise InvalidInput(f"{name} is not a UTF-8 text file (wrong file type?)",
                                    hint=f"Accepted: {accepted}.", field="files") from None
+            if name.endswith(".ipynb"):
+                _check_notebook(name, item.data)
         cleaned[name] = SubmittedFile(name, item.data)
     if spec.entrypoint not in cleaned:
         raise InvalidInput(f"{spec.entrypoint} is missing: the run starts with it.",
