@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
+from heldout.platform.processes import stop_processes
 from heldout.platform.services import accounts, catalogue
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,12 +58,7 @@ def worker(settings: dict[str, str], sandbox_image: str) -> Iterator[subprocess.
     process = subprocess.Popen([sys.executable, "-m", "heldout.platform", "worker"], env=env,
                                cwd=REPO)
     yield process
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_processes([(process, signal.SIGINT)])
 
 
 def csrf(page: str) -> str:

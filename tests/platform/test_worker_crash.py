@@ -19,6 +19,7 @@ from heldout.platform.app import create_app
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import Submission, utcnow
+from heldout.platform.processes import stop_processes
 from heldout.platform.queue import get_queue
 from heldout.platform.services import accounts, assessments, attempts, catalogue, invites, submissions
 from heldout.sandbox.engine import LABEL, LABEL_OWNER_PID
@@ -59,14 +60,7 @@ def start_worker(settings: dict[str, str], sandbox_image: str
         return process
 
     yield start
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    stop_processes([(process, signal.SIGINT) for process in started])
 
 
 def submit_slow_reference(app: Flask, settings: dict[str, str], challenges_dir: Path) -> int:

@@ -19,6 +19,7 @@ from heldout.platform.app import create_app
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import Submission, utcnow
+from heldout.platform.processes import stop_processes
 from heldout.platform.queue import get_queue
 from heldout.platform.services import accounts, assessments, attempts, catalogue, invites, submissions
 
@@ -96,12 +97,7 @@ def queue_throughput(batch: int, workers: int, challenges_dir: Path, say: Say) -
             _settle(app, workers + batch, 600)
             elapsed = time.monotonic() - started
         finally:
-            worker.send_signal(signal.SIGINT)
-            try:
-                worker.wait(60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            stop_processes([(worker, signal.SIGINT)], timeout=60)
     rate = batch / elapsed * 60
     say(f"queue: {batch} trivial submissions, {workers} worker(s), {elapsed:.1f} s = {rate:.0f}/min")
     return rate

@@ -20,6 +20,7 @@ from heldout.graders.errors import BundleError
 from heldout.platform.app import create_app
 from heldout.platform.config import settings_table
 from heldout.platform.errors import ConfigError, PlatformError
+from heldout.platform.processes import stop_processes
 from heldout.sandbox.cli import sandbox_group
 
 DEFAULT_HOST = "127.0.0.1"
@@ -248,23 +249,6 @@ def _spawn(*args: str) -> subprocess.Popen[bytes]:
                             start_new_session=True)
 
 
-def _stop(processes: list[tuple[subprocess.Popen[bytes], signal.Signals]],
-          timeout: float = 30) -> None:
-    """Ask each process to stop with its graceful signal; then SIGTERM; then SIGKILL."""
-    for process, stop_signal in processes:
-        if process.poll() is None:
-            process.send_signal(stop_signal)
-    for escalation, grace in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        deadline = time.monotonic() + grace
-        for process, _ in processes:
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.send_signal(escalation)
-    for process, _ in processes:
-        process.wait()
-
-
 class _Stop(Exception):
     """SIGINT or SIGTERM reached ``heldout up``."""
 
@@ -307,7 +291,7 @@ def up_command(host: str, port: int) -> None:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop(processes)
+        stop_processes(processes)
     sys.exit(code)
 
 

@@ -138,10 +138,6 @@ class WarmPool:
             return None
         return warm
 
-    def warm_count(self) -> int:
-        with self._lock:
-            return sum(len(queue) for queue in self._ready.values())
-
     def container_ids(self, settle_timeout: float = 60.0) -> set[str]:
         """Ids of the containers the pool holds, once it has finished refilling."""
         deadline = time.monotonic() + settle_timeout
