@@ -86,3 +86,23 @@ ensure_browser() {
   if [ -x /usr/bin/chromium ]; then return 0; fi
   apt_install chromium || die "the browser tests need Chromium at /usr/bin/chromium. On Debian: apt-get install -y chromium"
 }
+
+# print_test_summary REPORT: how many tests ran, passed, failed, skipped, and each skip's
+# reason, from the JSON the test session writes (tests/skips.py).
+print_test_summary() {
+  local report="$1"
+  if [ ! -s "$report" ]; then
+    say "no test report was written ($report): pytest stopped before the end of the session"
+    return 0
+  fi
+  "$VENV/bin/python" - "$report" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+skipped = r["skipped"]
+print(f"==> tests: {r['ran']} ran, {r['passed']} passed, {r['failed']} failed, "
+      f"{r['errors']} errors, {len(skipped)} skipped", file=sys.stderr)
+for s in skipped:
+    why = f"allowed: {s['allowed_because']}" if s["allowed_because"] else "NOT on the allow-list"
+    print(f"    skipped {s['test']}: {s['reason']} ({why})", file=sys.stderr)
+PY
+}
