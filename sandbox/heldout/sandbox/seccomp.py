@@ -4,8 +4,13 @@ except those that widen the kernel's attack surface or escape the sandbox.
 It applies to every process of the container, docker-init (PID 1) included, so no
 process the job can reach (by ptrace, /proc/<pid>/mem or otherwise) is left unfiltered.
 System calls newer than the table are refused too: the profile is an allow-list.
-Regenerate ``seccomp-profile.json`` with ``python -m heldout.sandbox.seccomp HEADER``
-(HEADER: the kernel's ``asm/unistd_64.h``).
+
+The table ships with the package (``syscalls-x86_64.txt``, one ``name number`` a line), so
+the profile can be rebuilt and checked on any host, with or without kernel headers:
+
+    python -m heldout.sandbox.seccomp table /usr/include/x86_64-linux-gnu/asm/unistd_64.h \
+        > syscalls-x86_64.txt     # once per kernel table update (Debian's linux-libc-dev)
+    python -m heldout.sandbox.seccomp profile > seccomp-profile.json
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 PROFILE_FILE = Path(__file__).with_name("seccomp-profile.json")
+TABLE_FILE = Path(__file__).with_name("syscalls-x86_64.txt")
 EPERM = 1
 ENOSYS = 38
 
@@ -52,8 +58,26 @@ CLONE_NAMESPACE_FLAGS = 0x7E020000  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWP
 ALLOWED_PERSONALITIES = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
 
 
-def syscall_names(header_text: str) -> list[str]:
-    return sorted(set(re.findall(r"^#define __NR_(\w+)\s+\d+", header_text, re.MULTILINE)))
+def syscall_table(header_text: str) -> dict[str, int]:
+    """The system calls a kernel header defines, by name."""
+    return {name: int(number) for name, number
+            in re.findall(r"^#define __NR_(\w+)\s+(\d+)", header_text, re.MULTILINE)}
+
+
+def format_table(table: dict[str, int]) -> str:
+    return "".join(f"{name} {number}\n" for name, number in sorted(table.items(), key=lambda i: i[1]))
+
+
+def shipped_table() -> dict[str, int]:
+    table: dict[str, int] = {}
+    for line in TABLE_FILE.read_text().splitlines():
+        name, number = line.split()
+        table[name] = int(number)
+    return table
+
+
+def syscall_names(table: dict[str, int]) -> list[str]:
+    return sorted(table)
 
 
 def build_profile(names: list[str]) -> dict[str, Any]:
@@ -86,14 +110,19 @@ def security_option() -> str | None:
     return "seccomp=" + json.dumps(json.loads(PROFILE_FILE.read_text()), separators=(",", ":"))
 
 
+USAGE = """usage: python -m heldout.sandbox.seccomp table HEADER   (HEADER: asm/unistd_64.h)
+       python -m heldout.sandbox.seccomp profile        (from the shipped table)"""
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m heldout.sandbox.seccomp /usr/include/x86_64-linux-gnu/asm/unistd_64.h",
-              file=sys.stderr)
-        return 2
-    names = syscall_names(Path(argv[0]).read_text())
-    print(json.dumps(build_profile(names), indent=1))
-    return 0
+    if argv[:1] == ["table"] and len(argv) == 2:
+        sys.stdout.write(format_table(syscall_table(Path(argv[1]).read_text())))
+        return 0
+    if argv == ["profile"]:
+        print(json.dumps(build_profile(syscall_names(shipped_table())), indent=1))
+        return 0
+    print(USAGE, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
