@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_ROOT = Path("/sys/fs/cgroup")  # every function takes another root (tests lay out v1 and v2)
 SAMPLE_EVERY_S = 0.05
 
 
@@ -50,38 +50,41 @@ def _read_keyed(path: Path, key: str) -> int | None:
 PARENT = "heldout"
 
 
-def _is_v1() -> bool:
-    return (CGROUP_ROOT / "memory").is_dir()
+def _is_v1(root: Path) -> bool:
+    return (root / "memory").is_dir()
 
 
-def parent_cgroup(run_name: str, cgroup_driver: str) -> str | None:
+def parent_cgroup(run_name: str, cgroup_driver: str, root: Path | None = None) -> str | None:
     """The ``cgroup_parent`` for a run, or None where its counters could not be read here."""
+    root = root or CGROUP_ROOT
     if cgroup_driver != "cgroupfs" or os.geteuid() != 0:
         return None
-    if not (_is_v1() or (CGROUP_ROOT / "cgroup.controllers").exists()):
+    if not (_is_v1(root) or (root / "cgroup.controllers").exists()):
         return None
     return f"/{PARENT}/{run_name}"
 
 
-def release_parent(parent: str | None) -> None:
+def release_parent(parent: str | None, root: Path | None = None) -> None:
     """Remove a run's parent cgroup (empty once its container is gone)."""
     if parent is None:
         return
+    root = root or CGROUP_ROOT
     relative = parent.strip("/")
-    directories = ([d / relative for d in CGROUP_ROOT.iterdir() if d.is_dir()] if _is_v1()
-                   else [CGROUP_ROOT / relative])
+    directories = ([d / relative for d in root.iterdir() if d.is_dir()] if _is_v1(root)
+                   else [root / relative])
     for directory in directories:
         with contextlib.suppress(OSError):
             directory.rmdir()
 
 
-def sweep_parents(in_use: set[str]) -> int:
+def sweep_parents(in_use: set[str], root: Path | None = None) -> int:
     """Remove run cgroups no container uses (left when an engine died mid-run).
 
     Only empty cgroups can be removed, so one with a live process in it stays.
     """
-    roots = ([d / PARENT for d in CGROUP_ROOT.iterdir() if d.is_dir()] if _is_v1()
-             else [CGROUP_ROOT / PARENT])
+    root = root or CGROUP_ROOT
+    roots = ([d / PARENT for d in root.iterdir() if d.is_dir()] if _is_v1(root)
+             else [root / PARENT])
     removed: set[str] = set()
     for root in roots:
         if not root.is_dir():
@@ -102,7 +105,8 @@ def sweep_parents(in_use: set[str]) -> int:
 class _CgroupFiles:
     """Locates the cgroup files: the run's parent when it has one, else the container's."""
 
-    def __init__(self, container_id: str, parent: str | None = None) -> None:
+    def __init__(self, container_id: str, parent: str | None = None, root: Path | None = None) -> None:
+        self.root = root or CGROUP_ROOT
         self.container_id = container_id
         self.parent = parent.strip("/") if parent else None
         self.kind = "none"
@@ -113,15 +117,16 @@ class _CgroupFiles:
 
     def locate(self) -> None:
         container_id = self.container_id
+        root = self.root
         if self.parent is not None:
-            v1_mem = CGROUP_ROOT / "memory" / self.parent
+            v1_mem = root / "memory" / self.parent
             if v1_mem.is_dir():
                 self.kind = "cgroup-v1"
                 self.memory = v1_mem / "memory.max_usage_in_bytes"
-                self.cpu = CGROUP_ROOT / "cpuacct" / self.parent / "cpuacct.usage"
-                self.pids = CGROUP_ROOT / "pids" / self.parent / container_id / "pids.events"
+                self.cpu = root / "cpuacct" / self.parent / "cpuacct.usage"
+                self.pids = root / "pids" / self.parent / container_id / "pids.events"
                 return
-            v2 = CGROUP_ROOT / self.parent
+            v2 = root / self.parent
             if (v2 / "cgroup.procs").exists():
                 self.kind = "cgroup-v2"
                 self.memory = v2 / "memory.peak"
@@ -130,14 +135,14 @@ class _CgroupFiles:
                 return
         leaves = (f"docker/{container_id}", f"system.slice/docker-{container_id}.scope")
         for leaf in leaves:
-            v1_mem = CGROUP_ROOT / "memory" / leaf
+            v1_mem = root / "memory" / leaf
             if v1_mem.is_dir():
                 self.kind = "cgroup-v1"
                 self.memory = v1_mem / "memory.max_usage_in_bytes"
-                self.cpu = CGROUP_ROOT / "cpuacct" / leaf / "cpuacct.usage"
-                self.pids = CGROUP_ROOT / "pids" / leaf / "pids.events"
+                self.cpu = root / "cpuacct" / leaf / "cpuacct.usage"
+                self.pids = root / "pids" / leaf / "pids.events"
                 return
-            v2 = CGROUP_ROOT / leaf
+            v2 = root / leaf
             if (v2 / "cgroup.procs").exists():
                 self.kind = "cgroup-v2"
                 self.memory = v2 / "memory.peak"
@@ -210,9 +215,9 @@ class UsageSampler:
     sampling rate only bounds how much CPU time at the very end can go unseen.
     """
 
-    def __init__(self, container: Any, parent: str | None = None) -> None:
+    def __init__(self, container: Any, parent: str | None = None, root: Path | None = None) -> None:
         self._container = container
-        self._files = _CgroupFiles(container.id, parent)
+        self._files = _CgroupFiles(container.id, parent, root)
         self._stop = threading.Event()
         self._cpu = 0.0
         self._memory = 0
