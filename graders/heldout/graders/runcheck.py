@@ -1,9 +1,10 @@
-"""The ``run`` check: did the candidate's program finish, and if not, what stopped it."""
+"""The ``run`` check (registered in :mod:`heldout.graders.checks`): did the program finish?"""
 
 from __future__ import annotations
 
 import signal as signals
 
+from heldout.graders.checks import RUN
 from heldout.graders.result import Check
 from heldout.sandbox.spec import Limits, RunResult
 
@@ -57,7 +58,6 @@ def describe_stop(result: RunResult, limits: Limits) -> str | None:
 def run_check(result: RunResult, limits: Limits) -> Check:
     stop = describe_stop(result, limits)
     if stop is not None:
-        return Check("run", "run", False, 0, 0, stop)
-    return Check("run", "run", True, 0, 0,
-                 f"finished in {result.wall_seconds:.1f} s, peak memory "
-                 f"{result.peak_memory_mb:.0f} MB")
+        return RUN.failed(stop)
+    return RUN.passed(f"finished in {result.wall_seconds:.1f} s, peak memory "
+                      f"{result.peak_memory_mb:.0f} MB")

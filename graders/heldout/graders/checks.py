@@ -1,0 +1,125 @@
+"""Check types by short name: what each verdict in a report means, and how it is built.
+
+A kind composes its evaluation from registered check types instead of inlining verdicts,
+so every check an interviewer reads has one name and one explanation across all kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from heldout.graders.errors import UnknownName
+from heldout.graders.metrics import Metric, points
+from heldout.graders.result import Check, CheckKind
+
+__all__ = [
+    "METRIC", "PREDICTIONS", "RUN", "TESTS", "CheckType", "Tally", "get_check", "known_checks",
+    "metric_check", "register_check", "tests_check",
+]
+
+NOT_CHECKED = "not checked: "
+MAX_FAILURES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """A registered kind of verdict: ``name`` is user-visible, ``explanation`` one line.
+
+    ``kind`` is the coarse family of the ``heldout grade`` JSON contract (run, test,
+    metric, probe). A check built with a ``label`` is named ``label`` in the report
+    (e.g. a metric's own name, or ``tests: ties``) but still belongs to this type.
+    """
+
+    name: str
+    kind: CheckKind
+    explanation: str
+
+    def verdict(self, passed: bool, detail: str, *, score: float = 0.0, max_score: float = 0.0,
+                label: str | None = None) -> Check:
+        return Check(label or self.name, self.kind, passed, score, max_score, detail)
+
+    def passed(self, detail: str, *, score: float = 0.0, max_score: float = 0.0,
+               label: str | None = None) -> Check:
+        return self.verdict(True, detail, score=score, max_score=max_score, label=label)
+
+    def failed(self, detail: str, *, score: float = 0.0, max_score: float = 0.0,
+               label: str | None = None) -> Check:
+        return self.verdict(False, detail, score=score, max_score=max_score, label=label)
+
+    def not_checked(self, why: str, *, max_score: float = 0.0, label: str | None = None) -> Check:
+        """A check that could not run because an earlier one failed: zero points, said so."""
+        return self.failed(NOT_CHECKED + why, max_score=max_score, label=label)
+
+
+_CHECKS: dict[str, CheckType] = {}
+
+
+def register_check(check: CheckType) -> CheckType:
+    """Add a check type; a second, different one under the same name is a programming error."""
+    if check.name in _CHECKS and _CHECKS[check.name] != check:
+        raise ValueError(f"a check type named {check.name!r} is already registered")
+    _CHECKS[check.name] = check
+    return check
+
+
+def get_check(name: str) -> CheckType:
+    try:
+        return _CHECKS[name]
+    except KeyError:
+        raise UnknownName("check", name, list(_CHECKS)) from None
+
+
+def known_checks() -> list[str]:
+    return sorted(_CHECKS)
+
+
+RUN = register_check(CheckType(
+    "run", "run",
+    "the candidate's program ran to the end within its time, memory, process and output limits"))
+PREDICTIONS = register_check(CheckType(
+    "predictions", "test",
+    "the predictions file exists, parses, and has exactly one finite value per test id"))
+METRIC = register_check(CheckType(
+    "metric", "metric",
+    "a model metric on hidden labels, scored linearly from the baseline (0) to the target (full)"))
+TESTS = register_check(CheckType(
+    "tests", "test",
+    "the candidate's functions called on hidden test cases; points per case, weighted"))
+
+
+def metric_check(metric: Metric, value: float, *, baseline: float, target: float,
+                 max_score: float) -> Check:
+    """The scored ``metric`` check, named after the metric itself."""
+    earned = round(points(value, baseline=baseline, target=target, max_points=max_score), 2)
+    detail = (f"{metric.name} {value:.4f}: {earned:g} of {max_score:g} points "
+              f"(0 at baseline {baseline:g}, all at target {target:g}; "
+              f"{'higher' if metric.higher_is_better else 'lower'} is better)")
+    return METRIC.verdict(earned > 0, detail, score=earned, max_score=max_score, label=metric.name)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The outcome of one test case as a ``tests`` check counts it."""
+
+    label: str  # how the case is named in a detail line, e.g. "case 3"
+    passed: bool
+    weight: float
+    reason: str = ""  # why it failed, e.g. "expected 0.75, got 0.5"
+
+
+def tests_check(tallies: Sequence[Tally], *, max_score: float, label: str | None = None) -> Check:
+    """One ``tests`` check over some cases: weighted partial credit, first failures named."""
+    total = sum(t.weight for t in tallies)
+    won = sum(t.weight for t in tallies if t.passed)
+    earned = round(max_score * won / total, 2) if total > 0 else 0.0
+    earned = min(earned, max_score)
+    passed = sum(1 for t in tallies if t.passed)
+    detail = f"{passed}/{len(tallies)} cases passed"
+    failures = [t for t in tallies if not t.passed]
+    if failures:
+        shown = "; ".join(f"{t.label}: {t.reason}" for t in failures[:MAX_FAILURES_SHOWN])
+        more = len(failures) - MAX_FAILURES_SHOWN
+        detail += f"; {shown}" + (f"; and {more} more" if more > 0 else "")
+    return TESTS.verdict(bool(tallies) and not failures, detail, score=earned,
+                         max_score=max_score, label=label)
