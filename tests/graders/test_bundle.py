@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -191,12 +192,16 @@ def test_version_is_stable_and_changes_on_any_edit(bundle_dir: Path) -> None:
 
 def test_version_does_not_depend_on_where_the_bundle_lives(bundle_dir: Path,
                                                            tmp_path: Path) -> None:
-    moved = bundle_dir.rename(tmp_path / "tiny")
-    assert bundle_version(moved) == bundle_version(moved)
-    other = tmp_path / "elsewhere"
-    other.mkdir()
-    copy = moved.rename(other / "tiny")
-    assert load_bundle(copy).version == bundle_version(copy)
+    original = bundle_version(bundle_dir)
+    here = shutil.copytree(bundle_dir, tmp_path / "here" / "tiny")
+    there = shutil.copytree(bundle_dir, tmp_path / "somewhere" / "else" / "renamed")
+    os.utime(there / "statement.md", (0, 0))  # neither mtimes nor paths are content
+    assert bundle_version(here) == bundle_version(there) == original
+    assert load_bundle(here).version == load_bundle(there).version == original
+
+    (there / "statement.md").write_text((there / "statement.md").read_text() + "\nOne more line.\n")
+    assert bundle_version(there) != bundle_version(here)
+    assert load_bundle(there).version != original
 
 
 def test_discover_and_resolve(bundle_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
