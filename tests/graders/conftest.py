@@ -1,4 +1,4 @@
-"""Fixtures for the graders: a small bundle on disk and runners that fake a sandbox run."""
+"""Fixtures for the graders: a small bundle on disk and a stand-in sandbox."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from heldout.sandbox.spec import JobSpec, OutputFile, RunResult
+from heldout.sandbox.doctor import Finding
+from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult, ServiceRun, SweepReport
 
 REPO = Path(__file__).resolve().parents[2]
 CHALLENGES = REPO / "challenges"
@@ -92,27 +93,32 @@ def run_result(**overrides: Any) -> RunResult:
     return RunResult(**values)
 
 
-Runner = Callable[[JobSpec, Path], RunResult]
-
-
-class FakeRunner:
+class FakeSandbox:
     """Stands in for the sandbox: writes given files to the output dir, returns a result.
 
     ``files`` maps names under /output to bytes; ``write`` may instead build the output
-    directory itself (links, odd files). Calls are recorded for assertions.
+    directory itself (links, odd files); ``error`` is raised by every run instead. Calls
+    are recorded for assertions.
     """
 
+    name = "fake"
+
     def __init__(self, files: dict[str, bytes] | None = None,
-                 write: Callable[[Path], None] | None = None, **result: Any) -> None:
+                 write: Callable[[Path], None] | None = None,
+                 error: BaseException | None = None, **result: Any) -> None:
         self.files = files or {}
         self.write = write
+        self.error = error
         self.result = result
         self.specs: list[JobSpec] = []
+        self.primed: list[Limits] = []
         self.workspace: dict[str, bytes] = {}
         self.workspace_files: list[str] = []
 
-    def __call__(self, spec: JobSpec, output_dir: Path) -> RunResult:
+    def run(self, spec: JobSpec, output_dir: Path) -> RunResult:
         self.specs.append(spec)
+        if self.error is not None:
+            raise self.error
         self.workspace = {p.relative_to(spec.workspace).as_posix(): p.read_bytes()
                           for p in spec.workspace.rglob("*") if p.is_file()}
         self.workspace_files = sorted(self.workspace)
@@ -130,10 +136,23 @@ class FakeRunner:
         fields.update(self.result)
         return run_result(**fields)
 
+    def run_service(self, service: JobSpec, probe: JobSpec, service_output: Path,
+                    probe_output: Path) -> ServiceRun:
+        return ServiceRun(self.run(service, service_output), self.run(probe, probe_output))
 
-def predictions_runner(text: str | bytes) -> FakeRunner:
+    def prime(self, limits: Limits, image: str | None = None) -> None:
+        self.primed.append(limits)
+
+    def sweep(self, owner: str | None = None) -> SweepReport:
+        return SweepReport(())
+
+    def doctor(self) -> tuple[Finding, ...]:
+        return (Finding("fake sandbox", True, "stands in for the real one"),)
+
+
+def predictions_sandbox(text: str | bytes) -> FakeSandbox:
     data = text.encode() if isinstance(text, str) else text
-    return FakeRunner({"predictions.csv": data})
+    return FakeSandbox({"predictions.csv": data})
 
 
 @pytest.fixture
@@ -152,14 +171,14 @@ def make_result() -> Callable[..., RunResult]:
 
 
 @pytest.fixture
-def fake_runner() -> type[FakeRunner]:
-    return FakeRunner
+def fake_sandbox() -> type[FakeSandbox]:
+    return FakeSandbox
 
 
 @pytest.fixture
-def runner_writing() -> Callable[[str | bytes], FakeRunner]:
-    """A runner whose run writes the given text to /output/predictions.csv."""
-    return predictions_runner
+def sandbox_writing() -> Callable[[str | bytes], FakeSandbox]:
+    """A sandbox whose run writes the given text to /output/predictions.csv."""
+    return predictions_sandbox
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from heldout.graders.cli import challenges_group, grade_command, graders_cli
+from heldout.sandbox import backend
 from heldout.sandbox.errors import SandboxError
-from heldout.sandbox.spec import JobSpec, RunResult
 
 
 @pytest.fixture
@@ -21,13 +20,12 @@ def cli() -> CliRunner:
 
 
 @pytest.fixture
-def use_runner(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Make ``evaluate`` use the given runner instead of the real sandbox."""
-    def install(runner: Any) -> Any:
-        # By module object: the package's ``evaluate`` attribute is the function.
-        monkeypatch.setattr(sys.modules["heldout.graders.evaluate"], "default_runner",
-                            lambda: runner)
-        return runner
+def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Make the given stand-in the backend ``HELDOUT_SANDBOX_BACKEND`` chooses."""
+    def install(sandbox: Any) -> Any:
+        monkeypatch.setitem(backend._BACKENDS, "test-stand-in", lambda: sandbox)
+        monkeypatch.setenv(backend.ENV_BACKEND, "test-stand-in")
+        return sandbox
     return install
 
 
@@ -52,9 +50,9 @@ def test_unknown_slug_lists_known_ones(cli: CliRunner, bundle_dir: Path) -> None
     assert "no challenge 'tony'" in result.output and "known: tiny" in result.output
 
 
-def test_grade_json(cli: CliRunner, bundle_dir: Path, submission: Path, use_runner: Any,
-                    runner_writing: Any, good_predictions: str) -> None:
-    use_runner(runner_writing(good_predictions))
+def test_grade_json(cli: CliRunner, bundle_dir: Path, submission: Path, use_sandbox: Any,
+                    sandbox_writing: Any, good_predictions: str) -> None:
+    use_sandbox(sandbox_writing(good_predictions))
     result = cli.invoke(grade_command, [str(bundle_dir), str(submission), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -63,8 +61,8 @@ def test_grade_json(cli: CliRunner, bundle_dir: Path, submission: Path, use_runn
 
 
 def test_grade_table_for_people(cli: CliRunner, bundle_dir: Path, submission: Path,
-                                use_runner: Any, fake_runner: Any) -> None:
-    use_runner(fake_runner(exit_code=1, stderr_tail="ValueError: bad\n"))
+                                use_sandbox: Any, fake_sandbox: Any) -> None:
+    use_sandbox(fake_sandbox(exit_code=1, stderr_tail="ValueError: bad\n"))
     result = cli.invoke(graders_cli, ["grade", "tiny", str(submission),
                                       "--challenges-dir", str(bundle_dir.parent)])
     assert result.exit_code == 0, result.output  # graded, whatever the score
@@ -75,11 +73,8 @@ def test_grade_table_for_people(cli: CliRunner, bundle_dir: Path, submission: Pa
 
 
 def test_internal_error_exits_1(cli: CliRunner, bundle_dir: Path, submission: Path,
-                                use_runner: Any) -> None:
-    def broken(spec: JobSpec, output: Path) -> RunResult:
-        raise SandboxError("no engine")
-
-    use_runner(broken)
+                                use_sandbox: Any, fake_sandbox: Any) -> None:
+    use_sandbox(fake_sandbox(error=SandboxError("no engine")))
     result = cli.invoke(grade_command, [str(bundle_dir), str(submission), "--json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
@@ -131,18 +126,18 @@ def test_validate_reports_every_problem(cli: CliRunner, bundle_dir: Path) -> Non
     assert "0 of 2 bundle(s) valid" in result.stdout
 
 
-def test_check_passes_within_ranges(cli: CliRunner, bundle_dir: Path, use_runner: Any,
-                                    runner_writing: Any, good_predictions: str) -> None:
-    use_runner(runner_writing(good_predictions))
+def test_check_passes_within_ranges(cli: CliRunner, bundle_dir: Path, use_sandbox: Any,
+                                    sandbox_writing: Any, good_predictions: str) -> None:
+    use_sandbox(sandbox_writing(good_predictions))
     result = cli.invoke(challenges_group, ["check", "--challenges-dir", str(bundle_dir.parent)])
     assert result.exit_code == 0, result.output
     assert "tiny       good  90-100    100    ok" in result.stdout
     assert "1 of 1 ok" in result.stdout
 
 
-def test_check_fails_outside_ranges(cli: CliRunner, bundle_dir: Path, use_runner: Any,
-                                    fake_runner: Any) -> None:
-    use_runner(fake_runner(timed_out=True, limit="time", exit_code=137))
+def test_check_fails_outside_ranges(cli: CliRunner, bundle_dir: Path, use_sandbox: Any,
+                                    fake_sandbox: Any) -> None:
+    use_sandbox(fake_sandbox(timed_out=True, limit="time", exit_code=137))
     result = cli.invoke(challenges_group, ["check", "tiny",
                                            "--challenges-dir", str(bundle_dir.parent)])
     assert result.exit_code == 1

@@ -1,4 +1,4 @@
-"""Grading a model_training submission with a stand-in runner: every verdict is graded."""
+"""Grading a model_training submission with a stand-in sandbox: every verdict is graded."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from heldout.graders.bundle import Bundle
 from heldout.graders.errors import GraderError
 from heldout.graders.result import Evaluation
 from heldout.sandbox.errors import EngineUnavailable, SandboxError
-from heldout.sandbox.spec import JobSpec, RunResult
+from heldout.sandbox.spec import JobSpec
 
-WritingRunner = Callable[[str | bytes], Any]
+WritingSandbox = Callable[[str | bytes], Any]
 
 
 @pytest.fixture
@@ -29,10 +29,10 @@ def check(evaluation: Evaluation, name: str) -> Any:
 
 
 def test_perfect_predictions_score_full_marks(bundle: Bundle, submission: Path,
-                                              runner_writing: WritingRunner,
+                                              sandbox_writing: WritingSandbox,
                                               good_predictions: str) -> None:
-    runner = runner_writing(good_predictions)
-    result = evaluate(bundle, submission, runner=runner)
+    sandbox = sandbox_writing(good_predictions)
+    result = evaluate(bundle, submission, sandbox=sandbox)
     assert result.status == "graded"
     assert result.score == 100
     assert [c.name for c in result.checks] == ["run", "predictions", "roc_auc"]
@@ -42,20 +42,20 @@ def test_perfect_predictions_score_full_marks(bundle: Bundle, submission: Path,
     assert result.run is not None and result.run["exit_code"] == 0
     assert result.challenge == "tiny" and result.version == bundle.version
 
-    spec: JobSpec = runner.specs[0]
+    spec: JobSpec = sandbox.specs[0]
     assert spec.command == ("python", "solution.py")
     assert spec.data == bundle.public_dir
     assert spec.limits == bundle.limits
-    assert runner.workspace_files == ["solution.py"]
+    assert sandbox.workspace_files == ["solution.py"]
 
 
 def test_metric_maps_linearly_between_baseline_and_target(
-        bundle: Bundle, submission: Path, runner_writing: WritingRunner,
+        bundle: Bundle, submission: Path, sandbox_writing: WritingSandbox,
         labels: dict[str, int]) -> None:
     # Scores ranking a1..a6: positives a1, a3, a6. One inverted pair of 9 -> AUC 8/9.
     scores = {"a1": 0.9, "a2": 0.1, "a3": 0.8, "a4": 0.85, "a5": 0.2, "a6": 0.95}
     text = "id,p\n" + "".join(f"{i},{scores[i]}\n" for i in labels)
-    result = evaluate(bundle, submission, runner=runner_writing(text))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(text))
     expected = round((8 / 9 - 0.5) / (0.9 - 0.5) * 100, 2)
     assert result.score == expected
     metric = check(result, "roc_auc")
@@ -64,36 +64,36 @@ def test_metric_maps_linearly_between_baseline_and_target(
 
 
 def test_worse_than_baseline_scores_zero_but_is_graded(
-        bundle: Bundle, submission: Path, runner_writing: WritingRunner,
+        bundle: Bundle, submission: Path, sandbox_writing: WritingSandbox,
         labels: dict[str, int]) -> None:
     text = "id,p\n" + "".join(f"{i},{0.1 if y else 0.9}\n" for i, y in labels.items())
-    result = evaluate(bundle, submission, runner=runner_writing(text))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(text))
     assert result.status == "graded" and result.score == 0
     assert not check(result, "roc_auc").passed
     assert result.metrics["roc_auc"] == 0.0
 
 
 def test_lower_is_better_metric(tmp_path: Path, bundle_dir: Path, submission: Path,
-                                runner_writing: WritingRunner, labels: dict[str, int]) -> None:
+                                sandbox_writing: WritingSandbox, labels: dict[str, int]) -> None:
     toml = bundle_dir / "challenge.toml"
     toml.write_text(toml.read_text().replace('metric = "roc_auc"', 'metric = "rmse"')
                     .replace("target = 0.9", "target = 0.1"))
     bundle = load_bundle(bundle_dir)
     # Every prediction 0.3 away from its label: rmse 0.3 -> halfway from 0.5 to 0.1.
     text = "id,p\n" + "".join(f"{i},{abs(y - 0.3)}\n" for i, y in labels.items())
-    result = evaluate(bundle, submission, runner=runner_writing(text))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(text))
     assert result.metrics["rmse"] == pytest.approx(0.3)
     assert result.score == pytest.approx(50)
     assert "lower is better" in check(result, "rmse").detail
 
 
 def test_report_metrics_are_recorded_not_scored(bundle_dir: Path, submission: Path,
-                                                runner_writing: WritingRunner,
+                                                sandbox_writing: WritingSandbox,
                                                 good_predictions: str) -> None:
     toml = bundle_dir / "challenge.toml"
     toml.write_text(toml.read_text().replace('label_column = "y"\n',
                                              'label_column = "y"\nreport_metrics = ["log_loss"]\n'))
-    result = evaluate(load_bundle(bundle_dir), submission, runner=runner_writing(good_predictions))
+    result = evaluate(load_bundle(bundle_dir), submission, sandbox=sandbox_writing(good_predictions))
     assert set(result.metrics) == {"roc_auc", "log_loss"}
     assert [c.name for c in result.checks] == ["run", "predictions", "roc_auc"]
 
@@ -139,10 +139,10 @@ def _filled(name: str, labels: dict[str, int]) -> str:
 @pytest.mark.parametrize(("name", "content", "detail"), BAD_PREDICTIONS,
                          ids=[case[0] for case in BAD_PREDICTIONS])
 def test_bad_predictions_are_graded_with_a_clear_detail(
-        bundle: Bundle, submission: Path, runner_writing: WritingRunner,
+        bundle: Bundle, submission: Path, sandbox_writing: WritingSandbox,
         labels: dict[str, int], name: str, content: str | bytes | None, detail: str) -> None:
     text = _filled(name, labels) if content is None else content
-    result = evaluate(bundle, submission, runner=runner_writing(text))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(text))
     assert result.status == "graded"
     assert result.score == 0
     predictions = check(result, "predictions")
@@ -153,74 +153,74 @@ def test_bad_predictions_are_graded_with_a_clear_detail(
 
 
 def test_bom_blank_lines_whitespace_and_extra_columns_are_tolerated(
-        bundle: Bundle, submission: Path, runner_writing: WritingRunner,
+        bundle: Bundle, submission: Path, sandbox_writing: WritingSandbox,
         labels: dict[str, int]) -> None:
     rows = "".join(f" {i} ,{0.9 if y else 0.1},note\r\n\r\n" for i, y in labels.items())
     text = "\ufeffid , p,comment\r\n" + rows
-    result = evaluate(bundle, submission, runner=runner_writing(text))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(text))
     assert result.score == 100, result.checks
     assert "ignored columns: comment" in check(result, "predictions").detail
 
 
 def test_oversized_predictions_are_refused_unread(bundle_dir: Path, submission: Path,
-                                                  runner_writing: WritingRunner,
+                                                  sandbox_writing: WritingSandbox,
                                                   good_predictions: str) -> None:
     toml = bundle_dir / "challenge.toml"
     toml.write_text(toml.read_text().replace('label_column = "y"\n',
                                              'label_column = "y"\nmax_predictions_mb = 0.0001\n'))
     bundle = load_bundle(bundle_dir)
     big = good_predictions + "x" * 200
-    result = evaluate(bundle, submission, runner=runner_writing(big))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(big))
     assert result.score == 0
     assert "over the 104 bytes limit" in check(result, "predictions").detail
 
 
-def test_missing_predictions_file(bundle: Bundle, submission: Path, fake_runner: Any) -> None:
-    result = evaluate(bundle, submission, runner=fake_runner({"other.csv": b"x"}))
+def test_missing_predictions_file(bundle: Bundle, submission: Path, fake_sandbox: Any) -> None:
+    result = evaluate(bundle, submission, sandbox=fake_sandbox({"other.csv": b"x"}))
     assert result.status == "graded" and result.score == 0
     assert check(result, "predictions").detail == "/output/predictions.csv was not written"
 
 
 def test_predictions_skipped_by_the_sandbox_say_why(bundle: Bundle, submission: Path,
-                                                    fake_runner: Any) -> None:
-    runner = fake_runner(skipped_outputs=("predictions.csv (symbolic link, not followed)",))
-    result = evaluate(bundle, submission, runner=runner)
+                                                    fake_sandbox: Any) -> None:
+    sandbox = fake_sandbox(skipped_outputs=("predictions.csv (symbolic link, not followed)",))
+    result = evaluate(bundle, submission, sandbox=sandbox)
     assert check(result, "predictions").detail == (
         "/output/predictions.csv was not collected: predictions.csv (symbolic link, not followed)")
 
 
 def test_symlinked_predictions_are_not_followed(bundle: Bundle, submission: Path,
-                                                fake_runner: Any, tmp_path: Path) -> None:
+                                                fake_sandbox: Any, tmp_path: Path) -> None:
     secret = tmp_path / "secret.csv"
     secret.write_text("id,p\n")
 
     def write(output: Path) -> None:
         os.symlink(secret, output / "predictions.csv")
 
-    result = evaluate(bundle, submission, runner=fake_runner(write=write))
+    result = evaluate(bundle, submission, sandbox=fake_sandbox(write=write))
     assert result.status == "graded" and result.score == 0
     assert "is a symbolic link" in check(result, "predictions").detail
 
 
 def test_a_directory_named_like_the_predictions_is_refused(bundle: Bundle, submission: Path,
-                                                           fake_runner: Any) -> None:
+                                                           fake_sandbox: Any) -> None:
     def write(output: Path) -> None:
         (output / "predictions.csv").mkdir()
 
-    result = evaluate(bundle, submission, runner=fake_runner(write=write))
+    result = evaluate(bundle, submission, sandbox=fake_sandbox(write=write))
     assert result.score == 0
     assert "not a regular file" in check(result, "predictions").detail
 
 
 def test_probabilities_out_of_range_fail_a_probability_metric(
-        bundle_dir: Path, submission: Path, runner_writing: WritingRunner,
+        bundle_dir: Path, submission: Path, sandbox_writing: WritingSandbox,
         labels: dict[str, int]) -> None:
     toml = bundle_dir / "challenge.toml"
     toml.write_text(toml.read_text().replace('metric = "roc_auc"', 'metric = "log_loss"')
                     .replace("baseline = 0.5", "baseline = 0.7")
                     .replace("target = 0.9", "target = 0.2"))
     text = "id,p\n" + "".join(f"{i},{2 * y}\n" for i, y in labels.items())
-    result = evaluate(load_bundle(bundle_dir), submission, runner=runner_writing(text))
+    result = evaluate(load_bundle(bundle_dir), submission, sandbox=sandbox_writing(text))
     assert result.score == 0
     assert "3 value(s) are outside [0, 1] (e.g. 2)" in check(result, "predictions").detail
 
@@ -243,11 +243,11 @@ def test_probabilities_out_of_range_fail_a_probability_metric(
     ({"exit_code": None}, "ended without an exit status"),
 ])
 def test_failed_runs_are_graded_zero_and_say_what_happened(
-        bundle: Bundle, submission: Path, fake_runner: Any, good_predictions: str,
+        bundle: Bundle, submission: Path, fake_sandbox: Any, good_predictions: str,
         overrides: dict[str, Any], detail: str) -> None:
     # Even a valid file left behind by a failed run is not scored.
-    runner = fake_runner({"predictions.csv": good_predictions.encode()}, **overrides)
-    result = evaluate(bundle, submission, runner=runner)
+    sandbox = fake_sandbox({"predictions.csv": good_predictions.encode()}, **overrides)
+    result = evaluate(bundle, submission, sandbox=sandbox)
     assert result.status == "graded" and result.score == 0
     run = check(result, "run")
     assert not run.passed and run.kind == "run"
@@ -255,39 +255,34 @@ def test_failed_runs_are_graded_zero_and_say_what_happened(
     assert check(result, "predictions").detail == "not checked: the run did not finish successfully"
 
 
-def test_successful_run_detail(bundle: Bundle, submission: Path, runner_writing: WritingRunner,
+def test_successful_run_detail(bundle: Bundle, submission: Path, sandbox_writing: WritingSandbox,
                                good_predictions: str) -> None:
-    result = evaluate(bundle, submission, runner=runner_writing(good_predictions))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(good_predictions))
     assert check(result, "run").detail == "finished in 1.5 s, peak memory 50 MB"
 
 
 @pytest.mark.parametrize("error", [SandboxError("engine died"), EngineUnavailable("no engine")])
 def test_sandbox_failure_is_an_internal_error(bundle: Bundle, submission: Path,
-                                              error: Exception) -> None:
-    def runner(spec: JobSpec, output: Path) -> RunResult:
-        raise error
-
-    result = evaluate(bundle, submission, runner=runner)
+                                              error: Exception, fake_sandbox: Any) -> None:
+    result = evaluate(bundle, submission, sandbox=fake_sandbox(error=error))
     assert result.status == "internal_error"
     assert result.score is None
     assert result.error == f"sandbox: {error}"
     assert result.checks == ()
 
 
-def test_grader_bug_is_an_internal_error_not_a_zero(bundle: Bundle, submission: Path) -> None:
-    def runner(spec: JobSpec, output: Path) -> RunResult:
-        raise ZeroDivisionError("oops")
-
-    result = evaluate(bundle, submission, runner=runner)
+def test_grader_bug_is_an_internal_error_not_a_zero(bundle: Bundle, submission: Path,
+                                                     fake_sandbox: Any) -> None:
+    result = evaluate(bundle, submission, sandbox=fake_sandbox(error=ZeroDivisionError("oops")))
     assert result.status == "internal_error" and result.score is None
     assert result.error == "grader bug: ZeroDivisionError: oops"
 
 
 def test_broken_hidden_labels_are_an_internal_error(bundle: Bundle, submission: Path,
-                                                    runner_writing: WritingRunner,
+                                                    sandbox_writing: WritingSandbox,
                                                     good_predictions: str) -> None:
     (bundle.hidden_dir / "labels.csv").write_text("id,y\na1,1\na1,0\n")
-    result = evaluate(bundle, submission, runner=runner_writing(good_predictions))
+    result = evaluate(bundle, submission, sandbox=sandbox_writing(good_predictions))
     assert result.status == "internal_error"
     assert result.error is not None and "hidden labels unusable" in result.error
     with pytest.raises(GraderError):
@@ -296,7 +291,7 @@ def test_broken_hidden_labels_are_an_internal_error(bundle: Bundle, submission: 
 
 
 def test_missing_submission_is_an_internal_error(bundle: Bundle, tmp_path: Path,
-                                                 fake_runner: Any) -> None:
-    result = evaluate(bundle, tmp_path / "gone", runner=fake_runner())
+                                                 fake_sandbox: Any) -> None:
+    result = evaluate(bundle, tmp_path / "gone", sandbox=fake_sandbox())
     assert result.status == "internal_error"
     assert result.error is not None and "submission not found" in result.error

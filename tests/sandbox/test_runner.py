@@ -22,7 +22,7 @@ _LIVE_POOLS: list[WarmPool] = []  # their pre-started containers are expected to
 
 def run_code(tmp_path: Path, *, code: str, limits: Limits | None = None,
              data: dict[str, str] | None = None, files: dict[str, str] | None = None,
-             pool: WarmPool | None = None) -> RunResult:
+             harness: dict[str, str] | None = None, pool: WarmPool | None = None) -> RunResult:
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "main.py").write_text(textwrap.dedent(code))
@@ -34,8 +34,14 @@ def run_code(tmp_path: Path, *, code: str, limits: Limits | None = None,
         data_dir.mkdir()
         for name, text in data.items():
             (data_dir / name).write_text(text)
+    harness_dir = None
+    if harness is not None:
+        harness_dir = tmp_path / "harness"
+        harness_dir.mkdir()
+        for name, text in harness.items():
+            (harness_dir / name).write_text(text)
     spec = JobSpec(command=("python", "main.py"), workspace=workspace, data=data_dir,
-                   limits=limits or Limits(wall_seconds=30))
+                   harness=harness_dir, limits=limits or Limits(wall_seconds=30))
     if pool is None:
         return run(spec, tmp_path / "out")
     pool.prime(spec.limits)
@@ -105,6 +111,48 @@ def test_workspace_data_and_root_are_read_only(tmp_path: Path, pool: WarmPool | 
     assert result.exit_code == 0, result.stderr_tail
     assert "WRITABLE" not in result.stdout_tail
     assert "id,x\n1,2" in result.stdout_tail
+
+
+def test_harness_is_readable_but_never_writable(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="""
+        import errno, os, shutil, sys
+        sys.path.insert(0, "/harness")
+        import trusted
+        print("imported", trusted.VALUE)
+        attempts = {
+            "create": lambda: open("/harness/new.py", "w"),
+            "overwrite": lambda: open("/harness/trusted.py", "w"),
+            "append": lambda: open("/harness/inputs.jsonl", "a"),
+            "remove": lambda: os.remove("/harness/inputs.jsonl"),
+            "rename": lambda: os.rename("/harness/trusted.py", "/harness/t.py"),
+            "chmod": lambda: os.chmod("/harness/trusted.py", 0o777),
+            "mkdir": lambda: os.mkdir("/harness/sub"),
+            "rmtree": lambda: shutil.rmtree("/harness"),
+        }
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                print(name, "WRITABLE")
+            except OSError as exc:
+                print(name, errno.errorcode[exc.errno])
+        print(open("/harness/inputs.jsonl").read().strip())
+        mounts = [line.split() for line in open("/proc/self/mounts")]
+        print("mount", [m[3].split(",")[0] for m in mounts if m[1] == "/harness"])
+    """, harness={"trusted.py": "VALUE = 42\n", "inputs.jsonl": '{"x": 1}\n'})
+    assert result.exit_code == 0, result.stderr_tail
+    lines = result.stdout_tail.splitlines()
+    assert lines[0] == "imported 42"
+    assert "WRITABLE" not in result.stdout_tail
+    assert len([line for line in lines if line.endswith(("EROFS", "EACCES", "EPERM"))]) == 8
+    assert '{"x": 1}' in lines
+    assert "mount ['ro']" in lines
+    assert (tmp_path / "harness" / "trusted.py").read_text() == "VALUE = 42\n"
+
+
+def test_without_a_harness_the_mount_is_empty(tmp_path: Path, pool: WarmPool | None) -> None:
+    result = run_code(tmp_path, pool=pool, code="import os; print(sorted(os.listdir('/harness')))")
+    assert result.exit_code == 0, result.stderr_tail
+    assert result.stdout_tail.strip() == "[]"
 
 
 def test_output_files_are_copied_and_links_are_not_followed(tmp_path: Path, pool: WarmPool | None) -> None:

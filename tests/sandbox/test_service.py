@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from heldout.sandbox import JobSpec, Limits
+from heldout.sandbox.backend import DockerSandbox
 from heldout.sandbox.engine import LABEL, LABEL_OWNER_PID
-from heldout.sandbox.runner import run_service
 
 pytestmark = pytest.mark.docker
 
@@ -108,12 +108,13 @@ def test_probe_reaches_the_service_and_nothing_else_is_reachable(
     (service_dir / "serve.py").write_text(textwrap.dedent(SERVICE.format(port=port, host_ip=host_ip)))
     (probe_dir / "probe.py").write_text(textwrap.dedent(PROBE))
 
-    service, probe = run_service(
+    ran = DockerSandbox().run_service(
         JobSpec(command=("python", "serve.py"), workspace=service_dir, limits=Limits(wall_seconds=60)),
         JobSpec(command=("python", "probe.py"), workspace=probe_dir, limits=Limits(wall_seconds=30)),
         tmp_path / "service-out", tmp_path / "probe-out")
+    service, probe = ran.service, ran.probe
 
-    assert probe.exit_code == 0, probe.stderr_tail
+    assert probe is not None and probe.exit_code == 0, probe and probe.stderr_tail
     report = json.loads((tmp_path / "probe-out" / "probe.json").read_text())
     assert report["answers"] == [6, 1.0]
     assert report["gateway"] != "CONNECTED"
@@ -138,10 +139,11 @@ def test_a_service_that_crashes_is_reported(tmp_path: Path, docker_client: Any, 
         except OSError as exc:
             sys.exit(f"service unreachable: {type(exc).__name__}")
     """))
-    service, probe = run_service(
+    ran = DockerSandbox().run_service(
         JobSpec(command=("python", "serve.py"), workspace=service_dir, limits=Limits(wall_seconds=30)),
         JobSpec(command=("python", "probe.py"), workspace=probe_dir, limits=Limits(wall_seconds=30)),
         tmp_path / "service-out", tmp_path / "probe-out")
+    service, probe = ran.service, ran.probe
     assert service.exit_code == 1 and "no model file" in service.stderr_tail
     assert probe is not None
     assert probe.exit_code == 1 and "service unreachable" in probe.stderr_tail
@@ -155,9 +157,10 @@ def test_a_service_gone_before_the_probe_is_a_graded_outcome(tmp_path: Path, doc
     (service_dir / "serve.py").write_text("raise SystemExit(3)\n")
     (probe_dir / "probe.py").write_text("print('never runs')\n")
     # The service may die before or after the probe joins it; both are the candidate's doing.
-    service, probe = run_service(
+    ran = DockerSandbox().run_service(
         JobSpec(command=("python", "serve.py"), workspace=service_dir, limits=Limits(wall_seconds=30)),
         JobSpec(command=("python", "probe.py"), workspace=probe_dir, limits=Limits(wall_seconds=30)),
         tmp_path / "service-out", tmp_path / "probe-out")
+    service, probe = ran.service, ran.probe
     assert service.exit_code == 3
     assert probe is None or "never runs" in probe.stdout_tail

@@ -34,3 +34,7 @@ class CandidateOutputError(Exception):
 
     Deliberately not a :class:`GraderError`: it ends in a low score, never a retry.
     """
+
+
+class ForbiddenMount(GraderError):
+    """A job would have mounted a bundle's answer files for candidate code; refused."""

@@ -5,26 +5,29 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.errors import GraderError
-from heldout.graders.kinds import Runner, get_kind
+from heldout.graders.guard import GuardedSandbox
+from heldout.graders.kinds import get_kind
 from heldout.graders.result import MAX_SCORE, Check, Evaluation
 from heldout.graders.submission import stage_submission
+from heldout.sandbox.backend import get_sandbox
 from heldout.sandbox.errors import SandboxError
+
+if TYPE_CHECKING:
+    from heldout.sandbox.backend import Sandbox
 
 log = logging.getLogger(__name__)
 
 
-def default_runner() -> Runner:
-    """The real sandbox, imported only when a grade actually needs it."""
-    from heldout.sandbox import run
-
-    return run
-
-
-def evaluate(bundle: Bundle, submission: Path | str, *, runner: Runner | None = None) -> Evaluation:
+def evaluate(bundle: Bundle, submission: Path | str, *,
+             sandbox: Sandbox | None = None) -> Evaluation:
     """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
+
+    ``sandbox`` defaults to the backend ``HELDOUT_SANDBOX_BACKEND`` names. The kind gets it
+    wrapped so that no job can mount the bundle's hidden/ or solutions/.
 
     Candidate faults are graded (a low score with reasons). A platform fault (sandbox
     failure, broken bundle, grader bug, submission files gone) returns
@@ -32,12 +35,14 @@ def evaluate(bundle: Bundle, submission: Path | str, *, runner: Runner | None = 
     """
     try:
         kind = get_kind(bundle.kind)
+        guarded = GuardedSandbox(sandbox if sandbox is not None else get_sandbox(),
+                                 forbidden=(bundle.hidden_dir, bundle.solutions_dir))
         with tempfile.TemporaryDirectory(prefix="heldout-submission-") as tmp:
             workspace = Path(tmp) / "workspace"
             staged = stage_submission(bundle.submission, Path(submission), workspace)
             if staged.problem is not None:
                 return _refused(bundle, staged.problem)
-            return kind.grade(bundle, workspace, runner or default_runner())
+            return kind.grade(bundle, workspace, guarded)
     except SandboxError as exc:
         log.warning("sandbox failed grading %s: %s", bundle.slug, str(exc))
         return Evaluation.internal_error(bundle.slug, bundle.version, f"sandbox: {exc}")

@@ -1,8 +1,10 @@
 """heldout.sandbox: runs untrusted code in hardened, throw-away Docker containers."""
 
+from heldout.sandbox.backend import DockerSandbox, Sandbox, get_sandbox, register_backend
 from heldout.sandbox.errors import EngineUnavailable, ImageMissing, SandboxError
 from heldout.sandbox.runner import run
-from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult
+from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult, ServiceRun, SweepReport
 
-__all__ = ["EngineUnavailable", "ImageMissing", "JobSpec", "Limits", "OutputFile", "RunResult",
-           "SandboxError", "run"]
+__all__ = ["DockerSandbox", "EngineUnavailable", "ImageMissing", "JobSpec", "Limits", "OutputFile",
+           "RunResult", "Sandbox", "SandboxError", "ServiceRun", "SweepReport", "get_sandbox",
+           "register_backend", "run"]

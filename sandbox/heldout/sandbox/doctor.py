@@ -15,12 +15,18 @@ from heldout.sandbox.errors import EngineUnavailable
 
 
 @dataclass(frozen=True)
-class DoctorCheck:
+class Finding:
+    """One health check of the sandbox host: OK, or what is wrong and how to fix it."""
+
     name: str
     ok: bool
     detail: str
     fix: str = ""
     required: bool = True  # a failed optional check is a recommendation for production
+
+
+# The name the platform's doctor imports; one class, two names until it moves to Finding.
+DoctorCheck = Finding
 
 
 def _sysctl(name: str) -> str | None:
@@ -58,7 +64,7 @@ def _metadata_blocked() -> bool | None:
                for line in result.stdout.splitlines())
 
 
-def _production_checks(client: Any, info: dict[str, Any]) -> list[DoctorCheck]:
+def _production_checks(client: Any, info: dict[str, Any]) -> list[Finding]:
     """What a production host should have; sandboxes run without network, so these are
     defence in depth for the deployment kind's networks and for engine-level escapes."""
     daemon = _daemon_json()
@@ -68,19 +74,19 @@ def _production_checks(client: Any, info: dict[str, Any]) -> list[DoctorCheck]:
     runtimes = sorted(info.get("Runtimes", {}))
     wanted_runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME", "")
     return [
-        DoctorCheck("log rotation", "max-size" in log_opts,
+        Finding("log rotation", "max-size" in log_opts,
                     f"daemon log-opts: {log_opts or 'none'} (sandboxes set their own cap)",
                     'set "log-opts": {"max-size": "10m", "max-file": "3"} in /etc/docker/daemon.json',
                     required=False),
-        DoctorCheck("inter-container traffic", icc is False,
+        Finding("inter-container traffic", icc is False,
                     "icc is disabled on the default bridge" if icc is False
                     else "containers on the default bridge can talk to each other",
                     'set "icc": false in /etc/docker/daemon.json', required=False),
-        DoctorCheck("metadata address", metadata is True,
+        Finding("metadata address", metadata is True,
                     "traffic to 169.254.169.254 is dropped" if metadata
                     else "no firewall rule drops 169.254.169.254 (cloud credentials)",
                     "iptables -I DOCKER-USER -d 169.254.169.254 -j DROP", required=False),
-        DoctorCheck("sandbox runtime", not wanted_runtime or wanted_runtime in runtimes,
+        Finding("sandbox runtime", not wanted_runtime or wanted_runtime in runtimes,
                     f"HELDOUT_SANDBOX_RUNTIME={wanted_runtime or '(engine default)'}; "
                     f"installed: {', '.join(runtimes)}",
                     f"install {wanted_runtime} and register it in /etc/docker/daemon.json"
@@ -88,12 +94,12 @@ def _production_checks(client: Any, info: dict[str, Any]) -> list[DoctorCheck]:
     ]
 
 
-def _daemon_checks(info: dict[str, Any]) -> list[DoctorCheck]:
+def _daemon_checks(info: dict[str, Any]) -> list[Finding]:
     security = " ".join(info.get("SecurityOptions", []))
     checks = [
-        DoctorCheck("seccomp", "seccomp" in security, f"engine security options: {security or 'none'}",
+        Finding("seccomp", "seccomp" in security, f"engine security options: {security or 'none'}",
                     "run dockerd on a kernel with seccomp and do not set seccomp-profile=unconfined"),
-        DoctorCheck("user namespaces", "userns" in security,
+        Finding("user namespaces", "userns" in security,
                     "container root maps to host root" if "userns" not in security
                     else "containers run in a remapped user namespace",
                     'set "userns-remap": "default" in /etc/docker/daemon.json and restart dockerd',
@@ -102,30 +108,30 @@ def _daemon_checks(info: dict[str, Any]) -> list[DoctorCheck]:
     for key, fix in (("protected_symlinks", "sysctl -w fs.protected_symlinks=1"),
                      ("protected_hardlinks", "sysctl -w fs.protected_hardlinks=1")):
         value = _sysctl(f"fs.{key}")
-        checks.append(DoctorCheck(f"fs.{key}", value == "1", f"fs.{key} = {value}", fix, required=False))
+        checks.append(Finding(f"fs.{key}", value == "1", f"fs.{key} = {value}", fix, required=False))
     return checks
 
 
-def checks(client: Any | None = None) -> list[DoctorCheck]:
+def checks(client: Any | None = None) -> list[Finding]:
     """Engine, image, daemon hardening and host capabilities the runner relies on."""
-    results: list[DoctorCheck] = []
+    results: list[Finding] = []
     try:
         client = client or engine.get_client()
     except EngineUnavailable as exc:
-        return [DoctorCheck("docker engine", False, str(exc),
+        return [Finding("docker engine", False, str(exc),
                             "start the engine (scripts/run does it on Debian as root), or set DOCKER_HOST")]
     info = client.info()
     version = (f"Docker {info.get('ServerVersion')} ({info.get('Driver')}, "
                f"cgroup v{info.get('CgroupVersion')})")
-    results.append(DoctorCheck("docker engine", True, version))
+    results.append(Finding("docker engine", True, version))
     tag = image.default_image()
     built = image.image_exists(client, tag)
-    results.append(DoctorCheck("sandbox image", built, f"{tag} {'is built' if built else 'is missing'}",
+    results.append(Finding("sandbox image", built, f"{tag} {'is built' if built else 'is missing'}",
                                "" if built else "heldout sandbox build"))
     results.extend(_daemon_checks(info))
     results.extend(_production_checks(client, info))
     capped = scratch.can_mount()
-    results.append(DoctorCheck(
+    results.append(Finding(
         "capped /output", capped,
         "a size-capped tmpfs is mounted for each run's /output" if capped
         else "not root: /output is a plain directory, capped only by the file-size ulimit",

@@ -105,15 +105,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_orphans(client: Any | None = None, *, everything: bool = False) -> list[str]:
-    """Remove sandbox containers of this host whose owning process is gone.
+def sweep_orphans(client: Any | None = None, *, everything: bool = False,
+                  host: str | None = None) -> list[str]:
+    """Remove sandbox containers of this host (or of ``host``) whose owning process is gone.
 
-    With ``everything`` every sandbox container of this host goes (used when no worker
+    With ``everything`` every sandbox container of that host goes (used when no worker
     can be running, e.g. by tests and at start-up of the only worker).
     """
     client = client or get_client()
     removed: list[str] = []
-    host = socket.gethostname()
+    host = host or socket.gethostname()
     containers = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{LABEL_HOST}={host}"]})
     for container in containers:
         pid_label = container.labels.get(LABEL_OWNER_PID, "")

@@ -15,3 +15,12 @@ class ImageMissing(SandboxError):
 
 class ImageBuildError(SandboxError):
     """Building the runtime image failed."""
+
+
+class UnknownBackend(SandboxError, LookupError):
+    """``HELDOUT_SANDBOX_BACKEND`` (or the name asked for) names no registered backend."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(f"unknown sandbox backend {name!r}; known: {', '.join(self.known)}")

@@ -26,6 +26,7 @@ from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.spec import (
     CONTROL,
     DATA,
+    HARNESS,
     LAUNCHER,
     OUTPUT,
     TMP,
@@ -53,6 +54,9 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
     mounts = [
         Mount(WORKSPACE, str(rundir.workspace), type="bind", read_only=True),
         Mount(DATA, str(rundir.data), type="bind", read_only=True),
+        # Always mounted, empty when the job has no harness: a warm container's mounts are
+        # fixed before its job (and whether it has a harness) is known.
+        Mount(HARNESS, str(rundir.harness), type="bind", read_only=True),
         Mount(OUTPUT, str(rundir.output), type="bind", read_only=False),
         Mount(CONTROL, str(rundir.control), type="bind", read_only=True),
     ]
@@ -191,7 +195,7 @@ class _Execution:
         self.sampler: UsageSampler | None = None
 
     def start(self) -> None:
-        self.rundir.stage(self.spec.workspace, self.spec.data)
+        self.rundir.stage(self.spec.workspace, self.spec.data, self.spec.harness)
         if self.warm is not None:
             self.container = self.warm.container
         else:

@@ -82,7 +82,7 @@ def stage_tree(source: Path, dest: Path, *, link: bool = False,
 
 
 class RunDir:
-    """``root/{workspace,data,output,control}`` for one container; ``close()`` undoes all."""
+    """``root/{workspace,data,harness,output,control}`` for one container; ``close()`` undoes all."""
 
     def __init__(self, output_mb: int) -> None:
         self.uid = RUN_UIDS.start + secrets.randbelow(len(RUN_UIDS))
@@ -91,6 +91,7 @@ class RunDir:
         os.chmod(self.root, 0o711)  # noqa: S103 - traversable, not listable
         self.workspace = self._subdir("workspace", 0o755)
         self.data = self._subdir("data", 0o755)
+        self.harness = self._subdir("harness", 0o755)
         self.control = self._subdir("control", 0o755)
         self.output = self._subdir("output", 0o700)
         self.output_is_capped = False
@@ -112,10 +113,12 @@ class RunDir:
         os.chmod(path, mode)
         return path
 
-    def stage(self, workspace: Path, data: Path | None) -> None:
+    def stage(self, workspace: Path, data: Path | None, harness: Path | None = None) -> None:
         stage_tree(workspace, self.workspace)
         if data is not None:
             stage_tree(data, self.data, link=True)
+        if harness is not None:
+            stage_tree(harness, self.harness)
 
     def make_pipe(self) -> Path:
         """A FIFO the warm container's launcher reads its job from."""

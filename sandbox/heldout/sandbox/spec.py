@@ -17,6 +17,7 @@ WORKSPACE = "/workspace"
 DATA = "/data"
 OUTPUT = "/output"
 TMP = "/tmp"  # noqa: S108 - a path inside the container, capped tmpfs
+HARNESS = "/harness"  # a kind's trusted harness code and hidden inputs (read-only)
 CONTROL = "/run/heldout"  # the warm launcher's job pipe (read-only mount)
 LAUNCHER = ("python", "/opt/heldout/launch.py")
 
@@ -63,13 +64,14 @@ class Limits:
 class JobSpec:
     """One run of untrusted code.
 
-    ``workspace`` and ``data`` are host directories mounted read-only at /workspace and
-    /data. Nothing else of the host is visible to the job.
+    ``workspace``, ``data`` and ``harness`` are host directories mounted read-only at
+    /workspace, /data and /harness. Nothing else of the host is visible to the job.
     """
 
     command: tuple[str, ...]
     workspace: Path
     data: Path | None = None
+    harness: Path | None = None
     limits: Limits = field(default_factory=Limits)
     image: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -113,10 +115,6 @@ class RunResult:
     signal: int | None = None
     warm: bool = False  # ran in a pre-started container
 
-    @property
-    def succeeded(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
-
     def output(self, name: str) -> OutputFile | None:
         for item in self.outputs:
             if item.name == name:
@@ -139,3 +137,22 @@ class RunResult:
             "signal": self.signal,
             "warm": self.warm,
         }
+
+
+@dataclass(frozen=True)
+class ServiceRun:
+    """A service and the trusted probe that ran beside it in its network namespace.
+
+    ``probe`` is None when the service was gone before the probe could join it (a
+    candidate fault: the service crashed at start-up).
+    """
+
+    service: RunResult
+    probe: RunResult | None
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What an orphan sweep removed: containers whose owning worker is gone."""
+
+    containers: tuple[str, ...]

@@ -10,7 +10,6 @@ import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,12 +177,12 @@ class Adversary:
 
     def _grade(self, attack: Attack, pool: Any | None) -> Outcome:
         from heldout.graders import evaluate
-        from heldout.sandbox import run
+        from heldout.sandbox.backend import DockerSandbox
 
         submission = self._fresh("submission")
         (submission / "solution.py").write_text(self.source(attack), encoding="utf-8")
-        runner = partial(run, pool=pool) if pool is not None else None
-        evaluation = evaluate(self.bundle(attack), submission, runner=runner)
+        sandbox = DockerSandbox(pool=pool) if pool is not None else None
+        evaluation = evaluate(self.bundle(attack), submission, sandbox=sandbox)
         return Outcome(evaluation.status, evaluation.score,
                        tuple(c.detail for c in evaluation.checks),
                        _with_sizes(dict(evaluation.run or {})), evaluation.error)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from heldout.graders.errors import UnknownName
-from heldout.graders.kinds.base import GradingConfig, Kind, Runner
+from heldout.graders.kinds.base import GradingConfig, Kind
 from heldout.graders.kinds.model_training import ModelTraining
 
-__all__ = ["GradingConfig", "Kind", "Runner", "get_kind", "known_kinds", "register"]
+__all__ = ["GradingConfig", "Kind", "get_kind", "known_kinds", "register"]
 
 _KINDS: dict[str, Kind] = {}
 

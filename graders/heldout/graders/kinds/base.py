@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-
-from heldout.sandbox.spec import JobSpec, RunResult
 
 if TYPE_CHECKING:
     from heldout.graders.bundle import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
     from heldout.graders.metrics import MetricScale
     from heldout.graders.result import Evaluation
-
-Runner = Callable[[JobSpec, Path], RunResult]
-"""Runs one job and copies its /output into the given host directory (``heldout.sandbox.run``)."""
+    from heldout.sandbox.backend import Sandbox
 
 
 @dataclass(frozen=True)
@@ -44,8 +39,10 @@ class Kind(Protocol):
         """Checks too slow for every load (e.g. parse all hidden data); raise ``GraderError``."""
         ...
 
-    def grade(self, bundle: Bundle, workspace: Path, runner: Runner) -> Evaluation:
-        """Grade the staged submission in ``workspace``.
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
+        """Grade the staged submission in ``workspace``, running jobs in ``sandbox``.
+
+        ``sandbox`` refuses any job that would mount the bundle's hidden/ or solutions/.
 
         Candidate faults end in a graded evaluation; ``SandboxError`` and ``GraderError``
         propagate and become ``internal_error`` in :func:`heldout.graders.evaluate`.

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig, Runner
+from heldout.graders.kinds.base import GradingConfig
 from heldout.graders.metrics import MetricScale, get_metric, known_metrics, points
 from heldout.graders.result import MAX_SCORE, Check, Evaluation
 from heldout.graders.runcheck import run_check
@@ -18,6 +18,7 @@ from heldout.sandbox.spec import OUTPUT, JobSpec
 if TYPE_CHECKING:
     from heldout.graders.bundle import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
+    from heldout.sandbox.backend import Sandbox
 
 DEFAULT_MAX_PREDICTIONS_MB = 16.0
 
@@ -128,7 +129,7 @@ class ModelTraining:
         for name in (config.metric, *config.report_metrics):
             get_metric(name).compute(labels.values, [labels.values[0]] * len(labels.values))
 
-    def grade(self, bundle: Bundle, workspace: Path, runner: Runner) -> Evaluation:
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
         config, labels = self._labels(bundle)
         metric = get_metric(config.metric)
         spec = JobSpec(
@@ -140,7 +141,7 @@ class ModelTraining:
         )
         shown = f"{OUTPUT}/{config.predictions}"
         with tempfile.TemporaryDirectory(prefix="heldout-output-") as output_dir:
-            result = runner(spec, Path(output_dir))
+            result = sandbox.run(spec, Path(output_dir))
             ran = run_check(result, bundle.limits)
             checks = [ran]
             values: tuple[float, ...] | None = None
