@@ -12,7 +12,7 @@ from heldout.graders.checks import (
     get_check,
     known_checks,
     register_check,
-    tests_check,
+    tally_check,
 )
 from heldout.graders.errors import UnknownName
 
@@ -48,11 +48,11 @@ def test_verdicts_carry_type_kind_and_label() -> None:
 def test_tests_check_weighted_partial_credit_and_first_failures() -> None:
     tallies = [Tally("case 1", True, 1), Tally("case 2", False, 3, "expected 0.75, got 0.5"),
                *[Tally(f"case {i}", False, 1, "raised ValueError") for i in range(3, 7)]]
-    check = tests_check(tallies, max_score=40)
+    check = tally_check(tallies, max_score=40)
     assert check.score == pytest.approx(40 * 1 / 8)
     assert check.detail.startswith("1/6 cases passed; case 2: expected 0.75, got 0.5; case 3: ")
     assert check.detail.endswith("and 2 more")
     assert not check.passed
-    full = tests_check([Tally("case 1", True, 2)], max_score=10)
+    full = tally_check([Tally("case 1", True, 2)], max_score=10)
     assert full.passed and full.score == 10 and full.detail == "1/1 cases passed"
-    assert not tests_check([], max_score=10).passed
+    assert not tally_check([], max_score=10).passed

@@ -15,7 +15,7 @@ from heldout.graders.result import Check, CheckKind
 
 __all__ = [
     "METRIC", "PREDICTIONS", "RUN", "TESTS", "CheckType", "Tally", "get_check", "known_checks",
-    "metric_check", "register_check", "tests_check",
+    "metric_check", "register_check", "tally_check",
 ]
 
 NOT_CHECKED = "not checked: "
@@ -108,7 +108,7 @@ class Tally:
     reason: str = ""  # why it failed, e.g. "expected 0.75, got 0.5"
 
 
-def tests_check(tallies: Sequence[Tally], *, max_score: float, label: str | None = None) -> Check:
+def tally_check(tallies: Sequence[Tally], *, max_score: float, label: str | None = None) -> Check:
     """One ``tests`` check over some cases: weighted partial credit, first failures named."""
     total = sum(t.weight for t in tallies)
     won = sum(t.weight for t in tallies if t.passed)
