@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -14,16 +15,18 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Attempt
 from heldout.platform.services import accounts
 
-# (method, URL template, roles allowed besides admin)
+# (method, URL template, roles allowed besides admin, a valid form for a POST)
 PROTECTED = [
-    ("GET", "/assessments", {"recruiter", "interviewer"}),
-    ("GET", "/assessments/new", {"recruiter"}),
-    ("POST", "/assessments/new", {"recruiter"}),
-    ("GET", "/assessments/{assessment}", {"recruiter"}),
-    ("POST", "/assessments/{assessment}/invites", {"recruiter"}),
-    ("POST", "/invites/{invite}/revoke", {"recruiter"}),
-    ("GET", "/assessments/{assessment}/candidates", {"interviewer"}),
-    ("GET", "/attempts/{attempt}/report", {"interviewer"}),
+    ("GET", "/assessments", {"recruiter", "interviewer"}, None),
+    ("GET", "/assessments/new", {"recruiter"}, None),
+    ("POST", "/assessments/new", {"recruiter"},
+     {"name": "Role check", "challenges": "churn-prediction", "time_limit_minutes": "60"}),
+    ("GET", "/assessments/{assessment}", {"recruiter"}, None),
+    ("POST", "/assessments/{assessment}/invites", {"recruiter"},
+     {"candidate_name": "Role Check", "candidate_email": "role.check@example.com"}),
+    ("POST", "/invites/{invite}/revoke", {"recruiter"}, {}),
+    ("GET", "/assessments/{assessment}/candidates", {"interviewer"}, None),
+    ("GET", "/attempts/{attempt}/report", {"interviewer"}, None),
 ]
 ROLES = ("admin", "recruiter", "interviewer")
 
@@ -38,22 +41,33 @@ def urls(app: Flask, assessment_id: int, invite, start, tmp_path: Path  # type: 
     return lambda template: template.format(**ids)
 
 
-@pytest.mark.parametrize(("method", "template", "allowed"), PROTECTED)
-def test_anonymous_is_sent_to_sign_in(client: FlaskClient, urls: Callable[[str], str],
-                                      method: str, template: str, allowed: set[str]) -> None:
-    response = client.open(urls(template), method=method)
+@pytest.mark.parametrize(("method", "template", "allowed", "form"), PROTECTED)
+def test_anonymous_is_sent_to_sign_in(client: FlaskClient, urls: Callable[[str], str], method: str,
+                                      template: str, allowed: set[str], form: dict[str, str] | None) -> None:
+    response = client.open(urls(template), method=method, data=form)
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=")
+    assert response.headers["Location"] == "/login?next=" + quote(urls(template), safe="")
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "template", "allowed"), PROTECTED)
+@pytest.mark.parametrize(("method", "template", "allowed", "form"), PROTECTED)
 def test_roles(client: FlaskClient, auth, urls: Callable[[str], str],  # type: ignore[no-untyped-def]
-               role: str, method: str, template: str, allowed: set[str]) -> None:
+               role: str, method: str, template: str, allowed: set[str],
+               form: dict[str, str] | None) -> None:
     auth.login(role)
-    response = client.open(urls(template), method=method, data={})
+    url = urls(template)
+    # A valid form, and the page the action leads to: an allowed user gets the page itself,
+    # never the sign-in page and never an error.
+    response = client.open(url, method=method, data=form, follow_redirects=True)
     if role == "admin" or role in allowed:
-        assert response.status_code in (200, 201, 302, 400), response.text
+        assert response.request.path != "/login", "an allowed user was sent to sign in"
+        assert "Not allowed" not in response.text
+        if method == "GET":
+            assert response.status_code == 200, response.text
+            assert response.request.path == url
+        else:
+            # 201: creating an invite answers with the page that shows its link.
+            assert response.status_code in (200, 201), response.text
     else:
         assert response.status_code == 403
         assert "Not allowed" in response.text
