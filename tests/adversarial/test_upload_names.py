@@ -15,8 +15,12 @@ import pytest
 SPEC_ARGS = ("solution.py", ("*.py",), 262144, 10)
 TRAVERSING = ["../solution.py", "../../tmp/x.py", "/etc/cron.d/x.py", "sub/../../x.py",
               "..\\..\\x.py", "sub\\..\\..\\x.py", "./../x.py", ".hidden.py"]
-ODD = ["x\x00.py", "a" * 300 + ".py", "line\nbreak.py", "\u202eyp.exe.py", "sub//x.py",
-       "x.py/", " x.py", "/".join(["d"] * 200) + "/x.py"]
+# Odd names the submit check refuses: control characters, a NUL, bidirectional overrides,
+# a part or a path too long for the worker's file system.
+REFUSED = ["x\x00.py", "a" * 300 + ".py", "line\nbreak.py", "\u202eyp.exe.py",
+           "/".join(["d"] * 200) + "/x.py"]
+# Odd names it accepts, and the name the file is stored under.
+ACCEPTED = {"sub//x.py": "sub/x.py", "x.py/": "x.py", " x.py": " x.py"}
 
 
 def _check(names: list[str]) -> list[str]:
@@ -28,23 +32,36 @@ def _check(names: list[str]) -> list[str]:
     return [item.name for item in check_files(SubmissionSpec(*SPEC_ARGS), files)]
 
 
+def _assert_refused(name: str) -> None:
+    from heldout.platform.errors import InvalidInput
+    from heldout.platform.http import status_of
+
+    with pytest.raises(InvalidInput) as info:
+        _check([name])
+    # What the candidate sees: a 400 that names the file (shortened, escaped) and says why.
+    assert status_of(info.value) == 400
+    message = str(info.value)
+    assert message.endswith("is not a usable file name"), message
+    assert repr(name[:8])[1:-1] in message, message
+    assert len(message) < 120, "the message echoes an over-long name whole"
+
+
 @pytest.mark.parametrize("name", TRAVERSING)
 def test_a_path_traversing_name_is_refused_at_submit(name: str) -> None:
-    from heldout.platform.errors import InvalidInput
-
-    with pytest.raises(InvalidInput, match="not a usable file name"):
-        _check([name])
+    _assert_refused(name)
 
 
-@pytest.mark.parametrize("name", ODD, ids=lambda n: repr(n[:24]))
-def test_an_accepted_name_can_be_written_by_the_worker(name: str, tmp_path: Path) -> None:
-    from heldout.platform.errors import InvalidInput
+@pytest.mark.parametrize("name", REFUSED, ids=lambda n: repr(n[:24]))
+def test_an_unusable_name_is_refused_at_submit(name: str) -> None:
+    _assert_refused(name)
+
+
+@pytest.mark.parametrize(("name", "stored_as"), ACCEPTED.items(), ids=lambda n: repr(n[:24]))
+def test_an_accepted_name_can_be_written_by_the_worker(name: str, stored_as: str, tmp_path: Path) -> None:
     from heldout.platform.services.grading import _materialise  # the worker's own step
 
-    try:
-        accepted = _check([name])
-    except InvalidInput:
-        return  # refused with a message: the candidate can fix it
+    accepted = _check([name])
+    assert accepted == ["solution.py", stored_as]
     stored = SimpleNamespace(files=[SimpleNamespace(name=n, sha256=n) for n in accepted])
     blobs = SimpleNamespace(get=lambda sha: b"x = 1\n")
     directory = tmp_path / "submission"
@@ -54,6 +71,6 @@ def test_an_accepted_name_can_be_written_by_the_worker(name: str, tmp_path: Path
         pytest.fail(f"{name[:40]!r} passed the submit checks but the worker can't write it "
                     f"({type(exc).__name__}: {str(exc)[:120]}): the submission would end "
                     "as internal_error")
-    for accepted_name in accepted:
-        written = (directory / accepted_name).resolve()
-        assert written.is_relative_to(directory.resolve()) and written.is_file()
+    written = (directory / stored_as).resolve()
+    assert written.is_relative_to(directory.resolve()) and written.is_file()
+    assert written.read_bytes() == b"x = 1\n"
