@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,13 +15,27 @@ import pytest
 pytest_plugins = ("pytester",)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """The skip gate (tests/skips.py), loaded by path: tests/ is not a package."""
-    spec = importlib.util.spec_from_file_location("heldout_test_skips", Path(__file__).with_name("skips.py"))
+def _load(name: str, filename: str) -> ModuleType:
+    """A helper module of tests/, loaded by path: tests/ is not a package."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
     assert spec is not None and spec.loader is not None
-    skips = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(skips)
+    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    return module
+
+
+skips = _load("heldout_test_skips", "skips.py")
+htmltree = _load("heldout_test_htmltree", "htmltree.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(skips.SkipGate(skips.gate_enabled()), "heldout-skip-gate")
+
+
+@pytest.fixture
+def html() -> ModuleType:
+    """Page element trees (tests/htmltree.py): ``html.parse(page).one(cls="total-value")``."""
+    return htmltree
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import flask_migrate
@@ -21,6 +22,7 @@ from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.processes import stop_processes
 from heldout.platform.services import accounts, catalogue
+from heldout.platform.templating import format_score
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "churn-prediction"
@@ -89,7 +91,7 @@ def poll(client: FlaskClient, url: str) -> dict[str, Any]:
     raise AssertionError(f"not graded within {GRADING_TIMEOUT_S} s; statuses seen: {seen}")
 
 
-def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes]) -> None:
+def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes], html: ModuleType) -> None:
     recruiter = app.test_client()
     login(recruiter, "recruiter@example.com")
     page = recruiter.get("/assessments/new").text
@@ -130,10 +132,15 @@ def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes]) ->
     login(interviewer, "interviewer@example.com")
     assessment_id = assessment_url.rstrip("/").rsplit("/", 1)[-1]
     page = interviewer.get(f"/assessments/{assessment_id}/candidates").text
-    assert "Erin E2E" in page
-    report_url = re.search(r'href="(/attempts/\d+/report)"', page)
-    assert report_url
-    report = interviewer.get(report_url.group(1)).text
+    shown = format_score(status["score"])  # as the pages round it
+    (row,) = html.table_rows(html.parse(page).one("table", cls="scores"))
+    assert row["Candidate"].text().startswith("Erin E2E")
+    assert row["Predict customer churn"].text() == shown
+    assert row["Total"].text() == shown
+    report_url = row["Report"].one("a").attrs["href"]
+    report = interviewer.get(report_url).text
+    tree = html.parse(report)
+    assert tree.one(cls="total-value").text() == shown
+    assert tree.one("section", cls="challenge-result").one(cls="score-box").text() == f"{shown} / 100"
     assert "Predict customer churn" in report and "roc_auc" in report
-    assert f"{status['score']:g}"[:2] in report
     assert "Peak memory" in report and "HELDOUT_DATA" in report  # run stats and the code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -40,17 +41,27 @@ def _graded_attempt(app: Flask, client: FlaskClient, attempt: str) -> int:
 
 
 def test_candidates_table(app: Flask, client: FlaskClient, auth, assessment_id: int,  # type: ignore[no-untyped-def]
-                          attempt: str, make_invite) -> None:
+                          attempt: str, make_invite, html: ModuleType) -> None:
     make_invite("Not Yet", "later@example.org")
     candidate = client
-    _graded_attempt(app, candidate, attempt)
+    attempt_id = _graded_attempt(app, candidate, attempt)
     staff = app.test_client()
     staff.post("/login", data={"email": "interviewer@example.com",
                                "password": "correct horse battery"})
-    page = staff.get(f"/assessments/{assessment_id}/candidates").text
-    assert "Cara Candidate" in page and "Not Yet" in page
-    assert "88" in page
-    assert "Report" in page
+    page = html.parse(staff.get(f"/assessments/{assessment_id}/candidates").text)
+    rows = {}
+    for row in html.table_rows(page.one("table", cls="scores")):
+        cell = row["Candidate"]  # the name, then the e-mail in a span
+        rows[cell.text().removesuffix(cell.one("span").text()).strip()] = row
+    assert set(rows) == {"Cara Candidate", "Not Yet"}
+    graded, waiting = rows["Cara Candidate"], rows["Not Yet"]
+    # The challenge's column and the total show the graded score; one challenge: the same.
+    assert graded["Predict customer churn"].text() == "88"
+    assert graded["Total"].text() == "88"
+    (link,) = graded["Report"].find_all("a")
+    assert link.attrs["href"] == f"/attempts/{attempt_id}/report"
+    assert waiting["Predict customer churn"].text() == "—"
+    assert waiting["Report"].find_all("a") == []
 
 
 def test_candidates_empty_state(client: FlaskClient, auth, assessment_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +69,8 @@ def test_candidates_empty_state(client: FlaskClient, auth, assessment_id: int) -
     assert "No candidates yet" in client.get(f"/assessments/{assessment_id}/candidates").text
 
 
-def test_report(app: Flask, client: FlaskClient, attempt: str, users) -> None:  # type: ignore[no-untyped-def]
+def test_report(app: Flask, client: FlaskClient, attempt: str, users,  # type: ignore[no-untyped-def]
+                html: ModuleType) -> None:
     attempt_id = _graded_attempt(app, client, attempt)
     staff = app.test_client()
     staff.post("/login", data={"email": "interviewer@example.com",
@@ -66,6 +78,11 @@ def test_report(app: Flask, client: FlaskClient, attempt: str, users) -> None:  
     response = staff.get(f"/attempts/{attempt_id}/report")
     assert response.status_code == 200
     page = response.text
+    tree = html.parse(page)
+    assert tree.one(cls="total-value").text() == "88"
+    (result,) = tree.find_all("section", cls="challenge-result")
+    assert result.one("h2").text().startswith("Predict customer churn")
+    assert result.one(cls="score-box").text() == "88 / 100"
     for text in ("Cara Candidate", "ML take-home", "Predict customer churn",
                  "0.85 of target 0.87", "2 duplicate ids ignored", "roc_auc", "0.8512",
                  "12.5 s", "321 MB", "Limit that ended it", "of 60 min", "counts"):
