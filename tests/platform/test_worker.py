@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from heldout.graders.bundle import Bundle
 from heldout.graders.result import Check
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
-from heldout.platform.models import Evaluation, Submission, utcnow
+from heldout.platform.models import EvaluationRecord, Submission, utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import grading, recovery
 from heldout.platform.tasks import grading_settings
@@ -55,10 +53,24 @@ def submission_id(app: Flask, client: FlaskClient, attempt: str) -> int:
         return db.session.scalars(select(Submission.id)).one()
 
 
-def grade(app: Flask, submission_id: int,
-          evaluate: Callable[[Bundle, Path], GradedResult]) -> grading.GradingOutcome:
+def grade(app: Flask, submission_id: int, evaluate: Callable[[Bundle, Path], GradedResult],
+          clock: Callable[[], datetime] = utcnow) -> grading.GradingOutcome:
     with app.app_context():
-        return grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate)
+        return grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate,
+                                        clock=clock)
+
+
+class FakeClock:
+    """The grading clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 def test_grading_stores_the_evaluation(app: Flask, client: FlaskClient, attempt: str,
@@ -91,7 +103,8 @@ def test_a_graded_submission_is_not_graded_again(app: Flask, submission_id: int)
 def test_platform_errors_are_retried_never_a_score(app: Flask, client: FlaskClient, attempt: str,
                                                    submission_id: int,
                                                    evaluate: Callable[..., GradedResult]) -> None:
-    outcome = grade(app, submission_id, evaluate)
+    clock = FakeClock()
+    outcome = grade(app, submission_id, evaluate, clock)
     assert outcome.status == "internal_error" and outcome.retry_in == grading.backoff(1)
     with app.app_context():
         submission = db.session.get(Submission, submission_id)
@@ -102,8 +115,11 @@ def test_platform_errors_are_retried_never_a_score(app: Flask, client: FlaskClie
     assert status["score"] is None and not status["final"]
     assert "retried automatically" in status["message"]
 
-    assert grade(app, submission_id, evaluate).status == "internal_error"
-    last = grade(app, submission_id, evaluate)
+    clock.advance(grading.backoff(1))
+    assert grade(app, submission_id, evaluate, clock).status == "internal_error"
+    clock.advance(grading.backoff(2))
+    last = grade(app, submission_id, evaluate, clock)
+    assert last.status == "internal_error"
     assert last.retry_in is None  # three tries: final
     with app.app_context():
         submission = db.session.get(Submission, submission_id)
@@ -114,7 +130,32 @@ def test_platform_errors_are_retried_never_a_score(app: Flask, client: FlaskClie
     assert status is not None and status["final"] and status["score"] is None
     assert "not counted against you" in status["message"]
     # A later successful re-run is possible only by staff (not automatic): nothing claims it.
-    assert grade(app, submission_id, graded).status == "skipped"
+    clock.advance(3600)
+    assert grade(app, submission_id, graded, clock).status == "skipped"
+
+
+def test_a_retry_is_not_claimed_before_retry_at(app: Flask, submission_id: int) -> None:
+    clock = FakeClock()
+    assert grade(app, submission_id, broken, clock).status == "internal_error"
+    with app.app_context():
+        row = db.session.get(Submission, submission_id)
+        assert row is not None and row.retry_at == clock.now + timedelta(seconds=grading.backoff(1))
+        retry_at = row.retry_at
+
+    clock.advance(grading.backoff(1) - 1)
+    early = grade(app, submission_id, graded, clock)
+    assert (early.status, early.retry_in) == ("not_due", 1.0)
+    with app.app_context():
+        # The claim itself refuses it too (another worker racing past the first check).
+        assert not grading._claim(submission_id, "w:l:1", 60, clock.now)
+        row = db.session.get(Submission, submission_id)
+        assert row is not None and (row.status, row.tries) == ("internal_error", 1)
+
+    clock.now = retry_at
+    assert grade(app, submission_id, graded, clock).status == "graded"
+    with app.app_context():
+        row = db.session.get(Submission, submission_id)
+        assert row is not None and (row.status, row.tries) == ("graded", 2)
 
 
 def test_the_task_schedules_its_retry(app: Flask, submission_id: int,
@@ -128,8 +169,27 @@ def test_the_task_schedules_its_retry(app: Flask, submission_id: int,
         huey.execute(task)
         waiting = [*huey.pending(), *huey.scheduled()]
         assert [t.args for t in waiting] == [(submission_id,)]
-        assert waiting[0].eta is not None
         assert queue.waiting_submission_ids() == {submission_id}
+        row = db.session.get(Submission, submission_id)
+        assert row is not None and row.retry_at is not None
+        # Huey keeps naive UTC: the job is due when the row's back-off ends, not before.
+        eta = waiting[0].eta.replace(tzinfo=UTC)
+        assert abs((eta - row.retry_at).total_seconds()) < 2
+
+        # A copy run early (a clock skew, an operator) leaves it alone: no second chain.
+        huey.execute(queue.tasks.grade_submission_task.s(submission_id))
+        db.session.refresh(row)
+        assert (row.status, row.tries) == ("internal_error", 1)
+        assert [t.args for t in [*huey.pending(), *huey.scheduled()]] == [(submission_id,)]
+
+        # Run early with nothing else waiting: it is scheduled again for when it is due.
+        assert huey.dequeue() is not None and queue.waiting_submission_ids() == set()
+        huey.execute(queue.tasks.grade_submission_task.s(submission_id))
+        db.session.refresh(row)
+        assert (row.status, row.tries) == ("internal_error", 1)
+        again = [*huey.pending(), *huey.scheduled()]
+        assert [t.args for t in again] == [(submission_id,)] and again[0].eta is not None
+        assert abs((again[0].eta.replace(tzinfo=UTC) - row.retry_at).total_seconds()) < 2
 
 
 def test_the_task_runs_through_the_queue(app: Flask, submission_id: int,
@@ -155,7 +215,7 @@ def test_a_result_after_the_lease_was_lost_is_discarded(app: Flask, submission_i
 
     assert grade(app, submission_id, slow).status == "skipped"
     with app.app_context():
-        assert db.session.scalars(select(Evaluation)).all() == []
+        assert db.session.scalars(select(EvaluationRecord)).all() == []
 
 
 def test_only_one_worker_claims_a_job(app: Flask, submission_id: int) -> None:
@@ -219,23 +279,25 @@ def test_watchdog_gives_up_after_the_last_try(app: Flask, client: FlaskClient, a
     assert status is not None and status["status"] == "internal_error" and status["final"]
 
 
-def test_startup_reclaims_jobs_of_a_dead_local_worker(app: Flask, submission_id: int) -> None:
+def test_startup_reclaims_jobs_of_an_earlier_life(app: Flask, submission_id: int) -> None:
     _drain(app)
-    dead_pid = 2**22 + 12345  # above the default pid_max: no such process
-    owner = f"{socket.gethostname()}:{dead_pid}:x"
-    _set(app, submission_id, status="running", tries=1, lease_owner=owner,
+    now_holding = recovery.Previous("worker-a", "life2")
+    _set(app, submission_id, status="running", tries=1, lease_owner="worker-a:life1:x",
          lease_expires_at=utcnow() + timedelta(minutes=10))
     assert _recover(app).stale == ()  # a live lease is respected by the watchdog
-    assert _recover(app, at_startup=True).stale == (submission_id,)
-    _set(app, submission_id, status="running", lease_owner=f"{socket.gethostname()}:"
-         f"{os.getpid()}:x", lease_expires_at=utcnow() + timedelta(minutes=10))
-    assert _recover(app, at_startup=True).stale == ()  # ours: alive
+    assert _recover(app, previous=recovery.Previous("worker-b", "life9")).stale == ()
+    assert _recover(app, previous=now_holding).stale == (submission_id,)
+    _set(app, submission_id, status="running", lease_owner="worker-a:life2:x",
+         lease_expires_at=utcnow() + timedelta(minutes=10))
+    assert _recover(app, previous=now_holding).stale == ()  # this life's own job
 
 
 def test_a_missing_bundle_is_a_platform_error(app: Flask, submission_id: int,
                                               monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
-    app.config["HELDOUT_CHALLENGES_DIR"] = str(tmp_path / "empty")
+    # Neither the bundle store nor the challenges directory has the submitted version.
+    with app.app_context():
+        _set(app, submission_id, challenge_version="sha256:" + "0" * 64)
     outcome = grade(app, submission_id, graded)
     assert outcome.status == "internal_error"
     assert "bundle unavailable" in outcome.detail

@@ -14,6 +14,7 @@ from heldout.platform import http, templating
 from heldout.platform.config import load_settings
 from heldout.platform.extensions import csrf, db, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
+from heldout.platform.services import catalogue
 from heldout.platform.views import auth, candidate, review, staff
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -30,6 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = JobQueue(app.config["HELDOUT_QUEUE_URL"], app.app_context)
 
+    app.extensions[catalogue.EXTENSION_KEY] = catalogue.make_catalogue(
+        Path(app.config["HELDOUT_CHALLENGES_DIR"]), Path(app.config["HELDOUT_DATA_DIR"]))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "do_connect", _make_sqlite_dir)

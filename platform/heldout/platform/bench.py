@@ -83,7 +83,7 @@ def queue_throughput(batch: int, workers: int, challenges_dir: Path, say: Say) -
                 for _ in range(count):
                     submissions.submit(attempt_public_id=attempt_id, challenge_slug=SLUG, files=[],
                                        blobs=BlobStore(Path(tmp) / "blobs"), queue=get_queue(),
-                                       challenges_dir=challenges_dir, now=utcnow(), pasted_code=code)
+                                       bundles=catalogue.get_bundles(), now=utcnow(), pasted_code=code)
 
         env = {**os.environ, **settings, "HELDOUT_WORKERS": str(workers)}
         worker = subprocess.Popen([sys.executable, "-m", "heldout.platform", "worker"], env=env,

@@ -1,18 +1,26 @@
-"""Content-addressed file store: a submitted file lives at ``blobs/ab/<sha256>``."""
+"""Content-addressed stores: submitted files (``blobs/ab/<sha256>``) and bundle versions."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
+from heldout.graders.bundle import bundle_files, bundle_version
+
 SHA256 = re.compile(r"[0-9a-f]{64}")
+VERSION_PREFIX = "sha256:"
 
 
 class BlobMissing(LookupError):
     """A referenced blob is absent or does not match its hash (a platform fault)."""
+
+
+class BundleVersionMissing(LookupError):
+    """No copy of a bundle version on this host (a platform fault, never the candidate's)."""
 
 
 class BlobStore:
@@ -54,6 +62,67 @@ class BlobStore:
         if hashlib.sha256(data).hexdigest() != digest:
             raise BlobMissing(f"blob {digest} in {self.root} does not match its hash")
         return data
+
+
+def _version_hex(version: str) -> str:
+    digest = version.removeprefix(VERSION_PREFIX)
+    if not version.startswith(VERSION_PREFIX) or not SHA256.fullmatch(digest):
+        raise ValueError(f"not a bundle version: {version!r}")
+    return digest
+
+
+class BundleStore:
+    """Every loaded bundle version, immutable, at ``<root>/<sha256>/<slug>/``.
+
+    A version is the graders' content hash of the copy as stored, so what is graded is
+    exactly what was hashed, however the challenges directory changes afterwards. (The
+    hash covers file names and contents, not the slug: two slugs may share a version.)
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def add(self, source: Path) -> str:
+        """Copy the bundle in ``source`` into the store (staged, then renamed); its version."""
+        slug = source.resolve().name
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+        try:
+            copy = staging / slug
+            copy.mkdir()
+            for relative, path in bundle_files(source):
+                target = copy / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("rb") as reader, target.open("wb") as writer:
+                    shutil.copyfileobj(reader, writer)
+                    writer.flush()
+                    os.fsync(writer.fileno())
+                os.chmod(target, 0o444)
+            # Hash the copy, not the source: the source may change while we read it.
+            version = bundle_version(copy)
+            version_dir = self.root / _version_hex(version)
+            if not (version_dir / slug).is_dir():
+                version_dir.mkdir(exist_ok=True)
+                try:
+                    os.rename(copy, version_dir / slug)
+                except OSError:
+                    if not (version_dir / slug).is_dir():  # not just another loader's win
+                        raise
+                _fsync_dir(version_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return version
+
+    def materialise(self, slug: str, version: str) -> Path:
+        """The directory of ``version`` of bundle ``slug`` on this host.
+
+        The one place a version becomes files: shipping versions to other hosts changes
+        this function alone.
+        """
+        directory = self.root / _version_hex(version) / slug
+        if not directory.is_dir() or "/" in slug or slug.startswith("."):
+            raise BundleVersionMissing(f"bundle {slug} version {version} is not in {self.root}")
+        return directory
 
 
 def _fsync_dir(directory: Path) -> None:

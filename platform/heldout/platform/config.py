@@ -97,6 +97,11 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
                   ) -> dict[str, Any]:
+    Setting("HELDOUT_WORKER_ID", "", _text,
+            "Name of this grading worker: it labels the worker's sandbox containers and "
+            "leases, so a restarted worker removes what its previous life left. Default: a "
+            "name kept in `<DATA_DIR>/worker-id`, made on first start. Give each concurrently "
+            "running worker its own."),
     """Defaults, then ``HELDOUT_*`` from ``env``, then ``overrides`` (tests); strictly parsed.
 
     Returns the Flask config: every ``HELDOUT_*`` setting plus the Flask and extension

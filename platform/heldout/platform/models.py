@@ -109,7 +109,7 @@ class User(Base):
 
 
 class Challenge(Base):
-    """A challenge bundle as last loaded from the challenges directory."""
+    """A challenge bundle as last loaded; ``version`` is what new submissions are made against."""
 
     __tablename__ = "challenge"
 
@@ -133,6 +133,23 @@ class Assessment(Base):
     """What candidates are invited to: an ordered list of challenges and a time limit."""
 
     __tablename__ = "assessment"
+    versions: Mapped[list[ChallengeVersion]] = relationship(
+        order_by="ChallengeVersion.id", back_populates="challenge")
+
+
+class ChallengeVersion(Base):
+    """Every version of a bundle the catalogue ever loaded: its files stay in the bundle store."""
+
+    __tablename__ = "challenge_version"
+    __table_args__ = (UniqueConstraint("challenge_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
+    version: Mapped[str] = mapped_column(String(80))
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    challenge: Mapped[Challenge] = relationship(back_populates="versions")
+
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -212,7 +229,11 @@ class Attempt(Base):
 
 
 class Submission(Base):
-    """Files a candidate submitted for one challenge, and where grading stands."""
+    """Files a candidate submitted for one challenge, and where grading stands.
+
+    ``challenge_version`` is the bundle version it was made against; grading uses exactly
+    that version's files, whatever the catalogue holds by then.
+    """
 
     __tablename__ = "submission"
 
@@ -237,7 +258,7 @@ class Submission(Base):
     challenge: Mapped[Challenge] = relationship()
     files: Mapped[list[SubmissionFile]] = relationship(
         order_by="SubmissionFile.name", cascade="all, delete-orphan")
-    evaluation: Mapped[Evaluation | None] = relationship(back_populates="submission")
+    evaluation: Mapped[EvaluationRecord | None] = relationship(back_populates="submission")
 
 
 class SubmissionFile(Base):
@@ -253,8 +274,8 @@ class SubmissionFile(Base):
     size: Mapped[int] = mapped_column(Integer)
 
 
-class Evaluation(Base):
-    """What grading said about a submission (the graders' Evaluation, stored)."""
+class EvaluationRecord(Base):
+    """The graders' ``Evaluation`` of a submission, as stored (the table keeps its name)."""
 
     __tablename__ = "evaluation"
 

@@ -67,6 +67,7 @@ class JobQueue:
     def tasks(self) -> GradingTasks:
         with self._lock:
             if self._tasks is None:
+                # Deferred to the first enqueue: creating the app imports no grader code.
                 from heldout.platform.tasks import register_tasks
 
                 self._huey = make_huey(self.url)
@@ -75,20 +76,11 @@ class JobQueue:
 
     def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None:
         """Put a grading job on the queue (raises if the backend can't be reached)."""
-        task = self.tasks.grade_submission
-        if delay:
-            task.schedule(args=(submission_id,), delay=delay)
-        else:
-            task(submission_id)
+        self.tasks.enqueue_grading(submission_id, delay=delay)
 
     def waiting_submission_ids(self) -> set[int]:
         """Submissions with a grading job waiting in the queue (pending or scheduled)."""
-        name = self.tasks.grade_submission.task_class.__name__
-        waiting: set[int] = set()
-        for task in [*self.huey.pending(), *self.huey.scheduled()]:
-            if task.name == name and task.args:
-                waiting.add(int(task.args[0]))
-        return waiting
+        return self.tasks.waiting_submission_ids()
 
     def depth(self) -> int:
         return int(self.huey.pending_count()) + int(self.huey.scheduled_count())

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from huey.consumer import Consumer
 
+from heldout.platform.identity import (
+    ENV_WORKER_ID,
+    IDENTITY_KEY,
+    IdentityLock,
+    WorkerIdentity,
+    claim_identity,
+)
 from heldout.platform.models import utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import recovery
@@ -16,29 +24,62 @@ from heldout.platform.services import recovery
 log = logging.getLogger(__name__)
 
 
-def sweep_orphan_containers() -> list[str]:
-    """Remove sandbox containers left by dead workers; a missing engine is only logged."""
+def sweep_orphan_containers(identity: WorkerIdentity) -> list[str]:
+    """Remove sandbox containers left by dead workers; a missing engine is only logged.
+
+    Holding our identity exclusively, every container labelled with it is an earlier
+    life's (a restarted worker container gets a new host name and may even get the same
+    process id, so neither tells lives apart). The engine's own sweep then removes the
+    containers of dead processes under our identity and stale run directories.
+    """
     try:
-        from heldout.sandbox.engine import sweep_orphans
+        from heldout.sandbox import engine, scratch
         from heldout.sandbox.errors import SandboxError
     except ImportError:  # the sandbox package is optional for a web-only install
         return []
+    removed: list[str] = []
     try:
-        return sweep_orphans()
+        client = engine.get_client()
+        if identity.exclusive:
+            labels = [f"{engine.LABEL}=1", f"{engine.LABEL_HOST}={identity.worker_id}"]
+            for container in client.containers.list(all=True, filters={"label": labels}):
+                rundir = container.labels.get(engine.LABEL_RUNDIR)
+                container.remove(force=True)
+                removed.append(str(container.id))
+                if rundir:
+                    scratch.discard(Path(rundir))
+        removed += engine.sweep_orphans(client, host=identity.worker_id)
     except SandboxError as exc:
         log.warning("could not sweep orphan sandbox containers: %s", str(exc))
-        return []
+    except engine.ENGINE_ERRORS as exc:
+        log.warning("could not sweep orphan sandbox containers: %s: %s",
+                    type(exc).__name__, str(exc))
+    return removed
 
 
-def prepare(app: Flask) -> recovery.RecoveryReport:
+def take_identity(app: Flask) -> tuple[WorkerIdentity, IdentityLock]:
+    """Claim this worker's identity and make it the one sandbox containers are labelled with."""
+    identity, lock = claim_identity(Path(app.config["HELDOUT_DATA_DIR"]),
+                                    app.config["HELDOUT_WORKER_ID"] or None)
+    # The sandbox labels containers from the environment; child processes inherit it too.
+    os.environ[ENV_WORKER_ID] = identity.worker_id
+    app.extensions[IDENTITY_KEY] = identity
+    log.info("worker identity %s (life %s%s)", identity.worker_id, identity.life,
+             "" if identity.exclusive else ", not persisted: the persisted one is in use")
+    return identity, lock
+
+
+def prepare(app: Flask, identity: WorkerIdentity) -> recovery.RecoveryReport:
     """Start-up duties: clean the engine, then re-queue whatever a dead worker left."""
-    removed = sweep_orphan_containers()
+    removed = sweep_orphan_containers(identity)
     if removed:
         log.warning("removed %d orphan sandbox container(s)", len(removed))
+    previous = recovery.Previous(identity.worker_id, identity.life) if identity.exclusive \
+        else None
     with app.app_context():
         return recovery.recover(get_queue(), now=utcnow(),
                                 tries_allowed=int(app.config["HELDOUT_GRADING_TRIES"]),
-                                at_startup=True)
+                                previous=previous)
 
 
 def make_consumer(app: Flask, workers: int | None = None, **options: Any) -> Consumer:
@@ -85,16 +126,20 @@ def start_warm_pool(app: Flask, workers: int) -> Any | None:
 
 def run(app: Flask, workers: int | None = None) -> None:
     """Run until SIGINT/SIGTERM (graceful: running jobs finish, or their lease recovers them)."""
-    report = prepare(app)
-    log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
-             len(report.stale), len(report.given_up))
-    count = workers or int(app.config["HELDOUT_WORKERS"])
-    pool = start_warm_pool(app, count)
+    identity, lock = take_identity(app)
     try:
-        make_consumer(app, count).run()
-    finally:
-        if pool is not None:
-            from heldout.sandbox import pool as sandbox_pool
+        report = prepare(app, identity)
+        log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
+                 len(report.stale), len(report.given_up))
+        count = workers or int(app.config["HELDOUT_WORKERS"])
+        pool = start_warm_pool(app, count)
+        try:
+            make_consumer(app, count).run()
+        finally:
+            if pool is not None:
+                from heldout.sandbox import pool as sandbox_pool
 
-            sandbox_pool.install(None)
-            pool.close()
+                sandbox_pool.install(None)
+                pool.close()
+    finally:
+        lock.close()

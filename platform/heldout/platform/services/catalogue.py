@@ -1,19 +1,23 @@
-"""The challenge catalogue: bundles on disk mirrored into Challenge rows."""
+"""The challenge catalogue: bundles on disk, stored by version and mirrored into Challenge rows."""
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from flask import current_app
 from sqlalchemy import select
 
-from heldout.graders.bundle import Bundle, resolve_bundle, scan_bundles
+from heldout.graders.bundle import Bundle, load_bundle, scan_bundles
 from heldout.graders.errors import BundleError
+from heldout.platform.blobs import BundleStore, BundleVersionMissing
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
-from heldout.platform.models import Challenge, utcnow
+from heldout.platform.models import Challenge, ChallengeVersion, utcnow
+
+EXTENSION_KEY = "heldout.bundles"
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,75 @@ class LoadReport:
     unchanged: tuple[str, ...]
     retired: tuple[str, ...]
     errors: tuple[str, ...]
+
+
+class BundleCatalogue:
+    """Bundles by version, read from the bundle store (``<data dir>/bundles``).
+
+    Versions are immutable, so a loaded one is kept for the life of the process; its
+    files were checked against the version when first loaded here.
+    """
+
+    def __init__(self, challenges_dir: Path, store: BundleStore) -> None:
+        self.challenges_dir = challenges_dir
+        self.store = store
+        self._lock = threading.Lock()
+        self._loaded: dict[tuple[str, str], Bundle] = {}
+
+    def snapshot(self, source: Path) -> Bundle:
+        """Store the bundle in ``source`` as a version and return it as stored."""
+        version = self.store.add(source)
+        return self.at_version(source.resolve().name, version)
+
+    def at_version(self, slug: str, version: str) -> Bundle:
+        """Exactly ``version`` of ``slug``; ``BundleVersionMissing`` if no copy exists.
+
+        A version not yet stored (a submission from before the store existed) is taken
+        from the challenges directory when the bundle there still has that version.
+        """
+        with self._lock:
+            cached = self._loaded.get((slug, version))
+        if cached is not None:
+            return cached
+        try:
+            root = self.store.materialise(slug, version)
+        except BundleVersionMissing:
+            if self._live_version(slug) != version:
+                raise
+            self.store.add(self.challenges_dir / slug)
+            root = self.store.materialise(slug, version)
+        bundle = load_bundle(root)
+        if bundle.slug != slug or bundle.version != version:
+            raise BundleVersionMissing(f"stored bundle {root} is {bundle.slug} "
+                                       f"{bundle.version}, not {slug} {version}")
+        with self._lock:
+            self._loaded[(slug, version)] = bundle
+        return bundle
+
+    def _live_version(self, slug: str) -> str | None:
+        live = self.challenges_dir / slug
+        try:
+            return load_bundle(live).version if live.is_dir() else None
+        except BundleError:
+            return None
+
+    def for_challenge(self, challenge: Challenge) -> Bundle:
+        """The version of ``challenge`` new attempts and submissions use (the catalogue's)."""
+        try:
+            return self.at_version(challenge.slug, challenge.version)
+        except (BundleVersionMissing, BundleError) as exc:
+            raise NotFound(f"The challenge {challenge.slug!r} is not available",
+                           hint="Ask the person who invited you; the challenge files are "
+                                "missing or broken on the server.") from exc
+
+
+def make_catalogue(challenges_dir: Path, data_dir: Path) -> BundleCatalogue:
+    return BundleCatalogue(challenges_dir, BundleStore(data_dir / "bundles"))
+
+
+def get_bundles() -> BundleCatalogue:
+    """The bundle catalogue of the current app."""
+    return cast(BundleCatalogue, current_app.extensions[EXTENSION_KEY])
 
 
 def _apply(row: Challenge, bundle: Bundle) -> None:
@@ -42,19 +115,34 @@ def _apply(row: Challenge, bundle: Bundle) -> None:
     }
     row.available = True
     row.loaded_at = utcnow()
+    if bundle.version not in {v.version for v in row.versions}:
+        row.versions.append(ChallengeVersion(version=bundle.version, loaded_at=row.loaded_at))
 
 
-def load_challenges(challenges_dir: Path) -> LoadReport:
-    """Upsert a Challenge row per bundle; rows whose bundle is gone become unavailable.
+def load_challenges(challenges_dir: Path, bundles: BundleCatalogue | None = None) -> LoadReport:
+    """Store each bundle's current version and upsert its Challenge row.
 
-    A broken bundle is reported and skipped; the others still load.
+    ``bundles`` defaults to the current app's catalogue.
+
+    Earlier versions stay in the store (submissions made against them are graded with
+    them); rows whose bundle is gone become unavailable. A broken bundle is reported and
+    skipped; the others still load.
     """
+    bundles = bundles or get_bundles()
     scan = scan_bundles(challenges_dir)
     rows = {row.slug: row for row in db.session.scalars(select(Challenge))}
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
-    for bundle in scan.bundles:
+    errors = [str(e) for e in scan.errors]
+    present: set[str] = set()
+    for scanned in scan.bundles:
+        try:
+            bundle = bundles.snapshot(scanned.root)
+        except (BundleError, BundleVersionMissing) as exc:  # changed while being copied
+            errors.append(str(exc))
+            continue
+        present.add(bundle.slug)
         row = rows.get(bundle.slug)
         if row is None:
             row = Challenge(slug=bundle.slug)
@@ -66,7 +154,6 @@ def load_challenges(challenges_dir: Path) -> LoadReport:
             updated.append(bundle.slug)
         else:
             unchanged.append(bundle.slug)
-    present = {b.slug for b in scan.bundles}
     retired = []
     for slug, row in rows.items():
         if slug not in present and row.available:
@@ -74,56 +161,9 @@ def load_challenges(challenges_dir: Path) -> LoadReport:
             retired.append(slug)
     db.session.commit()
     return LoadReport(tuple(added), tuple(updated), tuple(unchanged), tuple(sorted(retired)),
-                      tuple(str(e) for e in scan.errors))
+                      tuple(errors))
 
 
 def available_challenges() -> list[Challenge]:
     return list(db.session.scalars(
         select(Challenge).where(Challenge.available).order_by(Challenge.title)))
-
-
-class BundleCache:
-    """Loaded bundles by slug, reloaded when a file of the bundle changes.
-
-    Loading hashes every file of the bundle; a stat walk is enough to tell it changed.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[tuple[tuple[str, int, int], ...], Bundle]] = {}
-
-    def get(self, challenges_dir: Path, slug: str) -> Bundle:
-        directory = challenges_dir / slug
-        try:
-            stamp = _stamp(directory)
-        except FileNotFoundError:
-            stamp = ()
-        key = (str(challenges_dir), slug)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == stamp and stamp:
-                return entry[1]
-        try:
-            bundle = resolve_bundle(slug, challenges_dir)
-        except BundleError as exc:
-            raise NotFound(f"The challenge {slug!r} is not available",
-                           hint="Ask the person who invited you; the challenge files are "
-                                "missing or broken on the server.") from exc
-        with self._lock:
-            self._entries[key] = (stamp, bundle)
-        return bundle
-
-
-def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            info = os.lstat(os.path.join(dirpath, name))
-            found.append((os.path.join(dirpath, name), info.st_size, info.st_mtime_ns))
-    if not found:
-        raise FileNotFoundError(directory)
-    return tuple(found)
-
-
-bundles = BundleCache()

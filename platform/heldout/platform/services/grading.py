@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +13,13 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, or_, update
 
 from heldout.graders.bundle import Bundle
+from heldout.graders.errors import BundleError
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation as GradedResult
-from heldout.platform.blobs import BlobMissing, BlobStore
-from heldout.platform.errors import PlatformError
+from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.extensions import db
-from heldout.platform.models import Evaluation, Submission, utcnow
-from heldout.platform.services.catalogue import bundles
+from heldout.platform.models import EvaluationRecord, Submission, utcnow
+from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +31,24 @@ DEFAULT_LEASE_SECONDS = 900
 
 @dataclass(frozen=True)
 class GradingSettings:
-    challenges_dir: Path
+    bundles: BundleCatalogue
     blobs: BlobStore
     runs_dir: Path
     tries: int
     lease_margin_seconds: int
+    # Stable across restarts of the worker: leases name it, so a restarted worker can tell
+    # its previous life's jobs (see heldout.platform.identity).
+    worker_id: str
+    worker_life: str
 
 
 @dataclass(frozen=True)
 class GradingOutcome:
-    """What happened to one job: ``skipped`` means someone else has (or had) it."""
+    """What happened to one job.
+
+    ``skipped``: someone else has (or had) it. ``not_due``: its retry is ``retry_in``
+    seconds away, so it was left alone.
+    """
 
     submission_id: int
     status: str
@@ -50,9 +56,9 @@ class GradingOutcome:
     detail: str = ""
 
 
-def lease_owner() -> str:
-    """``host:pid:random`` so a restarted worker can tell its dead predecessor's jobs."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def lease_owner(worker_id: str, worker_life: str) -> str:
+    """``worker:life:claim``: whose job it is, in which life of that worker, which claim."""
+    return f"{worker_id}:{worker_life}:{uuid.uuid4().hex[:8]}"
 
 
 def backoff(tries: int) -> int:
@@ -60,10 +66,14 @@ def backoff(tries: int) -> int:
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:
-    """Rows a worker may take: queued, due for a retry, or running past their lease."""
+    """Rows a worker may take: queued, due for a retry, or running past their lease.
+
+    A retry is due only once ``retry_at`` has passed: the back-off recorded is the one kept.
+    """
     return or_(
         Submission.status == "queued",
-        (Submission.status == "internal_error") & Submission.retry_at.is_not(None),
+        (Submission.status == "internal_error") & Submission.retry_at.is_not(None)
+        & (Submission.retry_at <= now),
         (Submission.status == "running") & (Submission.lease_expires_at < now),
     )
 
@@ -95,23 +105,33 @@ def _materialise(submission: Submission, blobs: BlobStore, directory: Path) -> N
 def grade_submission(submission_id: int, settings: GradingSettings, *,
                      evaluate: Evaluator | None = None,
                      clock: Callable[[], datetime] = utcnow) -> GradingOutcome:
-    """Grade one submission if nobody else holds it; never lets a platform fault be a score."""
+    """Grade one submission if nobody else holds it; never lets a platform fault be a score.
+
+    The bundle is the version the submission was made against, from the bundle store:
+    editing the challenges directory never changes how an earlier submission is graded.
+    """
     evaluate = evaluate or graders_evaluate
     submission = db.session.get(Submission, submission_id)
     if submission is None:
         return GradingOutcome(submission_id, "skipped", detail="no such submission")
+    now = clock()
+    if submission.status == "internal_error" and submission.retry_at is not None \
+            and submission.retry_at > now:
+        return GradingOutcome(submission_id, "not_due",
+                              (submission.retry_at - now).total_seconds(), "retry not due yet")
 
     bundle: Bundle | None = None
     problem: str | None = None
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     try:
-        bundle = bundles.get(settings.challenges_dir, submission.challenge_slug)
+        bundle = settings.bundles.at_version(submission.challenge_slug,
+                                             submission.challenge_version)
         lease_seconds = bundle.limits.wall_seconds + settings.lease_margin_seconds
-    except PlatformError as exc:
-        problem = f"challenge bundle unavailable: {exc.message}"
+    except (BundleVersionMissing, BundleError) as exc:
+        problem = f"challenge bundle unavailable: {exc}"
 
-    owner = lease_owner()
-    if not _claim(submission_id, owner, lease_seconds, clock()):
+    owner = lease_owner(settings.worker_id, settings.worker_life)
+    if not _claim(submission_id, owner, lease_seconds, now):
         return GradingOutcome(submission_id, "skipped", detail="not claimable")
     db.session.refresh(submission)
     log.info("grading submission %s (try %s) as %s", submission_id, submission.tries, owner)
@@ -169,7 +189,7 @@ def _store(submission_id: int, owner: str, result: GradedResult, tries_allowed: 
 
 
 def _save_evaluation(submission: Submission, result: GradedResult, now: datetime) -> None:
-    row = submission.evaluation or Evaluation(submission=submission)
+    row = submission.evaluation or EvaluationRecord(submission=submission)
     row.status = result.status
     row.challenge_version = result.version
     row.score = result.score

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 
 from heldout.platform.extensions import db
 from heldout.platform.models import Submission
-from heldout.platform.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
 # A freshly committed submission is enqueued right after; leave it that long alone.
 QUEUED_GRACE_SECONDS = 60
+
+
+class Requeue(Protocol):
+    """What recovery needs of a queue: put a job back, and see which jobs are waiting."""
+
+    def enqueue_grading(self, submission_id: int) -> None: ...
+
+    def waiting_submission_ids(self) -> set[int]: ...
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A worker identity whose earlier lives' leases are dead (the identity is held by us)."""
+
+    worker_id: str
+    life: str
 
 
 @dataclass(frozen=True)
@@ -27,38 +41,30 @@ class RecoveryReport:
     given_up: tuple[int, ...]
 
 
-def _owner_dead(owner: str | None) -> bool:
-    """Whether a lease belongs to a process of this host that no longer exists."""
+def _owner_dead(owner: str | None, previous: Previous | None) -> bool:
+    """Whether a lease belongs to an earlier life of the worker identity we now hold."""
     if not owner:
         return True
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if previous is None:
         return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    worker_id, _, rest = owner.partition(":")
+    life = rest.partition(":")[0]
+    return worker_id == previous.worker_id and life != previous.life
 
 
-def recover(queue: JobQueue, *, now: datetime, tries_allowed: int,
-            at_startup: bool = False) -> RecoveryReport:
+def recover(queue: Requeue, *, now: datetime, tries_allowed: int,
+            previous: Previous | None = None) -> RecoveryReport:
     """Release stale leases and queue again every submission without a waiting job.
 
-    Stale: running past its lease, or (at worker start-up) owned by a dead process of
-    this host. A submission that exhausted its tries becomes a final ``internal_error``.
+    Stale: running past its lease, or (at worker start-up, given ``previous``) held by an
+    earlier life of this worker. A submission that exhausted its tries becomes a final
+    ``internal_error``.
     """
     stale: list[int] = []
     given_up: list[int] = []
     for submission in db.session.scalars(select(Submission).where(Submission.status == "running")):
         expired = submission.lease_expires_at is None or submission.lease_expires_at < now
-        if not (expired or (at_startup and _owner_dead(submission.lease_owner))):
+        if not (expired or _owner_dead(submission.lease_owner, previous)):
             continue
         submission.lease_owner = None
         submission.lease_expires_at = None

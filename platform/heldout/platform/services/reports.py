@@ -10,10 +10,23 @@ from sqlalchemy import select
 from heldout.platform.blobs import BlobMissing, BlobStore
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
-from heldout.platform.models import Assessment, Attempt, Challenge, Evaluation, Invite, Submission
+from heldout.platform.models import (
+    Assessment,
+    Attempt,
+    Challenge,
+    EvaluationRecord,
+    Invite,
+    Submission,
+)
 from heldout.platform.services.assessments import get_assessment
 
 MAX_SHOWN_FILE_BYTES = 200_000
+SHORT_VERSION_CHARS = 12
+
+
+def short_version(version: str) -> str:
+    """The first hex digits of a ``sha256:…`` version, as a commit's short hash."""
+    return version.removeprefix("sha256:")[:SHORT_VERSION_CHARS]
 PENDING = ("queued", "running")
 
 
@@ -26,8 +39,19 @@ class ChallengeResult:
     counted: Submission | None
 
     @property
-    def evaluation(self) -> Evaluation | None:
+    def evaluation(self) -> EvaluationRecord | None:
         return self.counted.evaluation if self.counted is not None else None
+
+    @property
+    def graded_version(self) -> str | None:
+        """The bundle version the counted score was graded against (``sha256:…``)."""
+        evaluation = self.evaluation
+        return evaluation.challenge_version if evaluation is not None else None
+
+    @property
+    def graded_version_short(self) -> str | None:
+        version = self.graded_version
+        return short_version(version) if version is not None else None
 
     @property
     def score(self) -> float | None:
