@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from heldout.graders.errors import UnknownName
 from heldout.graders.kinds.base import GradingConfig, Kind
+from heldout.graders.kinds.function import FunctionKind
 from heldout.graders.kinds.model_training import ModelTraining
 
 __all__ = ["GradingConfig", "Kind", "get_kind", "known_kinds", "register"]
@@ -31,3 +32,4 @@ def known_kinds() -> list[str]:
 
 
 register(ModelTraining())
+register(FunctionKind())
