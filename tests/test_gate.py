@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,8 +35,8 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return pytester
 
 
-def report(pytester: pytest.Pytester) -> dict[str, object]:
-    loaded: dict[str, object] = json.loads((pytester.path / "report.json").read_text())
+def report(pytester: pytest.Pytester) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((pytester.path / "report.json").read_text())
     return loaded
 
 
@@ -91,7 +92,7 @@ def test_a_module_skipped_at_collection_fails_the_gated_run(inner: pytest.Pytest
     """)
     result = inner.runpytest()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    (skip,) = report(inner)["skipped"]  # type: ignore[misc]
+    (skip,) = report(inner)["skipped"]
     assert skip["test"] == "test_inner.py" and "a_module_nobody_installed" in skip["reason"]
 
 
@@ -128,7 +129,7 @@ def test_an_allowed_skip_passes_the_gated_run(inner: pytest.Pytester,
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines([f"*test_gvisor: {ALLOWED_REASON} [[]allowed: gVisor is an optional*"])
-    (skip,) = report(inner)["skipped"]  # type: ignore[misc]
+    (skip,) = report(inner)["skipped"]
     assert skip["allowed_because"].startswith("gVisor is an optional runtime")
 
 

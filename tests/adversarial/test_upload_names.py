@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -66,7 +67,7 @@ def test_an_accepted_name_can_be_written_by_the_worker(name: str, stored_as: str
     blobs = SimpleNamespace(get=lambda sha: b"x = 1\n")
     directory = tmp_path / "submission"
     try:
-        _materialise(stored, blobs, directory)
+        _materialise(cast(Any, stored), cast(Any, blobs), directory)  # stand-ins: names and bytes only
     except (OSError, ValueError) as exc:
         pytest.fail(f"{name[:40]!r} passed the submit checks but the worker can't write it "
                     f"({type(exc).__name__}: {str(exc)[:120]}): the submission would end "

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from heldout.sandbox.spec import RUN_UIDS
 
@@ -236,12 +236,12 @@ class HostListener:
             selector.register(sock, selectors.EVENT_READ)
         while not self._stop.is_set():
             for key, _ in selector.select(timeout=0.1):
-                sock = key.fileobj
+                sock = cast(socket.socket, key.fileobj)  # only sockets were registered
                 if sock is self.udp:
                     _, peer = self.udp.recvfrom(65536)
                     self.contacts.append(f"udp from {peer}")
                 else:
-                    conn, peer = sock.accept()  # type: ignore[union-attr]
+                    conn, peer = sock.accept()
                     self.contacts.append(f"{'unix' if sock is self.unix else 'tcp'} from {peer!r}")
                     conn.close()
         selector.close()
