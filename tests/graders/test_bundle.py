@@ -43,9 +43,8 @@ def test_loads_a_valid_bundle(bundle_dir: Path) -> None:
     assert bundle.solution("good").accepts(95) and not bundle.solution("good").accepts(80)
     assert bundle.version.startswith("sha256:") and len(bundle.version) == 7 + 64
     assert bundle.hidden_dir == bundle_dir / "hidden"
-    [scale] = bundle.metric_scales()
-    assert (scale.metric, scale.baseline, scale.target, scale.higher_is_better) == (
-        "roc_auc", 0.5, 0.9, True)
+    assert (bundle.grading.metric, bundle.grading.baseline, bundle.grading.target) == (
+        "roc_auc", 0.5, 0.9)
 
 
 def _edit(toml: str, old: str, new: str) -> str:

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from heldout.graders.bundle import Bundle
+from heldout.graders.bundle_types import Bundle
 from heldout.graders.errors import GraderError
 from heldout.graders.guard import GuardedSandbox
 from heldout.graders.kinds import get_kind

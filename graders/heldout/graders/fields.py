@@ -30,9 +30,6 @@ class Table:
     def error(self, key: str, message: str) -> BundleError:
         return BundleError(f"{self.file}: {self.field(key)}: {message}")
 
-    def has(self, key: str) -> bool:
-        return key in self.raw
-
     def _get(self, key: str, required: bool) -> Any:
         if key not in self._known:
             self._known.append(key)

@@ -1,19 +1,23 @@
-"""Model metrics by name, each knowing its direction and the predictions it needs."""
+"""Model metrics by name, each knowing its direction and the predictions it needs.
+
+numpy and scikit-learn are imported by the functions that compute, never by this module:
+the web app reads metric names and directions and must not pay for the scientific stack.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
-
-import numpy as np
-import numpy.typing as npt
-from sklearn import metrics as skm
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from heldout.graders.errors import GraderError, UnknownName
 
-Array = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Array: TypeAlias = npt.NDArray[np.float64]
 PredictionKind = Literal["score", "probability", "label", "value"]
 
 _PREDICTION_TEXT: dict[PredictionKind, str] = {
@@ -57,6 +61,8 @@ class Metric:
 
     def compute(self, y_true: Sequence[float], y_pred: Sequence[float]) -> float:
         """The metric value; a bundle whose labels don't suit the metric is a grader fault."""
+        import numpy as np
+
         truth = np.asarray(y_true, dtype=np.float64)
         pred = np.asarray(y_pred, dtype=np.float64)
         if truth.shape != pred.shape or truth.size == 0:
@@ -97,17 +103,24 @@ def points(value: float, *, baseline: float, target: float, max_points: float) -
 
 
 def _binary(metric: str, truth: Array) -> None:
+    import numpy as np
+
     if len(np.unique(truth)) != 2:
         raise GraderError(f"{metric} needs labels of exactly two classes, "
                           f"got {len(np.unique(truth))}")
 
 
 def _roc_auc(truth: Array, pred: Array) -> float:
+    from sklearn import metrics as skm
+
     _binary("roc_auc", truth)
     return float(skm.roc_auc_score(truth, pred))
 
 
 def _log_loss(truth: Array, pred: Array) -> float:
+    import numpy as np
+    from sklearn import metrics as skm
+
     _binary("log_loss", truth)
     positive = float(truth.max())
     eps = 1e-15  # keep a certain-but-wrong prediction finite, as a probability of 0/1 would not be
@@ -115,10 +128,15 @@ def _log_loss(truth: Array, pred: Array) -> float:
 
 
 def _accuracy(truth: Array, pred: Array) -> float:
+    from sklearn import metrics as skm
+
     return float(skm.accuracy_score(truth, pred))
 
 
 def _f1(truth: Array, pred: Array) -> float:
+    import numpy as np
+    from sklearn import metrics as skm
+
     # Binary 0/1 labels score the positive class; anything else is averaged over classes.
     binary = set(np.unique(truth)) <= {0.0, 1.0}
     average = "binary" if binary else "macro"
@@ -126,14 +144,21 @@ def _f1(truth: Array, pred: Array) -> float:
 
 
 def _rmse(truth: Array, pred: Array) -> float:
+    import numpy as np
+
     return float(np.sqrt(np.mean((truth - pred) ** 2)))
 
 
 def _mae(truth: Array, pred: Array) -> float:
+    import numpy as np
+
     return float(np.mean(np.abs(truth - pred)))
 
 
 def _r2(truth: Array, pred: Array) -> float:
+    import numpy as np
+    from sklearn import metrics as skm
+
     if len(np.unique(truth)) < 2:
         raise GraderError("r2 needs labels that vary")
     return float(skm.r2_score(truth, pred))

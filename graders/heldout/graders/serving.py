@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from heldout.graders.bundle import SKIPPED_DIRS, Bundle
+from heldout.graders.bundle_types import SKIPPED_DIRS, Bundle
 from heldout.graders.errors import ServedFileNotFound
 
 Area = Literal["public", "starter"]

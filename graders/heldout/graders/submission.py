@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from heldout.graders.bundle import SKIPPED_DIRS, SubmissionSpec
+from heldout.graders.bundle_types import SKIPPED_DIRS, SubmissionSpec
 
 MAX_SHOWN = 3
 
@@ -19,10 +19,6 @@ class StagedSubmission:
     files: tuple[str, ...]
     total_bytes: int
     problem: str | None
-
-    @property
-    def accepted(self) -> bool:
-        return self.problem is None
 
 
 def _shown(names: list[str]) -> str:

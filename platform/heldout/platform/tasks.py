@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask import current_app
 from huey import Huey, crontab
 from huey.api import TaskWrapper
 
+from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.platform.blobs import BlobStore
 from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # The name jobs carry in the queue; kept from earlier releases so queued jobs still run.
 GRADE_TASK_NAME = "grade_submission"
+# Where the worker keeps its sandbox (and warm pool) among the app's extensions.
+SANDBOX_KEY = "heldout.sandbox"
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,9 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
     @as_task
     def grade_submission_task(submission_id: int) -> None:
         with app_context():
-            outcome = grading.grade_submission(submission_id, grading_settings())
+            sandbox = current_app.extensions.get(SANDBOX_KEY)
+            evaluate = None if sandbox is None else partial(graders_evaluate, sandbox=sandbox)
+            outcome = grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate)
         log.info("submission %s: %s %s", submission_id, outcome.status, outcome.detail)
         if outcome.retry_in is None:
             return

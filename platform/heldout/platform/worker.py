@@ -20,6 +20,7 @@ from heldout.platform.identity import (
 from heldout.platform.models import utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import recovery
+from heldout.platform.tasks import SANDBOX_KEY
 
 log = logging.getLogger(__name__)
 
@@ -99,29 +100,30 @@ def make_consumer(app: Flask, workers: int | None = None, **options: Any) -> Con
     return huey.create_consumer(**settings)
 
 
-def start_warm_pool(app: Flask, workers: int) -> Any | None:
-    """Keep sandbox containers pre-started for every challenge's limits (HELDOUT_SANDBOX_WARM).
+def start_sandbox(app: Flask) -> Any:
+    """The worker's sandbox (``HELDOUT_SANDBOX_BACKEND``), primed for every challenge's limits.
 
-    A warm container has the scientific stack imported before a submission exists and
-    serves exactly one job; the pool refills in the background. Without an engine the
-    worker still starts, and every run simply goes cold (and reports the engine's state).
+    With ``HELDOUT_SANDBOX_WARM`` > 0 the backend keeps that many sandboxes per profile
+    started, with the scientific stack imported, before a submission exists; each serves
+    one job. Without an engine the worker still starts, and every run simply goes cold (and
+    reports the engine's state). The tasks find the sandbox among the app's extensions.
     """
-    per_profile = int(app.config["HELDOUT_SANDBOX_WARM"])
-    if per_profile == 0:
-        return None
     from heldout.graders.bundle import scan_bundles
-    from heldout.sandbox import pool as sandbox_pool
+    from heldout.sandbox.backend import DockerSandbox, get_sandbox
     from heldout.sandbox.errors import SandboxError
 
-    try:
-        pool = sandbox_pool.WarmPool(size=per_profile)
-    except SandboxError as exc:
-        log.warning("no warm sandbox containers: %s", str(exc))
-        return None
-    for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
-        pool.prime(bundle.limits)
-    sandbox_pool.install(pool)
-    return pool
+    sandbox = get_sandbox()
+    per_profile = int(app.config["HELDOUT_SANDBOX_WARM"])
+    if isinstance(sandbox, DockerSandbox):
+        sandbox.warm_per_profile = per_profile
+    if per_profile > 0:
+        try:
+            for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
+                sandbox.prime(bundle.limits)
+        except SandboxError as exc:
+            log.warning("no warm sandbox containers: %s", str(exc))
+    app.extensions[SANDBOX_KEY] = sandbox
+    return sandbox
 
 
 def run(app: Flask, workers: int | None = None) -> None:
@@ -132,14 +134,13 @@ def run(app: Flask, workers: int | None = None) -> None:
         log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
                  len(report.stale), len(report.given_up))
         count = workers or int(app.config["HELDOUT_WORKERS"])
-        pool = start_warm_pool(app, count)
+        sandbox = start_sandbox(app)
         try:
             make_consumer(app, count).run()
         finally:
-            if pool is not None:
-                from heldout.sandbox import pool as sandbox_pool
-
-                sandbox_pool.install(None)
-                pool.close()
+            app.extensions.pop(SANDBOX_KEY, None)
+            close = getattr(sandbox, "close", None)
+            if close is not None:
+                close()
     finally:
         lock.close()

@@ -23,7 +23,7 @@ LABEL_HOST = "heldout.host"
 LABEL_OWNER_PID = "heldout.owner-pid"
 LABEL_RUNDIR = "heldout.rundir"
 API_TIMEOUT_S = 30
-API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
+DEFAULT_API_VERSION = "1.41"  # the oldest we need: private cgroup namespaces
 
 ENGINE_ERRORS: tuple[type[Exception], ...] = (
     docker.errors.APIError,
@@ -54,9 +54,10 @@ def get_client() -> docker.DockerClient:
     with _clients_lock:
         client = _clients.get(address)
         if client is None:
-            # A fixed API version (the oldest we need: 1.41 for private cgroup namespaces)
-            # means no request is made here, so a dead engine leaks no socket.
-            client = docker.from_env(timeout=API_TIMEOUT_S, version=API_VERSION)
+            # A fixed API version means no request is made here, so a dead engine leaks
+            # no socket.
+            version = os.environ.get("DOCKER_API_VERSION", DEFAULT_API_VERSION)
+            client = docker.from_env(timeout=API_TIMEOUT_S, version=version)
             _clients[address] = client
     try:
         client.ping()
@@ -90,9 +91,15 @@ def close_clients() -> None:
         _clients.clear()
 
 
+def worker_identity() -> str:
+    """Whose containers these are: the worker's stable id (``HELDOUT_WORKER_ID``, set by
+    ``heldout worker`` from its data directory), else the host name."""
+    return os.environ.get("HELDOUT_WORKER_ID") or socket.gethostname()
+
+
 def ownership_labels() -> dict[str, str]:
     """Labels that let a later worker tell whose container this was."""
-    return {LABEL: "1", LABEL_HOST: socket.gethostname(), LABEL_OWNER_PID: str(os.getpid())}
+    return {LABEL: "1", LABEL_HOST: worker_identity(), LABEL_OWNER_PID: str(os.getpid())}
 
 
 def _pid_alive(pid: int) -> bool:

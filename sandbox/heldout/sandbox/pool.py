@@ -25,6 +25,7 @@ from heldout.sandbox import engine
 from heldout.sandbox.accounting import parent_cgroup, release_parent
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.image import default_image
+from heldout.sandbox.options import JOB_CPU_SHARES, container_options
 from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.spec import LAUNCHER, JobSpec, Limits
 
@@ -35,8 +36,6 @@ _CREATE_ERRORS: tuple[type[Exception], ...] = (SandboxError, OSError, *engine.EN
 DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
                    "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
                    "sklearn.preprocessing", "sklearn.pipeline")
-JOB_CPU_SHARES = 1024  # the engine's default weight
-IDLE_CPU_SHARES = 2  # the lowest weight the kernel allows
 
 def profile_of(limits: Limits, image: str) -> tuple[str, Limits]:
     """Jobs whose profiles are equal can use the same warm container.
@@ -203,8 +202,6 @@ class WarmPool:
                 warm.discard()
 
     def _create(self, image: str, limits: Limits) -> WarmContainer:
-        from heldout.sandbox.runner import container_options  # runner imports this module
-
         rundir = RunDir(limits.output_mb)
         parent = parent_cgroup(rundir.root.name, engine.cgroup_driver(self.client))
         try:
@@ -223,16 +220,3 @@ class WarmPool:
             rundir.close()
             raise
         return WarmContainer(container=container, rundir=rundir, pipe=pipe, cgroup_parent=parent)
-
-
-_default: WarmPool | None = None
-
-
-def install(pool: WarmPool | None) -> None:
-    """Make ``pool`` the one ``heldout.sandbox.run`` uses when none is passed (the worker does)."""
-    global _default
-    _default = pool
-
-
-def current() -> WarmPool | None:
-    return _default

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,115 +11,19 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
-from docker.types import LogConfig, Mount, Ulimit
 
-from heldout.sandbox import engine, outputs, seccomp
-from heldout.sandbox import pool as pool_module
+from heldout.sandbox import engine, outputs
 from heldout.sandbox.accounting import UsageSampler, parent_cgroup, release_parent
 from heldout.sandbox.errors import ImageMissing, SandboxError
 from heldout.sandbox.image import default_image
-from heldout.sandbox.pool import IDLE_CPU_SHARES, JOB_CPU_SHARES, WarmContainer, WarmPool
+from heldout.sandbox.options import container_options
+from heldout.sandbox.pool import WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
-from heldout.sandbox.spec import (
-    CONTROL,
-    DATA,
-    HARNESS,
-    LAUNCHER,
-    OUTPUT,
-    TMP,
-    WORKSPACE,
-    JobSpec,
-    Limits,
-    RunResult,
-)
+from heldout.sandbox.spec import JobSpec, Limits, RunResult
 
 log = logging.getLogger(__name__)
 
 SIGXFSZ = 25
-
-
-def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
-                      cgroup_parent: str | None = None) -> dict[str, Any]:
-    """Every protection of the sandbox contract, as Docker SDK arguments.
-
-    The command is always the in-image launcher, which stacks an extra seccomp filter
-    before the job's own command runs; a cold job reaches it through HELDOUT_JOB, a warm
-    container's job arrives later through its pipe.
-    """
-    limits = spec.limits
-    mib = 1024 * 1024
-    mounts = [
-        Mount(WORKSPACE, str(rundir.workspace), type="bind", read_only=True),
-        Mount(DATA, str(rundir.data), type="bind", read_only=True),
-        # Always mounted, empty when the job has no harness: a warm container's mounts are
-        # fixed before its job (and whether it has a harness) is known.
-        Mount(HARNESS, str(rundir.harness), type="bind", read_only=True),
-        Mount(OUTPUT, str(rundir.output), type="bind", read_only=False),
-        Mount(CONTROL, str(rundir.control), type="bind", read_only=True),
-    ]
-    threads = str(max(1, math.ceil(limits.cpus)))
-    environment = {
-        "HELDOUT_DATA": DATA,
-        "HELDOUT_OUTPUT": OUTPUT,
-        "HOME": TMP,
-        "USER": "sandbox",  # the run's uid has no passwd entry; getpass falls back on these
-        "LOGNAME": "sandbox",
-        "TMPDIR": TMP,
-        "MPLCONFIGDIR": TMP,
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
-        "OMP_NUM_THREADS": threads,
-        "OPENBLAS_NUM_THREADS": threads,
-        "MKL_NUM_THREADS": threads,
-    }
-    if warm:
-        environment.update(spec.env)
-    else:
-        environment["HELDOUT_JOB"] = json.dumps({"argv": list(spec.command), "env": dict(spec.env),
-                                                 "cwd": WORKSPACE})
-    log_cap = max(64, (limits.log_bytes * 4) // 1024)
-    runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME")  # e.g. runsc (gVisor), if installed
-    return {
-        **({"runtime": runtime} if runtime else {}),
-        **({"cgroup_parent": cgroup_parent} if cgroup_parent else {}),
-        "command": list(LAUNCHER),
-        "user": f"{rundir.uid}:{rundir.uid}",
-        "working_dir": WORKSPACE,
-        "environment": environment,
-        "labels": {**engine.ownership_labels(), engine.LABEL_RUNDIR: str(rundir.root),
-                   **dict(spec.labels)},
-        "network_mode": "none",
-        "read_only": True,
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges:true",
-                         *([profile] if (profile := seccomp.security_option()) else [])],
-        "init": True,
-        "ipc_mode": "private",
-        "cgroupns": "private",
-        "hostname": "sandbox",
-        "mem_limit": limits.memory_mb * mib,
-        "memswap_limit": limits.memory_mb * mib,
-        "mem_swappiness": 0,
-        "nano_cpus": int(limits.cpus * 1e9),
-        # A warm container imports on spare cycles only; taking it raises its weight.
-        "cpu_shares": IDLE_CPU_SHARES if warm else JOB_CPU_SHARES,
-        "pids_limit": limits.pids,
-        "ulimits": [
-            Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
-            Ulimit(name="fsize", soft=limits.file_size_mb * mib, hard=limits.file_size_mb * mib),
-            Ulimit(name="core", soft=0, hard=0),
-        ],
-        "tmpfs": {TMP: f"rw,nosuid,nodev,size={limits.tmp_mb}m,mode=1777"},
-        "shm_size": 64 * mib,
-        "mounts": mounts,
-        "log_config": LogConfig(type="json-file", config={"max-size": f"{log_cap}k", "max-file": "2"}),
-        "stop_signal": "SIGKILL",
-        "detach": True,
-        # The client would otherwise copy the proxies of ~/.docker/config.json into the job.
-        "use_config_proxy": False,
-        "stdin_open": False,
-        "tty": False,
-    }
 
 
 def _tail(raw: bytes, cap: int) -> tuple[str, bool]:
@@ -158,7 +59,6 @@ def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None,
     (its launcher already imported the scientific stack); otherwise one is created cold.
     Raises SandboxError (and only that) when the platform, not the job, is at fault.
     """
-    pool = pool if pool is not None else pool_module.current()
     try:
         return _run(spec, output_dir, client if client is not None else (pool.client if pool else None),
                     pool)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from heldout.graders.bundle_types import GradingConfig
+
 if TYPE_CHECKING:
-    from heldout.graders.bundle import Bundle, SubmissionSpec
+    from heldout.graders.bundle_types import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
-    from heldout.graders.metrics import MetricScale
     from heldout.graders.result import Evaluation
     from heldout.sandbox.backend import Sandbox
 
-
-@dataclass(frozen=True)
-class GradingConfig:
-    """Base of each kind's validated ``[grading]`` table."""
+__all__ = ["GradingConfig", "Kind"]
 
 
 class Kind(Protocol):
@@ -29,10 +26,6 @@ class Kind(Protocol):
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
         """Validate ``[grading]`` (and the files it names) or raise ``BundleError``."""
-        ...
-
-    def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
-        """The scored metrics with their baseline and target (empty if none)."""
         ...
 
     def verify(self, bundle: Bundle) -> None:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.metrics import MetricScale, get_metric, known_metrics, points
+from heldout.graders.metrics import get_metric, known_metrics, points
 from heldout.graders.result import MAX_SCORE, Check, Evaluation
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import Labels, read_labels, read_predictions
 from heldout.sandbox.spec import OUTPUT, JobSpec
 
 if TYPE_CHECKING:
-    from heldout.graders.bundle import Bundle, SubmissionSpec
+    from heldout.graders.bundle_types import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
     from heldout.sandbox.backend import Sandbox
 
@@ -114,14 +114,6 @@ class ModelTraining:
         labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
                              label_column=config.label_column)
         return config, labels
-
-    def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
-        config = bundle.grading
-        if not isinstance(config, ModelTrainingGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        metric = get_metric(config.metric)
-        return (MetricScale(metric.name, metric.title, config.baseline, config.target,
-                            metric.higher_is_better, MAX_SCORE),)
 
     def verify(self, bundle: Bundle) -> None:
         """The hidden labels parse and suit the metric (a constant prediction scores)."""
