@@ -13,7 +13,8 @@ from heldout.platform.tokens import check_token, new_invite_token
 
 
 def test_landing_says_what_to_expect(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
-    response = client.get(invite.url)
+    # The link is exchanged for the session, then the token-less landing page shows.
+    response = client.get(invite.url, follow_redirects=True)
     assert response.status_code == 200
     page = response.text
     for text in ("ML take-home", "Hello Cara Candidate", "60 minutes", "Predict customer churn",

@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from heldout.platform import http, templating
 from heldout.platform.config import load_settings
-from heldout.platform.extensions import csrf, db, login_manager, migrate
+from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import catalogue
 from heldout.platform.views import auth, candidate, review, staff
@@ -28,11 +28,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = JobQueue(app.config["HELDOUT_QUEUE_URL"], app.app_context)
-
     app.extensions[catalogue.EXTENSION_KEY] = catalogue.make_catalogue(
         Path(app.config["HELDOUT_CHALLENGES_DIR"]), Path(app.config["HELDOUT_DATA_DIR"]))
+
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "do_connect", _make_sqlite_dir)

@@ -11,6 +11,7 @@ from heldout.platform.errors import ConfigError
 
 DEFAULT_SECRET_KEY = "heldout-development-key-not-secret"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "production", "testing")
+MIN_SECRET_BYTES = 32
 
 
 def _text(value: str) -> str:
@@ -40,6 +41,16 @@ def _bool(value: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _rate_limit(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError("must look like `5 per minute; 20 per hour`") from None
+    return value.strip()
+
+
 def _environment(value: str) -> str:
     if value not in ENVIRONMENTS:
         raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
@@ -57,7 +68,8 @@ class Setting:
 # The table in SETTINGS.md is generated from this tuple (``heldout settings``).
 SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_ENV", "development", _environment,
-            "`development`, `production` or `testing`. Production refuses the default secret key."),
+            "`development`, `production` or `testing`. Production refuses the default secret key "
+            "and any key shorter than 32 bytes, and turns on secure cookies and HSTS."),
     Setting("HELDOUT_SECRET_KEY", DEFAULT_SECRET_KEY, _text,
             "Signs sessions, CSRF tokens and invite links. Set a long random value in production."),
     Setting("HELDOUT_DATA_DIR", "var", _text,
@@ -85,23 +97,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_SANDBOX_WARM", 2, _non_negative_int,
             "Pre-started sandbox containers (scientific stack already imported) a worker keeps "
             "ready per challenge profile; 0 starts every run cold."),
+    Setting("HELDOUT_WORKER_ID", "", _text,
+            "Name of this grading worker: it labels the worker's sandbox containers and "
+            "leases, so a restarted worker removes what its previous life left. Default: a "
+            "name kept in `<DATA_DIR>/worker-id`, made on first start. Give each concurrently "
+            "running worker its own."),
     Setting("HELDOUT_GRADING_TRIES", 3, _positive_int,
             "Attempts at grading a submission before a platform error is final."),
     Setting("HELDOUT_LEASE_MARGIN_SECONDS", 300, _positive_int,
             "Added to a challenge's wall-time limit: a job running longer is stale and re-run."),
-    Setting("HELDOUT_SECURE_COOKIES", False, _bool,
-            "Send cookies over HTTPS only (turn on behind TLS)."),
+    Setting("HELDOUT_SECURE_COOKIES", None, _bool,
+            "Send cookies over HTTPS only and answer with HSTS. Default: on when "
+            "`HELDOUT_ENV=production`, off otherwise; set `false` only for a plain-HTTP demo."),
+    Setting("HELDOUT_RATELIMIT_STORAGE", "memory://", _text,
+            "Where sign-in and submit throttling counts are kept: `memory://` for one web "
+            "process (the default server), `redis://host:6379/1` when several share them."),
+    Setting("HELDOUT_LOGIN_LIMIT_ACCOUNT", "5 per minute; 20 per hour", _rate_limit,
+            "Failed sign-ins allowed per account before it answers 429 (Flask-Limiter syntax, "
+            "`;` between limits)."),
+    Setting("HELDOUT_LOGIN_LIMIT_ADDRESS", "20 per minute; 100 per hour", _rate_limit,
+            "Failed sign-ins allowed per client address, whatever the account."),
+    Setting("HELDOUT_SUBMIT_LIMIT", "6 per minute; 60 per hour", _rate_limit,
+            "Submissions a candidate may make per attempt in a period."),
+    Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
+            "Submissions of one attempt that may wait for or be in grading at once; the next "
+            "is refused (the typed code is kept) until one is graded."),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None
                   ) -> dict[str, Any]:
-    Setting("HELDOUT_WORKER_ID", "", _text,
-            "Name of this grading worker: it labels the worker's sandbox containers and "
-            "leases, so a restarted worker removes what its previous life left. Default: a "
-            "name kept in `<DATA_DIR>/worker-id`, made on first start. Give each concurrently "
-            "running worker its own."),
     """Defaults, then ``HELDOUT_*`` from ``env``, then ``overrides`` (tests); strictly parsed.
 
     Returns the Flask config: every ``HELDOUT_*`` setting plus the Flask and extension
@@ -134,10 +160,22 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         values["HELDOUT_QUEUE_URL"] = f"sqlite:///{data_dir / 'queue.db'}"
     values["HELDOUT_BASE_URL"] = str(values["HELDOUT_BASE_URL"]).rstrip("/")
 
-    if values["HELDOUT_ENV"] == "production" and values["HELDOUT_SECRET_KEY"] in (
-            DEFAULT_SECRET_KEY, ""):
-        raise ConfigError("HELDOUT_ENV=production needs HELDOUT_SECRET_KEY set to a long random "
-                          "value (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)")
+    production = values["HELDOUT_ENV"] == "production"
+    secret = str(values["HELDOUT_SECRET_KEY"])
+    if production and (secret == DEFAULT_SECRET_KEY
+                       or len(secret.encode("utf-8")) < MIN_SECRET_BYTES):
+        raise ConfigError(f"HELDOUT_ENV=production needs HELDOUT_SECRET_KEY set to a random "
+                          f"value of at least {MIN_SECRET_BYTES} bytes (e.g. "
+                          "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
+    for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
+                 "HELDOUT_SUBMIT_LIMIT"):
+        if name in overrides:  # the environment's values were parsed above
+            try:
+                _rate_limit(str(values[name]))
+            except ValueError as exc:
+                raise ConfigError(f"{name}={values[name]!r}: {exc}") from exc
+    secure = values["HELDOUT_SECURE_COOKIES"]
+    values["HELDOUT_SECURE_COOKIES"] = production if secure is None else bool(secure)
 
     if values["HELDOUT_QUEUE_URL"].startswith("memory:") and values["HELDOUT_ENV"] != "testing":
         # An in-process queue is invisible to a separate worker: jobs would never run.
@@ -154,8 +192,14 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         MAX_FORM_MEMORY_SIZE=upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=bool(values["HELDOUT_SECURE_COOKIES"]),
-        REMEMBER_COOKIE_SECURE=bool(values["HELDOUT_SECURE_COOKIES"]),
+        SESSION_COOKIE_SECURE=values["HELDOUT_SECURE_COOKIES"],
+        REMEMBER_COOKIE_SECURE=values["HELDOUT_SECURE_COOKIES"],
+        # The token lives as long as the session: an attempt can outlast any fixed limit,
+        # and a refused submit would cost the candidate their typed code.
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=values["HELDOUT_RATELIMIT_STORAGE"],
+        # Our 429 page sets Retry-After itself; no X-RateLimit-* headers on every answer.
+        RATELIMIT_HEADERS_ENABLED=False,
         TESTING=values["HELDOUT_ENV"] == "testing",
     )
     values.update({k: v for k, v in overrides.items() if not k.startswith("HELDOUT_")})
@@ -173,7 +217,7 @@ def settings_table() -> str:
     """The settings as a Markdown table (for README and SETTINGS.md)."""
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for setting in SETTINGS:
-        default = "(see meaning)" if setting.default is None else f"`{setting.default}`"
+        default = "(see meaning)" if setting.default in (None, "") else f"`{setting.default}`"
         if setting.name == "HELDOUT_SECRET_KEY":
             default = "a development key"
         lines.append(f"| `{setting.name}` | {default} | {setting.help} |")

@@ -92,3 +92,16 @@ class QueueUnavailable(PlatformError):
     """The job queue cannot be reached (a platform fault, not the user's)."""
 
     title = "Grading queue unavailable"
+
+
+class TooManySubmissions(PlatformError):
+    """A candidate submitted faster than allowed, or has too many waiting for grading.
+
+    ``retry_after`` is the seconds until a new submission would be taken, when known.
+    """
+
+    title = "Please wait before submitting again"
+
+    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, render_template, request, session
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from heldout.platform import errors
-from heldout.platform.extensions import db
+from heldout.platform.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,13 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.InviteUsed, 410),
     (errors.InviteError, 410),
     (errors.AttemptClosed, 409),
+    (errors.TooManySubmissions, 429),
     (errors.QueueUnavailable, 503),
     (errors.ConfigError, 500),
     (errors.PlatformError, 400),
 )
+
+HSTS = "max-age=31536000; includeSubDomains"
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; "
                            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -81,6 +85,36 @@ def _csrf_error(error: CSRFError) -> tuple[Any, int]:
                           code="CSRFError")
 
 
+def retry_after_seconds() -> int:
+    """Seconds until the limit this request broke lets another one through (at least 1)."""
+    import time
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()) + 1)
+
+
+def _in_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{(seconds + 59) // 60} minutes"
+
+
+def _rate_limited(error: RateLimitExceeded) -> Any:
+    wait = retry_after_seconds()
+    if request.endpoint == "auth.login":
+        title, message = ("Too many sign-in attempts",
+                          "Too many wrong passwords were tried for this account or from "
+                          "this address, so sign-in is paused.")
+    else:
+        title, message = "Too many requests", "This was asked too often in a short time."
+    response, status = error_response(429, title, message,
+                                      hint=f"Try again in {_in_words(wait)}.",
+                                      code="TooManyRequests")
+    return response, status, {"Retry-After": str(wait)}
+
+
 MESSAGES = {
     401: ("Please sign in", "This page is for signed-in staff.", "Sign in and try again."),
     403: ("Not allowed", "Your account can't open this page.",
@@ -113,12 +147,26 @@ def _unexpected(error: Exception) -> tuple[Any, int]:
                                "running this site.", code="InternalServerError")
 
 
+def _private(response: Response) -> bool:
+    """Whether the answer is for one person: staff signed in, a candidate's attempt, JSON."""
+    # The session's keys, not current_user: deciding a header must not query the database.
+    return response.is_json or bool(session.get("_user_id") or session.get("attempt"))
+
+
 def _security_headers(response: Response) -> Response:
+    from flask import current_app
+
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     # Invite tokens live in URLs: never send them on to another site.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["HELDOUT_SECURE_COOKIES"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.endpoint != "static" and _private(response):
+        # Shared computers and proxies must not keep a report or a candidate's code.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
     return response
 
 
@@ -126,6 +174,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(errors.PlatformError, _platform_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
     # Not Exception: under TESTING, bugs must propagate to the test instead.
     app.register_error_handler(500, _unexpected)

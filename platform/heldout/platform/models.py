@@ -49,6 +49,11 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def new_session_token() -> str:
+    """What a staff login session remembers instead of the user id (fits String(64))."""
+    return secrets.token_urlsafe(32)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite stores no offset)."""
 
@@ -84,7 +89,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Rotated on password change or forced logout: every session holding the old value ends.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_public_id)
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -105,7 +110,7 @@ class User(Base):
         return self.session_token
 
     def rotate_session_token(self) -> None:
-        self.session_token = new_public_id()
+        self.session_token = new_session_token()
 
 
 class Challenge(Base):
@@ -128,11 +133,6 @@ class Challenge(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-
-class Assessment(Base):
-    """What candidates are invited to: an ordered list of challenges and a time limit."""
-
-    __tablename__ = "assessment"
     versions: Mapped[list[ChallengeVersion]] = relationship(
         order_by="ChallengeVersion.id", back_populates="challenge")
 
@@ -150,6 +150,11 @@ class ChallengeVersion(Base):
 
     challenge: Mapped[Challenge] = relationship(back_populates="versions")
 
+
+class Assessment(Base):
+    """What candidates are invited to: an ordered list of challenges and a time limit."""
+
+    __tablename__ = "assessment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

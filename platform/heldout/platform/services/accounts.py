@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -13,8 +14,13 @@ from heldout.platform.models import ROLES, User
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MIN_PASSWORD_LENGTH = 10
-# Checked against when the e-mail is unknown, so both paths cost the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+@cache
+def _dummy_hash() -> str:
+    # Checked against when the e-mail is unknown, so both paths cost the same time. Made on
+    # first use: importing this module (the CLI, the worker, every test) must not pay scrypt.
+    return generate_password_hash("not-a-real-password", method="scrypt")
 
 
 def normalise_email(email: str) -> str:
@@ -50,15 +56,48 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same cost whether or not it exists)."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None
     return user
 
 
+def user_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No account for {email.strip() or 'an empty e-mail'}")
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.email)))
+
+
+def end_sessions(user_id: int) -> None:
+    """Every session of this user ends (sign-out): a saved cookie opens nothing afterwards."""
+    user = db.session.get(User, user_id)
+    if user is not None:
+        user.rotate_session_token()
+        db.session.commit()
+
+
+def set_active(email: str, active: bool) -> User:
+    """Disable (its sessions end, it can't sign in) or re-enable an account."""
+    user = user_by_email(email)
+    if user.active != active:
+        user.active = active
+        user.rotate_session_token()
+        db.session.commit()
+    return user
+
+
 def user_by_session_token(token: str) -> User | None:
     return db.session.scalar(select(User).where(User.session_token == token, User.active))
+
+
+def set_password_by_email(email: str, password: str) -> User:
+    return set_password(user_by_email(email).id, password)
 
 
 def set_password(user_id: int, password: str) -> User:

@@ -72,6 +72,13 @@ def revoke_invite(invite_id: int, *, now: datetime) -> Invite:
     return invite
 
 
+def get_invite(invite_id: int) -> Invite:
+    invite = db.session.get(Invite, invite_id)
+    if invite is None:
+        raise NotFound(f"No invite {invite_id}")
+    return invite
+
+
 def list_invites(assessment_id: int) -> list[Invite]:
     return list(db.session.scalars(select(Invite).where(Invite.assessment_id == assessment_id)
                                    .order_by(Invite.created_at.desc(), Invite.id.desc())))
@@ -94,6 +101,27 @@ def find_invite(token: str, *, secret: str, max_age_seconds: int, now: datetime,
     if invite is None:
         raise InviteInvalid("This invite link is not known here (it may have been replaced).",
                             contact=GENERIC_CONTACT, hint="Ask for a new link.")
+    return check_invite(invite, now=now, attempt_in_session=attempt_in_session,
+                        signature_expired=verdict == "expired")
+
+
+def invite_in_session(invite_id: int | None, *, now: datetime,
+                      attempt_in_session: str | None = None) -> Invite:
+    """The invite this browser exchanged its link for, if it can still be used.
+
+    The same checks as ``find_invite``, from the id the session keeps instead of the token
+    (which then never appears in a URL again).
+    """
+    invite = db.session.get(Invite, invite_id) if invite_id is not None else None
+    if invite is None:
+        raise InviteInvalid("This browser has no invitation open.", contact=GENERIC_CONTACT,
+                            hint="Open the link from your invitation e-mail again.")
+    return check_invite(invite, now=now, attempt_in_session=attempt_in_session)
+
+
+def check_invite(invite: Invite, *, now: datetime, attempt_in_session: str | None = None,
+                 signature_expired: bool = False) -> Invite:
+    """``invite`` if it may be opened now, else the InviteError saying why not."""
     contact = contact_of(invite)
     attempt = invite.attempt
     if attempt is not None and attempt.public_id == attempt_in_session:
@@ -106,7 +134,7 @@ def find_invite(token: str, *, secret: str, max_age_seconds: int, now: datetime,
                          hint="If it was not you, or your browser lost the session, "
                               "write to your contact.")
     assessment = invite.assessment
-    if (verdict == "expired" or invite.expires_at <= now
+    if (signature_expired or invite.expires_at <= now
             or (assessment.expires_at is not None and assessment.expires_at <= now)):
         raise InviteExpired(f"This invitation expired on {invite.expires_at:%d %B %Y}.",
                             contact=contact, hint="Ask for a new link if you still want to take "

@@ -6,18 +6,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
+
+from sqlalchemy import func, select
 
 from heldout.graders.bundle import SubmissionSpec
 from heldout.platform.blobs import BlobStore
-from heldout.platform.errors import InvalidInput, NotFound, UploadTooLarge
+from heldout.platform.errors import InvalidInput, NotFound, TooManySubmissions, UploadTooLarge
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Submission, SubmissionFile
 from heldout.platform.queue import JobQueue
 from heldout.platform.services import archives
 from heldout.platform.services.attempts import assessment_challenge, open_attempt
-from heldout.platform.services.catalogue import bundles
+from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def _check_notebook(name: str, data: bytes) -> None:
     import nbformat
 
     try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)  # type: ignore[no-untyped-call]
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises several unrelated types for bad input
         first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
@@ -113,19 +115,37 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
     return list(cleaned.values())
 
 
+PENDING_STATUSES = ("queued", "running")
+
+
+def pending_count(attempt: Attempt) -> int:
+    """Submissions of the attempt still waiting for, or in, grading."""
+    return int(db.session.scalar(
+        select(func.count()).select_from(Submission)
+        .where(Submission.attempt_id == attempt.id,
+               Submission.status.in_(PENDING_STATUSES))) or 0)
+
+
 def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[SubmittedFile],
-           blobs: BlobStore, queue: JobQueue, challenges_dir: Path, now: datetime,
-           pasted_code: str | None = None) -> Submission:
+           blobs: BlobStore, queue: JobQueue, bundles: BundleCatalogue, now: datetime,
+           pasted_code: str | None = None, max_pending: int | None = None) -> Submission:
     """Store the files and the queued Submission (committed), then enqueue its grading.
 
     Uploaded ``files`` win; without any, ``pasted_code`` (the editor) is the entrypoint.
+    With ``max_pending``, an attempt that already has that many submissions queued or
+    running is refused (``TooManySubmissions``): one candidate can't fill the queue.
 
     The row is committed before the job is queued and before the caller answers, so an
     accepted submission survives a crash; a failed enqueue is recovered by the watchdog.
     """
     attempt = open_attempt(attempt_public_id, now=now)
     challenge = assessment_challenge(attempt, challenge_slug)
-    bundle = bundles.get(challenges_dir, challenge.slug)
+    if max_pending is not None and pending_count(attempt) >= max_pending:
+        raise TooManySubmissions(
+            f"You already have {max_pending} submissions waiting to be graded.",
+            hint="Wait until one of them is graded, then submit again; your code is still "
+                 "in the editor.")
+    bundle = bundles.for_challenge(challenge)
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
     checked = check_files(bundle.submission, files)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+from heldout.platform.extensions import limiter
 from heldout.platform.models import User
 from heldout.platform.services import accounts
 
@@ -33,8 +36,6 @@ def role_required(*roles: str) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                from flask import current_app
-
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if current_user.role != "admin" and current_user.role not in roles:
                 abort(403)
@@ -49,14 +50,43 @@ def staff_user() -> User:
     return cast(User, current_user._get_current_object())
 
 
-def _safe_next(target: str | None) -> str | None:
-    # Only paths of this site: "/x" but neither "//host" nor "/\\host".
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path of this site, else None (go to the default page).
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so "/",
+    a tab, "/evil.example" or "/\\evil.example" would lead off the site: control characters
+    are removed first (a newline would also break the header), and the rest must parse as
+    a bare path.
+    """
+    if not target:
+        return None
+    cleaned = "".join(ch for ch in target if unicodedata.category(ch) != "Cc")
+    if "\\" in cleaned or not cleaned.startswith("/") or cleaned.startswith("//"):
+        return None
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return None
+    return cleaned
+
+
+def _login_account() -> str:
+    return request.form.get("email", "").strip().lower()
+
+
+def _login_limit(setting: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[setting])
+
+
+def _failed(response: Response) -> bool:
+    # Only wrong passwords count: a colleague signing in many times is not an attack.
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit("HELDOUT_LOGIN_LIMIT_ACCOUNT"), key_func=_login_account,
+               methods=["POST"], deduct_when=_failed, scope="login-account")
+@limiter.limit(_login_limit("HELDOUT_LOGIN_LIMIT_ADDRESS"), methods=["POST"],
+               deduct_when=_failed, scope="login-address")
 def login() -> ResponseReturnValue:
     """Staff sign-in form."""
     error = None
@@ -66,7 +96,7 @@ def login() -> ResponseReturnValue:
         user = accounts.authenticate(email, request.form.get("password", ""))
         if user is not None:
             login_user(user)
-            target = _safe_next(request.args.get("next"))
+            target = safe_next(request.args.get("next"))
             return redirect(target or url_for("staff.assessment_list"))
         error = "That e-mail and password don't match an account."
     return render_template("auth/login.html", error=error, email=email), 401 if error else 200
@@ -74,6 +104,8 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the staff session."""
+    """End the staff session, and every copy of its cookie with it."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(staff_user().id)
     logout_user()
     return redirect(url_for("auth.login"))

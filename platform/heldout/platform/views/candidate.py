@@ -6,6 +6,7 @@ answered 404, as if it did not exist.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from functools import wraps
@@ -13,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     redirect,
@@ -23,21 +25,26 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from limits import RateLimitItem, parse_many
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.errors import ServedFileNotFound
 from heldout.graders.serving import AREAS, public_files, served_file, starter_files
 from heldout.platform import markdown
-from heldout.platform.errors import AttemptClosed, InvalidInput
+from heldout.platform.errors import AttemptClosed, InvalidInput, TooManySubmissions
+from heldout.platform.extensions import csrf, limiter
 from heldout.platform.http import status_of
 from heldout.platform.models import Attempt, Invite, Submission
 from heldout.platform.queue import get_queue
 from heldout.platform.services import attempts, catalogue, invites, submissions
-from heldout.platform.views.common import blob_store, challenges_dir, now
+from heldout.platform.views.common import blob_store, now
 
 bp = Blueprint("candidate", __name__)
 
 SESSION_KEY = "attempt"
+# The invite this browser exchanged its link for, until it starts the attempt.
+INVITE_KEY = "invite"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -48,31 +55,65 @@ def _find_invite(token: str) -> Invite:
                                now=now(), attempt_in_session=session.get(SESSION_KEY))
 
 
+def _no_referrer(response: ResponseReturnValue) -> Response:
+    answer = current_app.make_response(response)
+    answer.headers["Referrer-Policy"] = "no-referrer"
+    return answer
+
+
 @bp.get("/i/<token>")
 def landing(token: str) -> ResponseReturnValue:
-    """What the candidate sees first: what the assessment is, the data notice, Start."""
+    """The link from the e-mail: swap its token for this browser's session, then drop it.
+
+    Only this one request carries the token; the page the candidate reads, its assets and
+    every later request go to token-less URLs, so no Referer or access log repeats it.
+    """
     invite = _find_invite(token)
     if invite.attempt is not None:
         return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
+    session[INVITE_KEY] = invite.id
     invites.mark_opened(invite, now=now())
-    return render_template("candidate/landing.html", invite=invite, token=token,
-                           assessment=invite.assessment, error=None)
+    return _no_referrer(redirect(url_for("candidate.welcome"), code=303))
 
 
-@bp.post("/i/<token>")
-def start(token: str) -> ResponseReturnValue:
-    """Consent given: start the clock and bind this browser to the attempt."""
-    invite = _find_invite(token)
+def _invite_in_session() -> Invite:
+    return invites.invite_in_session(session.get(INVITE_KEY), now=now(),
+                                     attempt_in_session=session.get(SESSION_KEY))
+
+
+@bp.get("/invite")
+def welcome() -> ResponseReturnValue:
+    """What the candidate sees first: what the assessment is, the data notice, Start."""
+    invite = _invite_in_session()
+    if invite.attempt is not None:
+        return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
+    return _no_referrer(render_template("candidate/landing.html", invite=invite,
+                                        assessment=invite.assessment, error=None))
+
+
+def _start(invite: Invite) -> ResponseReturnValue:
     try:
         attempt = attempts.start_attempt(invite, consent=request.form.get("consent") == "on",
                                          now=now())
     except InvalidInput as exc:
-        return render_template("candidate/landing.html", invite=invite, token=token,
-                               assessment=invite.assessment, error=exc), 400
+        return _no_referrer((render_template("candidate/landing.html", invite=invite,
+                                             assessment=invite.assessment, error=exc), 400))
     session.clear()
     session[SESSION_KEY] = attempt.public_id
     session.permanent = True
     return redirect(url_for("candidate.overview", attempt_id=attempt.public_id))
+
+
+@bp.post("/invite")
+def start() -> ResponseReturnValue:
+    """Consent given: start the clock and bind this browser to the attempt."""
+    return _start(_invite_in_session())
+
+
+@bp.post("/i/<token>")
+def start_from_link(token: str) -> ResponseReturnValue:
+    """Start straight from the link (a landing page opened before links were exchanged)."""
+    return _start(_find_invite(token))
 
 
 def bound_attempt(view: F) -> F:
@@ -108,7 +149,7 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                error: Exception | None = None, status: int = 200,
                closed: bool = False) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
-    bundle = catalogue.bundles.get(challenges_dir(), challenge.slug)
+    bundle = catalogue.get_bundles().for_challenge(challenge)
     entrypoint = bundle.submission.entrypoint
     history = [s for s in attempt.submissions if s.challenge_id == challenge.id]
     if code is None:
@@ -121,6 +162,8 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         challenge=challenge, bundle=bundle, statement=markdown.render(bundle.statement),
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
         accepted=bundle.submission.describe(), code=code, error=error, closed=closed,
+        max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"],
+        submit_limits=submit_limits(),
         statuses=statuses, latest=statuses[0] if statuses else None), status
 
 
@@ -155,7 +198,7 @@ def download(attempt_id: str, slug: str, area: str, name: str) -> ResponseReturn
     challenge = attempts.assessment_challenge(attempt, slug)
     if area not in AREAS:
         abort(404)
-    bundle = catalogue.bundles.get(challenges_dir(), challenge.slug)
+    bundle = catalogue.get_bundles().for_challenge(challenge)
     try:
         item = served_file(bundle, area, name)
     except ServedFileNotFound:
@@ -164,25 +207,80 @@ def download(attempt_id: str, slug: str, area: str, name: str) -> ResponseReturn
                      max_age=0)
 
 
+def _check_form_token() -> None:
+    """The CSRF check the app applies elsewhere, made here so a refusal keeps the code."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        csrf.protect()
+    except CSRFError:
+        raise InvalidInput("This page could not be verified, so the submission was not "
+                           "taken (the page may come from an earlier session).",
+                           hint="Your code is still in the editor: press Submit again.") from None
+
+
+def _describe(limit: RateLimitItem) -> str:
+    unit = limit.GRANULARITY.name
+    period = unit if limit.multiples == 1 else f"{limit.multiples} {unit}s"
+    return f"{limit.amount} per {period}"
+
+
+def submit_limits() -> list[str]:
+    """The submit limits in words, for the page: ["6 per minute", "60 per hour"]."""
+    return [_describe(limit) for limit in parse_many(current_app.config["HELDOUT_SUBMIT_LIMIT"])]
+
+
+def _check_submit_rate(attempt_id: str) -> None:
+    strategy = limiter.limiter
+    refused = [limit for limit in parse_many(current_app.config["HELDOUT_SUBMIT_LIMIT"])
+               if not strategy.hit(limit, "submit", attempt_id)]
+    if refused:
+        reset = max(strategy.get_window_stats(limit, "submit", attempt_id).reset_time
+                    for limit in refused)
+        wait = max(1, int(reset - time.time()) + 1)
+        raise TooManySubmissions(
+            f"Submissions are limited to {_describe(refused[0])}, and this attempt reached "
+            "that.",
+            hint=f"Submit again in {wait} seconds; your code is still in the editor.",
+            retry_after=wait)
+
+
 @bp.post("/a/<attempt_id>/c/<slug>/submit")
 @bound_attempt
 def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
-    """Store the submission durably, queue it, and show its live status."""
+    """Store the submission durably, queue it, and show its live status.
+
+    Whatever refuses it (expired form, too many submissions, bad files, time up), the page
+    comes back with the candidate's text in the editor: nothing typed is lost.
+    """
     code = request.form.get("code", "")
     files = [submissions.SubmittedFile(upload.filename, upload.read())
              for upload in request.files.getlist("files") if upload.filename]
     try:
+        _check_form_token()
+        _check_submit_rate(attempt_id)
         submissions.submit(attempt_public_id=attempt_id, challenge_slug=slug, files=files,
                            pasted_code=code, blobs=blob_store(), queue=get_queue(),
-                           challenges_dir=challenges_dir(), now=now())
+                           bundles=catalogue.get_bundles(), now=now(),
+                           max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"])
     except AttemptClosed as exc:
-        # The candidate's text comes back in the page: nothing typed is lost.
         attempt = attempts.get_attempt(attempt_id)
         return _workspace(attempt, slug, code=code, error=exc, status=409, closed=True)
+    except TooManySubmissions as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        response = current_app.make_response(
+            _workspace(attempt, slug, code=code, error=exc, status=429))
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except InvalidInput as exc:
         attempt = attempts.get_attempt(attempt_id)
         return _workspace(attempt, slug, code=code, error=exc, status=status_of(exc))
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug) + "#status")
+
+
+# Checked inside the view instead (``_check_form_token``), where a refusal can keep the code.
+csrf.exempt(submit)
 
 
 @bp.get("/a/<attempt_id>/submissions/<int:submission_id>")

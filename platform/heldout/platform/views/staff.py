@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from heldout.platform.errors import InvalidInput
+from heldout.platform.models import Invite
 from heldout.platform.services import assessments, catalogue, invites
 from heldout.platform.views.auth import role_required, staff_user
 from heldout.platform.views.common import now, parse_int
@@ -81,21 +83,46 @@ def assessment_new() -> ResponseReturnValue:
                            chosen=form.getlist("challenges"), error=error), 400 if error else 200
 
 
+# The link of an invite just created, kept in the session for the one page that shows it.
+NEW_INVITE_KEY = "new_invite"
+
+
+def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = None,
+                     error: InvalidInput | None = None) -> str:
+    assessment = assessments.get_assessment(assessment_id)
+    new_invite, link = _take_new_invite(assessment_id)
+    return render_template("staff/assessment.html", assessment=assessment,
+                           invites=invites.list_invites(assessment_id), now=now(),
+                           expected_minutes=assessments.expected_minutes(assessment),
+                           form=form or {}, error=error, new_invite=new_invite, link=link)
+
+
+def _take_new_invite(assessment_id: int) -> tuple[Invite | None, str | None]:
+    """The invite created just before this page and its link, once: a reload shows neither."""
+    kept = session.get(NEW_INVITE_KEY)
+    if not isinstance(kept, dict) or kept.get("assessment_id") != assessment_id:
+        return None, None
+    session.pop(NEW_INVITE_KEY)
+    invite = invites.get_invite(int(kept["invite_id"]))
+    link = f"{current_app.config['HELDOUT_BASE_URL']}" \
+           f"{url_for('candidate.landing', token=kept['token'])}"
+    return invite, link
+
+
 @bp.get("/assessments/<int:assessment_id>")
 @role_required(*RECRUITERS)
 def assessment_detail(assessment_id: int) -> ResponseReturnValue:
     """One assessment: its challenges, its invites, and the form to invite a candidate."""
-    assessment = assessments.get_assessment(assessment_id)
-    return render_template("staff/assessment.html", assessment=assessment,
-                           invites=invites.list_invites(assessment_id), now=now(),
-                           expected_minutes=assessments.expected_minutes(assessment),
-                           form={}, error=None, new_invite=None, link=None)
+    return _assessment_page(assessment_id)
 
 
 @bp.post("/assessments/<int:assessment_id>/invites")
 @role_required(*RECRUITERS)
 def invite_create(assessment_id: int) -> ResponseReturnValue:
-    """Create an invite and show its link (the only time it is shown)."""
+    """Create an invite, then redirect to the page that shows its link (only that once).
+
+    Post/redirect/get: reloading that page shows the assessment again and creates nothing.
+    """
     config = current_app.config
     form = request.form
     try:
@@ -104,17 +131,12 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
             candidate_email=form.get("candidate_email", ""), created_by_id=staff_user().id,
             secret=config["SECRET_KEY"], ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now())
     except InvalidInput as exc:
-        assessment = assessments.get_assessment(assessment_id)
-        return render_template("staff/assessment.html", assessment=assessment,
-                               invites=invites.list_invites(assessment_id), now=now(),
-                               expected_minutes=assessments.expected_minutes(assessment),
-                               form=form, error=exc, new_invite=None, link=None), 400
-    link = f"{config['HELDOUT_BASE_URL']}{url_for('candidate.landing', token=created.token)}"
-    assessment = created.invite.assessment
-    return render_template("staff/assessment.html", assessment=assessment,
-                           invites=invites.list_invites(assessment_id), now=now(),
-                           expected_minutes=assessments.expected_minutes(assessment),
-                           form={}, error=None, new_invite=created.invite, link=link), 201
+        return _assessment_page(assessment_id, form=form, error=exc), 400
+    # The signed session cookie carries the token to the next page only; the database
+    # keeps its hash alone, as before.
+    session[NEW_INVITE_KEY] = {"assessment_id": assessment_id, "invite_id": created.invite.id,
+                               "token": created.token}
+    return redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
 
 
 @bp.post("/invites/<int:invite_id>/revoke")
