@@ -31,7 +31,8 @@ from heldout.graders.kinds.feature_engineering import (
     stage_harness,
 )
 from heldout.graders.metrics import get_metric
-from heldout.sandbox.spec import JobSpec, OutputFile, RunResult
+from heldout.sandbox.doctor import Finding
+from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult, ServiceRun, SweepReport
 
 REPO_CHALLENGES = Path(__file__).resolve().parents[2] / "challenges"
 SLUG = "late-delivery-features"
@@ -68,7 +69,7 @@ def _table(columns: list[str], rows: list[list[str]], *, row_ids: list[str] | No
 def test_kind_is_registered_and_loads_the_bundle(bundle: Bundle) -> None:
     assert isinstance(get_kind("feature_engineering"), FeatureEngineering)
     assert bundle.kind == "feature_engineering"
-    (scale,) = get_kind(bundle.kind).scales(bundle)
+    (scale,) = FeatureEngineering().scales(bundle)
     assert (scale.metric, scale.baseline, scale.target) == ("roc_auc", 0.75, 0.93)
     get_kind(bundle.kind).verify(bundle)
 
@@ -271,6 +272,19 @@ class WritingSandbox:
                          cpu_seconds=1.0, peak_memory_mb=10.0, output_bytes=0, stdout_tail="",
                          stderr_tail="", stdout_truncated=False, stderr_truncated=False,
                          outputs=tuple(outputs), skipped_outputs=())
+
+    def run_service(self, service: JobSpec, probe: JobSpec, service_output: Path,
+                    probe_output: Path) -> ServiceRun:
+        raise AssertionError("a feature_engineering grade runs no service")
+
+    def prime(self, limits: Limits, image: str | None = None) -> None:
+        return None
+
+    def sweep(self, owner: str | None = None) -> SweepReport:
+        return SweepReport(())
+
+    def doctor(self) -> tuple[Finding, ...]:
+        return ()
 
 
 def test_a_feature_that_is_the_label_only_in_training_scores_nothing(bundle: Bundle) -> None:

@@ -1,7 +1,8 @@
 """Fixed downstream models that turn a candidate's feature tables into test predictions.
 
 A feature-engineering bundle names one of these; the grader trains it on the host with a
-fixed seed and bounded work, so two submissions differ only by their features.
+fixed seed and bounded work, so two submissions differ only by their features. numpy and
+scikit-learn are imported when a model is built or used, never by this module.
 """
 
 from __future__ import annotations
@@ -9,20 +10,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from heldout.graders.errors import CandidateOutputError, UnknownName
-from heldout.graders.metrics import Metric
 
-Matrix = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from heldout.graders.metrics import Metric
+
+    Matrix: TypeAlias = npt.NDArray[np.float64]
 SEED = 0
 
 
@@ -40,6 +38,9 @@ class DownstreamModel:
         Features a model can't learn from (values too large to scale, say) are the
         candidate's fault: ``CandidateOutputError``.
         """
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+
         model = self.build()
         try:
             # One thread keeps results identical on every host and leaves cores to the sandbox;
@@ -64,11 +65,17 @@ class DownstreamModel:
 
 
 def _logistic_regression() -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(),
                          LogisticRegression(C=1.0, max_iter=500, random_state=SEED))
 
 
 def _gradient_boosting() -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, max_leaf_nodes=31,
                                           early_stopping=False, random_state=SEED)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from heldout.graders.errors import UnknownName
 from heldout.graders.kinds.base import GradingConfig, Kind
+from heldout.graders.kinds.feature_engineering import FeatureEngineering
 from heldout.graders.kinds.function import FunctionKind
 from heldout.graders.kinds.model_training import ModelTraining
 
@@ -33,3 +34,4 @@ def known_kinds() -> list[str]:
 
 register(ModelTraining())
 register(FunctionKind())
+register(FeatureEngineering())

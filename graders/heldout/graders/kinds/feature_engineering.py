@@ -17,10 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Protocol
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from heldout.graders.downstream import get_model, known_models
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
@@ -32,10 +29,16 @@ from heldout.graders.tables import read_capped, read_labels, show
 from heldout.sandbox.spec import DATA, HARNESS, OUTPUT, WORKSPACE, JobSpec, RunResult
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from heldout.graders.bundle import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
 
-Matrix = npt.NDArray[np.float64]
+    Matrix: TypeAlias = npt.NDArray[np.float64]
+
+# numpy is imported where grading computes, never by this module: the web app loads kinds
+# to read bundles and must not pay for the scientific stack.
 
 HARNESS_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "feature_harness.py"
 HARNESS_NAME = "feature_harness.py"
@@ -225,12 +228,16 @@ class FeatureEngineering:
 
     def verify(self, bundle: Bundle) -> None:
         """Every hidden test row has a label, and the labels suit the metric."""
+        import numpy as np
+
         split = hidden_split(bundle, np.random.default_rng(0))
         metric = get_metric(_config(bundle).metric)
         metric.compute(tuple(split.test_labels), [float(split.test_labels[0])] * len(split.test_labels))
 
     def grade(self, bundle: Bundle, workspace: Path, sandbox: _Runs) -> Evaluation:
         # Fresh entropy per run: test rows come in an order and with ids nobody can predict.
+        import numpy as np
+
         split = hidden_split(bundle, np.random.default_rng(secrets.randbits(128)))
         return _grade(bundle, workspace, sandbox, split)
 
@@ -247,6 +254,8 @@ def _config(bundle: Bundle) -> FeatureEngineeringGrading:
 
 
 def _floats(values: Sequence[str], what: str) -> Matrix:
+    import numpy as np
+
     try:
         return np.asarray([float(v) for v in values], dtype=np.float64)
     except ValueError as exc:
@@ -256,6 +265,8 @@ def _floats(values: Sequence[str], what: str) -> Matrix:
 def _disguised(table: CsvTable, order: npt.NDArray[np.int64], id_at: int,
                rng: np.random.Generator) -> CsvTable:
     """Rows in ``order`` with fresh random ids: neither position nor id tells a row apart."""
+    import numpy as np
+
     fresh = rng.choice(np.arange(*FRESH_IDS), size=len(order), replace=False)
     rows = []
     for position, source in enumerate(order):
@@ -266,6 +277,8 @@ def _disguised(table: CsvTable, order: npt.NDArray[np.int64], id_at: int,
 
 
 def hidden_split(bundle: Bundle, rng: np.random.Generator) -> Split:
+    import numpy as np
+
     config = _config(bundle)
     train = read_bundle_csv(bundle.public_dir / config.train)
     test = read_bundle_csv(bundle.hidden_dir / config.test)
@@ -290,6 +303,8 @@ def hidden_split(bundle: Bundle, rng: np.random.Generator) -> Split:
 
 
 def public_split(bundle: Bundle) -> Split:
+    import numpy as np
+
     config = _config(bundle)
     train = read_bundle_csv(bundle.public_dir / config.train)
     rng = np.random.default_rng(PUBLIC_SEED)
@@ -334,6 +349,8 @@ def stage_harness(directory: Path, bundle: Bundle, split: Split) -> None:
 def read_features(path: Path, *, shown: str, max_bytes: int) -> FeatureTable:
     """Parse a feature table the candidate's run wrote; unreadable files raise
     ``CandidateOutputError``, bad cells are recorded for the checks to report."""
+    import numpy as np
+
     data = read_capped(path, max_bytes, shown=shown)
     try:
         text = data.decode("utf-8")
