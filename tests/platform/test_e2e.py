@@ -103,13 +103,13 @@ def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes], ht
     page = recruiter.get(assessment_url).text
     response = recruiter.post(f"{assessment_url}/invites", data={
         "csrf_token": csrf(page), "candidate_name": "Erin E2E",
-        "candidate_email": "erin@example.org"})
-    assert response.status_code == 201
+        "candidate_email": "erin@example.org"}, follow_redirects=True)
+    assert response.status_code == 200
     link = re.search(r'value="http://heldout\.test(/i/[^"]+)"', response.text)
     assert link
 
     candidate = app.test_client()
-    page = candidate.get(link.group(1)).text
+    page = candidate.get(link.group(1), follow_redirects=True).text
     assert "E2E take-home" in page
     response = candidate.post(link.group(1), data={"csrf_token": csrf(page), "consent": "on"})
     assert response.status_code == 302
