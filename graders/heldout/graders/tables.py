@@ -84,16 +84,22 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _rows(data: bytes, shown: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+# Whose fault a bad table is: the candidate's for their predictions, the bundle's (a
+# grader error, retried and never scored) for its own hidden labels.
+Fault = type[CandidateOutputError] | type[GraderError]
+
+
+def _rows(data: bytes, shown: str,
+          fault: Fault = CandidateOutputError) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and non-blank rows (with line numbers) of UTF-8 CSV bytes."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CandidateOutputError(
+        raise fault(
             f"{shown} is not UTF-8 text (bad byte at offset {exc.start})") from exc
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors add
     if not text.strip():
-        raise CandidateOutputError(f"{shown} is empty")
+        raise fault(f"{shown} is empty")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -102,40 +108,42 @@ def _rows(data: bytes, shown: str) -> tuple[list[str], list[tuple[int, list[str]
             if any(cell.strip() for cell in row):
                 rows.append((reader.line_num, row))
     except csv.Error as exc:
-        raise CandidateOutputError(
+        raise fault(
             f"{shown} is not valid CSV near line {reader.line_num}: {exc}") from exc
     return header, rows
 
 
-def _column(header: list[str], name: str, shown: str) -> int:
+def _column(header: list[str], name: str, shown: str,
+            fault: Fault = CandidateOutputError) -> int:
     if header.count(name) > 1:
-        raise CandidateOutputError(
+        raise fault(
             f"{shown}: column {show(name)} appears more than once in the header")
     try:
         return header.index(name)
     except ValueError:
-        raise CandidateOutputError(
+        raise fault(
             f"{shown}: the header is {show(','.join(header))}; it needs the column {show(name)}"
         ) from None
 
 
 def read_labels(path: Path, *, id_column: str, label_column: str) -> Labels:
     """Parse the bundle's labels; any problem is the bundle's fault (``GraderError``)."""
+    shown = path.name
     try:
-        header, rows = _rows(path.read_bytes(), path.name)
-        id_at = _column(header, id_column, path.name)
-        label_at = _column(header, label_column, path.name)
+        header, rows = _rows(path.read_bytes(), shown, GraderError)
+        id_at = _column(header, id_column, shown, GraderError)
+        label_at = _column(header, label_column, shown, GraderError)
         ids: list[str] = []
         values: list[float] = []
         for line, row in rows:
             if len(row) != len(header):
-                raise CandidateOutputError(f"{path.name} line {line}: {len(row)} fields")
+                raise GraderError(f"{shown} line {line}: {len(row)} fields")
             ids.append(row[id_at].strip())
             values.append(float(row[label_at]))
-    except (CandidateOutputError, ValueError, OSError) as exc:
+    except (GraderError, ValueError, OSError) as exc:
         raise GraderError(f"hidden labels unusable: {exc}") from exc
     if len(set(ids)) != len(ids) or not ids:
-        raise GraderError(f"hidden labels unusable: {path.name} has duplicate ids or no rows")
+        raise GraderError(f"hidden labels unusable: {shown} has duplicate ids or no rows")
     return Labels(tuple(ids), tuple(values))
 
 

@@ -24,8 +24,8 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
 
 def run_gunicorn(app: Flask, *, host: str, port: int, threads: int) -> None:
-    # One process with threads: SSE/polling connections are cheap, and the app keeps
-    # no per-process state that would need several workers to be consistent.
+    # One process with threads: status polling is cheap, and the app keeps no
+    # per-process state that would need several workers to be consistent.
     _Server(app, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
                   "threads": threads, "timeout": 60, "graceful_timeout": 20,
                   "accesslog": "-", "errorlog": "-",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
+from heldout.graders.checks import CheckType, register_check
 from heldout.graders.downstream import get_model, known_models
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from heldout.graders.bundle import Bundle, SubmissionSpec
+    from heldout.graders.bundle_types import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
 
     Matrix: TypeAlias = npt.NDArray[np.float64]
@@ -52,6 +53,18 @@ PUBLIC_SEED = 20240917  # fixed, so a candidate's public score is reproducible
 # Test ids are replaced for each run by draws from this range, so an id says nothing.
 FRESH_IDS = (1_000_000, 10_000_000)
 MAX_SHOWN_COLUMNS = 3
+
+
+ROWS = register_check(CheckType(
+    "rows", "test", "each feature table has one row per input row, in the input's order"))
+NUMERIC = register_check(CheckType("numeric", "test", "every feature cell is a number"))
+FINITE = register_check(CheckType(
+    "finite", "test", "no feature cell is empty, NaN or infinite"))
+FEATURES = register_check(CheckType(
+    "features", "test",
+    "the feature tables were written and read, within the column cap, with the same columns"))
+DOWNSTREAM = register_check(CheckType(
+    "downstream", "test", "the bundle's fixed model could be trained on the candidate's features"))
 
 
 class _Runs(Protocol):
@@ -414,9 +427,9 @@ def rows_check(tables: Sequence[tuple[FeatureTable, int]]) -> Check:
             problems.append(f"{table.shown}: {table.misplaced} rows are not in their input "
                             "position (keep the input's index and order)")
     if problems:
-        return Check("rows", "test", False, 0, 0, "; ".join(problems))
+        return ROWS.failed("; ".join(problems))
     counts = " and ".join(f"{t.rows}" for t, _ in tables)
-    return Check("rows", "test", True, 0, 0, f"{counts} rows kept, in order")
+    return ROWS.passed(f"{counts} rows kept, in order")
 
 
 def numeric_check(tables: Sequence[FeatureTable]) -> Check:
@@ -424,9 +437,9 @@ def numeric_check(tables: Sequence[FeatureTable]) -> Check:
                 + "; ".join(f"{show(c)}: {show(v)}" for c, v in t.not_numeric[:MAX_SHOWN_COLUMNS])
                 + ")" for t in tables if t.not_numeric]
     if problems:
-        return Check("numeric", "test", False, 0, 0,
+        return NUMERIC.failed(
                      "; ".join(problems) + "; encode categories and dates as numbers")
-    return Check("numeric", "test", True, 0, 0, "every feature is numeric")
+    return NUMERIC.passed("every feature is numeric")
 
 
 def finite_check(tables: Sequence[FeatureTable]) -> Check:
@@ -434,16 +447,16 @@ def finite_check(tables: Sequence[FeatureTable]) -> Check:
                                            t.not_finite[:MAX_SHOWN_COLUMNS])
                 for t in tables if t.not_finite]
     if problems:
-        return Check("finite", "test", False, 0, 0,
+        return FINITE.failed(
                      "empty, NaN or infinite values in " + "; ".join(problems)
                      + "; the downstream model needs a finite number in every cell")
-    return Check("finite", "test", True, 0, 0, "no missing, NaN or infinite values")
+    return FINITE.passed("no missing, NaN or infinite values")
 
 
 def feature_count_check(train: FeatureTable, test: FeatureTable, cap: int) -> Check:
     """Within the cap, and the same columns for training and test rows."""
     if len(train.columns) > cap:
-        return Check("features", "test", False, 0, 0,
+        return FEATURES.failed(
                      f"{len(train.columns)} features, over the limit of {cap}")
     if train.columns != test.columns:
         only_train = [c for c in train.columns if c not in test.columns]
@@ -455,9 +468,9 @@ def feature_count_check(train: FeatureTable, test: FeatureTable, cap: int) -> Ch
             detail += f"; only in test: {_names(only_test)}"
         if not only_train and not only_test:
             detail += " (same names, different order)"
-        return Check("features", "test", False, 0, 0,
+        return FEATURES.failed(
                      detail + "; fit encoders on the training rows and reuse them")
-    return Check("features", "test", True, 0, 0,
+    return FEATURES.passed(
                  f"{len(train.columns)} features (limit {cap}), the same for both tables")
 
 
@@ -475,14 +488,14 @@ def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Eva
         checks = [ran]
         tables: tuple[FeatureTable, FeatureTable] | None = None
         if not ran.passed:
-            checks.append(Check("features", "test", False, 0, 0,
+            checks.append(FEATURES.failed(
                                 "not checked: the run did not finish successfully"))
         else:
             try:
                 tables = (_read_output(result, TRAIN_FEATURES, config),
                           _read_output(result, TEST_FEATURES, config))
             except CandidateOutputError as exc:
-                checks.append(Check("features", "test", False, 0, 0, str(exc)))
+                checks.append(FEATURES.failed( str(exc)))
 
     values: Matrix | None = None
     if tables is not None:
@@ -498,9 +511,9 @@ def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Eva
             try:
                 values = model.predictions(metric, train.values, split.train_labels, test.values)
             except CandidateOutputError as exc:
-                checks.append(Check("downstream", "test", False, 0, 0, str(exc)))
+                checks.append(DOWNSTREAM.failed(str(exc)))
             else:
-                checks.append(Check("downstream", "test", True, 0, 0,
+                checks.append(DOWNSTREAM.passed(
                                     f"{model.name} ({model.summary}) trained on "
                                     f"{train.rows} rows, {len(train.columns)} features"))
 
