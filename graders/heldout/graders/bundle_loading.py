@@ -121,6 +121,7 @@ def _solutions(table: Table, root: Path) -> tuple[SolutionCase, ...]:
         low = case.number("min_score")
         high = case.number("max_score")
         description = case.string("description", "", empty_ok=True)
+        same_as_starter = case.boolean("same_as_starter", False)
         case.finish()
         for key, value in (("min_score", low), ("max_score", high)):
             if not 0 <= value <= 100:
@@ -129,7 +130,9 @@ def _solutions(table: Table, root: Path) -> tuple[SolutionCase, ...]:
             raise case.error("min_score", f"{low:g} is above max_score {high:g}")
         if name not in on_disk:
             raise case.error("min_score", f"no directory solutions/{name}/ holds this case")
-        cases.append(SolutionCase(name, directory / name, low, high, description))
+        if same_as_starter and not (root / "starter").is_dir():
+            raise case.error("same_as_starter", "the bundle has no starter/ to be the same as")
+        cases.append(SolutionCase(name, directory / name, low, high, description, same_as_starter))
     missing = [name for name in on_disk if name not in table.raw]
     if missing:
         raise BundleError(f"{table.file}: [solutions.{missing[0]}]: missing: solutions/"

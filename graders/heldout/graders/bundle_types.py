@@ -51,6 +51,8 @@ class SolutionCase:
     min_score: float
     max_score: float
     description: str = ""
+    # Declared in challenge.toml: this case is starter/ as shipped, file for file.
+    same_as_starter: bool = False
 
     def accepts(self, score: float) -> bool:
         return self.min_score <= score <= self.max_score

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from heldout.graders.bundle import (
+    SKIPPED_DIRS,
     Bundle,
     SolutionCase,
     default_challenges_dir,
@@ -76,20 +77,27 @@ def _resolve(challenge: str, challenges_dir: Path | None) -> Bundle:
 @click.argument("submission", metavar="SUBMISSION_PATH",
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("--public", is_flag=True,
+              help="Run the bundle's public checks (public data or cases; nothing hidden).")
 @CHALLENGES_DIR_OPTION
 @click.pass_context
 def grade_command(ctx: click.Context, challenge: str, submission: Path, as_json: bool,
-                  challenges_dir: Path | None) -> None:
+                  public: bool, challenges_dir: Path | None) -> None:
     """Grade SUBMISSION_PATH (a directory, or one file taken as the entrypoint).
+
+    With --public the JSON object gains "split": "public".
 
     Exit status: 0 when graded (whatever the score), 1 on an internal error, 2 on bad usage.
     """
     bundle = _resolve(challenge, challenges_dir)
-    evaluation = evaluate(bundle, submission)
+    evaluation = evaluate(bundle, submission, public=public)
     if as_json:
-        click.echo(json.dumps(evaluation.as_dict(), indent=2))
+        shown = evaluation.as_dict()
+        if public:
+            shown["split"] = "public"
+        click.echo(json.dumps(shown, indent=2))
     else:
-        click.echo(render_evaluation(evaluation))
+        click.echo(("public checks: " if public else "") + render_evaluation(evaluation))
     ctx.exit(0 if evaluation.graded else 1)
 
 
@@ -142,6 +150,28 @@ def list_command(ctx: click.Context, as_json: bool, challenges_dir: Path | None)
     ctx.exit(1 if errors else 0)
 
 
+def _files_under(directory: Path) -> dict[str, bytes]:
+    return {path.relative_to(directory).as_posix(): path.read_bytes()
+            for path in sorted(directory.rglob("*"))
+            if path.is_file() and not SKIPPED_DIRS.intersection(path.relative_to(directory).parts)}
+
+
+def starter_drift(bundle: Bundle, case: SolutionCase) -> str | None:
+    """How a case declared ``same_as_starter`` differs from starter/, or None if it doesn't."""
+    if not case.same_as_starter:
+        return None
+    starter, kept = _files_under(bundle.starter_dir), _files_under(case.path)
+    here = f"solutions/{case.name}/"
+    differences = ([f"{name} only in starter/" for name in sorted(starter.keys() - kept.keys())]
+                   + [f"{name} only in {here}" for name in sorted(kept.keys() - starter.keys())]
+                   + [f"{name} differs" for name in sorted(starter.keys() & kept.keys())
+                      if starter[name] != kept[name]])
+    if not differences:
+        return None
+    return (f"solutions/{case.name}/ is declared the same as starter/ (same_as_starter) but "
+            + ", ".join(differences))
+
+
 def _deep_problems(bundle: Bundle) -> list[str]:
     """Checks too slow for every load: kind-level data checks, solutions as submissions."""
     problems: list[str] = []
@@ -154,6 +184,9 @@ def _deep_problems(bundle: Bundle) -> list[str]:
             staged = stage_submission(bundle.submission, case.path, Path(tmp) / "workspace")
         if staged.problem:
             problems.append(f"solutions/{case.name}/: not a valid submission: {staged.problem}")
+        drift = starter_drift(bundle, case)
+        if drift:
+            problems.append(drift)
     return problems
 
 
@@ -193,7 +226,11 @@ def _case_row(bundle: Bundle, case: SolutionCase, evaluation: Evaluation) -> tup
 @CHALLENGES_DIR_OPTION
 @click.pass_context
 def check_command(ctx: click.Context, slugs: tuple[str, ...], challenges_dir: Path | None) -> None:
-    """Grade every solutions/<case>/ in the real sandbox against its expected score range."""
+    """Grade every solutions/<case>/ in the real sandbox against its expected score range.
+
+    Fails a bundle with no case (nothing proves it solvable) and a case declared the same as
+    starter/ that is not (it would prove nothing about what candidates start from).
+    """
     if slugs:
         bundles = [_resolve(slug, challenges_dir) for slug in slugs]
         errors: list[BundleError] = []
@@ -202,14 +239,20 @@ def check_command(ctx: click.Context, slugs: tuple[str, ...], challenges_dir: Pa
     rows: list[tuple[str, ...]] = [("challenge", "case", "expected", "score", "verdict", "notes")]
     for bundle in bundles:
         if not bundle.solutions:
-            rows.append((bundle.slug, "-", "-", "-", "no cases", "add solutions/<case>/"))
+            rows.append((bundle.slug, "-", "-", "-", "NO CASES",
+                         "add solutions/<case>/ with [solutions.<case>] in challenge.toml"))
         for case in bundle.solutions:
+            drift = starter_drift(bundle, case)
+            if drift:
+                expected = f"{case.min_score:g}-{case.max_score:g}"
+                rows.append((bundle.slug, case.name, expected, "-", "NOT THE STARTER", drift))
+                continue
             click.echo(f"grading {bundle.slug}/{case.name} …", err=True)
             rows.append(_case_row(bundle, case, evaluate(bundle, case.path)))
     for error in errors:
         rows.append(("?", "-", "-", "-", "BROKEN", str(error)))
     click.echo(_table(rows))
-    bad = [row for row in rows[1:] if row[4] not in ("ok", "no cases")]
+    bad = [row for row in rows[1:] if row[4] != "ok"]
     click.echo(f"{len(rows) - 1 - len(bad)} of {len(rows) - 1} ok")
     ctx.exit(1 if bad else 0)
 

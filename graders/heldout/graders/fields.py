@@ -73,6 +73,14 @@ class Table:
             raise self.error(key, f"must be a finite number, got {value}")
         return float(value)
 
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, got {_type_name(value)}")
+        return value
+
     def string_list(self, key: str, default: tuple[str, ...] | None = None) -> tuple[str, ...]:
         value = self._get(key, default is None)
         if value is None and default is not None:
