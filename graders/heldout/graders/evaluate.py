@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(bundle: Bundle, submission: Path | str, *,
-             sandbox: Sandbox | None = None) -> Evaluation:
+             sandbox: Sandbox | None = None, public: bool = False) -> Evaluation:
     """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
 
     ``sandbox`` defaults to the backend ``HELDOUT_SANDBOX_BACKEND`` names. The kind gets it
     wrapped so that no job can mount the bundle's hidden/ or solutions/.
+
+    ``public`` runs the bundle's public checks instead (public data or cases only).
 
     Candidate faults are graded (a low score with reasons). A platform fault (sandbox
     failure, broken bundle, grader bug, submission files gone) returns
@@ -42,6 +44,8 @@ def evaluate(bundle: Bundle, submission: Path | str, *,
             staged = stage_submission(bundle.submission, Path(submission), workspace)
             if staged.problem is not None:
                 return _refused(bundle, staged.problem)
+            if public:
+                return kind.grade_public(bundle, workspace, guarded)
             return kind.grade(bundle, workspace, guarded)
     except SandboxError as exc:
         log.warning("sandbox failed grading %s: %s", bundle.slug, str(exc))

@@ -11,6 +11,7 @@ signals), exits the process or corrupts module state fails alone; the parent kil
 its deadline. This file runs in the sandbox image: standard library, numpy and pandas only.
 """
 
+import contextlib
 import importlib.util
 import json
 import math
@@ -20,6 +21,8 @@ import signal
 import sys
 import time
 import traceback
+from types import ModuleType
+from typing import Any, NoReturn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INPUTS = os.path.join(HERE, "inputs")
@@ -32,7 +35,7 @@ class Unsupported(TypeError):
     """A returned value has no JSON form the host can compare."""
 
 
-def encode(value, depth=0):
+def encode(value: Any, depth: int = 0) -> Any:
     """A Python / numpy / pandas value as tagged JSON (see heldout.graders.compare)."""
     if depth > 60:
         raise Unsupported("the value is nested too deeply")
@@ -75,7 +78,7 @@ def encode(value, depth=0):
     raise Unsupported(f"a value of type {type(value).__name__} can't be compared")
 
 
-def _scalar(item):
+def _scalar(item: Any) -> Any:
     if hasattr(item, "item") and type(item).__module__.startswith("numpy"):
         item = item.item()
     if item is None or isinstance(item, bool | int | str):
@@ -87,14 +90,14 @@ def _scalar(item):
     raise Unsupported(f"an array holds a {type(item).__name__}")
 
 
-def _array_body(array):
+def _array_body(array: Any) -> dict[str, Any]:
     if array.dtype.kind not in "biufUO":
         raise Unsupported(f"arrays of dtype {array.dtype} can't be compared")
     return {"dtype": str(array.dtype), "shape": list(array.shape),
             "data": [_scalar(v) for v in array.ravel().tolist()]}
 
 
-def decode(raw):
+def decode(raw: Any) -> Any:
     """Tagged JSON inputs as numpy / pandas values; ``$file`` loads from inputs/."""
     if isinstance(raw, list):
         return [decode(item) for item in raw]
@@ -113,7 +116,7 @@ def decode(raw):
     return {key: decode(item) for key, item in raw.items()}
 
 
-def _decode_data(tag, body):
+def _decode_data(tag: str, body: Any) -> Any:
     import numpy as np
 
     if tag == "$dataframe":
@@ -121,7 +124,8 @@ def _decode_data(tag, body):
 
         dtypes = body.get("dtypes") or [None] * len(body["columns"])
         return pd.DataFrame({name: np.array([decode(v) for v in col], dtype=dt)
-                             for name, col, dt in zip(body["columns"], body["data"], dtypes)})
+                             for name, col, dt in zip(body["columns"], body["data"], dtypes,
+                                                   strict=True)})
     values = np.array([decode(v) for v in body["data"]], dtype=body.get("dtype"))
     if tag == "$series":
         import pandas as pd
@@ -130,7 +134,7 @@ def _decode_data(tag, body):
     return values.reshape(body.get("shape", [len(values)]))
 
 
-def _load(relative):
+def _load(relative: str) -> Any:
     path = os.path.join(INPUTS, relative)
     if relative.endswith(".npy"):
         import numpy as np
@@ -144,23 +148,25 @@ def _load(relative):
         return decode(json.load(handle))
 
 
-def import_candidate(entrypoint):
+def import_candidate(entrypoint: str) -> ModuleType:
     workspace = os.getcwd()
     sys.path.insert(0, workspace)
     name = os.path.splitext(os.path.basename(entrypoint))[0]
     spec = importlib.util.spec_from_file_location(name, os.path.join(workspace, entrypoint))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"can't import {entrypoint}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-def _short(exc):
+def _short(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
 
 
-def call_in_child(module, case, write_fd):
+def call_in_child(module: ModuleType, case: dict[str, Any], write_fd: int) -> NoReturn:
     """The child's whole life: call, encode, send, exit (never returns)."""
     try:
         function = getattr(module, case["function"], None)
@@ -184,7 +190,7 @@ def call_in_child(module, case, write_fd):
         os._exit(0)
 
 
-def run_case(module, case, max_bytes):
+def run_case(module: ModuleType, case: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     """Run one case in a child with a hard deadline; the child's report, or why none."""
     read_fd, write_fd = os.pipe()
     started = time.monotonic()
@@ -193,13 +199,13 @@ def run_case(module, case, max_bytes):
         os.close(read_fd)
         os.setpgid(0, 0)  # its own group, so a deadline kills whatever the call started
         call_in_child(module, case, write_fd)
-    try:
+    with contextlib.suppress(OSError):  # the child got there first, or is already gone
         os.setpgid(pid, pid)
-    except OSError:
-        pass  # the child got there first, or is already gone
     os.close(write_fd)
     deadline = started + case["timeout"]
-    chunks, size, outcome = [], 0, None
+    chunks: list[bytes] = []
+    size = 0
+    outcome: dict[str, Any] | None = None
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -231,18 +237,14 @@ def run_case(module, case, max_bytes):
     return {"id": case["id"], "seconds": seconds, **outcome}
 
 
-def _kill(pid):
-    try:
+def _kill(pid: int) -> None:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
-def _death(status):
+def _death(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"the call's process was killed by signal {os.WTERMSIG(status)}"
     if os.WIFEXITED(status):
@@ -250,7 +252,7 @@ def _death(status):
     return "the call's process ended before returning"
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     with open(os.path.join(HERE, "cases.json"), encoding="utf-8") as handle:
         job = json.load(handle)
     output = os.environ.get("HELDOUT_OUTPUT", "/output")

@@ -41,3 +41,7 @@ class Kind(Protocol):
         propagate and become ``internal_error`` in :func:`heldout.graders.evaluate`.
         """
         ...
+
+    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
+        """The public checks: like :meth:`grade`, on public data or public cases only."""
+        ...

@@ -21,9 +21,8 @@ from heldout.graders.tables import read_capped
 from heldout.sandbox.spec import HARNESS, OUTPUT, JobSpec, RunResult
 
 if TYPE_CHECKING:
-    from heldout.graders.bundle import Bundle, SubmissionSpec
+    from heldout.graders.bundle_types import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
-    from heldout.graders.metrics import MetricScale
     from heldout.sandbox.backend import Sandbox
 
 HARNESS_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "function_harness.py"
@@ -90,9 +89,6 @@ class FunctionKind:
         if not isinstance(config, FunctionGrading):
             raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
         return config
-
-    def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
-        return ()
 
     def verify(self, bundle: Bundle) -> None:
         """Every case file parses, its references exist and fit the run's time limit."""

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from heldout.graders.checks import METRIC, PREDICTIONS, metric_check
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.metrics import get_metric, known_metrics, points
-from heldout.graders.result import MAX_SCORE, Check, Evaluation
+from heldout.graders.metrics import get_metric, known_metrics
+from heldout.graders.result import MAX_SCORE, Evaluation
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import Labels, read_labels, read_predictions
 from heldout.sandbox.spec import OUTPUT, JobSpec
@@ -122,6 +123,18 @@ class ModelTraining:
             get_metric(name).compute(labels.values, [labels.values[0]] * len(labels.values))
 
     def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
+        return self._grade(bundle, workspace, sandbox, public=False)
+
+    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
+        """The run on public data and the predictions file's format; no metric.
+
+        Hidden labels are read on the host only for the test ids (public in test.csv), so
+        nothing of their values reaches the score: a valid file earns the points.
+        """
+        return self._grade(bundle, workspace, sandbox, public=True)
+
+    def _grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox, *,
+               public: bool) -> Evaluation:
         config, labels = self._labels(bundle)
         metric = get_metric(config.metric)
         spec = JobSpec(
@@ -137,9 +150,10 @@ class ModelTraining:
             ran = run_check(result, bundle.limits)
             checks = [ran]
             values: tuple[float, ...] | None = None
+            format_points = MAX_SCORE if public else 0.0
             if not ran.passed:
-                why = "not checked: the run did not finish successfully"
-                checks.append(Check("predictions", "test", False, 0, 0, why))
+                checks.append(PREDICTIONS.not_checked("the run did not finish successfully",
+                                                      max_score=format_points))
             else:
                 try:
                     output = result.output(config.predictions)
@@ -157,23 +171,24 @@ class ModelTraining:
                     detail = f"{predictions.rows} rows, one finite prediction per test id"
                     if predictions.ignored_columns:
                         detail += f"; ignored columns: {', '.join(predictions.ignored_columns)}"
-                    checks.append(Check("predictions", "test", True, 0, 0, detail))
+                    checks.append(PREDICTIONS.passed(detail, score=format_points,
+                                                     max_score=format_points))
                 except CandidateOutputError as exc:
-                    checks.append(Check("predictions", "test", False, 0, 0, str(exc)))
+                    checks.append(PREDICTIONS.failed(str(exc), max_score=format_points))
 
         measured: dict[str, float] = {}
-        if values is None:
-            checks.append(Check(metric.name, "metric", False, 0, MAX_SCORE,
-                                "not computed: no valid predictions"))
+        # Public checks stop at the file's format: the metric needs hidden labels.
+        if public:
+            pass
+        elif values is None:
+            checks.append(METRIC.failed("not computed: no valid predictions",
+                                        max_score=MAX_SCORE, label=metric.name))
         else:
             value = metric.compute(labels.values, values)
             measured[metric.name] = round(value, 6)
-            earned = round(points(value, baseline=config.baseline, target=config.target,
-                                  max_points=MAX_SCORE), 2)
-            detail = (f"{metric.name} {value:.4f}: {earned:g} of {MAX_SCORE:g} points "
-                      f"(0 at baseline {config.baseline:g}, all at target {config.target:g}; "
-                      f"{'higher' if metric.higher_is_better else 'lower'} is better)")
-            checks.append(Check(metric.name, "metric", earned > 0, earned, MAX_SCORE, detail))
+            checks.append(metric_check(metric, value, baseline=config.baseline,
+                                       target=config.target, max_score=MAX_SCORE))
+        if values is not None and not public:
             for name in config.report_metrics:
                 extra = get_metric(name)
                 if extra.prediction_problem(labels.values, values) is None:
