@@ -45,6 +45,9 @@ def test_load_challenges_then_demo_is_idempotent(env: dict[str, str]) -> None:
     assert "added: churn-prediction" in run(env, "load-challenges")
     assert "unchanged: churn-prediction" in run(env, "load-challenges")
     assert _count(env, Challenge) == 1
+    # Each version is stored for grading: <data>/bundles/<sha256>/<slug>/.
+    stored_versions = list((Path(env["HELDOUT_DATA_DIR"]) / "bundles").glob("*/churn-prediction"))
+    assert len(stored_versions) == 1 and (stored_versions[0] / "challenge.toml").is_file()
 
     first = run(env, "demo")
     assert "(created)" in first
@@ -56,6 +59,8 @@ def test_load_challenges_then_demo_is_idempotent(env: dict[str, str]) -> None:
     assert _count(env, User) == 3 and _count(env, Assessment) == 1
     stored = Path(env["HELDOUT_DATA_DIR"]) / "demo-logins.json"
     assert stored.stat().st_mode & 0o777 == 0o600
+    # The real place, so the reader can open it (not a placeholder such as <DATA_DIR>).
+    assert f"demo logins (kept in {stored.resolve()}):" in first.splitlines()
     assert set(json.loads(stored.read_text())) == {"admin@example.com", "recruiter@example.com",
                                                    "interviewer@example.com"}
 

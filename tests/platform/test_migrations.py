@@ -8,7 +8,7 @@ from pathlib import Path
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import Connection, inspect, select
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
@@ -66,3 +66,58 @@ def test_datetimes_come_back_aware_and_in_utc(tmp_path: Path) -> None:
         db.engine.dispose()
     assert user.created_at == datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     assert user.created_at.tzinfo is UTC
+
+
+def _insert_previous_release_data(connection: Connection) -> None:
+    """Rows as the release before bundle versions wrote them (plain SQL, no models)."""
+    when = "2026-11-20 10:00:00.000000"
+    statements = [
+        "INSERT INTO user_account (id, email, name, role, password_hash, session_token, active,"
+        f" created_at) VALUES (1, 'r@example.com', 'R', 'recruiter', 'x', 'tok', 1, '{when}')",
+        "INSERT INTO challenge (id, slug, version, title, kind, summary, difficulty,"
+        " expected_minutes, skills, entrypoint, details, available, loaded_at) VALUES"
+        f" (1, 'churn', '{NEW}', 'Churn', 'model_training', '', 'medium', 60, '[]',"
+        f" 'solution.py', '{{}}', 1, '{when}')",
+        "INSERT INTO assessment (id, name, instructions, time_limit_minutes, show_scores,"
+        f" archived, created_by_id, created_at) VALUES (1, 'A', '', 60, 1, 0, 1, '{when}')",
+        "INSERT INTO invite (id, assessment_id, candidate_name, candidate_email, token_hash,"
+        f" status, created_by_id, created_at, expires_at) VALUES (1, 1, 'C', 'c@example.org',"
+        f" 'h', 'started', 1, '{when}', '{when}')",
+        "INSERT INTO attempt (id, public_id, invite_id, consent_at, started_at, deadline)"
+        f" VALUES (1, 'p', 1, '{when}', '{when}', '{when}')",
+    ]
+    for number, version in ((1, OLD), (2, OLD), (3, NEW)):
+        statements.append(
+            "INSERT INTO submission (id, attempt_id, challenge_id, challenge_slug,"
+            " challenge_version, status, created_at, tries) VALUES"
+            f" ({number}, 1, 1, 'churn', '{version}', 'graded', '2026-11-2{number} 10:00:00', 1)")
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+
+
+OLD = "sha256:" + "a" * 64
+NEW = "sha256:" + "b" * 64
+
+
+def test_bundle_versions_upgrade_a_previous_release_and_downgrade(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            history = connection.exec_driver_sql(
+                "SELECT challenge_id, version FROM challenge_version ORDER BY id").all()
+        # The versions submissions were made against, oldest first, then the current one.
+        assert [tuple(row) for row in history] == [(1, OLD), (1, NEW)]
+
+        flask_migrate.downgrade(revision="0002_session_tokens")
+        assert "challenge_version" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as connection:
+            kept = connection.exec_driver_sql(
+                "SELECT id, challenge_version FROM submission ORDER BY id").all()
+        assert [tuple(row) for row in kept] == [(1, OLD), (2, OLD), (3, NEW)]
+        flask_migrate.upgrade()
+        assert "challenge_version" in inspect(db.engine).get_table_names()
+        db.engine.dispose()

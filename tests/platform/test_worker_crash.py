@@ -78,7 +78,7 @@ def submit_slow_reference(app: Flask, settings: dict[str, str], challenges_dir: 
         submission = submissions.submit(
             attempt_public_id=attempt.public_id, challenge_slug=SLUG, files=[],
             blobs=BlobStore(Path(settings["HELDOUT_DATA_DIR"]) / "blobs"), queue=get_queue(),
-            challenges_dir=challenges_dir, now=utcnow(), pasted_code=slow)
+            bundles=catalogue.get_bundles(), now=utcnow(), pasted_code=slow)
         return submission.id
 
 

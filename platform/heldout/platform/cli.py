@@ -18,7 +18,6 @@ from flask import Flask
 from heldout.graders.cli import challenges_group, grade_command
 from heldout.graders.errors import BundleError
 from heldout.platform.app import create_app
-from heldout.platform.config import settings_table
 from heldout.platform.errors import ConfigError, PlatformError
 from heldout.platform.processes import stop_processes
 from heldout.sandbox.cli import sandbox_group
@@ -78,9 +77,16 @@ def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> 
 
 
 @main.command("settings")
-def settings_command() -> None:
-    """Print the settings table (Markdown)."""
-    click.echo(settings_table(), nl=False)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the page to this file (SETTINGS.md) instead of printing it.")
+def settings_command(output: Path | None) -> None:
+    """Every HELDOUT_* setting with its default and meaning: the page SETTINGS.md holds."""
+    from heldout.platform.settings_doc import render
+
+    if output is None:
+        click.echo(render(), nl=False)
+    else:
+        output.write_text(render(), encoding="utf-8")
 
 
 @main.group("db")
@@ -146,11 +152,15 @@ def load_challenges_command() -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+def _demo_logins_file(app: Flask) -> Path:
+    return Path(app.config["HELDOUT_DATA_DIR"]) / "demo-logins.json"
+
+
 def _demo(app: Flask) -> list[tuple[str, str, str]]:
     from heldout.platform.services import demo
 
     with app.app_context():
-        report = demo.ensure_demo(Path(app.config["HELDOUT_DATA_DIR"]) / "demo-logins.json")
+        report = demo.ensure_demo(_demo_logins_file(app))
         name = report.assessment.name if report.assessment else None
     if name:
         click.echo(f"demo assessment: {name}" + (" (created)" if report.created_assessment else ""))
@@ -159,8 +169,8 @@ def _demo(app: Flask) -> list[tuple[str, str, str]]:
     return [(login.role, login.email, login.password) for login in report.logins]
 
 
-def _print_logins(logins: list[tuple[str, str, str]]) -> None:
-    click.echo("demo logins (kept in <DATA_DIR>/demo-logins.json):")
+def _print_logins(logins: list[tuple[str, str, str]], kept_in: Path) -> None:
+    click.echo(f"demo logins (kept in {kept_in}):")
     for role, email, password in logins:
         click.echo(f"  {role:<12} {email:<26} {password}")
 
@@ -173,7 +183,7 @@ def demo_command(force: bool) -> None:
     if app.config["HELDOUT_ENV"] == "production" and not force:
         raise click.ClickException("refusing to create demo accounts in production "
                                    "(use --force if you mean it)")
-    _print_logins(_demo(app))
+    _print_logins(_demo(app), _demo_logins_file(app))
 
 
 @main.command("create-user")
@@ -344,7 +354,7 @@ def up_command(host: str, port: int) -> None:
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
     click.echo(f"\nheldout is up: http://{shown_host}:{port}/")
     if logins:
-        _print_logins(logins)
+        _print_logins(logins, _demo_logins_file(app))
     click.echo("Ctrl-C stops web and worker.")
     code = 0
     try:
