@@ -197,7 +197,7 @@ def test_memory_bomb_is_oom_killed(tmp_path: Path, pool: WarmPool | None) -> Non
 
 def test_no_network_at_all(tmp_path: Path, pool: WarmPool | None) -> None:
     result = run_code(tmp_path, pool=pool, code="""
-        import socket
+        import os, socket
         names = [name for _, name in socket.if_nameindex()]
         print("interfaces", sorted(names))
         for target in [("1.1.1.1", 53), ("172.17.0.1", 2375), ("127.0.0.1", 5000)]:
@@ -206,15 +206,26 @@ def test_no_network_at_all(tmp_path: Path, pool: WarmPool | None) -> None:
                 print(target, "CONNECTED")
             except OSError as exc:
                 print(target, type(exc).__name__)
-        try:
-            socket.getaddrinfo("pypi.org", 443)
-            print("dns RESOLVED")
-        except OSError as exc:
-            print("dns", type(exc).__name__)
+        # A query to every resolver the image knows of: none may even be sent.
+        servers = [line.split()[1] for line in open("/etc/resolv.conf")
+                   if line.startswith("nameserver")] if os.path.exists("/etc/resolv.conf") else []
+        query = bytes.fromhex("123401000001000000000000" + "076578616d706c6507696e76616c6964" + "0000010001")
+        for server in servers or ["10.0.0.2"]:
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.settimeout(2)
+            try:
+                udp.sendto(query, (server, 53))
+                udp.recvfrom(512)
+                print("dns", server, "RESOLVED")
+            except OSError as exc:
+                print("dns", server, type(exc).__name__)
     """)
     assert result.exit_code == 0, result.stderr_tail
     assert "interfaces ['lo']" in result.stdout_tail
     assert "CONNECTED" not in result.stdout_tail and "RESOLVED" not in result.stdout_tail
+    dns = [line for line in result.stdout_tail.splitlines() if line.startswith("dns ")]
+    # Refused at once (no route), not sent and left unanswered.
+    assert dns and all(line.endswith(" OSError") for line in dns), dns
 
 
 def test_fork_bomb_hits_the_process_limit(tmp_path: Path, pool: WarmPool | None) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import docker.errors
 
 from heldout.sandbox import engine
+from heldout.sandbox.apt_sources import host_debian_mirror
 from heldout.sandbox.errors import ImageBuildError
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,16 @@ RUNTIME_REPO = "heldout-runtime"
 BASE_REPO = "heldout-base"
 PULL_BASE = ("python", "3.11-slim-bookworm")
 DEBIAN_SUITE = "bookworm"
+DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"  # when the host has no apt sources
 DEBIAN_PACKAGES = ("python3", "python3-venv", "libgomp1")
 PYTHON_VERSION = "3.11"
 
 Say = Callable[[str], None]
+
+
+def debian_mirror() -> str:
+    """``HELDOUT_DEBIAN_MIRROR``, else the host's own apt source, else Debian's CDN."""
+    return os.environ.get("HELDOUT_DEBIAN_MIRROR") or host_debian_mirror() or DEFAULT_DEBIAN_MIRROR
 
 
 def _cache_root() -> Path:
@@ -96,7 +103,7 @@ def _debootstrap_base(client: Any, say: Say) -> None:
         )
     if os.geteuid() != 0:
         raise ImageBuildError("building the base image from Debian packages needs root (debootstrap)")
-    mirror = os.environ.get("HELDOUT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    mirror = debian_mirror()
     with tempfile.TemporaryDirectory(prefix="heldout-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         say(f"debootstrap {DEBIAN_SUITE} ({', '.join(DEBIAN_PACKAGES)}) from {mirror} …")
