@@ -78,3 +78,67 @@ def test_settings_table_lists_every_setting() -> None:
     for name in ("HELDOUT_DATABASE_URL", "HELDOUT_QUEUE_URL", "HELDOUT_SECRET_KEY",
                  "HELDOUT_MAX_UPLOAD_MB", "HELDOUT_INVITE_TTL_DAYS", "HELDOUT_BASE_URL"):
         assert f"`{name}`" in table
+
+
+PRODUCTION_KEY = "p" * 32
+
+
+def test_production_refuses_a_secret_key_shorter_than_32_bytes(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        load_settings({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": "s" * 31,
+                       "HELDOUT_DATA_DIR": str(tmp_path)})
+    settings = load_settings({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": PRODUCTION_KEY,
+                              "HELDOUT_DATA_DIR": str(tmp_path)})
+    assert settings["SECRET_KEY"] == PRODUCTION_KEY
+
+
+def test_production_sends_cookies_over_https_only_by_default(tmp_path: Path) -> None:
+    env = {"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": PRODUCTION_KEY,
+           "HELDOUT_DATA_DIR": str(tmp_path)}
+    settings = load_settings(env)
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["HELDOUT_SECURE_COOKIES"] is True
+    # A plain-HTTP demo turns it off, explicitly.
+    demo = load_settings({**env, "HELDOUT_SECURE_COOKIES": "false"})
+    assert demo["SESSION_COOKIE_SECURE"] is False
+    # Outside production the default is off, and can be turned on.
+    assert load_settings({"HELDOUT_DATA_DIR": str(tmp_path)})["SESSION_COOKIE_SECURE"] is False
+    assert load_settings({"HELDOUT_DATA_DIR": str(tmp_path),
+                          "HELDOUT_SECURE_COOKIES": "on"})["SESSION_COOKIE_SECURE"] is True
+
+
+def test_production_answers_with_hsts_and_secure_cookies(tmp_path: Path) -> None:
+    app = create_app({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": PRODUCTION_KEY,
+                      "HELDOUT_DATA_DIR": str(tmp_path)})
+    response = app.test_client().get("/login", base_url="https://heldout.example.invalid")
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+
+    plain = create_app({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": PRODUCTION_KEY,
+                        "HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_SECURE_COOKIES": False})
+    response = plain.test_client().get("/login")
+    assert "Strict-Transport-Security" not in response.headers
+    assert "Secure" not in response.headers.get("Set-Cookie", "")
+
+
+def test_form_tokens_do_not_expire_on_their_own(tmp_path: Path) -> None:
+    assert load_settings({"HELDOUT_DATA_DIR": str(tmp_path)})["WTF_CSRF_TIME_LIMIT"] is None
+
+
+@pytest.mark.parametrize(("name", "value"), [("HELDOUT_LOGIN_LIMIT_ACCOUNT", "often"),
+                                             ("HELDOUT_LOGIN_LIMIT_ADDRESS", "5 per fortnight"),
+                                             ("HELDOUT_SUBMIT_LIMIT", "per minute")])
+def test_malformed_rate_limits_are_refused(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+    with pytest.raises(ConfigError, match=name):
+        load_settings({}, {name: value})
+
+
+def test_rate_limit_storage_is_a_setting(tmp_path: Path) -> None:
+    settings = load_settings({"HELDOUT_DATA_DIR": str(tmp_path),
+                              "HELDOUT_RATELIMIT_STORAGE": "redis://limits.example.invalid:6379/1"})
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://limits.example.invalid:6379/1"
+    assert load_settings({"HELDOUT_DATA_DIR": str(tmp_path)})["RATELIMIT_STORAGE_URI"] == "memory://"

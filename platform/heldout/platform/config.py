@@ -198,6 +198,8 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         # and a refused submit would cost the candidate their typed code.
         WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_STORAGE_URI=values["HELDOUT_RATELIMIT_STORAGE"],
+        # Redis down: count in this process rather than refuse every sign-in.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         # Our 429 page sets Retry-After itself; no X-RateLimit-* headers on every answer.
         RATELIMIT_HEADERS_ENABLED=False,
         TESTING=values["HELDOUT_ENV"] == "testing",

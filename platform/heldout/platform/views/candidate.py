@@ -6,6 +6,7 @@ answered 404, as if it did not exist.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -41,6 +42,7 @@ from heldout.platform.services import attempts, catalogue, invites, submissions
 from heldout.platform.views.common import blob_store, now
 
 bp = Blueprint("candidate", __name__)
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "attempt"
 # The invite this browser exchanged its link for, until it starts the attempt.
@@ -232,11 +234,15 @@ def submit_limits() -> list[str]:
 
 def _check_submit_rate(attempt_id: str) -> None:
     strategy = limiter.limiter
-    refused = [limit for limit in parse_many(current_app.config["HELDOUT_SUBMIT_LIMIT"])
-               if not strategy.hit(limit, "submit", attempt_id)]
+    try:
+        refused = [limit for limit in parse_many(current_app.config["HELDOUT_SUBMIT_LIMIT"])
+                   if not strategy.hit(limit, "submit", attempt_id)]
+        reset = max((strategy.get_window_stats(limit, "submit", attempt_id).reset_time
+                     for limit in refused), default=0.0)
+    except Exception:  # the counts' storage is down: the pending cap still holds
+        log.warning("submit rate limit not checked: storage unavailable", exc_info=True)
+        return
     if refused:
-        reset = max(strategy.get_window_stats(limit, "submit", attempt_id).reset_time
-                    for limit in refused)
         wait = max(1, int(reset - time.time()) + 1)
         raise TooManySubmissions(
             f"Submissions are limited to {_describe(refused[0])}, and this attempt reached "
