@@ -437,3 +437,28 @@ def test_a_refused_invite_form_is_shown_again(client: FlaskClient, auth: Any,
                            data={"candidate_name": "Cara", "candidate_email": "not an address"})
     assert response.status_code == 400
     assert 'value="Cara"' in response.text
+
+
+def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
+        app_factory: Callable[..., Flask]) -> None:
+    direct = app_factory(HELDOUT_LOGIN_LIMIT_ADDRESS="2 per minute")
+    _add_user(direct, "ivy@example.com")
+    client = _from(direct, "192.0.2.20")
+    # Without a trusted proxy, a made-up X-Forwarded-For does not give a fresh address.
+    for n in range(2):
+        _login(client, "ivy@example.com", "wrong password",
+               headers={"X-Forwarded-For": f"203.0.113.{n}"})
+    assert _login(client, "ivy@example.com",
+                  headers={"X-Forwarded-For": "203.0.113.99"}).status_code == 429
+
+    proxied = app_factory(HELDOUT_LOGIN_LIMIT_ADDRESS="2 per minute", HELDOUT_TRUSTED_PROXIES=1)
+    _add_user(proxied, "jo@example.com")
+    proxy = _from(proxied, "10.0.0.1")
+    for _ in range(2):
+        _login(proxy, "jo@example.com", "wrong password",
+               headers={"X-Forwarded-For": "203.0.113.5"})
+    assert _login(proxy, "jo@example.com", "wrong password",
+                  headers={"X-Forwarded-For": "203.0.113.5"}).status_code == 429
+    # Another client behind the same proxy is not throttled with the first.
+    assert _login(proxy, "jo@example.com",
+                  headers={"X-Forwarded-For": "203.0.113.6"}).status_code == 302

@@ -112,6 +112,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_RATELIMIT_STORAGE", "memory://", _text,
             "Where sign-in and submit throttling counts are kept: `memory://` for one web "
             "process (the default server), `redis://host:6379/1` when several share them."),
+    Setting("HELDOUT_TRUSTED_PROXIES", 0, _non_negative_int,
+            "Reverse proxies in front of the web app whose `X-Forwarded-For` and "
+            "`X-Forwarded-Proto` are believed (e.g. 1 behind one TLS proxy). With 0 those "
+            "headers are ignored, so a client can't pick its own address to dodge throttling."),
     Setting("HELDOUT_LOGIN_LIMIT_ACCOUNT", "5 per minute; 20 per hour", _rate_limit,
             "Failed sign-ins allowed per account before it answers 429 (Flask-Limiter syntax, "
             "`;` between limits)."),

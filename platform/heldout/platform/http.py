@@ -9,6 +9,7 @@ from flask import Flask, Response, render_template, request, session
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heldout.platform import errors
 from heldout.platform.extensions import db, limiter
@@ -171,6 +172,10 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config["HELDOUT_TRUSTED_PROXIES"])
+    if proxies:
+        # The client's address (throttling) and scheme (secure cookies) as the proxy saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.register_error_handler(errors.PlatformError, _platform_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(CSRFError, _csrf_error)
