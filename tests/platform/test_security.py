@@ -345,6 +345,8 @@ def test_the_invite_token_is_exchanged_for_a_session(app: Flask, client: FlaskCl
 
     started = client.post("/invite", data={"consent": "on"})
     assert started.status_code == 302 and "/a/" in started.headers["Location"]
+    # Back to the landing after Start leads to the attempt.
+    assert client.get("/invite").headers["Location"] == started.headers["Location"]
     # The same browser comes back to its attempt; any other finds the link used.
     assert "/a/" in client.get(invite.url).headers["Location"]
     other = app.test_client()
@@ -379,6 +381,11 @@ def test_an_exchanged_invite_revoked_later_no_longer_opens(app: Flask, client: F
 
 
 # -- headers: caching -------------------------------------------------------------------------
+
+def test_the_landing_page_is_never_stored(client: FlaskClient, invite: Any) -> None:
+    page = client.get(invite.url, follow_redirects=True)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+
 
 def test_signed_in_pages_and_json_are_never_stored(client: FlaskClient, auth: Any,
                                                    attempt: str) -> None:

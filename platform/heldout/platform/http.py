@@ -81,8 +81,9 @@ def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
 
 def _csrf_error(error: CSRFError) -> tuple[Any, int]:
     return error_response(400, "This form expired",
-                          "The page was open too long or was sent from elsewhere, so it was "
-                          "not accepted.", hint="Go back, reload the page and try again.",
+                          "The page belongs to a session that has ended, or was sent from "
+                          "elsewhere, so it was not accepted.",
+                          hint="Go back, reload the page and try again.",
                           code="CSRFError")
 
 
@@ -151,7 +152,8 @@ def _unexpected(error: Exception) -> tuple[Any, int]:
 def _private(response: Response) -> bool:
     """Whether the answer is for one person: staff signed in, a candidate's attempt, JSON."""
     # The session's keys, not current_user: deciding a header must not query the database.
-    return response.is_json or bool(session.get("_user_id") or session.get("attempt"))
+    return response.is_json or bool(session.get("_user_id") or session.get("attempt")
+                                    or session.get("invite"))
 
 
 def _security_headers(response: Response) -> Response:

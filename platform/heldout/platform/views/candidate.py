@@ -86,6 +86,9 @@ def _invite_in_session() -> Invite:
 @bp.get("/invite")
 def welcome() -> ResponseReturnValue:
     """What the candidate sees first: what the assessment is, the data notice, Start."""
+    if session.get(SESSION_KEY) and session.get(INVITE_KEY) is None:
+        # Started already (Back after Start): the attempt, not an error.
+        return redirect(url_for("candidate.overview", attempt_id=session[SESSION_KEY]))
     invite = _invite_in_session()
     if invite.attempt is not None:
         return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
