@@ -25,12 +25,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from heldout.graders.compare import Frame, InvalidValue, Tolerance, decode
 from heldout.graders.errors import BundleError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 CASES_NAME = "cases.jsonl"
 FILE_TAG = "$file"
@@ -272,6 +273,8 @@ def _resolve(value: Any, base: Path, where: str) -> Any:
 def load_value_file(path: Path) -> Any:
     """A bundle's data file as a host value: ``.npy`` array, ``.csv`` Frame, ``.json`` value."""
     if path.suffix == ".npy":
+        import numpy as np
+
         return np.load(path, allow_pickle=False)
     if path.suffix == ".json":
         return decode(json.loads(path.read_text(encoding="utf-8"),
@@ -292,7 +295,10 @@ def read_frame(text: str) -> Frame:
     return Frame(tuple(header), tuple(columns))
 
 
-def _column(cells: list[str]) -> Any:
+def _column(cells: list[str]) -> npt.NDArray[Any]:
+    # Imported here, not at the top: the web process loads this module with the catalogue.
+    import numpy as np
+
     try:
         as_int = [int(cell) for cell in cells]
         return np.array(as_int, dtype=np.int64)

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+# numpy is imported inside the functions that use it: the web process loads this module
+# with the catalogue (the function kind) and must not pay for the scientific stack.
 
 MAX_DEPTH = 64
 MAX_ELEMENTS = 5_000_000
@@ -143,6 +146,8 @@ def _scalar(item: Any, where: str) -> Any:
 
 
 def _decode_array(body: Any, where: str, *, one_dimensional: bool) -> npt.NDArray[Any]:
+    import numpy as np
+
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         raise InvalidValue(f"{where}: needs an object with a \"data\" list")
     data: list[Any] = body["data"]
@@ -181,6 +186,8 @@ def _decode_array(body: Any, where: str, *, one_dimensional: bool) -> npt.NDArra
 
 
 def _kind_of_dtype(dtype: str) -> str | None:
+    import numpy as np
+
     try:
         kind = np.dtype(dtype).kind
     except TypeError:
@@ -219,6 +226,8 @@ def _bad_column(where: str, name: str) -> npt.NDArray[Any]:
 
 def show(value: Any) -> str:
     """A value as a detail line quotes it: short, unambiguous, never unbounded."""
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         text = f"array{list(value.shape)} {np.array2string(value.ravel()[:6], separator=', ')}"
     elif isinstance(value, Frame):
@@ -233,6 +242,8 @@ def show(value: Any) -> str:
 
 
 def type_name(value: Any) -> str:
+    import numpy as np
+
     if value is None:
         return "None"
     if isinstance(value, bool):
@@ -271,6 +282,8 @@ def compare(actual: Any, expected: Any, *, tolerance: Tolerance = Tolerance(),
 
 
 def _as_unordered(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, list):
         return Unordered(tuple(value))
     if isinstance(value, np.ndarray) and value.ndim >= 1:
@@ -281,6 +294,8 @@ def _as_unordered(value: Any) -> Any:
 
 
 def _compare(actual: Any, expected: Any, tol: Tolerance, depth: int) -> Comparison:
+    import numpy as np
+
     if isinstance(expected, Unordered) or isinstance(actual, Unordered):
         return _compare_unordered(actual, expected, tol, depth)
     if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
@@ -324,6 +339,8 @@ def _compare(actual: Any, expected: Any, tol: Tolerance, depth: int) -> Comparis
 
 
 def _to_array(value: Any) -> npt.NDArray[Any] | None:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, list | Unordered):
@@ -341,6 +358,8 @@ def _array_kind(array: npt.NDArray[Any]) -> str:
 
 
 def _compare_arrays(actual: Any, expected: Any, tol: Tolerance) -> Comparison:
+    import numpy as np
+
     want, got = _to_array(expected), _to_array(actual)
     if want is None or got is None:
         return _differs(f"expected {type_name(expected)} {show(expected)}, "
@@ -373,6 +392,8 @@ def _canonical(value: Any) -> tuple[str, str]:
 
 
 def _compare_unordered(actual: Any, expected: Any, tol: Tolerance, depth: int) -> Comparison:
+    import numpy as np
+
     def items(value: Any) -> list[Any] | None:
         if isinstance(value, Unordered):
             return list(value.items)
