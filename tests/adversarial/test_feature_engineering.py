@@ -106,8 +106,8 @@ def test_hidden_answers_are_unreachable_but_the_fed_features_are_seen(bundle: Bu
     hunt = HUNT.format(answer=ANSWER_CANARY[::-1], control=INPUT_CANARY[::-1])
     result = _grade(bundle, tmp_path, hunt)
     assert result.run is not None
-    found = [line for line in result.run["stdout_tail"].splitlines() if line.startswith("FOUND:")]
-    assert len(found) == 2, result.run["stdout_tail"][-500:]  # training call, then test call
+    found = [line for line in result.run.stdout_tail.splitlines() if line.startswith("FOUND:")]
+    assert len(found) == 2, result.run.stdout_tail[-500:]  # training call, then test call
     assert "control" in found[1], "the hunt is blind: it missed the planted test feature"
     assert all("answer" not in line for line in found), found
 
@@ -163,7 +163,7 @@ def test_a_transform_that_hangs_is_stopped_and_graded_zero(bundle: Bundle,
     (submission / "features.py").write_text("def transform(df):\n    while True:\n        pass\n")
     result = evaluate(quick, submission)
     assert result.status == "graded" and result.score == 0
-    assert result.run is not None and result.run["timed_out"] is True
+    assert result.run is not None and result.run.timed_out is True
     passed, detail = _check(result, "run")
     assert not passed and "time limit" in detail
 

@@ -156,7 +156,7 @@ def test_hidden_answers_unreachable_from_files_env_frames_and_objects(
     evaluation = _grade(echo, tmp_path, SNOOP)
     assert evaluation.score == 0
     assert evaluation.run is not None
-    stdout = evaluation.run["stdout_tail"]
+    stdout = evaluation.run.stdout_tail
     reports = [json.loads(line.split(" ", 1)[1]) for line in stdout.splitlines()
                if line.startswith("SNOOP ")]
     assert len(reports) == len(answers)

@@ -43,7 +43,7 @@ def test_churn_reference_scores_at_least_85(churn: Bundle) -> None:
     assert result.status == "graded", result.error
     assert result.score is not None and result.score >= 85, result.checks
     assert result.metrics["roc_auc"] > 0.85
-    assert result.run is not None and result.run["exit_code"] == 0
+    assert result.run is not None and result.run.exit_code == 0
 
 
 def test_churn_starter_scores_at_most_30(churn: Bundle) -> None:
@@ -57,7 +57,7 @@ def test_endless_loop_is_graded_timed_out_zero(churn: Bundle, tmp_path: Path) ->
     (tmp_path / "solution.py").write_text("while True:\n    pass\n")
     result = evaluate(_quick(churn, 3), tmp_path)
     assert result.status == "graded" and result.score == 0
-    assert result.run is not None and result.run["timed_out"] is True
+    assert result.run is not None and result.run.timed_out is True
     run = next(c for c in result.checks if c.name == "run")
     assert run.detail == "stopped after the 3 s time limit"
 
@@ -83,7 +83,7 @@ def test_hidden_labels_are_out_of_reach(churn: Bundle, tmp_path: Path) -> None:
     result = evaluate(_quick(churn, 30), tmp_path)
     assert result.status == "graded" and result.score == 0
     assert result.run is not None
-    assert result.run["exit_code"] == 0, result.run["stderr_tail"]
+    assert result.run.exit_code == 0, result.run.stderr_tail
     predictions = next(c for c in result.checks if c.name == "predictions")
     assert "symbolic link" in predictions.detail
 

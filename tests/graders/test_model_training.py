@@ -39,7 +39,7 @@ def test_perfect_predictions_score_full_marks(bundle: Bundle, submission: Path,
     assert all(c.passed for c in result.checks)
     assert result.metrics == {"roc_auc": 1.0}
     assert check(result, "predictions").detail == "6 rows, one finite prediction per test id"
-    assert result.run is not None and result.run["exit_code"] == 0
+    assert result.run is not None and result.run.exit_code == 0
     assert result.challenge == "tiny" and result.version == bundle.version
 
     spec: JobSpec = sandbox.specs[0]

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from heldout.graders.bundle import Bundle
-from heldout.graders.result import Check
+from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Submission
@@ -27,9 +27,9 @@ def evaluate(bundle: Bundle, submission: Path) -> GradedResult:
         checks=(Check("roc_auc", "metric", True, 88, 100, "0.85 of target 0.87"),
                 Check("predictions file", "run", False, 0, 0, "2 duplicate ids ignored")),
         metrics={"roc_auc": 0.8512, "log_loss": 0.3888},
-        run={"exit_code": 0, "timed_out": False, "oom_killed": False, "wall_seconds": 12.5,
-             "cpu_seconds": 11.0, "peak_memory_mb": 321, "output_bytes": 40_000,
-             "stdout_tail": "fitted", "stderr_tail": "<warn>", "limit": None})
+        run=RunStats(exit_code=0, timed_out=False, oom_killed=False, wall_seconds=12.5,
+                     cpu_seconds=11.0, peak_memory_mb=321, output_bytes=40_000,
+                     stdout_tail="fitted", stderr_tail="<warn>", limit=None))
 
 
 def _graded_attempt(app: Flask, client: FlaskClient, attempt: str) -> int:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from heldout.graders.bundle import Bundle
-from heldout.graders.result import Check
+from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, utcnow
@@ -32,9 +32,9 @@ def graded(bundle: Bundle, submission: Path) -> GradedResult:
         checks=(Check("roc_auc", "metric", True, 72.5, 100, "0.82 between 0.70 and 0.87"),
                 Check("run", "run", True, 0, 0, "exit 0")),
         metrics={"roc_auc": 0.8233, "log_loss": 0.41},
-        run={"exit_code": 0, "timed_out": False, "oom_killed": False, "wall_seconds": 3.2,
-             "cpu_seconds": 2.9, "peak_memory_mb": 181, "output_bytes": 12000,
-             "stdout_tail": "<b>wrote</b> 1500 predictions", "stderr_tail": "", "limit": None})
+        run=RunStats(exit_code=0, timed_out=False, oom_killed=False, wall_seconds=3.2,
+                     cpu_seconds=2.9, peak_memory_mb=181, output_bytes=12000,
+                     stdout_tail="<b>wrote</b> 1500 predictions", stderr_tail="", limit=None))
 
 
 def broken(bundle: Bundle, submission: Path) -> GradedResult:

@@ -92,10 +92,7 @@ def grade_command(ctx: click.Context, challenge: str, submission: Path, as_json:
     bundle = _resolve(challenge, challenges_dir)
     evaluation = evaluate(bundle, submission, public=public)
     if as_json:
-        shown = evaluation.as_dict()
-        if public:
-            shown["split"] = "public"
-        click.echo(json.dumps(shown, indent=2))
+        click.echo(json.dumps(evaluation.as_dict(), indent=2))
     else:
         click.echo(("public checks: " if public else "") + render_evaluation(evaluation))
     ctx.exit(0 if evaluation.graded else 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 from pathlib import Path
@@ -35,6 +36,13 @@ def evaluate(bundle: Bundle, submission: Path | str, *,
     failure, broken bundle, grader bug, submission files gone) returns
     ``internal_error``, which carries no score and should be retried.
     """
+    evaluation = _evaluate(bundle, submission, sandbox, public)
+    # Tagged here, once, so a refusal or a platform fault of a public run says so too.
+    return dataclasses.replace(evaluation, split="public") if public else evaluation
+
+
+def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
+              public: bool) -> Evaluation:
     try:
         kind = get_kind(bundle.kind)
         guarded = GuardedSandbox(sandbox if sandbox is not None else get_sandbox(),

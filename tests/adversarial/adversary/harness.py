@@ -185,7 +185,7 @@ class Adversary:
         evaluation = evaluate(self.bundle(attack), submission, sandbox=sandbox)
         return Outcome(evaluation.status, evaluation.score,
                        tuple(c.detail for c in evaluation.checks),
-                       _with_sizes(dict(evaluation.run or {})), evaluation.error)
+                       _with_sizes(evaluation.run.as_dict() if evaluation.run else {}), evaluation.error)
 
     def _run(self, attack: Attack, pool: Any | None) -> Outcome:
         from heldout.sandbox import JobSpec, run

@@ -24,7 +24,7 @@ from heldout.graders.downstream import get_model, known_models
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig
 from heldout.graders.metrics import MetricScale, get_metric, known_metrics, points
-from heldout.graders.result import MAX_SCORE, Check, Evaluation
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped, read_labels, show
 from heldout.sandbox.spec import DATA, HARNESS, OUTPUT, WORKSPACE, JobSpec, RunResult
@@ -534,7 +534,7 @@ def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Eva
         checks.append(Check(metric.name, "metric", earned > 0, earned, MAX_SCORE, detail))
     score = round(sum(check.score for check in checks), 2)
     return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
-                      score=score, checks=tuple(checks), metrics=measured, run=result.as_dict())
+                      score=score, checks=tuple(checks), metrics=measured, run=RunStats.from_result(result))
 
 
 def _read_output(result: RunResult, name: str, config: FeatureEngineeringGrading) -> FeatureTable:

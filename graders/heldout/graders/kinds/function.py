@@ -15,7 +15,7 @@ from heldout.graders.checks import TESTS, Tally, tally_check
 from heldout.graders.compare import InvalidValue, compare, decode
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
 from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.result import MAX_SCORE, Check, Evaluation
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped
 from heldout.sandbox.spec import HARNESS, OUTPUT, JobSpec, RunResult
@@ -134,7 +134,7 @@ class FunctionKind:
         checks = [ran, *_tests_checks(cases, outcomes, ran.passed)]
         score = min(round(sum(check.score for check in checks), 2), MAX_SCORE)
         return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
-                          score=score, checks=tuple(checks), run=result.as_dict())
+                          score=score, checks=tuple(checks), run=RunStats.from_result(result))
 
 
 def _build_harness(harness: Path, cases: CaseSet, config: FunctionGrading) -> None:

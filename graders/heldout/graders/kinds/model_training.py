@@ -11,7 +11,7 @@ from heldout.graders.checks import METRIC, PREDICTIONS, metric_check
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig
 from heldout.graders.metrics import get_metric, known_metrics
-from heldout.graders.result import MAX_SCORE, Evaluation
+from heldout.graders.result import MAX_SCORE, Evaluation, RunStats
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import Labels, read_labels, read_predictions
 from heldout.sandbox.spec import OUTPUT, JobSpec
@@ -197,7 +197,7 @@ class ModelTraining:
         score = round(sum(check.score for check in checks), 2)
         return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                           score=score, checks=tuple(checks), metrics=measured,
-                          run=result.as_dict())
+                          run=RunStats.from_result(result))
 
 
 def _missing_output(shown: str, name: str, skipped: tuple[str, ...]) -> str:

@@ -196,7 +196,7 @@ def _save_evaluation(submission: Submission, result: GradedResult, now: datetime
     row.max_score = result.max_score
     row.checks = [check.as_dict() for check in result.checks]
     row.metrics = dict(result.metrics)
-    row.run = None if result.run is None else dict(result.run)
+    row.run = None if result.run is None else result.run.as_dict()
     row.error = result.error
     row.created_at = now
     db.session.add(row)
