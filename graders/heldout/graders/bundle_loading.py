@@ -9,10 +9,12 @@ import tomllib
 from pathlib import Path, PurePosixPath
 
 from heldout.graders.bundle_types import (
+    DEFAULT_GENERATOR_TIMEOUT_SECONDS,
     DEFAULT_MAX_SUBMISSION_BYTES,
     DEFAULT_MAX_SUBMISSION_FILES,
     DIFFICULTIES,
     ENV_CHALLENGES_DIR,
+    MAX_VARIANT_SEED,
     SKIPPED_DIRS,
     SLUG_PATTERN,
     STATEMENT_NAME,
@@ -21,6 +23,7 @@ from heldout.graders.bundle_types import (
     BundleScan,
     SolutionCase,
     SubmissionSpec,
+    VariantConfig,
     display_path,
 )
 from heldout.graders.errors import BundleError, BundleNotFound, UnknownName
@@ -110,6 +113,32 @@ def _limits(table: Table) -> Limits:
         raise BundleError(f"{table.file}: [limits]: {exc}") from exc
 
 
+def _variants(table: Table, root: Path) -> VariantConfig | None:
+    if not table.raw:
+        return None
+    generator = table.string("generator")
+    pure = PurePosixPath(generator)
+    if (pure.is_absolute() or len(pure.parts) != 1 or pure.suffix != ".py"
+            or generator != pure.as_posix()):
+        raise table.error("generator", "must name a .py file at the bundle's root, "
+                          f"got {generator!r}")
+    path = root / generator
+    if not path.is_file() or path.is_symlink():
+        raise table.error("generator", f"{generator} is missing")
+    default_seed = table.integer("default_seed", minimum=0)
+    if default_seed > MAX_VARIANT_SEED:
+        raise table.error("default_seed", f"must be at most {MAX_VARIANT_SEED}")
+    timeout = table.number("timeout_seconds", DEFAULT_GENERATOR_TIMEOUT_SECONDS)
+    if timeout <= 0:
+        raise table.error("timeout_seconds", "must be positive")
+    table.finish()
+    for area in ("public", "hidden"):
+        if not (root / area).is_dir():
+            raise table.error("generator", f"{area}/ is missing: the committed data is the "
+                              "default seed's variant")
+    return VariantConfig(generator, default_seed, timeout)
+
+
 def _solutions(table: Table, root: Path) -> tuple[SolutionCase, ...]:
     directory = root / "solutions"
     on_disk = sorted(p.name for p in directory.iterdir() if p.is_dir()
@@ -167,6 +196,7 @@ def load_bundle(path: Path | str) -> Bundle:
     limits = _limits(top.table("limits", required=False))
     grading = kind.parse_grading(top.table("grading"), root=root, submission=submission)
     solutions = _solutions(top.table("solutions", required=False), root)
+    variants = _variants(top.table("variants", required=False), root)
     top.finish()
 
     statement_path = root / STATEMENT_NAME
@@ -183,7 +213,7 @@ def load_bundle(path: Path | str) -> Bundle:
         slug=slug, root=root, title=title, kind=kind_name, summary=summary, skills=skills,
         difficulty=difficulty, expected_minutes=expected_minutes, statement=statement,
         submission=submission, limits=limits, grading=grading, solutions=solutions,
-        version=bundle_version(root),
+        version=bundle_version(root), variants=variants,
     )
 
 

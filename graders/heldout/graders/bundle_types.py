@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ ENV_CHALLENGES_DIR = "HELDOUT_CHALLENGES_DIR"
 
 DEFAULT_MAX_SUBMISSION_BYTES = 1024 * 1024
 DEFAULT_MAX_SUBMISSION_FILES = 20
+DEFAULT_GENERATOR_TIMEOUT_SECONDS = 120.0
+# Seeds fit a signed 32-bit column on every database backend.
+MAX_VARIANT_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,36 @@ class SolutionCase:
 
 
 @dataclass(frozen=True)
+class VariantConfig:
+    """The validated ``[variants]`` table: a seeded generator at the bundle's root.
+
+    ``default_seed`` is the seed the committed public/ and hidden/ were generated with.
+    """
+
+    generator: str
+    default_seed: int
+    timeout_seconds: float = DEFAULT_GENERATOR_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One generated variant of a bundle's data, as stored in the variant cache."""
+
+    seed: int
+    digest: str
+    root: Path
+
+    @property
+    def public_dir(self) -> Path:
+        return self.root / "public"
+
+    @property
+    def hidden_dir(self) -> Path:
+        """This variant's answers: grading side only, like a bundle's hidden/."""
+        return self.root / "hidden"
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A validated challenge bundle; ``version`` is the content hash of its directory."""
 
@@ -76,6 +110,9 @@ class Bundle:
     grading: GradingConfig
     solutions: tuple[SolutionCase, ...]
     version: str
+    variants: VariantConfig | None = None
+    # Set by :meth:`with_variant`: public_dir and hidden_dir then name the variant's data.
+    variant: Variant | None = None
 
     @property
     def toml_path(self) -> Path:
@@ -83,7 +120,8 @@ class Bundle:
 
     @property
     def public_dir(self) -> Path:
-        return self.root / "public"
+        """The data candidates see: the bound variant's, else the committed public/."""
+        return self.variant.public_dir if self.variant is not None else self.root / "public"
 
     @property
     def starter_dir(self) -> Path:
@@ -91,8 +129,20 @@ class Bundle:
 
     @property
     def hidden_dir(self) -> Path:
-        """Grading-side data. Never mount it for candidate code, never serve it."""
-        return self.root / "hidden"
+        """Grading-side data (the bound variant's, else hidden/). Never mount, never serve."""
+        return self.variant.hidden_dir if self.variant is not None else self.root / "hidden"
+
+    @property
+    def answer_dirs(self) -> tuple[Path, ...]:
+        """Every tree holding answers: committed hidden/, the variant's, and solutions/."""
+        dirs = [self.root / "hidden", self.solutions_dir]
+        if self.variant is not None:
+            dirs.append(self.variant.hidden_dir)
+        return tuple(dirs)
+
+    def with_variant(self, variant: Variant | None) -> Bundle:
+        """This bundle graded and served with ``variant``'s data (None: the committed data)."""
+        return dataclasses.replace(self, variant=variant)
 
     @property
     def solutions_dir(self) -> Path:

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from heldout.graders.bundle_types import Bundle
+from heldout.graders.bundle_types import Bundle, Variant
 from heldout.graders.errors import GraderError
 from heldout.graders.guard import GuardedSandbox
 from heldout.graders.kinds import get_kind
@@ -23,19 +23,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def evaluate(bundle: Bundle, submission: Path | str, *,
-             sandbox: Sandbox | None = None, public: bool = False) -> Evaluation:
+def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None = None,
+             public: bool = False, variant: Variant | None = None) -> Evaluation:
     """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
 
     ``sandbox`` defaults to the backend ``HELDOUT_SANDBOX_BACKEND`` names. The kind gets it
-    wrapped so that no job can mount the bundle's hidden/ or solutions/.
+    wrapped so that no job can mount the bundle's hidden/, a variant's hidden/ or
+    solutions/.
 
     ``public`` runs the bundle's public checks instead (public data or cases only).
+    ``variant`` (see :mod:`heldout.graders.variants`) grades on that variant's public and
+    hidden data instead of the committed ones; a bundle already bound to one keeps it.
 
     Candidate faults are graded (a low score with reasons). A platform fault (sandbox
     failure, broken bundle, grader bug, submission files gone) returns
     ``internal_error``, which carries no score and should be retried.
     """
+    if variant is not None:
+        bundle = bundle.with_variant(variant)
     evaluation = _evaluate(bundle, submission, sandbox, public)
     # Tagged here, once, so a refusal or a platform fault of a public run says so too.
     return dataclasses.replace(evaluation, split="public") if public else evaluation
@@ -45,8 +50,8 @@ def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
               public: bool) -> Evaluation:
     try:
         kind = get_kind(bundle.kind)
-        guarded = GuardedSandbox(sandbox if sandbox is not None else get_sandbox(),
-                                 forbidden=(bundle.hidden_dir, bundle.solutions_dir))
+        guarded = GuardedSandbox.for_bundle(
+            sandbox if sandbox is not None else get_sandbox(), bundle)
         with tempfile.TemporaryDirectory(prefix="heldout-submission-") as tmp:
             workspace = Path(tmp) / "workspace"
             staged = stage_submission(bundle.submission, Path(submission), workspace)

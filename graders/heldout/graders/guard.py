@@ -12,6 +12,7 @@ from heldout.graders.errors import ForbiddenMount
 from heldout.sandbox.spec import JobSpec, Limits, RunResult, ServiceRun, SweepReport
 
 if TYPE_CHECKING:
+    from heldout.graders.bundle_types import Bundle
     from heldout.sandbox.backend import Sandbox
     from heldout.sandbox.doctor import Finding
 
@@ -44,6 +45,12 @@ class GuardedSandbox:
         self.name = inner.name
         self.forbidden = tuple(Path(os.path.realpath(path)) for path in forbidden)
         self._inodes: frozenset[tuple[int, int]] | None = None
+
+    @classmethod
+    def for_bundle(cls, inner: Sandbox, bundle: Bundle) -> GuardedSandbox:
+        """Forbids every answer tree of ``bundle``: hidden/, solutions/ and, when a variant
+        is bound, the variant's hidden/ (its public/ is what gets mounted instead)."""
+        return cls(inner, forbidden=bundle.answer_dirs)
 
     def _forbidden_inodes(self) -> frozenset[tuple[int, int]]:
         if self._inodes is None:
