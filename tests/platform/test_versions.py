@@ -111,8 +111,9 @@ Evaluator = Callable[[Bundle, Path], GradedResult]
 
 def recording(seen: list[Seen]) -> Evaluator:
     def evaluate(bundle: Bundle, submission: Path) -> GradedResult:
+        # The version's committed labels (hidden_dir is the attempt's variant's).
         seen.append(Seen(bundle.version, bundle.root,
-                         (bundle.hidden_dir / "labels.csv").read_bytes()))
+                         (bundle.root / "hidden" / "labels.csv").read_bytes()))
         return GradedResult(challenge=bundle.slug, version=bundle.version, status="graded",
                             score=50.0, checks=(Check("run", "run", True, 0, 0, "exit 0"),))
     return evaluate

@@ -19,11 +19,18 @@ from heldout.graders.bundle import (
     resolve_bundle,
     scan_bundles,
 )
+from heldout.graders.bundle_types import MAX_VARIANT_SEED, Variant
 from heldout.graders.errors import BundleError, GraderError
 from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import get_kind
 from heldout.graders.result import Evaluation
 from heldout.graders.submission import stage_submission
+from heldout.graders.variants import (
+    ENV_VARIANTS_DIR,
+    VariantError,
+    default_variants_dir,
+    materialise_variant,
+)
 
 CHALLENGES_DIR_OPTION = click.option(
     "--challenges-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -79,22 +86,46 @@ def _resolve(challenge: str, challenges_dir: Path | None) -> Bundle:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.option("--public", is_flag=True,
               help="Run the bundle's public checks (public data or cases; nothing hidden).")
+@click.option("--variant-seed", type=click.IntRange(0, MAX_VARIANT_SEED), default=None,
+              help="Grade on the bundle's generated data variant for this seed "
+                   "(bundles with [variants] only).")
+@click.option("--variants-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Variant cache (default: ${ENV_VARIANTS_DIR}, else ~/.cache/heldout/variants).")
 @CHALLENGES_DIR_OPTION
 @click.pass_context
 def grade_command(ctx: click.Context, challenge: str, submission: Path, as_json: bool,
-                  public: bool, challenges_dir: Path | None) -> None:
+                  public: bool, variant_seed: int | None, variants_dir: Path | None,
+                  challenges_dir: Path | None) -> None:
     """Grade SUBMISSION_PATH (a directory, or one file taken as the entrypoint).
 
-    With --public the JSON object gains "split": "public".
+    With --public the JSON object gains "split": "public"; with --variant-seed it gains
+    "variant": {"seed": N, "digest": "sha256:…"}.
 
     Exit status: 0 when graded (whatever the score), 1 on an internal error, 2 on bad usage.
     """
     bundle = _resolve(challenge, challenges_dir)
-    evaluation = evaluate(bundle, submission, public=public)
-    if as_json:
-        click.echo(json.dumps(evaluation.as_dict(), indent=2))
+    variant: Variant | None = None
+    if variant_seed is not None:
+        if bundle.variants is None:
+            raise click.UsageError(f"{bundle.slug} declares no [variants] generator; "
+                                   "--variant-seed needs one")
+        try:
+            variant = materialise_variant(bundle, variant_seed,
+                                          variants_dir or default_variants_dir())
+        except VariantError as exc:
+            evaluation = Evaluation.internal_error(bundle.slug, bundle.version, f"variant: {exc}")
+        else:
+            evaluation = evaluate(bundle, submission, public=public, variant=variant)
     else:
-        click.echo(("public checks: " if public else "") + render_evaluation(evaluation))
+        evaluation = evaluate(bundle, submission, public=public)
+    if as_json:
+        shown = evaluation.as_dict()
+        if variant is not None:
+            shown["variant"] = {"seed": variant.seed, "digest": variant.digest}
+        click.echo(json.dumps(shown, indent=2))
+    else:
+        where = f"\n  variant: seed {variant.seed}, {variant.digest}" if variant else ""
+        click.echo(("public checks: " if public else "") + render_evaluation(evaluation) + where)
     ctx.exit(0 if evaluation.graded else 1)
 
 

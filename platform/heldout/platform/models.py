@@ -49,6 +49,11 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def new_variant_seed() -> int:
+    """The seed of an attempt's data variants (fits a signed 32-bit column)."""
+    return secrets.randbelow(2**31)
+
+
 def new_session_token() -> str:
     """What a staff login session remembers instead of the user id (fits String(64))."""
     return secrets.token_urlsafe(32)
@@ -227,6 +232,9 @@ class Attempt(Base):
     finished_at: Mapped[datetime | None]
     # "candidate" (Finish pressed) or "deadline" (time ran out).
     finish_reason: Mapped[str | None] = mapped_column(String(20))
+    # Picks this candidate's variant of every challenge that generates its data. None (an
+    # attempt started before variants) keeps the committed data it was already given.
+    variant_seed: Mapped[int | None] = mapped_column(Integer, default=new_variant_seed)
 
     invite: Mapped[Invite] = relationship(back_populates="attempt")
     submissions: Mapped[list[Submission]] = relationship(
@@ -297,3 +305,35 @@ class EvaluationRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="evaluation")
+
+
+class PublicRun(Base):
+    """The candidate's code run on the public checks only, while working.
+
+    Kept apart from ``Submission`` on purpose: it never counts, is never graded on hidden
+    data, and no report or pending count of submissions can pick it up by mistake. Its
+    files sit in the same content-addressed blob store (``files`` lists name, sha256 and
+    size); ``evaluation`` is the graders' public ``Evaluation`` as a dict, once run.
+    """
+
+    __tablename__ = "public_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    evaluation: Mapped[dict[str, Any] | None]
+
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()

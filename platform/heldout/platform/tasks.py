@@ -69,6 +69,7 @@ def grading_settings() -> grading.GradingSettings:
         bundles=get_bundles(),
         blobs=BlobStore(data_dir / "blobs"),
         runs_dir=data_dir / "runs",
+        variants_dir=data_dir / "variants",
         tries=int(config["HELDOUT_GRADING_TRIES"]),
         lease_margin_seconds=int(config["HELDOUT_LEASE_MARGIN_SECONDS"]),
         worker_id=worker_id,

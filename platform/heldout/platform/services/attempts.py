@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from heldout.graders.bundle import Bundle
+from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.errors import AttemptClosed, DeadlinePassed, InvalidInput, NotFound
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, Challenge, Invite, Submission
+from heldout.platform.models import Attempt, Challenge, Invite, Submission, new_variant_seed
+from heldout.platform.services.catalogue import get_bundles
+
+VARIANTS_DIR_NAME = "variants"
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,8 @@ def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
                            "starting.", field="consent")
     minutes = invite.assessment.time_limit_minutes
     attempt = Attempt(invite=invite, consent_at=now, started_at=now,
-                      deadline=now + timedelta(minutes=minutes))
+                      deadline=now + timedelta(minutes=minutes),
+                      variant_seed=new_variant_seed())
     invite.status = "started"
     invite.started_at = now
     invite.opened_at = invite.opened_at or now
@@ -112,3 +120,30 @@ def assessment_challenge(attempt: Attempt, slug: str) -> Challenge:
         if challenge.slug == slug:
             return challenge
     raise NotFound(f"This assessment has no challenge {slug!r}")
+
+
+def variants_dir(data_dir: Path | None = None) -> Path:
+    """Where generated data variants are cached: ``<data dir>/variants``.
+
+    The web app serves from it and the worker grades from it, so both must share the data
+    directory (as they do on one machine and in docker-compose).
+    """
+    base = data_dir if data_dir is not None else Path(current_app.config["HELDOUT_DATA_DIR"])
+    return base / VARIANTS_DIR_NAME
+
+
+def attempt_bundle(attempt: Attempt, challenge: Challenge) -> Bundle:
+    """The bundle as this attempt's candidate sees it: bound to the attempt's data variant.
+
+    The variant is generated on first use and cached; a generator that fails makes the
+    challenge unavailable (``NotFound``) rather than serving someone else's data.
+    """
+    bundle = get_bundles().for_challenge(challenge)
+    try:
+        return bind_variant(bundle, attempt.variant_seed, variants_dir())
+    except VariantError as exc:
+        current_app.logger.error("variant of %s for attempt %s: %s", challenge.slug,
+                                 attempt.public_id, exc)
+        raise NotFound(f"The data of challenge {challenge.slug!r} is not available",
+                       hint="Ask the person who invited you; the server could not prepare "
+                            "your copy of the challenge data.") from exc

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, or_, update
 
@@ -16,9 +17,10 @@ from heldout.graders.bundle import Bundle
 from heldout.graders.errors import BundleError
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation as GradedResult
+from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.extensions import db
-from heldout.platform.models import EvaluationRecord, Submission, utcnow
+from heldout.platform.models import EvaluationRecord, PublicRun, Submission, utcnow
 from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,13 @@ class GradingSettings:
     # its previous life's jobs (see heldout.platform.identity).
     worker_id: str
     worker_life: str
+    # The variant cache the web app serves from; None: ``variants/`` beside ``runs_dir``
+    # (both live in the data directory).
+    variants_dir: Path | None = None
+
+    @property
+    def variant_cache(self) -> Path:
+        return self.variants_dir or self.runs_dir.parent / "variants"
 
 
 @dataclass(frozen=True)
@@ -65,25 +74,40 @@ def backoff(tries: int) -> int:
     return BACKOFF_SECONDS[min(max(tries, 1), len(BACKOFF_SECONDS)) - 1]
 
 
-def claimable(now: datetime) -> ColumnElement[bool]:
+# The rows a worker runs under a lease: a submission's grading, or a public run.
+Leased = type[Submission] | type[PublicRun]
+
+
+class StoredFile(Protocol):
+    """A file of a stored job: its name and the sha256 of its content in the blob store."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+def claimable(now: datetime, model: Leased = Submission) -> ColumnElement[bool]:
     """Rows a worker may take: queued, due for a retry, or running past their lease.
 
     A retry is due only once ``retry_at`` has passed: the back-off recorded is the one kept.
     """
     return or_(
-        Submission.status == "queued",
-        (Submission.status == "internal_error") & Submission.retry_at.is_not(None)
-        & (Submission.retry_at <= now),
-        (Submission.status == "running") & (Submission.lease_expires_at < now),
+        model.status == "queued",
+        (model.status == "internal_error") & model.retry_at.is_not(None)
+        & (model.retry_at <= now),
+        (model.status == "running") & (model.lease_expires_at < now),
     )
 
 
-def _claim(submission_id: int, owner: str, lease_seconds: float, now: datetime) -> bool:
+def claim_row(model: Leased, row_id: int, owner: str, lease_seconds: float,
+              now: datetime) -> bool:
     """Take the job atomically: of two workers racing, one UPDATE matches the row."""
     result = db.session.execute(
-        update(Submission)
-        .where(Submission.id == submission_id, claimable(now))
-        .values(status="running", tries=Submission.tries + 1, lease_owner=owner,
+        update(model)
+        .where(model.id == row_id, claimable(now, model))
+        .values(status="running", tries=model.tries + 1, lease_owner=owner,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), started_at=now,
                 retry_at=None)
         .execution_options(synchronize_session=False))
@@ -91,15 +115,24 @@ def _claim(submission_id: int, owner: str, lease_seconds: float, now: datetime) 
     return bool(getattr(result, "rowcount", 0))
 
 
-def _materialise(submission: Submission, blobs: BlobStore, directory: Path) -> None:
+def _claim(submission_id: int, owner: str, lease_seconds: float, now: datetime) -> bool:
+    return claim_row(Submission, submission_id, owner, lease_seconds, now)
+
+
+def materialise_files(files: Iterable[StoredFile], blobs: BlobStore, directory: Path) -> None:
+    """Write a job's stored files under ``directory`` (which must not exist yet)."""
     directory.mkdir(parents=True, exist_ok=False)
-    for item in submission.files:
+    for item in files:
         target = directory / item.name
         # Names were checked at submit time; check again rather than trust the database.
         if not target.resolve().is_relative_to(directory.resolve()):
             raise BlobMissing(f"unsafe stored file name {item.name!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(blobs.get(item.sha256))
+
+
+def _materialise(submission: Submission, blobs: BlobStore, directory: Path) -> None:
+    materialise_files(submission.files, blobs, directory)
 
 
 def grade_submission(submission_id: int, settings: GradingSettings, *,
@@ -109,6 +142,8 @@ def grade_submission(submission_id: int, settings: GradingSettings, *,
 
     The bundle is the version the submission was made against, from the bundle store:
     editing the challenges directory never changes how an earlier submission is graded.
+    When that version generates per-candidate data, it is bound to the attempt's variant
+    (the one its candidate downloaded); a generator failure is a platform error.
     """
     evaluate = evaluate or graders_evaluate
     submission = db.session.get(Submission, submission_id)
@@ -144,9 +179,15 @@ def grade_submission(submission_id: int, settings: GradingSettings, *,
         else:
             try:
                 _materialise(submission, settings.blobs, workdir / "submission")
-                result = evaluate(bundle, workdir / "submission")
+                graded = bind_variant(bundle, submission.attempt.variant_seed,
+                                      settings.variant_cache)
+                result = evaluate(graded, workdir / "submission")
             except BlobMissing as exc:
                 result = GradedResult.internal_error(bundle.slug, bundle.version, str(exc))
+            except VariantError as exc:
+                log.error("submission %s: %s", submission_id, exc)
+                result = GradedResult.internal_error(bundle.slug, bundle.version,
+                                                     f"variant: {exc}")
             except Exception as exc:  # any fault of ours is a platform error, never a zero
                 log.exception("grading submission %s failed", submission_id)
                 result = GradedResult.internal_error(bundle.slug, bundle.version,

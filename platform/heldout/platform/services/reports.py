@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from heldout.platform.blobs import BlobMissing, BlobStore
+from heldout.graders.errors import GraderError
+from heldout.graders.variants import cached_variant
+from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import (
@@ -19,6 +22,8 @@ from heldout.platform.models import (
     Submission,
 )
 from heldout.platform.services.assessments import get_assessment
+from heldout.platform.services.attempts import variants_dir
+from heldout.platform.services.catalogue import get_bundles
 
 MAX_SHOWN_FILE_BYTES = 200_000
 SHORT_VERSION_CHARS = 12
@@ -31,12 +36,27 @@ PENDING = ("queued", "running")
 
 
 @dataclass(frozen=True)
+class VariantLabel:
+    """Which generated data variant a score was graded on: the seed, and the data's digest
+    (None when the cache entry is gone; the seed still rebuilds the same data)."""
+
+    seed: int
+    digest: str | None
+
+    @property
+    def digest_short(self) -> str | None:
+        return short_version(self.digest) if self.digest is not None else None
+
+
+@dataclass(frozen=True)
 class ChallengeResult:
     """One challenge of one candidate. The latest graded submission is the one that counts."""
 
     challenge: Challenge
     history: tuple[Submission, ...]
     counted: Submission | None
+    # Set on reports only: the data variant the counted score was graded on.
+    variant: VariantLabel | None = None
 
     @property
     def evaluation(self) -> EvaluationRecord | None:
@@ -176,13 +196,32 @@ def _shown_files(submission: Submission, blobs: BlobStore) -> tuple[ShownFile, .
     return tuple(shown)
 
 
+def _variant_label(attempt: Attempt, result: ChallengeResult) -> VariantLabel | None:
+    """The variant the counted submission was graded on, if its bundle version has any."""
+    version = result.graded_version
+    if attempt.variant_seed is None or version is None:
+        return None
+    try:
+        bundle = get_bundles().at_version(result.challenge.slug, version)
+    except (BundleVersionMissing, GraderError):
+        return None
+    if bundle.variants is None:
+        return None
+    try:
+        built = cached_variant(variants_dir(), bundle.slug, version, attempt.variant_seed)
+    except GraderError:
+        built = None
+    return VariantLabel(attempt.variant_seed, built.digest if built is not None else None)
+
+
 def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime) -> CandidateReport:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(f"No attempt {attempt_id}")
     invite = attempt.invite
     assessment = invite.assessment
-    results = _results(attempt, assessment.challenges)
+    results = [dataclasses.replace(r, variant=_variant_label(attempt, r))
+               for r in _results(attempt, assessment.challenges)]
     end = attempt.finished_at or min(now, attempt.deadline)
     code = {r.counted.id: _shown_files(r.counted, blobs) for r in results if r.counted}
     for r in results:

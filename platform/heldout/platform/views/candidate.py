@@ -154,7 +154,7 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                error: Exception | None = None, status: int = 200,
                closed: bool = False) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
-    bundle = catalogue.get_bundles().for_challenge(challenge)
+    bundle = attempts.attempt_bundle(attempt, challenge)
     entrypoint = bundle.submission.entrypoint
     history = [s for s in attempt.submissions if s.challenge_id == challenge.id]
     if code is None:
@@ -203,7 +203,7 @@ def download(attempt_id: str, slug: str, area: str, name: str) -> ResponseReturn
     challenge = attempts.assessment_challenge(attempt, slug)
     if area not in AREAS:
         abort(404)
-    bundle = catalogue.get_bundles().for_challenge(challenge)
+    bundle = attempts.attempt_bundle(attempt, challenge)
     try:
         item = served_file(bundle, area, name)
     except ServedFileNotFound:
