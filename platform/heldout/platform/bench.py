@@ -105,9 +105,15 @@ def queue_throughput(batch: int, workers: int, challenges_dir: Path, say: Say) -
 
 def run_all(n: int, batch: int, challenges_dir: Path, say: Say) -> dict[str, Any]:
     """Everything ``heldout bench sandbox`` reports, as one flat-enough dict."""
+    from heldout.graders.bench import kinds_bench, one_run_for_all_cases
     from heldout.sandbox.bench import sandbox_bench
 
     result = sandbox_bench(n, say)
+    rows = kinds_bench(n, challenges_dir, say)
+    result["kinds"] = [row.as_dict() for row in rows]
+    functions = [row for row in rows if row.kind == "function"]
+    if functions:
+        result["function_cases"] = one_run_for_all_cases(functions[0], result["bare_median_s"])
     result["batch"] = batch
     result["throughput_per_min_1_worker"] = queue_throughput(batch, 1, challenges_dir, say)
     result["throughput_per_min_2_workers"] = queue_throughput(batch, 2, challenges_dir, say)
@@ -123,6 +129,20 @@ def render(result: dict[str, Any]) -> str:
         stats = result[key]
         return f"  {label:<28} median {stats['median_s']:6.3f} s   p95 {stats['p95_s']:6.3f} s"
 
+    def kind_row(kind: dict[str, Any]) -> str:
+        return (f"  {kind['kind']:<20} {kind['challenge']:<24} graded median "
+                f"{kind['grade']['median_s']:6.3f} s (sandbox run {kind['sandbox_run']['median_s']:.3f} s)"
+                f"   bare {kind['bare']['median_s']:6.3f} s   ratio {kind['ratio']:.2f}"
+                f"   runs/grade {max(kind['runs_per_grade'])}")
+
+    kinds = [f"grading each kind's reference, {result['n']} runs each (interleaved with bare "
+             "docker run of the same jobs):", *(kind_row(kind) for kind in result["kinds"])]
+    cases = result.get("function_cases")
+    if cases is not None:
+        kinds.append(f"  {cases['challenge']}: {cases['cases']} cases graded in "
+                     f"{cases['sandbox_runs_per_grade']} sandbox run(s), "
+                     f"{cases['grade_median_s']:.3f} s (a container per case: at least "
+                     f"{cases['container_per_case_at_least_s']:.1f} s)")
     return "\n".join([
         f"sandbox start-to-result, {result['n']} runs each (interleaved):",
         row("trivial, bare docker run", "bare"), row("trivial, heldout", "heldout"),
@@ -135,4 +155,5 @@ def render(result: dict[str, Any]) -> str:
         f"  2 workers: {result['throughput_per_min_2_workers']:6.0f}/min   "
         f"(engine, 2 at a time: {result['engine_limit_per_min_2_at_a_time']:.0f}/min, "
         f"{result['throughput_vs_engine_2_workers']:.0%} of it)",
+        *kinds,
     ])

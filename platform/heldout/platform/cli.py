@@ -64,7 +64,7 @@ def bench_group() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the JSON object to this file.")
 def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> None:
-    """Bare `docker run` vs heldout's sandbox (trivial and typical ML), and queue throughput."""
+    """Bare `docker run` vs heldout's sandbox (trivial, typical ML, each kind's grading), queue throughput."""
     from heldout.platform import bench
 
     app = _app()

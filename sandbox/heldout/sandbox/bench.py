@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from heldout.sandbox import engine
 from heldout.sandbox.image import default_image
 from heldout.sandbox.pool import WarmPool
 from heldout.sandbox.runner import run
-from heldout.sandbox.spec import JobSpec, Limits
+from heldout.sandbox.spec import DATA, HARNESS, OUTPUT, WORKSPACE, JobSpec, Limits
 
 TRIVIAL = 'print("hello from the sandbox")\n'
 
@@ -69,6 +70,39 @@ def bare_docker_run(workspace: Path, image: str, data: Path | None = None) -> fl
                         "--entrypoint", "python", image, "main.py"],
                        check=True, capture_output=True, timeout=300)
         return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class BareRun:
+    """A bare ``docker run`` of a job: how long it took, how it ended, what it last said."""
+
+    seconds: float
+    exit_code: int
+    stderr_tail: str
+
+
+def bare_docker_job(spec: JobSpec, output: Path) -> BareRun:
+    """``spec``'s program as the plainest ``docker run --rm``: same image, mounts, command
+    and environment, none of the sandbox's limits, hardening or warm containers.
+
+    ``output`` must be writable by the image's user.
+    """
+    # Absolute paths: docker takes a relative one for the name of a volume.
+    mounts = ["-v", f"{spec.workspace.resolve()}:{WORKSPACE}:ro",
+              "-v", f"{output.resolve()}:{OUTPUT}"]
+    if spec.data is not None:
+        mounts += ["-v", f"{spec.data.resolve()}:{DATA}:ro"]
+    if spec.harness is not None:
+        mounts += ["-v", f"{spec.harness.resolve()}:{HARNESS}:ro"]
+    env = {"HELDOUT_DATA": DATA, "HELDOUT_OUTPUT": OUTPUT, **spec.env}
+    variables = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
+    started = time.monotonic()
+    done = subprocess.run([_docker_cli(), "run", "--rm", *mounts, *variables, "-w", WORKSPACE,
+                           "--entrypoint", spec.command[0], spec.image or default_image(),
+                           *spec.command[1:]],
+                          check=False, capture_output=True, timeout=spec.limits.wall_seconds + 120)
+    seconds = time.monotonic() - started
+    return BareRun(seconds, done.returncode, done.stderr.decode(errors="replace")[-2000:])
 
 
 def heldout_run(workspace: Path, scratch: Path, pool: WarmPool, limits: Limits) -> float:
