@@ -121,3 +121,26 @@ def test_bundle_versions_upgrade_a_previous_release_and_downgrade(tmp_path: Path
         flask_migrate.upgrade()
         assert "challenge_version" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_variants_upgrade_keeps_earlier_attempts_on_the_committed_data(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            seeds = connection.exec_driver_sql("SELECT id, variant_seed FROM attempt").all()
+        # Its candidate already downloaded the committed files: no seed, no new data.
+        assert [tuple(row) for row in seeds] == [(1, None)]
+
+        flask_migrate.downgrade(revision="0003_bundle_versions")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("attempt")}
+        assert "variant_seed" not in columns and "public_id" in columns
+        with db.engine.connect() as connection:
+            kept = connection.exec_driver_sql("SELECT count(*) FROM submission").scalar()
+        assert kept == 3
+        flask_migrate.upgrade()
+        assert "variant_seed" in {c["name"] for c in inspect(db.engine).get_columns("attempt")}
+        db.engine.dispose()
