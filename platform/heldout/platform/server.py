@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+# An invite link's token is a credential until it is exchanged: keep it out of the log
+# (the request line, the path, and any header quoting it, such as a Referer).
+INVITE_PATH = re.compile(r"/(?:i|%69)/[^/?#\s\"]+", re.IGNORECASE)
+MASKED_INVITE_PATH = "/i/…"
+
+
+def mask_invite_tokens(text: str) -> str:
+    return INVITE_PATH.sub(MASKED_INVITE_PATH, text)
+
+
+class MaskingLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, with invite tokens masked in every access-log field."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
+              request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        return {key: mask_invite_tokens(value) if isinstance(value, str) else value
+                for key, value in atoms.items()}
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -28,6 +49,6 @@ def run_gunicorn(app: Flask, *, host: str, port: int, threads: int) -> None:
     # per-process state that would need several workers to be consistent.
     _Server(app, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
                   "threads": threads, "timeout": 60, "graceful_timeout": 20,
-                  "accesslog": "-", "errorlog": "-",
+                  "accesslog": "-", "errorlog": "-", "logger_class": MaskingLogger,
                   # No control socket in the user's home: several instances may run.
                   "control_socket_disable": True}).run()

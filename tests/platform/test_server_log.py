@@ -1,0 +1,81 @@
+"""gunicorn's access log never repeats an invite link's token."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from heldout.platform.processes import stop_processes
+from heldout.platform.server import mask_invite_tokens
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "InJ2ZXJ5LXNlY3JldC1pbnZpdGUi.ZzQ1.k8Vq3n9Xw2"
+
+
+def test_the_mask_covers_request_lines_paths_and_referers() -> None:
+    assert mask_invite_tokens(f"GET /i/{TOKEN} HTTP/1.1") == "GET /i/… HTTP/1.1"
+    assert mask_invite_tokens(f"/i/{TOKEN}") == "/i/…"
+    assert mask_invite_tokens(f"https://heldout.example/i/{TOKEN}?x=1") == \
+        "https://heldout.example/i/…?x=1"
+    assert mask_invite_tokens(f"POST /%69/{TOKEN} HTTP/1.1") == "POST /i/… HTTP/1.1"
+    # Other pages keep their paths: the log stays useful.
+    assert mask_invite_tokens("GET /a/Xy12/c/churn HTTP/1.1") == "GET /a/Xy12/c/churn HTTP/1.1"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (local)
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_served_access_log_masks_the_token(tmp_path: Path) -> None:
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    env = {**os.environ, "HELDOUT_ENV": "testing", "HELDOUT_DATA_DIR": str(tmp_path / "var"),
+           "HELDOUT_SECRET_KEY": "log-test-secret", "HELDOUT_QUEUE_URL": "memory://",
+           "HELDOUT_CHALLENGES_DIR": str(tmp_path / "none")}
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "heldout.platform", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--threads", "2"],
+            env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    _get(f"{base}/login", {})
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise AssertionError(log_path.read_text(errors="replace")) from None
+                    time.sleep(0.2)
+            status = _get(f"{base}/i/{TOKEN}", {"Referer": f"{base}/i/{TOKEN}"})
+            assert status in (400, 404, 410)  # a made-up token: refused, but logged
+            deadline = time.monotonic() + 10
+            while "/i/…" not in log_path.read_text(errors="replace") \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            stop_processes([(process, signal.SIGTERM)], timeout=10)
+    logged = log_path.read_text(errors="replace")
+    assert "GET /i/… HTTP/1.1" in logged, logged
+    assert "/login" in logged  # the log is there, and other paths are kept as they are
+    assert TOKEN not in logged
+    assert TOKEN[:12] not in logged
