@@ -123,6 +123,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Failed sign-ins allowed per client address, whatever the account."),
     Setting("HELDOUT_SUBMIT_LIMIT", "6 per minute; 60 per hour", _rate_limit,
             "Submissions a candidate may make per attempt in a period."),
+    Setting("HELDOUT_PUBLIC_RUN_LIMIT", "3 per minute; 30 per hour", _rate_limit,
+            "Public check runs (\"Run public checks\" in the workspace) a candidate may start "
+            "per attempt in a period; one at a time, queued behind submissions."),
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
@@ -172,7 +175,7 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
                           f"value of at least {MIN_SECRET_BYTES} bytes (e.g. "
                           "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
-                 "HELDOUT_SUBMIT_LIMIT"):
+                 "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))

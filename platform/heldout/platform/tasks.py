@@ -20,13 +20,16 @@ from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.platform.blobs import BlobStore
 from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
-from heldout.platform.services import grading, recovery
+from heldout.platform.services import grading, public_runs, recovery
 from heldout.platform.services.catalogue import get_bundles
 
 log = logging.getLogger(__name__)
 
 # The name jobs carry in the queue; kept from earlier releases so queued jobs still run.
 GRADE_TASK_NAME = "grade_submission"
+PUBLIC_TASK_NAME = "run_public_checks"
+# Huey takes higher priorities first: a public run waits behind every queued submission.
+PUBLIC_RUN_PRIORITY = -10
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"
 
@@ -38,6 +41,7 @@ class GradingTasks:
     huey: Huey
     grade_submission_task: TaskWrapper
     watchdog: TaskWrapper
+    public_run_task: TaskWrapper
 
     def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None:
         """Put a grading job on the queue (raises if the backend can't be reached)."""
@@ -48,9 +52,22 @@ class GradingTasks:
 
     def waiting_submission_ids(self) -> set[int]:
         """Submissions with a grading job waiting in the queue (pending or scheduled)."""
+        return self._waiting(GRADE_TASK_NAME)
+
+    def enqueue_public_run(self, run_id: int, *, delay: float | None = None) -> None:
+        """Put a public run on the queue, behind the submissions (raises if it is down)."""
+        if delay:
+            self.public_run_task.schedule(args=(run_id,), delay=delay)
+        else:
+            self.public_run_task(run_id)
+
+    def waiting_public_run_ids(self) -> set[int]:
+        return self._waiting(PUBLIC_TASK_NAME)
+
+    def _waiting(self, name: str) -> set[int]:
         waiting: set[int] = set()
         for task in [*self.huey.pending(), *self.huey.scheduled()]:
-            if task.name == GRADE_TASK_NAME and task.args:
+            if task.name == name and task.args:
                 waiting.add(int(task.args[0]))
         return waiting
 
@@ -83,6 +100,11 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
 
     # Huey is untyped: name the decorators' types so the tasks stay typed.
     as_task: Callable[[Callable[[int], None]], TaskWrapper] = huey.task(name=GRADE_TASK_NAME)
+    # Redis's plain list storage has no priorities (it refuses one): there, public runs
+    # simply take their turn.
+    priority = PUBLIC_RUN_PRIORITY if getattr(huey.storage, "priority", False) else None
+    as_public_task: Callable[[Callable[[int], None]], TaskWrapper] = huey.task(
+        name=PUBLIC_TASK_NAME, priority=priority)
     as_periodic: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(minute="*"), name="watchdog")
 
@@ -101,11 +123,26 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
         # Lost if the queue is down; the watchdog queues it again once retry_at passes.
         tasks.enqueue_grading(submission_id, delay=max(outcome.retry_in, 0.001))
 
+    @as_public_task
+    def public_run_task(run_id: int) -> None:
+        with app_context():
+            sandbox = current_app.extensions.get(SANDBOX_KEY)
+            evaluate = None if sandbox is None else partial(graders_evaluate, sandbox=sandbox)
+            outcome = public_runs.run_public_checks(run_id, grading_settings(),
+                                                    evaluate=evaluate)
+        log.info("public run %s: %s %s", run_id, outcome.status, outcome.detail)
+        if outcome.retry_in is None:
+            return
+        if outcome.status == "not_due" and run_id in tasks.waiting_public_run_ids():
+            return
+        tasks.enqueue_public_run(run_id, delay=max(outcome.retry_in, 0.001))
+
     @as_periodic
     def watchdog() -> None:
         with app_context():
-            recovery.recover(tasks, now=utcnow(),
-                             tries_allowed=int(current_app.config["HELDOUT_GRADING_TRIES"]))
+            tries = int(current_app.config["HELDOUT_GRADING_TRIES"])
+            recovery.recover(tasks, now=utcnow(), tries_allowed=tries)
+            public_runs.recover_public_runs(tasks, now=utcnow(), tries_allowed=tries)
 
-    tasks = GradingTasks(huey, grade_submission_task, watchdog)
+    tasks = GradingTasks(huey, grade_submission_task, watchdog, public_run_task)
     return tasks

@@ -19,7 +19,7 @@ from heldout.platform.identity import (
 )
 from heldout.platform.models import utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import recovery
+from heldout.platform.services import public_runs, recovery
 from heldout.platform.tasks import SANDBOX_KEY
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,10 @@ def prepare(app: Flask, identity: WorkerIdentity) -> recovery.RecoveryReport:
     previous = recovery.Previous(identity.worker_id, identity.life) if identity.exclusive \
         else None
     with app.app_context():
-        return recovery.recover(get_queue(), now=utcnow(),
-                                tries_allowed=int(app.config["HELDOUT_GRADING_TRIES"]),
+        tries = int(app.config["HELDOUT_GRADING_TRIES"])
+        public_runs.recover_public_runs(get_queue().tasks, now=utcnow(), tries_allowed=tries,
+                                        previous=previous)
+        return recovery.recover(get_queue(), now=utcnow(), tries_allowed=tries,
                                 previous=previous)
 
 

@@ -67,6 +67,32 @@
     once();
   }
 
+  function pollPublicRun(block) {
+    // The server renders the results block (escaped there); it replaces this one whenever
+    // the status moves, and polling goes on from the new block until the run is final.
+    var url = block.getAttribute("data-public-run-url");
+    var delay = 1500, shown = null;
+    function once() {
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
+        .then(function (s) {
+          if (s.status !== shown || s.final) {
+            shown = s.status;
+            var holder = document.createElement("div");
+            holder.innerHTML = s.html;
+            var fresh = holder.querySelector(".public-run");
+            if (fresh) { block.replaceWith(fresh); block = fresh; }
+          } else {
+            var msg = block.querySelector(".js-status-message");
+            if (msg) { msg.textContent = s.message + (s.elapsed_seconds !== null ? " (" + s.elapsed_seconds + " s)" : ""); }
+          }
+          if (!s.final) { window.setTimeout(once, delay); }
+        })
+        .catch(function () { delay = Math.min(delay * 2, 15000); window.setTimeout(once, delay); });
+    }
+    once();
+  }
+
   function copyButton(button) {
     button.addEventListener("click", function () {
       var input = document.getElementById(button.getAttribute("data-copy-target"));
@@ -94,6 +120,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-deadline]").forEach(startCountdown);
     document.querySelectorAll("[data-status-url]").forEach(poll);
+    document.querySelectorAll("[data-public-run-url]").forEach(pollPublicRun);
     document.querySelectorAll(".js-copy").forEach(copyButton);
     document.querySelectorAll("form.js-confirm").forEach(function (form) {
       form.addEventListener("submit", function (e) {

@@ -38,7 +38,7 @@ from heldout.platform.extensions import csrf, limiter
 from heldout.platform.http import status_of
 from heldout.platform.models import Attempt, Invite, Submission
 from heldout.platform.queue import get_queue
-from heldout.platform.services import attempts, catalogue, invites, submissions
+from heldout.platform.services import attempts, catalogue, invites, public_runs, submissions
 from heldout.platform.views.common import blob_store, now
 
 bp = Blueprint("candidate", __name__)
@@ -168,7 +168,8 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
         accepted=bundle.submission.describe(), code=code, error=error, closed=closed,
         max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"],
-        submit_limits=submit_limits(),
+        submit_limits=submit_limits(), public_limits=public_run_limits(),
+        public_run=_public_run_view(attempt, challenge.id),
         statuses=statuses, latest=statuses[0] if statuses else None), status
 
 
@@ -235,23 +236,32 @@ def submit_limits() -> list[str]:
     return [_describe(limit) for limit in parse_many(current_app.config["HELDOUT_SUBMIT_LIMIT"])]
 
 
+def public_run_limits() -> list[str]:
+    return [_describe(limit)
+            for limit in parse_many(current_app.config["HELDOUT_PUBLIC_RUN_LIMIT"])]
+
+
 def _check_submit_rate(attempt_id: str) -> None:
+    _check_rate("HELDOUT_SUBMIT_LIMIT", "submit", attempt_id,
+                "Submissions are limited to {limit}, and this attempt reached that.",
+                "Submit again in {wait} seconds; your code is still in the editor.")
+
+
+def _check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: str) -> None:
+    """Count one use of ``scope`` by the attempt; over ``setting``'s limits, refuse it."""
     strategy = limiter.limiter
     try:
-        refused = [limit for limit in parse_many(current_app.config["HELDOUT_SUBMIT_LIMIT"])
-                   if not strategy.hit(limit, "submit", attempt_id)]
-        reset = max((strategy.get_window_stats(limit, "submit", attempt_id).reset_time
+        refused = [limit for limit in parse_many(current_app.config[setting])
+                   if not strategy.hit(limit, scope, attempt_id)]
+        reset = max((strategy.get_window_stats(limit, scope, attempt_id).reset_time
                      for limit in refused), default=0.0)
     except Exception:  # the counts' storage is down: the pending cap still holds
-        log.warning("submit rate limit not checked: storage unavailable", exc_info=True)
+        log.warning("%s rate limit not checked: storage unavailable", scope, exc_info=True)
         return
     if refused:
         wait = max(1, int(reset - time.time()) + 1)
-        raise TooManySubmissions(
-            f"Submissions are limited to {_describe(refused[0])}, and this attempt reached "
-            "that.",
-            hint=f"Submit again in {wait} seconds; your code is still in the editor.",
-            retry_after=wait)
+        raise TooManySubmissions(message.format(limit=_describe(refused[0])),
+                                 hint=hint.format(wait=wait), retry_after=wait)
 
 
 @bp.post("/a/<attempt_id>/c/<slug>/submit")
@@ -301,6 +311,64 @@ def submission_status(attempt_id: str, submission_id: int) -> ResponseReturnValu
     return submissions.candidate_status(submission,
                                         show_scores=attempt.invite.assessment.show_scores,
                                         now=now())
+
+
+def _public_run_view(attempt: Attempt, challenge_id: int) -> public_runs.PublicRunView | None:
+    run = public_runs.latest_public_run(attempt, challenge_id)
+    return None if run is None else public_runs.public_run_view(run, now=now())
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/public-run")
+@bound_attempt
+def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Queue the editor's text (or the uploads) for the public checks; never a submission.
+
+    Refusals bring the page back with the typed code, as for Submit.
+    """
+    code = request.form.get("code", "")
+    files = [submissions.SubmittedFile(upload.filename, upload.read())
+             for upload in request.files.getlist("files") if upload.filename]
+    try:
+        _check_form_token()
+        _check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
+                    "Public check runs are limited to {limit}, and this attempt reached that.",
+                    "Run them again in {wait} seconds; your code is still in the editor.")
+        public_runs.request_public_run(
+            attempt_public_id=attempt_id, challenge_slug=slug, files=files, pasted_code=code,
+            blobs=blob_store(), queue=get_queue().tasks, bundles=catalogue.get_bundles(),
+            now=now())
+    except AttemptClosed as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        return _workspace(attempt, slug, code=code, error=exc, status=409, closed=True)
+    except TooManySubmissions as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        response = current_app.make_response(
+            _workspace(attempt, slug, code=code, error=exc, status=429))
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except InvalidInput as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        return _workspace(attempt, slug, code=code, error=exc, status=status_of(exc))
+    return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug)
+                    + "#public-checks")
+
+
+csrf.exempt(public_run)
+
+
+@bp.get("/a/<attempt_id>/public-runs/<int:run_id>")
+@bound_attempt
+def public_run_status(attempt_id: str, run_id: int) -> ResponseReturnValue:
+    """JSON status of a public run with its results block as HTML, polled until final."""
+    attempt = attempts.get_attempt(attempt_id)
+    run = public_runs.attempt_public_run(attempt, run_id)
+    if run is None:
+        abort(404)
+    view = public_runs.public_run_view(run, now=now())
+    html = render_template("candidate/_public_run.html", attempt=attempt, run=view,
+                           slug=run.challenge_slug)
+    return {**view.as_json(), "html": html}
 
 
 @bp.post("/a/<attempt_id>/finish")
