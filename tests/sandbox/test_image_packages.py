@@ -131,3 +131,71 @@ def test_ml_stack_fits_under_default_limits(tmp_path: Path, start: str, sandbox_
     assert result.peak_memory_mb < Limits().memory_mb
     # The launcher swallows import errors, so only this shows the warm preload worked.
     assert report["preloaded"] == (sorted(DEFAULT_PRELOAD) if start == "warm" else [])
+
+
+# The packages Kinds II rely on, used the way their kinds use them: duckdb answers a window
+# query, nbclient runs a notebook on a fresh ipykernel, the servers start.
+KINDS_II_PROGRAM = textwrap.dedent("""
+    import json
+    import subprocess
+    from importlib import metadata
+
+    import duckdb
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    con = duckdb.connect()
+    rows = con.execute(
+        "SELECT g, SUM(x) OVER (PARTITION BY g ORDER BY x) AS running "
+        "FROM (VALUES ('a', 1), ('a', 2), ('b', 5)) t(g, x) ORDER BY g, x"
+    ).fetchall()
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("total = sum(range(10))"),
+        nbformat.v4.new_code_cell("print(total * 2)"),
+    ])
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+
+    script = jupytext.writes(nb, fmt="py:percent")
+
+    servers = {name: subprocess.run([name, "--version"], capture_output=True, text=True)
+               for name in ("gunicorn", "uvicorn")}
+
+    print(json.dumps({
+        "versions": {name: metadata.version(name) for name in
+                     ("duckdb", "nbclient", "ipykernel", "jupytext", "nbformat", "gunicorn",
+                      "uvicorn")},
+        "duckdb_rows": rows,
+        "notebook_printed": printed,
+        "percent_cells": script.count("# %%"),
+        "servers": {name: [p.returncode, p.stdout + p.stderr] for name, p in servers.items()},
+    }))
+""")
+
+# The root filesystem is read-only and HOME would otherwise be a missing directory: the
+# kernel writes its connection file under JUPYTER_RUNTIME_DIR and IPython its profile under
+# HOME, so any job that starts a kernel (the notebook kind's harness) needs both in /tmp.
+KERNEL_ENV = {"HOME": "/tmp", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime"}
+
+
+def test_kinds_ii_packages_work_in_the_sandbox(tmp_path: Path, sandbox_image: str) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "main.py").write_text(KINDS_II_PROGRAM)
+    spec = JobSpec(command=("python", "main.py"), workspace=workspace, limits=Limits(),
+                   env=KERNEL_ENV)
+    result = run(spec, tmp_path / "out")
+    assert result.exit_code == 0 and result.limit is None, result.stderr_tail
+    report = json.loads(result.stdout_tail.strip().splitlines()[-1])
+
+    pins = pinned_versions()
+    for name, version in report["versions"].items():
+        assert version == pins[name], f"{name} {version} in the image, {pins[name]} pinned"
+    assert report["duckdb_rows"] == [["a", 1], ["a", 3], ["b", 5]]
+    assert report["notebook_printed"].strip() == "90"
+    assert report["percent_cells"] == 2
+    for name, (code, text) in report["servers"].items():
+        assert code == 0, f"{name} --version failed: {text}"
+        assert pins[name] in text, f"{name} printed {text!r}"
