@@ -144,3 +144,34 @@ def test_variants_upgrade_keeps_earlier_attempts_on_the_committed_data(tmp_path:
         flask_migrate.upgrade()
         assert "variant_seed" in {c["name"] for c in inspect(db.engine).get_columns("attempt")}
         db.engine.dispose()
+
+
+def test_public_runs_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade(revision="0004_variants")
+        flask_migrate.upgrade()
+        assert "public_run" in inspect(db.engine).get_table_names()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO public_run (attempt_id, challenge_id, challenge_slug,"
+                " challenge_version, status, files, created_at, tries) VALUES"
+                f" (1, 1, 'churn', '{NEW}', 'queued', '[]', '2026-11-24 10:00:00', 0)")
+            # Nothing of the earlier release's rows moved; none became a public run.
+            runs = connection.exec_driver_sql("SELECT attempt_id, status FROM public_run").all()
+            submissions = connection.exec_driver_sql("SELECT count(*) FROM submission").scalar()
+        assert [tuple(row) for row in runs] == [(1, "queued")] and submissions == 3
+
+        flask_migrate.downgrade(revision="0004_variants")
+        tables = set(inspect(db.engine).get_table_names())
+        assert "public_run" not in tables and {"submission", "attempt"} <= tables
+        indexes = {ix["name"] for table in tables for ix in inspect(db.engine).get_indexes(table)}
+        assert not any("public_run" in (name or "") for name in indexes)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM submission").scalar() == 3
+        flask_migrate.upgrade()
+        assert "public_run" in inspect(db.engine).get_table_names()
+        db.engine.dispose()

@@ -89,12 +89,13 @@ def request_public_run(*, attempt_public_id: str, challenge_slug: str,
     """
     attempt = open_attempt(attempt_public_id, now=now)
     challenge = assessment_challenge(attempt, challenge_slug)
+    bundle = bundles.for_challenge(challenge)
     if pending_public_runs(attempt) >= MAX_PENDING_PUBLIC_RUNS:
+        # The earliest the run in the way can be over: its own time limit.
         raise TooManySubmissions(
             "Your previous public check run has not finished yet.",
             hint="Wait for its results below, then run the checks again; your code is still "
-                 "in the editor.")
-    bundle = bundles.for_challenge(challenge)
+                 "in the editor.", retry_after=max(1, int(bundle.limits.wall_seconds)))
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
     checked = check_files(bundle.submission, files)
@@ -296,14 +297,22 @@ class PublicRunView:
 
 
 def explanation(name: str, kind: str) -> str:
-    """The registry's one-line explanation of a check (``tests: ties`` is a ``tests`` check)."""
+    """The registry's one-line explanation of a check (``tests: ties`` is a ``tests`` check).
+
+    The registry words them for hidden grading; a public run used the public data or
+    cases, and telling the candidate otherwise would mislead them about what ran.
+    """
     for candidate in (name, name.split(":", 1)[0].strip()):
         try:
-            return get_check(candidate).explanation
+            return _public_wording(get_check(candidate).explanation)
         except UnknownName:
             continue
     by_kind = {"metric": METRIC, "run": RUN}.get(kind)
-    return by_kind.explanation if by_kind is not None else ""
+    return _public_wording(by_kind.explanation) if by_kind is not None else ""
+
+
+def _public_wording(text: str) -> str:
+    return text.replace("hidden", "public")
 
 
 def problems(evaluation: Evaluation) -> tuple[Problem, ...]:
