@@ -174,6 +174,10 @@ class Evaluation:
     run: RunStats | None = None
     error: str | None = None
     split: Split = "hidden"
+    # Files a kind kept from the run for the report (the notebook kind's executed notebook),
+    # by name. Candidate-controlled bytes: render them sanitised. Not in as_dict (the JSON
+    # contract); whoever stores an evaluation stores these beside it.
+    artefacts: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -189,6 +193,7 @@ class Evaluation:
             raise TypeError(f"run must be RunStats or None, got {type(self.run).__name__}")
         object.__setattr__(self, "checks", tuple(self.checks))
         object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+        object.__setattr__(self, "artefacts", MappingProxyType(dict(self.artefacts)))
 
     @classmethod
     def internal_error(cls, challenge: str, version: str, error: str,

@@ -7,6 +7,8 @@ from heldout.graders.kinds.base import GradingConfig, Kind
 from heldout.graders.kinds.feature_engineering import FeatureEngineering
 from heldout.graders.kinds.function import FunctionKind
 from heldout.graders.kinds.model_training import ModelTraining
+from heldout.graders.kinds.notebook import NotebookKind
+from heldout.graders.kinds.sql import SqlKind
 
 __all__ = ["GradingConfig", "Kind", "get_kind", "known_kinds", "register"]
 
@@ -35,3 +37,5 @@ def known_kinds() -> list[str]:
 register(ModelTraining())
 register(FunctionKind())
 register(FeatureEngineering())
+register(NotebookKind())
+register(SqlKind())
