@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -129,9 +130,14 @@ def restore_locked(notebook: Any, locked: list[dict[str, Any]],
         seen.add(grade_id)
         if grade_id in wanted:
             original = nbformat.from_dict(copy.deepcopy(wanted[grade_id]))
+            # Editors add their own metadata (collapsed, scrolled): only what changes how the
+            # cell runs or is graded counts as an edit. The starter's cell replaces it anyway.
             if (cell.cell_type != original.cell_type or cell.source != original.source
-                    or cell.metadata != original.metadata):
+                    or nbgrader(cell) != nbgrader(original)
+                    or cell.metadata.get("tags") != original.metadata.get("tags")):
                 restored.append(grade_id)
+            if "id" in cell:
+                original["id"] = cell["id"]
             notebook.cells[position] = original
     reinserted: list[str] = []
     for grade_id in order:
@@ -143,7 +149,10 @@ def restore_locked(notebook: Any, locked: list[dict[str, Any]],
             if nbgrader(cell).get("grade_id") in later:
                 at = index
                 break
-        notebook.cells.insert(at, nbformat.from_dict(copy.deepcopy(wanted[grade_id])))
+        cell = nbformat.from_dict(copy.deepcopy(wanted[grade_id]))
+        if cell.get("id") in {c.get("id") for c in notebook.cells}:
+            cell["id"] = uuid.uuid4().hex[:12]
+        notebook.cells.insert(at, cell)
         seen.add(grade_id)
         reinserted.append(grade_id)
     return restored, reinserted
@@ -229,6 +238,7 @@ class Run:
         executes = cell.cell_type == "code" and cell.source.strip()
         return {"index": index, "type": cell.cell_type,
                 "grade_id": grade_id if isinstance(grade_id, str) else None,
+                "export": bool(cell.metadata.get(EXPORT_MARK)),
                 "first_line": first_line(cell.source),
                 "status": "not_run" if executes else "skipped", "error": "", "seconds": 0.0}
 
@@ -250,6 +260,10 @@ class Run:
             resources={"metadata": {"path": WORKSPACE}})
         max_cell_bytes = int(self.job.get("max_cell_output_bytes", 256 * 1024))
         self.save()
+        # Kernel and client talk over Unix sockets in /tmp: no port opens, even on loopback.
+        client.km = client.create_kernel_manager()
+        client.km.transport = "ipc"
+        client.km.ip = os.path.join(TMP, "jupyter", "kernel")
         with client.setup_kernel():
             for index, cell in enumerate(self.notebook.cells):
                 entry = self.report["cells"][index]
@@ -276,7 +290,8 @@ class Run:
                     entry["error"] = "the kernel died (crashed, killed or out of memory)"
                 except CellExecutionError as exc:
                     entry["status"] = "error"
-                    entry["error"] = _short(f"{exc.ename}: {exc.evalue}")
+                    entry["error"] = _short(f"{exc.ename}: {exc.evalue}" if str(exc.evalue).strip()
+                                            else str(exc.ename))
                 entry["seconds"] = round(time.monotonic() - began, 3)
                 _cap_outputs(cell, max_cell_bytes)
                 self._mark_export(index, entry)
@@ -303,6 +318,11 @@ def prepare(job: dict[str, Any]) -> tuple[Any, list[str], list[str]]:
 
     notebook = read_submission(os.path.join(WORKSPACE, job["entrypoint"]), job["format"])
     discard_outputs(notebook)
+    # The starter's cells carry ids (nbformat 4.5): the notebook they go into must too.
+    notebook.nbformat_minor = max(int(notebook.get("nbformat_minor", 0)), 5)
+    for cell in notebook.cells:
+        if not cell.get("id"):
+            cell["id"] = uuid.uuid4().hex[:12]
     restored, reinserted = restore_locked(notebook, job.get("locked", []), job.get("order", []))
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}

@@ -169,7 +169,7 @@ class CellOutcome:
 class RunReport:
     """The harness's report, parsed defensively; ``problem`` when it is missing or unusable."""
 
-    cells: tuple[CellOutcome, ...] = ()
+    cells: tuple[CellOutcome, ...] = ()  # the candidate's and the starter's, not the export cell
     restored: tuple[str, ...] = ()
     reinserted: tuple[str, ...] = ()
     export_status: str | None = None
@@ -498,7 +498,8 @@ def read_report(result: RunResult) -> RunReport:
         return RunReport(problem=f"{shown} is not a JSON object")
     cells = []
     for entry in raw.get("cells", []) if isinstance(raw.get("cells"), list) else []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("index"), int):
+        if (not isinstance(entry, dict) or not isinstance(entry.get("index"), int)
+                or entry.get("export") is True):
             continue
         grade_id = entry.get("grade_id")
         cells.append(CellOutcome(
