@@ -219,7 +219,7 @@ class SqlKind:
         ran = run_check(result, bundle.limits)
         if not ran.passed and note:
             ran = Check(ran.name, ran.kind, False, 0, 0, f"{ran.detail}; {note}")
-        checks = [ran, *query_checks(config, expected, outcomes, ran.passed)]
+        checks = [ran, *query_checks(config, expected, outcomes, ran.passed, note)]
         score = min(round(sum(check.score for check in checks), 2), MAX_SCORE)
         return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                           score=score, checks=tuple(checks), run=RunStats.from_result(result))
@@ -404,7 +404,8 @@ def compare_tables(actual: ResultTable, expected: ResultTable, query: SqlQuery,
 
 
 def query_checks(config: SqlGrading, expected: Mapping[str, ResultTable],
-                 outcomes: Mapping[str, QueryOutcome | None], run_finished: bool) -> list[Check]:
+                 outcomes: Mapping[str, QueryOutcome | None], run_finished: bool,
+                 note: str = "") -> list[Check]:
     """One ``query`` check per named query, each worth its weight's share of the score."""
     total = sum(q.weight for q in config.queries)
     checks = []
@@ -421,6 +422,7 @@ def query_checks(config: SqlGrading, expected: Mapping[str, ResultTable],
         elif outcome.status == "absent":
             why = ("no result" if run_finished
                    else "no result: the run stopped before this query finished")
+            why += f" ({note})" if note else ""
         elif outcome.status != "ok" or outcome.table is None:
             template = _FAILED_STATUS.get(outcome.status, "failed ({status}): {error}")
             why = template.format(error=outcome.error, status=outcome.status)
