@@ -204,7 +204,7 @@ def test_untrusted_result_lines_and_what_the_sandbox_gets(
                                                          "status": "ok", "columns": 3},
     )
     sandbox = Snapshotting(fake_sandbox({"results.jsonl": lines}), tmp_path / "seen")
-    evaluation = evaluate(bundle, submission, sandbox=sandbox)  # type: ignore[arg-type]
+    evaluation = evaluate(bundle, submission, sandbox=sandbox)
     checks = {c.name: c for c in evaluation.checks}
     assert evaluation.status == "graded" and evaluation.score == 25
     assert checks["query: cohort_sizes"].passed and checks["query: cohort_sizes"].score == 25
@@ -226,7 +226,7 @@ def test_untrusted_result_lines_and_what_the_sandbox_gets(
     assert spec.data is None and spec.harness is not None
 
     public = Snapshotting(fake_sandbox({}), tmp_path / "seen-public")
-    result = evaluate(bundle, submission, sandbox=public, public=True)  # type: ignore[arg-type]
+    result = evaluate(bundle, submission, sandbox=public, public=True)
     assert (tmp_path / "seen-public" / "1" / "db" / "users.csv").read_bytes() == \
         (bundle.public_dir / "users.csv").read_bytes()
     assert result.split == "public" and result.score == 0
