@@ -139,17 +139,23 @@ def fetch(cursor: Any, job: dict[str, Any]) -> dict[str, Any]:
 def run_one(database: str, job: dict[str, Any]) -> int:
     """The child: run the SQL on stdin, print one JSON object, exit."""
     sql = sys.stdin.read()
+    # Whatever DuckDB itself prints (profiling output, say) goes to stderr, so the
+    # candidate's SQL can't add to or garble the one line the parent reads.
+    result_fd = os.dup(1)
+    os.dup2(2, 1)
+    report = os.fdopen(result_fd, "w", encoding="utf-8")
     try:
         con = locked_connection(database, job["memory_mb"])
     except Exception as exc:  # the harness's own fault: the parent reports it as such
-        print(json.dumps({"status": "harness_error", "error": _short(exc)}))
+        report.write(json.dumps({"status": "harness_error", "error": _short(exc)}))
+        report.close()
         return 1
     try:
         payload = fetch(con.execute(sql), job)
     except Exception as exc:  # the candidate's SQL failed: a verdict, not a crash
         payload = {"status": "error", "error": _short(exc)}
-    sys.stdout.write(json.dumps(payload, allow_nan=False))
-    sys.stdout.flush()
+    report.write(json.dumps(payload, allow_nan=False))
+    report.close()
     return 0
 
 

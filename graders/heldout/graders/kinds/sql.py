@@ -216,6 +216,10 @@ class SqlKind:
             )
             result = sandbox.run(spec, output_dir)
             outcomes, note = read_outcomes(result, {q.name for q in config.queries})
+        broken = [o.error for o in outcomes.values() if o is not None and o.status == "harness_error"]
+        if broken:
+            # The locked connection opens before any candidate SQL runs: a platform fault.
+            raise GraderError(f"the sql harness could not open the database: {broken[0]}")
         ran = run_check(result, bundle.limits)
         if not ran.passed and note:
             ran = Check(ran.name, ran.kind, False, 0, 0, f"{ran.detail}; {note}")
