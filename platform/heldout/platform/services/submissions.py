@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
@@ -16,7 +16,6 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import InvalidInput, NotFound, TooManySubmissions, UploadTooLarge
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Submission, SubmissionFile
-from heldout.platform.queue import JobQueue
 from heldout.platform.services import archives
 from heldout.platform.services.attempts import assessment_challenge, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
@@ -115,6 +114,12 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
     return list(cleaned.values())
 
 
+class GradingQueue(Protocol):
+    """What submitting needs of the queue (the app's JobQueue): put a grading job on it."""
+
+    def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None: ...
+
+
 PENDING_STATUSES = ("queued", "running")
 
 
@@ -127,7 +132,7 @@ def pending_count(attempt: Attempt) -> int:
 
 
 def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[SubmittedFile],
-           blobs: BlobStore, queue: JobQueue, bundles: BundleCatalogue, now: datetime,
+           blobs: BlobStore, queue: GradingQueue, bundles: BundleCatalogue, now: datetime,
            pasted_code: str | None = None, max_pending: int | None = None) -> Submission:
     """Store the files and the queued Submission (committed), then enqueue its grading.
 
