@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import flask_migrate
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
@@ -174,4 +176,48 @@ def test_public_runs_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> No
             assert connection.exec_driver_sql("SELECT count(*) FROM submission").scalar() == 3
         flask_migrate.upgrade()
         assert "public_run" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+
+
+def _revises(revision: str) -> str:
+    """The revision a migration script sits on (it is re-chained when others land first)."""
+    versions = Path(__file__).resolve().parents[2] / "platform" / "heldout" / "platform" / \
+        "migrations" / "versions"
+    (script,) = versions.glob(f"{revision}.py")
+    for line in script.read_text().splitlines():
+        if line.startswith("down_revision = "):
+            return line.split("=", 1)[1].strip().strip("'\"")
+    raise AssertionError(f"{script} has no down_revision")
+
+
+def test_reviews_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0009_reviews")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO review (attempt_id, reviewer_id, scores, notes, recommendation,"
+                " created_at, updated_at) VALUES (1, 1, '{\"correctness\": 3}', 'ok', 'yes',"
+                " '2026-11-24 10:00:00', '2026-11-24 10:00:00')")
+        # A second review by the same reviewer of the same attempt is refused.
+        with pytest.raises(IntegrityError), db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO review (attempt_id, reviewer_id, scores, notes, recommendation,"
+                " created_at, updated_at) VALUES (1, 1, '{}', '', 'no',"
+                " '2026-11-24 10:00:00', '2026-11-24 10:00:00')")
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM submission").scalar() == 3
+        flask_migrate.downgrade(revision=before)
+        tables = set(inspect(db.engine).get_table_names())
+        assert "review" not in tables and {"submission", "attempt"} <= tables
+        indexes = {ix["name"] for table in tables for ix in inspect(db.engine).get_indexes(table)}
+        assert not any("review" in (name or "") for name in indexes)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM submission").scalar() == 3
+        flask_migrate.upgrade()
+        assert "review" in inspect(db.engine).get_table_names()
         db.engine.dispose()

@@ -337,3 +337,27 @@ class PublicRun(Base):
 
     attempt: Mapped[Attempt] = relationship()
     challenge: Mapped[Challenge] = relationship()
+
+
+class Review(Base):
+    """One interviewer's review of one attempt: rubric levels, notes, a recommendation.
+
+    ``scores`` maps a rubric criterion's key to its level (1-4). ``submitted_at`` is None
+    while a review is only saved: the others' reviews stay hidden until it is set.
+    """
+
+    __tablename__ = "review"
+    __table_args__ = (UniqueConstraint("attempt_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+
+    attempt: Mapped[Attempt] = relationship()
+    reviewer: Mapped[User] = relationship(lazy="joined")
