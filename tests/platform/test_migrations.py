@@ -221,3 +221,33 @@ def test_reviews_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
         flask_migrate.upgrade()
         assert "review" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_artefacts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0006_artefacts")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade(revision=before)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO evaluation (submission_id, status, challenge_version, score,"
+                " max_score, checks, metrics, created_at) VALUES"
+                f" (3, 'graded', '{NEW}', 75, 100, '[]', '{{}}', '2026-11-24 10:00:00')")
+        flask_migrate.upgrade(revision="0006_artefacts")
+        with db.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT submission_id, score, artefacts FROM evaluation").all()
+        # Graded before artefacts were kept: the score stays, the list is empty.
+        assert [tuple(row) for row in rows] == [(3, 75.0, "[]")]
+
+        flask_migrate.downgrade(revision=before)
+        columns = {c["name"] for c in inspect(db.engine).get_columns("evaluation")}
+        assert "artefacts" not in columns and "score" in columns
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM evaluation").scalar() == 1
+        flask_migrate.upgrade(revision="0006_artefacts")
+        assert "artefacts" in {c["name"] for c in inspect(db.engine).get_columns("evaluation")}
+        db.engine.dispose()

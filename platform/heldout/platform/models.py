@@ -303,6 +303,9 @@ class EvaluationRecord(Base):
     run: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The files a kind kept for the report (executed notebook, probe table, query shapes):
+    # [{"name", "sha256", "size"}] in the blob store; "sha256" null and a "note" when not kept.
+    artefacts: Mapped[list[Any]] = mapped_column(default=list)
 
     submission: Mapped[Submission] = relationship(back_populates="evaluation")
 

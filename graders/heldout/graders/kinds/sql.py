@@ -44,6 +44,9 @@ MAX_QUERY_FILE_CHARS = 256 * 1024
 MAX_RESULT_BYTES = 4 * 1024 * 1024
 MAX_EXPECTED_BYTES = 32 * 1024 * 1024
 ROWS_SHOWN = 2
+# The key of Evaluation.artefacts holding each query's result shape beside the expected one
+# (names, types, row counts: never a row's values) for the report.
+SHAPES_ARTEFACT = "queries.json"
 
 QUERY = register_check(CheckType(
     "query", "test",
@@ -223,10 +226,13 @@ class SqlKind:
         ran = run_check(result, bundle.limits)
         if not ran.passed and note:
             ran = Check(ran.name, ran.kind, False, 0, 0, f"{ran.detail}; {note}")
-        checks = [ran, *query_checks(config, expected, outcomes, ran.passed, note)]
+        per_query = query_checks(config, expected, outcomes, ran.passed, note)
+        checks = [ran, *per_query]
         score = min(round(sum(check.score for check in checks), 2), MAX_SCORE)
+        shapes = query_shapes(config, expected, outcomes, per_query)
         return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
-                          score=score, checks=tuple(checks), run=RunStats.from_result(result))
+                          score=score, checks=tuple(checks), run=RunStats.from_result(result),
+                          artefacts={SHAPES_ARTEFACT: shapes})
 
 
 def _build_harness(harness: Path, bundle: Bundle, data_dir: Path, config: SqlGrading) -> None:
@@ -439,3 +445,31 @@ def query_checks(config: SqlGrading, expected: Mapping[str, ResultTable],
         else:
             checks.append(QUERY.failed(f"{why} ({shape})", max_score=share, label=label))
     return checks
+
+
+def query_shapes(config: SqlGrading, expected: Mapping[str, ResultTable],
+                 outcomes: Mapping[str, QueryOutcome | None], checks: Sequence[Check]) -> bytes:
+    """Each query's result shape next to the expected shape, as JSON for the report.
+
+    Shapes only: column names and types and row counts. No row of the expected table is
+    written, so the artefact can be shown (and kept) without disclosing hidden answers.
+    """
+    shapes = []
+    for query, check in zip(config.queries, checks, strict=True):
+        want = expected[query.name]
+        outcome = outcomes.get(query.name, QueryOutcome("absent"))
+        table = outcome.table if outcome is not None and outcome.status == "ok" else None
+        shapes.append({
+            "name": query.name,
+            "status": "duplicate" if outcome is None else outcome.status,
+            "columns": None if table is None else list(table.columns),
+            "types": None if table is None else list(table.types),
+            "rows": None if table is None else len(table.rows),
+            "truncated": table is not None and table.truncated,
+            "expected_columns": list(want.columns),
+            "expected_types": list(want.types),
+            "expected_rows": len(want.rows),
+            "ordered": query.ordered,
+            "matched": check.passed,
+        })
+    return json.dumps(shapes).encode("utf-8")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, or_, update
 
@@ -29,6 +29,9 @@ Evaluator = Callable[[Bundle, Path], GradedResult]
 # Seconds to wait before the 2nd, 3rd, … try after a platform error.
 BACKOFF_SECONDS = (15, 60, 300, 900)
 DEFAULT_LEASE_SECONDS = 900
+# An artefact above this is listed on the evaluation but not kept: candidate code wrote it.
+MAX_ARTEFACT_BYTES = 16 * 1024 * 1024
+MAX_ARTEFACTS = 20
 
 
 @dataclass(frozen=True)
@@ -194,11 +197,36 @@ def grade_submission(submission_id: int, settings: GradingSettings, *,
                                                      f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return _store(submission_id, owner, result, settings.tries, clock())
+    kept = keep_artefacts(result.artefacts, settings.blobs) if result.status == "graded" else []
+    return _store(submission_id, owner, result, settings.tries, clock(), kept)
+
+
+def keep_artefacts(artefacts: Mapping[str, bytes], blobs: BlobStore) -> list[dict[str, Any]]:
+    """Store each artefact content-addressed; what the evaluation records about them.
+
+    Stored before the evaluation row is committed, so a recorded hash always names a blob.
+    One over the size cap, past the count cap, or that the store refuses is listed with a
+    note instead: the score stands, only the report's view of that file is missing.
+    """
+    kept: list[dict[str, Any]] = []
+    for index, (name, data) in enumerate(sorted(artefacts.items())):
+        entry: dict[str, Any] = {"name": name[:200], "sha256": None, "size": len(data)}
+        if index >= MAX_ARTEFACTS:
+            entry["note"] = f"not kept: more than {MAX_ARTEFACTS} artefacts"
+        elif len(data) > MAX_ARTEFACT_BYTES:
+            entry["note"] = f"not kept: over the {MAX_ARTEFACT_BYTES // (1024 * 1024)} MB cap"
+        else:
+            try:
+                entry["sha256"] = blobs.put(data)
+            except OSError as exc:
+                log.error("artefact %s not kept: %s", name, exc)
+                entry["note"] = f"not kept: the blob store refused it ({exc.strerror or exc})"
+        kept.append(entry)
+    return kept
 
 
 def _store(submission_id: int, owner: str, result: GradedResult, tries_allowed: int,
-           now: datetime) -> GradingOutcome:
+           now: datetime, artefacts: list[dict[str, Any]] | None = None) -> GradingOutcome:
     submission = db.session.get(Submission, submission_id, populate_existing=True)
     if submission is None or submission.lease_owner != owner or submission.status != "running":
         # The lease ran out and another worker took the job: its result will count.
@@ -224,12 +252,13 @@ def _store(submission_id: int, owner: str, result: GradedResult, tries_allowed: 
     submission.lease_owner = None
     submission.lease_expires_at = None
     if result.status == "graded" or retry_in is None:
-        _save_evaluation(submission, result, now)
+        _save_evaluation(submission, result, now, artefacts or [])
     db.session.commit()
     return GradingOutcome(submission_id, submission.status, retry_in, result.error or "")
 
 
-def _save_evaluation(submission: Submission, result: GradedResult, now: datetime) -> None:
+def _save_evaluation(submission: Submission, result: GradedResult, now: datetime,
+                     artefacts: list[dict[str, Any]]) -> None:
     row = submission.evaluation or EvaluationRecord(submission=submission)
     row.status = result.status
     row.challenge_version = result.version
@@ -239,5 +268,6 @@ def _save_evaluation(submission: Submission, result: GradedResult, now: datetime
     row.metrics = dict(result.metrics)
     row.run = None if result.run is None else result.run.as_dict()
     row.error = result.error
+    row.artefacts = artefacts
     row.created_at = now
     db.session.add(row)
