@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from heldout.graders.errors import UnknownName
 from heldout.graders.kinds.base import GradingConfig, Kind
+from heldout.graders.kinds.deployment import DeploymentKind
 from heldout.graders.kinds.feature_engineering import FeatureEngineering
 from heldout.graders.kinds.function import FunctionKind
 from heldout.graders.kinds.model_training import ModelTraining
@@ -39,3 +40,4 @@ register(FunctionKind())
 register(FeatureEngineering())
 register(NotebookKind())
 register(SqlKind())
+register(DeploymentKind())
