@@ -251,3 +251,51 @@ def test_artefacts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None
         flask_migrate.upgrade(revision="0006_artefacts")
         assert "artefacts" in {c["name"] for c in inspect(db.engine).get_columns("evaluation")}
         db.engine.dispose()
+
+
+def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean(
+        tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from heldout.platform.app import MIGRATIONS_DIR
+
+    before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision("0010_teams_audit").down_revision
+    assert isinstance(before, str)
+    app = _app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+            connection.exec_driver_sql(
+                "INSERT INTO user_account (id, email, name, role, password_hash, session_token,"
+                " active, created_at) VALUES (2, 'i@example.com', 'I', 'interviewer', 'x',"
+                " 'tok2', 1, '2026-11-20 10:00:00')")
+        flask_migrate.upgrade(revision=before)
+        flask_migrate.upgrade(revision="0010_teams_audit")
+        with db.engine.connect() as connection:
+            teams = connection.exec_driver_sql("SELECT id, slug FROM team").all()
+            members = connection.exec_driver_sql(
+                "SELECT team_id, user_id FROM team_member ORDER BY user_id").all()
+            owned = connection.exec_driver_sql("SELECT id, team_id FROM assessment").all()
+        [(default_id, slug)] = [tuple(row) for row in teams]
+        assert slug == "default"
+        assert [tuple(row) for row in members] == [(default_id, 1), (default_id, 2)]
+        assert [tuple(row) for row in owned] == [(1, default_id)]
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO audit_event (created_at, actor_id, actor_label, action, target_type,"
+                " detail) VALUES ('2026-12-01 10:00:00', 1, 'r@example.com', 'login.success',"
+                " 'user', '{}')")
+
+        flask_migrate.downgrade(revision=before)
+        tables = set(inspect(db.engine).get_table_names())
+        assert not tables & {"team", "team_member", "audit_event"}
+        assert "team_id" not in {c["name"] for c in inspect(db.engine).get_columns("assessment")}
+        indexes = {ix["name"] for table in tables for ix in inspect(db.engine).get_indexes(table)}
+        assert not any("team" in (name or "") or "audit" in (name or "") for name in indexes)
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM invite").scalar() == 1
+            assert connection.exec_driver_sql("SELECT count(*) FROM assessment").scalar() == 1
+        flask_migrate.upgrade(revision="0010_teams_audit")
+        assert "team" in inspect(db.engine).get_table_names()
+        db.engine.dispose()

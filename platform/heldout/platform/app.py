@@ -14,8 +14,8 @@ from heldout.platform import http, templating
 from heldout.platform.config import load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
-from heldout.platform.services import catalogue
-from heldout.platform.views import auth, candidate, review, staff
+from heldout.platform.services import access, catalogue
+from heldout.platform.views import admin, auth, candidate, review, staff
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -40,9 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
     auth.init_login(login_manager)
-    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp):
+    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp):
         app.register_blueprint(blueprint)
     http.init_app(app)
+    access.init_app(app)
     templating.init_app(app)
     return app
 

@@ -1,0 +1,121 @@
+"""The audit log: who did what, when and from where. Events are added, never changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import func, select
+
+from heldout.platform.extensions import db
+from heldout.platform.models import AuditEvent, User, utcnow
+
+PAGE_SIZE = 50
+MAX_USER_AGENT = 300
+
+# The actions recorded, with the words the log page shows for each.
+ACTIONS: dict[str, str] = {
+    "login.success": "signed in",
+    "login.failure": "failed to sign in",
+    "invite.create": "created an invite",
+    "invite.bulk": "invited candidates from a CSV",
+    "invite.resend": "resent an invite",
+    "invite.extend": "extended an invite",
+    "invite.revoke": "revoked an invite",
+    "review.submit": "submitted a review",
+    "export.candidates": "exported candidates",
+    "assessment.delete": "deleted an assessment",
+    "assessment.archive": "archived an assessment",
+    "assessment.team": "moved an assessment to a team",
+    "user.create": "created a user",
+    "user.disable": "disabled a user",
+    "user.enable": "enabled a user",
+    "user.role": "changed a user's role",
+    "user.password_reset": "reset a password",
+    "user.teams": "changed a user's teams",
+    "team.create": "created a team",
+}
+
+
+def record(actor: User | None, action: str, target_type: str = "",
+           target_id: int | str | None = None, detail: dict[str, Any] | None = None,
+           ip: str | None = None, *, user_agent: str | None = None,
+           actor_label: str | None = None, commit: bool = True) -> AuditEvent:
+    """Add one event. ``actor`` None is someone not signed in (``actor_label`` says who
+    they claimed to be). Commits unless the caller's own transaction is about to."""
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        actor_label=(actor.email if actor is not None else (actor_label or ""))[:254],
+        action=action, target_type=target_type,
+        target_id=str(target_id) if target_id is not None else None,
+        detail=dict(detail or {}), ip=(ip or None) and ip[:64],
+        user_agent=(user_agent or None) and user_agent[:MAX_USER_AGENT], created_at=utcnow())
+    db.session.add(event)
+    if commit:
+        db.session.commit()
+    return event
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from: the client's address and its user agent."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def current_origin() -> Origin:
+    """The current web request's client address (as the trusted-proxy settings resolve it)
+    and user agent; nothing outside a request (the CLI, the worker)."""
+    if not has_request_context():
+        return Origin()
+    return Origin(request.remote_addr, request.headers.get("User-Agent"))
+
+
+def record_request(actor: User | None, action: str, target_type: str = "",
+                   target_id: int | str | None = None, detail: dict[str, Any] | None = None,
+                   *, actor_label: str | None = None) -> AuditEvent:
+    """``record`` from wherever the current web request came from."""
+    origin = current_origin()
+    return record(actor, action, target_type, target_id, detail, origin.ip,
+                  user_agent=origin.user_agent, actor_label=actor_label)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str = ""              # part of the actor's e-mail
+    action: str = ""             # an action name, or its prefix ("invite.")
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: tuple[AuditEvent, ...]
+    page: int
+    pages: int
+    total: int
+
+
+def search(criteria: AuditFilter, *, page: int = 1, per_page: int = PAGE_SIZE) -> AuditPage:
+    """Events matching ``criteria``, newest first, one page of them."""
+    query = select(AuditEvent)
+    if criteria.actor:
+        query = query.where(AuditEvent.actor_label.contains(criteria.actor.strip().lower()))
+    if criteria.action:
+        action = criteria.action.strip()
+        query = query.where(AuditEvent.action.startswith(action) if action.endswith(".")
+                            else AuditEvent.action == action)
+    if criteria.since is not None:
+        query = query.where(AuditEvent.created_at >= criteria.since)
+    if criteria.until is not None:
+        query = query.where(AuditEvent.created_at < criteria.until)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    events = db.session.scalars(query.order_by(AuditEvent.created_at.desc(),
+                                               AuditEvent.id.desc())
+                                .offset((page - 1) * per_page).limit(per_page))
+    return AuditPage(tuple(events), page, pages, total)

@@ -1,0 +1,196 @@
+"""Admin pages: users and roles, hiring teams, the audit log, system health."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from heldout.platform.errors import InvalidInput
+from heldout.platform.models import ROLES
+from heldout.platform.queue import get_queue
+from heldout.platform.services import audit, health, users_admin
+from heldout.platform.views.auth import role_required, staff_user
+from heldout.platform.views.common import now, parse_int
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# A password just made for a user, kept in the session for the one page that shows it.
+NEW_PASSWORD_KEY = "admin_new_password"  # noqa: S105 (a session key, not a secret)
+STATES = ("active", "disabled")
+
+
+def _take_new_password(user_id: int) -> str | None:
+    kept = session.get(NEW_PASSWORD_KEY)
+    if not isinstance(kept, dict) or kept.get("user_id") != user_id:
+        return None
+    session.pop(NEW_PASSWORD_KEY)
+    return str(kept["password"])
+
+
+def _keep_new_password(created: users_admin.NewPassword) -> ResponseReturnValue:
+    session[NEW_PASSWORD_KEY] = {"user_id": created.user.id, "password": created.password}
+    return redirect(url_for("admin.user_detail", user_id=created.user.id), code=303)
+
+
+def _team_ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("teams") if v.isdigit()]
+
+
+@bp.get("/")
+@role_required()
+def index() -> ResponseReturnValue:
+    """The admin section starts at the users list."""
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/users")
+@role_required()
+def users() -> ResponseReturnValue:
+    """Every account, filtered by role and by active or disabled."""
+    role = request.args.get("role", "")
+    state = request.args.get("state", "")
+    criteria = users_admin.UserFilter(role=role if role in ROLES else "",
+                                      state=state if state in STATES else "")
+    return render_template("admin/users.html", rows=users_admin.list_users(criteria),
+                           criteria=criteria, roles=ROLES, states=STATES)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required()
+def user_new() -> ResponseReturnValue:
+    """Create an account; its generated password is shown once on the next page."""
+    error: InvalidInput | None = None
+    form = request.form
+    if request.method == "POST":
+        try:
+            created = users_admin.create_user(
+                actor=staff_user(), email=form.get("email", ""), name=form.get("name", ""),
+                role=form.get("role", ""), team_ids=_team_ids(), origin=audit.current_origin())
+        except InvalidInput as exc:
+            error = exc
+        else:
+            return _keep_new_password(created)
+    return render_template("admin/user_new.html", form=form, error=error, roles=ROLES,
+                           teams=users_admin.list_teams(),
+                           chosen=set(_team_ids())), 400 if error else 200
+
+
+@bp.get("/users/<int:user_id>")
+@role_required()
+def user_detail(user_id: int) -> ResponseReturnValue:
+    """One account: role, teams, enable or disable, reset its password."""
+    return render_template("admin/user.html", user=users_admin.get_user(user_id),
+                           roles=ROLES, teams=users_admin.list_teams(),
+                           member_of=set(users_admin.user_teams(user_id)),
+                           new_password=_take_new_password(user_id))
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required()
+def user_active(user_id: int) -> ResponseReturnValue:
+    """Disable (its sessions end at once) or enable an account."""
+    users_admin.set_active(actor=staff_user(), user_id=user_id,
+                           active=request.form.get("active") == "1",
+                           origin=audit.current_origin())
+    return redirect(url_for("admin.user_detail", user_id=user_id), code=303)
+
+
+@bp.post("/users/<int:user_id>/password")
+@role_required()
+def user_password(user_id: int) -> ResponseReturnValue:
+    """A new generated password, shown once; the account's sessions end."""
+    return _keep_new_password(users_admin.reset_password(
+        actor=staff_user(), user_id=user_id, origin=audit.current_origin()))
+
+
+@bp.post("/users/<int:user_id>/role")
+@role_required()
+def user_role(user_id: int) -> ResponseReturnValue:
+    users_admin.change_role(actor=staff_user(), user_id=user_id,
+                            role=request.form.get("role", ""), origin=audit.current_origin())
+    return redirect(url_for("admin.user_detail", user_id=user_id), code=303)
+
+
+@bp.post("/users/<int:user_id>/teams")
+@role_required()
+def user_teams(user_id: int) -> ResponseReturnValue:
+    users_admin.set_teams(actor=staff_user(), user_id=user_id, team_ids=_team_ids(),
+                          origin=audit.current_origin())
+    return redirect(url_for("admin.user_detail", user_id=user_id), code=303)
+
+
+@bp.get("/teams")
+@role_required()
+def teams() -> ResponseReturnValue:
+    """Hiring teams with their members and assessments; create one, move an assessment."""
+    return _teams_page()
+
+
+def _teams_page(*, form: dict[str, str] | None = None,
+                error: InvalidInput | None = None) -> ResponseReturnValue:
+    rows, every = users_admin.team_overview()
+    return render_template("admin/teams.html", rows=rows, assessments=every,
+                           form=form or {}, error=error), 400 if error else 200
+
+
+@bp.post("/teams")
+@role_required()
+def team_create() -> ResponseReturnValue:
+    form = request.form
+    try:
+        users_admin.create_team(actor=staff_user(), name=form.get("name", ""),
+                                slug=form.get("slug", ""), origin=audit.current_origin())
+    except InvalidInput as exc:
+        return _teams_page(form=dict(form), error=exc)
+    return redirect(url_for("admin.teams"), code=303)
+
+
+@bp.post("/assessments/<int:assessment_id>/team")
+@role_required()
+def assessment_team(assessment_id: int) -> ResponseReturnValue:
+    users_admin.move_assessment(actor=staff_user(), assessment_id=assessment_id,
+                                team_id=parse_int(request.form.get("team"), 0) or 0,
+                                origin=audit.current_origin())
+    return redirect(url_for("admin.teams"), code=303)
+
+
+def _day(value: str, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput("Dates look like 2026-12-31", field=field) from None
+
+
+@bp.get("/audit")
+@role_required()
+def audit_log() -> ResponseReturnValue:
+    """Who did what, when and from where; newest first, filtered, a page at a time."""
+    args = request.args
+    error: InvalidInput | None = None
+    try:
+        since = _day(args.get("since", "").strip(), "since")
+        until = _day(args.get("until", "").strip(), "until")
+    except InvalidInput as exc:
+        error, since, until = exc, None, None
+    criteria = audit.AuditFilter(actor=args.get("actor", ""), action=args.get("action", ""),
+                                 since=since,
+                                 until=until + timedelta(days=1) if until else None)
+    found = audit.search(criteria, page=parse_int(args.get("page"), 1) or 1)
+    return render_template("admin/audit.html", found=found, args=args, error=error,
+                           actions=audit.ACTIONS), 400 if error else 200
+
+
+@bp.get("/health")
+@role_required()
+def system_health() -> ResponseReturnValue:
+    """Engine, image, queue, workers and the oldest waiting submission, each with a fix."""
+    config = current_app.config
+    report = health.system_health(data_dir=Path(config["HELDOUT_DATA_DIR"]),
+                                  queue_depth=get_queue().depth,
+                                  queue_url=config["HELDOUT_QUEUE_URL"], now=now())
+    return render_template("admin/health.html", report=report)
