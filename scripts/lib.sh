@@ -87,6 +87,68 @@ ensure_browser() {
   apt_install chromium || die "the browser tests need Chromium at /usr/bin/chromium. On Debian: apt-get install -y chromium"
 }
 
+# ensure_postgres: a throwaway PostgreSQL cluster for the platform tests' second pass,
+# installed from Debian's package when missing and started with pg_ctl (no systemd, no
+# service assumed running). Exports HELDOUT_TEST_PG_URL (a superuser URL to the cluster),
+# HELDOUT_TEST_PG_DATA and HELDOUT_TEST_PG_BIN (the outage test stops and starts it).
+# The cluster lives in $HELDOUT_TEST_PG_DIR (default /tmp/heldout-test-pg-<uid>); it is
+# reused when already running, and it holds nothing worth keeping.
+pg_bin_dir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$dir" ] && [ -x "$dir/pg_ctl" ] && printf '%s\n' "$dir"
+}
+
+ensure_postgres() {
+  local bin base data port owner
+  bin="$(pg_bin_dir || true)"
+  if [ -z "$bin" ]; then
+    apt_install postgresql || die "the PostgreSQL pass needs PostgreSQL's server (pg_ctl, initdb). On Debian: apt-get install -y postgresql (as root), then run this again."
+    bin="$(pg_bin_dir || true)"
+    [ -n "$bin" ] || die "postgresql is installed but no /usr/lib/postgresql/*/bin/pg_ctl was found"
+  fi
+  base="${HELDOUT_TEST_PG_DIR:-/tmp/heldout-test-pg-$(id -u)}"
+  data="$base/data"
+  # initdb refuses to run as root: as root the cluster belongs to the postgres user.
+  if [ "$(id -u)" = 0 ]; then
+    owner=postgres
+    getent passwd postgres >/dev/null || die "running as root, but there is no postgres user to own the test cluster (Debian's postgresql package creates it)"
+    as_owner() { runuser -u postgres -- "$@"; }
+  else
+    owner="$(id -un)"
+    as_owner() { "$@"; }
+  fi
+  mkdir -p "$base"
+  chown "$owner" "$base"
+  chmod 700 "$base"
+  if [ ! -s "$data/PG_VERSION" ]; then
+    say "creating a throwaway PostgreSQL cluster in $data"
+    as_owner "$bin/initdb" --pgdata="$data" --username=postgres --auth=trust \
+      --encoding=UTF8 --locale=C.UTF-8 >"$base/initdb.log" 2>&1 \
+      || die "initdb failed; see $base/initdb.log"
+  fi
+  if as_owner "$bin/pg_ctl" status --pgdata="$data" >/dev/null 2>&1 && [ -s "$base/port" ]; then
+    port="$(cat "$base/port")"
+  else
+    port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    printf '%s\n' "$port" >"$base/port"
+    # In the cluster's own configuration, so a plain `pg_ctl start` (the outage test's)
+    # comes back the same. Durability is pointless in a throwaway cluster: fsync off.
+    grep -q "heldout-test.conf" "$data/postgresql.conf" \
+      || echo "include_if_exists = 'heldout-test.conf'" >>"$data/postgresql.conf"
+    printf '%s\n' "listen_addresses = '127.0.0.1'" "port = $port" \
+      "unix_socket_directories = '$base'" "fsync = off" "synchronous_commit = off" \
+      "full_page_writes = off" "max_connections = 300" >"$data/heldout-test.conf"
+    chown "$owner" "$data/heldout-test.conf"
+    say "starting PostgreSQL on 127.0.0.1:$port (log: $base/server.log)"
+    as_owner "$bin/pg_ctl" start --pgdata="$data" --wait --timeout=60 --log="$base/server.log" \
+      >/dev/null || die "PostgreSQL did not start; see $base/server.log"
+  fi
+  export HELDOUT_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
+  export HELDOUT_TEST_PG_DATA="$data"
+  export HELDOUT_TEST_PG_BIN="$bin"
+}
+
 # print_test_summary REPORT: how many tests ran, passed, failed, skipped, and each skip's
 # reason, from the JSON the test session writes (tests/skips.py).
 print_test_summary() {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -19,8 +18,26 @@ from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import User, utcnow
 from heldout.platform.services import assessments, catalogue, invites
+from tests import pg
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    pg.configure(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    pg.deselect(config, items)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_databases() -> Iterator[None]:
+    """The test's PostgreSQL databases, dropped when it ends (nothing on SQLite)."""
+    yield
+    pg.DATABASES.drop_all()
+
+
 CHURN = REPO / "challenges" / "churn-prediction"
 PASSWORD = "correct horse battery"
 SECRET = "test-secret-key-not-for-production"
@@ -46,9 +63,10 @@ def make_app(tmp_path: Path, challenges_dir: Path, **overrides: Any) -> Flask:
         "HELDOUT_BASE_URL": "http://heldout.test",
         "WTF_CSRF_ENABLED": False,
     }
-    # HELDOUT_TEST_DATABASE_URL=postgresql+psycopg://… runs these tests on PostgreSQL.
-    if os.environ.get("HELDOUT_TEST_DATABASE_URL"):
-        config["HELDOUT_DATABASE_URL"] = os.environ["HELDOUT_TEST_DATABASE_URL"]
+    # HELDOUT_TEST_DB=postgresql: a fresh PostgreSQL database per data directory (tests/pg.py).
+    database_url = pg.database_url(tmp_path / "var")
+    if database_url is not None:
+        config["HELDOUT_DATABASE_URL"] = database_url
     config.update(overrides)
     app = create_app(config)
     with app.app_context():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,11 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import Base, User
+from tests import pg
 
 
 def _app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    # HELDOUT_TEST_DB=postgresql: the same tests on a fresh PostgreSQL database (tests/pg.py).
+    database = {"HELDOUT_DATABASE_URL": url} if (url := pg.database_url(tmp_path)) else {}
     return create_app({"HELDOUT_ENV": "testing", "HELDOUT_DATA_DIR": str(tmp_path),
-                       "HELDOUT_QUEUE_URL": "memory://"})
+                       "HELDOUT_QUEUE_URL": "memory://", **database})
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
@@ -44,6 +48,7 @@ def test_downgrade_to_nothing_and_back(tmp_path: Path) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.sqlite_only("journal mode and busy timeout are SQLite settings")
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     app = _app(tmp_path)
     with app.app_context():
@@ -75,13 +80,13 @@ def _insert_previous_release_data(connection: Connection) -> None:
     when = "2026-11-20 10:00:00.000000"
     statements = [
         "INSERT INTO user_account (id, email, name, role, password_hash, session_token, active,"
-        f" created_at) VALUES (1, 'r@example.com', 'R', 'recruiter', 'x', 'tok', 1, '{when}')",
+        f" created_at) VALUES (1, 'r@example.com', 'R', 'recruiter', 'x', 'tok', TRUE, '{when}')",
         "INSERT INTO challenge (id, slug, version, title, kind, summary, difficulty,"
         " expected_minutes, skills, entrypoint, details, available, loaded_at) VALUES"
         f" (1, 'churn', '{NEW}', 'Churn', 'model_training', '', 'medium', 60, '[]',"
-        f" 'solution.py', '{{}}', 1, '{when}')",
+        f" 'solution.py', '{{}}', TRUE, '{when}')",
         "INSERT INTO assessment (id, name, instructions, time_limit_minutes, show_scores,"
-        f" archived, created_by_id, created_at) VALUES (1, 'A', '', 60, 1, 0, 1, '{when}')",
+        f" archived, created_by_id, created_at) VALUES (1, 'A', '', 60, TRUE, FALSE, 1, '{when}')",
         "INSERT INTO invite (id, assessment_id, candidate_name, candidate_email, token_hash,"
         f" status, created_by_id, created_at, expires_at) VALUES (1, 1, 'C', 'c@example.org',"
         f" 'h', 'started', 1, '{when}', '{when}')",
@@ -240,8 +245,10 @@ def test_artefacts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None
         with db.engine.connect() as connection:
             rows = connection.exec_driver_sql(
                 "SELECT submission_id, score, artefacts FROM evaluation").all()
-        # Graded before artefacts were kept: the score stays, the list is empty.
-        assert [tuple(row) for row in rows] == [(3, 75.0, "[]")]
+        # Graded before artefacts were kept: the score stays, the list is empty. (A JSON
+        # column reads back as text on SQLite, decoded on PostgreSQL.)
+        assert [(n, score, json.loads(a) if isinstance(a, str) else a)
+                for n, score, a in rows] == [(3, 75.0, [])]
 
         flask_migrate.downgrade(revision=before)
         columns = {c["name"] for c in inspect(db.engine).get_columns("evaluation")}
