@@ -276,7 +276,7 @@ def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean
             connection.exec_driver_sql(
                 "INSERT INTO user_account (id, email, name, role, password_hash, session_token,"
                 " active, created_at) VALUES (2, 'i@example.com', 'I', 'interviewer', 'x',"
-                " 'tok2', 1, '2026-11-20 10:00:00')")
+                " 'tok2', TRUE, '2026-11-20 10:00:00')")
         flask_migrate.upgrade(revision=before)
         flask_migrate.upgrade(revision="0010_teams_audit")
         with db.engine.connect() as connection:
