@@ -1,6 +1,6 @@
 """Writes churn-service's data: a public training table and the probe's request files.
 
-    python scripts/make_service_challenge.py
+    python scripts/make_service_challenge.py [--check]
 
 The customers come from churn-prediction's seeded generator (another seed, so the two
 challenges share no rows). ``public/requests.jsonl`` holds a few requests with their
@@ -95,13 +95,22 @@ def _jsonl(items: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(item, sort_keys=True) + "\n" for item in items)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     public, graded, train_csv = requests()
+    wanted = {BUNDLE / "public" / "train.csv": train_csv,
+              BUNDLE / "public" / "requests.jsonl": _jsonl(public).encode("utf-8"),
+              BUNDLE / "hidden" / "requests.jsonl": _jsonl(graded).encode("utf-8")}
+    if "--check" in (sys.argv[1:] if argv is None else argv):
+        stale = [str(p.relative_to(ROOT)) for p, data in wanted.items()
+                 if not p.is_file() or p.read_bytes() != data]
+        if stale:
+            print(f"stale: {', '.join(stale)} (run {Path(__file__).name})", file=sys.stderr)
+            return 1
+        return 0
     (BUNDLE / "public").mkdir(parents=True, exist_ok=True)
     (BUNDLE / "hidden").mkdir(parents=True, exist_ok=True)
-    (BUNDLE / "public" / "train.csv").write_bytes(train_csv)
-    (BUNDLE / "public" / "requests.jsonl").write_text(_jsonl(public), encoding="utf-8")
-    (BUNDLE / "hidden" / "requests.jsonl").write_text(_jsonl(graded), encoding="utf-8")
+    for path, data in wanted.items():
+        path.write_bytes(data)
     print(f"{len(public)} public and {len(graded)} hidden requests written under {BUNDLE}")
     return 0
 

@@ -50,7 +50,8 @@ def exchange(port: int, method: str, path: str, body: bytes | None, *, timeout: 
         seen["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
         return seen
     # The deadline holds for the whole exchange, however slowly the service drips bytes.
-    watchdog = threading.Timer(timeout, _shut, args=(sock,))
+    fired = threading.Event()
+    watchdog = threading.Timer(timeout, _shut, args=(sock, fired))
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -78,16 +79,18 @@ def exchange(port: int, method: str, path: str, body: bytes | None, *, timeout: 
         seen["truncated"] = len(raw) > cap
     except (OSError, http.client.HTTPException, ValueError) as exc:
         seen["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-        if not watchdog.is_alive():
-            seen["error"] = f"no complete response within {timeout:g} s"
     finally:
         watchdog.cancel()
         sock.close()
+    if fired.is_set():
+        # Cut off at the deadline: whatever arrived is not an answer.
+        seen.update(status=None, body="", error=f"no complete response within {timeout:g} s")
     seen["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
     return seen
 
 
-def _shut(sock: socket.socket) -> None:
+def _shut(sock: socket.socket, fired: threading.Event) -> None:
+    fired.set()
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
 
