@@ -25,8 +25,15 @@ PROTECTED = [
     ("POST", "/assessments/{assessment}/invites", {"recruiter"},
      {"candidate_name": "Role Check", "candidate_email": "role.check@example.com"}),
     ("POST", "/invites/{invite}/revoke", {"recruiter"}, {}),
-    ("GET", "/assessments/{assessment}/candidates", {"interviewer"}, None),
-    ("GET", "/attempts/{attempt}/report", {"interviewer"}, None),
+    # Recruiters read the candidates table and reports; interviewers also review.
+    ("GET", "/assessments/{assessment}/candidates", {"recruiter", "interviewer"}, None),
+    ("GET", "/assessments/{assessment}/candidates.csv", {"recruiter", "interviewer"}, None),
+    ("GET", "/assessments/{assessment}/candidates.json", {"recruiter", "interviewer"}, None),
+    ("GET", "/assessments/{assessment}/compare", {"recruiter", "interviewer"}, None),
+    ("GET", "/attempts/{attempt}/report", {"recruiter", "interviewer"}, None),
+    ("POST", "/attempts/{attempt}/review", {"interviewer"},
+     {"level-correctness": "3", "level-ml_judgement": "3", "level-code_quality": "3",
+      "level-communication": "3", "recommendation": "yes", "notes": "", "action": "submit"}),
 ]
 ROLES = ("admin", "recruiter", "interviewer")
 

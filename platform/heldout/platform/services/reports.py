@@ -1,15 +1,28 @@
-"""What interviewers read: the candidates of an assessment and one candidate's report."""
+"""What interviewers read: the candidates of an assessment, compare, and one candidate's report.
+
+Percentile, everywhere on these pages: the share of the *other* graded candidates of the same
+challenge version whose counted score is lower than this one, ties counted half, in percent
+(``100 * (lower + ties / 2) / others``). None when nobody else was graded on that version.
+For the total, the population is the other candidates of the same assessment whose counted
+submissions were graded on exactly the same versions of every challenge.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from markupsafe import Markup, escape
+from sqlalchemy import literal, select
+from sqlalchemy.orm import selectinload
 
 from heldout.graders.errors import GraderError
 from heldout.graders.variants import cached_variant
+from heldout.platform import models
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
@@ -21,9 +34,17 @@ from heldout.platform.models import (
     Invite,
     Submission,
 )
+from heldout.platform.services import access, charts
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.attempts import variants_dir
 from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.report_kinds import (
+    KindViews,
+    PublicActivity,
+    public_activity,
+    report_kind_views,
+)
+from heldout.platform.services.reviews import ReviewSummary, review_summaries
 
 MAX_SHOWN_FILE_BYTES = 200_000
 SHORT_VERSION_CHARS = 12
@@ -104,7 +125,18 @@ class ChallengeResult:
         return "graded"
 
 
-def _results(attempt: Attempt | None, challenges: list[Challenge]) -> list[ChallengeResult]:
+def _counted(graded: list[Submission], counting: str) -> Submission | None:
+    """The graded submission that counts: the latest, or (``best``) the highest score."""
+    if not graded:
+        return None
+    if counting == "best":
+        return max(reversed(graded), key=lambda s: (s.evaluation.score or 0.0)
+                   if s.evaluation is not None else -1.0)
+    return graded[-1]
+
+
+def _results(attempt: Attempt | None, challenges: list[Challenge],
+             counting: str = "last") -> list[ChallengeResult]:
     by_challenge: dict[int, list[Submission]] = {}
     if attempt is not None:
         for submission in attempt.submissions:
@@ -113,8 +145,12 @@ def _results(attempt: Attempt | None, challenges: list[Challenge]) -> list[Chall
     for challenge in challenges:
         history = by_challenge.get(challenge.id, [])
         graded = [s for s in history if s.status == "graded"]
-        results.append(ChallengeResult(challenge, tuple(history), graded[-1] if graded else None))
+        results.append(ChallengeResult(challenge, tuple(history), _counted(graded, counting)))
     return results
+
+
+def counting_of(assessment: Assessment) -> str:
+    return str(getattr(assessment, "counting", "last") or "last")
 
 
 def total_score(results: list[ChallengeResult]) -> float | None:
@@ -137,45 +173,11 @@ def invite_state(invite: Invite, now: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class CandidateRow:
-    invite: Invite
-    attempt: Attempt | None
-    state: str
-    results: tuple[ChallengeResult, ...]
-    total: float | None
-
-
-def candidates(assessment_id: int, *, now: datetime) -> tuple[Assessment, list[CandidateRow]]:
-    assessment = get_assessment(assessment_id)
-    challenges = assessment.challenges
-    invites = db.session.scalars(select(Invite).where(Invite.assessment_id == assessment_id)
-                                 .order_by(Invite.created_at.desc(), Invite.id.desc()))
-    rows = []
-    for invite in invites:
-        results = _results(invite.attempt, challenges)
-        total = total_score(results) if invite.attempt is not None else None
-        rows.append(CandidateRow(invite, invite.attempt, invite_state(invite, now),
-                                 tuple(results), total))
-    return assessment, rows
-
-
-@dataclass(frozen=True)
 class ShownFile:
     name: str
     size: int
     text: str | None
     note: str = ""
-
-
-@dataclass(frozen=True)
-class CandidateReport:
-    attempt: Attempt
-    invite: Invite
-    assessment: Assessment
-    results: tuple[ChallengeResult, ...]
-    total: float | None
-    time_used: timedelta
-    code: dict[int, tuple[ShownFile, ...]]
 
 
 def _shown_files(submission: Submission, blobs: BlobStore) -> tuple[ShownFile, ...]:
@@ -214,18 +216,576 @@ def _variant_label(attempt: Attempt, result: ChallengeResult) -> VariantLabel | 
     return VariantLabel(attempt.variant_seed, built.digest if built is not None else None)
 
 
+
+
+MAX_STARTER_BYTES = 200_000
+MAX_PLAYBACK_FRAMES = 30
+
+
+def percentile(score: float, others: Iterable[float]) -> float | None:
+    """Share of ``others`` scoring below ``score``, ties counted half (see the module doc)."""
+    population = list(others)
+    if not population:
+        return None
+    lower = sum(1 for o in population if o < score)
+    ties = sum(1 for o in population if o == score)
+    return 100.0 * (lower + ties / 2) / len(population)
+
+
+def version_scores(challenge_ids: Sequence[int]) -> dict[tuple[int, str], dict[int, float]]:
+    """Every attempt's counted score per (challenge, graded version), in one query.
+
+    The counted submission follows each attempt's assessment rule (latest or best graded).
+    """
+    if not challenge_ids:
+        return {}
+    counting = getattr(Assessment, "counting", None)
+    rows = db.session.execute(
+        select(Submission.attempt_id, Submission.challenge_id, EvaluationRecord.challenge_version,
+               EvaluationRecord.score, counting if counting is not None else literal("last"))
+        .join(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
+        .join(Attempt, Attempt.id == Submission.attempt_id)
+        .join(Invite, Invite.id == Attempt.invite_id)
+        .join(Assessment, Assessment.id == Invite.assessment_id)
+        .where(Submission.challenge_id.in_(challenge_ids), Submission.status == "graded",
+               EvaluationRecord.score.is_not(None))
+        .order_by(Submission.id))
+    counted: dict[tuple[int, int], tuple[str, float]] = {}
+    for attempt_id, challenge_id, version, score, rule in rows:
+        key = (attempt_id, challenge_id)
+        if rule == "best" and key in counted and counted[key][1] > score:
+            continue
+        counted[key] = (version, float(score))
+    scores: dict[tuple[int, str], dict[int, float]] = {}
+    for (attempt_id, challenge_id), (version, score) in counted.items():
+        scores.setdefault((challenge_id, version), {})[attempt_id] = score
+    return scores
+
+
+def time_used(attempt: Attempt, now: datetime) -> timedelta:
+    end = attempt.finished_at or min(now, attempt.deadline)
+    return max(end - attempt.started_at, timedelta(0))
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    invite: Invite
+    attempt: Attempt | None
+    state: str
+    results: tuple[ChallengeResult, ...]
+    total: float | None
+    percentile: float | None = None
+    time_used: timedelta | None = None
+    review: ReviewSummary | None = None
+
+    @property
+    def review_status(self) -> str:
+        if self.attempt is None:
+            return "—"
+        return self.review.status if self.review is not None else "not reviewed"
+
+    @property
+    def versions(self) -> tuple[str | None, ...]:
+        return tuple(r.graded_version for r in self.results)
+
+
+SORTS = ("invited", "name", "state", "total", "percentile", "time", "review")
+REVIEW_FILTERS = ("reviewed", "not reviewed")
+
+
+@dataclass(frozen=True)
+class TableQuery:
+    """How the candidates table is sorted and filtered (from the query string).
+
+    ``sort`` is one of SORTS or ``c:<challenge slug>``; rows without a value sort last.
+    """
+
+    sort: str = "invited"
+    descending: bool = True
+    search: str = ""
+    state: str = ""
+    review: str = ""
+    min_total: float | None = None
+
+    def normalised(self, slugs: Sequence[str]) -> TableQuery:
+        valid = self.sort in SORTS or (self.sort.startswith("c:") and self.sort[2:] in slugs)
+        return self if valid else dataclasses.replace(self, sort="invited")
+
+
+@dataclass(frozen=True)
+class CandidatesTable:
+    assessment: Assessment
+    rows: tuple[CandidateRow, ...]
+    query: TableQuery
+    total_rows: int  # before filtering
+    states: tuple[str, ...]  # states present, for the filter
+
+
+def _table_invites(assessment_id: int) -> list[Invite]:
+    evaluation = selectinload(Invite.attempt).selectinload(Attempt.submissions) \
+        .selectinload(Submission.evaluation)
+    return list(db.session.scalars(
+        select(Invite).where(Invite.assessment_id == assessment_id)
+        .options(evaluation.load_only(EvaluationRecord.score, EvaluationRecord.status,
+                                      EvaluationRecord.challenge_version,
+                                      EvaluationRecord.submission_id))
+        .order_by(Invite.created_at.desc(), Invite.id.desc())))
+
+
+def _rows(assessment: Assessment, invites: list[Invite], now: datetime) -> list[CandidateRow]:
+    challenges = assessment.challenges
+    counting = counting_of(assessment)
+    attempt_ids = [i.attempt.id for i in invites if i.attempt is not None]
+    summaries = review_summaries(attempt_ids)
+    rows = []
+    for invite in invites:
+        attempt = invite.attempt
+        results = _results(attempt, challenges, counting)
+        total = total_score(results) if attempt is not None else None
+        rows.append(CandidateRow(
+            invite, attempt, invite_state(invite, now), tuple(results), total,
+            time_used=time_used(attempt, now) if attempt is not None else None,
+            review=summaries.get(attempt.id) if attempt is not None else None))
+    # Percentile of the total among candidates graded on the very same versions.
+    peers: dict[tuple[str | None, ...], list[tuple[int, float]]] = {}
+    for index, row in enumerate(rows):
+        if row.total is not None and all(v is not None for v in row.versions):
+            peers.setdefault(row.versions, []).append((index, row.total))
+    for group in peers.values():
+        for index, score in group:
+            others = [s for i, s in group if i != index]
+            rows[index] = dataclasses.replace(rows[index], percentile=percentile(score, others))
+    return rows
+
+
+def _sort_key(row: CandidateRow, sort: str) -> Any:
+    if sort == "name":
+        return row.invite.candidate_name.casefold()
+    if sort == "state":
+        return row.state
+    if sort == "total":
+        return row.total
+    if sort == "percentile":
+        return row.percentile
+    if sort == "time":
+        return row.time_used
+    if sort == "review":
+        return row.review_status
+    if sort.startswith("c:"):
+        for r in row.results:
+            if r.challenge.slug == sort[2:]:
+                return r.score
+    return (row.invite.created_at, row.invite.id)
+
+
+def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime) -> CandidatesTable:
+    """The candidates of an assessment with scores, percentile, time and review state,
+    filtered and sorted on the server (the page works without script)."""
+    assessment = get_assessment(assessment_id)
+    query = query.normalised([c.slug for c in assessment.challenges])
+    rows = _rows(assessment, _table_invites(assessment_id), now)
+    states = tuple(sorted({r.state for r in rows}))
+    shown = rows
+    if query.search.strip():
+        needle = query.search.strip().casefold()
+        shown = [r for r in shown if needle in r.invite.candidate_name.casefold()
+                 or needle in r.invite.candidate_email.casefold()]
+    if query.state:
+        shown = [r for r in shown if r.state == query.state]
+    if query.review == "reviewed":
+        shown = [r for r in shown if r.review is not None and r.review.submitted]
+    elif query.review == "not reviewed":
+        shown = [r for r in shown if r.attempt is not None
+                 and (r.review is None or not r.review.submitted)]
+    if query.min_total is not None:
+        shown = [r for r in shown if r.total is not None and r.total >= query.min_total]
+    # Ties keep name order whichever the direction (Python's sort is stable, reversed too).
+    shown = sorted(shown, key=lambda r: r.invite.candidate_name.casefold()) \
+        if query.sort != "invited" else shown
+    present = [r for r in shown if _sort_key(r, query.sort) is not None]
+    missing = [r for r in shown if _sort_key(r, query.sort) is None]
+    present.sort(key=lambda r: _sort_key(r, query.sort), reverse=query.descending)
+    return CandidatesTable(assessment, tuple(present + missing), query, len(rows), states)
+
+
+def candidates(assessment_id: int, *, now: datetime) -> tuple[Assessment, list[CandidateRow]]:
+    """Every candidate of an assessment, newest invite first."""
+    table = candidates_table(assessment_id, TableQuery(), now=now)
+    return table.assessment, list(table.rows)
+
+
+# --- compare -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompareCell:
+    passed: bool | None  # None: no such check in this candidate's counted evaluation
+    score: float | None
+    max_score: float | None
+
+
+@dataclass(frozen=True)
+class CompareChallenge:
+    challenge: Challenge
+    scores: tuple[float | None, ...]  # one per candidate
+    checks: tuple[tuple[str, tuple[CompareCell, ...]], ...]  # check name, a cell per candidate
+
+
+@dataclass(frozen=True)
+class Comparison:
+    assessment: Assessment
+    rows: tuple[CandidateRow, ...]  # the compared candidates, in the order asked
+    challenges: tuple[CompareChallenge, ...]
+
+
+MAX_COMPARED = 8
+
+
+def compare(assessment_id: int, attempt_ids: Sequence[int], *, now: datetime) -> Comparison:
+    """Candidates side by side: one column each, challenges and their checks as rows.
+
+    Only attempts of this assessment are compared; others asked for are ignored.
+    """
+    assessment = get_assessment(assessment_id)
+    wanted = list(dict.fromkeys(attempt_ids))[:MAX_COMPARED]
+    rows = [r for r in _rows(assessment, _table_invites(assessment_id), now)
+            if r.attempt is not None]
+    by_id = {r.attempt.id: r for r in rows if r.attempt is not None}
+    chosen = tuple(by_id[i] for i in wanted if i in by_id)
+    evaluations = {e.submission_id: e for e in db.session.scalars(
+        select(EvaluationRecord).where(EvaluationRecord.submission_id.in_(
+            [r.counted.id for row in chosen for r in row.results if r.counted is not None])))}
+    sections = []
+    for position, challenge in enumerate(assessment.challenges):
+        names: list[str] = []
+        per: list[dict[str, CompareCell]] = []
+        for row in chosen:
+            counted = row.results[position].counted
+            evaluation = evaluations.get(counted.id) if counted is not None else None
+            cells: dict[str, CompareCell] = {}
+            for check in (evaluation.checks if evaluation is not None else []):
+                name = str(check.get("name", ""))
+                if name not in names:
+                    names.append(name)
+                cells[name] = CompareCell(bool(check.get("passed")), check.get("score"),
+                                          check.get("max_score"))
+            per.append(cells)
+        missing = CompareCell(None, None, None)
+        checks = tuple((name, tuple(cells.get(name, missing) for cells in per)) for name in names)
+        sections.append(CompareChallenge(
+            challenge, tuple(row.results[position].score for row in chosen), checks))
+    return Comparison(assessment, chosen, tuple(sections))
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeView:
+    """One submitted file as the report shows it: highlighted, and diffed with the starter."""
+
+    name: str
+    size: int
+    highlighted: Markup | None
+    diff: Markup | None  # None: nothing to diff (binary, too large, or no starter file)
+    note: str = ""
+    diff_note: str = ""
+    text: str | None = None
+
+    @property
+    def changed_lines(self) -> int:
+        return 0 if self.diff is None else str(self.diff).count('class="add"') + \
+            str(self.diff).count('class="del"')
+
+
+def highlight(name: str, text: str) -> Markup:
+    """``text`` highlighted for its file type by Pygments (which escapes every token)."""
+    from pygments import highlight as render
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
+    from pygments.lexers import TextLexer, get_lexer_for_filename
+    from pygments.util import ClassNotFound
+
+    lexer: Lexer
+    try:
+        lexer = get_lexer_for_filename(name, stripnl=False, ensurenl=True)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False)
+    html = render(text, lexer, HtmlFormatter(cssclass="highlight", wrapcode=True))
+    return Markup(html)  # noqa: S704 - Pygments escapes the text it formats
+
+
+def diff_against(starter: str | None, text: str, name: str) -> tuple[Markup | None, str]:
+    """A unified diff of the starter's ``name`` to the submitted one, each line escaped."""
+    if starter is None:
+        return None, "not in the starter: a new file"
+    if starter == text:
+        return None, "unchanged from the starter"
+    lines = difflib.unified_diff(starter.splitlines(), text.splitlines(),
+                                 f"starter/{name}", name, lineterm="", n=3)
+    out = []
+    for line in lines:
+        if line.startswith(("+++", "---")):
+            cls = "file"
+        elif line.startswith("@@"):
+            cls = "hunk"
+        elif line.startswith("+"):
+            cls = "add"
+        elif line.startswith("-"):
+            cls = "del"
+        else:
+            cls = "ctx"
+        out.append(f'<span class="{cls}">{escape(line)}</span>')
+    return Markup('<pre class="diff">' + "\n".join(out) + "</pre>"), ""  # noqa: S704
+
+
+def _starter_files(slug: str, version: str) -> dict[str, str] | None:
+    """The starter's text files of exactly ``version`` (None if that version is gone)."""
+    try:
+        bundle = get_bundles().at_version(slug, version)
+    except (BundleVersionMissing, GraderError):
+        return None
+    files: dict[str, str] = {}
+    root = bundle.starter_dir
+    if not root.is_dir():
+        return files
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_STARTER_BYTES:
+            try:
+                files[path.relative_to(root).as_posix()] = path.read_text("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return files
+
+
+def code_views(submission: Submission, blobs: BlobStore) -> tuple[CodeView, ...]:
+    starter = _starter_files(submission.challenge_slug, submission.challenge_version)
+    views = []
+    for shown in _shown_files(submission, blobs):
+        if shown.text is None:
+            views.append(CodeView(shown.name, shown.size, None, None, shown.note))
+            continue
+        if starter is None:
+            diff, note = None, "the starter of this version is no longer stored"
+        else:
+            diff, note = diff_against(starter.get(shown.name), shown.text, shown.name)
+        views.append(CodeView(shown.name, shown.size, highlight(shown.name, shown.text), diff,
+                              diff_note=note, text=shown.text))
+    return tuple(views)
+
+
+def metric_scales(slug: str, version: str | None,
+                  metrics: dict[str, Any]) -> tuple[charts.MetricScaleView, ...]:
+    """The metric a bundle version scores between a baseline and a target, with the value
+    the candidate reached (kinds whose ``[grading]`` has no such scale draw none)."""
+    if version is None:
+        return ()
+    try:
+        grading: Any = get_bundles().at_version(slug, version).grading
+    except (BundleVersionMissing, GraderError):
+        return ()
+    configs = [grading, getattr(grading, "predictions", None)]
+    from heldout.graders.errors import UnknownName
+    from heldout.graders.metrics import get_metric
+
+    scales = []
+    for config in configs:
+        name = getattr(config, "metric", None)
+        baseline, target = getattr(config, "baseline", None), getattr(config, "target", None)
+        if not isinstance(name, str) or baseline is None or target is None:
+            continue
+        try:
+            metric = get_metric(name)
+        except UnknownName:
+            continue
+        value = metrics.get(name)
+        scales.append(charts.MetricScaleView(
+            name, metric.title, float(baseline), float(target), metric.higher_is_better,
+            float(value) if isinstance(value, int | float) else None))
+    return tuple(scales)
+
+
+@dataclass(frozen=True)
+class DraftFrame:
+    name: str
+    taken_at: datetime
+    content: str
+
+
+def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...] | None:
+    """The candidate's draft snapshots of one challenge, oldest first; None when this
+    installation keeps no drafts."""
+    snapshot = getattr(models, "DraftSnapshot", None)
+    if snapshot is None:
+        return None
+    rows = db.session.scalars(select(snapshot).where(
+        snapshot.attempt_id == attempt_id, snapshot.challenge_id == challenge_id)
+        .order_by(snapshot.taken_at, snapshot.id))
+    return tuple(DraftFrame(r.name, r.taken_at, r.content) for r in rows)
+
+
+@dataclass(frozen=True)
+class ChallengeSection:
+    """Everything the report shows about one challenge beyond its ``ChallengeResult``."""
+
+    result: ChallengeResult
+    percentile: float | None
+    peers: int  # other graded candidates of the same version
+    points: Markup | None
+    metrics: tuple[Markup, ...]
+    distribution: Markup | None
+    timeline: Markup
+    shown: Submission | None  # the counted submission, else the latest
+    files: tuple[CodeView, ...]
+    drafts: tuple[DraftFrame, ...] | None  # None: drafts are not kept here
+
+    @property
+    def playback(self) -> tuple[DraftFrame, ...]:
+        return (self.drafts or ())[-MAX_PLAYBACK_FRAMES:]
+
+
+@dataclass(frozen=True)
+class CandidateReport:
+    attempt: Attempt
+    invite: Invite
+    assessment: Assessment
+    results: tuple[ChallengeResult, ...]
+    total: float | None
+    time_used: timedelta
+    code: dict[int, tuple[ShownFile, ...]]
+    sections: tuple[ChallengeSection, ...] = ()
+    percentile: float | None = None
+    peers: int = 0
+    skills: tuple[tuple[str, float], ...] = ()
+    skills_chart: Markup | None = None
+    review: ReviewSummary | None = None
+    counting: str = "last"
+    # Notebook, probe table, query shapes by submission id; public-check runs by challenge id.
+    kinds: dict[int, KindViews] = dataclasses.field(default_factory=dict)
+    activity: dict[int, PublicActivity] = dataclasses.field(default_factory=dict)
+
+
+def _skills(results: Sequence[ChallengeResult]) -> tuple[tuple[str, float], ...]:
+    """Mean score per skill tag over the challenges tagged with it (not submitted: 0;
+    a challenge still grading or failed on the platform is left out)."""
+    found: dict[str, list[float]] = {}
+    for r in results:
+        if r.pending or r.failed:
+            continue
+        for skill in r.challenge.skills or ():
+            found.setdefault(str(skill), []).append(r.score or 0.0)
+    return tuple((skill, sum(v) / len(v)) for skill, v in found.items())
+
+
+def _section(attempt: Attempt, result: ChallengeResult, scores: dict[int, float],
+             blobs: BlobStore, end: datetime) -> ChallengeSection:
+    evaluation = result.evaluation
+    others = [s for a, s in scores.items() if a != attempt.id]
+    mine = result.score
+    points = None
+    if evaluation is not None:
+        possible = sum(float(c.get("max_score") or 0) for c in evaluation.checks)
+        if possible > 0:
+            points = charts.points_bar(sum(float(c.get("score") or 0)
+                                           for c in evaluation.checks), possible)
+    metrics = tuple(charts.metric_axis(scale) for scale in metric_scales(
+        result.challenge.slug, result.graded_version,
+        evaluation.metrics if evaluation is not None else {}))
+    distribution = charts.score_distribution(list(scores.values()), mine) \
+        if mine is not None else None
+    drafts = _draft_frames(attempt.id, result.challenge.id)
+    points_in_time = [charts.TimelinePoint(
+        s.created_at, s.evaluation.score if s.status == "graded" and s.evaluation else None,
+        f"submission #{s.id}") for s in result.history]
+    points_in_time += [charts.TimelinePoint(d.taken_at, None, f"draft of {d.name}", "draft")
+                       for d in drafts or ()]
+    shown = result.counted or (result.history[-1] if result.history else None)
+    return ChallengeSection(
+        result, percentile(mine, others) if mine is not None else None, len(others), points,
+        metrics, distribution, charts.timeline(points_in_time, attempt.started_at, end), shown,
+        code_views(shown, blobs) if shown is not None else (), drafts)
+
+
 def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime) -> CandidateReport:
-    attempt = db.session.get(Attempt, attempt_id)
+    attempt = db.session.get(Attempt, attempt_id, options=[
+        selectinload(Attempt.submissions).selectinload(Submission.evaluation),
+        selectinload(Attempt.submissions).selectinload(Submission.files)])
     if attempt is None:
         raise NotFound(f"No attempt {attempt_id}")
     invite = attempt.invite
-    assessment = invite.assessment
+    assessment = access.checked(invite.assessment)
+    counting = counting_of(assessment)
     results = [dataclasses.replace(r, variant=_variant_label(attempt, r))
-               for r in _results(attempt, assessment.challenges)]
+               for r in _results(attempt, assessment.challenges, counting)]
     end = attempt.finished_at or min(now, attempt.deadline)
     code = {r.counted.id: _shown_files(r.counted, blobs) for r in results if r.counted}
     for r in results:
         if r.history and r.history[-1].id not in code:
             code[r.history[-1].id] = _shown_files(r.history[-1], blobs)
-    return CandidateReport(attempt, invite, assessment, tuple(results), total_score(results),
-                           max(end - attempt.started_at, timedelta(0)), code)
+    population = version_scores([c.id for c in assessment.challenges])
+    sections = tuple(
+        _section(attempt, r, population.get((r.challenge.id, r.graded_version or ""), {}),
+                 blobs, max(end, attempt.started_at))
+        for r in results)
+    total = total_score(results)
+    table_percentile, peers = None, 0
+    if total is not None:
+        rows = _rows(assessment, _table_invites(assessment.id), now)
+        row = next((row for row in rows if row.attempt is not None
+                    and row.attempt.id == attempt.id), None)
+        if row is not None:
+            table_percentile = row.percentile
+            peers = sum(1 for other in rows
+                        if other.attempt is not None and other.attempt.id != attempt.id
+                        and other.total is not None and other.versions == row.versions)
+    skills = _skills(results)
+    return CandidateReport(
+        attempt, invite, assessment, tuple(results), total, time_used(attempt, now), code,
+        sections, table_percentile, peers, skills,
+        charts.skills_profile(skills) if skills else None,
+        review_summaries([attempt.id])[attempt.id], counting,
+        report_kind_views(results, blobs), public_activity(attempt))
+
+
+@dataclass(frozen=True)
+class SubmissionView:
+    """Any one submission of an attempt (not only the counted one), with its code."""
+
+    attempt: Attempt
+    invite: Invite
+    submission: Submission
+    files: tuple[CodeView, ...]
+    counted: bool
+    number: int  # 1-based position among the attempt's submissions of that challenge
+    of: int
+
+
+def submission_view(attempt_id: int, submission_id: int, *, blobs: BlobStore) -> SubmissionView:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.attempt_id != attempt_id:
+        raise NotFound(f"No submission {submission_id} in attempt {attempt_id}")
+    attempt = submission.attempt
+    assessment = attempt.invite.assessment
+    siblings = [s for s in attempt.submissions if s.challenge_id == submission.challenge_id]
+    results = _results(attempt, [submission.challenge], counting_of(assessment))
+    counted = results[0].counted
+    return SubmissionView(attempt, attempt.invite, submission, code_views(submission, blobs),
+                          counted is not None and counted.id == submission.id,
+                          siblings.index(submission) + 1, len(siblings))
+
+
+def check_explanation(name: str, kind: str) -> str:
+    """The registered explanation of a check, by its type name or, for a check named
+    after its metric (``roc_auc``) or a group of cases (``tests: ties``), by its family."""
+    from heldout.graders import checks
+    from heldout.graders.errors import UnknownName
+
+    try:
+        return checks.get_check(name).explanation
+    except UnknownName:
+        pass
+    if kind == "metric":
+        return checks.METRIC.explanation
+    if name.startswith("tests"):
+        return checks.TESTS.explanation
+    return ""

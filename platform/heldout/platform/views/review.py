@@ -1,30 +1,123 @@
-"""Interviewer pages: the candidates of an assessment and a candidate's report."""
+"""Interviewer pages: candidates table, compare, exports, reports, submissions, reviews.
+
+Recruiters see the same pages read-only (no review form); interviewers review.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from heldout.platform.services import reports
-from heldout.platform.views.auth import role_required
-from heldout.platform.views.common import blob_store, now
+from heldout.platform.errors import InvalidInput
+from heldout.platform.services import audit, exports, reports, reviews
+from heldout.platform.views.auth import role_required, staff_user
+from heldout.platform.views.common import blob_store, now, parse_int
 
 bp = Blueprint("review", __name__)
 
-INTERVIEWERS = ("interviewer",)
+READERS = ("interviewer", "recruiter")
+REVIEWERS = ("interviewer",)
+
+
+@bp.app_template_global()
+def check_explanation(check: dict[str, object]) -> str:
+    """What a check type means, from the check registry (empty when unregistered)."""
+    return reports.check_explanation(str(check.get("name", "")), str(check.get("kind", "")))
+
+
+def _is_reviewer() -> bool:
+    return staff_user().role in ("interviewer", "admin")
+
+
+def _table_query() -> reports.TableQuery:
+    args = request.args
+    min_total: float | None
+    try:
+        min_total = float(args["min"]) if args.get("min", "").strip() else None
+    except ValueError:
+        min_total = None
+    return reports.TableQuery(
+        sort=args.get("sort", "invited"), descending=args.get("dir", "desc") != "asc",
+        search=args.get("q", "")[:200], state=args.get("state", ""),
+        review=args.get("review", "") if args.get("review", "") in reports.REVIEW_FILTERS
+        else "", min_total=min_total)
 
 
 @bp.get("/assessments/<int:assessment_id>/candidates")
-@role_required(*INTERVIEWERS)
+@role_required(*READERS)
 def candidates(assessment_id: int) -> ResponseReturnValue:
-    """Every candidate of an assessment with per-challenge and total scores."""
-    assessment, rows = reports.candidates(assessment_id, now=now())
-    return render_template("review/candidates.html", assessment=assessment, rows=rows)
+    """Every candidate of an assessment: scores, percentile, time used, review status."""
+    table = reports.candidates_table(assessment_id, _table_query(), now=now())
+    return render_template("review/candidates.html", table=table, assessment=table.assessment,
+                           rows=table.rows)
+
+
+@bp.get("/assessments/<int:assessment_id>/candidates.<any(csv, json):fmt>")
+@role_required(*READERS)
+def export(assessment_id: int, fmt: str) -> ResponseReturnValue:
+    """The candidates table (as filtered and sorted) as CSV or JSON."""
+    table = reports.candidates_table(assessment_id, _table_query(), now=now())
+    body = exports.to_csv(table) if fmt == "csv" else exports.to_json(table)
+    audit.record_request(staff_user(), "export.candidates", "assessment", assessment_id, {"format": fmt})
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="assessment-{assessment_id}-candidates.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/assessments/<int:assessment_id>/compare")
+@role_required(*READERS)
+def compare(assessment_id: int) -> ResponseReturnValue:
+    """Selected candidates side by side: a column each, challenges and checks as rows."""
+    ids = [i for i in (parse_int(v) for v in request.args.getlist("attempt")) if i is not None]
+    comparison = reports.compare(assessment_id, ids, now=now())
+    return render_template("review/compare.html", comparison=comparison,
+                           max_compared=reports.MAX_COMPARED)
+
+
+def _render_report(attempt_id: int, error: InvalidInput | None = None,
+                   form: reviews.ReviewInput | None = None) -> ResponseReturnValue:
+    report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now())
+    reviewer = _is_reviewer()
+    panel = reviews.review_panel(attempt_id, staff_user(), sees_all=not reviewer)
+    page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
+                           recommendations=reviews.RECOMMENDATIONS,
+                           labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
+                           levels=reviews.LEVELS)
+    return (page, 400) if error is not None else page
 
 
 @bp.get("/attempts/<int:attempt_id>/report")
-@role_required(*INTERVIEWERS)
+@role_required(*READERS)
 def report(attempt_id: int) -> ResponseReturnValue:
-    """One candidate's report: scores, checks, metrics, run statistics, code, history."""
-    report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now())
-    return render_template("review/report.html", report=report)
+    """One candidate's report: scores, percentile, skills, checks, charts, code, reviews."""
+    return _render_report(attempt_id)
+
+
+@bp.post("/attempts/<int:attempt_id>/review")
+@role_required(*REVIEWERS)
+def save_review(attempt_id: int) -> ResponseReturnValue:
+    """Save or submit (and later edit) the signed-in interviewer's own review."""
+    rubric = reviews.rubric_for_attempt(attempt_id)
+    data = reviews.ReviewInput(
+        levels={c.key: request.form.get(f"level-{c.key}", "") for c in rubric},
+        notes=request.form.get("notes", ""),
+        recommendation=request.form.get("recommendation", ""),
+        submit=request.form.get("action", "submit") == "submit")
+    try:
+        reviews.save_review(attempt_id, staff_user(), data, now=now())
+    except InvalidInput as exc:
+        return _render_report(attempt_id, exc, data)
+    flash("Review submitted." if data.submit else "Review saved as a draft.", "success")
+    audit.record_request(staff_user(), f"review.{'submit' if data.submit else 'save'}", "attempt", attempt_id)
+    return redirect(url_for("review.report", attempt_id=attempt_id, _anchor="review"))
+
+
+@bp.get("/attempts/<int:attempt_id>/submissions/<int:submission_id>")
+@role_required(*READERS)
+def submission(attempt_id: int, submission_id: int) -> ResponseReturnValue:
+    """Any submission of a candidate, counted or not: its status, checks and code."""
+    view = reports.submission_view(attempt_id, submission_id, blobs=blob_store())
+    return render_template("review/submission.html", view=view)
