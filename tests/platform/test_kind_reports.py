@@ -409,6 +409,10 @@ def test_public_runs_show_as_activity_never_as_submissions(  # type: ignore[no-u
     [history] = [rows for table in sql_section.find_all("table")
                  if (rows := html.table_rows(table)) and "Submitted" in rows[0]]
     assert len(history) == 1
+    # Public checks on a challenge never submitted still show, as activity.
+    service_section = next(s for t, s in by_title.items() if "Not submitted." in s.text())
+    assert service_section.one(cls="public-activity").text().startswith(
+        "1 public-check run while working")
     notebook_section = next(s for t, s in by_title.items() if t.startswith("Explore churn"))
     assert "No public checks were run on this challenge." in notebook_section.text()
     assert notebook_section.find_all(cls="public-activity") == []
