@@ -76,6 +76,48 @@ def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> 
     click.echo(text if as_json else bench.render(result))
 
 
+@bench_group.command("burst")
+@click.option("-n", "--candidates", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Simulated candidates.")
+@click.option("--duration", default=180.0, show_default=True, type=click.FloatRange(min=5),
+              help="Seconds from the start of the compressed timeline to the deadline.")
+@click.option("--window", default=60.0, show_default=True, type=click.FloatRange(min=1),
+              help="The last seconds before the deadline, when most candidates submit.")
+@click.option("--late-share", default=0.8, show_default=True, type=click.FloatRange(0, 1),
+              help="Fraction of candidates submitting within the window.")
+@click.option("--autosave-every", default=5.0, show_default=True, type=click.FloatRange(min=0.5),
+              help="Seconds between a candidate's autosaves.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="gunicorn threads of the web server.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Grading jobs the worker runs at once.")
+@click.option("--limit-runs", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Bare docker runs measuring the sandbox's own limit.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the schedule.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON object to this file.")
+def bench_burst(candidates: int, duration: float, window: float, late_share: float,
+                autosave_every: float, threads: int, workers: int, limit_runs: int, seed: int,
+                as_json: bool, output: Path | None) -> None:
+    """The deadline burst: N candidates against gunicorn and a real worker on 127.0.0.1."""
+    from heldout.platform import burst
+
+    try:
+        plan = burst.BurstPlan(candidates=candidates, duration_s=duration, window_s=window,
+                               late_share=late_share, autosave_every_s=autosave_every,
+                               server_threads=threads, workers=workers, limit_runs=limit_runs,
+                               seed=seed)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    result = burst.run_burst(plan, Path(_app().config["HELDOUT_CHALLENGES_DIR"]), say)
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+    click.echo(text if as_json else burst.render(result))
+
+
 @main.command("settings")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the page to this file (SETTINGS.md) instead of printing it.")
