@@ -490,3 +490,37 @@ def test_sql_challenge_keeps_shapes_without_hidden_values(  # type: ignore[no-un
         assert not [v for v in values if v in text]
     page = _report(app, attempt)
     assert len(html.parse(page).find_all("table", cls="query-shape")) == len(shapes)
+
+
+@pytest.mark.docker
+def test_deployment_challenge_probe_table_end_to_end_in_the_real_sandbox(  # type: ignore[no-untyped-def]
+        app: Flask, client: FlaskClient, assessment_id: int, invite: NewInvite, users,
+        sandbox_image: str, html: ModuleType) -> None:
+    attempt = start_attempt(client, invite)
+    reference = REPO / "challenges" / SERVICE / "solutions" / "reference"
+    response = client.post(
+        f"/a/{attempt}/c/{SERVICE}/submit",
+        data={"files": [(io.BytesIO(path.read_bytes()), path.name)
+                        for path in sorted(reference.glob("*.py"))]},
+        content_type="multipart/form-data")
+    assert response.status_code in (200, 302), response.text
+    submission_id = _grade_latest(app, None)  # real build step, service and probe
+    with app.app_context():
+        record = db.session.scalars(select(EvaluationRecord).where(
+            EvaluationRecord.submission_id == submission_id)).one()
+        assert record.score is not None and record.score >= 85, record.checks
+        [entry] = [a for a in record.artefacts if a["name"] == "probe.json"]
+        probe = json.loads(BlobStore(Path(app.config["HELDOUT_DATA_DIR"]) / "blobs")
+                           .get(entry["sha256"]))
+    page = _report(app, attempt)
+    [table] = html.parse(page).find_all("table", cls="probe-table")
+    rows = html.table_rows(table)
+    assert len(rows) == len(probe["rows"]) > 10
+    assert [r["Status"].text() for r in rows] == [
+        "—" if p["status"] is None else str(p["status"]) for p in probe["rows"]]
+    assert [r["Correct"].text() for r in rows] == [
+        "✓" if p["correct"] == "yes" else "✗" for p in probe["rows"]]
+    latency = {d.one("dt").text(): d.one("dd").text()
+               for d in html.parse(page).one("dl", cls="probe-latency").find_all("div")}
+    assert latency["p50 latency"].startswith(f"{probe['latency_p50_ms']:.1f} ms target 50 ms")
+    assert latency["p95 latency"].startswith(f"{probe['latency_p95_ms']:.1f} ms target 200 ms")
