@@ -10,9 +10,9 @@ existed before teams.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Select, false, or_, select
 
@@ -130,9 +130,29 @@ def check_view_args(user: User, view_args: Mapping[str, Any]) -> None:
             require_assessment_access(user, assessment)
 
 
+def current_viewer() -> User | None:
+    """The signed-in staff member of this request; None outside a request (CLI, worker) or
+    for a visitor who is not signed in (candidates are scoped by their session instead)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return cast(User, current_user._get_current_object())
+
+
+def scoped(query: Select[Any]) -> Select[Any]:
+    """``query`` (over Assessment) limited to what this request's staff member may see."""
+    return restrict(query, current_viewer())
+
+
+def checked(assessment: Assessment) -> Assessment:
+    """``assessment``, unless this request's staff member may not see it (NotFound)."""
+    viewer = current_viewer()
+    return assessment if viewer is None else require_assessment_access(viewer, assessment)
+
+
 def _guard() -> None:
-    if request.view_args and current_user.is_authenticated:
-        check_view_args(current_user._get_current_object(), request.view_args)
+    viewer = current_viewer()
+    if request.view_args and viewer is not None:
+        check_view_args(viewer, request.view_args)
 
 
 def init_app(app: Flask) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, AssessmentChallenge, Challenge, Invite
+from heldout.platform.services import access
 
 MIN_MINUTES = 5
 MAX_MINUTES = 24 * 60
@@ -50,6 +51,7 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
                             show_scores=show_scores, created_by_id=created_by_id)
     assessment.items = [AssessmentChallenge(challenge=found[slug], position=i)
                         for i, slug in enumerate(challenge_slugs)]
+    assessment.team_id = access.team_for_new_assessment(created_by_id)
     db.session.add(assessment)
     db.session.commit()
     return assessment
@@ -59,11 +61,12 @@ def get_assessment(assessment_id: int) -> Assessment:
     assessment = db.session.get(Assessment, assessment_id)
     if assessment is None:
         raise NotFound(f"No assessment {assessment_id}")
-    return assessment
+    return access.checked(assessment)
 
 
 def list_assessments(*, include_archived: bool = False) -> list[AssessmentSummary]:
     query = select(Assessment).order_by(Assessment.created_at.desc(), Assessment.id.desc())
+    query = access.scoped(query)
     if not include_archived:
         query = query.where(Assessment.archived.is_(False))
     assessments = list(db.session.scalars(query))

@@ -14,7 +14,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 
 from heldout.platform.extensions import limiter
 from heldout.platform.models import User
-from heldout.platform.services import accounts
+from heldout.platform.services import accounts, audit
 
 bp = Blueprint("auth", __name__)
 
@@ -96,9 +96,11 @@ def login() -> ResponseReturnValue:
         user = accounts.authenticate(email, request.form.get("password", ""))
         if user is not None:
             login_user(user)
+            audit.record_request(user, "login.success", "user", user.id)
             target = safe_next(request.args.get("next"))
             return redirect(target or url_for("staff.assessment_list"))
         error = "That e-mail and password don't match an account."
+        audit.record_request(None, "login.failure", "user", actor_label=email.strip().lower())
     return render_template("auth/login.html", error=error, email=email), 401 if error else 200
 
 

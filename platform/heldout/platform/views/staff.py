@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
-from heldout.platform.services import assessments, catalogue, invites
+from heldout.platform.services import assessments, audit, catalogue, invites
 from heldout.platform.views.auth import role_required, staff_user
 from heldout.platform.views.common import now, parse_int
 
@@ -132,6 +132,7 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
             secret=config["SECRET_KEY"], ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now())
     except InvalidInput as exc:
         return _assessment_page(assessment_id, form=form, error=exc), 400
+    audit.record_request(staff_user(), "invite.create", "invite", created.invite.id)
     # The signed session cookie carries the token to the next page only; the database
     # keeps its hash alone, as before.
     session[NEW_INVITE_KEY] = {"assessment_id": assessment_id, "invite_id": created.invite.id,
@@ -144,4 +145,5 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
 def invite_revoke(invite_id: int) -> ResponseReturnValue:
     """Withdraw an invite link."""
     invite = invites.revoke_invite(invite_id, now=now())
+    audit.record_request(staff_user(), "invite.revoke", "invite", invite_id)
     return redirect(url_for("staff.assessment_detail", assessment_id=invite.assessment_id))
