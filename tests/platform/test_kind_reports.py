@@ -239,6 +239,15 @@ def test_the_report_renders_the_kept_notebook_sanitised(  # type: ignore[no-unty
     assert_inert(frame, html)
     section = _section(page, html, "Explore churn")
     assert "Executed notebook" in section.text() and "5 cells" in section.text()
+    # Second line of defence: the page's policy runs no inline script and loads nothing
+    # from elsewhere, whatever a sanitiser might miss.
+    staff = app.test_client()
+    staff.post("/login", data={"email": "interviewer@example.com", "password": PASSWORD})
+    with app.app_context():
+        attempt_id = db.session.scalars(select(Attempt.id)).one()
+    policy = staff.get(f"/attempts/{attempt_id}/report").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "script-src" not in policy or "script-src 'self'" in policy
 
 
 def test_a_notebook_is_rendered_once_and_cached_by_blob_hash(  # type: ignore[no-untyped-def]
