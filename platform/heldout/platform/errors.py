@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+# The database can't be reached (down, restarting, refusing connections, pool exhausted):
+# a passing platform fault, answered 503 by the web app and retried by the worker.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError,
+                                                     PoolTimeout)
+
 
 class PlatformError(Exception):
     """Something a person did or asked that the platform refuses, with what to do next.
@@ -105,3 +113,13 @@ class TooManySubmissions(PlatformError):
     def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+
+
+class StorageFull(PlatformError, OSError):
+    """The data directory has no room left (disk full, quota): nothing was kept.
+
+    A platform fault, not the user's. Also an OSError, so code that tolerates a store
+    refusing a write (a graded run's artefacts) still does.
+    """
+
+    title = "Storage full"

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request, session
+from flask import Flask, Response, g, render_template, request, session
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heldout.platform import errors
-from heldout.platform.extensions import db, limiter
+from heldout.platform.extensions import db, limiter, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.AttemptClosed, 409),
     (errors.TooManySubmissions, 429),
     (errors.QueueUnavailable, 503),
+    (errors.StorageFull, 507),
     (errors.ConfigError, 500),
     (errors.PlatformError, 400),
 )
@@ -140,6 +142,28 @@ def _http_error(error: HTTPException) -> Any:
     return response, code
 
 
+# Seconds a client is told to wait when the database is away: a restart or fail-over.
+DATABASE_RETRY_AFTER = 15
+
+
+def _database_unavailable(error: Exception) -> Any:
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                str(error).splitlines()[0] if str(error) else type(error).__name__)
+    with contextlib.suppress(*errors.DATABASE_UNAVAILABLE):
+        db.session.remove()  # the broken connection goes; nothing is left half-done
+    if "_login_user" not in g:
+        # The page must not need the database: nobody is loaded as signed in for it.
+        g._login_user = login_manager.anonymous_user()
+    response, status = error_response(
+        503, "Temporarily unavailable",
+        "The site can't reach its database for a moment, so this request was not "
+        "carried out. Work saved or submitted before now is kept.",
+        hint=f"Wait {DATABASE_RETRY_AFTER} seconds and try again. If you were submitting, "
+             "your code was not sent: submit it again once the page answers.",
+        code="DatabaseUnavailable")
+    return response, status, {"Retry-After": str(DATABASE_RETRY_AFTER)}
+
+
 def _unexpected(error: Exception) -> tuple[Any, int]:
     original = getattr(error, "original_exception", None) or error
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
@@ -183,6 +207,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.register_error_handler(HTTPException, _http_error)
+    for database_error in errors.DATABASE_UNAVAILABLE:
+        app.register_error_handler(database_error, _database_unavailable)
     # Not Exception: under TESTING, bugs must propagate to the test instead.
     app.register_error_handler(500, _unexpected)
     app.after_request(_security_headers)

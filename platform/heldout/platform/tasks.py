@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,9 +15,11 @@ from typing import Any
 from flask import current_app
 from huey import Huey, crontab
 from huey.api import TaskWrapper
+from huey.exceptions import RetryTask
 
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.platform.blobs import BlobStore
+from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
 from heldout.platform.services import grading, public_runs, recovery
@@ -32,6 +34,25 @@ PUBLIC_TASK_NAME = "run_public_checks"
 PUBLIC_RUN_PRIORITY = -10
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"
+
+
+# Seconds before a job that found the database away runs again.
+DATABASE_RETRY_SECONDS = 5.0
+
+
+@contextmanager
+def retried_while_database_unavailable(job: str) -> Iterator[None]:
+    """Run a job again shortly when the database can't be reached (restart, fail-over).
+
+    Its submission keeps its state in the database meanwhile; if the retry is lost too
+    (the queue down as well), the watchdog queues the submission again.
+    """
+    try:
+        yield
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("%s: database unavailable, retrying in %ss (%s)", job,
+                    DATABASE_RETRY_SECONDS, str(exc).splitlines()[0] if str(exc) else "")
+        raise RetryTask(delay=DATABASE_RETRY_SECONDS) from exc
 
 
 @dataclass(frozen=True)
@@ -110,7 +131,7 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
 
     @as_task
     def grade_submission_task(submission_id: int) -> None:
-        with app_context():
+        with retried_while_database_unavailable(f"submission {submission_id}"), app_context():
             sandbox = current_app.extensions.get(SANDBOX_KEY)
             evaluate = None if sandbox is None else partial(graders_evaluate, sandbox=sandbox)
             outcome = grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate)
@@ -125,7 +146,7 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
 
     @as_public_task
     def public_run_task(run_id: int) -> None:
-        with app_context():
+        with retried_while_database_unavailable(f"public run {run_id}"), app_context():
             sandbox = current_app.extensions.get(SANDBOX_KEY)
             evaluate = None if sandbox is None else partial(graders_evaluate, sandbox=sandbox)
             outcome = public_runs.run_public_checks(run_id, grading_settings(),
