@@ -192,3 +192,32 @@ def test_candidates_table_service_without_http(app: Flask, assessment_id: int,
                                          now=utcnow())
         assert [r.invite.candidate_name for r in table.rows][:2] == ["Eve", "Ana"]
         assert table.total_rows == 6
+
+
+def test_report_percentile_agrees_with_the_table(client: FlaskClient, auth: Any,
+                                                 assessment_id: int, crafted: dict[str, int],
+                                                 html: ModuleType) -> None:
+    auth.login("interviewer")
+    rows = _rows(client.get(f"/assessments/{assessment_id}/candidates").text, html)
+    for name, attempt_id in crafted.items():
+        tree = html.parse(client.get(f"/attempts/{attempt_id}/report").text)
+        values = tree.find_all(cls="percentile-value")
+        shown = values[0].text() if values else "—"
+        assert shown == rows[name]["Percentile"].text(), name
+
+
+def test_pages_of_one_hundred(app: Flask, client: FlaskClient, auth: Any, users: Any,
+                              assessment_id: int, html: ModuleType) -> None:
+    with app.app_context():
+        for index in range(reports.PER_PAGE + 5):
+            seed.candidate(assessment_id, users.recruiter, f"C{index:03d}",
+                           {SLUG: [seed.Graded(float(index % 100))]}, index=index)
+        db.session.commit()
+    auth.login("interviewer")
+    first = client.get(f"/assessments/{assessment_id}/candidates?sort=name&dir=asc").text
+    assert len(_names(first, html)) == reports.PER_PAGE and "page 1 of 2" in first
+    second = client.get(f"/assessments/{assessment_id}/candidates?sort=name&dir=asc&page=2").text
+    assert _names(second, html) == [f"C{i:03d}" for i in range(100, 105)]
+    # The exports hold every row, not a page.
+    csv_text = client.get(f"/assessments/{assessment_id}/candidates.csv").text
+    assert len(csv_text.strip().splitlines()) == reports.PER_PAGE + 5 + 1

@@ -9,8 +9,10 @@ submissions were graded on exactly the same versions of every challenge.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -289,6 +291,7 @@ class CandidateRow:
         return tuple(r.graded_version for r in self.results)
 
 
+PER_PAGE = 100
 SORTS = ("invited", "name", "state", "total", "percentile", "time", "review")
 REVIEW_FILTERS = ("reviewed", "not reviewed")
 
@@ -306,6 +309,7 @@ class TableQuery:
     state: str = ""
     review: str = ""
     min_total: float | None = None
+    page: int = 1
 
     def normalised(self, slugs: Sequence[str]) -> TableQuery:
         valid = self.sort in SORTS or (self.sort.startswith("c:") and self.sort[2:] in slugs)
@@ -319,16 +323,40 @@ class CandidatesTable:
     query: TableQuery
     total_rows: int  # before filtering
     states: tuple[str, ...]  # states present, for the filter
+    per_page: int = PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.rows) / self.per_page))
+
+    @property
+    def page(self) -> int:
+        return min(max(1, self.query.page), self.pages)
+
+    @property
+    def page_rows(self) -> tuple[CandidateRow, ...]:
+        """The rows of the page shown; exports take every row (``rows``)."""
+        start = (self.page - 1) * self.per_page
+        return self.rows[start:start + self.per_page]
 
 
-def _table_invites(assessment_id: int) -> list[Invite]:
-    evaluation = selectinload(Invite.attempt).selectinload(Attempt.submissions) \
-        .selectinload(Submission.evaluation)
+def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None) -> list[Invite]:
+    """The invites of an assessment (or of these attempts of it) with their attempts,
+    submissions and scores: one query per level (no query per row), and only the columns
+    the table needs."""
+    submissions = selectinload(Invite.attempt).selectinload(Attempt.submissions)
+    query = select(Invite).where(Invite.assessment_id == assessment_id)
+    if attempt_ids is not None:
+        query = query.where(Invite.id.in_(
+            select(Attempt.invite_id).where(Attempt.id.in_(attempt_ids))))
     return list(db.session.scalars(
-        select(Invite).where(Invite.assessment_id == assessment_id)
-        .options(evaluation.load_only(EvaluationRecord.score, EvaluationRecord.status,
-                                      EvaluationRecord.challenge_version,
-                                      EvaluationRecord.submission_id))
+        query
+        .options(submissions.load_only(Submission.attempt_id, Submission.challenge_id,
+                                       Submission.status, Submission.retry_at,
+                                       Submission.created_at, Submission.challenge_version),
+                 submissions.selectinload(Submission.evaluation).load_only(
+                     EvaluationRecord.score, EvaluationRecord.status,
+                     EvaluationRecord.challenge_version, EvaluationRecord.submission_id))
         .order_by(Invite.created_at.desc(), Invite.id.desc())))
 
 
@@ -352,10 +380,22 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime) -> list[
         if row.total is not None and all(v is not None for v in row.versions):
             peers.setdefault(row.versions, []).append((index, row.total))
     for group in peers.values():
+        ordered = sorted(score for _, score in group)
         for index, score in group:
-            others = [s for i, s in group if i != index]
-            rows[index] = dataclasses.replace(rows[index], percentile=percentile(score, others))
+            rows[index] = dataclasses.replace(rows[index],
+                                              percentile=_percentile_in(ordered, score))
     return rows
+
+
+def _percentile_in(ordered: list[float], score: float) -> float | None:
+    """``percentile(score, others)`` where ``ordered`` is every score of the group, this
+    one included, sorted: the same value in O(log n) instead of a pass over the group."""
+    others = len(ordered) - 1
+    if others <= 0:
+        return None
+    lower = bisect.bisect_left(ordered, score)
+    ties = bisect.bisect_right(ordered, score) - lower - 1
+    return 100.0 * (lower + ties / 2) / others
 
 
 def _sort_key(row: CandidateRow, sort: str) -> Any:
@@ -376,6 +416,51 @@ def _sort_key(row: CandidateRow, sort: str) -> Any:
             if r.challenge.slug == sort[2:]:
                 return r.score
     return (row.invite.created_at, row.invite.id)
+
+
+def _settled_totals(assessment: Assessment) -> dict[int, tuple[float, tuple[str | None, ...]]]:
+    """Every attempt's total and counted versions, for the attempts whose total is settled
+    (as ``total_score``), from one column query: no ORM object per submission."""
+    challenges = [c.id for c in assessment.challenges]
+    counting = counting_of(assessment)
+    rows = db.session.execute(
+        select(Submission.attempt_id, Submission.challenge_id, Submission.status,
+               Submission.retry_at, EvaluationRecord.score, EvaluationRecord.challenge_version)
+        .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
+        .join(Attempt, Attempt.id == Submission.attempt_id)
+        .join(Invite, Invite.id == Attempt.invite_id)
+        .where(Invite.assessment_id == assessment.id)
+        .order_by(Submission.id))
+    latest: dict[tuple[int, int], tuple[str, bool]] = {}
+    counted: dict[tuple[int, int], tuple[float, str]] = {}
+    for attempt_id, challenge_id, status, retry_at, score, version in rows:
+        key = (attempt_id, challenge_id)
+        latest[key] = (status, retry_at is not None)
+        if status == "graded" and score is not None and not (
+                counting == "best" and key in counted and counted[key][0] > score):
+            counted[key] = (float(score), version)
+    totals: dict[int, tuple[float, tuple[str | None, ...]]] = {}
+    for attempt_id in {a for a, _ in latest}:
+        states = [latest.get((attempt_id, c)) for c in challenges]
+        if any(st is not None and st[0] != "graded" for st in states):
+            continue  # grading or a platform error: the total waits
+        found = [counted.get((attempt_id, c)) for c in challenges]
+        totals[attempt_id] = (sum(f[0] if f else 0.0 for f in found) / max(len(challenges), 1),
+                              tuple(f[1] if f else None for f in found))
+    return totals
+
+
+def _peer_totals(totals: dict[int, tuple[float, tuple[str | None, ...]]], attempt_id: int,
+                 versions: tuple[str | None, ...]) -> list[float]:
+    return [score for other, (score, seen) in totals.items()
+            if seen == versions and other != attempt_id]
+
+
+def _total_percentile(totals: dict[int, tuple[float, tuple[str | None, ...]]],
+                      row: CandidateRow) -> float | None:
+    if row.attempt is None or row.total is None or any(v is None for v in row.versions):
+        return None
+    return percentile(row.total, _peer_totals(totals, row.attempt.id, row.versions))
 
 
 def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime) -> CandidatesTable:
@@ -448,8 +533,10 @@ def compare(assessment_id: int, attempt_ids: Sequence[int], *, now: datetime) ->
     """
     assessment = get_assessment(assessment_id)
     wanted = list(dict.fromkeys(attempt_ids))[:MAX_COMPARED]
-    rows = [r for r in _rows(assessment, _table_invites(assessment_id), now)
-            if r.attempt is not None]
+    invites = [i for i in _table_invites(assessment_id, wanted) if i.attempt is not None]
+    totals = _settled_totals(assessment)
+    rows = [dataclasses.replace(r, percentile=_total_percentile(totals, r))
+            for r in _rows(assessment, invites, now)]
     by_id = {r.attempt.id: r for r in rows if r.attempt is not None}
     chosen = tuple(by_id[i] for i in wanted if i in by_id)
     evaluations = {e.submission_id: e for e in db.session.scalars(
@@ -729,15 +816,10 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime) -> Can
         for r in results)
     total = total_score(results)
     table_percentile, peers = None, 0
-    if total is not None:
-        rows = _rows(assessment, _table_invites(assessment.id), now)
-        row = next((row for row in rows if row.attempt is not None
-                    and row.attempt.id == attempt.id), None)
-        if row is not None:
-            table_percentile = row.percentile
-            peers = sum(1 for other in rows
-                        if other.attempt is not None and other.attempt.id != attempt.id
-                        and other.total is not None and other.versions == row.versions)
+    versions = tuple(r.graded_version for r in results)
+    if total is not None and all(v is not None for v in versions):
+        group = _peer_totals(_settled_totals(assessment), attempt.id, versions)
+        table_percentile, peers = percentile(total, group), len(group)
     skills = _skills(results)
     return CandidateReport(
         attempt, invite, assessment, tuple(results), total, time_used(attempt, now), code,

@@ -40,7 +40,7 @@ def _table_query() -> reports.TableQuery:
         sort=args.get("sort", "invited"), descending=args.get("dir", "desc") != "asc",
         search=args.get("q", "")[:200], state=args.get("state", ""),
         review=args.get("review", "") if args.get("review", "") in reports.REVIEW_FILTERS
-        else "", min_total=min_total)
+        else "", min_total=min_total, page=parse_int(args.get("page"), 1) or 1)
 
 
 @bp.get("/assessments/<int:assessment_id>/candidates")
@@ -49,7 +49,7 @@ def candidates(assessment_id: int) -> ResponseReturnValue:
     """Every candidate of an assessment: scores, percentile, time used, review status."""
     table = reports.candidates_table(assessment_id, _table_query(), now=now())
     return render_template("review/candidates.html", table=table, assessment=table.assessment,
-                           rows=table.rows)
+                           rows=table.page_rows)
 
 
 @bp.get("/assessments/<int:assessment_id>/candidates.<any(csv, json):fmt>")
