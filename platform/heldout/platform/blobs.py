@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -10,6 +12,9 @@ import tempfile
 from pathlib import Path
 
 from heldout.graders.bundle import bundle_files, bundle_version
+from heldout.platform.errors import StorageFull
+
+log = logging.getLogger(__name__)
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 VERSION_PREFIX = "sha256:"
@@ -33,13 +38,21 @@ class BlobStore:
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` durably (fsync, atomic rename) and return its sha256."""
+        """Store ``data`` durably (fsync, atomic rename) and return its sha256.
+
+        Written to a temporary file first, renamed into place once whole: whatever fails
+        midway (a full disk above all, ``StorageFull``), no partial file is left behind.
+        """
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.is_file() and target.stat().st_size == len(data):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        except OSError as exc:
+            _raise_if_full(exc, self.root)
+            raise
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -47,8 +60,10 @@ class BlobStore:
                 os.fsync(handle.fileno())
             os.chmod(tmp_name, 0o444)
             os.replace(tmp_name, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp_name).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                _raise_if_full(exc, self.root)
             raise
         _fsync_dir(target.parent)
         return digest
@@ -62,6 +77,17 @@ class BlobStore:
         if hashlib.sha256(data).hexdigest() != digest:
             raise BlobMissing(f"blob {digest} in {self.root} does not match its hash")
         return data
+
+
+def _raise_if_full(exc: OSError, root: Path) -> None:
+    """A full disk or quota becomes ``StorageFull``, said plainly to the user."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return
+    log.error("blob store %s is full: %s", root, exc)
+    raise StorageFull("The server has no room left to store files, so this was not kept.",
+                       hint="Nothing was saved from this attempt to send; your earlier work "
+                            "is kept. Try again in a few minutes, and tell the hiring team "
+                            "if it keeps happening.") from exc
 
 
 def _version_hex(version: str) -> str:
