@@ -306,3 +306,32 @@ def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean
         flask_migrate.upgrade(revision="0010_teams_audit")
         assert "team" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_recruiting_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0008_recruiting")
+    added = {"note", "sent_at", "delivery", "send_error", "resends"}
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT id, created_at, sent_at, resends, delivery, note FROM invite").all()
+        # The invite of the earlier release: its only link went out when it was made.
+        assert [(r[0], r[2] == r[1], r[3], r[4], r[5]) for r in rows] == \
+            [(1, True, 0, None, None)]
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE invite SET note = 'referral', resends = 2, delivery = 'email'")
+        flask_migrate.downgrade(revision=before)
+        columns = {c["name"] for c in inspect(db.engine).get_columns("invite")}
+        assert not columns & added and "token_hash" in columns
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM invite").scalar() == 1
+            assert connection.exec_driver_sql("SELECT count(*) FROM attempt").scalar() == 1
+        flask_migrate.upgrade()
+        assert added <= {c["name"] for c in inspect(db.engine).get_columns("invite")}
+        db.engine.dispose()

@@ -92,6 +92,21 @@ SETTINGS: tuple[Setting, ...] = (
             "Public address of the web app; invite links start with it."),
     Setting("HELDOUT_ORG_NAME", "heldout", _text,
             "Company name shown to candidates."),
+    Setting("HELDOUT_SMTP_HOST", "", _text,
+            "SMTP server invite e-mails go through. Empty (the default): no e-mail is sent "
+            "and recruiters download the new links once as a CSV instead."),
+    Setting("HELDOUT_SMTP_PORT", 587, _positive_int,
+            "Port of the SMTP server."),
+    Setting("HELDOUT_SMTP_USER", "", _text,
+            "SMTP login; empty sends without logging in."),
+    Setting("HELDOUT_SMTP_PASSWORD", "", _text,
+            "Password of the SMTP login."),
+    Setting("HELDOUT_SMTP_FROM", "", _text,
+            "Sender of invite e-mails, e.g. `Hiring <hiring@example.com>`; required with "
+            "`HELDOUT_SMTP_HOST`."),
+    Setting("HELDOUT_SMTP_STARTTLS", True, _bool,
+            "Upgrade the SMTP connection with STARTTLS before logging in (turn off only for "
+            "a relay on the same host)."),
     Setting("HELDOUT_WORKERS", 2, _positive_int,
             "Grading jobs one `heldout worker` runs at once."),
     Setting("HELDOUT_SANDBOX_WARM", 2, _non_negative_int,
@@ -181,6 +196,9 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
                 _rate_limit(str(values[name]))
             except ValueError as exc:
                 raise ConfigError(f"{name}={values[name]!r}: {exc}") from exc
+    if values["HELDOUT_SMTP_HOST"] and not values["HELDOUT_SMTP_FROM"]:
+        raise ConfigError("HELDOUT_SMTP_HOST is set: set HELDOUT_SMTP_FROM to the sender "
+                          "invite e-mails come from")
     secure = values["HELDOUT_SECURE_COOKIES"]
     values["HELDOUT_SECURE_COOKIES"] = production if secure is None else bool(secure)
 

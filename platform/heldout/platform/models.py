@@ -214,6 +214,14 @@ class Invite(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The recruiter's own note (from the bulk CSV), never shown to the candidate.
+    note: Mapped[str | None] = mapped_column(String(500))
+    # When the current link was made; a resend replaces the link and moves it.
+    sent_at: Mapped[datetime | None]
+    # How the current link was handed over: "email", "download" (CSV) or "page".
+    delivery: Mapped[str | None] = mapped_column(String(20))
+    send_error: Mapped[str | None] = mapped_column(Text)
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     assessment: Mapped[Assessment] = relationship()
     created_by: Mapped[User] = relationship()

@@ -1,4 +1,4 @@
-"""Assessments: build one from the catalogue, list them with invite counts."""
+"""Assessments: build, edit, duplicate and archive them; list them with invite counts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
@@ -16,6 +17,8 @@ from heldout.platform.services import access
 
 MIN_MINUTES = 5
 MAX_MINUTES = 24 * 60
+MAX_NAME_CHARS = 200
+PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -26,33 +29,123 @@ class AssessmentSummary:
     finished: int
 
 
-def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_minutes: int,
-                      instructions: str, expires_at: datetime | None, show_scores: bool,
-                      created_by_id: int) -> Assessment:
-    """A new assessment with the challenges in the order given."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Give the assessment a name", field="name")
+@dataclass(frozen=True)
+class AssessmentForm:
+    """What the builder's form sets on an assessment."""
+
+    name: str
+    challenge_slugs: tuple[str, ...]
+    time_limit_minutes: int
+    instructions: str
+    expires_at: datetime | None
+    show_scores: bool
+
+
+def _chosen_challenges(challenge_slugs: Sequence[str]) -> list[Challenge]:
     if not challenge_slugs:
         raise InvalidInput("Choose at least one challenge", field="challenges")
     if len(set(challenge_slugs)) != len(challenge_slugs):
         raise InvalidInput("A challenge can appear only once", field="challenges")
-    if not MIN_MINUTES <= time_limit_minutes <= MAX_MINUTES:
-        raise InvalidInput(f"The time limit must be between {MIN_MINUTES} and {MAX_MINUTES} "
-                           "minutes", field="time_limit_minutes")
     found = {c.slug: c for c in db.session.scalars(
         select(Challenge).where(Challenge.slug.in_(challenge_slugs), Challenge.available))}
     missing = [slug for slug in challenge_slugs if slug not in found]
     if missing:
         raise InvalidInput(f"Unknown or unavailable challenge: {', '.join(missing)}",
                            field="challenges")
+    return [found[slug] for slug in challenge_slugs]
+
+
+def _validated_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the assessment a name", field="name")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"The name is longer than {MAX_NAME_CHARS} characters", field="name")
+    return name
+
+
+def _check_minutes(time_limit_minutes: int) -> None:
+    if not MIN_MINUTES <= time_limit_minutes <= MAX_MINUTES:
+        raise InvalidInput(f"The time limit must be between {MIN_MINUTES} and {MAX_MINUTES} "
+                           "minutes", field="time_limit_minutes")
+
+
+def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_minutes: int,
+                      instructions: str, expires_at: datetime | None, show_scores: bool,
+                      created_by_id: int) -> Assessment:
+    """A new assessment with the challenges in the order given."""
+    name = _validated_name(name)
+    chosen = _chosen_challenges(challenge_slugs)
+    _check_minutes(time_limit_minutes)
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
                             show_scores=show_scores, created_by_id=created_by_id)
-    assessment.items = [AssessmentChallenge(challenge=found[slug], position=i)
-                        for i, slug in enumerate(challenge_slugs)]
+    assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
+                        for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
     db.session.add(assessment)
+    db.session.commit()
+    return assessment
+
+
+def has_started_attempts(assessment_id: int) -> bool:
+    return db.session.scalar(select(func.count(Invite.id)).where(
+        Invite.assessment_id == assessment_id, Invite.started_at.is_not(None))) != 0
+
+
+def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
+    """Apply the builder's form to an existing assessment.
+
+    Once a candidate has started, the challenges stay as they are (their attempt, scores
+    and comparisons rest on them); name, instructions, limit, expiry and scores may change.
+    """
+    assessment = get_assessment(assessment_id)
+    name = _validated_name(form.name)
+    _check_minutes(form.time_limit_minutes)
+    current = [c.slug for c in assessment.challenges]
+    if list(form.challenge_slugs) != current:
+        if has_started_attempts(assessment_id):
+            raise InvalidInput("Candidates have already started this assessment, so its "
+                               "challenges can't change", field="challenges",
+                               hint="Duplicate it and change the copy instead.")
+        chosen = _chosen_challenges(form.challenge_slugs)
+        kept = {item.challenge_id: item for item in assessment.items}
+        items = []
+        for position, challenge in enumerate(chosen):
+            item = kept.pop(challenge.id, None) or AssessmentChallenge(challenge=challenge)
+            item.position = position
+            items.append(item)
+        assessment.items = items
+        db.session.flush()
+    assessment.name = name
+    assessment.instructions = form.instructions.strip()
+    assessment.time_limit_minutes = form.time_limit_minutes
+    assessment.expires_at = form.expires_at
+    assessment.show_scores = form.show_scores
+    db.session.commit()
+    return assessment
+
+
+def duplicate_assessment(assessment_id: int, *, created_by_id: int) -> Assessment:
+    """A copy with the same challenges and settings, no invites, not archived."""
+    source = get_assessment(assessment_id)
+    name = f"Copy of {source.name}"[:MAX_NAME_CHARS]
+    copy = Assessment(name=name, instructions=source.instructions,
+                      time_limit_minutes=source.time_limit_minutes,
+                      expires_at=source.expires_at, show_scores=source.show_scores,
+                      created_by_id=created_by_id)
+    copy.items = [AssessmentChallenge(challenge_id=item.challenge_id, position=item.position)
+                  for item in source.items]
+    copy.team_id = source.team_id
+    db.session.add(copy)
+    db.session.commit()
+    return copy
+
+
+def set_archived(assessment_id: int, archived: bool) -> Assessment:
+    """Archive (hidden from the list, no new invites, links stop opening) or restore."""
+    assessment = get_assessment(assessment_id)
+    assessment.archived = archived
     db.session.commit()
     return assessment
 
@@ -64,23 +157,96 @@ def get_assessment(assessment_id: int) -> Assessment:
     return access.checked(assessment)
 
 
-def list_assessments(*, include_archived: bool = False) -> list[AssessmentSummary]:
-    query = select(Assessment).order_by(Assessment.created_at.desc(), Assessment.id.desc())
-    query = access.scoped(query)
-    if not include_archived:
-        query = query.where(Assessment.archived.is_(False))
-    assessments = list(db.session.scalars(query))
+@dataclass(frozen=True)
+class AssessmentPage:
+    summaries: list[AssessmentSummary]
+    page: int
+    pages: int
+    total: int
+    archived_count: int
+
+
+def list_assessments(*, include_archived: bool = False, page: int = 1,
+                     per_page: int = PER_PAGE) -> AssessmentPage:
+    """One page of assessments, newest first, with their invite counts."""
+    visible = access.scoped(select(Assessment))
+    query = visible if include_archived else visible.where(Assessment.archived.is_(False))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    archived_count = db.session.scalar(select(func.count()).select_from(
+        visible.where(Assessment.archived.is_(True)).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    assessments = list(db.session.scalars(
+        query.order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)))
     counts: dict[int, Counter[str]] = {a.id: Counter() for a in assessments}
-    rows = db.session.execute(select(Invite.assessment_id, Invite.started_at, Invite.finished_at)
-                              .where(Invite.assessment_id.in_(list(counts))))
-    for assessment_id, started_at, finished_at in rows:
-        count = counts[assessment_id]
-        count["invited"] += 1
-        count["started"] += started_at is not None
-        count["finished"] += finished_at is not None
-    return [AssessmentSummary(a, counts[a.id]["invited"], counts[a.id]["started"],
-                              counts[a.id]["finished"]) for a in assessments]
+    rows = db.session.execute(
+        select(Invite.assessment_id, func.count(Invite.id), func.count(Invite.started_at),
+               func.count(Invite.finished_at))
+        .where(Invite.assessment_id.in_(list(counts))).group_by(Invite.assessment_id))
+    for assessment_id, invited, started, finished in rows:
+        counts[assessment_id].update(invited=invited, started=started, finished=finished)
+    summaries = [AssessmentSummary(a, counts[a.id]["invited"], counts[a.id]["started"],
+                                   counts[a.id]["finished"]) for a in assessments]
+    return AssessmentPage(summaries, page, pages, total, archived_count)
 
 
 def expected_minutes(assessment: Assessment) -> int:
     return sum(c.expected_minutes for c in assessment.challenges)
+
+
+@dataclass(frozen=True)
+class CatalogueFilter:
+    kind: str = ""
+    skill: str = ""
+    difficulty: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kind or self.skill or self.difficulty)
+
+
+@dataclass(frozen=True)
+class CatalogueView:
+    """The catalogue cards that pass the filter, and the values each filter offers."""
+
+    challenges: list[Challenge]
+    kinds: list[str]
+    skills: list[str]
+    difficulties: list[str]
+    total: int
+
+
+def filter_catalogue(challenges: Sequence[Challenge], wanted: CatalogueFilter) -> CatalogueView:
+    kinds = sorted({c.kind for c in challenges})
+    skills = sorted({str(s) for c in challenges for s in c.skills}, key=str.casefold)
+    difficulties = sorted({c.difficulty for c in challenges if c.difficulty},
+                          key=lambda d: (DIFFICULTY_ORDER.get(d, len(DIFFICULTY_ORDER)), d))
+    skill = wanted.skill.casefold()
+    shown = [c for c in challenges
+             if (not wanted.kind or c.kind == wanted.kind)
+             and (not wanted.difficulty or c.difficulty == wanted.difficulty)
+             and (not skill or skill in {str(s).casefold() for s in c.skills})]
+    return CatalogueView(shown, kinds, skills, difficulties, len(challenges))
+
+
+DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
+
+
+@dataclass(frozen=True)
+class StatementPreview:
+    challenge: Challenge
+    statement: Markup
+
+
+def statement_preview(slug: str) -> StatementPreview:
+    """A catalogue challenge's statement rendered as its candidates read it."""
+    from heldout.platform import markdown
+    from heldout.platform.services.catalogue import get_bundles
+
+    challenge = db.session.scalar(
+        select(Challenge).where(Challenge.slug == slug, Challenge.available))
+    if challenge is None:
+        raise NotFound(f"No challenge {slug!r} in the catalogue")
+    bundle = get_bundles().for_challenge(challenge)
+    return StatementPreview(challenge, markdown.render(bundle.statement))

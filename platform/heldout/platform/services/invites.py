@@ -1,11 +1,15 @@
-"""Invites: create a candidate's link, revoke it, and tell what a presented link is worth."""
+"""Invites: create candidates' links (one or a CSV of many), resend, extend, revoke, list
+them by status, and tell what a presented link is worth."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from heldout.platform.errors import (
     InvalidInput,
@@ -14,14 +18,18 @@ from heldout.platform.errors import (
     InviteRevoked,
     InviteUsed,
     NotFound,
+    UploadTooLarge,
 )
 from heldout.platform.extensions import db
-from heldout.platform.models import Invite
+from heldout.platform.models import Assessment, Attempt, Invite
+from heldout.platform.services import mail
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.tokens import check_token, new_invite_token, token_hash
 
 GENERIC_CONTACT = "the person who sent you the link"
+MAX_NAME_CHARS = 200
+MAX_NOTE_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -37,24 +45,56 @@ def contact_of(invite: Invite) -> str:
     return f"{creator.name} <{creator.email}>"
 
 
-def create_invite(*, assessment_id: int, candidate_name: str, candidate_email: str,
-                  created_by_id: int, secret: str, ttl_days: int, now: datetime) -> NewInvite:
-    assessment = get_assessment(assessment_id)
+def _link_expiry(assessment: Assessment, *, now: datetime, ttl_days: int) -> datetime:
     if assessment.archived:
-        raise InvalidInput("This assessment is archived; candidates can't be invited to it")
-    name = candidate_name.strip()
-    if not name:
-        raise InvalidInput("The candidate's name is required", field="candidate_name")
-    email = normalise_email(candidate_email)
+        raise InvalidInput("This assessment is archived; candidates can't be invited to it",
+                           hint="Restore it from the assessments list first.")
     expires_at = now + timedelta(days=ttl_days)
     if assessment.expires_at is not None:
         if assessment.expires_at <= now:
-            raise InvalidInput("This assessment has expired; extend it before inviting")
+            raise InvalidInput("This assessment has expired; extend it before inviting",
+                               hint="Edit the assessment and set a later expiry date.")
         expires_at = min(expires_at, assessment.expires_at)
+    return expires_at
+
+
+def _validated_name(candidate_name: str) -> str:
+    name = " ".join(candidate_name.split())
+    if not name:
+        raise InvalidInput("The candidate's name is required", field="candidate_name")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput(f"The name is longer than {MAX_NAME_CHARS} characters",
+                           field="candidate_name")
+    return name
+
+
+def already_invited(assessment_id: int, emails: Collection[str]) -> dict[str, Invite]:
+    """The invites of ``assessment_id`` to any of ``emails`` (the latest per address)."""
+    found: dict[str, Invite] = {}
+    listed = list(emails)
+    for start in range(0, len(listed), 500):
+        for invite in db.session.scalars(
+                select(Invite).where(Invite.assessment_id == assessment_id,
+                                     Invite.candidate_email.in_(listed[start:start + 500]))
+                .order_by(Invite.id)):
+            found[invite.candidate_email] = invite
+    return found
+
+
+def create_invite(*, assessment_id: int, candidate_name: str, candidate_email: str,
+                  created_by_id: int, secret: str, ttl_days: int, now: datetime,
+                  note: str = "", delivery: str = "page") -> NewInvite:
+    assessment = get_assessment(assessment_id)
+    expires_at = _link_expiry(assessment, now=now, ttl_days=ttl_days)
+    name = _validated_name(candidate_name)
+    email = normalise_email(candidate_email)
+    if len(note) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"The note is longer than {MAX_NOTE_CHARS} characters", field="note")
     token = new_invite_token(secret)
     invite = Invite(assessment=assessment, candidate_name=name, candidate_email=email,
                     token_hash=token_hash(token), status="sent", created_by_id=created_by_id,
-                    created_at=now, expires_at=expires_at)
+                    created_at=now, expires_at=expires_at, sent_at=now, delivery=delivery,
+                    note=note.strip() or None, resends=0)
     db.session.add(invite)
     db.session.commit()
     return NewInvite(invite, token)
@@ -79,9 +119,139 @@ def get_invite(invite_id: int) -> Invite:
     return invite
 
 
-def list_invites(assessment_id: int) -> list[Invite]:
-    return list(db.session.scalars(select(Invite).where(Invite.assessment_id == assessment_id)
-                                   .order_by(Invite.created_at.desc(), Invite.id.desc())))
+# What the invites table shows and filters by; "submitted" is a finished attempt.
+STATES = ("sent", "opened", "started", "submitted", "expired", "revoked")
+PER_PAGE = 50
+
+
+def state_of(invite: Invite, now: datetime) -> str:
+    """The invite's status as recruiters see it (one of ``STATES``)."""
+    attempt = invite.attempt
+    if invite.revoked_at is not None and attempt is None:
+        return "revoked"
+    if invite.finished_at is not None:
+        return "submitted"
+    if attempt is not None:
+        return "started" if attempt.deadline > now else "submitted"
+    if invite.expires_at <= now:
+        return "expired"
+    return "opened" if invite.opened_at is not None else "sent"
+
+
+def _state_clause(state: str, now: datetime) -> ColumnElement[bool]:
+    not_started = Invite.started_at.is_(None)
+    live = and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at > now)
+    running = and_(Invite.started_at.is_not(None), Invite.finished_at.is_(None))
+    clauses: dict[str, ColumnElement[bool]] = {
+        "sent": and_(live, Invite.opened_at.is_(None)),
+        "opened": and_(live, Invite.opened_at.is_not(None)),
+        "started": and_(running, Attempt.deadline > now),
+        "submitted": or_(Invite.finished_at.is_not(None), and_(running, Attempt.deadline <= now)),
+        "expired": and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at <= now),
+        "revoked": and_(not_started, Invite.revoked_at.is_not(None)),
+    }
+    if state not in clauses:
+        raise InvalidInput(f"Unknown status {state!r}; known: {', '.join(STATES)}",
+                           field="status")
+    return clauses[state]
+
+
+@dataclass(frozen=True)
+class InviteRow:
+    invite: Invite
+    state: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class InvitePage:
+    rows: list[InviteRow]
+    page: int
+    pages: int
+    total: int
+    counts: dict[str, int]
+    state: str
+
+
+def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: int = 1,
+                 per_page: int = PER_PAGE) -> InvitePage:
+    """One page of an assessment's invites, newest first, optionally of one status.
+
+    Finished candidates carry their total score as the candidates table computes it.
+    """
+    base = (select(Invite).outerjoin(Attempt, Attempt.invite_id == Invite.id)
+            .where(Invite.assessment_id == assessment_id))
+    counts = {name: db.session.scalar(
+        select(func.count()).select_from(base.where(_state_clause(name, now)).subquery())) or 0
+        for name in STATES}
+    query = base.where(_state_clause(state, now)) if state else base
+    total = sum(counts.values()) if not state else counts[state]
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    invites = list(db.session.scalars(
+        query.order_by(Invite.created_at.desc(), Invite.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)))
+    rows = []
+    for invite in invites:
+        shown = state_of(invite, now)
+        score = _total_score(invite) if shown == "submitted" else None
+        rows.append(InviteRow(invite, shown, score))
+    return InvitePage(rows, page, pages, total, counts, state)
+
+
+def _total_score(invite: Invite) -> float | None:
+    """The candidate's total as the candidates table and report compute it (None while
+    grading)."""
+    from heldout.platform.services import reports
+
+    assessment = invite.assessment
+    results = reports._results(invite.attempt, assessment.challenges,
+                               reports.counting_of(assessment))
+    return reports.total_score(results)
+
+
+def resend_invite(invite_id: int, *, secret: str, ttl_days: int, now: datetime,
+                  delivery: str) -> NewInvite:
+    """A new link for the invite: the old token stops opening anything at once.
+
+    A revoked invite comes back to life with the new link; a started one can't be resent
+    (its link was used; the attempt goes on whatever happens to the link).
+    """
+    invite = get_invite(invite_id)
+    if invite.started_at is not None:
+        raise InvalidInput(f"{invite.candidate_name} has already started; a new link would "
+                           "not open anything.")
+    invite.expires_at = _link_expiry(invite.assessment, now=now, ttl_days=ttl_days)
+    token = new_invite_token(secret)
+    invite.token_hash = token_hash(token)
+    invite.sent_at = now
+    invite.delivery = delivery
+    invite.send_error = None
+    invite.resends = (invite.resends or 0) + 1
+    invite.revoked_at = None
+    invite.status = "sent"
+    invite.opened_at = None
+    db.session.commit()
+    return NewInvite(invite, token)
+
+
+def extend_invite(invite_id: int, *, until: datetime, now: datetime) -> Invite:
+    """Move the link's expiry to ``until`` (the same link keeps working)."""
+    invite = get_invite(invite_id)
+    if invite.started_at is not None:
+        raise InvalidInput(f"{invite.candidate_name} has already started; the link's expiry "
+                           "no longer matters.")
+    if invite.revoked_at is not None:
+        raise InvalidInput("This invite was revoked; resend it to give a new link.")
+    if until <= now:
+        raise InvalidInput("The new expiry must be in the future", field="expires_at")
+    assessment = invite.assessment
+    if assessment.expires_at is not None and until > assessment.expires_at:
+        raise InvalidInput(f"The assessment itself expires on {assessment.expires_at:%d %b %Y}",
+                           field="expires_at", hint="Edit the assessment's expiry first.")
+    invite.expires_at = until
+    db.session.commit()
+    return invite
 
 
 def find_invite(token: str, *, secret: str, max_age_seconds: int, now: datetime,
@@ -101,8 +271,12 @@ def find_invite(token: str, *, secret: str, max_age_seconds: int, now: datetime,
     if invite is None:
         raise InviteInvalid("This invite link is not known here (it may have been replaced).",
                             contact=GENERIC_CONTACT, hint="Ask for a new link.")
+    # The row's expiry is the authority: the signature's age limit only counts while the
+    # row's expiry lies within it, so an extended invite opens past that age.
+    sent_at = invite.sent_at or invite.created_at
+    within_signature = invite.expires_at <= sent_at + timedelta(seconds=max_age_seconds)
     return check_invite(invite, now=now, attempt_in_session=attempt_in_session,
-                        signature_expired=verdict == "expired")
+                        signature_expired=verdict == "expired" and within_signature)
 
 
 def invite_in_session(invite_id: int | None, *, now: datetime,
@@ -151,3 +325,238 @@ def mark_opened(invite: Invite, *, now: datetime) -> None:
         if invite.status == "sent":
             invite.status = "opened"
         db.session.commit()
+
+
+# Bulk invites from a CSV of name,email[,note]: previewed, then confirmed.
+MAX_CSV_BYTES = 256 * 1024
+MAX_CSV_ROWS = 1000
+MAX_SHOWN_LINE_CHARS = 120
+HEADER_NAMES = {"name": "name", "candidate": "name", "email": "email", "e-mail": "email",
+                "mail": "email", "note": "note", "notes": "note"}
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """A good row: it will become an invite."""
+
+    line: int
+    name: str
+    email: str
+    note: str
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row left out, with its line number in the file and why."""
+
+    line: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    good: list[CsvRow]
+    bad: list[BadRow]
+    # Rows whose address already has an invite to this assessment: left out, resend instead.
+    already: list[BadRow]
+    text: str
+
+    @property
+    def rows(self) -> int:
+        return len(self.good) + len(self.bad) + len(self.already)
+
+
+def _decode(data: bytes) -> str:
+    if len(data) > MAX_CSV_BYTES:
+        raise UploadTooLarge(f"The file is larger than {MAX_CSV_BYTES // 1024} KiB",
+                             field="file", hint=f"Split it into files of at most "
+                                                f"{MAX_CSV_ROWS} candidates.")
+    if not data.strip():
+        raise InvalidInput("The file is empty", field="file",
+                           hint="One candidate per line: name,email[,note].")
+    if b"\x00" in data:
+        raise InvalidInput("This file is not a CSV (it holds binary data)", field="file",
+                           hint="Export the sheet as CSV (UTF-8): name,email[,note].")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("This file is not a UTF-8 CSV", field="file",
+                           hint="Export the sheet as “CSV UTF-8”.") from None
+
+
+def _shown(cells: list[str]) -> str:
+    text = ",".join(cells)
+    return text if len(text) <= MAX_SHOWN_LINE_CHARS else text[:MAX_SHOWN_LINE_CHARS] + "…"
+
+
+def _columns(first: list[str]) -> dict[str, int] | None:
+    """The column of each field when the first row is a header, else None."""
+    names = [HEADER_NAMES.get(cell.strip().lower()) for cell in first]
+    if "email" not in names or "name" not in names:
+        return None
+    return {name: i for i, name in reversed(list(enumerate(names))) if name is not None}
+
+
+def preview_bulk(assessment_id: int, data: bytes | str, *, now: datetime) -> BulkPreview:
+    """Read a CSV of candidates: the rows to invite, and every other row with its reason.
+
+    Each bad row is reported by its line in the file (a quoted cell may span lines; the
+    line it starts on is given): no e-mail or an invalid one, a name or note too long, an
+    address seen earlier in the file, an address already invited here.
+    """
+    assessment = get_assessment(assessment_id)
+    text = data if isinstance(data, str) else _decode(data)
+    if len(text.encode("utf-8")) > MAX_CSV_BYTES:
+        raise UploadTooLarge(f"The list is larger than {MAX_CSV_BYTES // 1024} KiB",
+                             field="file")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    parsed: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for cells in reader:
+            if len(parsed) >= MAX_CSV_ROWS + 1:
+                raise InvalidInput(f"The file has more than {MAX_CSV_ROWS} rows",
+                                   field="file", hint="Split it into smaller files.")
+            parsed.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InvalidInput(f"This file is not a CSV that can be read (line {reader.line_num}: "
+                           f"{exc})", field="file") from None
+    columns = {"name": 0, "email": 1, "note": 2}
+    if parsed:
+        header = _columns(parsed[0][1])
+        if header is not None:
+            columns = header
+            parsed = parsed[1:]
+    if len(parsed) > MAX_CSV_ROWS:
+        raise InvalidInput(f"The file has more than {MAX_CSV_ROWS} rows", field="file",
+                           hint="Split it into smaller files.")
+    good: list[CsvRow] = []
+    bad: list[BadRow] = []
+    seen: dict[str, int] = {}
+    for line_no, cells in parsed:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines are nobody
+        row, reason = _read_row(cells, columns)
+        if row is None:
+            bad.append(BadRow(line_no, _shown(cells), reason))
+            continue
+        name, email, note = row
+        if email in seen:
+            bad.append(BadRow(line_no, _shown(cells),
+                              f"{email} already appears on line {seen[email]}"))
+            continue
+        seen[email] = line_no
+        good.append(CsvRow(line_no, name, email, note))
+    if not good and not bad:
+        raise InvalidInput("The file has no candidates in it", field="file",
+                           hint="One candidate per line: name,email[,note].")
+    invited = already_invited(assessment.id, [row.email for row in good])
+    already = [BadRow(row.line, _shown([row.name, row.email]),
+                      f"{row.email} is already invited ({state_of(invited[row.email], now)}"
+                      "); resend that invite instead")
+               for row in good if row.email in invited]
+    good = [row for row in good if row.email not in invited]
+    return BulkPreview(good, bad, already, text)
+
+
+def _read_row(cells: list[str], columns: dict[str, int]
+              ) -> tuple[tuple[str, str, str] | None, str]:
+    def cell(field: str) -> str:
+        index = columns.get(field)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    extra = len(cells) - (max(columns.values()) + 1)
+    if extra > 0 and any(c.strip() for c in cells[-extra:]):
+        return None, "too many columns: expected name,email[,note]"
+    name = " ".join(cell("name").split())
+    email = cell("email")
+    if not email:
+        return None, "no e-mail address"
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        return None, f"{email[:60]!r} is not an e-mail address"
+    if not name:
+        return None, "no name"
+    if len(name) > MAX_NAME_CHARS:
+        return None, f"the name is longer than {MAX_NAME_CHARS} characters"
+    note = cell("note")
+    if len(note) > MAX_NOTE_CHARS:
+        return None, f"the note is longer than {MAX_NOTE_CHARS} characters"
+    return (name, email, note), ""
+
+
+def create_bulk(*, assessment_id: int, text: str, created_by_id: int, secret: str,
+                ttl_days: int, now: datetime, delivery: str) -> tuple[list[NewInvite],
+                                                                      BulkPreview]:
+    """Invite every good row of the list (read again: the preview kept nothing), at once.
+
+    Rows invited in the meantime (a second confirm) are left out, so confirming twice
+    creates each invite once.
+    """
+    preview = preview_bulk(assessment_id, text, now=now)
+    assessment = get_assessment(assessment_id)
+    expires_at = _link_expiry(assessment, now=now, ttl_days=ttl_days)
+    created = []
+    for row in preview.good:
+        token = new_invite_token(secret)
+        invite = Invite(assessment=assessment, candidate_name=row.name,
+                        candidate_email=row.email, token_hash=token_hash(token),
+                        status="sent", created_by_id=created_by_id, created_at=now,
+                        expires_at=expires_at, sent_at=now, delivery=delivery,
+                        note=row.note or None, resends=0)
+        db.session.add(invite)
+        created.append(NewInvite(invite, token))
+    db.session.commit()
+    return created, preview
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a quote first."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def links_csv(links: list[tuple[Invite, str]]) -> str:
+    """The CSV of new links handed to the recruiter once: name, e-mail, note, link, expiry."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["name", "email", "note", "link", "expires"])
+    for invite, link in links:
+        writer.writerow([spreadsheet_safe(invite.candidate_name),
+                         spreadsheet_safe(invite.candidate_email),
+                         spreadsheet_safe(invite.note or ""), link,
+                         f"{invite.expires_at:%Y-%m-%d %H:%M} UTC"])
+    return out.getvalue()
+
+
+def deliver(created: list[NewInvite], *, kind: str, smtp: mail.SmtpSettings,
+            link_for: Callable[[str], str], org_name: str) -> list[tuple[Invite, str | None]]:
+    """E-mail each invite its link (``kind``: invite, resend or extend) over one connection.
+
+    Records per invite whether it went out (``send_error``); a server that can't be reached
+    fails them all with the same reason.
+    """
+    mails = []
+    for new in created:
+        invite = new.invite
+        assessment = invite.assessment
+        mails.append(mail.Outgoing(invite.candidate_name, invite.candidate_email, kind, {
+            "org_name": org_name, "assessment": assessment.name,
+            "challenges": len(assessment.items), "minutes": assessment.time_limit_minutes,
+            "link": link_for(new.token) if new.token else "",
+            "expires": f"{invite.expires_at:%d %B %Y}", "contact": contact_of(invite)}))
+    try:
+        errors = mail.send_all(smtp, mails)
+    except mail.MailError as exc:
+        errors = [str(exc)] * len(mails)
+    for new, error in zip(created, errors, strict=True):
+        new.invite.send_error = error
+        if error is None:
+            new.invite.delivery = "email"
+    db.session.commit()
+    return [(new.invite, error) for new, error in zip(created, errors, strict=True)]

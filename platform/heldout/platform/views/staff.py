@@ -1,18 +1,29 @@
-"""Recruiter pages: assessments, the builder, invites."""
+"""Recruiter pages: assessments, the builder, role templates, invites one by one or by CSV."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time
+from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
-from heldout.platform.services import assessments, audit, catalogue, invites
-from heldout.platform.views.auth import role_required, staff_user
+from heldout.platform.services import assessments, audit, catalogue, invites, mail, roles
+from heldout.platform.views.auth import role_required, safe_next, staff_user
 from heldout.platform.views.common import now, parse_int
 
 bp = Blueprint("staff", __name__)
@@ -40,11 +51,20 @@ def healthz() -> ResponseReturnValue:
     return {"status": "ok"}
 
 
+def _smtp() -> mail.SmtpSettings | None:
+    return mail.SmtpSettings.from_config(current_app.config)
+
+
 @bp.get("/assessments")
 @role_required(*STAFF)
 def assessment_list() -> ResponseReturnValue:
-    """Every assessment with invited / started / finished counts."""
-    return render_template("staff/assessments.html", summaries=assessments.list_assessments())
+    """Assessments with invited / started / finished counts; archived ones on request."""
+    archived = request.args.get("archived") == "1"
+    listing = assessments.list_assessments(include_archived=archived,
+                                           page=parse_int(request.args.get("page"), 1) or 1)
+    return render_template("staff/assessments.html", listing=listing,
+                           summaries=listing.summaries, archived=archived,
+                           smtp=_smtp() is not None)
 
 
 def _parse_expiry(value: str) -> datetime | None:
@@ -58,43 +78,146 @@ def _parse_expiry(value: str) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
+def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
+    getlist = getattr(form, "getlist", None)
+    chosen = tuple(getlist("challenges")) if getlist is not None else ()
+    return assessments.AssessmentForm(
+        name=str(form.get("name", "")), challenge_slugs=chosen,
+        time_limit_minutes=parse_int(form.get("time_limit_minutes"), 0) or 0,
+        instructions=str(form.get("instructions", "")),
+        expires_at=_parse_expiry(str(form.get("expires_at", "")).strip()),
+        show_scores=form.get("show_scores") == "on")
+
+
+def _catalogue_filter() -> assessments.CatalogueFilter:
+    args = request.args
+    return assessments.CatalogueFilter(kind=args.get("kind", "")[:40],
+                                       skill=args.get("skill", "")[:80],
+                                       difficulty=args.get("difficulty", "")[:40])
+
+
+def _builder(*, form: Mapping[str, Any], chosen: list[str], error: InvalidInput | None,
+             editing: Any = None, role: roles.Role | None = None,
+             picks: list[roles.Pick] | None = None) -> str:
+    challenges = catalogue.available_challenges()
+    view = assessments.filter_catalogue(challenges, _catalogue_filter())
+    shown = {c.slug for c in view.challenges}
+    by_slug = {c.slug: c for c in challenges}
+    summed = sum(by_slug[s].expected_minutes for s in chosen if s in by_slug)
+    return render_template(
+        "staff/assessment_new.html", challenges=challenges, view=view, shown=shown,
+        wanted=_catalogue_filter(), form=form, chosen=chosen, error=error, editing=editing,
+        summed=summed, roles=roles.ROLES, role=role, picks=picks or [],
+        missing_kinds=roles.missing_kinds(role, picks or []) if role else (),
+        started=editing is not None and assessments.has_started_attempts(editing.id))
+
+
 @bp.route("/assessments/new", methods=["GET", "POST"])
 @role_required(*RECRUITERS)
 def assessment_new() -> ResponseReturnValue:
-    """The builder: pick challenges from the catalogue, set time and instructions."""
-    challenges = catalogue.available_challenges()
+    """The builder: start from a role template or pick from the catalogue."""
+    if request.method == "GET":
+        role_key = request.args.get("role", "")
+        if role_key:
+            role = roles.get_role(role_key)
+            picks = roles.pick_challenges(role, catalogue.available_challenges())
+            form = {"name": f"{role.title} assessment",
+                    "time_limit_minutes": str(roles.suggested_minutes(picks)),
+                    "instructions": ""}
+            return _builder(form=form, chosen=[p.challenge.slug for p in picks], error=None,
+                            role=role, picks=picks)
+        return _builder(form={}, chosen=[], error=None)
     form = request.form
-    error: InvalidInput | None = None
-    if request.method == "POST":
-        try:
-            created = assessments.create_assessment(
-                name=form.get("name", ""),
-                challenge_slugs=form.getlist("challenges"),
-                time_limit_minutes=parse_int(form.get("time_limit_minutes"), 0) or 0,
-                instructions=form.get("instructions", ""),
-                expires_at=_parse_expiry(form.get("expires_at", "").strip()),
-                show_scores=form.get("show_scores") == "on",
-                created_by_id=staff_user().id)
-        except InvalidInput as exc:
-            error = exc
-        else:
-            return redirect(url_for("staff.assessment_detail", assessment_id=created.id))
-    return render_template("staff/assessment_new.html", challenges=challenges, form=form,
-                           chosen=form.getlist("challenges"), error=error), 400 if error else 200
+    try:
+        values = _builder_form(form)
+        created = assessments.create_assessment(
+            name=values.name, challenge_slugs=values.challenge_slugs,
+            time_limit_minutes=values.time_limit_minutes, instructions=values.instructions,
+            expires_at=values.expires_at, show_scores=values.show_scores,
+            created_by_id=staff_user().id)
+    except InvalidInput as exc:
+        return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
+    flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
+    return redirect(url_for("staff.assessment_detail", assessment_id=created.id))
 
 
-# The link of an invite just created, kept in the session for the one page that shows it.
+@bp.route("/assessments/<int:assessment_id>/edit", methods=["GET", "POST"])
+@role_required(*RECRUITERS)
+def assessment_edit(assessment_id: int) -> ResponseReturnValue:
+    """The builder on an existing assessment."""
+    assessment = assessments.get_assessment(assessment_id)
+    if request.method == "GET":
+        form = {"name": assessment.name, "instructions": assessment.instructions,
+                "time_limit_minutes": str(assessment.time_limit_minutes),
+                "expires_at": f"{assessment.expires_at:%Y-%m-%d}"
+                if assessment.expires_at else "",
+                "show_scores": "on" if assessment.show_scores else ""}
+        return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
+                        editing=assessment)
+    form = request.form
+    try:
+        assessments.update_assessment(assessment_id, _builder_form(form))
+    except InvalidInput as exc:
+        return _builder(form=form, chosen=form.getlist("challenges"), error=exc,
+                        editing=assessment), 400
+    flash("Changes saved.", "success")
+    return redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
+
+
+@bp.post("/assessments/<int:assessment_id>/duplicate")
+@role_required(*RECRUITERS)
+def assessment_duplicate(assessment_id: int) -> ResponseReturnValue:
+    """A copy of the assessment, opened in the builder."""
+    copy = assessments.duplicate_assessment(assessment_id, created_by_id=staff_user().id)
+    flash(f"Duplicated as “{copy.name}”: rename it and adjust what you need.", "success")
+    return redirect(url_for("staff.assessment_edit", assessment_id=copy.id), code=303)
+
+
+@bp.post("/assessments/<int:assessment_id>/archive")
+@role_required(*RECRUITERS)
+def assessment_archive(assessment_id: int) -> ResponseReturnValue:
+    """Archive (or, with archived=0, restore) an assessment."""
+    archived = request.form.get("archived", "1") != "0"
+    assessment = assessments.set_archived(assessment_id, archived)
+    audit.record_request(staff_user(), "assessment.archive", "assessment", assessment_id, {"on": archived})
+    done = "archived: its links no longer open" if archived else "restored"
+    flash(f"“{assessment.name}” {done}.", "success")
+    return redirect(url_for("staff.assessment_list", archived="1" if archived else None),
+                    code=303)
+
+
+@bp.get("/catalogue/<slug>")
+@role_required(*RECRUITERS)
+def catalogue_preview(slug: str) -> ResponseReturnValue:
+    """A challenge's statement as candidates see it."""
+    return render_template("staff/catalogue_preview.html",
+                           preview=assessments.statement_preview(slug))
+
+
+# The link of an invite just created or resent, kept in the session for the one page that
+# shows it.
 NEW_INVITE_KEY = "new_invite"
 
 
+def _link(token: str) -> str:
+    return f"{current_app.config['HELDOUT_BASE_URL']}{url_for('candidate.landing', token=token)}"
+
+
 def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = None,
-                     error: InvalidInput | None = None) -> str:
+                     error: InvalidInput | None = None, preview: Any = None) -> str:
     assessment = assessments.get_assessment(assessment_id)
     new_invite, link = _take_new_invite(assessment_id)
-    return render_template("staff/assessment.html", assessment=assessment,
-                           invites=invites.list_invites(assessment_id), now=now(),
+    state = request.args.get("status", "")
+    if state not in invites.STATES:
+        state = ""
+    page = invites.list_invites(assessment_id, now=now(), state=state,
+                                page=parse_int(request.args.get("page"), 1) or 1)
+    return render_template("staff/assessment.html", assessment=assessment, listing=page,
+                           invites=page.rows, states=invites.STATES, now=now(),
                            expected_minutes=assessments.expected_minutes(assessment),
-                           form=form or {}, error=error, new_invite=new_invite, link=link)
+                           form=form or {}, error=error, new_invite=new_invite, link=link,
+                           preview=preview, smtp=_smtp() is not None,
+                           limits={"bytes": invites.MAX_CSV_BYTES, "rows": invites.MAX_CSV_ROWS})
 
 
 def _take_new_invite(assessment_id: int) -> tuple[Invite | None, str | None]:
@@ -103,16 +226,31 @@ def _take_new_invite(assessment_id: int) -> tuple[Invite | None, str | None]:
     if not isinstance(kept, dict) or kept.get("assessment_id") != assessment_id:
         return None, None
     session.pop(NEW_INVITE_KEY)
-    invite = invites.get_invite(int(kept["invite_id"]))
-    link = f"{current_app.config['HELDOUT_BASE_URL']}" \
-           f"{url_for('candidate.landing', token=kept['token'])}"
-    return invite, link
+    return invites.get_invite(int(kept["invite_id"])), _link(str(kept["token"]))
+
+
+def _hand_over(created: invites.NewInvite, *, kind: str) -> None:
+    """E-mail the link when SMTP is set up; otherwise (or when that fails) show it once."""
+    smtp = _smtp()
+    if smtp is not None:
+        ((invite, error),) = invites.deliver(
+            [created], kind=kind, smtp=smtp, link_for=_link,
+            org_name=current_app.config["HELDOUT_ORG_NAME"])
+        if error is None:
+            flash(f"E-mail with the link sent to {invite.candidate_email}.", "success")
+            return
+        flash(f"The e-mail to {invite.candidate_email} was not sent ({error}); copy the link "
+              "below and send it yourself.", "error")
+    # The signed session cookie carries the token to the next page only; the database
+    # keeps its hash alone.
+    session[NEW_INVITE_KEY] = {"assessment_id": created.invite.assessment_id,
+                               "invite_id": created.invite.id, "token": created.token}
 
 
 @bp.get("/assessments/<int:assessment_id>")
 @role_required(*RECRUITERS)
 def assessment_detail(assessment_id: int) -> ResponseReturnValue:
-    """One assessment: its challenges, its invites, and the form to invite a candidate."""
+    """One assessment: its challenges, its invites, and the forms to invite candidates."""
     return _assessment_page(assessment_id)
 
 
@@ -129,15 +267,115 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
         created = invites.create_invite(
             assessment_id=assessment_id, candidate_name=form.get("candidate_name", ""),
             candidate_email=form.get("candidate_email", ""), created_by_id=staff_user().id,
-            secret=config["SECRET_KEY"], ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now())
+            secret=config["SECRET_KEY"], ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now(),
+            note=form.get("note", ""), delivery="page")
     except InvalidInput as exc:
         return _assessment_page(assessment_id, form=form, error=exc), 400
     audit.record_request(staff_user(), "invite.create", "invite", created.invite.id)
-    # The signed session cookie carries the token to the next page only; the database
-    # keeps its hash alone, as before.
-    session[NEW_INVITE_KEY] = {"assessment_id": assessment_id, "invite_id": created.invite.id,
-                               "token": created.token}
+    _hand_over(created, kind="invite")
     return redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
+
+
+@bp.post("/assessments/<int:assessment_id>/invites/preview")
+@role_required(*RECRUITERS)
+def invite_bulk_preview(assessment_id: int) -> ResponseReturnValue:
+    """Read an uploaded CSV and show which rows will be invited and which are left out.
+
+    Nothing is stored: the confirm button sends the same list back.
+    """
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput("Choose a CSV file to upload", field="file")
+        data = upload.stream.read(invites.MAX_CSV_BYTES + 1)
+        preview = invites.preview_bulk(assessment_id, data, now=now())
+    except InvalidInput as exc:
+        return _assessment_page(assessment_id, error=exc), 400
+    return _assessment_page(assessment_id, preview=preview)
+
+
+@bp.post("/assessments/<int:assessment_id>/invites/bulk")
+@role_required(*RECRUITERS)
+def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
+    """Invite the previewed list: e-mail the links, or hand them over once as a CSV."""
+    config = current_app.config
+    smtp = _smtp()
+    try:
+        created, _ = invites.create_bulk(
+            assessment_id=assessment_id, text=request.form.get("rows", ""),
+            created_by_id=staff_user().id, secret=config["SECRET_KEY"],
+            ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now(),
+            delivery="email" if smtp is not None else "download")
+    except InvalidInput as exc:
+        return _assessment_page(assessment_id, error=exc), 400
+    back = redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
+    audit.record_request(staff_user(), "invite.bulk", "assessment", assessment_id, {"invited": len(created)})
+    if not created:
+        flash("Nothing new to invite: every candidate of the list is already invited.", "info")
+        return back
+    if smtp is not None:
+        results = invites.deliver(created, kind="invite", smtp=smtp, link_for=_link,
+                                  org_name=config["HELDOUT_ORG_NAME"])
+        failed = [invite for invite, error in results if error is not None]
+        flash(f"{len(created) - len(failed)} invite e-mail(s) sent.", "success")
+        if failed:
+            why = results[0][1] if len(failed) == len(results) else "see the table"
+            flash(f"{len(failed)} e-mail(s) were not sent ({why}): use Resend on those rows "
+                  "once the mail server works.", "error")
+        return back
+    body = invites.links_csv([(new.invite, _link(new.token)) for new in created])
+    stamp = now().strftime("%Y%m%d-%H%M")
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="invite-links-{assessment_id}-{stamp}.csv"',
+        "Cache-Control": "no-store"})
+
+
+def _invite_back(invite: Invite) -> ResponseReturnValue:
+    return redirect(url_for("staff.assessment_detail", assessment_id=invite.assessment_id,
+                            status=request.form.get("status") or None))
+
+
+@bp.post("/invites/<int:invite_id>/resend")
+@role_required(*RECRUITERS)
+def invite_resend(invite_id: int) -> ResponseReturnValue:
+    """A new link for the candidate; the old one stops working at once."""
+    config = current_app.config
+    try:
+        created = invites.resend_invite(invite_id, secret=config["SECRET_KEY"],
+                                        ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now(),
+                                        delivery="page")
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return _invite_back(invites.get_invite(invite_id))
+    _hand_over(created, kind="resend")
+    audit.record_request(staff_user(), "invite.resend", "invite", invite_id)
+    return _invite_back(created.invite)
+
+
+@bp.post("/invites/<int:invite_id>/extend")
+@role_required(*RECRUITERS)
+def invite_extend(invite_id: int) -> ResponseReturnValue:
+    """Give the candidate until a later date to start (the same link)."""
+    invite = invites.get_invite(invite_id)
+    try:
+        until = _parse_expiry(request.form.get("expires_at", "").strip())
+        if until is None:
+            raise InvalidInput("Choose the new expiry date", field="expires_at")
+        invite = invites.extend_invite(invite_id, until=until, now=now())
+        audit.record_request(staff_user(), "invite.extend", "invite", invite_id, {"until": str(until.date())})
+    except InvalidInput as exc:
+        flash(exc.message + (f" {exc.hint}" if exc.hint else ""), "error")
+        return _invite_back(invite)
+    smtp = _smtp()
+    message = f"{invite.candidate_name}'s link now expires on {invite.expires_at:%d %b %Y}."
+    if smtp is not None:
+        ((_, error),) = invites.deliver([invites.NewInvite(invite, "")], kind="extend",
+                                        smtp=smtp, link_for=_link,
+                                        org_name=current_app.config["HELDOUT_ORG_NAME"])
+        message += " They were told by e-mail." if error is None else \
+            f" The e-mail telling them was not sent ({error})."
+    flash(message, "success")
+    return _invite_back(invite)
 
 
 @bp.post("/invites/<int:invite_id>/revoke")
@@ -146,4 +384,21 @@ def invite_revoke(invite_id: int) -> ResponseReturnValue:
     """Withdraw an invite link."""
     invite = invites.revoke_invite(invite_id, now=now())
     audit.record_request(staff_user(), "invite.revoke", "invite", invite_id)
-    return redirect(url_for("staff.assessment_detail", assessment_id=invite.assessment_id))
+    flash(f"The link sent to {invite.candidate_name} no longer opens.", "success")
+    return _invite_back(invite)
+
+
+@bp.post("/mail/test")
+@role_required(*RECRUITERS)
+def mail_test() -> ResponseReturnValue:
+    """Send a test e-mail to the signed-in staff member through the configured server."""
+    user = staff_user()
+    try:
+        mail.send_test(_smtp(), to_name=user.name, to_email=user.email,
+                       org_name=current_app.config["HELDOUT_ORG_NAME"])
+    except InvalidInput as exc:
+        flash(exc.message + (f" {exc.hint}" if exc.hint else ""), "error")
+    else:
+        flash(f"Test e-mail sent to {user.email}.", "success")
+    return redirect(safe_next(request.form.get("back")) or url_for("staff.assessment_list"),
+                    code=303)

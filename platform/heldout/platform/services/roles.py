@@ -1,0 +1,110 @@
+"""Role templates: which challenges of the catalogue suit a job, and why each was picked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from heldout.platform.errors import NotFound
+from heldout.platform.models import Challenge
+
+
+@dataclass(frozen=True)
+class Role:
+    """A job as the skills it needs: challenges tagged with them, or of these kinds, fit."""
+
+    key: str
+    title: str
+    description: str
+    skills: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+
+# Skill tags are compared case-insensitively with the challenges' ``skills`` in
+# challenge.toml. One job title hides very different work, hence four roles.
+ROLES: tuple[Role, ...] = (
+    Role("ml-engineer", "ML engineer",
+         "Trains and ships models: features, training, evaluation, code quality.",
+         skills=("binary classification", "feature engineering", "evaluation metrics",
+                 "scikit-learn", "leakage", "numpy"),
+         kinds=("model_training", "feature_engineering", "function")),
+    Role("data-scientist", "Data scientist",
+         "Explores data, answers questions with it, models and explains the results.",
+         skills=("exploratory data analysis", "Jupyter", "binary classification",
+                 "evaluation metrics", "pandas"),
+         kinds=("notebook", "model_training")),
+    Role("data-engineer", "Data engineer",
+         "Builds reliable tables and pipelines: SQL, dates, joins, data quality.",
+         skills=("SQL", "window functions", "DuckDB", "cohort analysis", "dates and times",
+                 "missing values"),
+         kinds=("sql", "feature_engineering")),
+    Role("mlops-engineer", "MLOps engineer",
+         "Puts models into service: deployment, latency, input validation, reproducibility.",
+         skills=("deployment", "serving", "latency", "input validation", "data splitting"),
+         kinds=("deployment", "function")),
+)
+ROLES_BY_KEY = {role.key: role for role in ROLES}
+# At most this many challenges per template: an assessment one can finish in a sitting.
+MAX_PICKS = 4
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A challenge a role template chose, with the reasons shown to the recruiter."""
+
+    challenge: Challenge
+    matched_skills: tuple[str, ...]
+    matched_kind: bool
+
+    @property
+    def reason(self) -> str:
+        parts = []
+        if self.matched_skills:
+            parts.append("assesses " + ", ".join(self.matched_skills))
+        if self.matched_kind:
+            parts.append(f"a {self.challenge.kind.replace('_', ' ')} challenge, "
+                         "which this role does day to day")
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:]
+
+    @property
+    def weight(self) -> int:
+        return 2 * len(self.matched_skills) + int(self.matched_kind)
+
+
+def get_role(key: str) -> Role:
+    role = ROLES_BY_KEY.get(key)
+    if role is None:
+        raise NotFound(f"No role template {key!r}",
+                       hint="Known templates: " + ", ".join(ROLES_BY_KEY))
+    return role
+
+
+def pick_challenges(role: Role, catalogue: Sequence[Challenge]) -> list[Pick]:
+    """The catalogue's challenges that fit ``role``, best fit first, at most ``MAX_PICKS``.
+
+    A challenge fits when it shares a skill tag with the role or is of one of its kinds;
+    more shared skills rank higher, then the shorter challenge.
+    """
+    wanted = {skill.casefold(): skill for skill in role.skills}
+    picks = []
+    for challenge in catalogue:
+        matched = tuple(str(skill) for skill in challenge.skills
+                        if str(skill).casefold() in wanted)
+        pick = Pick(challenge, matched, challenge.kind in role.kinds)
+        if pick.weight:
+            picks.append(pick)
+    picks.sort(key=lambda p: (-p.weight, p.challenge.expected_minutes, p.challenge.title))
+    return picks[:MAX_PICKS]
+
+
+def missing_kinds(role: Role, picks: Sequence[Pick]) -> tuple[str, ...]:
+    """Kinds the role asks for that no picked challenge covers (none in the catalogue yet)."""
+    covered = {p.challenge.kind for p in picks}
+    return tuple(kind for kind in role.kinds if kind not in covered)
+
+
+def suggested_minutes(picks: Sequence[Pick]) -> int:
+    """A time limit for the picks: their expected minutes and a quarter more, in 15s."""
+    expected = sum(p.challenge.expected_minutes for p in picks)
+    return max(15, -(-(expected * 5 // 4) // 15) * 15)

@@ -1,0 +1,299 @@
+"""Invite e-mail through a real SMTP server (aiosmtpd on 127.0.0.1, started by the test)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from heldout.platform.config import load_settings
+from heldout.platform.errors import ConfigError, InvalidInput
+from heldout.platform.extensions import db
+from heldout.platform.models import Invite
+from heldout.platform.services import mail
+from tests.platform.conftest import PASSWORD, Users
+
+LINK = re.compile(r"http://heldout\.test/i/(\S+)")
+SENDER = "Hiring <hiring@example.com>"
+
+
+@dataclass
+class Inbox:
+    """What the local SMTP server accepted."""
+
+    port: int
+    messages: list[tuple[Envelope, Message]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)
+        self.messages.append((envelope, message_from_bytes(content)))
+        return "250 Message accepted"
+
+    def body(self, index: int = -1) -> str:
+        payload = self.messages[index][1].get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        return payload.decode("utf-8")
+
+    def link_token(self, index: int = -1) -> str:
+        match = LINK.search(self.body(index))
+        assert match, self.body(index)
+        return match.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                  auth_data: Any) -> AuthResult:
+    return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == b"s3cret")
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    inbox = Inbox(_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port,
+                            authenticator=_authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def _smtp_settings(port: int, **extra: Any) -> dict[str, Any]:
+    return {"HELDOUT_SMTP_HOST": "127.0.0.1", "HELDOUT_SMTP_PORT": port,
+            "HELDOUT_SMTP_FROM": SENDER, "HELDOUT_SMTP_STARTTLS": False, **extra}
+
+
+@pytest.fixture
+def mail_app(app_factory: Callable[..., Flask], inbox: Inbox) -> Flask:
+    return app_factory(**_smtp_settings(inbox.port))
+
+
+def _login(client: FlaskClient, role: str = "recruiter") -> None:
+    response = client.post("/login", data={"email": f"{role}@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def _users(app: Flask) -> Users:
+    from werkzeug.security import generate_password_hash
+
+    from heldout.platform.models import User
+
+    ids = {}
+    with app.app_context():
+        for role in ("admin", "recruiter", "interviewer"):
+            user = User(email=f"{role}@example.com", name=role.title(), role=role,
+                        password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"))
+            db.session.add(user)
+            db.session.commit()
+            ids[role] = user.id
+    return Users(**ids)
+
+
+def _assessment(app: Flask, users: Users) -> int:
+    from heldout.platform.services import assessments
+
+    with app.app_context():
+        return assessments.create_assessment(
+            name="Data <b>role</b>", challenge_slugs=["churn-prediction"],
+            time_limit_minutes=60, instructions="", expires_at=None, show_scores=False,
+            created_by_id=users.recruiter).id
+
+
+@pytest.fixture
+def mailed(mail_app: Flask) -> tuple[Flask, FlaskClient, int]:
+    users = _users(mail_app)
+    assessment_id = _assessment(mail_app, users)
+    client = mail_app.test_client()
+    _login(client)
+    return mail_app, client, assessment_id
+
+
+def test_one_invite_is_e_mailed_with_a_link_that_opens(mailed: tuple[Flask, FlaskClient, int],
+                                                       inbox: Inbox) -> None:
+    app, client, assessment_id = mailed
+    response = client.post(f"/assessments/{assessment_id}/invites",
+                           data={"candidate_name": "Ada Lovelace",
+                                 "candidate_email": "ada@example.org"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).text
+    assert "E-mail with the link sent to ada@example.org" in page
+    # E-mailed: the page never shows the link itself.
+    assert "invite-link" not in page
+
+    ((envelope, message),) = inbox.messages
+    assert envelope.rcpt_tos == ["ada@example.org"]
+    assert message["From"] == SENDER
+    assert message["To"] == '"Ada Lovelace" <ada@example.org>'
+    assert message["Subject"] == "You are invited to Data <b>role</b>"
+    body = inbox.body()
+    assert "Hello Ada Lovelace" in body and "1 challenge, 60 minutes" in body
+    token = inbox.link_token()
+    landing = app.test_client().get(f"/i/{token}", follow_redirects=True)
+    assert landing.status_code == 200 and "Start" in landing.text
+    with app.app_context():
+        invite = db.session.scalars(select(Invite)).one()
+        assert invite.delivery == "email" and invite.send_error is None
+        assert token not in [str(v) for v in vars(invite).values()]
+
+
+def test_bulk_confirm_e_mails_every_good_row(mailed: tuple[Flask, FlaskClient, int],
+                                             inbox: Inbox) -> None:
+    _, client, assessment_id = mailed
+    text = "name,email\nAda,ada@example.org\nBob,not-an-address\nCy,cy@example.org\n"
+    response = client.post(f"/assessments/{assessment_id}/invites/bulk", data={"rows": text})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).text
+    assert "2 invite e-mail(s) sent." in page
+    assert sorted(env.rcpt_tos[0] for env, _ in inbox.messages) == ["ada@example.org",
+                                                                      "cy@example.org"]
+    tokens = {inbox.link_token(i) for i in range(2)}
+    assert len(tokens) == 2
+    # A second confirm of the same list sends nothing more.
+    again = client.post(f"/assessments/{assessment_id}/invites/bulk", data={"rows": text})
+    assert "Nothing new to invite" in client.get(again.headers["Location"]).text
+    assert len(inbox.messages) == 2
+
+
+def test_resend_mails_a_new_link_and_the_old_one_dies(mailed: tuple[Flask, FlaskClient, int],
+                                                      inbox: Inbox) -> None:
+    app, client, assessment_id = mailed
+    client.post(f"/assessments/{assessment_id}/invites",
+                data={"candidate_name": "Ada", "candidate_email": "ada@example.org"})
+    old = inbox.link_token()
+    with app.app_context():
+        invite_id = db.session.scalars(select(Invite.id)).one()
+    response = client.post(f"/invites/{invite_id}/resend")
+    assert response.status_code == 302
+    assert len(inbox.messages) == 2
+    assert inbox.messages[1][1]["Subject"] == "A new link for Data <b>role</b>"
+    assert "no longer works" in inbox.body()
+    new = inbox.link_token()
+    assert new != old
+    candidate = app.test_client()
+    assert "not known here" in candidate.get(f"/i/{old}", follow_redirects=True).text
+    assert candidate.get(f"/i/{new}", follow_redirects=True).status_code == 200
+
+
+def test_extend_tells_the_candidate(mailed: tuple[Flask, FlaskClient, int],
+                                    inbox: Inbox) -> None:
+    app, client, assessment_id = mailed
+    client.post(f"/assessments/{assessment_id}/invites",
+                data={"candidate_name": "Ada", "candidate_email": "ada@example.org"})
+    with app.app_context():
+        invite_id = db.session.scalars(select(Invite.id)).one()
+    response = client.post(f"/invites/{invite_id}/extend", data={"expires_at": "2099-03-01"})
+    page = client.get(response.headers["Location"]).text
+    assert "now expires on 01 Mar 2099. They were told by e-mail." in page
+    assert inbox.messages[-1][1]["Subject"] == "More time to start Data <b>role</b>"
+    assert "01 March 2099" in inbox.body()
+
+
+def test_send_test_e_mail_button(mailed: tuple[Flask, FlaskClient, int], inbox: Inbox) -> None:
+    app, client, _ = mailed
+    assert "Send test e-mail" in client.get("/assessments").text
+    response = client.post("/mail/test", data={"back": "/assessments"})
+    assert response.status_code == 303 and response.headers["Location"] == "/assessments"
+    assert "Test e-mail sent to recruiter@example.com" in client.get("/assessments").text
+    ((envelope, message),) = inbox.messages
+    assert envelope.rcpt_tos == ["recruiter@example.com"]
+    assert message["Subject"] == "heldout test e-mail"
+    # Interviewers can't send mail from the platform.
+    interviewer = app.test_client()
+    _login(interviewer, "interviewer")
+    assert interviewer.post("/mail/test").status_code == 403
+    assert len(inbox.messages) == 1
+
+
+def test_without_smtp_the_test_button_is_absent_and_refuses(client: FlaskClient,
+                                                            auth: Any) -> None:
+    auth.login("recruiter")
+    assert "Send test e-mail" not in client.get("/assessments").text
+    response = client.post("/mail/test")
+    assert "No SMTP server is configured" in client.get(response.headers["Location"]).text
+
+
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated:DeprecationWarning")
+def test_login_with_user_and_password(app_factory: Callable[..., Flask], inbox: Inbox) -> None:
+    app = app_factory(**_smtp_settings(inbox.port, HELDOUT_SMTP_USER="mailer",
+                                       HELDOUT_SMTP_PASSWORD="s3cret"))
+    settings = mail.SmtpSettings.from_config(app.config)
+    assert settings is not None
+    with app.test_request_context():
+        mail.send_test(settings, to_name="Rae", to_email="rae@example.org", org_name="Acme")
+        assert len(inbox.messages) == 1
+        wrong = dataclasses.replace(settings, password="wrong")
+        with pytest.raises(InvalidInput, match="refused the session"):
+            mail.send_test(wrong, to_name="Rae", to_email="rae@example.org", org_name="Acme")
+    assert len(inbox.messages) == 1
+
+
+def test_starttls_required_but_not_offered_fails_cleanly(app_factory: Callable[..., Flask],
+                                                         inbox: Inbox) -> None:
+    app = app_factory(**_smtp_settings(inbox.port, HELDOUT_SMTP_STARTTLS=True))
+    settings = mail.SmtpSettings.from_config(app.config)
+    with app.test_request_context(), pytest.raises(InvalidInput, match="refused the session"):
+        mail.send_test(settings, to_name="Rae", to_email="rae@example.org", org_name="Acme")
+    assert inbox.messages == []
+
+
+def test_server_down_keeps_the_invite_and_shows_the_link_once(
+        app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(**_smtp_settings(_free_port()))  # nothing listens there
+    users = _users(app)
+    assessment_id = _assessment(app, users)
+    client = app.test_client()
+    _login(client)
+    response = client.post(f"/assessments/{assessment_id}/invites",
+                           data={"candidate_name": "Ada", "candidate_email": "ada@example.org"})
+    page = client.get(response.headers["Location"]).text
+    assert "was not sent (could not reach 127.0.0.1" in page
+    match = re.search(r'id="invite-link" class="mono" readonly value="http://heldout\.test/i/'
+                      r'([^"]+)"', page)
+    assert match
+    assert "invite-link" not in client.get(response.headers["Location"]).text
+    with app.app_context():
+        invite = db.session.scalars(select(Invite)).one()
+        assert invite.send_error and "could not reach" in invite.send_error
+    assert app.test_client().get(f"/i/{match.group(1)}", follow_redirects=True).status_code == 200
+
+
+def test_a_host_without_a_sender_is_refused() -> None:
+    with pytest.raises(ConfigError, match="HELDOUT_SMTP_FROM"):
+        load_settings({"HELDOUT_SMTP_HOST": "mail.example.com"}, {"HELDOUT_ENV": "testing",
+                                                                  "HELDOUT_QUEUE_URL": "memory://"})
+    settings = load_settings({"HELDOUT_SMTP_HOST": "mail.example.com",
+                              "HELDOUT_SMTP_FROM": SENDER, "HELDOUT_SMTP_PORT": "2525",
+                              "HELDOUT_SMTP_STARTTLS": "no"},
+                             {"HELDOUT_ENV": "testing", "HELDOUT_QUEUE_URL": "memory://"})
+    parsed = mail.SmtpSettings.from_config(settings)
+    assert parsed == mail.SmtpSettings("mail.example.com", 2525, "", "", SENDER, False)
+    assert mail.SmtpSettings.from_config(load_settings({}, {"HELDOUT_ENV": "testing",
+                                                            "HELDOUT_QUEUE_URL": "memory://"})) \
+        is None
+
+
+def test_a_name_with_line_breaks_cannot_add_headers(app: Flask) -> None:
+    with app.test_request_context():
+        message = mail.compose(mail.Outgoing("Eve\r\nBcc: all@example.org", "eve@example.org",
+                                             "test", {"org_name": "Acme", "assessment": ""}),
+                               sender=SENDER)
+    assert message["Bcc"] is None
+    assert message["To"] == '"Eve Bcc: all@example.org" <eve@example.org>'

@@ -1,0 +1,118 @@
+"""Role templates: each role picks the catalogue's challenges by skill tags and kinds, says why."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from heldout.platform.errors import NotFound
+from heldout.platform.extensions import db
+from heldout.platform.models import Assessment, Challenge
+from heldout.platform.services import catalogue, roles
+from tests.platform import test_catalogue_filter as shared
+
+# The catalogue fixtures of test_catalogue_filter, shared by name.
+catalogue_dir = shared.catalogue_dir
+catalogue_app = shared.catalogue_app
+recruiter = shared.recruiter
+
+
+def _picks(app: Flask, key: str) -> list[roles.Pick]:
+    with app.app_context():
+        return roles.pick_challenges(roles.get_role(key), catalogue.available_challenges())
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ("ml-engineer", ["churn-prediction", "metrics-from-scratch", "late-delivery-features",
+                     "churn-eda-notebook"]),
+    ("data-scientist", ["churn-eda-notebook", "churn-prediction", "metrics-from-scratch",
+                        "late-delivery-features"]),
+    ("data-engineer", ["retention-cohorts", "late-delivery-features", "churn-prediction"]),
+    ("mlops-engineer", ["metrics-from-scratch"]),
+])
+def test_each_role_picks_from_the_real_catalogue(catalogue_app: Flask, key: str,
+                                                 expected: list[str]) -> None:
+    assert [p.challenge.slug for p in _picks(catalogue_app, key)] == expected
+
+
+def test_the_reasons_name_the_matched_skills_and_kind(catalogue_app: Flask) -> None:
+    engineer = {p.challenge.slug: p for p in _picks(catalogue_app, "data-engineer")}
+    cohorts = engineer["retention-cohorts"]
+    assert cohorts.matched_skills == ("SQL", "window functions", "cohort analysis", "DuckDB")
+    assert cohorts.matched_kind
+    assert cohorts.reason == ("Assesses SQL, window functions, cohort analysis, DuckDB; a sql "
+                              "challenge, which this role does day to day")
+    churn = engineer["churn-prediction"]
+    assert churn.matched_skills == ("missing values",) and not churn.matched_kind
+    assert churn.reason == "Assesses missing values"
+    mlops = _picks(catalogue_app, "mlops-engineer")
+    assert roles.missing_kinds(roles.get_role("mlops-engineer"), mlops) == ("deployment",)
+
+
+def test_ranking_cap_and_case_insensitive_tags() -> None:
+    role = roles.Role("r", "R", "", skills=("SQL", "pandas"), kinds=("sql",))
+
+    def challenge(slug: str, kind: str, skills: list[str], minutes: int) -> Challenge:
+        return Challenge(slug=slug, title=slug, kind=kind, skills=skills,
+                         expected_minutes=minutes, version="v")
+
+    catalogue_rows = [
+        challenge("unrelated", "notebook", ["Jupyter"], 10),
+        challenge("kind-only", "sql", [], 10),
+        challenge("both-long", "sql", ["sql", "Pandas"], 90),
+        challenge("both-short", "sql", ["SQL", "pandas"], 30),
+        challenge("one-skill", "function", ["PANDAS"], 20),
+        challenge("one-more", "function", ["pandas"], 25),
+    ]
+    picks = roles.pick_challenges(role, catalogue_rows)
+    assert [p.challenge.slug for p in picks] == ["both-short", "both-long", "one-skill",
+                                                 "one-more"]
+    assert len(picks) == roles.MAX_PICKS
+    assert picks[1].matched_skills == ("sql", "Pandas")  # the challenge's own spelling
+    assert roles.pick_challenges(role, [catalogue_rows[0]]) == []
+    assert roles.suggested_minutes(picks) == 210  # 165 min and a quarter, up to 15s
+    assert roles.suggested_minutes([]) == 15
+
+
+def test_unknown_role() -> None:
+    with pytest.raises(NotFound, match="astronaut") as raised:
+        roles.get_role("astronaut")
+    assert "ml-engineer, data-scientist, data-engineer, mlops-engineer" in raised.value.hint
+
+
+def test_builder_from_a_template_preselects_and_explains(catalogue_app: Flask,
+                                                         recruiter: FlaskClient) -> None:
+    start = recruiter.get("/assessments/new").text
+    for role in roles.ROLES:
+        assert f'href="/assessments/new?role={role.key}"' in start and role.title in start
+    page = recruiter.get("/assessments/new?role=data-engineer").text
+    checked = re.findall(r'name="challenges" value="([^"]+)" checked', page)
+    assert sorted(checked) == ["churn-prediction", "late-delivery-features", "retention-cohorts"]
+    assert "Data engineer: 3 challenges picked" in page
+    assert ("<strong>Retention cohorts</strong> — Assesses SQL, window functions, cohort "
+            "analysis, DuckDB; a sql challenge, which this role does day to day.") in page
+    assert 'value="Data engineer assessment"' in page
+    assert 'name="time_limit_minutes" type="number" min="5" max="1440" required value="210"' \
+        in page
+    assert '<strong class="js-summed-minutes">160</strong>' in page
+    mlops = recruiter.get("/assessments/new?role=mlops-engineer").text
+    assert "No deployment challenge in the catalogue yet for this role." in mlops
+    assert recruiter.get("/assessments/new?role=astronaut").status_code == 404
+
+
+def test_create_from_a_template(catalogue_app: Flask, recruiter: FlaskClient) -> None:
+    response = recruiter.post("/assessments/new", data={
+        "name": "Data engineer assessment", "time_limit_minutes": "210",
+        "challenges": ["retention-cohorts", "late-delivery-features", "churn-prediction"],
+        "instructions": "SQL docs allowed"})
+    assert response.status_code == 302
+    with catalogue_app.app_context():
+        created = db.session.scalars(select(Assessment)).one()
+        assert [c.slug for c in created.challenges] == ["retention-cohorts",
+                                                        "late-delivery-features",
+                                                        "churn-prediction"]
+        assert created.instructions == "SQL docs allowed"
