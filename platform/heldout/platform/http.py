@@ -151,9 +151,9 @@ def _database_unavailable(error: Exception) -> Any:
                 str(error).splitlines()[0] if str(error) else type(error).__name__)
     with contextlib.suppress(*errors.DATABASE_UNAVAILABLE):
         db.session.remove()  # the broken connection goes; nothing is left half-done
-    if "_login_user" not in g:
-        # The page must not need the database: nobody is loaded as signed in for it.
-        g._login_user = login_manager.anonymous_user()
+    # The page must not need the database: nobody is shown as signed in on it (a user
+    # loaded before the failure may have expired attributes that would need a query).
+    g._login_user = login_manager.anonymous_user()
     response, status = error_response(
         503, "Temporarily unavailable",
         "The site can't reach its database for a moment, so this request was not "
