@@ -107,7 +107,8 @@ def metric_axis(scale: MetricScaleView) -> Markup:
 def score_distribution(scores: Sequence[float], marked: float | None, *,
                        bins: int = 10) -> Markup:
     """How many candidates scored in each tenth of 0-100, this candidate's bin marked."""
-    width, height, pad, top, bottom = WIDTH, 150, 30, 14, 30
+    # The marker's label sits above the tallest bar's count: ``top`` leaves room for both.
+    width, height, pad, top, bottom = WIDTH, 170, 30, 34, 30
     counts = [0] * bins
     for score in scores:
         counts[min(bins - 1, max(0, int(score * bins // 100)))] += 1
@@ -136,10 +137,11 @@ def score_distribution(scores: Sequence[float], marked: float | None, *,
     desc = f"Scores of {len(scores)} graded candidate{'s' if len(scores) != 1 else ''}"
     if marked is not None:
         mx = pad + plot_w * max(0.0, min(100.0, marked)) / 100
-        body += [f'<line class="marker-line" x1="{_num(mx)}" y1="{top - 4}" x2="{_num(mx)}" '
+        anchor = "end" if marked > 80 else "start" if marked < 20 else "middle"
+        body += [f'<line class="marker-line" x1="{_num(mx)}" y1="{top - 18}" x2="{_num(mx)}" '
                  f'y2="{top + plot_h}"/>',
-                 f'<text class="marker-label" x="{_num(mx)}" y="{top - 5}" '
-                 f'text-anchor="middle" font-size="10">this candidate {_num(marked)}</text>']
+                 f'<text class="marker-label" x="{_num(mx)}" y="{top - 22}" '
+                 f'text-anchor="{anchor}" {FONT}>this candidate {_num(marked)}</text>']
         data["marked"] = _num(marked)
         desc += f"; this candidate scored {_num(marked)}"
     return _svg(width, height, "Score distribution of all candidates of this version", desc,
