@@ -308,6 +308,57 @@ def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean
         db.engine.dispose()
 
 
+def _revision_before(revision: str) -> str:
+    """The revision a migration script sits on (whatever landed before it)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "platform" / "heldout" / "platform" / \
+        "migrations" / "versions" / f"{revision}.py"
+    spec = importlib.util.spec_from_file_location(revision, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.down_revision)
+
+
+def test_drafts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
+    before = _revision_before("0007_drafts")
+    app = _app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade(revision=before)
+        flask_migrate.upgrade(revision="0007_drafts")
+        with db.engine.begin() as connection:
+            # The assessment made before counts the last submission, as it always did.
+            counting = connection.exec_driver_sql("SELECT counting FROM assessment").all()
+            connection.exec_driver_sql(
+                "INSERT INTO draft (attempt_id, challenge_id, name, content, created_at,"
+                " updated_at) VALUES (1, 1, 'solution.py', 'print(1)', '2026-11-24 10:00:00',"
+                " '2026-11-24 10:00:00')")
+            connection.exec_driver_sql(
+                "INSERT INTO deadline_submission (attempt_id, challenge_id, submission_id, note,"
+                " created_at) VALUES (1, 1, 3, '', '2026-11-24 10:05:00')")
+        assert [tuple(row) for row in counting] == [("last",)]
+        # One claim per attempt and challenge: a second is refused by the database.
+        with pytest.raises(IntegrityError, match=r"(?i)unique"), db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO deadline_submission (attempt_id, challenge_id, note, created_at)"
+                " VALUES (1, 1, '', '2026-11-24 10:06:00')")
+
+        flask_migrate.downgrade(revision=before)
+        tables = set(inspect(db.engine).get_table_names())
+        assert not tables & {"draft", "draft_snapshot", "deadline_submission"}
+        assert "counting" not in {c["name"] for c in inspect(db.engine).get_columns("assessment")}
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM submission").scalar() == 3
+            assert connection.exec_driver_sql("SELECT count(*) FROM assessment").scalar() == 1
+        flask_migrate.upgrade(revision="0007_drafts")
+        assert "draft" in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+
+
 def test_recruiting_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
     app = _app(tmp_path)
     before = _revises("0008_recruiting")

@@ -141,6 +141,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_PUBLIC_RUN_LIMIT", "3 per minute; 30 per hour", _rate_limit,
             "Public check runs (\"Run public checks\" in the workspace) a candidate may start "
             "per attempt in a period; one at a time, queued behind submissions."),
+    Setting("HELDOUT_AUTOSAVE_LIMIT", "40 per minute; 1200 per hour", _rate_limit,
+            "Draft autosaves the workspace may make per attempt in a period (it saves every "
+            "few seconds while the candidate types, and when the page is left)."),
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
@@ -190,7 +193,7 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
                           f"value of at least {MIN_SECRET_BYTES} bytes (e.g. "
                           "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
-                 "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT"):
+                 "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))

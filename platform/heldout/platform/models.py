@@ -31,6 +31,10 @@ INVITE_STATUSES: tuple[str, ...] = get_args(InviteStatus)
 SubmissionStatus = Literal["queued", "running", "graded", "internal_error"]
 SUBMISSION_STATUSES: tuple[str, ...] = get_args(SubmissionStatus)
 
+# Which graded submission of a challenge counts: the latest, or the best score.
+Counting = Literal["last", "best"]
+COUNTINGS: tuple[str, ...] = get_args(Counting)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -167,6 +171,8 @@ class Assessment(Base):
     time_limit_minutes: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime | None]
     show_scores: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "last" or "best" (COUNTINGS): shown to candidates before they submit.
+    counting: Mapped[str] = mapped_column(String(10), default="last", server_default="last")
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -416,3 +422,59 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class Draft(Base):
+    """The latest autosaved text of one file a candidate edits: per attempt, challenge and file.
+
+    Kept on the server so work survives a reload, another device and a restart; at the
+    deadline the worker submits the attempt's drafts (``DeadlineSubmission``).
+    """
+
+    __tablename__ = "draft"
+    __table_args__ = (UniqueConstraint("attempt_id", "challenge_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the last snapshot was taken: snapshots are spaced, not one per keystroke.
+    snapshot_at: Mapped[datetime | None]
+
+
+class DraftSnapshot(Base):
+    """A point in a draft's history (bounded per file), for a later playback of the work."""
+
+    __tablename__ = "draft_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text, default="")
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeadlineSubmission(Base):
+    """The worker's claim on submitting one challenge's drafts once the time ran out.
+
+    Unique per attempt and challenge: however often the job runs, and however many workers
+    race, one row (and so at most one submission) wins. ``submission_id`` stays empty when
+    there was nothing new to submit; ``note`` says why.
+    """
+
+    __tablename__ = "deadline_submission"
+    __table_args__ = (UniqueConstraint("attempt_id", "challenge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    draft_saved_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission | None] = relationship()

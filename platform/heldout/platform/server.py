@@ -44,11 +44,19 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
+# A workspace waiting for a result holds one thread with its event stream (for at most
+# the stream's lifetime, views/candidate.py, then the browser reconnects): this many
+# streams are served beside ``threads`` ordinary requests.
+STREAM_THREADS = 32
+
+
 def run_gunicorn(app: Flask, *, host: str, port: int, threads: int) -> None:
     # One process with threads: status polling is cheap, and the app keeps no
-    # per-process state that would need several workers to be consistent.
+    # per-process state that would need several workers to be consistent. gthread's
+    # timeout watches the worker's heartbeat, not a request's length, so a long-lived
+    # stream is not killed by it.
     _Server(app, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
-                  "threads": threads, "timeout": 60, "graceful_timeout": 20,
+                  "threads": threads + STREAM_THREADS, "timeout": 60, "graceful_timeout": 20,
                   "accesslog": "-", "errorlog": "-", "logger_class": MaskingLogger,
                   # No control socket in the user's home: several instances may run.
                   "control_socket_disable": True}).run()

@@ -22,7 +22,7 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
-from heldout.platform.services import grading, public_runs, recovery
+from heldout.platform.services import drafts, grading, public_runs, recovery
 from heldout.platform.services.catalogue import get_bundles
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # The name jobs carry in the queue; kept from earlier releases so queued jobs still run.
 GRADE_TASK_NAME = "grade_submission"
 PUBLIC_TASK_NAME = "run_public_checks"
+DEADLINE_TASK_NAME = "submit_at_deadline"
 # Huey takes higher priorities first: a public run waits behind every queued submission.
 PUBLIC_RUN_PRIORITY = -10
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
@@ -63,6 +64,7 @@ class GradingTasks:
     grade_submission_task: TaskWrapper
     watchdog: TaskWrapper
     public_run_task: TaskWrapper
+    deadline_job: TaskWrapper
 
     def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None:
         """Put a grading job on the queue (raises if the backend can't be reached)."""
@@ -128,6 +130,8 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
         name=PUBLIC_TASK_NAME, priority=priority)
     as_periodic: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(minute="*"), name="watchdog")
+    as_deadline_job: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
+        crontab(minute="*"), name=DEADLINE_TASK_NAME)
 
     @as_task
     def grade_submission_task(submission_id: int) -> None:
@@ -165,5 +169,17 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
             recovery.recover(tasks, now=utcnow(), tries_allowed=tries)
             public_runs.recover_public_runs(tasks, now=utcnow(), tries_allowed=tries)
 
-    tasks = GradingTasks(huey, grade_submission_task, watchdog, public_run_task)
+    @as_deadline_job
+    def submit_at_deadline() -> None:
+        # The server, not the browser, submits the last saved work once time is up; a
+        # minute's tick at most after the deadline. Safe to run twice or on two workers.
+        with app_context():
+            outcomes = drafts.submit_due_drafts(blobs=grading_settings().blobs, queue=tasks,
+                                                bundles=get_bundles(), now=utcnow())
+        for outcome in outcomes:
+            log.info("deadline: attempt %s challenge %s: submission %s %s", outcome.attempt_id,
+                     outcome.challenge_id, outcome.submission_id, outcome.note)
+
+    tasks = GradingTasks(huey, grade_submission_task, watchdog, public_run_task,
+                         submit_at_deadline)
     return tasks

@@ -7,14 +7,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.errors import AttemptClosed, DeadlinePassed, InvalidInput, NotFound
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, Challenge, Invite, Submission, new_variant_seed
+from heldout.platform.models import (
+    Attempt,
+    Challenge,
+    DeadlineSubmission,
+    Draft,
+    Invite,
+    Submission,
+    new_variant_seed,
+)
 from heldout.platform.services.catalogue import get_bundles
 
 VARIANTS_DIR_NAME = "variants"
@@ -27,12 +35,23 @@ class ChallengeStatus:
     challenge: Challenge
     submissions: int
     latest: Submission | None
+    # When the drafts were last saved, if they hold work newer than the latest submission.
+    draft_saved_at: datetime | None = None
+    # The deadline job's claim: its submission of the drafts, or why there was none.
+    deadline: DeadlineSubmission | None = None
 
     @property
     def label(self) -> str:
+        if self.draft_saved_at is not None:
+            return "draft saved"
         if self.latest is None:
             return "not started"
         return "submitted"
+
+    @property
+    def awaiting_deadline_submission(self) -> bool:
+        """Time ran out with unsubmitted drafts the worker has not taken yet."""
+        return self.deadline is None and self.draft_saved_at is not None
 
 
 def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
@@ -108,10 +127,23 @@ def challenge_statuses(attempt: Attempt) -> list[ChallengeStatus]:
     by_challenge: dict[int, list[Submission]] = {}
     for submission in attempt.submissions:
         by_challenge.setdefault(submission.challenge_id, []).append(submission)
+    saved: dict[int, datetime] = {
+        challenge_id: updated for challenge_id, updated in db.session.execute(
+            select(Draft.challenge_id, func.max(Draft.updated_at))
+            .where(Draft.attempt_id == attempt.id).group_by(Draft.challenge_id))}
+    claims = {c.challenge_id: c for c in db.session.scalars(
+        select(DeadlineSubmission).where(DeadlineSubmission.attempt_id == attempt.id))}
     cards = []
     for challenge in attempt.invite.assessment.challenges:
         subs = by_challenge.get(challenge.id, [])
-        cards.append(ChallengeStatus(challenge, len(subs), subs[-1] if subs else None))
+        latest = subs[-1] if subs else None
+        draft_at = saved.get(challenge.id)
+        if draft_at is not None and latest is not None and latest.created_at >= draft_at:
+            draft_at = None  # nothing saved since the last submission
+        claim = claims.get(challenge.id)
+        if claim is not None and claim.submission_id is not None:
+            draft_at = None  # the drafts were submitted
+        cards.append(ChallengeStatus(challenge, len(subs), latest, draft_at, claim))
     return cards
 
 

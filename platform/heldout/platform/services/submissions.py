@@ -11,11 +11,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
-from heldout.graders.bundle import SubmissionSpec
+from heldout.graders.bundle import Bundle, SubmissionSpec
 from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import InvalidInput, NotFound, TooManySubmissions, UploadTooLarge
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, Submission, SubmissionFile
+from heldout.platform.models import Attempt, Challenge, Submission, SubmissionFile
 from heldout.platform.services import archives
 from heldout.platform.services.attempts import assessment_challenge, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
@@ -47,6 +47,9 @@ def _clean_name(name: str) -> str:
                            hint=f"Use plain names of at most {MAX_NAME_CHARS} characters, "
                            "without control characters.", field="files")
     return path.as_posix()
+
+
+clean_name = _clean_name  # the same rules for drafts' file names
 
 
 def _expanded(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[SubmittedFile]:
@@ -153,18 +156,32 @@ def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[Submi
     bundle = bundles.for_challenge(challenge)
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
+    submission = new_submission(attempt, challenge, bundle, files, blobs=blobs, now=now)
+    db.session.add(submission)
+    db.session.commit()
+    enqueue(queue, submission)
+    return submission
+
+
+def new_submission(attempt: Attempt, challenge: Challenge, bundle: Bundle,
+                   files: Sequence[SubmittedFile], *, blobs: BlobStore, now: datetime
+                   ) -> Submission:
+    """A queued Submission of checked ``files`` (stored in ``blobs``), not yet added or
+    committed: the caller's transaction decides (Submit, or the deadline's drafts)."""
     checked = check_files(bundle.submission, files)
     submission = Submission(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
                             challenge_version=bundle.version, status="queued", created_at=now)
     submission.files = [SubmissionFile(name=f.name, sha256=blobs.put(f.data), size=len(f.data))
                         for f in checked]
-    db.session.add(submission)
-    db.session.commit()
+    return submission
+
+
+def enqueue(queue: GradingQueue, submission: Submission) -> None:
+    """Queue a committed submission's grading; if the queue is down, the watchdog will."""
     try:
         queue.enqueue_grading(submission.id)
     except Exception:  # the row is safe; the watchdog will queue it again
         log.exception("could not enqueue submission %s; the watchdog will retry", submission.id)
-    return submission
 
 
 def attempt_submission(attempt: Attempt, submission_id: int) -> Submission:
@@ -173,6 +190,18 @@ def attempt_submission(attempt: Attempt, submission_id: int) -> Submission:
     if submission is None or submission.attempt_id != attempt.id:
         raise NotFound("No such submission")
     return submission
+
+
+def counted_submission(history: Sequence[Submission], counting: str) -> Submission | None:
+    """The graded submission that counts: the latest ("last"), or the best score ("best";
+    the earliest of equal scores, so a later equal or worse run never replaces it)."""
+    graded = [s for s in history if s.status == "graded" and s.evaluation is not None]
+    if not graded:
+        return None
+    if counting == "best":
+        return max(graded, key=lambda s: (s.evaluation.score or 0.0 if s.evaluation else 0.0,
+                                          -s.id))
+    return graded[-1]
 
 
 def read_files(submission: Submission, blobs: BlobStore) -> dict[str, bytes]:

@@ -27,13 +27,18 @@
     var label = box.querySelector(".js-countdown-label");
     if (!out || isNaN(deadline)) { return; }
     if (label) { label.textContent = "Time left"; }
-    var warned10 = false, warned2 = false;
+    // A notice only makes sense well inside the time allowed: a 5-minute attempt gets the
+    // 2-minute notice alone, never "10 minutes left" as it starts.
+    var allowed = (deadline - Date.parse(box.getAttribute("data-started") || "")) / 1000;
+    var warned10 = !(allowed > 900), warned2 = !(allowed > 180);
+    if (isNaN(allowed)) { warned10 = warned2 = false; }
     function tick() {
       var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       out.textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
-      if (left <= 600 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left. Submit your latest work before the time ends."); }
-      if (left <= 120 && !warned2) { warned2 = true; box.classList.add("urgent"); announce(box, "2 minutes left: submit your work now."); }
+      var saved = document.querySelector(".js-save-state") ? " Your work is saved as you type and submitted for you when the time ends." : "";
+      if (left <= 600 && left > 120 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left." + (saved || " Submit your latest work before the time ends.")); }
+      if (left <= 120 && !warned2) { warned2 = warned10 = true; box.classList.add("warn", "urgent"); announce(box, "2 minutes left." + (saved || " Submit your work now.")); }
       if (left === 0) {
         // The server enforces the deadline; reloading shows what it decided.
         window.setTimeout(function () { window.location.reload(); }, 1500);
@@ -119,8 +124,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-deadline]").forEach(startCountdown);
-    document.querySelectorAll("[data-status-url]").forEach(poll);
-    document.querySelectorAll("[data-public-run-url]").forEach(pollPublicRun);
+    // In the workspace, workspace.js follows these by server-sent events (or polls).
+    var live = function (el) { return !el.closest(".js-workspace"); };
+    Array.prototype.filter.call(document.querySelectorAll("[data-status-url]"), live).forEach(poll);
+    Array.prototype.filter.call(document.querySelectorAll("[data-public-run-url]"), live).forEach(pollPublicRun);
     document.querySelectorAll(".js-copy").forEach(copyButton);
     document.querySelectorAll("form.js-confirm").forEach(function (form) {
       form.addEventListener("submit", function (e) {

@@ -6,9 +6,10 @@ answered 404, as if it did not exist.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -23,22 +24,30 @@ from flask import (
     request,
     send_file,
     session,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from limits import RateLimitItem, parse_many
 
-from heldout.graders.bundle import Bundle
 from heldout.graders.errors import ServedFileNotFound
 from heldout.graders.serving import AREAS, public_files, served_file, starter_files
 from heldout.platform import markdown
 from heldout.platform.errors import AttemptClosed, InvalidInput, TooManySubmissions
-from heldout.platform.extensions import csrf, limiter
+from heldout.platform.extensions import csrf, db, limiter
 from heldout.platform.http import status_of
-from heldout.platform.models import Attempt, Invite, Submission
+from heldout.platform.models import Attempt, Invite
 from heldout.platform.queue import get_queue
-from heldout.platform.services import attempts, catalogue, invites, public_runs, submissions
+from heldout.platform.services import (
+    attempts,
+    catalogue,
+    drafts,
+    invites,
+    live,
+    public_runs,
+    submissions,
+)
 from heldout.platform.views.common import blob_store, now
 
 bp = Blueprint("candidate", __name__)
@@ -151,38 +160,32 @@ def overview(attempt_id: str) -> ResponseReturnValue:
 
 
 def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
+               extra: list[drafts.DraftFile] | None = None,
                error: Exception | None = None, status: int = 200,
                closed: bool = False) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
     bundle = attempts.attempt_bundle(attempt, challenge)
     entrypoint = bundle.submission.entrypoint
-    history = [s for s in attempt.submissions if s.challenge_id == challenge.id]
-    if code is None:
-        code = _editor_text(bundle, history, entrypoint)
-    show_scores = attempt.invite.assessment.show_scores
-    statuses = [submissions.candidate_status(s, show_scores=show_scores, now=now())
-                for s in reversed(history)]
+    opened = drafts.editor_files(attempt, challenge, bundle, blob_store())
+    files = list(opened.files)
+    if code is not None:  # a refused form: what the candidate sent, not what was saved
+        files = [drafts.DraftFile(entrypoint, code), *(extra or [])]
+    assessment = attempt.invite.assessment
+    state = live.workspace_state(attempt, challenge.id, now=now())
     return render_template(
-        "candidate/workspace.html", attempt=attempt, assessment=attempt.invite.assessment,
+        "candidate/workspace.html", attempt=attempt, assessment=assessment,
         challenge=challenge, bundle=bundle, statement=markdown.render(bundle.statement),
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
-        accepted=bundle.submission.describe(), code=code, error=error, closed=closed,
+        accepted=bundle.submission.describe(), files=files, opened=opened,
+        code=files[0].content if files else "", error=error, closed=closed,
+        several_files=drafts.several_files(bundle), allowed=bundle.submission.allowed,
+        max_files=bundle.submission.max_files, max_bytes=bundle.submission.max_bytes,
+        counting=live.counting_sentence(assessment.counting),
         max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"],
         submit_limits=submit_limits(), public_limits=public_run_limits(),
-        public_run=_public_run_view(attempt, challenge.id),
-        statuses=statuses, latest=statuses[0] if statuses else None), status
-
-
-def _editor_text(bundle: Bundle, history: list[Submission], entrypoint: str) -> str:
-    """The candidate's last submitted entrypoint, else the starter: work is never reset."""
-    if history:
-        latest = submissions.read_files(history[-1], blob_store()).get(entrypoint)
-        if latest is not None:
-            return latest.decode("utf-8", errors="replace")
-    try:
-        return served_file(bundle, "starter", entrypoint).path.read_text(encoding="utf-8")
-    except (ServedFileNotFound, UnicodeDecodeError):
-        return ""
+        public_run=_public_run_view(attempt, challenge.id), state=state,
+        statuses=state["submissions"],
+        latest=state["submissions"][0] if state["submissions"] else None), status
 
 
 @bp.get("/a/<attempt_id>/c/<slug>")
@@ -264,6 +267,25 @@ def _check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: s
                                  hint=hint.format(wait=wait), retry_after=wait)
 
 
+def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile]]:
+    """The editor's text, its other files (several-file challenges) and any uploads.
+
+    Uploads win; else, with other files open in the editor, they go with the entrypoint
+    (named by the form, checked by the service like any file name).
+    """
+    code = request.form.get("code", "")
+    extra = [drafts.DraftFile(name, text) for name, text in
+             zip(request.form.getlist("extra_name"), request.form.getlist("extra_code"),
+                 strict=False) if name]
+    files = [submissions.SubmittedFile(upload.filename, upload.read())
+             for upload in request.files.getlist("files") if upload.filename]
+    if not files and extra:
+        main = request.form.get("code_name", "")
+        files = [submissions.SubmittedFile(main, code.encode("utf-8")),
+                 *(submissions.SubmittedFile(f.name, f.content.encode("utf-8")) for f in extra)]
+    return code, extra, files
+
+
 @bp.post("/a/<attempt_id>/c/<slug>/submit")
 @bound_attempt
 def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
@@ -272,9 +294,7 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
     Whatever refuses it (expired form, too many submissions, bad files, time up), the page
     comes back with the candidate's text in the editor: nothing typed is lost.
     """
-    code = request.form.get("code", "")
-    files = [submissions.SubmittedFile(upload.filename, upload.read())
-             for upload in request.files.getlist("files") if upload.filename]
+    code, extra, files = _editor_form()
     try:
         _check_form_token()
         _check_submit_rate(attempt_id)
@@ -284,17 +304,17 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
                            max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"])
     except AttemptClosed as exc:
         attempt = attempts.get_attempt(attempt_id)
-        return _workspace(attempt, slug, code=code, error=exc, status=409, closed=True)
+        return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=409, closed=True)
     except TooManySubmissions as exc:
         attempt = attempts.get_attempt(attempt_id)
         response = current_app.make_response(
-            _workspace(attempt, slug, code=code, error=exc, status=429))
+            _workspace(attempt, slug, code=code, extra=extra, error=exc, status=429))
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except InvalidInput as exc:
         attempt = attempts.get_attempt(attempt_id)
-        return _workspace(attempt, slug, code=code, error=exc, status=status_of(exc))
+        return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug) + "#status")
 
 
@@ -325,9 +345,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
     Refusals bring the page back with the typed code, as for Submit.
     """
-    code = request.form.get("code", "")
-    files = [submissions.SubmittedFile(upload.filename, upload.read())
-             for upload in request.files.getlist("files") if upload.filename]
+    code, extra, files = _editor_form()
     try:
         _check_form_token()
         _check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
@@ -339,17 +357,17 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
             now=now())
     except AttemptClosed as exc:
         attempt = attempts.get_attempt(attempt_id)
-        return _workspace(attempt, slug, code=code, error=exc, status=409, closed=True)
+        return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=409, closed=True)
     except TooManySubmissions as exc:
         attempt = attempts.get_attempt(attempt_id)
         response = current_app.make_response(
-            _workspace(attempt, slug, code=code, error=exc, status=429))
+            _workspace(attempt, slug, code=code, extra=extra, error=exc, status=429))
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except InvalidInput as exc:
         attempt = attempts.get_attempt(attempt_id)
-        return _workspace(attempt, slug, code=code, error=exc, status=status_of(exc))
+        return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug)
                     + "#public-checks")
 
@@ -393,3 +411,108 @@ def done(attempt_id: str) -> ResponseReturnValue:
     return render_template("candidate/done.html", attempt=attempt,
                            assessment=attempt.invite.assessment,
                            cards=attempts.challenge_statuses(attempt))
+
+
+def _draft_payload() -> list[drafts.DraftFile]:
+    """The editor's files from JSON (fetch) or a form field ``payload`` (a beacon on leaving)."""
+    raw: Any = request.get_json(silent=True) if request.is_json else None
+    if raw is None and "payload" in request.form:
+        try:
+            raw = json.loads(request.form["payload"])
+        except ValueError:
+            raw = None
+    items = raw.get("files") if isinstance(raw, dict) else None
+    if not isinstance(items, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("name"), str)
+            and isinstance(i.get("content"), str) for i in items):
+        raise InvalidInput("The draft could not be read.",
+                           hint='Send {"files": [{"name": …, "content": …}]}.')
+    return [drafts.DraftFile(i["name"], i["content"]) for i in items]
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/draft")
+@bound_attempt
+def save_draft(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Autosave: keep the editor's files on the server (CSRF token in a header or field)."""
+    try:
+        _check_rate("HELDOUT_AUTOSAVE_LIMIT", "autosave", attempt_id,
+                    "Autosaves are limited to {limit}, and this page reached that.",
+                    "Your text is still in the editor; it is saved again in {wait} seconds.")
+    except TooManySubmissions as exc:
+        refused = current_app.make_response(({"error": "TooManySubmissions", "title": exc.title,
+                                              "message": exc.message, "hint": exc.hint}, 429))
+        refused.headers["Retry-After"] = str(exc.retry_after or 1)
+        return refused
+    saved = drafts.save_drafts(attempt_public_id=attempt_id, challenge_slug=slug,
+                               files=_draft_payload(), bundles=catalogue.get_bundles(),
+                               now=now())
+    return {"saved_at": saved.saved_at.isoformat() if saved.saved_at else None,
+            "changed": saved.changed, "files": list(saved.names)}
+
+
+@bp.get("/a/<attempt_id>/c/<slug>/draft")
+@bound_attempt
+def load_draft(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """What the editor opens: the server's drafts (else the last submission, else the starter)."""
+    attempt = attempts.get_attempt(attempt_id)
+    challenge = attempts.assessment_challenge(attempt, slug)
+    opened = drafts.editor_files(attempt, challenge, attempts.attempt_bundle(attempt, challenge),
+                                 blob_store())
+    return {"source": opened.source,
+            "saved_at": opened.saved_at.isoformat() if opened.saved_at else None,
+            "files": [{"name": f.name, "content": f.content} for f in opened.files]}
+
+
+@bp.get("/a/<attempt_id>/c/<slug>/state")
+@bound_attempt
+def workspace_state(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """The live state as JSON: what the event stream sends, for browsers polling instead."""
+    attempt = attempts.get_attempt(attempt_id)
+    challenge = attempts.assessment_challenge(attempt, slug)
+    return live.workspace_state(attempt, challenge.id, now=now())
+
+
+# An open stream holds one of the server's threads: each lives this long, then the browser
+# reconnects (EventSource does so by itself); a comment line keeps proxies from closing it.
+STREAM_SECONDS = 120
+KEEPALIVE_SECONDS = 15
+STREAM_POLL_SECONDS = 1.0
+
+
+@bp.get("/a/<attempt_id>/c/<slug>/events")
+@bound_attempt
+def workspace_events(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Server-sent events: the live state each time it changes, until it is final."""
+    attempt = attempts.get_attempt(attempt_id)
+    challenge_id = attempts.assessment_challenge(attempt, slug).id
+    attempt_pk = attempt.id
+    lifetime = STREAM_SECONDS
+    db.session.remove()  # the stream must not hold the request's connection meanwhile
+
+    def stream() -> Iterator[str]:
+        started = last_sent = time.monotonic()
+        shown = ""
+        yield "retry: 3000\n\n"
+        while time.monotonic() - started < lifetime:
+            current = db.session.get(Attempt, attempt_pk)
+            if current is None:
+                return
+            state = live.workspace_state(current, challenge_id, now=now())
+            db.session.remove()
+            fingerprint = live.digest(state)
+            if fingerprint != shown:
+                shown, last_sent = fingerprint, time.monotonic()
+                yield f"event: status\ndata: {json.dumps(state)}\n\n"
+                if state["final"]:
+                    yield "event: final\ndata: {}\n\n"
+                    return
+            elif time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
+                last_sent = time.monotonic()
+                yield ": keep-alive\n\n"
+            time.sleep(STREAM_POLL_SECONDS)
+        yield "event: timeout\ndata: {}\n\n"
+
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a buffering proxy would hold events back
+    return response
