@@ -324,9 +324,12 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
                   "once the mail server works.", "error")
         return back
     body = invites.links_csv([(new.invite, _link(new.token)) for new in created])
-    stamp = now().strftime("%Y%m%d-%H%M")
+    filename = f"invite-links-{assessment_id}-{now():%Y%m%d-%H%M}.csv"
+    # Shown on the next page the browser opens (the download itself shows none).
+    flash(f"{len(created)} invite(s) created. Their links are only in the downloaded file "
+          f"{filename}; send each candidate theirs.", "success")
     return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="invite-links-{assessment_id}-{stamp}.csv"',
+        "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store"})
 
 
