@@ -580,3 +580,68 @@ def test_public_checks_in_the_real_sandbox(sandbox_image: str) -> None:
     assert [c["name"] for c in report["checks"]] == ["run", "startup", "predictions", "roc_auc",
                                                      "validation", "concurrency", "latency"]
     assert report["checks"][2]["detail"].startswith("40/40 prediction requests")
+
+
+ASGI_APP = '''
+import json
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["path"] == "/health":
+        status, payload = 200, {"status": "ok"}
+    else:
+        try:
+            record = json.loads(body)
+            status, payload = 200, {"churn_probability": 0.8 if record["contract"] ==
+                                    "month-to-month" else 0.2}
+        except (ValueError, KeyError, TypeError):
+            status, payload = 400, {"error": "invalid"}
+    data = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": data})
+'''
+
+
+@pytest.mark.docker
+def test_an_asgi_app_is_served_by_uvicorn(tmp_path: Path, sandbox_image: str) -> None:
+    root = tmp_path / "churn-service"
+    shutil.copytree(SERVICE, root)
+    toml = (root / "challenge.toml").read_text().replace('interface = "wsgi"', 'interface = "asgi"')
+    (root / "challenge.toml").write_text(toml)
+    bundle = load_bundle(root)
+    submission = tmp_path / "asgi"
+    submission.mkdir()
+    (submission / "app.py").write_text(ASGI_APP)
+    evaluation = evaluate(bundle, submission, public=True)
+    assert evaluation.status == "graded", evaluation.error
+    checks = _checks(evaluation)
+    assert checks["startup"].passed and checks["run"].passed, checks["run"].detail
+    assert checks["predictions"].detail.startswith("40/40")
+    assert evaluation.metrics["roc_auc"] > 0.6  # the contract rule, from the service
+    assert evaluation.run is not None and "Uvicorn running on http://127.0.0.1:8000" in \
+        evaluation.run.stderr_tail
+
+
+@pytest.mark.docker
+def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_image: str) -> None:
+    from heldout.graders.bench import CountingSandbox, _bare
+    from heldout.sandbox.backend import DockerSandbox
+
+    bundle = load_bundle(SERVICE)
+    counting = CountingSandbox(DockerSandbox(warm_per_profile=0), capture=tmp_path / "jobs")
+    evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=counting, public=True)
+    assert evaluation.score == 100
+    assert (counting.runs, counting.service_runs) == (1, 1)
+    build, pair = counting.captured
+    assert isinstance(build, JobSpec) and build.command == ("python", "train.py")
+    assert isinstance(pair, tuple) and pair[1].command[-1] == "/harness/deployment_probe.py"
+    assert _bare([pair], tmp_path) > 0  # raises unless the bare probe exited 0

@@ -25,7 +25,7 @@ from heldout.graders.cases import CASES_NAME, load_cases
 from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import known_kinds
 from heldout.sandbox.backend import DockerSandbox
-from heldout.sandbox.bench import bare_docker_job, summary
+from heldout.sandbox.bench import bare_docker_job, bare_docker_service, summary
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
@@ -54,7 +54,7 @@ class CountingSandbox:
         self.capture = capture
         self.runs = 0
         self.service_runs = 0
-        self.captured: list[JobSpec] = []
+        self.captured: list[JobSpec | tuple[JobSpec, JobSpec]] = []
 
     def run(self, spec: JobSpec, output_dir: Path) -> RunResult:
         self.runs += 1
@@ -65,6 +65,10 @@ class CountingSandbox:
     def run_service(self, service: JobSpec, probe: JobSpec, service_output: Path,
                     probe_output: Path) -> ServiceRun:
         self.service_runs += 1
+        if self.capture is not None:
+            where = self.capture / f"job-{len(self.captured)}"
+            self.captured.append((_copy_job(service, where / "service"),
+                                  _copy_job(probe, where / "probe")))
         return self.inner.run_service(service, probe, service_output, probe_output)
 
     def prime(self, limits: Limits, image: str | None = None) -> None:
@@ -123,12 +127,15 @@ def _bare_output_dir(parent: Path) -> Path:
     return output
 
 
-def _bare(jobs: list[JobSpec], scratch: Path) -> float:
+def _bare(jobs: list[JobSpec | tuple[JobSpec, JobSpec]], scratch: Path) -> float:
     total = 0.0
     for job in jobs:
         output = _bare_output_dir(scratch)
-        bare = bare_docker_job(job, output)
+        # A service is replayed with its probe beside it, for the same requests.
+        bare = bare_docker_service(*job, output) if isinstance(job, tuple) else bare_docker_job(job, output)
         shutil.rmtree(output, ignore_errors=True)
+        if isinstance(job, tuple):
+            job = job[1]
         if bare.exit_code != 0:
             raise BenchError(f"bare docker run of {' '.join(job.command)} exited "
                              f"{bare.exit_code}: {bare.stderr_tail}")
@@ -170,9 +177,8 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
         first = CountingSandbox(sandbox, capture=scratch / "jobs")
         _, _, score = grade(first)
         jobs = first.captured
-        if not jobs or first.service_runs:
-            raise BenchError(f"{bundle.slug}: grading ran {first.service_runs} service(s) and "
-                             f"{len(jobs)} job(s); a bare baseline needs plain jobs")
+        if not jobs:
+            raise BenchError(f"{bundle.slug}: grading ran no job to replay")
         _bare(jobs, scratch)
         grades: list[float] = []
         walls: list[float] = []

@@ -105,6 +105,44 @@ def bare_docker_job(spec: JobSpec, output: Path) -> BareRun:
     return BareRun(seconds, done.returncode, done.stderr.decode(errors="replace")[-2000:])
 
 
+def bare_docker_service(service: JobSpec, probe: JobSpec, output: Path) -> BareRun:
+    """A service and its probe as the plainest ``docker run``s: the service detached with
+    no network, the probe in its network namespace; the service removed when the probe ends.
+
+    The time is from the service's start to the probe's end (what grading waits for).
+    """
+    cli = _docker_cli()
+    service_output = Path(tempfile.mkdtemp(prefix="bare-service-", dir=output))
+    os.chmod(service_output, 0o777)  # noqa: S103 - the image's user writes its output here
+    started = time.monotonic()
+    server = subprocess.run([cli, "run", "-d", "--network", "none",
+                             *_bare_options(service, service_output)],
+                            check=True, capture_output=True, timeout=120)
+    container = server.stdout.decode().strip()
+    try:
+        done = subprocess.run([cli, "run", "--rm", "--network", f"container:{container}",
+                               *_bare_options(probe, output)],
+                              check=False, capture_output=True,
+                              timeout=probe.limits.wall_seconds + 120)
+        seconds = time.monotonic() - started
+    finally:
+        subprocess.run([cli, "rm", "-f", container], check=False, capture_output=True, timeout=120)
+    return BareRun(seconds, done.returncode, done.stderr.decode(errors="replace")[-2000:])
+
+
+def _bare_options(spec: JobSpec, output: Path) -> list[str]:
+    mounts = ["-v", f"{spec.workspace.resolve()}:{WORKSPACE}:ro",
+              "-v", f"{output.resolve()}:{OUTPUT}"]
+    if spec.data is not None:
+        mounts += ["-v", f"{spec.data.resolve()}:{DATA}:ro"]
+    if spec.harness is not None:
+        mounts += ["-v", f"{spec.harness.resolve()}:{HARNESS}:ro"]
+    env = {"HELDOUT_DATA": DATA, "HELDOUT_OUTPUT": OUTPUT, **spec.env}
+    variables = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
+    return [*mounts, *variables, "-w", WORKSPACE, "--entrypoint", spec.command[0],
+            spec.image or default_image(), *spec.command[1:]]
+
+
 def heldout_run(workspace: Path, scratch: Path, pool: WarmPool, limits: Limits) -> float:
     output = Path(tempfile.mkdtemp(dir=scratch))
     started = time.monotonic()
