@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from heldout.platform.errors import (
     InvalidInput,
@@ -21,7 +22,7 @@ from heldout.platform.errors import (
     UploadTooLarge,
 )
 from heldout.platform.extensions import db
-from heldout.platform.models import Assessment, Attempt, Invite
+from heldout.platform.models import Assessment, Attempt, Invite, Submission
 from heldout.platform.services import mail
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
@@ -188,9 +189,13 @@ def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: in
     total = sum(counts.values()) if not state else counts[state]
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
+    # One query per level for the page's attempts, submissions and evaluations (the
+    # finished rows' scores), not one per row.
     invites = list(db.session.scalars(
         query.order_by(Invite.created_at.desc(), Invite.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+        .limit(per_page).offset((page - 1) * per_page)
+        .options(selectinload(Invite.attempt).selectinload(Attempt.submissions)
+                 .selectinload(Submission.evaluation))))
     rows = []
     for invite in invites:
         shown = state_of(invite, now)
