@@ -87,6 +87,9 @@ def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> 
               help="Fraction of candidates submitting within the window.")
 @click.option("--autosave-every", default=5.0, show_default=True, type=click.FloatRange(min=0.5),
               help="Seconds between a candidate's autosaves.")
+@click.option("--ramp", type=click.FloatRange(min=1), default=None,
+              help="Seconds over which candidates open their invites before the timeline "
+                   "starts (default: one second per 3 candidates, at least 10).")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
               help="gunicorn threads of the web server.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
@@ -98,14 +101,15 @@ def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> 
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the JSON object to this file.")
 def bench_burst(candidates: int, duration: float, window: float, late_share: float,
-                autosave_every: float, threads: int, workers: int, limit_runs: int, seed: int,
-                as_json: bool, output: Path | None) -> None:
+                autosave_every: float, ramp: float | None, threads: int, workers: int,
+                limit_runs: int, seed: int, as_json: bool, output: Path | None) -> None:
     """The deadline burst: N candidates against gunicorn and a real worker on 127.0.0.1."""
     from heldout.platform import burst
 
     try:
         plan = burst.BurstPlan(candidates=candidates, duration_s=duration, window_s=window,
                                late_share=late_share, autosave_every_s=autosave_every,
+                               ramp_s=ramp if ramp is not None else max(10.0, candidates / 3),
                                server_threads=threads, workers=workers, limit_runs=limit_runs,
                                seed=seed)
     except ValueError as exc:
