@@ -107,3 +107,26 @@ def test_the_log_is_append_only_and_for_admins(app: Flask, client: FlaskClient, 
         assert client.get("/admin/audit").status_code == 403
         auth.logout()
     assert not any(name.startswith(("delete", "update", "edit")) for name in dir(audit))
+
+
+def test_account_changes_from_the_command_line_are_recorded(app: Flask, users: Users) -> None:
+    from click.testing import CliRunner
+
+    from heldout.platform.cli import main
+
+    env = {"HELDOUT_ENV": "testing", "HELDOUT_DATA_DIR": app.config["HELDOUT_DATA_DIR"],
+           "HELDOUT_DATABASE_URL": app.config["HELDOUT_DATABASE_URL"],
+           "HELDOUT_CHALLENGES_DIR": app.config["HELDOUT_CHALLENGES_DIR"],
+           "HELDOUT_QUEUE_URL": "memory://", "HELDOUT_SECRET_KEY": "cli-test"}
+    runner = CliRunner()
+    for args, stdin in ((["users", "disable", "recruiter@example.com"], None),
+                        (["users", "enable", "recruiter@example.com"], None),
+                        (["users", "set-password", "interviewer@example.com",
+                          "--password-stdin"], "a new long password\n")):
+        result = runner.invoke(main, args, env=env, input=stdin, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    events = [(e.action, e.target_id, e.actor_id, e.actor_label) for e in _events(app)]
+    assert events == [
+        ("user.disable", str(users.recruiter), None, "heldout command"),
+        ("user.enable", str(users.recruiter), None, "heldout command"),
+        ("user.password_reset", str(users.interviewer), None, "heldout command")]

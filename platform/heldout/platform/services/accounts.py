@@ -11,9 +11,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import ROLES, User
+from heldout.platform.services import audit
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MIN_PASSWORD_LENGTH = 10
+# Who the audit log names for account changes made with `heldout users ...`.
+COMMAND_LINE = "heldout command"
 
 
 @cache
@@ -21,6 +24,12 @@ def _dummy_hash() -> str:
     # Checked against when the e-mail is unknown, so both paths cost the same time. Made on
     # first use: importing this module (the CLI, the worker, every test) must not pay scrypt.
     return generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def _record(action: str, user_id: int | None, email: str, **detail: str) -> None:
+    # Part of the caller's transaction: the change and its audit event commit together.
+    audit.record(None, action, "user", user_id, {"email": email, **detail},
+                 actor_label=COMMAND_LINE, commit=False)
 
 
 def normalise_email(email: str) -> str:
@@ -48,6 +57,7 @@ def create_user(email: str, name: str, role: str, password: str) -> User:
     user = User(email=email, name=name.strip(), role=role,
                 password_hash=generate_password_hash(password, method="scrypt"))
     db.session.add(user)
+    _record("user.create", None, email, role=role)
     db.session.commit()
     return user
 
@@ -88,6 +98,7 @@ def set_active(email: str, active: bool) -> User:
     if user.active != active:
         user.active = active
         user.rotate_session_token()
+        _record("user.enable" if active else "user.disable", user.id, user.email)
         db.session.commit()
     return user
 
@@ -108,6 +119,7 @@ def set_password(user_id: int, password: str) -> User:
         raise NotFound(f"No user {user_id}")
     user.password_hash = generate_password_hash(password, method="scrypt")
     user.rotate_session_token()
+    _record("user.password_reset", user.id, user.email)
     db.session.commit()
     return user
 

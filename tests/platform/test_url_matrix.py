@@ -1,0 +1,334 @@
+"""Every route, every kind of visitor, against one declared policy: nothing slips through.
+
+The test walks ``app.url_map`` (every rule, every method but HEAD/OPTIONS), fills the URL's
+parameters from a small world (two hiring teams, two candidates of the same assessment),
+and asks it as each visitor below. What each one must get comes from ``POLICY``: a route
+that is not in it fails the test, so a new page can't go live without someone deciding
+who may open it.
+
+Visitors: nobody signed in; candidate A (whose attempt the URLs name); candidate B (another
+attempt of the same assessment); the recruiter, the interviewer and the admin of the team
+that owns the assessment; a recruiter and an interviewer of another team.
+
+What the kinds of route promise:
+- ``public``: anyone; never a server error, never "forbidden".
+- ``invite``: the invitation flow (a link's token, or the invite the browser holds); anyone
+  may try, the answer depends on the link, never a server error or "forbidden".
+- ``candidate``: the browser that started attempt A only. Everyone else (candidate B,
+  staff, nobody) gets 404 (or 403): a candidate's pages don't exist for anyone else.
+- ``staff(roles)``: signed-in staff with one of ``roles`` (admins always). Nobody signed in
+  (candidates included) goes to the sign-in page; a wrong role gets 403; the right role of
+  another team gets 404 when the URL names the team's work (``scoped``), and so may its
+  wrong role (the team check comes first; either way they are refused).
+- ``admin``: admins only; other staff get 403, nobody goes to sign in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.security import generate_password_hash
+
+from heldout.platform.app import create_app
+from heldout.platform.extensions import db
+from heldout.platform.models import (
+    Attempt,
+    PublicRun,
+    Submission,
+    Team,
+    TeamMember,
+    User,
+    utcnow,
+)
+from heldout.platform.services import assessments, catalogue, invites
+from tests.platform.conftest import PASSWORD, SECRET, make_app
+
+
+@dataclass(frozen=True)
+class Policy:
+    kind: str                                   # public, invite, candidate, staff, admin
+    roles: tuple[str, ...] = ()                 # staff: who besides admins may come in
+    scoped: bool = False                        # staff: the URL names a team's work
+
+
+PUBLIC = Policy("public")
+INVITE = Policy("invite")
+CANDIDATE = Policy("candidate")
+ADMIN = Policy("admin")
+
+
+def staff(*roles: str, scoped: bool = True) -> Policy:
+    return Policy("staff", roles, scoped)
+
+
+RECRUITERS = staff("recruiter")
+READERS = staff("recruiter", "interviewer")
+REVIEWERS = staff("interviewer")
+
+# (endpoint, method) -> who may come in. Keep it in the order of the blueprints.
+POLICY: dict[tuple[str, str], Policy] = {
+    ("static", "GET"): PUBLIC,
+    ("auth.login", "GET"): PUBLIC,
+    ("auth.login", "POST"): PUBLIC,
+    ("auth.logout", "POST"): PUBLIC,
+    ("staff.index", "GET"): PUBLIC,
+    ("staff.healthz", "GET"): PUBLIC,
+    # staff: recruiters build and invite; interviewers read the list
+    ("staff.assessment_list", "GET"): staff("recruiter", "interviewer", scoped=False),
+    ("staff.assessment_new", "GET"): staff("recruiter", scoped=False),
+    ("staff.assessment_new", "POST"): staff("recruiter", scoped=False),
+    ("staff.assessment_detail", "GET"): RECRUITERS,
+    ("staff.assessment_edit", "GET"): RECRUITERS,
+    ("staff.assessment_edit", "POST"): RECRUITERS,
+    ("staff.assessment_duplicate", "POST"): RECRUITERS,
+    ("staff.assessment_archive", "POST"): RECRUITERS,
+    ("staff.catalogue_preview", "GET"): staff("recruiter", scoped=False),
+    ("staff.invite_create", "POST"): RECRUITERS,
+    ("staff.invite_bulk_preview", "POST"): RECRUITERS,
+    ("staff.invite_bulk_create", "POST"): RECRUITERS,
+    ("staff.invite_resend", "POST"): RECRUITERS,
+    ("staff.invite_extend", "POST"): RECRUITERS,
+    ("staff.invite_revoke", "POST"): RECRUITERS,
+    ("staff.mail_test", "POST"): staff("recruiter", scoped=False),
+    # review: recruiters read, interviewers review
+    ("review.candidates", "GET"): READERS,
+    ("review.export", "GET"): READERS,
+    ("review.compare", "GET"): READERS,
+    ("review.report", "GET"): READERS,
+    ("review.submission", "GET"): READERS,
+    ("review.save_review", "POST"): REVIEWERS,
+    # admin
+    ("admin.index", "GET"): ADMIN,
+    ("admin.users", "GET"): ADMIN,
+    ("admin.user_new", "GET"): ADMIN,
+    ("admin.user_new", "POST"): ADMIN,
+    ("admin.user_detail", "GET"): ADMIN,
+    ("admin.user_active", "POST"): ADMIN,
+    ("admin.user_password", "POST"): ADMIN,
+    ("admin.user_role", "POST"): ADMIN,
+    ("admin.user_teams", "POST"): ADMIN,
+    ("admin.teams", "GET"): ADMIN,
+    ("admin.team_create", "POST"): ADMIN,
+    ("admin.assessment_team", "POST"): ADMIN,
+    ("admin.audit_log", "GET"): ADMIN,
+    ("admin.system_health", "GET"): ADMIN,
+    # candidates: the invitation, then the attempt's own pages
+    ("candidate.landing", "GET"): INVITE,
+    ("candidate.start_from_link", "POST"): INVITE,
+    ("candidate.welcome", "GET"): INVITE,
+    ("candidate.start", "POST"): INVITE,
+    ("candidate.overview", "GET"): CANDIDATE,
+    ("candidate.workspace", "GET"): CANDIDATE,
+    ("candidate.download", "GET"): CANDIDATE,
+    ("candidate.submit", "POST"): CANDIDATE,
+    ("candidate.submission_status", "GET"): CANDIDATE,
+    ("candidate.public_run", "POST"): CANDIDATE,
+    ("candidate.public_run_status", "GET"): CANDIDATE,
+    ("candidate.finish", "POST"): CANDIDATE,
+    ("candidate.done", "GET"): CANDIDATE,
+    ("candidate.save_draft", "POST"): CANDIDATE,
+    ("candidate.load_draft", "GET"): CANDIDATE,
+    ("candidate.workspace_state", "GET"): CANDIDATE,
+    ("candidate.workspace_events", "GET"): CANDIDATE,
+}
+
+VISITORS = ("anonymous", "candidate_b", "other_recruiter", "other_interviewer",
+            "interviewer", "recruiter", "candidate_a", "admin")
+STAFF_ROLES = {"recruiter": "recruiter", "interviewer": "interviewer", "admin": "admin",
+               "other_recruiter": "recruiter", "other_interviewer": "interviewer"}
+OTHER_TEAM = {"other_recruiter", "other_interviewer"}
+
+# What "let in" looks like. A POST with an empty form may be refused as invalid (400),
+# come too late (409: the attempt or the invite is already closed by an earlier visitor) or
+# too soon (429: the world's public run is still pending).
+LET_IN_GET = {200, 302, 303}
+LET_IN_POST = {200, 302, 303, 400, 409, 429}
+NOT_THERE = {403, 404}
+
+
+@dataclass
+class World:
+    app: Flask
+    clients: dict[str, FlaskClient]
+    values: dict[str, Any] = field(default_factory=dict)
+    int_values: dict[str, int] = field(default_factory=dict)
+
+
+def _staff(email: str, role: str) -> int:
+    user = User(email=email, name=email.split("@")[0], role=role,
+                password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"))
+    db.session.add(user)
+    db.session.flush()
+    return user.id
+
+
+def _start(client: FlaskClient, token: str) -> str:
+    response = client.post(f"/i/{token}", data={"consent": "on"})
+    assert response.status_code == 302, response.text
+    match = re.search(r"/a/([^/]+)/", response.headers["Location"])
+    assert match
+    return match.group(1)
+
+
+def build_world(tmp_path: Path, challenges_dir: Path) -> World:
+    app = make_app(tmp_path, challenges_dir)
+    with app.app_context():
+        ours, theirs = Team(slug="ours", name="Ours"), Team(slug="theirs", name="Theirs")
+        db.session.add_all([ours, theirs])
+        db.session.flush()
+        ids = {}
+        for visitor, role in STAFF_ROLES.items():
+            ids[visitor] = _staff(f"{visitor}@example.com", role)
+            team = theirs if visitor in OTHER_TEAM else ours
+            if visitor != "admin":
+                db.session.add(TeamMember(team_id=team.id, user_id=ids[visitor]))
+        spare = _staff("spare@example.com", "recruiter")
+        db.session.commit()
+        assessment = assessments.create_assessment(
+            name="Matrix", challenge_slugs=["churn-prediction"], time_limit_minutes=60,
+            instructions="", expires_at=None, show_scores=True, created_by_id=ids["recruiter"])
+        made = [invites.create_invite(
+            assessment_id=assessment.id, candidate_name=name, candidate_email=f"{name}@ex.org",
+            created_by_id=ids["recruiter"], secret=SECRET, ttl_days=14, now=utcnow())
+            for name in ("a", "b", "fresh", "spare")]
+        tokens = [new.token for new in made]
+        spare_invite = made[3].invite.id
+        assessment_id, team_id = assessment.id, ours.id
+        challenge = catalogue.available_challenges()[0]
+        slug, version, challenge_id = challenge.slug, challenge.version, challenge.id
+    clients = {visitor: app.test_client() for visitor in VISITORS}
+    public_a = _start(clients["candidate_a"], tokens[0])
+    _start(clients["candidate_b"], tokens[1])
+    for visitor in STAFF_ROLES:
+        response = clients[visitor].post("/login", data={"email": f"{visitor}@example.com",
+                                                         "password": PASSWORD})
+        assert response.status_code == 302, visitor
+    with app.app_context():
+        attempt = db.session.scalars(select(Attempt).where(Attempt.public_id == public_a)).one()
+        submission = Submission(attempt_id=attempt.id, challenge_id=challenge_id,
+                                challenge_slug=slug, challenge_version=version,
+                                status="queued")
+        run = PublicRun(attempt_id=attempt.id, challenge_id=challenge_id, challenge_slug=slug,
+                        challenge_version=version, status="queued")
+        db.session.add_all([submission, run])
+        db.session.commit()
+        int_values = {"assessment_id": assessment_id, "attempt_id": attempt.id,
+                      "submission_id": submission.id, "run_id": run.id,
+                      "invite_id": spare_invite, "user_id": spare, "team_id": team_id}
+    values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
+                              "name": "train.csv", "token": tokens[2], "fmt": "csv",
+                              "filename": "heldout.css"}
+    return World(app, clients, values, int_values)
+
+
+def _rules() -> list[tuple[str, str]]:
+    app = create_app({"HELDOUT_ENV": "testing", "HELDOUT_SECRET_KEY": SECRET,
+                      "HELDOUT_QUEUE_URL": "memory://", "HELDOUT_DATA_DIR": "/nonexistent"})
+    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules()
+                   for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}})
+
+
+ROUTES = _rules()
+
+
+def _url(world: World, rule: Rule) -> str:
+    parts: dict[str, Any] = {}
+    for name in rule.arguments:
+        converter = rule._converters.get(name)
+        source = world.int_values if isinstance(converter, IntegerConverter) else world.values
+        assert name in source, f"{rule.rule}: no value for <{name}> in the test's world"
+        parts[name] = source[name]
+    with world.app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **parts)
+
+
+def expected(policy: Policy, visitor: str, method: str) -> Callable[[int, str], bool]:
+    """Whether a response (status, Location) is what ``visitor`` must get."""
+    let_in = LET_IN_GET if method == "GET" else LET_IN_POST
+    signed_in = visitor in STAFF_ROLES
+    role = STAFF_ROLES.get(visitor)
+
+    def to_login(status: int, location: str) -> bool:
+        return status == 302 and "/login" in location
+
+    if policy.kind in ("public", "invite"):
+        return lambda status, _location: status < 500 and status != 403
+    if policy.kind == "candidate":
+        if visitor == "candidate_a":
+            return lambda status, _location: status in let_in
+        return lambda status, _location: status in NOT_THERE
+    if not signed_in:
+        return to_login
+    if policy.kind == "admin":
+        return (lambda status, _l: status in let_in) if role == "admin" else \
+            (lambda status, _l: status == 403)
+    if role != "admin" and role not in policy.roles:
+        if policy.scoped and visitor in OTHER_TEAM:
+            return lambda status, _location: status in NOT_THERE
+        return lambda status, _location: status == 403
+    if policy.scoped and visitor in OTHER_TEAM:
+        return lambda status, _location: status == 404
+    return lambda status, _location: status in let_in
+
+
+def test_every_route_has_a_policy() -> None:
+    missing = [route for route in ROUTES if route not in POLICY]
+    assert not missing, ("routes without an entry in POLICY (decide who may open them): "
+                         f"{missing}")
+
+
+@pytest.mark.parametrize(("endpoint", "method"), ROUTES, ids=[f"{m} {e}" for e, m in ROUTES])
+def test_route_answers_each_visitor_as_declared(endpoint: str, method: str, tmp_path: Path,
+                                                challenges_dir: Path) -> None:
+    policy = POLICY.get((endpoint, method))
+    assert policy is not None, f"{method} {endpoint} has no entry in POLICY"
+    world = build_world(tmp_path, challenges_dir)
+    rule = next(r for r in world.app.url_map.iter_rules() if r.endpoint == endpoint
+                and method in (r.methods or set()))
+    url = _url(world, rule)
+    wrong = []
+    try:
+        for visitor in VISITORS:
+            response = world.clients[visitor].open(url, method=method)
+            status, location = response.status_code, response.headers.get("Location", "")
+            response.close()  # never read a stream (live status) to its end
+            if not expected(policy, visitor, method)(status, location):
+                wrong.append(f"{visitor}: {status} {location}".strip())
+    finally:
+        with world.app.app_context():
+            db.engine.dispose()
+    assert not wrong, f"{method} {url} ({policy}): " + "; ".join(wrong)
+
+
+def test_candidate_b_cannot_reach_a_s_objects_through_b_s_own_pages(
+        tmp_path: Path, challenges_dir: Path) -> None:
+    """B's own attempt id in the URL, A's submission or public run beside it: not found."""
+    world = build_world(tmp_path, challenges_dir)
+    with world.app.app_context():
+        own = db.session.scalars(select(Attempt).where(
+            Attempt.public_id != world.values["attempt_id"])).one().public_id
+    checked = 0
+    for rule in world.app.url_map.iter_rules():
+        if not rule.endpoint.startswith("candidate.") or "attempt_id" not in rule.arguments:
+            continue
+        foreign = {"submission_id", "run_id"} & set(rule.arguments)
+        if not foreign:
+            continue
+        url = _url(world, rule).replace(f"/a/{world.values['attempt_id']}/", f"/a/{own}/")
+        status = world.clients["candidate_b"].get(url).status_code
+        assert status == 404, (url, status)
+        checked += 1
+    with world.app.app_context():
+        db.engine.dispose()
+    assert checked >= 2
