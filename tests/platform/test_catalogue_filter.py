@@ -170,3 +170,54 @@ def test_empty_catalogue(app_factory: Callable[..., Flask], tmp_path: Path) -> N
     client.post("/login", data={"email": "recruiter@example.com", "password": PASSWORD})
     page = client.get("/assessments/new").text
     assert "No challenges loaded." in page and "heldout load-challenges" in page
+
+
+def test_filter_chosen_list_and_summed_minutes_in_a_real_browser(catalogue_app: Flask,
+                                                                 recruiter: FlaskClient) -> None:
+    """staff.js: the filter hides cards live, a chosen card stays, the list and sum follow."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from tests.platform.conftest import PASSWORD
+
+    server = make_server("127.0.0.1", 0, catalogue_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--headless", "--no-sandbox", "--disable-gpu",
+                      "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(f"{base}/login")
+            page.fill("#email", "recruiter@example.com")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"{base}/assessments/new")
+            assert page.locator(".js-filter-submit").is_hidden()
+            page.check("input[value=churn-prediction]")
+            assert page.inner_text(".js-summed-minutes") == "60"
+            page.select_option("#filter-kind", "sql")
+            visible = page.locator(".cards .card:visible .card-title").all_inner_texts()
+            assert sorted(visible) == ["Predict customer churn", "Retention cohorts"]
+            assert page.inner_text(".js-filter-count") == "Showing 1 of 5 challenges."
+            page.check("input[value=retention-cohorts]")
+            assert page.inner_text(".js-summed-minutes") == "100"
+            assert page.locator(".js-chosen-list li").all_inner_texts() == [
+                "Predict customer churn 60 min", "Retention cohorts 40 min"]
+            page.select_option("#filter-kind", "")
+            page.select_option("#filter-difficulty", "easy")
+            assert page.locator(".js-filter-empty").is_hidden()
+            page.uncheck("input[value=churn-prediction]")
+            page.uncheck("input[value=retention-cohorts]")
+            assert page.locator(".js-chosen-empty").is_visible()
+            page.select_option("#filter-skill", "SQL")
+            assert page.locator(".js-filter-empty").is_visible()
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join()

@@ -99,6 +99,14 @@ def test_builder_from_a_template_preselects_and_explains(catalogue_app: Flask,
     assert 'name="time_limit_minutes" type="number" min="5" max="1440" required value="210"' \
         in page
     assert '<strong class="js-summed-minutes">160</strong>' in page
+    chosen = page.split('<ol class="chosen-list js-chosen-list"', 1)[1].split("</ol>", 1)[0]
+    assert re.findall(r"<li>(.*?) <span", chosen) == ["Features for late deliveries",
+                                                      "Predict customer churn",
+                                                      "Retention cohorts"]
+    assert 'class="muted js-chosen-empty" hidden' in page
+    empty = recruiter.get("/assessments/new").text
+    assert "None yet: tick challenges in the catalogue." in empty
+    assert 'class="muted js-chosen-empty" hidden' not in empty
     mlops = recruiter.get("/assessments/new?role=mlops-engineer").text
     assert "No deployment challenge in the catalogue yet for this role." in mlops
     assert recruiter.get("/assessments/new?role=astronaut").status_code == 404

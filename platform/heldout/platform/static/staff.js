@@ -29,7 +29,31 @@
     form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
   }
 
+  function chosenList(list) {
+    var empty = document.querySelector(".js-chosen-empty");
+    var boxes = document.querySelectorAll("input[name=challenges][data-title]");
+    function update() {
+      list.textContent = "";
+      var count = 0;
+      boxes.forEach(function (box) {
+        if (!box.checked) { return; }
+        var item = document.createElement("li");
+        item.textContent = box.getAttribute("data-title") + " ";
+        var minutes = document.createElement("span");
+        minutes.className = "muted";
+        minutes.textContent = (box.getAttribute("data-minutes") || "0") + " min";
+        item.appendChild(minutes);
+        list.appendChild(item);
+        count += 1;
+      });
+      if (empty) { empty.hidden = count !== 0; }
+    }
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var chosen = document.querySelector(".js-chosen-list");
+    if (chosen) { chosenList(chosen); }
     var filter = document.getElementById("catalogue-filter");
     if (filter) { catalogueFilter(filter); }
     // The links CSV downloads in place; then the page shows the new invites.
