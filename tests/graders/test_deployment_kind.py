@@ -217,6 +217,7 @@ def test_a_perfect_report_earns_every_point_and_keeps_the_probe_table() -> None:
     assert evaluation.metrics["roc_auc"] == 1.0 and evaluation.metrics["latency_p95_ms"] == 4.0
     table = json.loads(evaluation.artefacts[PROBE_REPORT])
     assert table["startup_seconds"] == 1.5
+    assert table["targets"] == {"p50_ms": 50, "p95_ms": 200} and table["latency_p50_ms"] == 4.0
     rows = table["rows"]
     assert len(rows) == len(requests) + 32
     assert set(rows[0]) == {"request", "kind", "status", "latency_ms", "correct", "error"}

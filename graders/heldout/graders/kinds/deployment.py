@@ -499,7 +499,8 @@ def score_service(bundle: Bundle, config: DeploymentGrading, split: str,
     score = min(round(sum(check.score for check in checks), 2), MAX_SCORE)
     table = {"startup_seconds": startup_seconds, "rows": rows,
              "latency_p50_ms": metrics.get("latency_p50_ms"),
-             "latency_p95_ms": metrics.get("latency_p95_ms")}
+             "latency_p95_ms": metrics.get("latency_p95_ms"),
+             "targets": {"p50_ms": config.latency_p50_ms, "p95_ms": config.latency_p95_ms}}
     return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                       score=score, checks=tuple(checks), metrics=metrics,
                       run=RunStats.from_result(service),
