@@ -5,7 +5,7 @@ Invites made before this revision get ``sent_at`` = ``created_at`` (their only l
 handed over when they were created) and no resends.
 
 Revision ID: 0008_recruiting
-Revises: 0010_teams_audit
+Revises: 0007_drafts
 Created: 2026-12-01 20:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_recruiting'
-down_revision = '0010_teams_audit'
+down_revision = '0007_drafts'
 branch_labels = None
 depends_on = None
 
