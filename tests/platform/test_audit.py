@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from heldout.platform.cli import main
 from heldout.platform.extensions import db
-from heldout.platform.models import AuditEvent, User
-from heldout.platform.services import audit
-from tests.platform.conftest import PASSWORD, Auth, NewInvite, Users
+from heldout.platform.models import AuditEvent, Invite, User, utcnow
+from heldout.platform.services import audit, invites, reviews
+from tests.platform.conftest import PASSWORD, SECRET, Auth, NewInvite, Users
 
 ROWS = re.compile(r"<tr>\s*<td class=\"mono small\">")
 
@@ -110,10 +112,6 @@ def test_the_log_is_append_only_and_for_admins(app: Flask, client: FlaskClient, 
 
 
 def test_account_changes_from_the_command_line_are_recorded(app: Flask, users: Users) -> None:
-    from click.testing import CliRunner
-
-    from heldout.platform.cli import main
-
     env = {"HELDOUT_ENV": "testing", "HELDOUT_DATA_DIR": app.config["HELDOUT_DATA_DIR"],
            "HELDOUT_DATABASE_URL": app.config["HELDOUT_DATABASE_URL"],
            "HELDOUT_CHALLENGES_DIR": app.config["HELDOUT_CHALLENGES_DIR"],
@@ -130,3 +128,44 @@ def test_account_changes_from_the_command_line_are_recorded(app: Flask, users: U
         ("user.disable", str(users.recruiter), None, "heldout command"),
         ("user.enable", str(users.recruiter), None, "heldout command"),
         ("user.password_reset", str(users.interviewer), None, "heldout command")]
+
+
+def test_invite_actions_reviews_and_exports_are_recorded(
+        app: Flask, client: FlaskClient, auth: Auth, assessment_id: int,
+        invite: NewInvite, attempt: str) -> None:
+    other = app.test_client()
+    other.post("/login", data={"email": "recruiter@example.com", "password": PASSWORD})
+    with app.app_context():
+        fresh = invites_of(assessment_id)
+        attempt_id = db.session.get(Invite, invite.id).attempt.id  # type: ignore[union-attr]
+        rubric = reviews.rubric_for_attempt(attempt_id)
+    csv_rows = "name,email\nAda Lovelace,ada@example.org\nBo Brown,bo@example.org\n"
+    assert other.post(f"/assessments/{assessment_id}/invites/bulk",
+                      data={"rows": csv_rows}).status_code == 200
+    assert other.post(f"/invites/{fresh}/resend").status_code == 302
+    assert other.post(f"/invites/{fresh}/extend",
+                      data={"expires_at": "2099-01-31"}).status_code == 302
+    assert other.post(f"/assessments/{assessment_id}/archive").status_code == 303
+    assert other.get(f"/assessments/{assessment_id}/candidates.csv").status_code == 200
+
+    auth.login("interviewer")
+    form = {f"level-{c.key}": "3" for c in rubric}
+    response = client.post(f"/attempts/{attempt_id}/review",
+                           data={**form, "notes": "ok", "recommendation": "yes",
+                                 "action": "submit"})
+    assert response.status_code == 302, response.text
+    recorded = {(e.action, e.actor_label): e for e in _events(app)}
+    assert recorded[("invite.bulk", "recruiter@example.com")].detail == {"invited": 2}
+    assert recorded[("invite.resend", "recruiter@example.com")].target_id == str(fresh)
+    assert recorded[("invite.extend", "recruiter@example.com")].detail == {"until": "2099-01-31"}
+    assert recorded[("assessment.archive", "recruiter@example.com")].detail == {"on": True}
+    assert recorded[("export.candidates", "recruiter@example.com")].detail == {"format": "csv"}
+    assert recorded[("review.submit", "interviewer@example.com")].target_id == str(attempt_id)
+
+
+def invites_of(assessment_id: int) -> int:
+    """A new, unused invite of the assessment (made through the service)."""
+    recruiter = db.session.scalars(select(User).where(User.role == "recruiter")).one()
+    return invites.create_invite(
+        assessment_id=assessment_id, candidate_name="Fresh", candidate_email="f@example.org",
+        created_by_id=recruiter.id, secret=SECRET, ttl_days=14, now=utcnow()).invite.id
