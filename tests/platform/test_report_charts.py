@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, Submission
+from heldout.platform.models import Assessment, Attempt, DraftSnapshot, Submission
 from heldout.platform.services import charts, grading
 from heldout.platform.tasks import grading_settings
 
@@ -171,14 +171,46 @@ def test_every_submission_is_openable(app: Flask, report_setup: dict[str, Any],
     assert staff.get(f"/attempts/{attempt_id + 1}/submissions/{first}").status_code == 404
 
 
-def test_drafts_say_so_when_not_kept(app: Flask, report_setup: dict[str, Any]) -> None:
-    from heldout.platform import models
+def test_draft_saves_on_the_timeline_and_played_back(app: Flask, report_setup: dict[str, Any],
+                                                     html: ModuleType) -> None:
+    staff = _staff(app)
+    url = f"/attempts/{report_setup['attempt_id']}/report"
+    assert "No draft saves of this challenge" in staff.get(url).text
+    with app.app_context():
+        attempt = db.session.get(Attempt, report_setup["attempt_id"])
+        assert attempt is not None
+        challenge_id = attempt.submissions[0].challenge_id
+        for minute, text in ((3, "print(1)"), (9, "print('<b>2</b>')")):
+            db.session.add(DraftSnapshot(attempt_id=attempt.id, challenge_id=challenge_id,
+                                         name="solution.py", content=text,
+                                         taken_at=attempt.started_at + timedelta(minutes=minute)))
+        db.session.commit()
+    page = staff.get(url).text
+    tree = html.parse(page)
+    (line,) = tree.find_all("svg", cls="chart-timeline")
+    assert (line.attrs["data-submissions"], line.attrs["data-drafts"]) == ("2", "2")
+    assert len(line.find_all("rect", cls="draft")) == 2
+    frames = tree.one("details", cls="playback").find_all("li")
+    assert [f.one("pre").text() for f in frames] == ["print(1)", "print('<b>2</b>')"]
+    assert "3 min 00 s in" in frames[0].text()
+    assert "&lt;b&gt;2&lt;/b&gt;" in page
 
-    page = _staff(app).get(f"/attempts/{report_setup['attempt_id']}/report").text
-    if hasattr(models, "DraftSnapshot"):
-        assert "Draft saves are not kept" not in page
-    else:
-        assert "Draft saves are not kept on this installation" in page
+
+def test_best_submission_counts_where_the_assessment_says_so(
+        app: Flask, report_setup: dict[str, Any], assessment_id: int, html: ModuleType) -> None:
+    with app.app_context():
+        db.session.execute(update(Assessment).where(Assessment.id == assessment_id)
+                           .values(counting="best"))
+        db.session.commit()
+    # Graded 60 then 88: make the later one worse.
+    with app.app_context():
+        latest = db.session.get(Submission, report_setup["submissions"][1])
+        assert latest is not None and latest.evaluation is not None
+        latest.evaluation.score = 30.0
+        db.session.commit()
+    tree = html.parse(_staff(app).get(f"/attempts/{report_setup['attempt_id']}/report").text)
+    assert tree.one(cls="total-value").text() == "60"
+    assert "best graded submission" in tree.text()
 
 
 def test_chart_text_is_escaped() -> None:

@@ -19,12 +19,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from heldout.graders.errors import GraderError
 from heldout.graders.variants import cached_variant
-from heldout.platform import models
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
@@ -32,6 +31,7 @@ from heldout.platform.models import (
     Assessment,
     Attempt,
     Challenge,
+    DraftSnapshot,
     EvaluationRecord,
     Invite,
     Submission,
@@ -152,7 +152,7 @@ def _results(attempt: Attempt | None, challenges: list[Challenge],
 
 
 def counting_of(assessment: Assessment) -> str:
-    return str(getattr(assessment, "counting", "last") or "last")
+    return assessment.counting or "last"
 
 
 def total_score(results: list[ChallengeResult]) -> float | None:
@@ -241,10 +241,9 @@ def version_scores(challenge_ids: Sequence[int]) -> dict[tuple[int, str], dict[i
     """
     if not challenge_ids:
         return {}
-    counting = getattr(Assessment, "counting", None)
     rows = db.session.execute(
         select(Submission.attempt_id, Submission.challenge_id, EvaluationRecord.challenge_version,
-               EvaluationRecord.score, counting if counting is not None else literal("last"))
+               EvaluationRecord.score, Assessment.counting)
         .join(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
         .join(Attempt, Attempt.id == Submission.attempt_id)
         .join(Invite, Invite.id == Attempt.invite_id)
@@ -255,7 +254,7 @@ def version_scores(challenge_ids: Sequence[int]) -> dict[tuple[int, str], dict[i
     counted: dict[tuple[int, int], tuple[str, float]] = {}
     for attempt_id, challenge_id, version, score, rule in rows:
         key = (attempt_id, challenge_id)
-        if rule == "best" and key in counted and counted[key][1] > score:
+        if score is None or (rule == "best" and key in counted and counted[key][1] > score):
             continue
         counted[key] = (version, float(score))
     scores: dict[tuple[int, str], dict[int, float]] = {}
@@ -699,15 +698,11 @@ class DraftFrame:
     content: str
 
 
-def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...] | None:
-    """The candidate's draft snapshots of one challenge, oldest first; None when this
-    installation keeps no drafts."""
-    snapshot = getattr(models, "DraftSnapshot", None)
-    if snapshot is None:
-        return None
-    rows = db.session.scalars(select(snapshot).where(
-        snapshot.attempt_id == attempt_id, snapshot.challenge_id == challenge_id)
-        .order_by(snapshot.taken_at, snapshot.id))
+def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...]:
+    """The candidate's draft snapshots of one challenge, oldest first."""
+    rows = db.session.scalars(select(DraftSnapshot).where(
+        DraftSnapshot.attempt_id == attempt_id, DraftSnapshot.challenge_id == challenge_id)
+        .order_by(DraftSnapshot.taken_at, DraftSnapshot.id))
     return tuple(DraftFrame(r.name, r.taken_at, r.content) for r in rows)
 
 
@@ -724,11 +719,12 @@ class ChallengeSection:
     timeline: Markup
     shown: Submission | None  # the counted submission, else the latest
     files: tuple[CodeView, ...]
-    drafts: tuple[DraftFrame, ...] | None  # None: drafts are not kept here
+    drafts: tuple[DraftFrame, ...]
 
     @property
     def playback(self) -> tuple[DraftFrame, ...]:
-        return (self.drafts or ())[-MAX_PLAYBACK_FRAMES:]
+        """The latest snapshots, for a playback of how the work grew."""
+        return self.drafts[-MAX_PLAYBACK_FRAMES:]
 
 
 @dataclass(frozen=True)
@@ -785,7 +781,7 @@ def _section(attempt: Attempt, result: ChallengeResult, scores: dict[int, float]
         s.created_at, s.evaluation.score if s.status == "graded" and s.evaluation else None,
         f"submission #{s.id}") for s in result.history]
     points_in_time += [charts.TimelinePoint(d.taken_at, None, f"draft of {d.name}", "draft")
-                       for d in drafts or ()]
+                       for d in drafts]
     shown = result.counted or (result.history[-1] if result.history else None)
     return ChallengeSection(
         result, percentile(mine, others) if mine is not None else None, len(others), points,
@@ -847,7 +843,7 @@ def submission_view(attempt_id: int, submission_id: int, *, blobs: BlobStore) ->
     if submission is None or submission.attempt_id != attempt_id:
         raise NotFound(f"No submission {submission_id} in attempt {attempt_id}")
     attempt = submission.attempt
-    assessment = attempt.invite.assessment
+    assessment = access.checked(attempt.invite.assessment)
     siblings = [s for s in attempt.submissions if s.challenge_id == submission.challenge_id]
     results = _results(attempt, [submission.challenge], counting_of(assessment))
     counted = results[0].counted
