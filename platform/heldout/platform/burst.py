@@ -480,6 +480,7 @@ def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say) -> dict[str, Any]
         server = _spawn(["serve", "--host", HOST, "--port", str(port),
                          "--threads", str(plan.server_threads)], env, root / "server.log")
         samples: list[tuple[float, int]] = []
+        load_before = os.getloadavg()[0]
         try:
             _wait_healthy(base_url, server, 60)
             plan_file, out_file = root / "plan.json", root / "load.json"
@@ -507,6 +508,8 @@ def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say) -> dict[str, Any]
             if load.returncode != 0 or not out_file.exists():
                 raise RuntimeError(f"the load process failed (exit {load.returncode})")
             loaded: dict[str, Any] = json.loads(out_file.read_text())
+            # Other work on the machine slows every figure: the 1-minute load average says how much.
+            loaded["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             drain_end = time.monotonic() + 60
             while _backlog(app) and time.monotonic() < drain_end:
                 samples.append((time.time(), _backlog(app)))
@@ -568,6 +571,8 @@ def summarise(plan: BurstPlan, loaded: dict[str, Any],
         "autosave_endpoint": autosave.describe(), "autosave_present": autosave.present,
         "limits": load_test_limits(),
         "requests": requests, "errors": errors,
+        "requests_per_s": round(requests / max(float(loaded["end"]) - float(loaded["opening"]), 1e-9), 1),
+        "load_average_before_after": loaded.get("load_average"),
         "error_rate": errors / requests if requests else 0.0,
         "error_samples": loaded["problems"],
         **latency_summary(everything),
@@ -619,7 +624,7 @@ def render(result: dict[str, Any]) -> str:
         f"{result['opening_s']:.0f} s, p95 {result['opening_p95_ms']:.0f} ms)",
         f"autosave: {result['autosave_endpoint']}",
         *rows,
-        f"  all requests: {result['requests']}, errors {result['errors']} "
+        f"  all requests: {result['requests']} ({result['requests_per_s']:.0f}/s), errors {result['errors']} "
         f"({result['error_rate']:.2%}); p50 {result['p50_ms']:.1f} p95 {result['p95_ms']:.1f} "
         f"p99 {result['p99_ms']:.1f} ms; pages p95 {result['pages_p95_ms']:.1f} ms, autosave p95 "
         f"{result['autosave_p95_ms']:.1f} ms",
