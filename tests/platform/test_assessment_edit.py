@@ -53,6 +53,32 @@ def test_edit_form_is_prefilled_and_saves(app: Flask, client: FlaskClient, auth:
         assert saved.instructions == "Any docs; no chat assistants."
         assert saved.expires_at == datetime(2099, 2, 28, 23, 59, 59, tzinfo=UTC)
         assert saved.show_scores is False
+        assert saved.counting == "last"
+
+
+def test_which_submission_counts_is_set_kept_and_copied(app: Flask, client: FlaskClient,
+                                                        auth: Any, assessment_id: int) -> None:
+    auth.login("recruiter")
+    form = client.get(f"/assessments/{assessment_id}/edit").text
+    assert '<input type="radio" name="counting" value="last" checked>' in form
+    client.post(f"/assessments/{assessment_id}/edit", data={**EDIT, "counting": "best"})
+    assert '<input type="radio" name="counting" value="best" checked>' in \
+        client.get(f"/assessments/{assessment_id}/edit").text
+    assert "<dd>the best-scoring</dd>" in client.get(f"/assessments/{assessment_id}").text
+    refused = client.post(f"/assessments/{assessment_id}/edit",
+                          data={**EDIT, "counting": "first"})
+    assert refused.status_code == 400 and "must be one of last, best" in refused.text
+    copy = client.post(f"/assessments/{assessment_id}/duplicate").headers["Location"]
+    created = client.post("/assessments/new", data={
+        "name": "Best of", "challenges": ["churn-prediction"], "time_limit_minutes": "30",
+        "counting": "best"})
+    assert created.status_code == 302
+    with app.app_context():
+        assert _get(app, assessment_id).counting == "best"
+        copy_id = int(copy.split("/")[2])
+        assert _get(app, copy_id).counting == "best"
+        made = db.session.scalars(select(Assessment).where(Assessment.name == "Best of")).one()
+        assert made.counting == "best"
 
 
 def test_edit_errors_keep_what_was_typed(app: Flask, client: FlaskClient, auth: Any,

@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
-from heldout.platform.models import Assessment, AssessmentChallenge, Challenge, Invite
+from heldout.platform.models import (
+    COUNTINGS,
+    Assessment,
+    AssessmentChallenge,
+    Challenge,
+    Invite,
+)
 from heldout.platform.services import access
 
 MIN_MINUTES = 5
@@ -39,6 +45,13 @@ class AssessmentForm:
     instructions: str
     expires_at: datetime | None
     show_scores: bool
+    counting: str = "last"
+
+
+def _check_counting(counting: str) -> None:
+    if counting not in COUNTINGS:
+        raise InvalidInput(f"Which submission counts must be one of {', '.join(COUNTINGS)}",
+                           field="counting")
 
 
 def _chosen_challenges(challenge_slugs: Sequence[str]) -> list[Challenge]:
@@ -72,14 +85,16 @@ def _check_minutes(time_limit_minutes: int) -> None:
 
 def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_minutes: int,
                       instructions: str, expires_at: datetime | None, show_scores: bool,
-                      created_by_id: int) -> Assessment:
+                      created_by_id: int, counting: str = "last") -> Assessment:
     """A new assessment with the challenges in the order given."""
     name = _validated_name(name)
     chosen = _chosen_challenges(challenge_slugs)
     _check_minutes(time_limit_minutes)
+    _check_counting(counting)
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
-                            show_scores=show_scores, created_by_id=created_by_id)
+                            show_scores=show_scores, created_by_id=created_by_id,
+                            counting=counting)
     assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
                         for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
@@ -102,6 +117,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
     assessment = get_assessment(assessment_id)
     name = _validated_name(form.name)
     _check_minutes(form.time_limit_minutes)
+    _check_counting(form.counting)
     current = [c.slug for c in assessment.challenges]
     if list(form.challenge_slugs) != current:
         if has_started_attempts(assessment_id):
@@ -122,6 +138,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
     assessment.time_limit_minutes = form.time_limit_minutes
     assessment.expires_at = form.expires_at
     assessment.show_scores = form.show_scores
+    assessment.counting = form.counting
     db.session.commit()
     return assessment
 
@@ -133,7 +150,7 @@ def duplicate_assessment(assessment_id: int, *, created_by_id: int) -> Assessmen
     copy = Assessment(name=name, instructions=source.instructions,
                       time_limit_minutes=source.time_limit_minutes,
                       expires_at=source.expires_at, show_scores=source.show_scores,
-                      created_by_id=created_by_id)
+                      created_by_id=created_by_id, counting=source.counting)
     copy.items = [AssessmentChallenge(challenge_id=item.challenge_id, position=item.position)
                   for item in source.items]
     copy.team_id = source.team_id

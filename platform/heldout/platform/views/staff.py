@@ -86,7 +86,8 @@ def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
         time_limit_minutes=parse_int(form.get("time_limit_minutes"), 0) or 0,
         instructions=str(form.get("instructions", "")),
         expires_at=_parse_expiry(str(form.get("expires_at", "")).strip()),
-        show_scores=form.get("show_scores") == "on")
+        show_scores=form.get("show_scores") == "on",
+        counting=str(form.get("counting") or "last"))
 
 
 def _catalogue_filter() -> assessments.CatalogueFilter:
@@ -134,7 +135,7 @@ def assessment_new() -> ResponseReturnValue:
             name=values.name, challenge_slugs=values.challenge_slugs,
             time_limit_minutes=values.time_limit_minutes, instructions=values.instructions,
             expires_at=values.expires_at, show_scores=values.show_scores,
-            created_by_id=staff_user().id)
+            created_by_id=staff_user().id, counting=values.counting)
     except InvalidInput as exc:
         return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
     flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
@@ -151,7 +152,8 @@ def assessment_edit(assessment_id: int) -> ResponseReturnValue:
                 "time_limit_minutes": str(assessment.time_limit_minutes),
                 "expires_at": f"{assessment.expires_at:%Y-%m-%d}"
                 if assessment.expires_at else "",
-                "show_scores": "on" if assessment.show_scores else ""}
+                "show_scores": "on" if assessment.show_scores else "",
+                "counting": assessment.counting}
         return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
                         editing=assessment)
     form = request.form
