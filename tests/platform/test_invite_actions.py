@@ -247,3 +247,26 @@ def test_recruiter_reads_candidates_and_report_but_cannot_review(
     assert report.status_code == 200 and "Cara Candidate" in report.text
     assert f'action="/attempts/{attempt_id}/review"' not in report.text
     assert client.post(f"/attempts/{attempt_id}/review", data={}).status_code == 403
+
+
+def test_an_earlier_assessment_expiry_shortens_unstarted_links(
+        app: Flask, client: FlaskClient, auth: Any, assessment_id: int,
+        make_invite: Callable[..., NewInvite], start: Callable[..., str]) -> None:
+    waiting = make_invite("Wai", "wai@example.org")
+    started = make_invite("Sta", "sta@example.org")
+    start(app.test_client(), started)
+    with app.app_context():
+        before = db.session.get(Invite, started.id)
+        assert before is not None
+        started_expiry = before.expires_at
+    auth.login("recruiter")
+    tomorrow = (utcnow() + timedelta(days=1)).date()
+    client.post(f"/assessments/{assessment_id}/edit", data={
+        "name": "ML take-home", "challenges": ["churn-prediction"], "time_limit_minutes": "60",
+        "expires_at": tomorrow.isoformat()})
+    with app.app_context():
+        shortened = db.session.get(Invite, waiting.id)
+        kept = db.session.get(Invite, started.id)
+        assert shortened is not None and kept is not None
+        assert shortened.expires_at.date() == tomorrow
+        assert kept.expires_at == started_expiry  # a started attempt's link no longer matters

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
@@ -137,6 +137,13 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
     assessment.instructions = form.instructions.strip()
     assessment.time_limit_minutes = form.time_limit_minutes
     assessment.expires_at = form.expires_at
+    if form.expires_at is not None:
+        # Links can't outlive their assessment: unstarted invites expire with it at the latest.
+        db.session.execute(
+            update(Invite).where(Invite.assessment_id == assessment_id,
+                                 Invite.started_at.is_(None),
+                                 Invite.expires_at > form.expires_at)
+            .values(expires_at=form.expires_at))
     assessment.show_scores = form.show_scores
     assessment.counting = form.counting
     db.session.commit()
