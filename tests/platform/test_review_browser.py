@@ -1,5 +1,5 @@
 """The report, compare and candidates pages in a real browser (Debian's Chromium): charts
-drawn, keyboard sorting, the report printed to A4, screenshots in var/screenshots/."""
+drawn, keyboard sorting, the draft playback, the report printed to A4, screenshots in var/screenshots/."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,6 +18,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from heldout.platform.extensions import db
+from heldout.platform.models import Attempt, DraftSnapshot
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "var" / "screenshots"
@@ -48,6 +50,13 @@ def served(app: Flask, users: Any, assessment_id: int) -> Iterator[tuple[str, li
                for index, (name, score) in enumerate(
                    [("Priya Raman", 82.0), ("Tom Becker", 35.0), ("Lena Park", 61.0),
                     ("Omar Haddad", 90.0), ("=cmd|' /C calc'!A0", 12.0)])]
+        attempt = db.session.get(Attempt, ids[0])
+        assert attempt is not None
+        challenge_id = attempt.submissions[0].challenge_id
+        for minute, text in ((5, "first = 1"), (15, "second = 2"), (25, "third = 3")):
+            db.session.add(DraftSnapshot(attempt_id=attempt.id, challenge_id=challenge_id,
+                                         name="solution.py", content=text,
+                                         taken_at=attempt.started_at + timedelta(minutes=minute)))
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -97,6 +106,14 @@ def test_review_pages_in_a_real_browser(served: tuple[str, list[int]], assessmen
                       "chart-skills"):
             box = page.locator(f"svg.{chart}").first.bounding_box()
             assert box is not None and box["width"] > 200 and box["height"] > 20, chart
+        # Draft playback: the slider shows one snapshot at a time, the latest first.
+        page.click("details.playback > summary")
+        frames = page.locator("details.playback ol.frames > li")
+        assert [frames.nth(i).is_visible() for i in range(3)] == [False, False, True]
+        page.locator("details.playback input[type=range]").fill("1")
+        assert [frames.nth(i).is_visible() for i in range(3)] == [True, False, False]
+        assert "first = 1" in frames.nth(0).inner_text()
+        assert page.locator("details.playback output").inner_text() == "1 of 3"
         page.screenshot(path=str(SHOTS / "review-report.png"), full_page=True)
 
         page.emulate_media(media="print")
