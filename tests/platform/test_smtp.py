@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import socket
+import ssl
+import subprocess
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -297,3 +301,42 @@ def test_a_name_with_line_breaks_cannot_add_headers(app: Flask) -> None:
                                sender=SENDER)
     assert message["Bcc"] is None
     assert message["To"] == '"Eve Bcc: all@example.org" <eve@example.org>'
+
+
+def test_starttls_then_login_with_a_verified_certificate(
+        app_factory: Callable[..., Flask], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default path: STARTTLS, the server's certificate checked, then the login."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(str(cert), str(key))
+    inbox = Inbox(_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port,
+                            tls_context=server_tls, require_starttls=True,
+                            authenticator=_authenticate)
+    controller.start()
+    try:
+        app = app_factory(**_smtp_settings(inbox.port, HELDOUT_SMTP_STARTTLS=True,
+                                           HELDOUT_SMTP_USER="mailer",
+                                           HELDOUT_SMTP_PASSWORD="s3cret"))
+        settings = mail.SmtpSettings.from_config(app.config)
+        with app.test_request_context():
+            # Not trusted yet: the certificate is refused before anything is sent.
+            with pytest.raises(InvalidInput, match=r"refused the session.*certificate "
+                                                   r"verify failed"):
+                mail.send_test(settings, to_name="Rae", to_email="rae@example.org",
+                               org_name="Acme")
+            assert inbox.messages == []
+            monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Session.login_data is deprecated",
+                                        DeprecationWarning)
+                mail.send_test(settings, to_name="Rae", to_email="rae@example.org",
+                               org_name="Acme")
+        ((envelope, _),) = inbox.messages
+        assert envelope.rcpt_tos == ["rae@example.org"]
+    finally:
+        controller.stop()
