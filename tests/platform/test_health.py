@@ -208,3 +208,21 @@ def test_the_backlog_and_the_workers_holding_jobs(app: Flask, users: Users, invi
         [workers, backlog] = health.worker_and_backlog_checks(data_dir, utcnow())
     assert workers.level == "ok" and "worker-abc" in workers.detail
     assert backlog.level == "fail" and backlog.detail == "Waiting for 45 min."
+
+
+def test_a_silent_engine_and_a_stuck_queue_cost_one_timeout_not_two(
+        app: Flask, tmp_path: Path, silent_engine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{silent_engine}")
+
+    def stuck() -> int:
+        time.sleep(10)
+        return 0
+
+    with app.app_context():
+        started = time.monotonic()
+        report = health.system_health(data_dir=tmp_path, queue_depth=stuck,
+                                      queue_url="redis://q", now=utcnow(), timeout=1.0)
+        elapsed = time.monotonic() - started
+    levels = {c.name: c.level for c in report.checks}
+    assert levels["engine"] == "fail" and levels["queue"] == "fail" and report.level == "fail"
+    assert elapsed < 1.9, elapsed
