@@ -25,13 +25,31 @@ export function modeFor(name) {
   return "text";
 }
 
+// The page's policy allows no inline styles (no <style> element), so each editor lives in
+// a shadow root, where CodeMirror's styles are constructed style sheets instead.
+const THEME = EditorView.theme({
+  "&": { height: "26rem", fontSize: ".88rem", backgroundColor: "#fbfbfc", color: "#1d2330" },
+  ".cm-scroller": {
+    fontFamily: 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace',
+    lineHeight: "1.45",
+  },
+  "&.cm-focused": { outline: "3px solid #7aa7d6", outlineOffset: "-3px" },
+  ".cm-gutters": { backgroundColor: "#f3f4f7", borderRight: "1px solid #dfe3ea", color: "#5d6675" },
+  ".cm-activeLine": { backgroundColor: "#eef3f9" },
+  ".cm-activeLineGutter": { backgroundColor: "#e3ebf4" },
+});
+
+const views = new WeakMap();
+
 // One editor in `parent`; `options.onChange(text)` hears every edit. Tab indents; Esc then
 // Tab moves focus on (CodeMirror's own escape from the indent-with-Tab binding).
 export function create(parent, options) {
+  const root = parent.shadowRoot || parent.attachShadow({ mode: "open" });
   const language = new Compartment();
   const editable = new Compartment();
   const view = new EditorView({
-    parent,
+    parent: root,
+    root,
     state: EditorState.create({
       doc: options.doc || "",
       extensions: [
@@ -39,6 +57,7 @@ export function create(parent, options) {
         keymap.of([indentWithTab]),
         indentUnit.of("    "),
         EditorState.tabSize.of(4),
+        THEME,
         language.of((MODES[options.mode] || MODES.text)()),
         editable.of(EditorView.editable.of(!options.readOnly)),
         EditorView.contentAttributes.of({ "aria-label": options.label || "Code editor" }),
@@ -48,12 +67,19 @@ export function create(parent, options) {
       ],
     }),
   });
+  views.set(parent, view);
   return {
     view,
     getValue: () => view.state.doc.toString(),
     setValue: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
     setMode: (mode) => view.dispatch({ effects: language.reconfigure((MODES[mode] || MODES.text)()) }),
     focus: () => view.focus(),
-    destroy: () => view.destroy(),
+    destroy: () => { views.delete(parent); view.destroy(); },
   };
+}
+
+// The whole text of the editor mounted in `parent` (only the lines in view are drawn).
+export function textOf(parent) {
+  const view = views.get(parent);
+  return view ? view.state.doc.toString() : null;
 }

@@ -223,3 +223,16 @@ def test_drafts_survive_a_restart(app: Flask, client: FlaskClient, attempt: str)
     assert "draft &lt;b&gt;one&lt;/b&gt;" in textarea(page.text)
     with restarted.app_context():
         db.engine.dispose()
+
+
+def test_the_overview_says_draft_saved_until_that_work_is_submitted(client: FlaskClient,
+                                                                   attempt: str) -> None:
+    assert "not started" in client.get(f"/a/{attempt}/").text
+    save(client, attempt, {"solution.py": CODE})
+    assert "draft saved" in client.get(f"/a/{attempt}/").text
+    assert client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": CODE}).status_code == 302
+    save(client, attempt, {"solution.py": CODE})  # the page saves what was just submitted
+    page = client.get(f"/a/{attempt}/").text
+    assert "submitted" in page and "draft saved" not in page
+    save(client, attempt, {"solution.py": CODE + "# more\n"})
+    assert "draft saved" in client.get(f"/a/{attempt}/").text

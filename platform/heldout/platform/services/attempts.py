@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from heldout.graders.bundle import Bundle
@@ -127,24 +128,35 @@ def challenge_statuses(attempt: Attempt) -> list[ChallengeStatus]:
     by_challenge: dict[int, list[Submission]] = {}
     for submission in attempt.submissions:
         by_challenge.setdefault(submission.challenge_id, []).append(submission)
-    saved: dict[int, datetime] = {
-        challenge_id: updated for challenge_id, updated in db.session.execute(
-            select(Draft.challenge_id, func.max(Draft.updated_at))
-            .where(Draft.attempt_id == attempt.id).group_by(Draft.challenge_id))}
+    drafts: dict[int, list[Draft]] = {}
+    for draft in db.session.scalars(select(Draft).where(Draft.attempt_id == attempt.id)):
+        drafts.setdefault(draft.challenge_id, []).append(draft)
     claims = {c.challenge_id: c for c in db.session.scalars(
         select(DeadlineSubmission).where(DeadlineSubmission.attempt_id == attempt.id))}
     cards = []
     for challenge in attempt.invite.assessment.challenges:
         subs = by_challenge.get(challenge.id, [])
         latest = subs[-1] if subs else None
-        draft_at = saved.get(challenge.id)
-        if draft_at is not None and latest is not None and latest.created_at >= draft_at:
-            draft_at = None  # nothing saved since the last submission
+        draft_at = _unsubmitted_since(drafts.get(challenge.id, []), latest)
         claim = claims.get(challenge.id)
         if claim is not None and claim.submission_id is not None:
             draft_at = None  # the drafts were submitted
         cards.append(ChallengeStatus(challenge, len(subs), latest, draft_at, claim))
     return cards
+
+
+def _unsubmitted_since(drafts: list[Draft], latest: Submission | None) -> datetime | None:
+    """When the drafts were saved, if they hold work the latest submission doesn't."""
+    if not drafts:
+        return None
+    saved_at = max(d.updated_at for d in drafts)
+    if latest is None:
+        return saved_at
+    if latest.created_at >= saved_at:
+        return None
+    texts = {d.name: hashlib.sha256(d.content.encode("utf-8", "surrogatepass")).hexdigest()
+             for d in drafts}
+    return None if texts == {f.name: f.sha256 for f in latest.files} else saved_at
 
 
 def assessment_challenge(attempt: Attempt, slug: str) -> Challenge:

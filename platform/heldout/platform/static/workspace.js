@@ -404,7 +404,8 @@
       if (files && ws.getAttribute("data-draft-url")) {
         saver = new Autosave(ws, files, indicator);
         var submitting = false;
-        form.addEventListener("submit", function () { submitting = true; });
+        // The submitted text is the draft too (a refused submit keeps it on the server).
+        form.addEventListener("submit", function () { saver.flush(); submitting = true; });
         window.addEventListener("beforeunload", function (e) {
           if (saver.dirty() && !submitting && !saver.closed) { saver.flush(); e.preventDefault(); e.returnValue = ""; }
         });

@@ -1,0 +1,265 @@
+"""The workspace in a real browser: type in the CodeMirror editor, see it saved, reload and
+find the draft back; leave with unsaved work and be warned, the work still saved.
+
+A `heldout serve` over a temporary data directory; Debian's Chromium driven by Playwright
+(never a downloaded browser). Screenshots go to var/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import flask_migrate
+import pytest
+from sqlalchemy import select
+
+from heldout.platform.app import create_app
+from heldout.platform.blobs import BlobStore
+from heldout.platform.extensions import db
+from heldout.platform.models import Attempt, utcnow
+from heldout.platform.processes import stop_processes
+from heldout.platform.queue import get_queue
+from heldout.platform.services import accounts, assessments, catalogue, drafts, invites
+from heldout.platform.services.catalogue import get_bundles
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Dialog, Page
+
+pytestmark = [pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SLUG = "churn-prediction"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = REPO / "var" / "screenshots"
+SECRET = "workspace-browser-secret-key-not-for-production"
+TYPED = "# typed in the browser: keep me"
+
+
+def _required() -> bool:
+    return os.environ.get("CI") == "true" or os.environ.get("HELDOUT_REQUIRE_DOCKER") == "1"
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    invite_path: str
+    settings: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    challenges_dir = tmp_path / "challenges"
+    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
+                "HELDOUT_DATA_DIR": str(tmp_path / "var"),
+                "HELDOUT_CHALLENGES_DIR": str(challenges_dir), "HELDOUT_BASE_URL": base_url}
+    app = create_app(settings)
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")  # every branch, while one is being re-chained
+        catalogue.load_challenges(challenges_dir)
+        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter", "z" * 14)
+        assessment = assessments.create_assessment(
+            name="Workspace check", challenge_slugs=[SLUG], time_limit_minutes=45,
+            instructions="", expires_at=None, show_scores=True, created_by_id=user.id)
+        made = invites.create_invite(
+            assessment_id=assessment.id, candidate_name="Wren Writer",
+            candidate_email="wren@example.org", created_by_id=user.id, secret=SECRET,
+            ttl_days=2, now=utcnow())
+        db.engine.dispose()
+    log = tmp_path / "server.log"
+    env = {**os.environ, **settings}
+    env.pop("HELDOUT_DATABASE_URL", None)
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "heldout.platform", "serve", "--host",
+                                   "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    try:
+        limit = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, log.read_text(errors="replace")
+            try:
+                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            assert time.monotonic() < limit, "the server did not start:\n" + log.read_text()
+            time.sleep(0.2)
+        yield Served(base_url, f"/i/{made.token}", settings)
+    finally:
+        stop_processes([(server, signal.SIGTERM)])
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        if _required():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _editor_text(page: Page) -> str:
+    """The editor's whole document (CodeMirror draws only the lines in view)."""
+    return str(page.evaluate(
+        "HeldoutEditor.textOf(document.querySelector('.cm-mount'))"))
+
+
+def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Console errors (a refused style or script) and failed requests, but for the favicon
+    # the app does not serve (the browser asks for it on its own).
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and not msg.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
+            and not r.url.endswith("/favicon.ico") else None)
+
+    page.goto(served.base_url + served.invite_path)
+    page.get_by_label(re.compile("I have read how my data is used")).check()
+    page.get_by_role("button", name="Start the assessment").click()
+    page.get_by_role("link", name=re.compile("Predict customer churn")).click()
+    expect(page.locator(".cm-editor")).to_be_visible()  # the editor replaced the textarea
+    expect(page.locator("textarea#code")).to_be_hidden()
+    expect(page.locator(".cm-lineNumbers")).to_be_visible()
+    expect(page.locator(".js-save-state")).to_have_text("Starter code")
+    expect(page.get_by_role("tab", name="Checks")).to_have_attribute("aria-selected", "true")
+
+    # Type at the end of the starter, as a person would.
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type(TYPED)
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.screenshot(path=str(SHOTS / "workspace-saved.png"), full_page=False)
+
+    # The page's own syntax colouring: Python keywords get a class of their own.
+    assert page.locator(".cm-content span").count() > 5
+
+    page.reload()
+    expect(page.locator(".cm-editor")).to_be_visible()
+    assert TYPED in _editor_text(page)
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^(Draft saved at|Saved )"))
+
+    # Unsaved work and a click away: the browser asks first, and the work is sent anyway.
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nLEFT_IN_A_HURRY = 1")
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("link", name="All challenges").click()
+    expect(page.get_by_role("heading", name="Your challenges")).to_be_visible()
+    card = page.get_by_role("link", name=re.compile("Predict customer churn"))
+    expect(card).to_contain_text("draft saved")
+    page.screenshot(path=str(SHOTS / "overview-draft-saved.png"))
+    card.click()
+    expect(page.locator(".cm-editor")).to_be_visible()
+    assert "LEFT_IN_A_HURRY = 1" in _editor_text(page)
+    assert asked in ([], ["beforeunload"])  # asked when the save had not landed yet
+
+    # The statement is reachable and scrollable with the keyboard.
+    statement = page.locator("article.statement")
+    statement.focus()
+    before = statement.evaluate("el => el.scrollTop")
+    page.keyboard.press("PageDown")
+    page.wait_for_function("el => el.scrollTop > 0", arg=statement.element_handle())
+    assert statement.evaluate("el => el.scrollTop") > before
+    page.screenshot(path=str(SHOTS / "workspace-reloaded.png"))
+    assert not errors, errors
+
+    # Filling the editor as a whole (as the end-to-end test pastes the reference) works too.
+    # (Chromium's own editing command styles the text it inserts, which the page's policy
+    # refuses in the console; CodeMirror reads the text all the same.)
+    editor = page.get_by_role("textbox", name=re.compile(r"\.py$"))
+    editor.fill("print('filled in one go')\n")
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    assert _editor_text(page) == "print('filled in one go')\n"
+    assert page.locator("textarea#code").input_value() == "print('filled in one go')\n"
+    assert not [e for e in errors if not e.startswith("Applying inline style")], errors
+    context.close()
+
+
+def _start(page: Page, served: Served) -> None:
+    page.goto(served.base_url + served.invite_path)
+    page.get_by_label(re.compile("I have read how my data is used")).check()
+    page.get_by_role("button", name="Start the assessment").click()
+    page.get_by_role("link", name=re.compile("Predict customer churn")).click()
+
+
+def test_a_short_attempt_warns_at_two_minutes_and_the_server_submits_at_zero(
+        served: Served, browser: Browser) -> None:
+    from playwright.sync_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    _start(page, served)
+    expect(page.locator(".cm-editor")).to_be_visible()
+    # A 5-minute attempt with 25 s left: the 2-minute notice only, never "10 minutes left".
+    app = create_app(served.settings)
+    with app.app_context():
+        attempt = db.session.scalars(select(Attempt)).one()
+        attempt.started_at = utcnow() - timedelta(minutes=5) + timedelta(seconds=25)
+        attempt.deadline = utcnow() + timedelta(seconds=25)
+        db.session.commit()
+    page.reload()
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n# my last line before the bell")
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    notice = page.locator(".js-countdown-note")
+    expect(notice).to_have_text(re.compile(r"^2 minutes left"))
+    expect(notice).to_have_attribute("role", "status")
+    page.screenshot(path=str(SHOTS / "workspace-two-minutes.png"))
+
+    # At zero the page reloads into the done page, which waits for the server's job.
+    expect(page.get_by_role("heading", name="Time is up")).to_be_visible(timeout=60_000)
+    expect(page.locator(".deadline-card")).to_contain_text("is being submitted for you")
+    with app.app_context():
+        outcomes = drafts.submit_due_drafts(blobs=BlobStore(Path(app.config["HELDOUT_DATA_DIR"])
+                                                            / "blobs"),
+                                            queue=get_queue(), bundles=get_bundles(), now=utcnow())
+        assert [o.submission_id is not None for o in outcomes] == [True]
+        db.engine.dispose()
+    expect(page.locator(".deadline-card")).to_contain_text(
+        "Time is up: your last saved work was submitted at", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "done-deadline.png"))
