@@ -110,7 +110,7 @@ def test_preview_page_then_confirm_downloads_links_once(app: Flask, client: Flas
         for invite in stored:  # only the hash is kept
             assert not any(t in str(v) for t in tokens for v in vars(invite).values())
     shown = client.get(f"/assessments/{assessment_id}").text
-    assert "3 invite(s) created. Their links are only in the downloaded file invite-links-" in shown
+    assert "3 link(s) handed over. They are only in the downloaded file invite-links-" in shown
     assert all(f"<td><span class=\"who\">{n}</span>" in shown
                for n in ("Ada Lovelace", "Multi line", "Fay"))
     # Each downloaded link opens its landing page.

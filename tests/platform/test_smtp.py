@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import re
 import socket
 import ssl
@@ -45,6 +47,13 @@ class Inbox:
         assert isinstance(content, bytes)
         self.messages.append((envelope, message_from_bytes(content)))
         return "250 Message accepted"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if address.startswith("bounce"):
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     def body(self, index: int = -1) -> str:
         payload = self.messages[index][1].get_payload(decode=True)
@@ -340,3 +349,24 @@ def test_starttls_then_login_with_a_verified_certificate(
         assert envelope.rcpt_tos == ["rae@example.org"]
     finally:
         controller.stop()
+
+
+def test_mails_the_server_refuses_come_back_as_a_download(mailed: tuple[Flask, FlaskClient, int],
+                                                          inbox: Inbox) -> None:
+    app, client, assessment_id = mailed
+    text = "Ada,ada@example.org\nBo,bounce@example.org\n"
+    response = client.post(f"/assessments/{assessment_id}/invites/bulk", data={"rows": text})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["email"] for r in rows] == ["bounce@example.org"]
+    assert [env.rcpt_tos for env, _ in inbox.messages] == [["ada@example.org"]]
+    page = client.get(f"/assessments/{assessment_id}").text
+    assert "1 invite e-mail(s) sent." in page
+    assert "1 e-mail(s) were not sent" in page and "the server refused bounce@example.org" in page
+    token = rows[0]["link"].removeprefix("http://heldout.test/i/")
+    assert app.test_client().get(f"/i/{token}", follow_redirects=True).status_code == 200
+    with app.app_context():
+        stored = {i.candidate_email: i for i in db.session.scalars(select(Invite))}
+        assert stored["ada@example.org"].delivery == "email"
+        assert stored["bounce@example.org"].delivery == "download"
+        assert "refused" in (stored["bounce@example.org"].send_error or "")

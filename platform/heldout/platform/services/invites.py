@@ -565,3 +565,10 @@ def deliver(created: list[NewInvite], *, kind: str, smtp: mail.SmtpSettings,
             new.invite.delivery = "email"
     db.session.commit()
     return [(new.invite, error) for new, error in zip(created, errors, strict=True)]
+
+
+def mark_downloaded(handed: list[Invite]) -> None:
+    """Record that these links were handed to the recruiter in a download."""
+    for invite in handed:
+        invite.delivery = "download"
+    db.session.commit()

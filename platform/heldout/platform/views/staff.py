@@ -318,17 +318,20 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
     if smtp is not None:
         results = invites.deliver(created, kind="invite", smtp=smtp, link_for=_link,
                                   org_name=config["HELDOUT_ORG_NAME"])
-        failed = [invite for invite, error in results if error is not None]
-        flash(f"{len(created) - len(failed)} invite e-mail(s) sent.", "success")
-        if failed:
-            why = results[0][1] if len(failed) == len(results) else "see the table"
-            flash(f"{len(failed)} e-mail(s) were not sent ({why}): use Resend on those rows "
-                  "once the mail server works.", "error")
-        return back
+        failed_ids = {invite.id for invite, error in results if error is not None}
+        flash(f"{len(created) - len(failed_ids)} invite e-mail(s) sent.", "success")
+        if not failed_ids:
+            return back
+        why = results[0][1] if len(failed_ids) == len(results) else "see the table"
+        # No link is lost: those the server did not take are handed over as a download.
+        created = [new for new in created if new.invite.id in failed_ids]
+        invites.mark_downloaded([new.invite for new in created])
+        flash(f"{len(failed_ids)} e-mail(s) were not sent ({why}); their links are in the "
+              "downloaded file instead.", "error")
     body = invites.links_csv([(new.invite, _link(new.token)) for new in created])
     filename = f"invite-links-{assessment_id}-{now():%Y%m%d-%H%M}.csv"
     # Shown on the next page the browser opens (the download itself shows none).
-    flash(f"{len(created)} invite(s) created. Their links are only in the downloaded file "
+    flash(f"{len(created)} link(s) handed over. They are only in the downloaded file "
           f"{filename}; send each candidate theirs.", "success")
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
