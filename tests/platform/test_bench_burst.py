@@ -117,6 +117,7 @@ def test_a_small_burst_end_to_end(challenges_dir: Path, sandbox_image: str) -> N
     # Graded after it was submitted; the throughput figures were measured, not defaulted.
     assert result["last_graded_after_deadline_s"] > result["last_submission_after_deadline_s"]
     assert result["last_graded_after_last_submission_s"] > 0
+    assert result["last_job_after_deadline_s"] >= result["last_graded_after_deadline_s"]
     assert result["max_backlog"] >= 1
     assert result["sandbox_limit_per_min"] > 0
     # Jobs that ended after the window opened (an early candidate's may end before).

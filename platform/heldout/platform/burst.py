@@ -597,6 +597,7 @@ def summarise(plan: BurstPlan, loaded: dict[str, Any],
                                              if last_submitted is not None else None),
         "last_graded_after_deadline_s": (round(last_graded - deadline, 2)
                                          if last_graded is not None else None),
+        "last_job_after_deadline_s": (round(max(finished) - deadline, 2) if finished else None),
         "last_graded_after_last_submission_s": (
             round(last_graded - last_submitted, 2)
             if last_graded is not None and last_submitted is not None else None),
