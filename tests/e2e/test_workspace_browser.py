@@ -196,6 +196,7 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     expect(page.locator(".cm-editor")).to_be_visible()
     assert "LEFT_IN_A_HURRY = 1" in _editor_text(page)
     assert asked in ([], ["beforeunload"])  # asked when the save had not landed yet
+    page.remove_listener("dialog", answer)
 
     # The statement is reachable and scrollable with the keyboard.
     statement = page.locator("article.statement")
@@ -205,6 +206,17 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     page.wait_for_function("el => el.scrollTop > 0", arg=statement.element_handle())
     assert statement.evaluate("el => el.scrollTop") > before
     page.screenshot(path=str(SHOTS / "workspace-reloaded.png"))
+    assert not errors, errors
+
+    # A second file, where the challenge allows more than one.
+    page.once("dialog", lambda dialog: dialog.accept("helpers.py"))
+    page.get_by_role("button", name="+ Add file").click()
+    expect(page.get_by_role("tab", name="helpers.py")).to_have_attribute("aria-selected", "true")
+    page.keyboard.type("HELPER = 'second file'")
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.reload()
+    expect(page.get_by_role("tab", name="helpers.py")).to_be_visible()
+    page.get_by_role("tab", name="solution.py").click()
     assert not errors, errors
 
     # Filling the editor as a whole (as the end-to-end test pastes the reference) works too.

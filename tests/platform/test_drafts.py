@@ -267,3 +267,22 @@ def test_a_notebook_challenge_is_uploaded_and_keeps_no_draft(tmp_path: Path) -> 
     with app.app_context():
         assert db.session.scalars(select(Draft)).all() == []
         db.engine.dispose()
+
+
+def test_the_editors_files_are_submitted_together(app: Flask, client: FlaskClient,
+                                                  attempt: str) -> None:
+    response = client.post(f"/a/{attempt}/c/{SLUG}/submit", data={
+        "code_name": "solution.py", "code": "from helpers import X\nprint(X)\n",
+        "extra_name": ["helpers.py"], "extra_code": ["X = 41 + 1\n"]})
+    assert response.status_code == 302, response.text
+    with app.app_context():
+        from heldout.platform.models import Submission
+
+        submission = db.session.scalars(select(Submission)).one()
+        assert sorted(f.name for f in submission.files) == ["helpers.py", "solution.py"]
+    refused = client.post(f"/a/{attempt}/c/{SLUG}/submit", data={
+        "code_name": "solution.py", "code": "print(1)\n",
+        "extra_name": ["notes.csv"], "extra_code": ["a,b\n"]})
+    assert refused.status_code == 400
+    # The refusal brings the page back with both files as they were typed.
+    assert 'name="extra_name" value="notes.csv"' in refused.text and "a,b" in refused.text
