@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -14,6 +17,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Challenge
 from heldout.platform.services import catalogue, roles
 from tests.platform import test_catalogue_filter as shared
+from tests.platform.conftest import REPO
 
 # The catalogue fixtures of test_catalogue_filter, shared by name.
 catalogue_dir = shared.catalogue_dir
@@ -124,3 +128,19 @@ def test_create_from_a_template(catalogue_app: Flask, recruiter: FlaskClient) ->
                                                         "late-delivery-features",
                                                         "churn-prediction"]
         assert created.instructions == "SQL docs allowed"
+
+
+def test_mlops_picks_the_deployment_challenge_first(app_factory: Callable[..., Flask],
+                                                    tmp_path: Path) -> None:
+    root = tmp_path / "mlops"
+    for slug in ("churn-service", "metrics-from-scratch"):
+        shutil.copytree(REPO / "challenges" / slug, root / slug)
+    app = app_factory(HELDOUT_CHALLENGES_DIR=str(root))
+    with app.app_context():
+        catalogue.load_challenges(root)
+        picks = roles.pick_challenges(roles.get_role("mlops-engineer"),
+                                      catalogue.available_challenges())
+        assert [(p.challenge.slug, p.matched_skills, p.matched_kind) for p in picks] == [
+            ("churn-service", ("model serving", "WSGI", "input validation", "latency"), True),
+            ("metrics-from-scratch", ("data splitting",), True)]
+        assert roles.missing_kinds(roles.get_role("mlops-engineer"), picks) == ()

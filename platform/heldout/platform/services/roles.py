@@ -40,7 +40,7 @@ ROLES: tuple[Role, ...] = (
          kinds=("sql", "feature_engineering")),
     Role("mlops-engineer", "MLOps engineer",
          "Puts models into service: deployment, latency, input validation, reproducibility.",
-         skills=("deployment", "serving", "latency", "input validation", "data splitting"),
+         skills=("model serving", "WSGI", "latency", "input validation", "data splitting"),
          kinds=("deployment", "function")),
 )
 ROLES_BY_KEY = {role.key: role for role in ROLES}
