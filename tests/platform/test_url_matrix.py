@@ -179,8 +179,11 @@ def _start(client: FlaskClient, token: str) -> str:
     return match.group(1)
 
 
-def build_world(tmp_path: Path, challenges_dir: Path) -> World:
+def build_world(tmp_path: Path, challenges_dir: Path,
+                setup: Callable[[Flask], None] | None = None) -> World:
     app = make_app(tmp_path, challenges_dir)
+    if setup is not None:
+        setup(app)  # routes can only be added before the first request
     with app.app_context():
         ours, theirs = Team(slug="ours", name="Ours"), Team(slug="theirs", name="Theirs")
         db.session.add_all([ours, theirs])
@@ -288,27 +291,59 @@ def test_every_route_has_a_policy() -> None:
                          f"{missing}")
 
 
+def mismatches(world: World, endpoint: str, method: str, policy: Policy) -> list[str]:
+    """Each visitor whose answer differs from what ``policy`` promises, with the answer."""
+    rule = next(r for r in world.app.url_map.iter_rules() if r.endpoint == endpoint
+                and method in (r.methods or set()))
+    url = _url(world, rule)
+    wrong = []
+    for visitor in VISITORS:
+        response = world.clients[visitor].open(url, method=method)
+        status, location = response.status_code, response.headers.get("Location", "")
+        response.close()  # never read a stream (live status) to its end
+        if not expected(policy, visitor, method)(status, location):
+            wrong.append(f"{visitor}: {status} {location}".strip())
+    return wrong
+
+
 @pytest.mark.parametrize(("endpoint", "method"), ROUTES, ids=[f"{m} {e}" for e, m in ROUTES])
 def test_route_answers_each_visitor_as_declared(endpoint: str, method: str, tmp_path: Path,
                                                 challenges_dir: Path) -> None:
     policy = POLICY.get((endpoint, method))
     assert policy is not None, f"{method} {endpoint} has no entry in POLICY"
     world = build_world(tmp_path, challenges_dir)
-    rule = next(r for r in world.app.url_map.iter_rules() if r.endpoint == endpoint
-                and method in (r.methods or set()))
-    url = _url(world, rule)
-    wrong = []
     try:
-        for visitor in VISITORS:
-            response = world.clients[visitor].open(url, method=method)
-            status, location = response.status_code, response.headers.get("Location", "")
-            response.close()  # never read a stream (live status) to its end
-            if not expected(policy, visitor, method)(status, location):
-                wrong.append(f"{visitor}: {status} {location}".strip())
+        wrong = mismatches(world, endpoint, method, policy)
     finally:
         with world.app.app_context():
             db.engine.dispose()
-    assert not wrong, f"{method} {url} ({policy}): " + "; ".join(wrong)
+    assert not wrong, f"{method} {endpoint} ({policy}): " + "; ".join(wrong)
+
+
+def test_the_matrix_catches_a_page_that_forgets_its_checks(tmp_path: Path,
+                                                           challenges_dir: Path) -> None:
+    """A page declared for the team's readers but written without a role check is caught."""
+    from flask import Blueprint
+
+    def add_leaky_page(app: Flask) -> None:
+        leaky = Blueprint("leaky", __name__)
+
+        @leaky.get("/assessments/<int:assessment_id>/leak")
+        def leak(assessment_id: int) -> str:
+            return f"every score of assessment {assessment_id}"
+
+        app.register_blueprint(leaky)
+
+    world = build_world(tmp_path, challenges_dir, add_leaky_page)
+    try:
+        wrong = mismatches(world, "leaky.leak", "GET", READERS)
+    finally:
+        with world.app.app_context():
+            db.engine.dispose()
+    # Nobody signed in and both candidates got in: the page forgot its role check. The other
+    # team's staff did not: the team guard runs on every URL naming an assessment.
+    assert {line.split(":")[0] for line in wrong} == {"anonymous", "candidate_a", "candidate_b"}
+    assert all(": 200" in line for line in wrong)
 
 
 def test_candidate_b_cannot_reach_a_s_objects_through_b_s_own_pages(
