@@ -121,8 +121,7 @@ def check_view_args(user: User, view_args: Mapping[str, Any]) -> None:
         return
     for parameter in SCOPED_PARAMETERS:
         value = view_args.get(parameter)
-        # Candidate pages name their attempt by a public string id and are checked by
-        # the browser's session instead; only integer ids are staff ids.
+        # Only integer ids are staff ids (a candidate's attempt has a public string id).
         if not isinstance(value, int):
             continue
         assessment = assessment_of(parameter, value)
@@ -151,8 +150,10 @@ def checked(assessment: Assessment) -> Assessment:
 
 def _guard() -> None:
     viewer = current_viewer()
-    # Admin pages are for admins alone, who see every team's work anyway.
-    if request.view_args and viewer is not None and request.blueprint != "admin":
+    # Admin pages are for admins alone, who see every team's work anyway; a candidate's
+    # pages belong to the browser that started the attempt, whoever else is signed in.
+    if request.view_args and viewer is not None and \
+            request.blueprint not in ("admin", "candidate"):
         check_view_args(viewer, request.view_args)
 
 
