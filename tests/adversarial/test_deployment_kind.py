@@ -50,7 +50,7 @@ def _bundle(tmp_path: Path, tokens: dict[str, str], **grading: str) -> Bundle:
         lines[0] = json.dumps(first)
         (root / "hidden" / "requests.jsonl").write_text("\n".join(lines) + "\n")
     toml = (SERVICE / "challenge.toml").read_text()
-    changes = {"startup_seconds": "8", "probe_seconds": "12", "request_timeout": "2"} | grading
+    changes = {"startup_seconds": "8", "probe_seconds": "40", "request_timeout": "2"} | grading
     for key, value in changes.items():
         lines = toml.splitlines()
         if any(line.split(" = ")[0] == key for line in lines):
@@ -77,6 +77,14 @@ def _submission(tmp_path: Path, app: str, *, with_reference: bool = False,
 
 def _checks(evaluation: Evaluation) -> dict[str, Check]:
     return {check.name: check for check in evaluation.checks}
+
+
+def _served_well(evaluation: Evaluation) -> None:
+    """The reference's service beside an attack: every check but latency passed in full
+    (latency depends on how busy the machine is, not on the attack)."""
+    for check in evaluation.checks:
+        if check.name != "latency":
+            assert check.passed and check.score == check.max_score, (check.name, check.detail)
 
 
 def _no_leftovers(docker_client: Any, marker: str | None = None) -> None:
@@ -151,8 +159,7 @@ def test_a_service_that_reaches_out_finds_nothing_but_its_own_port(
         assert "interfaces=['lo']" in line, line
     assert host_listener.contacts == []
     # Next to the attack, the service still works and is graded for it.
-    assert evaluation.score is not None and evaluation.score >= 85, \
-        [c.detail for c in evaluation.checks]
+    _served_well(evaluation)
     _no_leftovers(docker_client)
 
 
@@ -212,7 +219,7 @@ def test_a_hunt_for_the_answers_finds_the_public_control_only(
         assert found["canary"] == [] and found["probe_job"] == [], found
     table = evaluation.artefacts[PROBE_REPORT].decode()
     assert tokens["canary"] in table  # the probe had the label (an input); the service did not
-    assert evaluation.score is not None and evaluation.score >= 85
+    _served_well(evaluation)
     _no_leftovers(docker_client)
 
 
@@ -348,9 +355,7 @@ def test_a_daemon_forked_away_is_removed_with_the_service(
     evaluation = evaluate(bundle, _submission(tmp_path, DAEMON.format(marker=marker),
                                               with_reference=True))
     assert evaluation.status == "graded", evaluation.error
-    assert evaluation.score is not None and evaluation.score >= 85, \
-        [c.detail for c in evaluation.checks]
-    assert _checks(evaluation)["run"].passed
+    _served_well(evaluation)
     assert evaluation.run is not None
     assert "DAEMON alive as ['" in evaluation.run.stderr_tail, evaluation.run.stderr_tail[-2000:]
     _no_leftovers(docker_client, marker)

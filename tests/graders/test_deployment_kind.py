@@ -646,3 +646,20 @@ def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_
     assert isinstance(build, JobSpec) and build.command == ("python", "train.py")
     assert isinstance(pair, tuple) and pair[1].command[-1] == "/harness/deployment_probe.py"
     assert _bare([pair], tmp_path) > 0  # raises unless the bare probe exited 0
+
+
+def test_a_service_stopped_by_its_own_limits_fails_the_run_check() -> None:
+    bundle = load_bundle(SERVICE)
+    requests = load_requests(bundle.public_dir / "requests.jsonl")
+    report = {"healthy": True, "startup_seconds": 1.0, "responses": [], "burst": [],
+              "alive_after": False}
+    timed_out = score_service(bundle, _config(bundle), "hidden", requests, report,
+                              _service_result(timed_out=True, limit="time"), "")
+    # 30 s start-up + 90 s budget + 4 x 10 s request timeout + 15 s margin.
+    assert _checks(timed_out)["run"].detail == "the service stopped after the 175 s time limit"
+    oom = score_service(bundle, _config(bundle), "hidden", requests, report,
+                        _service_result(oom_killed=True, peak_memory_mb=1536.0), "")
+    assert "killed at the 1536 MB limit" in _checks(oom)["run"].detail
+    stopped = score_service(bundle, _config(bundle), "hidden", requests, report,
+                            _service_result(exit_code=0, signal=None), "")
+    assert _checks(stopped)["run"].detail.startswith("the service stopped answering during")

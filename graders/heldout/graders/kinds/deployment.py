@@ -260,9 +260,9 @@ class DeploymentKind:
             requests = load_requests(directory / config.requests)
             truth = [r.expected for r in requests if r.expected is not None]
             metric.compute(truth, [truth[0]] * len(truth))
-        needed = config.startup_seconds + config.probe_seconds + MARGIN_SECONDS
-        if needed > 600:
-            raise GraderError(f"start-up and probe budgets add up to {needed:g} s, over 600 s")
+        needed = serve_limits(bundle, config).wall_seconds
+        if needed > 900:
+            raise GraderError(f"the service's wall limit would be {needed:g} s, over 900 s")
 
     def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
         return self._grade(bundle, workspace, sandbox, "hidden")
@@ -293,18 +293,16 @@ class DeploymentKind:
                                        f"the build step (python {config.build}) {stop}")
                 _copy_model(built, serving / MODEL_DIR)
             write_probe_job(probe_dir, config, requests)
-            serve_limits = dataclasses.replace(
-                bundle.limits,
-                wall_seconds=config.startup_seconds + config.probe_seconds + MARGIN_SECONDS)
+            limits = serve_limits(bundle, config)
             service = JobSpec(
                 command=service_command(config, bundle.submission.entrypoint),
                 workspace=workspace, data=bundle.public_dir, harness=serving,
-                limits=serve_limits, env=service_env(),
+                limits=limits, env=service_env(),
                 labels=labels | {"heldout.phase": "serve"},
             )
             probe = JobSpec(
                 command=("python", f"{HARNESS}/{PROBE_SCRIPT}"), workspace=empty,
-                harness=probe_dir, limits=Limits(wall_seconds=serve_limits.wall_seconds,
+                harness=probe_dir, limits=Limits(wall_seconds=limits.wall_seconds,
                                                   memory_mb=512, pids=128, output_mb=16),
                 env={"HOME": TMP, "TMPDIR": TMP},
                 labels=labels | {"heldout.phase": "probe"},
@@ -319,6 +317,15 @@ class DeploymentKind:
                 if report is None and ran.probe.exit_code not in (0, None):
                     raise GraderError(f"the deployment probe failed: {ran.probe.stderr_tail[-500:]}")
         return score_service(bundle, config, split, requests, report, ran.service, note, built)
+
+
+def serve_limits(bundle: Bundle, config: DeploymentGrading) -> Limits:
+    """The serving run's limits: the bundle's, with a wall time that covers start-up, the
+    probe's budget and what may run past it (the last request, the burst, the last health
+    check), so the service is stopped by the probe's end, not by its own limit."""
+    after_budget = 4 * config.request_timeout + MARGIN_SECONDS
+    return dataclasses.replace(
+        bundle.limits, wall_seconds=config.startup_seconds + config.probe_seconds + after_budget)
 
 
 def _positive(table: Table, key: str, default: float) -> float:
@@ -477,7 +484,7 @@ def score_service(bundle: Bundle, config: DeploymentGrading, split: str,
     checks: list[Check] = []
     healthy = report is not None and report.get("healthy") is True
     alive = report is not None and report.get("alive_after") is True
-    checks.append(_run(service, config, healthy, alive, note, built))
+    checks.append(_run(service, serve_limits(bundle, config), healthy, alive, note, built))
     metrics: dict[str, float] = {}
     if report is None or not healthy:
         startup_seconds = None
@@ -508,12 +515,11 @@ def score_service(bundle: Bundle, config: DeploymentGrading, split: str,
                       artefacts={PROBE_REPORT: json.dumps(table, indent=1).encode("utf-8")})
 
 
-def _run(service: RunResult, config: DeploymentGrading, healthy: bool, alive: bool, note: str,
+def _run(service: RunResult, limits: Limits, healthy: bool, alive: bool, note: str,
          built: RunResult | None) -> Check:
     before = f"build {built.wall_seconds:.1f} s; " if built is not None else ""
     if service.timed_out or service.oom_killed or service.limit is not None:
-        stop = describe_stop(service, Limits(wall_seconds=config.startup_seconds
-                                             + config.probe_seconds + MARGIN_SECONDS))
+        stop = describe_stop(service, limits)
         return RUN.failed(f"{before}the service {stop}")
     if healthy and alive:
         return RUN.passed(f"{before}the service ran until the probe was done "
