@@ -94,6 +94,7 @@ def test_counting_sandbox_counts_each_real_run_and_copies_the_job(
         assert (tmp_path / f"out-{index}" / "out.txt").read_text() == "SAME PROGRAM\n"
     assert (counting.runs, counting.service_runs, len(counting.captured)) == (3, 0, 3)
     copy = counting.captured[0]
+    assert isinstance(copy, JobSpec)  # a plain job, not a (service, probe) pair
     assert copy.workspace != job.workspace and copy.command == job.command
     assert (copy.workspace / "main.py").read_text() == PROGRAM
     # The copy replays as the original ran, after the original is gone.
