@@ -213,7 +213,7 @@ def test_drafts_survive_a_restart(app: Flask, client: FlaskClient, attempt: str)
     assert cookie is not None
     settings = {key: app.config[key] for key in (
         "HELDOUT_ENV", "HELDOUT_DATA_DIR", "HELDOUT_CHALLENGES_DIR", "HELDOUT_QUEUE_URL",
-        "HELDOUT_BASE_URL", "WTF_CSRF_ENABLED")}
+        "HELDOUT_BASE_URL", "WTF_CSRF_ENABLED", "HELDOUT_DATABASE_URL")}
     settings["HELDOUT_SECRET_KEY"] = app.config["SECRET_KEY"]
     with app.app_context():
         db.engine.dispose()

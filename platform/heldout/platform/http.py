@@ -164,6 +164,17 @@ def _database_unavailable(error: Exception) -> Any:
     return response, status, {"Retry-After": str(DATABASE_RETRY_AFTER)}
 
 
+def _end_session(_error: BaseException | None) -> None:
+    # Runs before the extension's own clean-up: a connection the server cut after the
+    # answer was made must not turn that answer into an error on its way out.
+    try:
+        db.session.remove()
+    except errors.DATABASE_UNAVAILABLE as exc:
+        log.warning("database connection lost at the end of a request: %s",
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        db.session.registry.clear()
+
+
 def _unexpected(error: Exception) -> tuple[Any, int]:
     original = getattr(error, "original_exception", None) or error
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
@@ -212,3 +223,4 @@ def init_app(app: Flask) -> None:
     # Not Exception: under TESTING, bugs must propagate to the test instead.
     app.register_error_handler(500, _unexpected)
     app.after_request(_security_headers)
+    app.teardown_appcontext(_end_session)
