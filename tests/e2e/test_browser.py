@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.e2e.axe_check import Violation, report, serious_violations
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
@@ -203,7 +205,10 @@ def test_invite_to_report_in_a_browser(browser: Browser, stack: Stack, shots: Pa
 
     expect.set_options(timeout=15_000)
 
+    found: list[Violation] = []
+
     def snap(page: Page, name: str) -> None:
+        found.extend(serious_violations(page, name))  # axe-core on each page shown
         page.evaluate("window.scrollTo(0, 0)")  # a sticky top bar mid-page confuses full-page shots
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
@@ -334,3 +339,4 @@ def test_invite_to_report_in_a_browser(browser: Browser, stack: Stack, shots: Pa
     for stat in ("Wall time", "CPU time", "Peak memory", "Limit that ended it"):
         expect(section.get_by_text(stat, exact=True)).to_be_visible()
     snap(interviewer, "12-report")
+    assert not found, report(found)

@@ -273,8 +273,9 @@ def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.Submit
     Uploads win; else, with other files open in the editor, they go with the entrypoint
     (named by the form, checked by the service like any file name).
     """
-    code = request.form.get("code", "")
-    extra = [drafts.DraftFile(name, text) for name, text in
+    # A form sends a textarea's line breaks as CRLF; the editor (and its drafts) use LF.
+    code = request.form.get("code", "").replace("\r\n", "\n")
+    extra = [drafts.DraftFile(name, text.replace("\r\n", "\n")) for name, text in
              zip(request.form.getlist("extra_name"), request.form.getlist("extra_code"),
                  strict=False) if name]
     files = [submissions.SubmittedFile(upload.filename, upload.read())
