@@ -77,6 +77,9 @@ def exchange(port: int, method: str, path: str, body: bytes | None, *, timeout: 
         raw = response.read(cap + 1)
         seen["body"] = raw[:cap].decode("utf-8", errors="replace")
         seen["truncated"] = len(raw) > cap
+    except TimeoutError:
+        # The socket's own timeout equals the deadline and may beat the watchdog to it.
+        fired.set()
     except (OSError, http.client.HTTPException, ValueError) as exc:
         seen["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
     finally:
