@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import json
 import math
 import os
 import stat
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from heldout.graders.errors import CandidateOutputError, GraderError
+from heldout.sandbox.spec import OUTPUT, RunResult
 
 MAX_SHOWN = 3
 MAX_SHOWN_CHARS = 40
@@ -74,6 +78,53 @@ def read_capped(path: Path, max_bytes: int, *, shown: str) -> bytes:
     if len(data) > max_bytes:
         raise CandidateOutputError(f"{shown} is over the {_size(max_bytes)} limit")
     return data
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(data: bytes | str) -> Any:
+    """``json.loads`` that refuses NaN and Infinity, which JSON itself does not have."""
+    return json.loads(data, parse_constant=_not_json)
+
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+def read_result_lines(result: RunResult, name: str, max_bytes: int, known: Collection[Key],
+                      parse: Callable[[Any], tuple[Key, Value] | None],
+                      ) -> tuple[dict[Key, Value | None], str]:
+    """Outcomes from a JSON-lines file a harness wrote to /output, and a note on what was skipped.
+
+    The file sits where candidate code can write, so every line is untrusted: read under a
+    size cap, lines that don't parse (``parse`` returns None for a bad object) or name an
+    unknown key are skipped, and a key reported twice maps to ``None`` (its outcome fails).
+    """
+    shown = f"{OUTPUT}/{name}"
+    output = result.output(name)
+    if output is None:
+        return {}, f"{shown} was not written"
+    try:
+        data = read_capped(output.path, max_bytes, shown=shown)
+    except CandidateOutputError as exc:
+        return {}, str(exc)
+    outcomes: dict[Key, Value | None] = {}
+    skipped = 0
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            parsed = parse(strict_json(line))
+        except (ValueError, RecursionError):
+            parsed = None
+        if parsed is None or parsed[0] not in known:
+            skipped += 1
+            continue
+        key, outcome = parsed
+        outcomes[key] = None if key in outcomes else outcome
+    return outcomes, f"{skipped} unreadable line(s) in {shown} ignored" if skipped else ""
 
 
 def _size(n: int) -> str:

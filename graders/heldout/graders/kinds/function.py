@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from heldout.graders.cases import CASES_NAME, Case, CasesError, CaseSet, load_cases
 from heldout.graders.checks import TESTS, Tally, tally_check
 from heldout.graders.compare import InvalidValue, compare, decode
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
+from heldout.graders.errors import BundleError, GraderError
 from heldout.graders.kinds.base import GradingConfig
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
 from heldout.graders.runcheck import run_check
-from heldout.graders.tables import read_capped
-from heldout.sandbox.spec import HARNESS, OUTPUT, JobSpec, RunResult
+from heldout.graders.tables import read_result_lines
+from heldout.sandbox.spec import HARNESS, JobSpec, RunResult
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle, SubmissionSpec
@@ -153,44 +153,13 @@ def _build_harness(harness: Path, cases: CaseSet, config: FunctionGrading) -> No
         shutil.copyfile(cases.base / relative, target)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _read_outcomes(result: RunResult, ids: set[int],
                    max_bytes: int) -> tuple[dict[int, Outcome | None], str]:
-    """Each case's outcome from the results file; ``None`` marks an id reported twice.
-
-    The file sits in a directory candidate code can write, so every line is untrusted:
-    malformed lines and unknown ids are skipped, a duplicated id fails its case.
-    """
-    shown = f"{OUTPUT}/{RESULTS_NAME}"
-    output = result.output(RESULTS_NAME)
-    if output is None:
-        return {}, f"{shown} was not written"
-    try:
-        data = read_capped(output.path, max_bytes, shown=shown)
-    except CandidateOutputError as exc:
-        return {}, str(exc)
-    outcomes: dict[int, Outcome | None] = {}
-    skipped = 0
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        parsed = _parse_line(line)
-        if parsed is None or parsed[0] not in ids:
-            skipped += 1
-            continue
-        number, outcome = parsed
-        outcomes[number] = None if number in outcomes else outcome
-    return outcomes, f"{skipped} unreadable line(s) in {shown} ignored" if skipped else ""
+    """Each case's outcome from the results file; ``None`` marks an id reported twice."""
+    return read_result_lines(result, RESULTS_NAME, max_bytes, ids, _parse_line)
 
 
-def _parse_line(line: bytes) -> tuple[int, Outcome] | None:
-    try:
-        raw = json.loads(line, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        return None
+def _parse_line(raw: Any) -> tuple[int, Outcome] | None:
     if not isinstance(raw, dict):
         return None
     number, status = raw.get("id"), raw.get("status")

@@ -38,7 +38,7 @@ from heldout.graders.kinds.base import GradingConfig
 from heldout.graders.metrics import get_metric, known_metrics
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
 from heldout.graders.runcheck import describe_stop, run_check
-from heldout.graders.tables import read_capped, read_labels, read_predictions
+from heldout.graders.tables import read_capped, read_labels, read_predictions, strict_json
 from heldout.sandbox.spec import HARNESS, OUTPUT, JobSpec, RunResult
 
 if TYPE_CHECKING:
@@ -612,13 +612,9 @@ def _read_json_output(result: RunResult, name: str, max_bytes: int) -> Any:
         raise CandidateOutputError(f"{shown} was not written")
     data = read_capped(output.path, max_bytes, shown=shown)
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return strict_json(data)
     except (ValueError, RecursionError) as exc:
         raise CandidateOutputError(f"{shown} is not JSON: {' '.join(str(exc).split())[:120]}") from exc
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _compare_values(expected: tuple[Expected, ...], found: Mapping[str, Any], *, public: bool,

@@ -21,8 +21,8 @@ from heldout.graders.errors import BundleError, CandidateOutputError, GraderErro
 from heldout.graders.kinds.base import GradingConfig
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
 from heldout.graders.runcheck import run_check
-from heldout.graders.tables import read_capped
-from heldout.sandbox.spec import HARNESS, OUTPUT, TMP, JobSpec, RunResult
+from heldout.graders.tables import read_capped, read_result_lines
+from heldout.sandbox.spec import HARNESS, TMP, JobSpec, RunResult
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle, SubmissionSpec
@@ -284,44 +284,17 @@ def parse_table(raw: Any) -> ResultTable | None:
                        tuple(tuple(r) for r in rows), raw.get("truncated") is True)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
 def read_outcomes(result: RunResult,
                   names: set[str]) -> tuple[dict[str, QueryOutcome | None], str]:
     """Each query's outcome from the results file; ``None`` marks a name reported twice.
 
-    The file sits in /output, written by a process that ran candidate SQL: every line is
-    untrusted, read under a size cap, malformed lines and unknown names skipped.
+    The file is written by a process that ran candidate SQL: every line is untrusted.
     """
-    shown = f"{OUTPUT}/{RESULTS_NAME}"
-    output = result.output(RESULTS_NAME)
-    if output is None:
-        return {}, f"{shown} was not written"
-    try:
-        data = read_capped(output.path, len(names) * (MAX_RESULT_BYTES * 2 + 4096), shown=shown)
-    except CandidateOutputError as exc:
-        return {}, str(exc)
-    outcomes: dict[str, QueryOutcome | None] = {}
-    skipped = 0
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        parsed = _parse_line(line)
-        if parsed is None or parsed[0] not in names:
-            skipped += 1
-            continue
-        name, outcome = parsed
-        outcomes[name] = None if name in outcomes else outcome
-    return outcomes, f"{skipped} unreadable line(s) in {shown} ignored" if skipped else ""
+    return read_result_lines(result, RESULTS_NAME, len(names) * (MAX_RESULT_BYTES * 2 + 4096),
+                             names, _parse_line)
 
 
-def _parse_line(line: bytes) -> tuple[str, QueryOutcome] | None:
-    try:
-        raw = json.loads(line, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        return None
+def _parse_line(raw: Any) -> tuple[str, QueryOutcome] | None:
     if not isinstance(raw, dict):
         return None
     name, status = raw.get("name"), raw.get("status")
