@@ -663,3 +663,25 @@ def test_a_service_stopped_by_its_own_limits_fails_the_run_check() -> None:
     stopped = score_service(bundle, _config(bundle), "hidden", requests, report,
                             _service_result(exit_code=0, signal=None), "")
     assert _checks(stopped)["run"].detail.startswith("the service stopped answering during")
+
+
+def test_a_last_attempt_cut_short_by_the_deadline_keeps_what_was_seen_before() -> None:
+    # The first /health answers 503; every later one hangs. All attempts fall inside a 1 s
+    # start-up limit, so each is cut short by it: the reason must stay the 503.
+    answered = threading.Event()
+    release = threading.Event()
+
+    def warming(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if answered.is_set():
+            release.wait(10)
+        answered.set()
+        start_response("503 Service Unavailable", [("Content-Length", "2")])
+        return [b"{}"]
+
+    try:
+        with served(warming) as port:
+            ready, why = _probe_module().wait_healthy(port, "/health", 1.0, 4096)
+    finally:
+        release.set()
+    assert ready is None
+    assert why == "status 503"

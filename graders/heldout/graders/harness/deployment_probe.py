@@ -106,10 +106,15 @@ def wait_healthy(port: int, path: str, seconds: float, cap: int) -> tuple[float 
         left = seconds - (time.monotonic() - started)
         if left <= 0:
             return None, last
-        seen = exchange(port, "GET", path, None, timeout=min(HEALTH_ATTEMPT_SECONDS, left), cap=cap)
+        attempt = min(HEALTH_ATTEMPT_SECONDS, left)
+        seen = exchange(port, "GET", path, None, timeout=attempt, cap=cap)
         if seen["status"] == 200:
             return round(time.monotonic() - started, 3), ""
-        last = seen["error"] or f"status {seen['status']}"
+        # An attempt the start-up deadline cut short, with no answer, says less than what an
+        # earlier full attempt saw (a 503, say): keep that one as the last thing seen.
+        cut_short = attempt < HEALTH_ATTEMPT_SECONDS and seen["status"] is None
+        if not cut_short or last == "no answer":
+            last = seen["error"] or f"status {seen['status']}"
         time.sleep(HEALTH_PAUSE_SECONDS)
 
 
