@@ -17,7 +17,9 @@ from flask import Flask
 
 from heldout.graders.cli import challenges_group, grade_command
 from heldout.graders.errors import BundleError
+from heldout.platform import bench_pages
 from heldout.platform.app import create_app
+from heldout.platform.deploy import deploy_group
 from heldout.platform.errors import ConfigError, PlatformError
 from heldout.platform.processes import stop_processes
 from heldout.sandbox.cli import sandbox_group
@@ -50,6 +52,7 @@ def main() -> None:
 main.add_command(grade_command)
 main.add_command(challenges_group)
 main.add_command(sandbox_group)
+main.add_command(deploy_group)
 
 
 @main.group("bench")
@@ -74,6 +77,9 @@ def bench_sandbox(runs: int, batch: int, as_json: bool, output: Path | None) -> 
     if output is not None:
         output.write_text(text + "\n")
     click.echo(text if as_json else bench.render(result))
+
+
+bench_group.add_command(bench_pages.pages_command)
 
 
 @bench_group.command("burst")
