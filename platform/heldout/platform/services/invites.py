@@ -162,6 +162,7 @@ class InviteRow:
     invite: Invite
     state: str
     score: float | None
+    no_submission: bool = False   # finished with nothing submitted: no score, not a 0
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,9 @@ def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: in
     for invite in invites:
         shown = state_of(invite, now)
         score = _total_score(invite) if shown == "submitted" else None
-        rows.append(InviteRow(invite, shown, score))
+        nothing = shown == "submitted" and invite.attempt is not None \
+            and not invite.attempt.submissions
+        rows.append(InviteRow(invite, shown, score, nothing))
     return InvitePage(rows, page, pages, total, counts, state)
 
 

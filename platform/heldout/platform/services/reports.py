@@ -155,9 +155,15 @@ def counting_of(assessment: Assessment) -> str:
     return assessment.counting or "last"
 
 
+def submitted_any(results: Sequence[ChallengeResult]) -> bool:
+    """Whether the candidate submitted anything at all (else there is no score, not a 0)."""
+    return any(r.history for r in results)
+
+
 def total_score(results: list[ChallengeResult]) -> float | None:
-    """Mean of the challenges' scores (not submitted counts 0); None while any is unsettled."""
-    if not results or any(r.pending or r.failed for r in results):
+    """Mean of the challenges' scores (a challenge not submitted counts 0); None while any
+    is unsettled, and None when nothing was submitted at all: no submission is no score."""
+    if not submitted_any(results) or any(r.pending or r.failed for r in results):
         return None
     return sum((r.score or 0.0) for r in results) / len(results)
 
@@ -288,6 +294,11 @@ class CandidateRow:
     @property
     def versions(self) -> tuple[str | None, ...]:
         return tuple(r.graded_version for r in self.results)
+
+    @property
+    def no_submission(self) -> bool:
+        """Started, nothing submitted: no score (shown as such, never ranked as a 0)."""
+        return self.attempt is not None and not submitted_any(self.results)
 
 
 PER_PAGE = 100
@@ -747,11 +758,18 @@ class CandidateReport:
     kinds: dict[int, KindViews] = dataclasses.field(default_factory=dict)
     activity: dict[int, PublicActivity] = dataclasses.field(default_factory=dict)
 
+    @property
+    def no_submission(self) -> bool:
+        return not submitted_any(self.results)
+
 
 def _skills(results: Sequence[ChallengeResult]) -> tuple[tuple[str, float], ...]:
     """Mean score per skill tag over the challenges tagged with it (not submitted: 0;
-    a challenge still grading or failed on the platform is left out)."""
+    a challenge still grading or failed on the platform is left out; nothing submitted at
+    all: no profile)."""
     found: dict[str, list[float]] = {}
+    if not submitted_any(results):
+        return ()
     for r in results:
         if r.pending or r.failed:
             continue
