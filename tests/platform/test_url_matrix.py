@@ -21,6 +21,8 @@ What the kinds of route promise:
   another team gets 404 when the URL names the team's work (``scoped``), and so may its
   wrong role (the team check comes first; either way they are refused).
 - ``admin``: admins only; other staff get 403, nobody goes to sign in.
+- ``internal``: workers' token only (``/internal/v1/``), never a browser session: every
+  visitor, admins included, gets 401 (the world's app has a token configured).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ PUBLIC = Policy("public")
 INVITE = Policy("invite")
 CANDIDATE = Policy("candidate")
 ADMIN = Policy("admin")
+INTERNAL = Policy("internal")
+# The world's app has the internal endpoints switched on; no visitor sends this token.
+INTERNAL_TOKEN = "internal-token-of-the-url-matrix-0123456789"
 
 
 def staff(*roles: str, scoped: bool = True) -> Policy:
@@ -139,6 +144,11 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.load_draft", "GET"): CANDIDATE,
     ("candidate.workspace_state", "GET"): CANDIDATE,
     ("candidate.workspace_events", "GET"): CANDIDATE,
+    # internal: workers on other hosts, by token alone
+    ("internal.ping", "GET"): INTERNAL,
+    ("internal.blob_get", "GET"): INTERNAL,
+    ("internal.blob_put", "PUT"): INTERNAL,
+    ("internal.bundle_tar", "GET"): INTERNAL,
 }
 
 VISITORS = ("anonymous", "candidate_b", "other_recruiter", "other_interviewer",
@@ -181,7 +191,7 @@ def _start(client: FlaskClient, token: str) -> str:
 
 def build_world(tmp_path: Path, challenges_dir: Path,
                 setup: Callable[[Flask], None] | None = None) -> World:
-    app = make_app(tmp_path, challenges_dir)
+    app = make_app(tmp_path, challenges_dir, HELDOUT_INTERNAL_TOKEN=INTERNAL_TOKEN)
     if setup is not None:
         setup(app)  # routes can only be added before the first request
     with app.app_context():
@@ -229,7 +239,8 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id}
     values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
                               "name": "train.csv", "token": tokens[2], "fmt": "csv",
-                              "filename": "heldout.css"}
+                              "filename": "heldout.css", "sha256": "0" * 64,
+                              "version_hex": version.removeprefix("sha256:")}
     return World(app, clients, values, int_values)
 
 
@@ -265,6 +276,8 @@ def expected(policy: Policy, visitor: str, method: str) -> Callable[[int, str], 
     def to_login(status: int, location: str) -> bool:
         return status == 302 and "/login" in location
 
+    if policy.kind == "internal":
+        return lambda status, _location: status == 401
     if policy.kind in ("public", "invite"):
         return lambda status, _location: status < 500 and status != 403
     if policy.kind == "candidate":

@@ -10,12 +10,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from heldout.platform import http, templating
+from heldout.platform import http, remote_files, templating
 from heldout.platform.config import load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import access, catalogue
-from heldout.platform.views import admin, auth, candidate, review, staff
+from heldout.platform.views import admin, auth, candidate, internal, review, staff
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -31,8 +31,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = JobQueue(app.config["HELDOUT_QUEUE_URL"], app.app_context)
+    # A worker on another host (HELDOUT_FILES_URL) fetches files from the web app; no
+    # connection is opened here.
+    files = remote_files.make_client(app.config)
+    app.extensions[remote_files.EXTENSION_KEY] = files
     app.extensions[catalogue.EXTENSION_KEY] = catalogue.make_catalogue(
-        Path(app.config["HELDOUT_CHALLENGES_DIR"]), Path(app.config["HELDOUT_DATA_DIR"]))
+        Path(app.config["HELDOUT_CHALLENGES_DIR"]), Path(app.config["HELDOUT_DATA_DIR"]), files)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
@@ -40,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
     auth.init_login(login_manager)
-    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp):
+    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, internal.bp):
         app.register_blueprint(blueprint)
     http.init_app(app)
     access.init_app(app)

@@ -90,7 +90,8 @@ def _raise_if_full(exc: OSError, root: Path) -> None:
                             "if it keeps happening.") from exc
 
 
-def _version_hex(version: str) -> str:
+def version_hex(version: str) -> str:
+    """The hex digest of a ``sha256:<hex>`` bundle version (ValueError if it is not one)."""
     digest = version.removeprefix(VERSION_PREFIX)
     if not version.startswith(VERSION_PREFIX) or not SHA256.fullmatch(digest):
         raise ValueError(f"not a bundle version: {version!r}")
@@ -111,8 +112,7 @@ class BundleStore:
     def add(self, source: Path) -> str:
         """Copy the bundle in ``source`` into the store (staged, then renamed); its version."""
         slug = source.resolve().name
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+        staging = self.staging_dir()
         try:
             copy = staging / slug
             copy.mkdir()
@@ -126,26 +126,35 @@ class BundleStore:
                 os.chmod(target, 0o444)
             # Hash the copy, not the source: the source may change while we read it.
             version = bundle_version(copy)
-            version_dir = self.root / _version_hex(version)
-            if not (version_dir / slug).is_dir():
-                version_dir.mkdir(exist_ok=True)
-                try:
-                    os.rename(copy, version_dir / slug)
-                except OSError:
-                    if not (version_dir / slug).is_dir():  # not just another loader's win
-                        raise
-                _fsync_dir(version_dir)
+            self.install(copy, slug, version)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return version
 
+    def staging_dir(self) -> Path:
+        """A fresh directory inside the store for a copy being made (same filesystem)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
+
+    def install(self, copy: Path, slug: str, version: str) -> None:
+        """Rename a whole, already hashed ``copy`` into place as ``version`` of ``slug``."""
+        version_dir = self.root / version_hex(version)
+        if not (version_dir / slug).is_dir():
+            version_dir.mkdir(exist_ok=True)
+            try:
+                os.rename(copy, version_dir / slug)
+            except OSError:
+                if not (version_dir / slug).is_dir():  # not just another loader's win
+                    raise
+            _fsync_dir(version_dir)
+
     def materialise(self, slug: str, version: str) -> Path:
         """The directory of ``version`` of bundle ``slug`` on this host.
 
-        The one place a version becomes files: shipping versions to other hosts changes
-        this function alone.
+        The one place a version becomes files: a worker on another host fetches the
+        versions it lacks from the web app (``remote_files.RemoteBundleStore``).
         """
-        directory = self.root / _version_hex(version) / slug
+        directory = self.root / version_hex(version) / slug
         if not directory.is_dir() or "/" in slug or slug.startswith("."):
             raise BundleVersionMissing(f"bundle {slug} version {version} is not in {self.root}")
         return directory

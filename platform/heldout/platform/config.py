@@ -117,6 +117,18 @@ SETTINGS: tuple[Setting, ...] = (
             "leases, so a restarted worker removes what its previous life left. Default: a "
             "name kept in `<DATA_DIR>/worker-id`, made on first start. Give each concurrently "
             "running worker its own."),
+    Setting("HELDOUT_INTERNAL_TOKEN", "", _text,
+            "Shared secret between the web app and workers on other hosts: workers send it "
+            "(`Authorization: Bearer …`) to fetch submitted files and bundle versions from "
+            "`/internal/v1/` and to send back what they store. Empty (the default): those "
+            "endpoints answer 404. Keep it secret; in production at least 32 bytes "
+            "(`python -c 'import secrets; print(secrets.token_hex(32))'`)."),
+    Setting("HELDOUT_FILES_URL", "", _text,
+            "On a worker that shares no disk with the web app: the web app's address as the "
+            "worker reaches it (e.g. `http://10.0.0.5:8000`). The worker fetches the files and "
+            "bundle versions it lacks from there, checked by hash, and sends what it stores "
+            "back; needs `HELDOUT_INTERNAL_TOKEN`. Empty (the default): local disk only (one "
+            "host). Leave it empty on the web app."),
     Setting("HELDOUT_GRADING_TRIES", 3, _positive_int,
             "Attempts at grading a submission before a platform error is final."),
     Setting("HELDOUT_LEASE_MARGIN_SECONDS", 300, _positive_int,
@@ -202,6 +214,21 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     if values["HELDOUT_SMTP_HOST"] and not values["HELDOUT_SMTP_FROM"]:
         raise ConfigError("HELDOUT_SMTP_HOST is set: set HELDOUT_SMTP_FROM to the sender "
                           "invite e-mails come from")
+    token = str(values["HELDOUT_INTERNAL_TOKEN"])
+    values["HELDOUT_FILES_URL"] = str(values["HELDOUT_FILES_URL"]).rstrip("/")
+    if production and token and len(token.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise ConfigError(f"HELDOUT_INTERNAL_TOKEN must be at least {MIN_SECRET_BYTES} bytes "
+                          "in production (e.g. `python -c 'import secrets; "
+                          "print(secrets.token_hex(32))'`), the same on the web app and every "
+                          "worker")
+    if values["HELDOUT_FILES_URL"]:
+        if not values["HELDOUT_FILES_URL"].startswith(("http://", "https://")):
+            raise ConfigError(f"HELDOUT_FILES_URL={values['HELDOUT_FILES_URL']!r}: must start "
+                              "with http:// or https:// (the web app's address as this worker "
+                              "reaches it)")
+        if not token:
+            raise ConfigError("HELDOUT_FILES_URL is set: set HELDOUT_INTERNAL_TOKEN to the "
+                              "web app's token too")
     secure = values["HELDOUT_SECURE_COOKIES"]
     values["HELDOUT_SECURE_COOKIES"] = production if secure is None else bool(secure)
 

@@ -18,10 +18,11 @@ from huey.api import TaskWrapper
 from huey.exceptions import RetryTask
 
 from heldout.graders.evaluate import evaluate as graders_evaluate
-from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
+from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
+from heldout.platform.remote_files import blob_store
 from heldout.platform.services import drafts, grading, public_runs, recovery
 from heldout.platform.services.catalogue import get_bundles
 
@@ -107,7 +108,8 @@ def grading_settings() -> grading.GradingSettings:
         life = f"p{os.getpid()}"
     return grading.GradingSettings(
         bundles=get_bundles(),
-        blobs=BlobStore(data_dir / "blobs"),
+        # On a worker of another host, a cache in front of the web app's store.
+        blobs=blob_store(data_dir / "blobs", current_app.extensions.get(FILES_KEY)),
         runs_dir=data_dir / "runs",
         variants_dir=data_dir / "variants",
         tries=int(config["HELDOUT_GRADING_TRIES"]),

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from huey.consumer import Consumer
 
+from heldout.platform.errors import ConfigError
 from heldout.platform.identity import (
     ENV_WORKER_ID,
     IDENTITY_KEY,
@@ -19,6 +20,8 @@ from heldout.platform.identity import (
 )
 from heldout.platform.models import utcnow
 from heldout.platform.queue import get_queue
+from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
+from heldout.platform.remote_files import FilesClient, FilesUnavailable
 from heldout.platform.services import public_runs, recovery
 from heldout.platform.tasks import SANDBOX_KEY
 
@@ -128,8 +131,27 @@ def start_sandbox(app: Flask) -> Any:
     return sandbox
 
 
+def check_files_endpoint(app: Flask) -> None:
+    """With ``HELDOUT_FILES_URL`` set, one authenticated request to the web app's internal
+    endpoint; ``ConfigError`` saying what is wrong if it does not answer with the token."""
+    client = app.extensions.get(FILES_KEY)
+    if not isinstance(client, FilesClient):
+        return
+    try:
+        client.ping()
+    except FilesUnavailable as exc:
+        raise ConfigError(f"HELDOUT_FILES_URL={client.base_url}: the web app's internal "
+                          f"endpoint is not usable, so this worker could not fetch submitted "
+                          f"files: {exc}") from exc
+    log.info("files from %s (internal endpoint answers)", client.base_url)
+
+
 def run(app: Flask, workers: int | None = None) -> None:
     """Run until SIGINT/SIGTERM (graceful: running jobs finish, or their lease recovers them)."""
+    try:
+        check_files_endpoint(app)
+    except ConfigError as exc:
+        raise SystemExit(f"heldout worker: {exc.message}") from exc
     identity, lock = take_identity(app)
     try:
         report = prepare(app, identity)

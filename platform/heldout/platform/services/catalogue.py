@@ -16,6 +16,7 @@ from heldout.platform.blobs import BundleStore, BundleVersionMissing
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Challenge, ChallengeVersion, utcnow
+from heldout.platform.remote_files import FilesClient, bundle_store
 
 EXTENSION_KEY = "heldout.bundles"
 
@@ -89,8 +90,11 @@ class BundleCatalogue:
                                 "missing or broken on the server.") from exc
 
 
-def make_catalogue(challenges_dir: Path, data_dir: Path) -> BundleCatalogue:
-    return BundleCatalogue(challenges_dir, BundleStore(data_dir / "bundles"))
+def make_catalogue(challenges_dir: Path, data_dir: Path,
+                   files: FilesClient | None = None) -> BundleCatalogue:
+    """The catalogue over ``<data_dir>/bundles``; with ``files`` (a worker on another host)
+    versions missing there are fetched from the web app."""
+    return BundleCatalogue(challenges_dir, bundle_store(data_dir / "bundles", files))
 
 
 def get_bundles() -> BundleCatalogue:
