@@ -512,6 +512,13 @@ def test_the_worker_checks_the_endpoint_at_start_up(app: Flask, serve: Callable[
     nowhere.extensions[EXTENSION_KEY] = FilesClient("http://127.0.0.1:9", TOKEN, retries=QUICK)
     with pytest.raises(ConfigError, match="not usable"):
         worker.check_files_endpoint(nowhere)
+    from heldout.platform.doctor import files_finding
+
+    assert files_finding(app) is None  # the web app: nothing to check
+    good = files_finding(_worker_app(app, tmp_path, url))
+    assert good is not None and good.ok
+    bad = files_finding(wrong)
+    assert bad is not None and not bad.ok and "refused" in bad.detail
     for made in (wrong, nowhere):
         with made.app_context():
             db.engine.dispose()

@@ -79,7 +79,24 @@ def challenges_finding(app: Flask) -> Finding:
     return Finding("challenges", True, f"{loaded} challenge(s) loaded from {directory}")
 
 
+def files_finding(app: Flask) -> Finding | None:
+    """On a worker with ``HELDOUT_FILES_URL``: whether the web app's endpoint takes the token."""
+    from heldout.platform.remote_files import EXTENSION_KEY, FilesClient, FilesUnavailable
+
+    client = app.extensions.get(EXTENSION_KEY)
+    if not isinstance(client, FilesClient):
+        return None
+    try:
+        client.ping()
+    except FilesUnavailable as exc:
+        return Finding("files", False, str(exc),
+                       "check HELDOUT_FILES_URL and that HELDOUT_INTERNAL_TOKEN is the web "
+                       "app's")
+    return Finding("files", True, f"{client.base_url}: internal endpoint answers")
+
+
 def findings(app: Flask) -> list[Finding]:
     with app.app_context():
+        files = files_finding(app)
         return [*sandbox_findings(), database_finding(app), queue_finding(app),
-                challenges_finding(app)]
+                challenges_finding(app), *([files] if files is not None else [])]
