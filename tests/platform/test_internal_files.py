@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
+import subprocess
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
@@ -270,6 +272,29 @@ def test_a_put_over_the_cap_is_413(client: FlaskClient) -> None:
     response = client.put(f"/internal/v1/blobs/{hashlib.sha256(data).hexdigest()}",
                           data=data, headers=bearer())
     assert response.status_code == 413 and response.is_json
+
+
+def test_a_put_to_a_full_disk_is_507_and_leaves_nothing(client: FlaskClient, app: Flask) -> None:
+    """The web app's blob directory on a real 1 MiB tmpfs, filled but for a little room."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting the small tmpfs needs root (scripts/test runs as root in CI)")
+    blobs = Path(app.config["HELDOUT_DATA_DIR"]) / "blobs"
+    blobs.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(blobs)],
+                   check=True, capture_output=True, timeout=30)
+    try:
+        stats = os.statvfs(blobs)
+        with (blobs / "filler").open("wb") as handle:
+            handle.write(b"\0" * max(0, stats.f_bavail * stats.f_frsize - 32 * 1024))
+        data = os.urandom(256 * 1024)
+        digest = hashlib.sha256(data).hexdigest()
+        response = client.put(f"/internal/v1/blobs/{digest}", data=data, headers=bearer())
+        assert response.status_code == 507 and response.json is not None
+        assert response.json["error"] == "StorageFull"
+        assert sorted(p.name for p in blobs.rglob("*") if p.is_file()) == ["filler"]
+    finally:
+        subprocess.run(["umount", "--lazy", str(blobs)], check=True, capture_output=True,
+                       timeout=30)
 
 
 # --- bundles --------------------------------------------------------------------------------
