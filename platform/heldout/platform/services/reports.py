@@ -71,8 +71,41 @@ class VariantLabel:
         return short_version(self.digest) if self.digest is not None else None
 
 
+class _Settling:
+    """Where grading of one challenge stands, from its latest submission."""
+
+    def _latest(self) -> tuple[str, datetime | None] | None:
+        """(status, retry_at) of the latest submission; None when there is none."""
+        raise NotImplementedError
+
+    @property
+    def pending(self) -> bool:
+        """Grading not finished: a newer submission is queued/running or awaiting a retry."""
+        latest = self._latest()
+        if latest is None:
+            return False
+        status, retry_at = latest
+        return status in PENDING or (status == "internal_error" and retry_at is not None)
+
+    @property
+    def failed(self) -> bool:
+        """The latest submission hit a final platform error (needs a re-run, not a zero)."""
+        latest = self._latest()
+        return latest is not None and latest[0] == "internal_error" and latest[1] is None
+
+    @property
+    def state(self) -> str:
+        if self._latest() is None:
+            return "not submitted"
+        if self.pending:
+            return "grading"
+        if self.failed:
+            return "platform error"
+        return "graded"
+
+
 @dataclass(frozen=True)
-class ChallengeResult:
+class ChallengeResult(_Settling):
     """One challenge of one candidate. The latest graded submission is the one that counts."""
 
     challenge: Challenge
@@ -80,6 +113,9 @@ class ChallengeResult:
     counted: Submission | None
     # Set on reports only: the data variant the counted score was graded on.
     variant: VariantLabel | None = None
+
+    def _latest(self) -> tuple[str, datetime | None] | None:
+        return (self.history[-1].status, self.history[-1].retry_at) if self.history else None
 
     @property
     def evaluation(self) -> EvaluationRecord | None:
@@ -101,30 +137,39 @@ class ChallengeResult:
         evaluation = self.evaluation
         return evaluation.score if evaluation is not None else None
 
-    @property
-    def pending(self) -> bool:
-        """Grading not finished: a newer submission is queued/running or awaiting a retry."""
-        if not self.history:
-            return False
-        latest = self.history[-1]
-        return latest.status in PENDING or (latest.status == "internal_error"
-                                            and latest.retry_at is not None)
+
+@dataclass(frozen=True)
+class TableSubmission:
+    """What the candidates table, compare and the exports read of a submission and its
+    score: plain values from one column query (no ORM object, no files, no checks)."""
+
+    id: int
+    attempt_id: int
+    challenge_id: int
+    status: str
+    retry_at: datetime | None
+    score: float | None  # of its evaluation; None without one
+    graded_version: str | None
+
+
+@dataclass(frozen=True)
+class TableResult(_Settling):
+    """One challenge of one candidate in the table: the same rule as ``ChallengeResult``."""
+
+    challenge: Challenge
+    history: tuple[TableSubmission, ...]
+    counted: TableSubmission | None
+
+    def _latest(self) -> tuple[str, datetime | None] | None:
+        return (self.history[-1].status, self.history[-1].retry_at) if self.history else None
 
     @property
-    def failed(self) -> bool:
-        """The latest submission hit a final platform error (needs a re-run, not a zero)."""
-        return bool(self.history) and self.history[-1].status == "internal_error" \
-            and self.history[-1].retry_at is None
+    def graded_version(self) -> str | None:
+        return self.counted.graded_version if self.counted is not None else None
 
     @property
-    def state(self) -> str:
-        if not self.history:
-            return "not submitted"
-        if self.pending:
-            return "grading"
-        if self.failed:
-            return "platform error"
-        return "graded"
+    def score(self) -> float | None:
+        return self.counted.score if self.counted is not None else None
 
 
 def _counted(graded: list[Submission], counting: str) -> Submission | None:
@@ -155,12 +200,12 @@ def counting_of(assessment: Assessment) -> str:
     return assessment.counting or "last"
 
 
-def submitted_any(results: Sequence[ChallengeResult]) -> bool:
+def submitted_any(results: Sequence[ChallengeResult | TableResult]) -> bool:
     """Whether the candidate submitted anything at all (else there is no score, not a 0)."""
     return any(r.history for r in results)
 
 
-def total_score(results: list[ChallengeResult]) -> float | None:
+def total_score(results: Sequence[ChallengeResult | TableResult]) -> float | None:
     """Mean of the challenges' scores (a challenge not submitted counts 0); None while any
     is unsettled, and None when nothing was submitted at all: no submission is no score."""
     if not submitted_any(results) or any(r.pending or r.failed for r in results):
@@ -279,7 +324,7 @@ class CandidateRow:
     invite: Invite
     attempt: Attempt | None
     state: str
-    results: tuple[ChallengeResult, ...]
+    results: tuple[TableResult, ...]
     total: float | None
     percentile: float | None = None
     time_used: timedelta | None = None
@@ -351,34 +396,76 @@ class CandidatesTable:
 
 
 def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None) -> list[Invite]:
-    """The invites of an assessment (or of these attempts of it) with their attempts,
-    submissions and scores: one query per level (no query per row), and only the columns
-    the table needs."""
-    submissions = selectinload(Invite.attempt).selectinload(Attempt.submissions)
+    """The invites of an assessment (or of these attempts of it) with their attempts: one
+    query per level. Their submissions come apart, as plain values (``_table_submissions``)."""
     query = select(Invite).where(Invite.assessment_id == assessment_id)
     if attempt_ids is not None:
         query = query.where(Invite.id.in_(
             select(Attempt.invite_id).where(Attempt.id.in_(attempt_ids))))
     return list(db.session.scalars(
-        query
-        .options(submissions.load_only(Submission.attempt_id, Submission.challenge_id,
-                                       Submission.status, Submission.retry_at,
-                                       Submission.created_at, Submission.challenge_version),
-                 submissions.selectinload(Submission.evaluation).load_only(
-                     EvaluationRecord.score, EvaluationRecord.status,
-                     EvaluationRecord.challenge_version, EvaluationRecord.submission_id))
+        query.options(selectinload(Invite.attempt))
         .order_by(Invite.created_at.desc(), Invite.id.desc())))
 
 
-def _rows(assessment: Assessment, invites: list[Invite], now: datetime) -> list[CandidateRow]:
+def _table_submissions(assessment_id: int, attempt_ids: Sequence[int] | None = None
+                       ) -> dict[int, list[TableSubmission]]:
+    """Every submission of the assessment's attempts (or of these attempts) with its score,
+    oldest first per attempt, from one column query: with a thousand candidates, ORM
+    objects for their submissions and evaluations cost most of the table's time."""
+    query = (select(Submission.id, Submission.attempt_id, Submission.challenge_id,
+                    Submission.status, Submission.retry_at, EvaluationRecord.id,
+                    EvaluationRecord.score, EvaluationRecord.challenge_version)
+             .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
+             .join(Attempt, Attempt.id == Submission.attempt_id)
+             .join(Invite, Invite.id == Attempt.invite_id)
+             .where(Invite.assessment_id == assessment_id))
+    if attempt_ids is not None:
+        query = query.where(Submission.attempt_id.in_(attempt_ids))
+    found: dict[int, list[TableSubmission]] = {}
+    for sid, attempt_id, challenge_id, status, retry_at, evaluation_id, score, version in \
+            db.session.execute(query.order_by(Submission.id)):
+        found.setdefault(attempt_id, []).append(TableSubmission(
+            sid, attempt_id, challenge_id, status, retry_at,
+            float(score) if score is not None else None,
+            version if evaluation_id is not None else None))
+    return found
+
+
+def _table_counted(graded: list[TableSubmission], counting: str) -> TableSubmission | None:
+    """``_counted`` for the table's plain values (a graded row without an evaluation
+    counts below any score, as there)."""
+    if not graded:
+        return None
+    if counting == "best":
+        return max(reversed(graded), key=lambda s: (s.score or 0.0)
+                   if s.graded_version is not None else -1.0)
+    return graded[-1]
+
+
+def _table_results(history: list[TableSubmission], challenges: list[Challenge],
+                   counting: str) -> list[TableResult]:
+    by_challenge: dict[int, list[TableSubmission]] = {}
+    for submission in history:
+        by_challenge.setdefault(submission.challenge_id, []).append(submission)
+    results = []
+    for challenge in challenges:
+        mine = by_challenge.get(challenge.id, [])
+        graded = [s for s in mine if s.status == "graded"]
+        results.append(TableResult(challenge, tuple(mine), _table_counted(graded, counting)))
+    return results
+
+
+def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
+          attempt_ids: Sequence[int] | None = None) -> list[CandidateRow]:
     challenges = assessment.challenges
     counting = counting_of(assessment)
-    attempt_ids = [i.attempt.id for i in invites if i.attempt is not None]
-    summaries = review_summaries(attempt_ids)
+    submitted = _table_submissions(assessment.id, attempt_ids)
+    summaries = review_summaries([i.attempt.id for i in invites if i.attempt is not None])
     rows = []
     for invite in invites:
         attempt = invite.attempt
-        results = _results(attempt, challenges, counting)
+        results = _table_results(submitted.get(attempt.id, []) if attempt is not None else [],
+                                 challenges, counting)
         total = total_score(results) if attempt is not None else None
         rows.append(CandidateRow(
             invite, attempt, invite_state(invite, now), tuple(results), total,
@@ -546,7 +633,7 @@ def compare(assessment_id: int, attempt_ids: Sequence[int], *, now: datetime) ->
     invites = [i for i in _table_invites(assessment_id, wanted) if i.attempt is not None]
     totals = _settled_totals(assessment)
     rows = [dataclasses.replace(r, percentile=_total_percentile(totals, r))
-            for r in _rows(assessment, invites, now)]
+            for r in _rows(assessment, invites, now, wanted)]
     by_id = {r.attempt.id: r for r in rows if r.attempt is not None}
     chosen = tuple(by_id[i] for i in wanted if i in by_id)
     evaluations = {e.submission_id: e for e in db.session.scalars(
