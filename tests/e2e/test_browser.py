@@ -8,182 +8,32 @@ directory (or ``HELDOUT_E2E_SCREENSHOTS``) for a person to look at.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.e2e.axe_check import Violation, report, serious_violations
+from tests.e2e.live_server import (
+    CHALLENGE_TITLE,
+    MIN_SCORE,
+    REPO,
+    SLUG,
+    Stack,
+    new_page,
+    sign_in,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-SLUG = "churn-prediction"
-CHALLENGE_TITLE = "Predict customer churn"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SECRET = "browser-e2e-secret-key-not-for-production"
 ASSESSMENT = "Browser take-home"
 CANDIDATE = ("Erin Browser", "erin.browser@example.org")
-MIN_SCORE = 85
-STARTUP_TIMEOUT_S = 30
 GRADING_TIMEOUT_MS = 180_000
-# Settings a developer's shell may carry that would point the stack at their own data.
-INHERITED_SETTINGS = ("HELDOUT_DATABASE_URL", "HELDOUT_QUEUE_URL", "HELDOUT_ORG_NAME",
-                      "HELDOUT_INVITE_TTL_DAYS", "HELDOUT_MAX_UPLOAD_MB")
-
-
-def _required() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("HELDOUT_REQUIRE_DOCKER") == "1"
-
-
-@dataclass(frozen=True)
-class Stack:
-    """A running web server and worker, and what a person needs to use them."""
-
-    base_url: str
-    logins: dict[str, str]
-    challenges_dir: Path
-    logs: Path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _heldout(*args: str) -> list[str]:
-    return [sys.executable, "-m", "heldout.platform", *args]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
-
-
-def _stop(process: subprocess.Popen[bytes], stop_signal: signal.Signals) -> None:
-    """The graceful signal, then SIGTERM, then SIGKILL; the worker removes its containers."""
-    for sig, grace in ((stop_signal, 30.0), (signal.SIGTERM, 10.0)):
-        if process.poll() is not None:
-            return
-        process.send_signal(sig)
-        try:
-            process.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    process.kill()
-    process.wait()
-
-
-def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the web server exited with {server.returncode}:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the web server did not answer /healthz within {STARTUP_TIMEOUT_S} s:\n{_tail(log)}")
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    """Debian's Chromium. Missing: skip locally, fail under CI or HELDOUT_REQUIRE_DOCKER=1."""
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing (install it with: apt-get install -y chromium)"
-        if _required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, sandbox_image: str) -> Iterator[Stack]:
-    """Migrate, load the challenge, create the demo accounts; run a worker and the web server."""
-    root = tmp_path_factory.mktemp("stack")
-    challenges = root / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges / SLUG)
-    data = root / "var"
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {key: value for key, value in os.environ.items() if key not in INHERITED_SETTINGS}
-    env.update({"HELDOUT_ENV": "development", "HELDOUT_DATA_DIR": str(data),
-                "HELDOUT_SECRET_KEY": SECRET, "HELDOUT_BASE_URL": base_url,
-                "HELDOUT_CHALLENGES_DIR": str(challenges), "HELDOUT_WORKERS": "1",
-                "HELDOUT_SANDBOX_WARM": "1"})
-    logs = root / "logs"
-    logs.mkdir()
-    worker_log, server_log = logs / "worker.log", logs / "server.log"
-
-    def spawn(log: Path, *args: str) -> subprocess.Popen[bytes]:
-        with log.open("wb") as out:
-            return subprocess.Popen(_heldout(*args), env=env, cwd=REPO, stdout=out,
-                                    stderr=subprocess.STDOUT)
-
-    def run(*args: str) -> None:
-        done = subprocess.run(_heldout(*args), env=env, cwd=REPO, capture_output=True,
-                              text=True, timeout=120)
-        assert done.returncode == 0, f"heldout {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
-
-    # Each command takes seconds to import; the server and the worker start while the
-    # next one runs (each only needs what the steps before it made).
-    run("db", "upgrade")
-    server = spawn(server_log, "serve", "--dev", "--host", "127.0.0.1", "--port", str(port))
-    worker: subprocess.Popen[bytes] | None = None
-    try:
-        run("load-challenges")
-        worker = spawn(worker_log, "worker")
-        run("demo")
-        logins = json.loads((data / "demo-logins.json").read_text(encoding="utf-8"))
-        _wait_healthy(base_url, server, server_log)
-        yield Stack(base_url, logins, challenges, logs)
-        assert worker is not None and worker.poll() is None, f"the worker died:\n{_tail(worker_log)}"
-    finally:
-        _stop(server, signal.SIGTERM)
-        if worker is not None:
-            _stop(worker, signal.SIGINT)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Browser]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        reason = f"Playwright is not installed ({exc}); pip install -e '.[dev]'"
-        if _required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(chromium_path),
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -212,23 +62,18 @@ def test_invite_to_report_in_a_browser(browser: Browser, stack: Stack, shots: Pa
         page.evaluate("window.scrollTo(0, 0)")  # a sticky top bar mid-page confuses full-page shots
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
-    def new_page() -> Page:
-        context = browser.new_context(base_url=stack.base_url, accept_downloads=True,
-                                      viewport={"width": 1280, "height": 860})
-        return context.new_page()
+    def open_page() -> Page:
+        return new_page(browser, stack.base_url)
 
-    def sign_in(page: Page, email: str) -> None:
+    def sign_in_as(page: Page, email: str) -> None:
         page.goto("/")
         expect(page).to_have_title(re.compile("Sign in"))
         snap(page, "00-sign-in")
-        page.get_by_label("E-mail", exact=True).fill(email)
-        page.get_by_label("Password").fill(stack.logins[email])
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Assessments", level=1)).to_be_visible()
+        sign_in(page, email, stack.logins[email])
 
     # The recruiter builds an assessment and invites a candidate.
-    recruiter = new_page()
-    sign_in(recruiter, "recruiter@example.com")
+    recruiter = open_page()
+    sign_in_as(recruiter, "recruiter@example.com")
     snap(recruiter, "01-assessments")
     recruiter.get_by_role("main").get_by_role("link", name="New assessment").click()
     expect(recruiter.get_by_role("heading", name="New assessment")).to_be_visible()
@@ -250,7 +95,7 @@ def test_invite_to_report_in_a_browser(browser: Browser, stack: Stack, shots: Pa
     snap(recruiter, "03-assessment-invited")
 
     # A changed link explains itself instead of opening anything.
-    candidate = new_page()
+    candidate = open_page()
     token = link.rsplit("/", 1)[-1]
     tampered = f"{stack.base_url}/i/{'A' if token[0] != 'A' else 'B'}{token[1:]}"
     response = candidate.goto(tampered)
@@ -316,8 +161,8 @@ def test_invite_to_report_in_a_browser(browser: Browser, stack: Stack, shots: Pa
     snap(candidate, "10-done")
 
     # The interviewer reads the candidates table and the report.
-    interviewer = new_page()
-    sign_in(interviewer, "interviewer@example.com")
+    interviewer = open_page()
+    sign_in_as(interviewer, "interviewer@example.com")
     interviewer.get_by_role("row", name=re.compile(ASSESSMENT)).get_by_role(
         "link", name="Candidates").click()
     expect(interviewer.get_by_role("heading", name=re.compile(f"Candidates.*{ASSESSMENT}"))).to_be_visible()

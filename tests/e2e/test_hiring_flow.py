@@ -28,23 +28,25 @@ from sqlalchemy import select
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Invite, utcnow
-from tests.e2e import test_browser as base
 from tests.e2e.axe_check import Violation, report, serious_violations
+from tests.e2e.live_server import (
+    CHALLENGE_TITLE,
+    MIN_SCORE,
+    REPO,
+    SHOTS,
+    SLUG,
+    STACK_SECRET,
+    Stack,
+    new_page,
+    sign_in,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-# The module-scoped fixtures of the first browser test: a served stack and Debian's Chromium.
-stack = base.stack
-browser = base.browser
-chromium_path = base.chromium_path
-
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "var" / "screenshots"
-SLUG = base.SLUG
-TITLE = base.CHALLENGE_TITLE
+TITLE = CHALLENGE_TITLE
 ASSESSMENT = "ML engineer — flow check"
 PEOPLE_CSV = ("name,email,note\n"
               "Erin Editor,erin.editor@example.org,referral\n"
@@ -63,8 +65,8 @@ def _editor_text(page: Page) -> str:
     return str(page.evaluate("HeldoutEditor.textOf(document.querySelector('.cm-mount'))"))
 
 
-def _bring_deadline_forward(stack: base.Stack, email: str, seconds: int) -> None:
-    app = create_app({"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": base.SECRET,
+def _bring_deadline_forward(stack: Stack, email: str, seconds: int) -> None:
+    app = create_app({"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": STACK_SECRET,
                       "HELDOUT_DATA_DIR": str(stack.logs.parent / "var"),
                       "HELDOUT_CHALLENGES_DIR": str(stack.challenges_dir)})
     with app.app_context():
@@ -78,7 +80,7 @@ def _bring_deadline_forward(stack: base.Stack, email: str, seconds: int) -> None
 
 
 def test_template_bulk_invites_deadline_submit_review_compare_export(
-        browser: Browser, stack: base.Stack) -> None:
+        browser: Browser, stack: Stack) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=15_000)
@@ -92,21 +94,16 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SHOTS / f"flow-{name}.png"), full_page=True)
 
-    def new_page() -> Page:
-        context = browser.new_context(base_url=stack.base_url, accept_downloads=True,
-                                      viewport={"width": 1280, "height": 860})
-        return context.new_page()
+    def open_page() -> Page:
+        return new_page(browser, stack.base_url)
 
-    def sign_in(page: Page, email: str) -> None:
+    def sign_in_as(page: Page, email: str) -> None:
         page.goto("/login")
-        page.get_by_label("E-mail", exact=True).fill(email)
-        page.get_by_label("Password").fill(stack.logins[email])
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Assessments", level=1)).to_be_visible()
+        sign_in(page, email, stack.logins[email])
 
     # The recruiter starts from the ML engineer template: its picks come chosen.
-    recruiter = new_page()
-    sign_in(recruiter, "recruiter@example.com")
+    recruiter = open_page()
+    sign_in_as(recruiter, "recruiter@example.com")
     recruiter.goto("/assessments/new")
     recruiter.get_by_role("link", name=re.compile("ML engineer")).click()
     expect(recruiter.get_by_role("heading", name=re.compile(r"ML engineer: \d+ challenge"))).to_be_visible()
@@ -146,7 +143,7 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     step(recruiter, "03-invites")
 
     # A second candidate starts and stops, so there is someone to compare with.
-    finn = new_page()
+    finn = open_page()
     finn.goto(links["finn.second@example.org"])
     finn.get_by_label(re.compile("I have read how my data is used")).check()
     finn.get_by_role("button", name="Start the assessment").click()
@@ -157,7 +154,7 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     finn.context.close()
 
     # The candidate: the editor, a reload, the public checks.
-    erin = new_page()
+    erin = open_page()
     erin.goto(links["erin.editor@example.org"])
     erin.get_by_label(re.compile("I have read how my data is used")).check()
     erin.get_by_role("button", name="Start the assessment").click()
@@ -196,8 +193,8 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     step(erin, "06-done-deadline")
 
     # The interviewer: graded, reviewed, compared, exported.
-    interviewer = new_page()
-    sign_in(interviewer, "interviewer@example.com")
+    interviewer = open_page()
+    sign_in_as(interviewer, "interviewer@example.com")
     interviewer.get_by_role("row", name=re.compile(ASSESSMENT)).get_by_role(
         "link", name="Candidates").click()
     candidates_url = interviewer.url
@@ -208,7 +205,7 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
         time.sleep(3)
         interviewer.goto(candidates_url)
     score = float(re.findall(r"\d+(?:\.\d+)?", row.locator("td.num").first.inner_text())[0])
-    assert score >= base.MIN_SCORE, score
+    assert score >= MIN_SCORE, score
     step(interviewer, "07-candidates")
 
     row.get_by_role("link", name="Report").click()

@@ -1,0 +1,148 @@
+"""A `heldout serve` (and worker) in subprocesses, for the browser tests to drive.
+
+Imported by tests/e2e/conftest.py and the browser tests (``from tests.e2e.live_server
+import ...``); the fixtures themselves are in conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from heldout.platform.processes import stop_processes
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "var" / "screenshots"
+SLUG = "churn-prediction"
+CHALLENGE_TITLE = "Predict customer churn"
+STACK_SECRET = "browser-e2e-secret-key-not-for-production"
+MIN_SCORE = 85   # the challenge's reference solution, graded by the real sandbox, at least
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+STARTUP_TIMEOUT_S = 30
+# Settings a developer's shell may carry that would point a server at their own data.
+INHERITED_SETTINGS = ("HELDOUT_DATABASE_URL", "HELDOUT_QUEUE_URL", "HELDOUT_ORG_NAME",
+                      "HELDOUT_INVITE_TTL_DAYS", "HELDOUT_MAX_UPLOAD_MB")
+
+
+def required() -> bool:
+    """Under CI (or HELDOUT_REQUIRE_DOCKER=1) a missing browser fails instead of skipping."""
+    return os.environ.get("CI") == "true" or os.environ.get("HELDOUT_REQUIRE_DOCKER") == "1"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running web server and worker, and what a person needs to use them."""
+
+    base_url: str
+    logins: dict[str, str]
+    challenges_dir: Path
+    logs: Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def heldout(*args: str) -> list[str]:
+    """The `heldout` command line, run by this interpreter."""
+    return [sys.executable, "-m", "heldout.platform", *args]
+
+
+def environment(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without the inherited settings, plus ``settings``."""
+    env = {key: value for key, value in os.environ.items() if key not in INHERITED_SETTINGS}
+    env.update(settings)
+    return env
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def spawn(log: Path, env: Mapping[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """`heldout ARGS` in the background, its output in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(heldout(*args), env=dict(env), cwd=REPO, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the web server exited with {server.returncode}:\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the web server did not answer /healthz within {STARTUP_TIMEOUT_S} s:\n{tail(log)}")
+
+
+@contextmanager
+def serving(settings: Mapping[str, str], log: Path, port: int) -> Iterator[str]:
+    """`heldout serve` on ``port`` with ``settings``, healthy; its base URL. Stopped after."""
+    base_url = f"http://127.0.0.1:{port}"
+    server = spawn(log, environment(settings), "serve", "--host", "127.0.0.1", "--port", str(port))
+    try:
+        wait_healthy(base_url, server, log)
+        yield base_url
+    finally:
+        stop_processes([(server, signal.SIGTERM)])
+
+
+def stop(process: subprocess.Popen[bytes], stop_signal: signal.Signals) -> None:
+    """The graceful signal, then SIGTERM, then SIGKILL; the worker removes its containers."""
+    for sig, grace in ((stop_signal, 30.0), (signal.SIGTERM, 10.0)):
+        if process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    process.wait()
+
+
+def new_page(browser: Browser, base_url: str, width: int = 1280, height: int = 860) -> Page:
+    """A page of a context of its own (its own cookies: another person, another device)."""
+    context = browser.new_context(base_url=base_url, accept_downloads=True,
+                                  viewport={"width": width, "height": height})
+    return context.new_page()
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Fill the sign-in form the page shows and land on the assessments list."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Assessments", level=1)).to_be_visible()
