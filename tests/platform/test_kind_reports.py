@@ -3,6 +3,7 @@ shapes, public-check activity; and the artefacts kept to show them."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -27,6 +28,7 @@ from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
+from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import assessments, grading
 from heldout.platform.services.notebook_render import ALLOWED_TAGS, render_html, sanitise
 from heldout.platform.services.report_kinds import percentile, probe_table
@@ -287,6 +289,32 @@ def test_an_artefact_over_the_cap_is_listed_not_kept(  # type: ignore[no-untyped
     page = _report(app, attempt)
     assert "executed.ipynb" in page and "not kept: over the" in page
     assert "nb-frame" not in page
+
+
+def test_artefacts_a_remote_worker_cannot_send_back_make_a_retried_platform_error(  # type: ignore[no-untyped-def]
+        app: Flask, client: FlaskClient, assessment_id: int, invite: NewInvite, users) -> None:
+    # A worker on another host stores artefacts through the web app; when that fails, the
+    # submission is a platform error due for a retry, not "running" until its lease ends,
+    # and no score is recorded without its artefacts.
+    class Unreachable(BlobStore):
+        def put(self, data: bytes) -> str:
+            raise FilesUnavailable("PUT /internal/v1/blobs/…: connection refused")
+
+    attempt = start_attempt(client, invite)
+    _submit(client, attempt, NOTEBOOK, "analysis.ipynb", EMPTY_NOTEBOOK)
+    with app.app_context():
+        submission_id = db.session.scalars(select(Submission.id)).one()
+        settings = dataclasses.replace(
+            grading_settings(), blobs=Unreachable(Path(app.config["HELDOUT_DATA_DIR"]) / "blobs"))
+        outcome = grading.grade_submission(submission_id, settings,
+                                           evaluate=_evaluator({"executed.ipynb": b"{}"}))
+        assert outcome.status == "internal_error" and outcome.retry_in == grading.backoff(1)
+        submission = db.session.get(Submission, submission_id)
+        assert submission is not None
+        assert submission.status == "internal_error" and submission.lease_owner is None
+        assert submission.retry_at is not None and "artefacts could not be stored" in (
+            submission.error or "")
+        assert submission.evaluation is None
 
 
 # --- deployment probe table --------------------------------------------------------------

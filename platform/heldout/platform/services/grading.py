@@ -21,6 +21,7 @@ from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, PublicRun, Submission, utcnow
+from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,17 @@ def grade_submission(submission_id: int, settings: GradingSettings, *,
                                                      f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    kept = keep_artefacts(result.artefacts, settings.blobs) if result.status == "graded" else []
+    kept: list[dict[str, Any]] = []
+    if result.status == "graded":
+        try:
+            kept = keep_artefacts(result.artefacts, settings.blobs)
+        except FilesUnavailable as exc:
+            # A worker on another host could not send its artefacts back to the web app:
+            # a platform error, retried after the usual back-off, not a job left "running"
+            # until its lease runs out (and never a score recorded without its artefacts).
+            log.error("submission %s: artefacts not sent back: %s", submission_id, exc)
+            result = GradedResult.internal_error(result.challenge, result.version,
+                                                 f"artefacts could not be stored: {exc}")
     return _store(submission_id, owner, result, settings.tries, clock(), kept)
 
 
