@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ def debian_mirror() -> str:
     return os.environ.get("HELDOUT_DEBIAN_MIRROR") or host_debian_mirror() or DEFAULT_DEBIAN_MIRROR
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """``HELDOUT_CACHE_DIR``, else the user's cache directory: wheelhouses live here."""
     configured = os.environ.get("HELDOUT_CACHE_DIR")
     if configured:
         return Path(configured)
@@ -95,7 +96,11 @@ def _pull_base(client: Any, say: Say) -> bool:
     return True
 
 
-def _debootstrap_base(client: Any, say: Say) -> None:
+def debootstrap_image(client: Any, say: Say, *, packages: Sequence[str], tag: str) -> None:
+    """Build image ``tag`` from Debian packages alone (debootstrap + ``docker import``).
+
+    The way to a base image where no registry answers: only the host needs the mirror.
+    """
     if shutil.which("debootstrap") is None:
         raise ImageBuildError(
             "the base image can't be pulled and debootstrap is missing: "
@@ -106,9 +111,9 @@ def _debootstrap_base(client: Any, say: Say) -> None:
     mirror = debian_mirror()
     with tempfile.TemporaryDirectory(prefix="heldout-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        say(f"debootstrap {DEBIAN_SUITE} ({', '.join(DEBIAN_PACKAGES)}) from {mirror} …")
+        say(f"debootstrap {DEBIAN_SUITE} ({', '.join(packages)}) from {mirror} …")
         result = subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(DEBIAN_PACKAGES)}",
+            ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
              DEBIAN_SUITE, str(rootfs), mirror],
             capture_output=True, text=True, check=False,
         )
@@ -122,14 +127,18 @@ def _debootstrap_base(client: Any, say: Say) -> None:
         tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
                                stdout=subprocess.PIPE)
         assert tar.stdout is not None
-        repo, tag = base_tag().split(":")
+        repo, name = tag.split(":")
         try:
-            client.api.import_image_from_stream(tar.stdout, repository=repo, tag=tag)
+            client.api.import_image_from_stream(tar.stdout, repository=repo, tag=name)
         finally:
             tar.stdout.close()
             tar.wait()
-        if tar.returncode != 0 or not image_exists(client, base_tag()):
+        if tar.returncode != 0 or not image_exists(client, tag):
             raise ImageBuildError("importing the debootstrapped root filesystem failed")
+
+
+def _debootstrap_base(client: Any, say: Say) -> None:
+    debootstrap_image(client, say, packages=DEBIAN_PACKAGES, tag=base_tag())
 
 
 def ensure_base(client: Any, say: Say) -> str:
@@ -141,29 +150,40 @@ def ensure_base(client: Any, say: Say) -> str:
     return tag
 
 
-def wheelhouse(say: Say) -> Path:
-    """Wheels for the pinned requirements, downloaded on the host once per pin set."""
-    requirements = IMAGE_DIR / "requirements.txt"
-    machine = platform.machine()
-    key = hashlib.sha256(requirements.read_bytes() + machine.encode()).hexdigest()[:16]
-    target = _cache_root() / "wheelhouse" / key
+def download_wheels(target: Path, requirements: Sequence[str], say: Say, *,
+                    find_links: Path | None = None) -> Path:
+    """Wheels for ``requirements`` (pip arguments) for the images' Python, into ``target``.
+
+    Binary wheels only, for CPython 3.11 on this machine's architecture, whatever Python
+    runs here, so an image can install them with no network. Done once: a marker file
+    says the download completed.
+    """
     marker = target / ".complete"
     if marker.exists():
         return target
     target.mkdir(parents=True, exist_ok=True)
+    machine = platform.machine()
     say(f"downloading wheels for Python {PYTHON_VERSION} ({machine}) into {target} …")
     platforms = [f"manylinux_2_{minor}_{machine}" for minor in (17, 24, 27, 28, 31, 34, 36)]
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
                "--only-binary=:all:", "--python-version", PYTHON_VERSION, "--implementation", "cp",
-               "--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--dest", str(target),
-               "-r", str(requirements)]
+               "--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--dest", str(target)]
     for tag in [*platforms, f"manylinux2014_{machine}"]:
         command += ["--platform", tag]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if find_links is not None:
+        command += ["--find-links", str(find_links)]
+    result = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ImageBuildError(f"downloading wheels failed (is PyPI reachable?):\n{result.stderr[-3000:]}")
     marker.write_text("ok\n")
     return target
+
+
+def wheelhouse(say: Say) -> Path:
+    """Wheels for the pinned requirements, downloaded on the host once per pin set."""
+    requirements = IMAGE_DIR / "requirements.txt"
+    key = hashlib.sha256(requirements.read_bytes() + platform.machine().encode()).hexdigest()[:16]
+    return download_wheels(cache_root() / "wheelhouse" / key, ["-r", str(requirements)], say)
 
 
 @contextlib.contextmanager
