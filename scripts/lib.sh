@@ -99,14 +99,23 @@ pg_bin_dir() {
   [ -n "$dir" ] && [ -x "$dir/pg_ctl" ] && printf '%s\n' "$dir"
 }
 
-ensure_postgres() {
-  local bin base data port owner
+# ensure_postgres_server: PostgreSQL's server binaries (initdb, pg_ctl, postgres), installed
+# from Debian's package when missing; prints their directory. The production tests
+# (tests/production) initdb a cluster of their own with them.
+ensure_postgres_server() {
+  local bin
   bin="$(pg_bin_dir || true)"
   if [ -z "$bin" ]; then
-    apt_install postgresql || die "the PostgreSQL pass needs PostgreSQL's server (pg_ctl, initdb). On Debian: apt-get install -y postgresql (as root), then run this again."
+    apt_install postgresql || die "the PostgreSQL tests need PostgreSQL's server (pg_ctl, initdb). On Debian: apt-get install -y postgresql (as root), then run this again."
     bin="$(pg_bin_dir || true)"
     [ -n "$bin" ] || die "postgresql is installed but no /usr/lib/postgresql/*/bin/pg_ctl was found"
   fi
+  printf '%s\n' "$bin"
+}
+
+ensure_postgres() {
+  local bin base data port owner
+  bin="$(ensure_postgres_server)"
   base="${HELDOUT_TEST_PG_DIR:-/tmp/heldout-test-pg-$(id -u)}"
   data="$base/data"
   # initdb refuses to run as root: as root the cluster belongs to the postgres user.
@@ -147,6 +156,16 @@ ensure_postgres() {
   export HELDOUT_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
   export HELDOUT_TEST_PG_DATA="$data"
   export HELDOUT_TEST_PG_BIN="$bin"
+}
+
+# ensure_redis: Debian's redis-server binary for the production tests, which start a
+# Redis of their own (its own port, directory and append-only file; nothing system-wide is
+# used). Installed from Debian's package when missing (as root). On a host with systemd the
+# package also starts its own service on 127.0.0.1:6379; the tests never talk to it.
+ensure_redis() {
+  if command -v redis-server >/dev/null 2>&1; then return 0; fi
+  apt_install redis-server || die "the production tests need redis-server. On Debian: apt-get install -y redis-server (as root), then run this again."
+  command -v redis-server >/dev/null 2>&1 || die "redis-server is installed but not on PATH"
 }
 
 # print_test_summary REPORT: how many tests ran, passed, failed, skipped, and each skip's

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,29 @@ def sweep_orphan_containers(identity: WorkerIdentity) -> list[str]:
     return removed
 
 
+def sweep_work_dirs(data_dir: Path, identity: WorkerIdentity) -> list[Path]:
+    """Remove the work directories earlier lives of our identity left in ``<data_dir>/runs``.
+
+    A grading (or public run) works in ``[public-]<id>-<worker>-<life>-<claim>`` and removes
+    it when done; a worker killed mid-run leaves it, the candidate's files inside. Only the
+    holder of the identity removes them: another worker on the same data directory runs
+    under an id of its own, and its directories don't match.
+    """
+    runs = data_dir / "runs"
+    if not identity.exclusive or not runs.is_dir():
+        return []
+    name = re.compile(rf"(?:public-)?\d+-{re.escape(identity.worker_id)}-(?P<life>[0-9a-f]{{12}})"
+                      r"-[0-9a-f]{8}")
+    removed: list[Path] = []
+    for entry in runs.iterdir():
+        match = name.fullmatch(entry.name)
+        if match and match["life"] != identity.life and not entry.is_symlink() \
+                and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def take_identity(app: Flask) -> tuple[WorkerIdentity, IdentityLock]:
     """Claim this worker's identity and make it the one sandbox containers are labelled with."""
     identity, lock = claim_identity(Path(app.config["HELDOUT_DATA_DIR"]),
@@ -78,6 +103,10 @@ def prepare(app: Flask, identity: WorkerIdentity) -> recovery.RecoveryReport:
     removed = sweep_orphan_containers(identity)
     if removed:
         log.warning("removed %d orphan sandbox container(s)", len(removed))
+    left = sweep_work_dirs(Path(app.config["HELDOUT_DATA_DIR"]), identity)
+    if left:
+        log.warning("removed %d work directory(ies) of earlier lives: %s", len(left),
+                    ", ".join(path.name for path in left))
     previous = recovery.Previous(identity.worker_id, identity.life) if identity.exclusive \
         else None
     with app.app_context():

@@ -1,0 +1,159 @@
+"""Three worker hosts drain one queue, and the faults of production, tested for real.
+
+One topology (tests/production/hosts.py) serves every test here: each test makes its own
+candidates and submissions and repairs what it broke (a worker, Redis, PostgreSQL). What
+is asserted comes from the database and the hosts' disks, never from logs: ``tries``
+counts the claims of a submission (a claim is the only way to grade it), the evaluation
+rows count its results, and the blob caches tell which host fetched which submission
+(each submission's file is unique, and a worker fetches it to grade it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heldout.platform.blobs import version_hex
+from heldout.sandbox.engine import LABEL, LABEL_HOST, LABEL_OWNER_PID, LABEL_RUNDIR
+from tests.production.hosts import FUNCTION, SQL, Topology, wait_for
+from tests.production.workload import Row, Workload, bundle_versions, holders
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+# Generous: a busy 2-core machine grades a reference submission in a second or two.
+BATCH_DEADLINE = 180.0
+# A killed worker's job waits for its lease (limit + margin) and the next watchdog tick
+# of a surviving worker (each runs it once a minute).
+RECOVERY_DEADLINE = 240.0
+
+
+def assert_graded_once(rows: dict[int, Row], tries: int = 1) -> None:
+    for row in rows.values():
+        assert row.status == "graded", (row.id, row.status, row.error)
+        assert row.evaluations == 1, (row.id, row.evaluations)
+        assert row.tries == tries, (row.id, row.tries)
+        assert row.score == 100, (row.id, row.score)  # reference solutions
+
+
+def grader(topology: Topology, row: Row) -> str:
+    """The one host that fetched the submission's file to grade it."""
+    found = holders(topology, row.file_sha256)
+    assert len(found) == 1, (row.id, found)
+    return found[0]
+
+
+def test_three_hosts_drain_one_queue(topology: Topology) -> None:
+    with topology.app() as app:
+        work = Workload(topology, app, "drain")
+        ids = work.batch(9, "drain")
+        owners: dict[int, set[str]] = {}
+        rows = work.wait_final(ids, BATCH_DEADLINE, watch=owners)
+
+    assert_graded_once(rows)
+    by_host: dict[str, list[int]] = {}
+    for row in rows.values():
+        name = grader(topology, row)
+        by_host.setdefault(name, []).append(row.id)
+        # Any lease seen while it ran was that host's (owners read "host-N:life:claim").
+        assert {owner.partition(":")[0] for owner in owners.get(row.id, set())} <= {name}
+    assert sorted(by_host) == [host.name for host in topology.hosts], by_host
+
+    for host in topology.hosts:
+        graded_slugs = {rows[i].slug for i in by_host[host.name]}
+        for slug in graded_slugs:
+            # The version it graded against came from the web app into its own store.
+            versions = {rows[i].version for i in by_host[host.name] if rows[i].slug == slug}
+            assert [path.parent.name for path in bundle_versions(host.data, slug)] == \
+                [version_hex(version) for version in versions]
+        assert not any(host.challenges.iterdir()), "its challenges directory stays empty"
+
+    sql_rows = [row for row in rows.values() if row.slug == SQL]
+    assert sql_rows and all(row.artefacts for row in sql_rows)
+    for row in sql_rows:
+        for digest in row.artefacts:
+            # Written by the worker, sent back: the web app holds it for the report.
+            assert (topology.web_data / "blobs" / digest[:2] / digest).is_file()
+            assert grader(topology, row) in holders(topology, digest)
+
+
+def test_each_host_sees_only_its_own_disk_and_network(topology: Topology) -> None:
+    own_net = os.stat("/proc/self/ns/net").st_ino
+    for host in topology.hosts:
+        worker = topology.workers[host.name]
+        assert worker.alive()
+        net = os.stat(f"/proc/{worker.pid}/ns/net").st_ino
+        assert net == os.stat(f"/run/netns/{host.netns}").st_ino and net != own_net
+        for hidden in topology.hidden_from(host):
+            assert any(hidden.iterdir()), f"{hidden} holds files on this machine"
+            assert list(worker.view(hidden).iterdir()) == [], \
+                f"{host.name} sees {hidden}: {list(worker.view(hidden).iterdir())[:5]}"
+        # Its own data directory, as on this machine's disk.
+        assert sorted(os.listdir(worker.view(host.data))) == sorted(os.listdir(host.data))
+        assert os.listdir(host.data)
+        mounts = Path(f"/proc/{worker.pid}/mountinfo").read_text()
+        for hidden in topology.hidden_from(host):
+            assert f" {hidden} " in mounts
+
+
+def sandbox_containers(docker_client: Any, host: str, pid: int | None = None) -> list[Any]:
+    labels = [f"{LABEL}=1", f"{LABEL_HOST}={host}"]
+    if pid is not None:
+        labels.append(f"{LABEL_OWNER_PID}={pid}")
+    return list(docker_client.containers.list(all=True, filters={"label": labels}))
+
+
+def test_killed_worker_is_graded_once_elsewhere_and_swept(topology: Topology,
+                                                           docker_client: Any) -> None:
+    with topology.app() as app:
+        work = Workload(topology, app, "kill")
+        attempt = work.candidate()
+        submission_id = work.submit(attempt, FUNCTION, work.code(FUNCTION, "kill", sleep=8))
+
+        def running() -> tuple[str, Row] | None:
+            row = work.rows([submission_id])[submission_id]
+            if row.status == "running" and row.lease_owner:
+                return row.lease_owner.partition(":")[0], row
+            return None
+
+        victim_name, _ = wait_for(running, 60, "a worker to claim the slow submission")
+        victim = next(host for host in topology.hosts if host.name == victim_name)
+        worker = topology.workers[victim_name]
+        (container,) = wait_for(lambda: sandbox_containers(docker_client, victim_name,
+                                                           worker.pid),
+                                30, "its sandbox container")
+        run_dir = Path(container.labels[LABEL_RUNDIR])
+        assert run_dir.parent == victim.sandbox_runs and run_dir.is_dir()
+        grading_dirs = list((victim.data / "runs").iterdir())
+        assert [d.name.split("-")[0] for d in grading_dirs] == [str(submission_id)]
+
+        worker.process.send_signal(signal.SIGKILL)
+        worker.process.wait(30)
+        killed_at = time.monotonic()
+        assert work.rows([submission_id])[submission_id].status == "running"
+
+        rows = work.wait_final([submission_id], RECOVERY_DEADLINE)
+        recovered_after = time.monotonic() - killed_at
+        (row,) = rows.values()
+        assert row.status == "graded", row.error
+        assert row.evaluations == 1 and row.score == 100
+        assert row.tries == 2  # the killed claim, then one other
+        holder = holders(topology, row.file_sha256)
+        assert victim_name in holder and len(holder) == 2, holder  # fetched by both lives
+        print(f"re-graded by {set(holder) - {victim_name}} {recovered_after:.1f} s after the kill")
+
+        # The orphan outlived its worker, as after a real crash; a new life sweeps it.
+        assert sandbox_containers(docker_client, victim_name, worker.pid)
+        topology.restart_worker(victim)
+        wait_for(lambda: not sandbox_containers(docker_client, victim_name, worker.pid), 60,
+                 "the restarted worker to remove the orphan container")
+        assert not run_dir.exists()
+        assert not any((victim.data / "runs").iterdir()), \
+            list((victim.data / "runs").iterdir())
+        again = work.rows([submission_id])[submission_id]
+        assert (again.status, again.tries, again.evaluations) == ("graded", 2, 1)
+
