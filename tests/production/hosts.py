@@ -310,6 +310,43 @@ class Redis:
             raise RuntimeError(f"redis-server exited {self.process.returncode}:\n"
                                f"{tail(self.log)}")
 
+    def read_list_from_disk(self, key: str) -> list[bytes]:
+        """The list ``key`` as a Redis started on a copy of this one's files sees it.
+
+        Read while this server is down: what a restart on the same append-only file loads.
+        The copy listens on the loopback only, for this process.
+        """
+        import redis
+
+        copy = self.root / "inspect"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.root / "data", copy)
+        port = free_port("127.0.0.1")
+        with (self.root / "inspect.log").open("ab") as log:
+            process = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(copy),
+                 "--appendonly", "yes", "--save", "", "--protected-mode", "yes"],
+                stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
+        try:
+            client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+            def loaded() -> bool:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the inspecting redis-server exited:\n"
+                                       f"{tail(self.root / 'inspect.log')}")
+                try:
+                    return bool(client.ping())
+                except redis.RedisError:  # connection refused, or still loading
+                    return False
+
+            wait_for(loaded, 30, "the copy of Redis to load its append-only file")
+            items = client.lrange(key, 0, -1)
+            return [item if isinstance(item, bytes) else item.encode() for item in items]
+        finally:
+            process.kill()
+            process.wait(30)
+            shutil.rmtree(copy, ignore_errors=True)
+
     def _exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 

@@ -157,3 +157,77 @@ def test_killed_worker_is_graded_once_elsewhere_and_swept(topology: Topology,
         again = work.rows([submission_id])[submission_id]
         assert (again.status, again.tries, again.evaluations) == ("graded", 2, 1)
 
+
+
+def waiting_ids(app: Any, raw: list[bytes]) -> set[int]:
+    """The submission ids of the grading jobs in a list of Huey's messages."""
+    from heldout.platform.queue import get_queue
+    from heldout.platform.tasks import GRADE_TASK_NAME
+
+    with app.app_context():
+        huey = get_queue().huey
+        messages = [huey.serializer.deserialize(item) for item in raw]
+    return {int(m.args[0]) for m in messages if m.name.endswith(GRADE_TASK_NAME) and m.args}
+
+
+def some_running_some_queued(work: Workload, ids: list[int]) -> dict[int, Row] | None:
+    rows = work.rows(ids)
+    statuses = [row.status for row in rows.values()]
+    return rows if "running" in statuses and "queued" in statuses else None
+
+
+def test_redis_killed_mid_batch_loses_no_queued_submission(topology: Topology) -> None:
+    assert topology.redis is not None
+    with topology.app() as app:
+        from heldout.platform.queue import get_queue
+
+        with app.app_context():
+            queue_key = str(get_queue().huey.storage.queue_key)
+        work = Workload(topology, app, "redis")
+        first = work.batch(6, "redis-a", sleep=3)
+        wait_for(lambda: some_running_some_queued(work, first), 60,
+                 "some submissions running while others wait in the queue")
+
+        topology.redis.kill()
+        on_disk = waiting_ids(app, topology.redis.read_list_from_disk(queue_key))
+        assert on_disk and on_disk <= set(first), on_disk
+
+        # Every submission still queued is in the append-only file, or held by a worker
+        # that took its job just before the kill (and claims it: the database is up).
+        def accounted() -> set[int] | None:
+            queued = {row.id for row in work.rows(first).values() if row.status == "queued"}
+            return queued if queued <= on_disk else None
+
+        wait_for(accounted, 60, "every queued submission to be in the append-only file")
+        time.sleep(2)  # the workers keep asking a dead Redis meanwhile
+
+        topology.redis.start()
+        second = work.batch(3, "redis-b")  # after the restart: the workers reconnected
+        rows = work.wait_final(first + second, BATCH_DEADLINE)
+    assert_graded_once(rows)
+
+
+def test_postgres_restarted_mid_batch_loses_nothing(topology: Topology) -> None:
+    assert topology.postgres is not None
+    with topology.app() as app:
+        work = Workload(topology, app, "postgres")
+        first = work.batch(6, "pg-a", sleep=3)
+        wait_for(lambda: some_running_some_queued(work, first), 60,
+                 "some submissions running while others wait in the queue")
+
+        # Those claimed by now may lose their result with their connection and be claimed
+        # again once their lease is stale; any other submission is claimed once.
+        may_rerun = {row.id for row in work.rows(first).values() if row.status != "queued"}
+        topology.postgres.stop("fast")
+        stopped_at = time.monotonic()
+        time.sleep(2)
+        topology.postgres.start()
+        second = work.batch(3, "pg-b")
+        rows = work.wait_final(first + second, RECOVERY_DEADLINE)
+        print(f"all graded {time.monotonic() - stopped_at:.1f} s after the stop; "
+              f"claimed twice: {sorted(r.id for r in rows.values() if r.tries > 1)} "
+              f"of those running then: {sorted(may_rerun)}")
+    for row in rows.values():
+        assert row.status == "graded", (row.id, row.status, row.error)
+        assert row.evaluations == 1 and row.score == 100, row
+        assert row.tries == 1 or (row.id in may_rerun and row.tries == 2), row
