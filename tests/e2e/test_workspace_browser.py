@@ -7,16 +7,8 @@ A `heldout serve` over a temporary data directory; Debian's Chromium driven by P
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,28 +23,19 @@ from heldout.platform.app import create_app
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, utcnow
-from heldout.platform.processes import stop_processes
 from heldout.platform.queue import get_queue
 from heldout.platform.services import accounts, assessments, catalogue, drafts, invites
 from heldout.platform.services.catalogue import get_bundles
+from tests.e2e.live_server import REPO, SHOTS, SLUG, free_port, new_page, serving, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
 
 pytestmark = [pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-SLUG = "churn-prediction"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = REPO / "var" / "screenshots"
 SECRET = "workspace-browser-secret-key-not-for-production"
 TYPED = "# typed in the browser: keep me"
-
-
-def _required() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("HELDOUT_REQUIRE_DOCKER") == "1"
+RECRUITER_PASSWORD = "z" * 14
 
 
 @dataclass(frozen=True)
@@ -62,26 +45,21 @@ class Served:
     settings: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     challenges_dir = tmp_path / "challenges"
     shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    port = free_port()
     settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
                 "HELDOUT_DATA_DIR": str(tmp_path / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges_dir), "HELDOUT_BASE_URL": base_url}
+                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
     app = create_app(settings)
     with app.app_context():
         flask_migrate.upgrade(revision="heads")  # every branch, while one is being re-chained
         catalogue.load_challenges(challenges_dir)
-        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter", "z" * 14)
+        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter",
+                                   RECRUITER_PASSWORD)
         assessment = assessments.create_assessment(
             name="Workspace check", challenge_slugs=[SLUG], time_limit_minutes=45,
             instructions="", expires_at=None, show_scores=True, created_by_id=user.id)
@@ -90,43 +68,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
             candidate_email="wren@example.org", created_by_id=user.id, secret=SECRET,
             ttl_days=2, now=utcnow())
         db.engine.dispose()
-    log = tmp_path / "server.log"
-    env = {**os.environ, **settings}
-    env.pop("HELDOUT_DATABASE_URL", None)
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "heldout.platform", "serve", "--host",
-                                   "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
-                                  stdout=out, stderr=subprocess.STDOUT)
-    try:
-        limit = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, log.read_text(errors="replace")
-            try:
-                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < limit, "the server did not start:\n" + log.read_text()
-            time.sleep(0.2)
+    with serving(settings, tmp_path / "server.log", port) as base_url:
         yield Served(base_url, f"/i/{made.token}", settings)
-    finally:
-        stop_processes([(server, signal.SIGTERM)])
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        if _required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _editor_text(page: Page) -> str:
@@ -275,3 +218,60 @@ def test_a_short_attempt_warns_at_two_minutes_and_the_server_submits_at_zero(
     expect(page.locator(".deadline-card")).to_contain_text(
         "Time is up: your last saved work was submitted at", timeout=30_000)
     page.screenshot(path=str(SHOTS / "done-deadline.png"))
+
+
+def test_a_resent_link_continues_the_attempt_on_another_device(
+        served: Served, browser: Browser) -> None:
+    """Device A types and autosaves; the recruiter resends; device B opens the new link and
+    finds A's draft and the same deadline; A's next autosave says the session moved, and
+    what A typed stays in its editor."""
+    from playwright.sync_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    device_a = new_page(browser, served.base_url, 1280, 900)
+    _start(device_a, served)
+    expect(device_a.locator(".cm-editor")).to_be_visible()
+    device_a.locator(".cm-content").click()
+    device_a.keyboard.press("Control+End")
+    device_a.keyboard.type("\n# typed on device A")
+    expect(device_a.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    deadline = device_a.locator(".countdown").get_attribute("data-deadline")
+    assert deadline
+
+    recruiter = new_page(browser, served.base_url)
+    recruiter.goto("/login")
+    sign_in(recruiter, "rec@example.com", RECRUITER_PASSWORD)
+    recruiter.get_by_role("link", name="Workspace check").first.click()
+    row = recruiter.get_by_role("row", name=re.compile("Wren Writer"))
+    expect(row).to_contain_text("started")
+    recruiter.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Resend").click()
+    link = recruiter.get_by_label("Invite link").input_value()
+    assert link.startswith(served.base_url + "/i/"), link
+    recruiter.context.close()
+
+    device_b = new_page(browser, served.base_url, 390, 844)
+    device_b.goto(link)
+    expect(device_b.get_by_role("heading", name="Your challenges")).to_be_visible()
+    assert device_b.locator(".countdown").get_attribute("data-deadline") == deadline
+    device_b.get_by_role("link", name=re.compile("Predict customer churn")).click()
+    expect(device_b.locator(".cm-editor")).to_be_visible()
+    assert "# typed on device A" in _editor_text(device_b)
+    device_b.screenshot(path=str(SHOTS / "another-device-b.png"), full_page=True)
+
+    device_a.locator(".cm-content").click()
+    device_a.keyboard.press("Control+End")
+    device_a.keyboard.type("\n# typed on A after the move")
+    state = device_a.locator(".js-save-state")
+    expect(state).to_have_text(re.compile("moved to another device"), timeout=15_000)
+    expect(state).to_be_visible()
+    assert "# typed on A after the move" in _editor_text(device_a)   # nothing typed is lost
+    device_a.screenshot(path=str(SHOTS / "another-device-a-moved.png"))
+    device_a.reload()
+    expect(device_a.get_by_role("heading", name="This session moved to another device")).to_be_visible()
+    device_b.reload()   # the refused save changed nothing on the server
+    expect(device_b.locator(".cm-editor")).to_be_visible()
+    assert "# typed on device A" in _editor_text(device_b)
+    assert "# typed on A after the move" not in _editor_text(device_b)
+    device_a.context.close()
+    device_b.context.close()

@@ -79,6 +79,12 @@ class InviteUsed(InviteError):
     title = "This link was already used"
 
 
+class SessionMoved(InviteError):
+    """A new link was sent to continue the attempt elsewhere: this browser is out."""
+
+    title = "This session moved to another device"
+
+
 class AttemptClosed(PlatformError):
     """The attempt is over (deadline passed or the candidate finished): nothing more is taken."""
 

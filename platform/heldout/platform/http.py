@@ -27,6 +27,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.InviteExpired, 410),
     (errors.InviteRevoked, 410),
     (errors.InviteUsed, 410),
+    (errors.SessionMoved, 403),
     (errors.InviteError, 410),
     (errors.AttemptClosed, 409),
     (errors.TooManySubmissions, 429),

@@ -4,6 +4,7 @@ them by status, and tell what a presented link is worth."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from heldout.platform.errors import (
     InviteRevoked,
     InviteUsed,
     NotFound,
+    SessionMoved,
     UploadTooLarge,
 )
 from heldout.platform.extensions import db
@@ -222,14 +224,23 @@ def resend_invite(invite_id: int, *, secret: str, ttl_days: int, now: datetime,
                   delivery: str) -> NewInvite:
     """A new link for the invite: the old token stops opening anything at once.
 
-    A revoked invite comes back to life with the new link; a started one can't be resent
-    (its link was used; the attempt goes on whatever happens to the link).
+    A revoked invite comes back to life with the new link. A started attempt that is still
+    running gets a link to continue on another device: the browser bound so far stops
+    working at once (``check_binding``: the old link's fingerprint is gone), and the first
+    browser to open the new link takes the attempt over (same deadline, drafts and
+    submissions). A finished attempt can't be resent.
     """
     invite = get_invite(invite_id)
-    if invite.started_at is not None:
-        raise InvalidInput(f"{invite.candidate_name} has already started; a new link would "
-                           "not open anything.")
-    invite.expires_at = _link_expiry(invite.assessment, now=now, ttl_days=ttl_days)
+    attempt = invite.attempt
+    if attempt is not None:
+        if attempt.finished_at is not None or attempt.deadline <= now:
+            raise InvalidInput(f"{invite.candidate_name} has finished; there is nothing left "
+                               "to continue with a new link.")
+        # Useful until the attempt's deadline at most; the assessment's expiry only
+        # stops new starts.
+        invite.expires_at = min(now + timedelta(days=ttl_days), attempt.deadline)
+    else:
+        invite.expires_at = _link_expiry(invite.assessment, now=now, ttl_days=ttl_days)
     token = new_invite_token(secret)
     invite.token_hash = token_hash(token)
     invite.sent_at = now
@@ -237,10 +248,51 @@ def resend_invite(invite_id: int, *, secret: str, ttl_days: int, now: datetime,
     invite.send_error = None
     invite.resends = (invite.resends or 0) + 1
     invite.revoked_at = None
-    invite.status = "sent"
-    invite.opened_at = None
+    if attempt is None:
+        invite.status = "sent"
+    invite.opened_at = None  # for a started attempt: the new link is not taken yet
     db.session.commit()
     return NewInvite(invite, token)
+
+
+def link_fingerprint(invite: Invite) -> str:
+    """What a browser keeps of the link it was bound with: a resend changes it."""
+    return hashlib.sha256(invite.token_hash.encode("ascii")).hexdigest()[:24]
+
+
+def continues_elsewhere(invite: Invite) -> bool:
+    """Whether ``invite``'s current link is a resent one for a started attempt, not taken
+    yet: the browser presenting it takes the attempt over."""
+    return invite.attempt is not None and invite.opened_at is None
+
+
+def take_over(invite: Invite, *, now: datetime) -> str:
+    """Bind the attempt to the browser that opened the resent link; its new fingerprint.
+
+    The link is taken (a second browser finds it used); the attempt, its deadline, drafts
+    and submissions are unchanged.
+    """
+    invite.opened_at = now
+    db.session.commit()
+    return link_fingerprint(invite)
+
+
+def check_binding(attempt_public_id: str, fingerprint: str | None) -> None:
+    """Raise ``SessionMoved`` when a new link was sent for the attempt since this browser was
+    bound. A session bound before fingerprints existed (None) is left alone."""
+    if fingerprint is None:
+        return
+    invite = db.session.scalar(select(Invite).join(Attempt, Attempt.invite_id == Invite.id)
+                               .where(Attempt.public_id == attempt_public_id))
+    if invite is None or link_fingerprint(invite) == fingerprint:
+        return
+    raise SessionMoved(
+        "This session moved to another device: a new link to continue was sent to you, so "
+        "this browser no longer saves or submits anything.",
+        contact=contact_of(invite),
+        hint="Open the new link (here or on the other device): your saved drafts, submissions "
+             "and the time left carry over. Copy anything typed here since the last save "
+             "first. If you did not ask for a new link, write to your contact.")
 
 
 def extend_invite(invite_id: int, *, until: datetime, now: datetime) -> Invite:
@@ -306,10 +358,16 @@ def check_invite(invite: Invite, *, now: datetime, attempt_in_session: str | Non
     """``invite`` if it may be opened now, else the InviteError saying why not."""
     contact = contact_of(invite)
     attempt = invite.attempt
-    if attempt is not None and attempt.public_id == attempt_in_session:
+    if attempt is not None and attempt.public_id == attempt_in_session \
+            and not continues_elsewhere(invite):
         return invite
     if invite.revoked_at is not None:
         raise InviteRevoked("This invitation was withdrawn by the hiring team.", contact=contact)
+    if attempt is not None and continues_elsewhere(invite):
+        if signature_expired or invite.expires_at <= now:
+            raise InviteExpired(f"This link expired on {invite.expires_at:%d %B %Y %H:%M} UTC.",
+                                contact=contact, hint="Ask for a new link.")
+        return invite  # the attempt's own checks (deadline, finished) come next
     if attempt is not None:
         raise InviteUsed("This link was already used to start the assessment; each link "
                          "opens it once.", contact=contact,

@@ -19,6 +19,7 @@ SMTP_TIMEOUT_SECONDS = 15
 KINDS = {
     "invite": "You are invited to {assessment}",
     "resend": "A new link for {assessment}",
+    "continue": "Continue {assessment} on another device",
     "extend": "More time to start {assessment}",
     "test": "heldout test e-mail",
 }

@@ -168,7 +168,7 @@
     this.csrf = ws.getAttribute("data-csrf");
     this.files = files; this.indicator = indicator;
     this.version = 0; this.savedVersion = 0; this.inFlight = false; this.closed = false;
-    this.holdUntil = 0; this.problem = "";
+    this.holdUntil = 0; this.problem = ""; this.moved = false;
     var saved = ws.getAttribute("data-saved-at");
     this.savedAt = saved ? Date.parse(saved) : null;
     var self = this;
@@ -201,6 +201,10 @@
       if (res.r.ok) {
         self.savedVersion = version; self.problem = "";
         self.savedAt = res.data.saved_at ? Date.parse(res.data.saved_at) : Date.now();
+      } else if (res.data.error === "SessionMoved") {
+        // Another browser took the attempt over: stop saving, keep the text in the editor.
+        self.closed = true; self.moved = true;
+        self.problem = "Not saved: " + res.data.message + (res.data.hint ? " " + res.data.hint : "");
       } else if (res.r.status === 409) {
         self.closed = true; self.savedVersion = self.version;
         self.problem = "Time is up: the server keeps your last saved work and submits it.";
@@ -407,7 +411,7 @@
         // The submitted text is the draft too (a refused submit keeps it on the server).
         form.addEventListener("submit", function () { saver.flush(); submitting = true; });
         window.addEventListener("beforeunload", function (e) {
-          if (saver.dirty() && !submitting && !saver.closed) { saver.flush(); e.preventDefault(); e.returnValue = ""; }
+          if (saver.dirty() && !submitting && (!saver.closed || saver.moved)) { saver.flush(); e.preventDefault(); e.returnValue = ""; }
         });
         document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") { saver.flush(); } });
         window.addEventListener("pagehide", function () { saver.flush(); });

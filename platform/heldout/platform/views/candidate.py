@@ -1,7 +1,8 @@
 """Candidate pages: invite landing, overview, workspace, downloads, submit, live status.
 
 A browser is bound to one attempt (``session["attempt"]``); any other attempt's URL is
-answered 404, as if it did not exist.
+answered 404, as if it did not exist. A resent link moves the attempt to the browser that
+opens it: the one bound before is then told so (``session["link"]`` no longer matches).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ bp = Blueprint("candidate", __name__)
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "attempt"
+# The fingerprint of the link this browser was bound with (invites.link_fingerprint).
+LINK_KEY = "link"
 # The invite this browser exchanged its link for, until it starts the attempt.
 INVITE_KEY = "invite"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,7 +84,10 @@ def landing(token: str) -> ResponseReturnValue:
     """
     invite = _find_invite(token)
     if invite.attempt is not None:
-        return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
+        if invites.continues_elsewhere(invite):  # a resent link: this browser takes over
+            _bind(invite.attempt, invites.take_over(invite, now=now()))
+        return _no_referrer(redirect(url_for("candidate.overview",
+                                             attempt_id=invite.attempt.public_id)))
     session[INVITE_KEY] = invite.id
     invites.mark_opened(invite, now=now())
     return _no_referrer(redirect(url_for("candidate.welcome"), code=303))
@@ -112,10 +118,18 @@ def _start(invite: Invite) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _no_referrer((render_template("candidate/landing.html", invite=invite,
                                              assessment=invite.assessment, error=exc), 400))
+    fingerprint = invites.take_over(invite, now=now()) if invites.continues_elsewhere(invite) \
+        else invites.link_fingerprint(invite)
+    _bind(attempt, fingerprint)
+    return redirect(url_for("candidate.overview", attempt_id=attempt.public_id))
+
+
+def _bind(attempt: Attempt, fingerprint: str) -> None:
+    """This browser, and only it, works on ``attempt`` from now on."""
     session.clear()
     session[SESSION_KEY] = attempt.public_id
+    session[LINK_KEY] = fingerprint
     session.permanent = True
-    return redirect(url_for("candidate.overview", attempt_id=attempt.public_id))
 
 
 @bp.post("/invite")
@@ -131,12 +145,14 @@ def start_from_link(token: str) -> ResponseReturnValue:
 
 
 def bound_attempt(view: F) -> F:
-    """Only the browser that started the attempt may reach its pages."""
+    """Only the browser bound to the attempt (by Start, or by a resent link since) may
+    reach its pages; one bound before a resent link was opened elsewhere is told so."""
 
     @wraps(view)
     def wrapped(attempt_id: str, *args: Any, **kwargs: Any) -> Any:
         if session.get(SESSION_KEY) != attempt_id:
             abort(404)
+        invites.check_binding(attempt_id, session.get(LINK_KEY))
         return view(attempt_id, *args, **kwargs)
 
     return cast(F, wrapped)

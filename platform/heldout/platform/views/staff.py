@@ -355,7 +355,7 @@ def invite_resend(invite_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         flash(exc.message, "error")
         return _invite_back(invites.get_invite(invite_id))
-    _hand_over(created, kind="resend")
+    _hand_over(created, kind="continue" if created.invite.started_at is not None else "resend")
     audit.record_request(staff_user(), "invite.resend", "invite", invite_id)
     return _invite_back(created.invite)
 
