@@ -12,15 +12,9 @@ does not exist) are checked as pages too.
 from __future__ import annotations
 
 import importlib.util
-import os
+import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,27 +30,20 @@ from sqlalchemy import select
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
-from heldout.platform.processes import stop_processes
 from heldout.platform.services import accounts, assessments, catalogue, invites, reviews
 from tests.e2e.axe_check import Violation, report, serious_violations
+from tests.e2e.live_server import REPO, SHOTS, SLUG, free_port, serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = [pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-SLUG = "churn-prediction"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SECRET = "accessibility-browser-secret-key-not-for-production"
 PASSWORD = "accessible horse battery"
-SHOTS = REPO / "var" / "screenshots" / "axe"
-
-
-def _required() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("HELDOUT_REQUIRE_DOCKER") == "1"
+AXE_SHOTS = SHOTS / "axe"
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
 
 
 def _load_seed() -> ModuleType:
@@ -160,6 +147,12 @@ NOT_PAGES: dict[str, NotAPage] = {
     "candidate.public_run_status": NotAPage(
         "candidate", lambda s: {"attempt_id": s.ids["public_id"], "run_id": s.ids["own_run"]},
         "application/json", "one public run's status, polled"),
+    # Workers' internal API: a bearer token, never a browser; JSON (404 with no token set).
+    "internal.ping": NotAPage("nobody", lambda _s: {}, "application/json", "workers' API"),
+    "internal.blob_get": NotAPage("nobody", lambda _s: {"sha256": "0" * 64}, "application/json",
+                                  "workers' API: a blob by hash"),
+    "internal.bundle_tar": NotAPage("nobody", lambda _s: {"version_hex": "0" * 64, "slug": SLUG},
+                                    "application/json", "workers' API: a bundle version"),
     "review.export": NotAPage("interviewer", lambda s: {**_assessment(s), "fmt": "csv"},
                               "text/csv", "the candidates table as a file"),
 }
@@ -170,12 +163,6 @@ ERROR_PAGES: tuple[tuple[str, str, str], ...] = (
     ("assessment not found", "recruiter", "/assessments/999999"),
     ("report not found", "interviewer", "/attempts/999999/report"),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
@@ -248,50 +235,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("a11y")
     challenges_dir = root / "challenges"
     shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    port = free_port()
     settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
                 "HELDOUT_DATA_DIR": str(root / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges_dir), "HELDOUT_BASE_URL": base_url}
+                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
     app = create_app(settings)
     ids = _seed(app, challenges_dir)
-    log = root / "server.log"
-    env = {**os.environ, **settings}
-    env.pop("HELDOUT_DATABASE_URL", None)
-    with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "heldout.platform", "serve", "--host",
-                                   "127.0.0.1", "--port", str(port)], env=env, cwd=REPO,
-                                  stdout=out, stderr=subprocess.STDOUT)
-    try:
-        limit = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, log.read_text(errors="replace")
-            try:
-                with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < limit, "the server did not start:\n" + log.read_text()
-            time.sleep(0.2)
+    with serving(settings, root / "server.log", port) as base_url:
         yield Site(base_url, app, ids)
-    finally:
-        stop_processes([(server, signal.SIGTERM)])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        if _required():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _get_routes() -> set[str]:
@@ -326,41 +278,77 @@ def _sign_in(context: BrowserContext, site: Site, role: str) -> Page:
     return page
 
 
+def _shot_name(name: str) -> str:
+    return name.replace(" ", "-").replace(".", "-").replace("?", "").replace("(", "") \
+        .replace(")", "").replace(",", "")
+
+
 def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    """Each page at a desktop width (1280) and a phone's (390 x 844); the phone pages share
+    one context per person, with the desktop context's cookies (the same session)."""
+    AXE_SHOTS.mkdir(parents=True, exist_ok=True)
     found: list[Violation] = []
     checked: list[str] = []
     server_errors: list[str] = []
-    pages: dict[str, Page] = {}
+    pages: dict[tuple[str, int], Page] = {}
 
-    def page_of(who: str) -> Page:
-        if who not in pages:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            if who in ("recruiter", "interviewer", "admin"):
-                pages[who] = _sign_in(context, site, who)
+    def watch(page: Page) -> Page:
+        page.on("response", lambda r: server_errors.append(f"{r.status} {r.url}")
+                if r.status >= 500 else None)
+        return page
+
+    def page_of(who: str, width: int = DESKTOP[0]) -> Page:
+        if (who, width) not in pages:
+            viewport = {"width": width, "height": DESKTOP[1] if width == DESKTOP[0] else PHONE[1]}
+            context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+            if width == DESKTOP[0] and who in ("recruiter", "interviewer", "admin"):
+                pages[who, width] = watch(_sign_in(context, site, who))
             else:
-                pages[who] = context.new_page()
-            pages[who].on("response", lambda r: server_errors.append(f"{r.status} {r.url}")
-                          if r.status >= 500 else None)
-        return pages[who]
+                pages[who, width] = watch(context.new_page())
+        return pages[who, width]
+
+    def phone_of(page: Page) -> Page:
+        """The phone's page of whoever uses ``page``, signed in as they are now."""
+        who = next(w for (w, width), p in pages.items() if p is page and width == DESKTOP[0])
+        phone = page_of(who, PHONE[0])
+        phone.context.clear_cookies()
+        phone.context.add_cookies(page.context.cookies())  # type: ignore[arg-type]
+        return phone
+
+    def axe(page: Page, name: str, width: int) -> None:
+        page.wait_for_load_state("load")
+        label = name if width == DESKTOP[0] else f"{name} @{width}px"
+        found.extend(serious_violations(page, label))
+        page.screenshot(path=str(AXE_SHOTS / f"{_shot_name(name)}-{width}.png"), full_page=True)
 
     def check(page: Page, name: str, url: str, error: bool = False) -> None:
-        response = page.goto(url)
-        assert response is not None, url
-        wanted = 400 <= response.status < 500 if error else response.status == 200
-        assert wanted, f"{name}: {url} answered {response.status}"
-        assert "text/html" in response.headers.get("content-type", ""), name
-        page.wait_for_load_state("load")
-        found.extend(serious_violations(page, name))
+        for shown in (page, phone_of(page)):
+            response = shown.goto(url)
+            assert response is not None, url
+            wanted = 400 <= response.status < 500 if error else response.status == 200
+            assert wanted, f"{name}: {url} answered {response.status}"
+            assert "text/html" in response.headers.get("content-type", ""), name
+            axe(shown, name, int(shown.viewport_size["width"]) if shown.viewport_size else 0)
         checked.append(name)
-        safe = name.replace(" ", "-").replace(".", "-").replace("?", "")
-        page.screenshot(path=str(SHOTS / f"{safe}.png"), full_page=True)
+
+    def check_shown(page: Page, name: str) -> None:
+        """A page that only a POST leads to (a form's error, a secret shown once): axe on
+        what the desktop page shows now, and on the same HTML at the phone's width."""
+        axe(page, name, DESKTOP[0])
+        phone = phone_of(page)
+        phone.set_content(page.content())
+        axe(phone, name, PHONE[0])
+        checked.append(name)
 
     # The candidate opens the link (the token swapped for the session), starts, works.
     candidate = page_of("candidate")
     candidate.goto(_url(site, "candidate.landing", {"token": site.ids["token"]}))
     assert candidate.url.endswith("/invite"), candidate.url
     check(candidate, "candidate.welcome", candidate.url)
+    candidate.eval_on_selector("form:has(input[name=consent])", "f => { f.noValidate = true; }")
+    candidate.click("button[type=submit]")   # no consent: the page says why, 400
+    candidate.wait_for_selector(".field-error, .notice-error")
+    check_shown(candidate, "candidate.start without consent")
     candidate.check("input[name=consent]")
     candidate.click("button[type=submit]")
     candidate.wait_for_url(lambda url: "/a/" in url)
@@ -393,6 +381,8 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     for name, who, path in ERROR_PAGES:
         check(page_of(who), name, site.base_url + path, error=True)
 
+    _pages_after_a_post(site, page_of, check_shown)
+
     # Finished: the done page.
     candidate.goto(_url(site, "candidate.overview", {"attempt_id": site.ids["public_id"]}))
     candidate.once("dialog", lambda dialog: dialog.accept())
@@ -404,4 +394,123 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
         page.context.close()
     assert not server_errors, server_errors
     assert {name.split("?")[0] for name in checked} >= PAGES.keys()
+    assert set(checked) >= set(AFTER_A_POST), set(AFTER_A_POST) - set(checked)
     assert not found, report(found)
+
+
+AFTER_A_POST = ("candidate.start without consent", "admin.user_new (password shown once)",
+                "admin.user_password (reset, shown once)", "admin.user_new with an error",
+                "staff.invite_create (link shown once)", "staff.invite_bulk_preview",
+                "staff.invite_bulk_create (links handed over)",
+                "staff.assessment_new with an error", "review.save_review with an error")
+BULK_CSV = "name,email\nBea Bulk,bea.bulk@example.org\nNo Mail,\nCal Bulk,cal@example.org\n"
+
+
+def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
+                        check_shown: Callable[[Page, str], None]) -> None:
+    """The pages only a POST shows: each reached by filling its form as a person would."""
+    admin = page_of("admin")
+    admin.goto(_url(site, "admin.user_new", {}))
+    admin.eval_on_selector("main form", "f => { f.noValidate = true; }")
+    admin.click("main form button[type=submit]")
+    admin.wait_for_selector(".field-error, .notice-error")
+    check_shown(admin, "admin.user_new with an error")
+    admin.fill("#name", "Nia New")
+    admin.fill("#email", "nia.new@example.com")
+    admin.select_option("#role", "interviewer")
+    admin.click("main form button[type=submit]")
+    admin.wait_for_selector("#new-password")
+    check_shown(admin, "admin.user_new (password shown once)")
+    admin.get_by_role("button", name="Reset password").click()
+    admin.wait_for_selector("#new-password")
+    check_shown(admin, "admin.user_password (reset, shown once)")
+
+    recruiter = page_of("recruiter")
+    recruiter.goto(_url(site, "staff.assessment_detail", _assessment(site)))
+    recruiter.fill("#candidate_name", "Lee Link")
+    recruiter.fill("#candidate_email", "lee.link@example.org")
+    recruiter.get_by_role("button", name="Create invite link").click()
+    recruiter.wait_for_selector("#invite-link")
+    check_shown(recruiter, "staff.invite_create (link shown once)")
+    recruiter.set_input_files("#bulk-file", {"name": "people.csv", "mimeType": "text/csv",
+                                             "buffer": BULK_CSV.encode()})
+    recruiter.get_by_role("button", name="Preview").click()
+    recruiter.wait_for_selector("#bulk-preview")
+    check_shown(recruiter, "staff.invite_bulk_preview")
+    with recruiter.expect_download():
+        recruiter.locator("#bulk-preview button[type=submit]").first.click()
+    recruiter.goto(_url(site, "staff.assessment_detail", _assessment(site)))
+    recruiter.wait_for_selector("text=link(s) handed over")
+    check_shown(recruiter, "staff.invite_bulk_create (links handed over)")
+    recruiter.goto(_url(site, "staff.assessment_new", {}))
+    recruiter.fill("#name", "   ")
+    recruiter.eval_on_selector("form:has(#name)", "f => { f.noValidate = true; }")
+    recruiter.get_by_role("button", name="Create assessment").click()
+    recruiter.wait_for_selector(".field-error, .notice-error")
+    check_shown(recruiter, "staff.assessment_new with an error")
+
+    interviewer = page_of("interviewer")
+    interviewer.goto(_url(site, "review.report", {"attempt_id": site.ids["other_attempt"]}))
+    interviewer.eval_on_selector("form.review-form", "f => { f.noValidate = true; }")
+    interviewer.locator("form.review-form button[value=submit]").click()
+    interviewer.wait_for_selector(".field-error, .notice-error")
+    check_shown(interviewer, "review.save_review with an error")
+
+
+# The page's width, the window's, and the outermost elements reaching past the window
+# (not those inside a box that scrolls sideways on its own).
+WIDER_THAN_THE_PAGE = """() => {
+  const limit = window.innerWidth, wide = [];
+  // Clipped: inside a box that scrolls or hides its overflow, which also contains it for
+  // layout (an absolutely placed element escapes a box that is not positioned).
+  const clipped = el => {
+    let free = getComputedStyle(el).position;
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      const contains = !['absolute', 'fixed'].includes(free) || style.position !== 'static';
+      if (contains && ['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) return true;
+      if (contains && free === 'absolute') free = style.position;
+      if (free === 'fixed') return false;
+    }
+    return false; };
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.right > limit + 1 && !clipped(el) && !wide.some(w => w.el.contains(el)))
+      wide.push({el, what: el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+                 + ' ' + Math.round(box.right) + 'px'});
+  }
+  return [document.documentElement.scrollWidth, limit, wide.slice(0, 5).map(w => w.what)];
+}"""
+
+
+def test_invites_table_keeps_times_on_one_line_and_scrolls_in_its_box(
+        site: Site, browser: Browser) -> None:
+    """At 1280 px every time fits on one line and the table fits; at 390 px the table
+    scrolls sideways inside its box, never the page. Screenshots: invites-<width>.png."""
+    AXE_SHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1280, 900), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = _sign_in(context, site, "recruiter")
+        page.goto(_url(site, "staff.assessment_detail", _assessment(site)))
+        table = page.locator("table.invites")
+        times = table.locator("tbody time").evaluate_all(
+            "els => els.map(e => [e.textContent, e.getClientRects().length,"
+            " e.getAttribute('datetime'), e.title])")
+        assert len(times) >= 10, times   # sent, opened, started, finished, expiry of the rows
+        for text, lines, machine, full in times:
+            assert lines == 1, f"{width} px: {text!r} wraps onto {lines} lines"
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", machine), machine
+            assert re.fullmatch(r"\d\d \w{3} \d{4}( \d\d:\d\d:\d\d)? UTC", full), full
+            assert len(text) < len(full), (text, full)
+        page.screenshot(path=str(AXE_SHOTS / f"invites-{width}.png"), full_page=True)
+        page_width, viewport, wide = page.evaluate(WIDER_THAN_THE_PAGE)
+        assert page_width <= viewport, \
+            f"{width} px: the page scrolls sideways ({page_width} px) because of {wide}"
+        inner, shown, overflow = table.locator("xpath=..").evaluate(
+            "el => [el.scrollWidth, el.clientWidth, getComputedStyle(el).overflowX]")
+        assert overflow == "auto"
+        if width == 1280:
+            assert inner <= shown, f"the invites table needs {inner} px of {shown}"
+        else:
+            assert inner > shown, "at 390 px the table scrolls in its box (or was squeezed)"
+        context.close()

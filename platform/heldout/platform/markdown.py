@@ -15,4 +15,7 @@ def _parser() -> MarkdownIt:
 
 
 def render(text: str) -> Markup:
-    return Markup(_parser().render(text))  # noqa: S704 - markdown-it escapes; html is off
+    # A code block scrolls sideways on a narrow screen: tabindex lets the keyboard reach it
+    # (markdown-it escapes text, so "<pre>" only ever stands for its own blocks).
+    html = _parser().render(text).replace("<pre>", '<pre tabindex="0">')
+    return Markup(html)  # noqa: S704 - markdown-it escapes; html is off
