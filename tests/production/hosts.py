@@ -593,7 +593,6 @@ class Topology:
 
     def _start_web(self) -> None:
         self._heldout("db", "upgrade")
-        self._heldout("load-challenges")
         self.web_port = free_port(self.web_address)
         log = self.logs / "web.log"
         with log.open("ab") as out:
@@ -602,6 +601,8 @@ class Topology:
                  "--port", str(self.web_port), "--threads", "4"],
                 env=child_env(self.web_settings()), cwd=REPO, stdout=out,
                 stderr=subprocess.STDOUT)
+        # Meanwhile (the server needs the schema, not the catalogue, to answer).
+        self._heldout("load-challenges")
 
         def healthy() -> bool:
             assert self.web is not None
@@ -680,18 +681,21 @@ class Topology:
     def close(self) -> list[str]:
         """Stop and remove everything; what was left over (empty when all is clean)."""
         problems: list[str] = []
+        self.closing: dict[str, float] = {}
 
         def attempt(what: str, action: Callable[[], object]) -> None:
+            began = time.monotonic()
             try:
                 action()
             except Exception as exc:
                 problems.append(f"{what}: {type(exc).__name__}: {exc}")
+            self.closing[what] = round(time.monotonic() - began, 2)
 
-        # All asked at once (workers finish their jobs on SIGINT, gunicorn its requests on
-        # SIGTERM), then waited for.
-        processes = [(worker.process, signal.SIGINT) for worker in self.lives]
+        # All asked at once, to stop now (Huey's consumer on SIGTERM, gunicorn on SIGINT):
+        # nothing runs any more that a graceful stop would wait for.
+        processes = [(worker.process, signal.SIGTERM) for worker in self.lives]
         if self.web is not None:
-            processes.append((self.web, signal.SIGTERM))
+            processes.append((self.web, signal.SIGINT))
         attempt("stopping the web app and workers", functools.partial(_stop_all, processes))
         if self.redis is not None:
             attempt("stopping Redis", self.redis.stop)
