@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from heldout.platform.remote_files import blob_store
 from heldout.platform.services import accounts, assessments, attempts, catalogue, invites, submissions
 from tests.production.hosts import CHALLENGES, FUNCTION, SQL, Topology
 
-FINAL = ("graded", "internal_error")
 ENTRYPOINTS = {SQL: "query.sql", FUNCTION: "solution.py"}
 
 
@@ -33,11 +33,18 @@ class Row:
     status: str
     tries: int
     lease_owner: str | None
+    retry_at: datetime | None
     error: str | None
     file_sha256: str
     evaluations: int
     score: float | None
     artefacts: tuple[str, ...]  # sha256 of each artefact kept
+
+    @property
+    def final(self) -> bool:
+        """Graded, or a platform error with no retry left (one with a retry will run again)."""
+        return self.status == "graded" or (self.status == "internal_error"
+                                           and self.retry_at is None)
 
 
 class Workload:
@@ -120,6 +127,7 @@ class Workload:
                     id=submission.id, slug=submission.challenge_slug,
                     version=submission.challenge_version, status=submission.status,
                     tries=submission.tries, lease_owner=submission.lease_owner,
+                    retry_at=submission.retry_at,
                     error=submission.error, file_sha256=sha, evaluations=counts.get(submission.id, 0),
                     score=None if evaluation is None else evaluation.score,
                     artefacts=tuple(str(a["sha256"]) for a in (evaluation.artefacts if evaluation
@@ -129,7 +137,7 @@ class Workload:
 
     def wait_final(self, ids: list[int], timeout: float,
                    watch: dict[int, set[str]] | None = None) -> dict[int, Row]:
-        """Every submission of ``ids`` final (graded or internal_error), polled; ``watch``
+        """Every submission of ``ids`` final (``Row.final``), polled; ``watch``
         collects the lease owners seen on each meanwhile."""
         deadline = time.monotonic() + timeout
         while True:
@@ -139,7 +147,7 @@ class Workload:
                     for row in rows.values():
                         if row.lease_owner:
                             watch.setdefault(row.id, set()).add(row.lease_owner)
-                if all(row.status in FINAL for row in rows.values()):
+                if all(row.final for row in rows.values()):
                     return rows
             if time.monotonic() > deadline:
                 states = {i: (r.status, r.tries) for i, r in (rows or {}).items()}
