@@ -207,3 +207,39 @@ def test_requests_in_flight_as_the_server_goes_and_returns(
     unexpected = [answer for answer in seen if answer not in (200, 503)]
     assert unexpected == []
     assert 503 in seen and seen[0] == 200 and seen[-3:] == [200, 200, 200]
+
+
+def test_a_result_finished_during_an_outage_is_saved_once_the_database_returns(
+        app: Flask, client: FlaskClient, attempt: str, cluster: pg.Cluster,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The database goes away while the submission is in its sandbox run and comes back a
+    # few seconds later: the worker holds no transaction through the run and waits out the
+    # outage to save what it graded, so the submission is graded on its first try (not
+    # thrown away and run again once its lease runs out).
+    returned: list[threading.Timer] = []
+
+    def graded_while_the_database_goes(bundle: Bundle, submission: Path) -> GradedResult:
+        cluster.stop()
+        timer = threading.Timer(OUTAGE_SECONDS, cluster.start)
+        timer.start()
+        returned.append(timer)
+        return graded(bundle, submission)
+
+    monkeypatch.setattr(grading, "graders_evaluate", graded_while_the_database_goes)
+    monkeypatch.setattr(grading, "STORE_RETRY_SECONDS", (1.0,) * 20)
+    assert client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": CODE}).status_code == 302
+    with app.app_context():
+        submission_id = db.session.scalars(select(Submission.id)).one()
+        db.session.commit()  # this test's own session holds no connection through the outage
+        huey = get_queue().huey
+        job = huey.dequeue()
+        assert job is not None and job.args == (submission_id,)
+        huey.execute(job)
+        for timer in returned:
+            timer.join()
+        assert returned and cluster.running()
+        assert huey.pending_count() == 0 and huey.scheduled_count() == 0  # nothing to retry
+        row = db.session.get(Submission, submission_id)
+        assert row is not None and (row.status, row.tries) == ("graded", 1)
+        assert row.lease_owner is None
+        assert row.evaluation is not None and row.evaluation.score == 64.0

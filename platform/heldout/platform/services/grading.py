@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
+from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, PublicRun, Submission, utcnow
 from heldout.platform.remote_files import FilesUnavailable
@@ -33,6 +36,8 @@ DEFAULT_LEASE_SECONDS = 900
 # An artefact above this is listed on the evaluation but not kept: candidate code wrote it.
 MAX_ARTEFACT_BYTES = 16 * 1024 * 1024
 MAX_ARTEFACTS = 20
+# Pauses between tries to save a finished result while the database is away (~60 s).
+STORE_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,9 @@ def grade_submission(submission_id: int, settings: GradingSettings, *,
                 _materialise(submission, settings.blobs, workdir / "submission")
                 graded = bind_variant(bundle, submission.attempt.variant_seed,
                                       settings.variant_cache)
+                # Hold no transaction (nor its connection) through the sandbox run: a
+                # database restarted meanwhile must not cost the result when it is saved.
+                db.session.commit()
                 result = evaluate(graded, workdir / "submission")
             except BlobMissing as exc:
                 result = GradedResult.internal_error(bundle.slug, bundle.version, str(exc))
@@ -209,7 +217,30 @@ def grade_submission(submission_id: int, settings: GradingSettings, *,
             log.error("submission %s: artefacts not sent back: %s", submission_id, exc)
             result = GradedResult.internal_error(result.challenge, result.version,
                                                  f"artefacts could not be stored: {exc}")
-    return _store(submission_id, owner, result, settings.tries, clock(), kept)
+    return store_despite_outage(
+        lambda: _store(submission_id, owner, result, settings.tries, clock(), kept),
+        f"submission {submission_id}")
+
+
+def store_despite_outage(store: Callable[[], GradingOutcome], job: str) -> GradingOutcome:
+    """Save a finished job's result, waiting out a short database outage (a restart).
+
+    The result exists only in this process: if the save failed for good, the job would be
+    run again once its lease ran out. The lease is still ours meanwhile, so nobody else
+    grades it; after the last wait the error goes up and the job is retried as before.
+    """
+    for pause in (*STORE_RETRY_SECONDS, None):
+        try:
+            return store()
+        except DATABASE_UNAVAILABLE as exc:
+            with contextlib.suppress(*DATABASE_UNAVAILABLE):
+                db.session.rollback()
+            if pause is None:
+                raise
+            log.warning("%s: database unavailable while saving the result, again in %s s (%s)",
+                        job, pause, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def keep_artefacts(artefacts: Mapping[str, bytes], blobs: BlobStore) -> list[dict[str, Any]]:

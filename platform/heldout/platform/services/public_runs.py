@@ -164,14 +164,16 @@ def _evaluate(run: PublicRun, bundle: Bundle | None, problem: str,
               workdir: Path) -> Evaluation:
     if bundle is None:
         return Evaluation.internal_error(run.challenge_slug, run.challenge_version, problem)
+    run_id = run.id  # read now: after the commit below, ``run`` is expired
     try:
         grading.materialise_files(stored_files(run), settings.blobs, workdir / "submission")
         bound = bind_variant(bundle, run.attempt.variant_seed, settings.variant_cache)
+        db.session.commit()  # no transaction held through the sandbox run (see grading)
         result = evaluate(bound, workdir / "submission", public=True)
     except (BlobMissing, VariantError) as exc:
         return Evaluation.internal_error(bundle.slug, bundle.version, str(exc))
     except Exception as exc:  # any fault of ours is a platform error, never a failed check
-        log.exception("public run %s failed", run.id)
+        log.exception("public run %s failed", run_id)
         return Evaluation.internal_error(bundle.slug, bundle.version,
                                          f"{type(exc).__name__}: {exc}")
     if result.split != "public":
