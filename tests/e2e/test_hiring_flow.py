@@ -57,7 +57,7 @@ PEOPLE_CSV = ("name,email,note\n"
 TYPED = "# typed by the candidate: keep this line"
 PUBLIC_RUN_TIMEOUT_MS = 240_000
 DEADLINE_AHEAD_S = 30
-SUBMITTED_BY_SERVER_TIMEOUT_MS = 150_000   # the deadline, then the job's minute tick
+SUBMITTED_BY_SERVER_TIMEOUT_MS = 150_000   # the deadline, then a worker duty turn (a bound, not a wait)
 GRADED_TIMEOUT_S = 240
 
 

@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from heldout.platform import worker
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import (
@@ -197,6 +198,35 @@ def test_the_periodic_task_is_registered_and_runs(app: Flask, client: FlaskClien
         assert {"submit_at_deadline", "watchdog"} <= due
         tasks.deadline_job.call_local()
     assert submitted_code(app) == [CODE]
+
+
+def test_the_workers_duties_submit_within_seconds_and_survive_a_failure(
+        app: Flask, client: FlaskClient, attempt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker's own clock runs the deadline submitter (and the watchdog) every
+    # HELDOUT_DUTIES_SECONDS, not only on the queue's minute tick; a duty that fails (the
+    # database away, say) is logged and tried again at the next turn.
+    autosave(client, attempt, CODE)
+    end_time(app)
+    calls = {"n": 0}
+    real = drafts.submit_due_drafts
+
+    def flaky(**kwargs: Any) -> list[drafts.DeadlineOutcome]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(drafts, "submit_due_drafts", flaky)
+    duties = worker.Duties(app, 0.05)
+    duties.start()
+    try:
+        limit = time.monotonic() + 30
+        while not submitted_code(app) and time.monotonic() < limit:
+            time.sleep(0.05)
+    finally:
+        duties.stop()
+    assert calls["n"] >= 2
+    assert submitted_code(app) == [CODE]  # once, however many turns ran
 
 
 # --- a real worker process, the real queue and the real sandbox ----------------------------

@@ -133,6 +133,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Attempts at grading a submission before a platform error is final."),
     Setting("HELDOUT_LEASE_MARGIN_SECONDS", 300, _positive_int,
             "Added to a challenge's wall-time limit: a job running longer is stale and re-run."),
+    Setting("HELDOUT_DUTIES_SECONDS", 10, _positive_int,
+            "How often each worker submits the saved drafts of attempts whose time is up and "
+            "re-queues lost or stale jobs (the watchdog). The queue's once-a-minute periodic "
+            "tasks do the same as a safety net."),
     Setting("HELDOUT_SECURE_COOKIES", None, _bool,
             "Send cookies over HTTPS only and answer with HSTS. Default: on when "
             "`HELDOUT_ENV=production`, off otherwise; set `false` only for a plain-HTTP demo."),

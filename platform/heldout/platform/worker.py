@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,45 @@ def check_files_endpoint(app: Flask) -> None:
     log.info("files from %s (internal endpoint answers)", client.base_url)
 
 
+class Duties:
+    """The worker's own clock for its periodic duties, every ``HELDOUT_DUTIES_SECONDS``.
+
+    The deadline submitter and the watchdog, run more often than the queue's minute tick
+    (still registered as a safety net): time-up drafts are submitted within seconds of the
+    deadline, and a dead worker's job is queued again soon after its lease runs out. Both
+    are safe to run twice or on several workers at once.
+    """
+
+    def __init__(self, app: Flask, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="heldout-duties", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def run_once(self) -> None:
+        with self.app.app_context():
+            tasks = get_queue().tasks
+        for duty in (tasks.deadline_job, tasks.watchdog):
+            if self._stop.is_set():
+                return
+            try:
+                duty.call_local()  # each opens its own app context
+            except Exception as exc:  # the database or queue away: next time, then
+                log.warning("worker duty %s failed: %s: %s", duty.name, type(exc).__name__,
+                            str(exc).splitlines()[0] if str(exc) else "")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.seconds):
+            self.run_once()
+
+
 def run(app: Flask, workers: int | None = None) -> None:
     """Run until SIGINT/SIGTERM (graceful: running jobs finish, or their lease recovers them)."""
     try:
@@ -188,9 +228,12 @@ def run(app: Flask, workers: int | None = None) -> None:
                  len(report.stale), len(report.given_up))
         count = workers or int(app.config["HELDOUT_WORKERS"])
         sandbox = start_sandbox(app)
+        duties = Duties(app, float(app.config["HELDOUT_DUTIES_SECONDS"]))
+        duties.start()
         try:
             make_consumer(app, count).run()
         finally:
+            duties.stop()
             app.extensions.pop(SANDBOX_KEY, None)
             close = getattr(sandbox, "close", None)
             if close is not None:
