@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -41,6 +42,27 @@ def html() -> ModuleType:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that restart shared services (the Docker engine) run after all the others."""
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
+# scripts/test runs the PostgreSQL pass beside the SQLite one and names its process here:
+# a test that restarts a shared service waits until that pass has ended.
+CONCURRENT_PASS_ENV = "HELDOUT_TEST_CONCURRENT_PID"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("disruptive") is None:
+        return
+    pid = os.environ.get(CONCURRENT_PASS_ENV, "")
+    if not pid.isdigit():
+        return
+    deadline = time.monotonic() + 1800
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return
+        time.sleep(1)
+    pytest.fail(f"the concurrent test pass (pid {pid}) did not end within 30 minutes")
 
 
 def _docker_required() -> bool:

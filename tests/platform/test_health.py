@@ -34,6 +34,7 @@ def _level(page: str, name: str) -> str:
     raise AssertionError(f"no row for {name!r} on the page")
 
 
+@pytest.mark.docker
 def test_with_the_real_engine_the_page_says_ok(client: FlaskClient, auth: Auth) -> None:
     auth.login("admin")
     response = client.get("/admin/health")

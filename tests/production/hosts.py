@@ -568,6 +568,8 @@ class Topology:
             "HELDOUT_INTERNAL_TOKEN": self.internal_token,
             "HELDOUT_GRADING_TRIES": "3",
             "HELDOUT_LEASE_MARGIN_SECONDS": str(LEASE_MARGIN_SECONDS),
+            # The watchdog's turn on each worker: a stale job is queued again within seconds.
+            "HELDOUT_DUTIES_SECONDS": "2",
         }
 
     def web_settings(self) -> dict[str, str]:
