@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,20 +13,11 @@ from flask.testing import FlaskClient
 
 from heldout.platform.extensions import db
 from heldout.platform.services import exports
+from tests.platform import review_seed as seed
 
 SLUG = "churn-prediction"
 
 
-def _load_seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "heldout_test_review_seed", Path(__file__).with_name("review_seed.py"))
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _load_seed()
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-3+4", "@SUM(A1)",
            "\tTabbed", "\rReturn"]
 

@@ -7,10 +7,7 @@ filter, percentiles of the others), compare, the report, the exports and the inv
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -21,18 +18,8 @@ from flask.testing import FlaskClient
 from heldout.platform.extensions import db
 from heldout.platform.models import utcnow
 from heldout.platform.services import reports
+from tests.platform import review_seed as seed
 
-
-def _load_seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "heldout_test_review_seed", Path(__file__).with_name("review_seed.py"))
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _load_seed()
 SLUG = "churn-prediction"
 
 

@@ -3,8 +3,6 @@ starter, highlighted and escaped code, and every submission openable."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Attempt, DraftSnapshot, Submission
 from heldout.platform.services import charts, grading
 from heldout.platform.tasks import grading_settings
+from tests.platform import review_seed as seed
 
 SLUG = "churn-prediction"
 REPO = Path(__file__).resolve().parents[2]
@@ -32,16 +31,6 @@ SECOND = STARTER.replace("    # Churn rate per contract type", "    html = '</pr
                          "    # Churn rate per contract type")
 
 
-def _load_seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "heldout_test_review_seed", Path(__file__).with_name("review_seed.py"))
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _load_seed()
 
 
 def _graded_as(score: float, auc: float) -> Callable[[Bundle, Path], GradedResult]:

@@ -3,14 +3,11 @@ drawn, keyboard sorting, the draft playback, the report printed to A4, screensho
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,6 +16,7 @@ from werkzeug.serving import make_server
 
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, DraftSnapshot
+from tests.platform import review_seed as seed
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "var" / "screenshots"
@@ -29,16 +27,6 @@ SLUG = "churn-prediction"
 A4_POINTS = (595.28, 841.89)  # 210 x 297 mm
 
 
-def _load_seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "heldout_test_review_seed", Path(__file__).with_name("review_seed.py"))
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _load_seed()
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -17,22 +14,13 @@ from werkzeug.security import generate_password_hash
 from heldout.platform.extensions import db
 from heldout.platform.models import Review, User
 from heldout.platform.services import reviews
+from tests.platform import review_seed as seed
 
 PASSWORD = "correct horse battery"
 SLUG = "churn-prediction"
 CRITERIA = [c.key for c in reviews.DEFAULT_RUBRIC]
 
 
-def _load_seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "heldout_test_review_seed", Path(__file__).with_name("review_seed.py"))
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _load_seed()
 
 
 @pytest.fixture
