@@ -10,6 +10,7 @@ back to the web app before the job that wrote them can finish.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -115,27 +116,9 @@ class FilesClient:
 
     def fetch_blob(self, digest: str) -> bytes | None:
         """The bytes the web app holds under ``digest`` (unchecked), None if it has none."""
-        path = f"/blobs/{digest}"
-        response = self._request("GET", path, stream=True)
-        try:
-            if response.status == 404:
-                return None
-            if response.status != 200:
-                response.read()
-                raise FilesUnavailable(self._refusal("GET", path, response))
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.stream(CHUNK):
-                size += len(chunk)
-                if size > MAX_BLOB_BYTES:
-                    raise FilesUnavailable(f"GET {self._url(path)}: more than "
-                                           f"{MAX_BLOB_BYTES} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)
-        except urllib3.exceptions.HTTPError as exc:
-            raise FilesUnavailable(f"GET {self._url(path)}: {exc}") from exc
-        finally:
-            response.release_conn()
+        into = io.BytesIO()
+        return into.getvalue() if self._download(f"/blobs/{digest}", MAX_BLOB_BYTES, into) \
+            else None
 
     def send_blob(self, digest: str, data: bytes) -> bool:
         """Store ``data`` on the web app under ``digest``; True if it was new there."""
@@ -147,7 +130,11 @@ class FilesClient:
 
     def fetch_bundle(self, version: str, slug: str, into: IO[bytes]) -> bool:
         """Write the tar of ``version`` of ``slug`` to ``into``; False if the web app lacks it."""
-        path = f"/bundles/{version_hex(version)}/{slug}.tar"
+        return self._download(f"/bundles/{version_hex(version)}/{slug}.tar", MAX_BUNDLE_BYTES,
+                              into)
+
+    def _download(self, path: str, cap: int, into: IO[bytes]) -> bool:
+        """Stream ``path`` into ``into``, at most ``cap`` bytes; False on 404."""
         response = self._request("GET", path, stream=True)
         try:
             if response.status == 404:
@@ -158,9 +145,8 @@ class FilesClient:
             size = 0
             for chunk in response.stream(CHUNK):
                 size += len(chunk)
-                if size > MAX_BUNDLE_BYTES:
-                    raise FilesUnavailable(f"GET {self._url(path)}: more than "
-                                           f"{MAX_BUNDLE_BYTES} bytes")
+                if size > cap:
+                    raise FilesUnavailable(f"GET {self._url(path)}: more than {cap} bytes")
                 into.write(chunk)
             return True
         except urllib3.exceptions.HTTPError as exc:
