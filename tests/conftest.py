@@ -39,8 +39,31 @@ def html() -> ModuleType:
     return htmltree
 
 
+# scripts/test splits the SQLite pass of the whole suite in two sessions that run side by
+# side: "engine-free-platform" is tests/platform without the tests that need the Docker
+# engine, "rest" is everything else. Unset: every test.
+SHARD_ENV = "HELDOUT_TEST_SHARD"
+SHARDS = ("engine-free-platform", "rest")
+
+
+def _engine_free_platform(item: pytest.Item) -> bool:
+    platform_dir = Path(__file__).parent / "platform"
+    return (Path(str(item.path)).is_relative_to(platform_dir)
+            and item.get_closest_marker("docker") is None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that restart shared services (the Docker engine) run after all the others."""
+    shard = os.environ.get(SHARD_ENV, "")
+    if shard:
+        if shard not in SHARDS:
+            raise pytest.UsageError(f"{SHARD_ENV}={shard!r}: one of {', '.join(SHARDS)}")
+        wanted = shard == "engine-free-platform"
+        keep = [item for item in items if _engine_free_platform(item) == wanted]
+        dropped = [item for item in items if _engine_free_platform(item) != wanted]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
 
 
