@@ -40,16 +40,17 @@ def html() -> ModuleType:
 
 
 # scripts/test splits the SQLite pass of the whole suite in two sessions that run side by
-# side: "engine-free-platform" is tests/platform without the tests that need the Docker
-# engine, "rest" is everything else. Unset: every test.
+# side: "engine-free" is every test that needs no Docker engine, outside the browser tests
+# (tests/e2e), and "rest" is everything else. Unset: every test.
 SHARD_ENV = "HELDOUT_TEST_SHARD"
-SHARDS = ("engine-free-platform", "rest")
+SHARDS = ("engine-free", "rest")
 
 
-def _engine_free_platform(item: pytest.Item) -> bool:
-    platform_dir = Path(__file__).parent / "platform"
-    return (Path(str(item.path)).is_relative_to(platform_dir)
-            and item.get_closest_marker("docker") is None)
+def _engine_free(item: pytest.Item) -> bool:
+    e2e = Path(__file__).parent / "e2e"
+    return (not Path(str(item.path)).is_relative_to(e2e)
+            and item.get_closest_marker("docker") is None
+            and item.get_closest_marker("disruptive") is None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,9 +59,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if shard:
         if shard not in SHARDS:
             raise pytest.UsageError(f"{SHARD_ENV}={shard!r}: one of {', '.join(SHARDS)}")
-        wanted = shard == "engine-free-platform"
-        keep = [item for item in items if _engine_free_platform(item) == wanted]
-        dropped = [item for item in items if _engine_free_platform(item) != wanted]
+        wanted = shard == "engine-free"
+        keep = [item for item in items if _engine_free(item) == wanted]
+        dropped = [item for item in items if _engine_free(item) != wanted]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = keep
