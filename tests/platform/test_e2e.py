@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,10 +28,19 @@ from heldout.platform.templating import format_score
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "churn-prediction"
+SERVICE = "churn-service"
 PASSWORD = "correct horse battery"
 GRADING_TIMEOUT_S = 300
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture
+def challenges_dir(challenges_dir: Path) -> Path:
+    """churn-prediction (the conftest's copy) and the deployment challenge."""
+    if not (challenges_dir / SERVICE).exists():
+        shutil.copytree(REPO / "challenges" / SERVICE, challenges_dir / SERVICE)
+    return challenges_dir
 
 
 @pytest.fixture
@@ -144,3 +155,61 @@ def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes], ht
     assert tree.one("section", cls="challenge-result").one(cls="score-box").text() == f"{shown} / 100"
     assert "Predict customer churn" in report and "roc_auc" in report
     assert "Peak memory" in report and "HELDOUT_DATA" in report  # run stats and the code
+
+
+def test_a_passing_deployment_is_not_told_it_crashed(app: Flask, worker: subprocess.Popen[bytes],
+                                                     html: ModuleType) -> None:
+    """The grader stops a service once its probe is done: that kill is not the candidate's
+    crash, on the candidate's status nor in the report (it used to read "Your program
+    crashed. It exited with code 137 (signal 9)" beside 100/100)."""
+    recruiter = app.test_client()
+    login(recruiter, "recruiter@example.com")
+    page = recruiter.get("/assessments/new").text
+    response = recruiter.post("/assessments/new", data={
+        "csrf_token": csrf(page), "name": "Service take-home", "challenges": [SERVICE],
+        "time_limit_minutes": "90", "show_scores": "on"})
+    assert response.status_code == 302
+    assessment_url = response.headers["Location"]
+    page = recruiter.get(assessment_url).text
+    response = recruiter.post(f"{assessment_url}/invites", data={
+        "csrf_token": csrf(page), "candidate_name": "Sam Service",
+        "candidate_email": "sam@example.org"}, follow_redirects=True)
+    link = re.search(r'value="http://heldout\.test(/i/[^"]+)"', response.text)
+    assert link
+    candidate = app.test_client()
+    page = candidate.get(link.group(1), follow_redirects=True).text
+    response = candidate.post(link.group(1), data={"csrf_token": csrf(page), "consent": "on"})
+    overview = response.headers["Location"]
+    workspace = candidate.get(f"{overview}c/{SERVICE}").text
+    reference = REPO / "challenges" / SERVICE / "solutions" / "reference"
+    response = candidate.post(
+        f"{overview}c/{SERVICE}/submit",
+        data={"csrf_token": csrf(workspace),
+              "files": [(io.BytesIO(path.read_bytes()), path.name)
+                        for path in sorted(reference.glob("*.py"))]},
+        content_type="multipart/form-data")
+    assert response.status_code == 302, response.text
+    page = candidate.get(response.headers["Location"]).text
+    status_url = re.search(r'data-status-url="([^"]+)"', page)
+    assert status_url
+    status = poll(candidate, status_url.group(1))
+    assert status["status"] == "graded", status
+    assert status["score"] is not None and status["score"] >= 85, status
+    state = candidate.get(f"{overview}c/{SERVICE}/state").json
+    assert state is not None
+    [shown] = state["submissions"]
+    assert shown["reasons"] == [], shown["reasons"]
+    page = candidate.get(f"{overview}c/{SERVICE}").text
+    assert "crashed" not in page and "137" not in page
+
+    interviewer = app.test_client()
+    login(interviewer, "interviewer@example.com")
+    assessment_id = assessment_url.rstrip("/").rsplit("/", 1)[-1]
+    table = interviewer.get(f"/assessments/{assessment_id}/candidates").text
+    (row,) = html.table_rows(html.parse(table).one("table", cls="scores"))
+    report = interviewer.get(row["Report"].one("a").attrs["href"]).text
+    facts = {d.one("dt").text(): d.one("dd").text()
+             for d in html.parse(report).one("section", cls="challenge-result")
+             .find_all("dl", cls="facts") for d in d.find_all("div")}
+    assert facts["Exit code"].startswith("none: still serving when the probe was done"), facts
+    assert facts["Limit that ended it"] == "none"

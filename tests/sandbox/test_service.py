@@ -119,6 +119,8 @@ def test_probe_reaches_the_service_and_nothing_else_is_reachable(
     assert report["answers"] == [6, 1.0]
     assert report["gateway"] != "CONNECTED"
     assert not service.timed_out and service.limit is None  # stopped by us after the probe
+    # Our kill once the probe is done is not the service's exit: no code, no signal.
+    assert service.stopped and service.exit_code is None and service.signal is None
     assert "CONNECTED" not in service.stdout_tail
     assert service.stdout_tail.count("service ->") == 3
     assert seen == [], f"the host's listener was reached from {seen}"

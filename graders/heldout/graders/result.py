@@ -77,6 +77,8 @@ class RunStats:
     limit: str | None = None
     signal: int | None = None
     warm: bool = False
+    # Stopped by the sandbox once its work was done (a service after its probe): not a crash.
+    stopped: bool = False
 
     @classmethod
     def from_result(cls, result: RunResult) -> RunStats:
@@ -85,7 +87,7 @@ class RunStats:
                    peak_memory_mb=result.peak_memory_mb, output_bytes=result.output_bytes,
                    stdout_tail=result.stdout_tail, stderr_tail=result.stderr_tail,
                    cpu_seconds=result.cpu_seconds, limit=result.limit, signal=result.signal,
-                   warm=result.warm)
+                   warm=result.warm, stopped=result.stopped)
 
     def as_dict(self) -> dict[str, Any]:
         # Rounded as the sandbox always printed them: stored records and the CLI agree.
@@ -102,6 +104,7 @@ class RunStats:
             "limit": self.limit,
             "signal": self.signal,
             "warm": self.warm,
+            "stopped": self.stopped,
         }
 
     @classmethod
@@ -125,6 +128,7 @@ class RunStats:
                 limit=None if limit is None else _text(limit, "limit"),
                 signal=None if signal is None else _integer(signal, "signal"),
                 warm=_flag(raw.get("warm", False), "warm"),
+                stopped=_flag(raw.get("stopped", False), "stopped"),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a run record: {exc!r}") from exc

@@ -141,6 +141,7 @@ class _Execution:
             if status is None:
                 raise SandboxError("a killed sandbox container did not stop within 30 s")
         timed_out = still_running and not expected_to_run_on
+        stopped = still_running and expected_to_run_on
         wall = time.monotonic() - self.started
         usage = self.sampler.stop()
         self.container.reload()
@@ -159,6 +160,9 @@ class _Execution:
         stdout, stdout_truncated = _tail(stdout_raw, limits.log_bytes)
         stderr, stderr_truncated = _tail(stderr_raw, limits.log_bytes)
         signal = exit_code - 128 if isinstance(exit_code, int) and exit_code > 128 else None
+        if stopped and not oom_killed:
+            # Our own kill once the probe was done: its 137 / SIGKILL is not the service's.
+            exit_code, signal = None, None
         limit = None
         if timed_out:
             limit = "time"
@@ -187,6 +191,7 @@ class _Execution:
             limit=limit,
             signal=signal,
             warm=self.warm is not None,
+            stopped=stopped and not oom_killed,
         )
 
     def close(self) -> None:

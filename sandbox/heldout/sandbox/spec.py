@@ -114,6 +114,9 @@ class RunResult:
     limit: str | None = None
     signal: int | None = None
     warm: bool = False  # ran in a pre-started container
+    # Still running when its work was done, and stopped by the sandbox on purpose (a service
+    # once its probe has finished): no exit code of its own, and not a crash.
+    stopped: bool = False
 
     def output(self, name: str) -> OutputFile | None:
         for item in self.outputs:
@@ -136,6 +139,7 @@ class RunResult:
             "limit": self.limit,
             "signal": self.signal,
             "warm": self.warm,
+            "stopped": self.stopped,
         }
 
 
