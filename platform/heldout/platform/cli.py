@@ -19,6 +19,7 @@ from heldout.graders.cli import challenges_group, grade_command
 from heldout.graders.errors import BundleError
 from heldout.platform import bench_pages
 from heldout.platform.app import create_app
+from heldout.platform.config import served_base_url
 from heldout.platform.deploy import deploy_group
 from heldout.platform.errors import ConfigError, PlatformError
 from heldout.platform.processes import stop_processes
@@ -332,6 +333,9 @@ def serve_command(host: str, port: int, threads: int, dev: bool) -> None:
     """Run the web app."""
     app = _app()
     _logging()
+    if not app.config["HELDOUT_BASE_URL"]:
+        # Invite links name the address this server answers on, not a fixed default.
+        app.config["HELDOUT_BASE_URL"] = served_base_url(host, port)
     try:
         from heldout.platform.server import run_gunicorn
     except ImportError:
@@ -403,8 +407,9 @@ def up_command(host: str, port: int) -> None:
                  (_spawn("serve", "--host", host, "--port", str(port)), signal.SIGTERM)]
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _raise_stop)
-    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
-    click.echo(f"\nheldout is up: http://{shown_host}:{port}/")
+    click.echo(f"\nheldout is up: {served_base_url(host, port)}/")
+    if app.config["HELDOUT_BASE_URL"]:
+        click.echo(f"invite links start with HELDOUT_BASE_URL={app.config['HELDOUT_BASE_URL']}")
     if logins:
         _print_logins(logins, _demo_logins_file(app))
     click.echo("Ctrl-C stops web and worker.")

@@ -88,8 +88,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest request a candidate may send (files or pasted code), in MiB."),
     Setting("HELDOUT_INVITE_TTL_DAYS", 14, _positive_int,
             "How long an invite link stays valid."),
-    Setting("HELDOUT_BASE_URL", "http://localhost:8000", _text,
-            "Public address of the web app; invite links start with it."),
+    Setting("HELDOUT_BASE_URL", "", _text,
+            "Public address of the web app; invite links start with it. Empty (the default): "
+            "`heldout serve` and `heldout up` derive it from their `--host` and `--port` "
+            "(`http://localhost:PORT` for 127.0.0.1 and 0.0.0.0), and a web app started "
+            "otherwise takes each request's own address. The assessment page warns when it is "
+            "reached at another address than its links'."),
     Setting("HELDOUT_ORG_NAME", "heldout", _text,
             "Company name shown to candidates."),
     Setting("HELDOUT_SMTP_HOST", "", _text,
@@ -199,7 +203,7 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         values["HELDOUT_DATABASE_URL"] = f"sqlite:///{data_dir / 'heldout.db'}"
     if not values["HELDOUT_QUEUE_URL"]:
         values["HELDOUT_QUEUE_URL"] = f"sqlite:///{data_dir / 'queue.db'}"
-    values["HELDOUT_BASE_URL"] = str(values["HELDOUT_BASE_URL"]).rstrip("/")
+    values["HELDOUT_BASE_URL"] = str(values["HELDOUT_BASE_URL"]).strip().rstrip("/")
 
     production = values["HELDOUT_ENV"] == "production"
     secret = str(values["HELDOUT_SECRET_KEY"])
@@ -283,3 +287,15 @@ def settings_table() -> str:
             default = "a development key"
         lines.append(f"| `{setting.name}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address a web app served on HOST:PORT is reached at from this machine.
+
+    A wildcard or loopback bind is shown as localhost; behind a proxy or on another
+    name, set HELDOUT_BASE_URL (the assessment page warns when it is reached elsewhere).
+    """
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "") else host  # noqa: S104
+    if ":" in shown:  # an IPv6 literal
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"

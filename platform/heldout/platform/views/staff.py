@@ -201,8 +201,20 @@ def catalogue_preview(slug: str) -> ResponseReturnValue:
 NEW_INVITE_KEY = "new_invite"
 
 
+def _base_url() -> str:
+    """Where invite links point: HELDOUT_BASE_URL (set, or derived by `heldout serve` from
+    its host and port), else the address this request reached."""
+    return str(current_app.config["HELDOUT_BASE_URL"] or request.host_url.rstrip("/"))
+
+
 def _link(token: str) -> str:
-    return f"{current_app.config['HELDOUT_BASE_URL']}{url_for('candidate.landing', token=token)}"
+    return f"{_base_url()}{url_for('candidate.landing', token=token)}"
+
+
+def _address_mismatch() -> str | None:
+    """The address this page was reached at, when invite links name another one."""
+    here = request.host_url.rstrip("/")
+    return here if here.lower() != _base_url().lower() else None
 
 
 def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = None,
@@ -219,6 +231,7 @@ def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = Non
                            expected_minutes=assessments.expected_minutes(assessment),
                            form=form or {}, error=error, new_invite=new_invite, link=link,
                            preview=preview, smtp=_smtp() is not None,
+                           links_base=_base_url(), reached_at=_address_mismatch(),
                            limits={"bytes": invites.MAX_CSV_BYTES, "rows": invites.MAX_CSV_ROWS})
 
 
