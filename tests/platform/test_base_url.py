@@ -87,7 +87,7 @@ def test_an_instance_on_another_port_hands_out_links_on_that_port(
 
 
 def test_wildcard_and_loopback_binds_read_as_localhost() -> None:
-    assert served_base_url("0.0.0.0", 8791) == "http://localhost:8791"  # noqa: S104
+    assert served_base_url("0.0.0.0", 8791) == "http://localhost:8791"
     assert served_base_url("127.0.0.1", 8000) == "http://localhost:8000"
     assert served_base_url("jobs.example.com", 80) == "http://jobs.example.com:80"
     assert served_base_url("fd00::5", 8080) == "http://[fd00::5]:8080"
