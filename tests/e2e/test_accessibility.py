@@ -135,16 +135,16 @@ NOT_PAGES: dict[str, NotAPage] = {
     "candidate.download": NotAPage("candidate", lambda s: {**_own(s), "area": "public",
                                                             "name": "train.csv"},
                                    "text/csv", "a data file"),
-    "candidate.load_draft": NotAPage("candidate", _own, "application/json", "the editor's draft"),
-    "candidate.workspace_state": NotAPage("candidate", _own, "application/json",
+    "api.candidate.load_draft": NotAPage("candidate", _own, "application/json", "the editor's draft"),
+    "api.candidate.workspace_state": NotAPage("candidate", _own, "application/json",
                                           "the live status, polled"),
-    "candidate.workspace_events": NotAPage("candidate", _own, "text/event-stream",
+    "api.candidate.workspace_events": NotAPage("candidate", _own, "text/event-stream",
                                            "the live status, pushed"),
-    "candidate.submission_status": NotAPage(
+    "api.candidate.submission_status": NotAPage(
         "candidate", lambda s: {"attempt_id": s.ids["public_id"],
                                 "submission_id": s.ids["own_submission"]},
         "application/json", "one submission's status, polled"),
-    "candidate.public_run_status": NotAPage(
+    "api.candidate.public_run_status": NotAPage(
         "candidate", lambda s: {"attempt_id": s.ids["public_id"], "run_id": s.ids["own_run"]},
         "application/json", "one public run's status, polled"),
     # Workers' internal API: a bearer token, never a browser; JSON (404 with no token set).
@@ -153,8 +153,10 @@ NOT_PAGES: dict[str, NotAPage] = {
                                   "workers' API: a blob by hash"),
     "internal.bundle_tar": NotAPage("nobody", lambda _s: {"version_hex": "0" * 64, "slug": SLUG},
                                     "application/json", "workers' API: a bundle version"),
-    "review.export": NotAPage("interviewer", lambda s: {**_assessment(s), "fmt": "csv"},
-                              "text/csv", "the candidates table as a file"),
+    "review.export": NotAPage("interviewer", _assessment, "text/csv",
+                              "the candidates table as a file"),
+    "api.staff.export": NotAPage("interviewer", _assessment, "application/json",
+                                 "the candidates table as a JSON file"),
 }
 
 # Error states are pages too: what a person sees when a link or an id is wrong.

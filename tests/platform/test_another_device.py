@@ -53,9 +53,10 @@ def test_a_resent_link_moves_the_attempt_and_the_old_browser_is_told(
     # The first browser stops at once (what it saved before is kept).
     refused = _save(first, public_id, TYPED + "# lost?\n")
     assert refused.status_code == 403
+    assert refused.mimetype == "application/problem+json"
     body = refused.get_json()
-    assert body["error"] == "SessionMoved"
-    assert "moved to another device" in body["message"]
+    assert body["type"] == "/api/problems/session-moved" and body["status"] == 403
+    assert "moved to another device" in body["detail"]
 
     second = app.test_client()
     opened = second.get(f"/i/{token}")

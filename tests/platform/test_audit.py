@@ -70,7 +70,7 @@ def test_the_log_page_filters_and_pages(app: Flask, client: FlaskClient, auth: A
                 target_id=str(n), detail={"n": n}, ip="10.0.0.1",
                 created_at=datetime(2026, 11, 1 + n % 20, 12, tzinfo=UTC)))
         audit.record(admin, "user.role", "user", users.recruiter,
-                     {"email": "<script>alert(1)</script>"}, "10.0.0.2", user_agent="ua")
+                     {"email": "<script>alert(1)</script>"}, origin=audit.Origin("10.0.0.2", "ua"))
     auth.login("admin")
     page = client.get("/admin/audit").text
     assert "122 events" in page  # 120, the role change and the admin's own sign-in

@@ -102,7 +102,8 @@ def test_pages_answer_503_during_an_outage_and_recover(
         status = client.get(f"/a/{attempt}/submissions/{before.id}",
                             headers={"Accept": "application/json"})
         assert status.status_code == 503 and status.is_json
-        assert status.json is not None and status.json["error"] == "DatabaseUnavailable"
+        assert status.json is not None
+        assert status.json["type"] == "/api/problems/database-unavailable"
         assert status.headers["Retry-After"].isdigit()
         answered += 5
         time.sleep(0.2)

@@ -118,12 +118,12 @@ def test_caps_refuse_and_keep_the_last_good_draft(app: Flask, client: FlaskClien
     save(client, attempt, {"solution.py": CODE})
     too_big = save(client, attempt, {"solution.py": "x" * (262144 + 1)})  # the bundle's max_bytes
     assert too_big.status_code == 413, too_big.text
-    assert too_big.json is not None and "262,144" in too_big.json["message"]
+    assert too_big.json is not None and "262,144" in too_big.json["detail"]
     wrong = save(client, attempt, {"solution.py": CODE, "data.csv": "a,b\n"})
     assert wrong.status_code == 400 and wrong.json is not None
-    assert "data.csv is not a file this challenge accepts" in wrong.json["message"]
+    assert "data.csv is not a file this challenge accepts" in wrong.json["detail"]
     many = save(client, attempt, {"solution.py": CODE, **{f"m{i}.py": "" for i in range(10)}})
-    assert many.status_code == 400 and many.json is not None and "at most 10" in many.json["message"]
+    assert many.status_code == 400 and many.json is not None and "at most 10" in many.json["detail"]
     sneaky = save(client, attempt, {"solution.py": CODE, "../escape.py": ""})
     assert sneaky.status_code == 400
     no_entry = save(client, attempt, {"helpers.py": "X = 1"})

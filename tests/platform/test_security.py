@@ -277,7 +277,7 @@ def test_throttling_answers_json_when_asked(throttled: Flask) -> None:
     response = _login(client, "ben@example.com", "nope nope nope",
                       headers={"Accept": "application/json"})
     assert response.status_code == 429
-    assert response.json is not None and response.json["error"] == "TooManyRequests"
+    assert response.json is not None and response.json["type"] == "/api/problems/too-many-requests"
     assert "Retry-After" in response.headers
 
 

@@ -28,7 +28,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, utcnow
 from heldout.platform.processes import stop_processes
 from heldout.platform.services import accounts, assessments, catalogue, invites
-from heldout.platform.views import candidate
+from heldout.platform.views.api import streams
 from tests.platform.conftest import NewInvite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,9 +106,9 @@ def test_status_events_arrive_as_grading_moves(app: Flask, client: FlaskClient,
 def test_keep_alives_and_a_bounded_lifetime(app: Flask, client: FlaskClient, attempt: str,
                                             monkeypatch: Any) -> None:
     submit(client, attempt)
-    monkeypatch.setattr(candidate, "KEEPALIVE_SECONDS", 0.5)
-    monkeypatch.setattr(candidate, "STREAM_POLL_SECONDS", 0.2)
-    monkeypatch.setattr(candidate, "STREAM_SECONDS", 1.5)
+    monkeypatch.setattr(streams, "KEEPALIVE_SECONDS", 0.5)
+    monkeypatch.setattr(streams, "STREAM_POLL_SECONDS", 0.2)
+    monkeypatch.setattr(streams, "STREAM_SECONDS", 1.5)
     response = client.get(f"/a/{attempt}/c/{SLUG}/events", buffered=False)
     started = time.monotonic()
     seen = [name for name, _ in events(response.response)]  # type: ignore[arg-type]

@@ -21,6 +21,8 @@ What the kinds of route promise:
   another team gets 404 when the URL names the team's work (``scoped``), and so may its
   wrong role (the team check comes first; either way they are refused).
 - ``admin``: admins only; other staff get 403, nobody goes to sign in.
+- Routes under views/api/ (JSON) promise the same, and every refusal there is a problem
+  document (application/problem+json).
 - ``internal``: workers' token only (``/internal/v1/``), never a browser session: every
   visitor, admins included, gets 401 (the world's app has a token configured).
 """
@@ -135,15 +137,16 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.workspace", "GET"): CANDIDATE,
     ("candidate.download", "GET"): CANDIDATE,
     ("candidate.submit", "POST"): CANDIDATE,
-    ("candidate.submission_status", "GET"): CANDIDATE,
     ("candidate.public_run", "POST"): CANDIDATE,
-    ("candidate.public_run_status", "GET"): CANDIDATE,
     ("candidate.finish", "POST"): CANDIDATE,
     ("candidate.done", "GET"): CANDIDATE,
-    ("candidate.save_draft", "POST"): CANDIDATE,
-    ("candidate.load_draft", "GET"): CANDIDATE,
-    ("candidate.workspace_state", "GET"): CANDIDATE,
-    ("candidate.workspace_events", "GET"): CANDIDATE,
+    ("api.candidate.submission_status", "GET"): CANDIDATE,
+    ("api.candidate.public_run_status", "GET"): CANDIDATE,
+    ("api.candidate.save_draft", "POST"): CANDIDATE,
+    ("api.candidate.load_draft", "GET"): CANDIDATE,
+    ("api.candidate.workspace_state", "GET"): CANDIDATE,
+    ("api.candidate.workspace_events", "GET"): CANDIDATE,
+    ("api.staff.export", "GET"): READERS,
     # internal: workers on other hosts, by token alone
     ("internal.ping", "GET"): INTERNAL,
     ("internal.blob_get", "GET"): INTERNAL,
@@ -238,7 +241,7 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                       "submission_id": submission.id, "run_id": run.id,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id}
     values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
-                              "name": "train.csv", "token": tokens[2], "fmt": "csv",
+                              "name": "train.csv", "token": tokens[2],
                               "filename": "heldout.css", "sha256": "0" * 64,
                               "version_hex": version.removeprefix("sha256:")}
     return World(app, clients, values, int_values)
@@ -313,9 +316,12 @@ def mismatches(world: World, endpoint: str, method: str, policy: Policy) -> list
     for visitor in VISITORS:
         response = world.clients[visitor].open(url, method=method)
         status, location = response.status_code, response.headers.get("Location", "")
+        kind = response.mimetype
         response.close()  # never read a stream (live status) to its end
         if not expected(policy, visitor, method)(status, location):
             wrong.append(f"{visitor}: {status} {location}".strip())
+        elif endpoint.startswith("api.") and status >= 400 and kind != "application/problem+json":
+            wrong.append(f"{visitor}: {status} answered as {kind}, not a problem document")
     return wrong
 
 
@@ -368,7 +374,8 @@ def test_candidate_b_cannot_reach_a_s_objects_through_b_s_own_pages(
             Attempt.public_id != world.values["attempt_id"])).one().public_id
     checked = 0
     for rule in world.app.url_map.iter_rules():
-        if not rule.endpoint.startswith("candidate.") or "attempt_id" not in rule.arguments:
+        if not rule.endpoint.startswith(("candidate.", "api.candidate.")) \
+                or "attempt_id" not in rule.arguments:
             continue
         foreign = {"submission_id", "run_id"} & set(rule.arguments)
         if not foreign:

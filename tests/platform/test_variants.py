@@ -17,7 +17,7 @@ from heldout.graders.result import Evaluation as GradedResult
 from heldout.graders.variants import materialise_variant
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Challenge, Submission
-from heldout.platform.services import attempts, catalogue, grading
+from heldout.platform.services import catalogue, grading
 from heldout.platform.tasks import grading_settings
 
 SLUG = "churn-prediction"
@@ -46,7 +46,7 @@ def test_each_attempt_downloads_its_own_variant(app: Flask, client: FlaskClient,
         assert seed is not None and other_seed is not None and seed != other_seed
         challenge = db.session.scalars(select(Challenge).where(Challenge.slug == SLUG)).one()
         bundle = catalogue.get_bundles().for_challenge(challenge)
-        expected = materialise_variant(bundle, seed, attempts.variants_dir())
+        expected = materialise_variant(bundle, seed, catalogue.get_bundles().variants_dir)
     mine = _download(client, attempt)
     assert mine == (expected.public_dir / "train.csv").read_bytes()
     assert mine != _download(other_client, other)

@@ -14,8 +14,8 @@ from heldout.platform import http, remote_files, templating
 from heldout.platform.config import load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
-from heldout.platform.services import access, catalogue
-from heldout.platform.views import admin, auth, candidate, internal, review, staff
+from heldout.platform.services import catalogue
+from heldout.platform.views import admin, api, auth, candidate, internal, review, staff
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -46,8 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_login(login_manager)
     for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, internal.bp):
         app.register_blueprint(blueprint)
+    api.init_app(app)
     http.init_app(app)
-    access.init_app(app)
+    auth.init_app(app)
     templating.init_app(app)
     return app
 

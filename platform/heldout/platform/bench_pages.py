@@ -221,8 +221,8 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
             candidate_email=f"candidate{index + 1}@example.org", created_by_id=recruiter.id,
             secret=secret, ttl_days=1 if state == "expired" else 14, now=invited)
         invite = made.invite
-        audit.record(recruiter, "invite.create", "invite", invite.id, ip="127.0.0.1",
-                     commit=False)
+        audit.record(recruiter, "invite.create", "invite", invite.id,
+                     origin=audit.Origin("127.0.0.1"), commit=False)
         if state == "expired" and invited + timedelta(days=1) > now:
             state = "sent"  # the newest invites have not had a day to expire
         out.states[state] += 1
@@ -308,7 +308,8 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
                     notes="Clear validation; feature choices explained.",
                     recommendation=rng.choice(("strong_no", "no", "yes", "strong_yes")),
                     submit=True), now=end + timedelta(hours=5))
-                audit.record(reviewer, "review.submit", "attempt", attempt.id, ip="127.0.0.1")
+                audit.record(reviewer, "review.submit", "attempt", attempt.id,
+                             origin=audit.Origin("127.0.0.1"))
                 out.reviews += 1
         if index % 200 == 199:
             say(f"pages: {index + 1} of {candidates} candidates seeded")
@@ -427,7 +428,7 @@ def pages(seeded: Seeded, attempt_public_id: str) -> list[Page]:
         Page("review.candidates", f"/assessments/{a}/candidates?q=candidate+01&state=finished",
              "interviewer", "searched and filtered"),
         Page("review.export", f"/assessments/{a}/candidates.csv", "interviewer"),
-        Page("review.export", f"/assessments/{a}/candidates.json", "interviewer"),
+        Page("api.staff.export", f"/assessments/{a}/candidates.json", "interviewer"),
         Page("review.compare", f"/assessments/{a}/compare?{compared}", "interviewer"),
         Page("review.report", f"/attempts/{seeded.report_attempt}/report", "interviewer"),
         Page("review.report", f"/attempts/{seeded.report_attempt}/report", "recruiter",
@@ -442,7 +443,7 @@ def pages(seeded: Seeded, attempt_public_id: str) -> list[Page]:
         Page("admin.system_health", "/admin/health", "admin", "probes the Docker engine"),
         Page("candidate.overview", f"/a/{attempt_public_id}/", "candidate"),
         Page("candidate.workspace", f"/a/{attempt_public_id}/c/{SLUGS[0]}", "candidate"),
-        Page("candidate.workspace_state", f"/a/{attempt_public_id}/c/{SLUGS[0]}/state",
+        Page("api.candidate.workspace_state", f"/a/{attempt_public_id}/c/{SLUGS[0]}/state",
              "candidate"),
         Page("auth.login", "/login", "anonymous"),
     ]

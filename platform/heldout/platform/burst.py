@@ -116,7 +116,7 @@ def load_test_limits() -> dict[str, str]:
 def find_autosave(rules: list[tuple[str, str, frozenset[str]]]) -> Autosave:
     """The candidate's autosave endpoint from the URL map (endpoint, rule, methods)."""
     for endpoint, rule, methods in sorted(rules):
-        if not endpoint.startswith("candidate."):
+        if not endpoint.startswith(("candidate.", "api.candidate.")):
             continue
         name = endpoint.lower() + rule.lower()
         arguments = set(RULE_ARGUMENT.findall(rule))

@@ -121,6 +121,29 @@ class TooManySubmissions(PlatformError):
         self.retry_after = retry_after
 
 
+class TooManyStreams(PlatformError):
+    """An attempt already has as many live-status streams open as it may (several tabs).
+
+    ``retry_after`` is the seconds after which one may have ended.
+    """
+
+    title = "Too many live views open"
+
+    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class ServerBusy(PlatformError):
+    """The server has as many long-lived connections open as it serves; try later."""
+
+    title = "Busy for a moment"
+
+    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 class StorageFull(PlatformError, OSError):
     """The data directory has no room left (disk full, quota): nothing was kept.
 

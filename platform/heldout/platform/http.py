@@ -1,12 +1,19 @@
-"""HTTP concerns in one place: domain errors to status codes, HTML or JSON, headers."""
+"""HTTP concerns in one place: domain errors to status codes, HTML or JSON, headers.
+
+An error is answered as an HTML page, or as ``application/problem+json`` (RFC 9457) under
+the API blueprints (``views/api/``) and to any client that prefers JSON: one JSON error
+shape for the whole site. A problem has ``type``, ``title``, ``status``, ``detail`` and
+``instance``, plus ``hint`` (what to do next, as the pages say it).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request, session
+from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -31,7 +38,9 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.InviteError, 410),
     (errors.AttemptClosed, 409),
     (errors.TooManySubmissions, 429),
+    (errors.TooManyStreams, 429),
     (errors.QueueUnavailable, 503),
+    (errors.ServerBusy, 503),
     (errors.StorageFull, 507),
     (errors.ConfigError, 500),
     (errors.PlatformError, 400),
@@ -50,31 +59,83 @@ def status_of(error: errors.PlatformError) -> int:
     return 400
 
 
+PROBLEM_JSON = "application/problem+json"
+# The name of the blueprint every JSON route lives under (views/api/), and the URL prefix
+# of the public API to come: an error there is a problem document whatever was asked.
+API_BLUEPRINT = "api"
+API_PREFIX = "/api/"
+# A problem's type names what went wrong, stable across messages and languages: a path
+# on this site (relative, as RFC 9457 allows), e.g. /api/problems/session-moved.
+PROBLEM_TYPE_BASE = "/api/problems/"
+
+
 def wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and (
         request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"])
 
 
+def _endpoint() -> str:
+    """The endpoint this request was routed to; for a method the route doesn't take (405),
+    the endpoint the path names with another method."""
+    if request.url_rule is not None:
+        return str(request.url_rule.endpoint)
+    allowed = getattr(request.routing_exception, "valid_methods", None)
+    if not allowed:
+        return ""
+    try:
+        endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(
+            method=sorted(allowed)[0])
+    except HTTPException:
+        return ""
+    return str(endpoint)
+
+
+def is_api_request() -> bool:
+    """Whether this request is for a JSON route of views/api/ (or under ``/api/``)."""
+    return (_endpoint().split(".", 1)[0] == API_BLUEPRINT
+            or request.path.startswith(API_PREFIX))
+
+
+def problem_type(code: str) -> str:
+    """The type URI of a problem named ``code`` ("SessionMoved", "Not Found")."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", code).replace("_", " ").split()
+    return PROBLEM_TYPE_BASE + "-".join(word.lower() for word in words)
+
+
+def problem(status: int, title: str, detail: str, *, code: str, hint: str = "") -> Response:
+    """An ``application/problem+json`` answer (RFC 9457) about this request."""
+    body: dict[str, Any] = {"type": problem_type(code), "title": title, "status": status,
+                            "detail": detail, "instance": request.path}
+    if hint:
+        body["hint"] = hint
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
 def error_response(status: int, title: str, message: str, *, hint: str = "",
                    contact: str = "", code: str = "") -> tuple[Any, int]:
     db.session.rollback()
-    if wants_json():
-        return {"error": code or title, "title": title, "message": message,
-                "hint": hint}, status
+    if is_api_request() or wants_json():
+        return problem(status, title, message, code=code or title, hint=hint), status
     return render_template("error.html", status=status, title=title, message=message,
                            hint=hint, contact=contact), status
 
 
-def _platform_error(error: errors.PlatformError) -> tuple[Any, int]:
+def _platform_error(error: errors.PlatformError) -> Any:
     contact = getattr(error, "contact", "")
-    return error_response(status_of(error), error.title, error.message, hint=error.hint,
-                          contact=contact, code=type(error).__name__)
+    response, status = error_response(status_of(error), error.title, error.message,
+                                      hint=error.hint, contact=contact,
+                                      code=type(error).__name__)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        return response, status, {"Retry-After": str(retry_after)}
+    return response, status
 
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
-    from flask import current_app
-
     limit = current_app.config["HELDOUT_MAX_UPLOAD_MB"]
     return error_response(413, "File too large",
                           f"What you sent is larger than the {limit} MiB this site accepts.",
@@ -87,7 +148,7 @@ def _csrf_error(error: CSRFError) -> tuple[Any, int]:
                           "The page belongs to a session that has ended, or was sent from "
                           "elsewhere, so it was not accepted.",
                           hint="Go back, reload the page and try again.",
-                          code="CSRFError")
+                          code="FormExpired")
 
 
 def retry_after_seconds() -> int:
@@ -136,7 +197,7 @@ def _http_error(error: HTTPException) -> Any:
         return error
     title, message, hint = MESSAGES.get(
         status, (error.name, error.description or "", "Try again in a moment."))
-    response, code = error_response(status, title, message, hint=hint)
+    response, code = error_response(status, title, message, hint=hint, code=error.name)
     allowed = getattr(error, "valid_methods", None)
     if status == 405 and allowed:
         return response, code, {"Allow": ", ".join(allowed)}
@@ -193,8 +254,6 @@ def _private(response: Response) -> bool:
 
 
 def _security_headers(response: Response) -> Response:
-    from flask import current_app
-
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

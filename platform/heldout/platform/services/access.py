@@ -5,15 +5,19 @@ through them those assessments' invites, attempts, submissions and reports. An a
 no team, and an assessment with no team, belong to the default team (slug ``default``):
 that is where an installation starts, and where the migration put everything that
 existed before teams.
+
+Who asks is an explicit ``Viewer``, made by the web layer from the request (a session
+today, an API token later) and handed in; nothing here reads the request. The web layer
+checks the ids a URL names against it before any view runs (``check_ids``); services that
+choose which assessments to show take it as an argument (``restrict``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, has_request_context, request
-from flask_login import current_user
 from sqlalchemy import Select, false, or_, select
 
 from heldout.platform.errors import NotFound
@@ -34,6 +38,36 @@ DEFAULT_TEAM = "default"
 SCOPED_PARAMETERS = ("assessment_id", "invite_id", "attempt_id", "submission_id", "run_id")
 
 
+@dataclass(frozen=True)
+class StaffViewer:
+    """A signed-in staff member: what they see follows from their role and teams."""
+
+    user: User
+    team_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, user: User) -> StaffViewer:
+        return cls(user, tuple(team_ids_of(user.id)))
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the viewer holds one of ``roles`` (an admin holds them all)."""
+        return self.role == "admin" or self.role in roles
+
+
+@dataclass(frozen=True)
+class CandidateViewer:
+    """A candidate's browser, bound to one attempt (by its public id) and nothing else."""
+
+    attempt_public_id: str
+
+
+Viewer = StaffViewer | CandidateViewer
+
+
 def team_ids_of(user_id: int) -> list[int]:
     return list(db.session.scalars(select(TeamMember.team_id)
                                    .where(TeamMember.user_id == user_id)
@@ -44,20 +78,21 @@ def default_team() -> Team | None:
     return db.session.scalar(select(Team).where(Team.slug == DEFAULT_TEAM))
 
 
-def _scope(user: User) -> tuple[list[int], bool]:
-    """The teams whose work ``user`` sees, and whether that includes the default team."""
-    ids = team_ids_of(user.id)
+def _scope(viewer: StaffViewer) -> tuple[list[int], bool]:
+    """The teams whose work ``viewer`` sees, and whether that includes the default team."""
+    ids = list(viewer.team_ids)
     if not ids:
         return ids, True
     default = default_team()
     return ids, default is not None and default.id in ids
 
 
-def restrict(query: Select[Any], user: User | None) -> Select[Any]:
-    """``query`` (over Assessment) limited to what ``user`` may see; None: no limit."""
-    if user is None or user.role == "admin":
+def restrict(query: Select[Any], viewer: StaffViewer | None) -> Select[Any]:
+    """``query`` (over Assessment) limited to what ``viewer`` may see; None (the command
+    line, the worker: no person asks) sees everything."""
+    if viewer is None or viewer.role == "admin":
         return query
-    ids, in_default = _scope(user)
+    ids, in_default = _scope(viewer)
     default = default_team() if in_default else None
     seen = [*ids, *([default.id] if default is not None else [])]
     conditions = [Assessment.team_id.in_(seen)] if seen else []
@@ -66,15 +101,15 @@ def restrict(query: Select[Any], user: User | None) -> Select[Any]:
     return query.where(or_(*conditions) if conditions else false())
 
 
-def visible_assessments(user: User) -> Select[Any]:
-    """Every assessment ``user`` may open, as a query to order or filter further."""
-    return restrict(select(Assessment), user)
+def visible_assessments(viewer: StaffViewer) -> Select[Any]:
+    """Every assessment ``viewer`` may open, as a query to order or filter further."""
+    return restrict(select(Assessment), viewer)
 
 
-def can_see(user: User, assessment: Assessment) -> bool:
-    if user.role == "admin":
+def can_see(viewer: StaffViewer, assessment: Assessment) -> bool:
+    if viewer.role == "admin":
         return True
-    ids, in_default = _scope(user)
+    ids, in_default = _scope(viewer)
     if assessment.team_id is None:
         return in_default
     if assessment.team_id in ids:
@@ -83,9 +118,9 @@ def can_see(user: User, assessment: Assessment) -> bool:
     return default is not None and assessment.team_id == default.id
 
 
-def require_assessment_access(user: User, assessment: Assessment) -> Assessment:
-    """``assessment`` if ``user`` may see it; otherwise it does not exist for them."""
-    if not can_see(user, assessment):
+def require_assessment_access(viewer: StaffViewer, assessment: Assessment) -> Assessment:
+    """``assessment`` if ``viewer`` may see it; otherwise it does not exist for them."""
+    if not can_see(viewer, assessment):
         raise NotFound(f"No assessment {assessment.id}")
     return assessment
 
@@ -115,49 +150,15 @@ def assessment_of(parameter: str, value: int) -> Assessment | None:
     return None
 
 
-def check_view_args(user: User, view_args: Mapping[str, Any]) -> None:
-    """Refuse (as not found) a staff URL naming another team's work."""
-    if user.role == "admin":
+def check_ids(viewer: StaffViewer, ids: Mapping[str, Any]) -> None:
+    """Refuse (as not found) ids naming another team's work, e.g. a staff URL's arguments."""
+    if viewer.role == "admin":
         return
     for parameter in SCOPED_PARAMETERS:
-        value = view_args.get(parameter)
+        value = ids.get(parameter)
         # Only integer ids are staff ids (a candidate's attempt has a public string id).
         if not isinstance(value, int):
             continue
         assessment = assessment_of(parameter, value)
         if assessment is not None:
-            require_assessment_access(user, assessment)
-
-
-def current_viewer() -> User | None:
-    """The signed-in staff member of this request; None outside a request (CLI, worker) or
-    for a visitor who is not signed in (candidates are scoped by their session instead)."""
-    if not has_request_context() or not current_user.is_authenticated:
-        return None
-    return cast(User, current_user._get_current_object())
-
-
-def scoped(query: Select[Any]) -> Select[Any]:
-    """``query`` (over Assessment) limited to what this request's staff member may see."""
-    return restrict(query, current_viewer())
-
-
-def checked(assessment: Assessment) -> Assessment:
-    """``assessment``, unless this request's staff member may not see it (NotFound)."""
-    viewer = current_viewer()
-    return assessment if viewer is None else require_assessment_access(viewer, assessment)
-
-
-def _guard() -> None:
-    viewer = current_viewer()
-    # Admin pages are for admins alone, who see every team's work anyway; a candidate's
-    # pages belong to the browser that started the attempt, whoever else is signed in.
-    if request.view_args and viewer is not None and \
-            request.blueprint not in ("admin", "candidate"):
-        check_view_args(viewer, request.view_args)
-
-
-def init_app(app: Flask) -> None:
-    """Check every request's URL ids against the signed-in staff member's teams, so a page
-    added later is scoped without remembering to ask."""
-    app.before_request(_guard)
+            require_assessment_access(viewer, assessment)

@@ -175,10 +175,12 @@ def set_archived(assessment_id: int, archived: bool) -> Assessment:
 
 
 def get_assessment(assessment_id: int) -> Assessment:
+    """The assessment by id. Whether the person asking may see it was decided at the web
+    boundary (``access.check_ids`` on the URL's ids) before any service runs."""
     assessment = db.session.get(Assessment, assessment_id)
     if assessment is None:
         raise NotFound(f"No assessment {assessment_id}")
-    return access.checked(assessment)
+    return assessment
 
 
 @dataclass(frozen=True)
@@ -190,10 +192,11 @@ class AssessmentPage:
     archived_count: int
 
 
-def list_assessments(*, include_archived: bool = False, page: int = 1,
-                     per_page: int = PER_PAGE) -> AssessmentPage:
-    """One page of assessments, newest first, with their invite counts."""
-    visible = access.scoped(select(Assessment))
+def list_assessments(*, viewer: access.StaffViewer | None, include_archived: bool = False,
+                     page: int = 1, per_page: int = PER_PAGE) -> AssessmentPage:
+    """One page of the assessments ``viewer`` may see, newest first, with their invite
+    counts (None: every assessment, for the command line)."""
+    visible = access.restrict(select(Assessment), viewer)
     query = visible if include_archived else visible.where(Assessment.archived.is_(False))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     archived_count = db.session.scalar(select(func.count()).select_from(

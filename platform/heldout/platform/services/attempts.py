@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,9 +23,9 @@ from heldout.platform.models import (
     Submission,
     new_variant_seed,
 )
-from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.catalogue import BundleCatalogue
 
-VARIANTS_DIR_NAME = "variants"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -166,28 +165,17 @@ def assessment_challenge(attempt: Attempt, slug: str) -> Challenge:
     raise NotFound(f"This assessment has no challenge {slug!r}")
 
 
-def variants_dir(data_dir: Path | None = None) -> Path:
-    """Where generated data variants are cached: ``<data dir>/variants``.
-
-    The web app serves from it and the worker grades from it, so both must share the data
-    directory (as they do on one machine and in docker-compose).
-    """
-    base = data_dir if data_dir is not None else Path(current_app.config["HELDOUT_DATA_DIR"])
-    return base / VARIANTS_DIR_NAME
-
-
-def attempt_bundle(attempt: Attempt, challenge: Challenge) -> Bundle:
+def attempt_bundle(attempt: Attempt, challenge: Challenge, bundles: BundleCatalogue) -> Bundle:
     """The bundle as this attempt's candidate sees it: bound to the attempt's data variant.
 
     The variant is generated on first use and cached; a generator that fails makes the
     challenge unavailable (``NotFound``) rather than serving someone else's data.
     """
-    bundle = get_bundles().for_challenge(challenge)
+    bundle = bundles.for_challenge(challenge)
     try:
-        return bind_variant(bundle, attempt.variant_seed, variants_dir())
+        return bind_variant(bundle, attempt.variant_seed, bundles.variants_dir)
     except VariantError as exc:
-        current_app.logger.error("variant of %s for attempt %s: %s", challenge.slug,
-                                 attempt.public_id, exc)
+        log.error("variant of %s for attempt %s: %s", challenge.slug, attempt.public_id, exc)
         raise NotFound(f"The data of challenge {challenge.slug!r} is not available",
                        hint="Ask the person who invited you; the server could not prepare "
                             "your copy of the challenge data.") from exc

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request
 from sqlalchemy import func, select
 
 from heldout.platform.extensions import db
@@ -39,12 +38,25 @@ ACTIONS: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from: the client's address and its user agent. The web layer
+    reads them from the request; the command line and the worker have none."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+NO_ORIGIN = Origin()
+
+
 def record(actor: User | None, action: str, target_type: str = "",
-           target_id: int | str | None = None, detail: dict[str, Any] | None = None,
-           ip: str | None = None, *, user_agent: str | None = None,
-           actor_label: str | None = None, commit: bool = True) -> AuditEvent:
+           target_id: int | str | None = None, detail: dict[str, Any] | None = None, *,
+           origin: Origin = NO_ORIGIN, actor_label: str | None = None,
+           commit: bool = True) -> AuditEvent:
     """Add one event. ``actor`` None is someone not signed in (``actor_label`` says who
     they claimed to be). Commits unless the caller's own transaction is about to."""
+    ip, user_agent = origin.ip, origin.user_agent
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         actor_label=(actor.email if actor is not None else (actor_label or ""))[:254],
@@ -56,31 +68,6 @@ def record(actor: User | None, action: str, target_type: str = "",
     if commit:
         db.session.commit()
     return event
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where an action came from: the client's address and its user agent."""
-
-    ip: str | None = None
-    user_agent: str | None = None
-
-
-def current_origin() -> Origin:
-    """The current web request's client address (as the trusted-proxy settings resolve it)
-    and user agent; nothing outside a request (the CLI, the worker)."""
-    if not has_request_context():
-        return Origin()
-    return Origin(request.remote_addr, request.headers.get("User-Agent"))
-
-
-def record_request(actor: User | None, action: str, target_type: str = "",
-                   target_id: int | str | None = None, detail: dict[str, Any] | None = None,
-                   *, actor_label: str | None = None) -> AuditEvent:
-    """``record`` from wherever the current web request came from."""
-    origin = current_origin()
-    return record(actor, action, target_type, target_id, detail, origin.ip,
-                  user_agent=origin.user_agent, actor_label=actor_label)
 
 
 @dataclass(frozen=True)

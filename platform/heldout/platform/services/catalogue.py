@@ -19,6 +19,7 @@ from heldout.platform.models import Challenge, ChallengeVersion, utcnow
 from heldout.platform.remote_files import FilesClient, bundle_store
 
 EXTENSION_KEY = "heldout.bundles"
+VARIANTS_DIR_NAME = "variants"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class BundleCatalogue:
         self.store = store
         self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], Bundle] = {}
+
+    @property
+    def variants_dir(self) -> Path:
+        """Where generated data variants are cached: ``<data dir>/variants``, beside the
+        store. The web app serves from it and the worker grades from it, so both must share
+        the data directory (as they do on one machine and in docker-compose)."""
+        return self.store.root.parent / VARIANTS_DIR_NAME
 
     def snapshot(self, source: Path) -> Bundle:
         """Store the bundle in ``source`` as a version and return it as stored."""

@@ -36,9 +36,8 @@ from heldout.platform.models import (
     Invite,
     Submission,
 )
-from heldout.platform.services import access, charts
+from heldout.platform.services import charts
 from heldout.platform.services.assessments import get_assessment
-from heldout.platform.services.attempts import variants_dir
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.report_kinds import (
     KindViews,
@@ -256,14 +255,15 @@ def _variant_label(attempt: Attempt, result: ChallengeResult) -> VariantLabel | 
     version = result.graded_version
     if attempt.variant_seed is None or version is None:
         return None
+    bundles = get_bundles()
     try:
-        bundle = get_bundles().at_version(result.challenge.slug, version)
+        bundle = bundles.at_version(result.challenge.slug, version)
     except (BundleVersionMissing, GraderError):
         return None
     if bundle.variants is None:
         return None
     try:
-        built = cached_variant(variants_dir(), bundle.slug, version, attempt.variant_seed)
+        built = cached_variant(bundles.variants_dir, bundle.slug, version, attempt.variant_seed)
     except GraderError:
         built = None
     return VariantLabel(attempt.variant_seed, built.digest if built is not None else None)
@@ -901,7 +901,7 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime) -> Can
     if attempt is None:
         raise NotFound(f"No attempt {attempt_id}")
     invite = attempt.invite
-    assessment = access.checked(invite.assessment)
+    assessment = invite.assessment
     counting = counting_of(assessment)
     results = [dataclasses.replace(r, variant=_variant_label(attempt, r))
                for r in _results(attempt, assessment.challenges, counting)]
@@ -948,7 +948,7 @@ def submission_view(attempt_id: int, submission_id: int, *, blobs: BlobStore) ->
     if submission is None or submission.attempt_id != attempt_id:
         raise NotFound(f"No submission {submission_id} in attempt {attempt_id}")
     attempt = submission.attempt
-    assessment = access.checked(attempt.invite.assessment)
+    assessment = attempt.invite.assessment
     siblings = [s for s in attempt.submissions if s.challenge_id == submission.challenge_id]
     results = _results(attempt, [submission.challenge], counting_of(assessment))
     counted = results[0].counted

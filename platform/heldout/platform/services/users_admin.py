@@ -115,8 +115,7 @@ def create_user(*, actor: User, email: str, name: str, role: str, team_ids: Sequ
     db.session.flush()
     teams = _set_memberships(user.id, team_ids)
     audit.record(actor, "user.create", "user", user.id,
-                 {"email": email, "role": role, "teams": teams}, origin.ip,
-                 user_agent=origin.user_agent, commit=False)
+                 {"email": email, "role": role, "teams": teams}, origin=origin, commit=False)
     db.session.commit()
     return NewPassword(user, password)
 
@@ -136,7 +135,7 @@ def set_active(*, actor: User, user_id: int, active: bool, origin: audit.Origin)
         user.active = active
         user.rotate_session_token()
         audit.record(actor, "user.enable" if active else "user.disable", "user", user.id,
-                     {"email": user.email}, origin.ip, user_agent=origin.user_agent,
+                     {"email": user.email}, origin=origin,
                      commit=False)
         db.session.commit()
     return user
@@ -149,7 +148,7 @@ def reset_password(*, actor: User, user_id: int, origin: audit.Origin) -> NewPas
     user.password_hash = generate_password_hash(password, method="scrypt")
     user.rotate_session_token()
     audit.record(actor, "user.password_reset", "user", user.id, {"email": user.email},
-                 origin.ip, user_agent=origin.user_agent, commit=False)
+                 origin=origin, commit=False)
     db.session.commit()
     return NewPassword(user, password)
 
@@ -162,8 +161,7 @@ def change_role(*, actor: User, user_id: int, role: str, origin: audit.Origin) -
         _not_self(actor, user, "change the role of")
         before, user.role = user.role, role
         audit.record(actor, "user.role", "user", user.id,
-                     {"email": user.email, "from": before, "to": role}, origin.ip,
-                     user_agent=origin.user_agent, commit=False)
+                     {"email": user.email, "from": before, "to": role}, origin=origin, commit=False)
         db.session.commit()
     return user
 
@@ -173,7 +171,7 @@ def set_teams(*, actor: User, user_id: int, team_ids: Sequence[int],
     user = get_user(user_id)
     teams = _set_memberships(user.id, team_ids)
     audit.record(actor, "user.teams", "user", user.id, {"email": user.email, "teams": teams},
-                 origin.ip, user_agent=origin.user_agent, commit=False)
+                 origin=origin, commit=False)
     db.session.commit()
     return user
 
@@ -221,7 +219,7 @@ def create_team(*, actor: User, name: str, slug: str, origin: audit.Origin) -> T
     db.session.add(team)
     db.session.flush()
     audit.record(actor, "team.create", "team", team.id, {"slug": slug, "name": team.name},
-                 origin.ip, user_agent=origin.user_agent, commit=False)
+                 origin=origin, commit=False)
     db.session.commit()
     return team
 
@@ -236,7 +234,6 @@ def move_assessment(*, actor: User, assessment_id: int, team_id: int,
         raise InvalidInput(f"Unknown team {team_id}", field="team")
     assessment.team_id = team.id
     audit.record(actor, "assessment.team", "assessment", assessment.id,
-                 {"name": assessment.name, "team": team.slug}, origin.ip,
-                 user_agent=origin.user_agent, commit=False)
+                 {"name": assessment.name, "team": team.slug}, origin=origin, commit=False)
     db.session.commit()
     return assessment

@@ -7,6 +7,8 @@
   var SAVE_EVERY_MS = 3000;      // a dirty editor is saved this often
   var KEEPALIVE_MAX_BYTES = 60000; // fetch keepalive bodies are capped at 64 KiB
   var POLL_MS = 2000;
+  // Errors come as problem documents (RFC 9457): type, title, status, detail, hint.
+  var SESSION_MOVED = "/api/problems/session-moved";
 
   function $(root, sel) { return root.querySelector(sel); }
   function all(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
@@ -201,10 +203,10 @@
       if (res.r.ok) {
         self.savedVersion = version; self.problem = "";
         self.savedAt = res.data.saved_at ? Date.parse(res.data.saved_at) : Date.now();
-      } else if (res.data.error === "SessionMoved") {
+      } else if (res.data.type === SESSION_MOVED) {
         // Another browser took the attempt over: stop saving, keep the text in the editor.
         self.closed = true; self.moved = true;
-        self.problem = "Not saved: " + res.data.message + (res.data.hint ? " " + res.data.hint : "");
+        self.problem = "Not saved: " + res.data.detail + (res.data.hint ? " " + res.data.hint : "");
       } else if (res.r.status === 409) {
         self.closed = true; self.savedVersion = self.version;
         self.problem = "Time is up: the server keeps your last saved work and submits it.";
@@ -213,7 +215,7 @@
         self.problem = "Saving paused for a moment (too many saves); your text is still here.";
       } else {
         self.holdUntil = Date.now() + 5000;
-        self.problem = "Not saved: " + (res.data.message || ("error " + res.r.status)) + (res.data.hint ? " " + res.data.hint : "");
+        self.problem = "Not saved: " + (res.data.detail || ("error " + res.r.status)) + (res.data.hint ? " " + res.data.hint : "");
       }
       self.render();
     }).catch(function () {

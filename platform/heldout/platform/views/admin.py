@@ -13,7 +13,7 @@ from heldout.platform.models import ROLES
 from heldout.platform.queue import get_queue
 from heldout.platform.services import audit, health, users_admin
 from heldout.platform.views.auth import role_required, staff_user
-from heldout.platform.views.common import now, parse_int
+from heldout.platform.views.common import now, parse_int, request_origin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -68,7 +68,7 @@ def user_new() -> ResponseReturnValue:
         try:
             created = users_admin.create_user(
                 actor=staff_user(), email=form.get("email", ""), name=form.get("name", ""),
-                role=form.get("role", ""), team_ids=_team_ids(), origin=audit.current_origin())
+                role=form.get("role", ""), team_ids=_team_ids(), origin=request_origin())
         except InvalidInput as exc:
             error = exc
         else:
@@ -94,7 +94,7 @@ def user_active(user_id: int) -> ResponseReturnValue:
     """Disable (its sessions end at once) or enable an account."""
     users_admin.set_active(actor=staff_user(), user_id=user_id,
                            active=request.form.get("active") == "1",
-                           origin=audit.current_origin())
+                           origin=request_origin())
     return redirect(url_for("admin.user_detail", user_id=user_id), code=303)
 
 
@@ -103,14 +103,14 @@ def user_active(user_id: int) -> ResponseReturnValue:
 def user_password(user_id: int) -> ResponseReturnValue:
     """A new generated password, shown once; the account's sessions end."""
     return _keep_new_password(users_admin.reset_password(
-        actor=staff_user(), user_id=user_id, origin=audit.current_origin()))
+        actor=staff_user(), user_id=user_id, origin=request_origin()))
 
 
 @bp.post("/users/<int:user_id>/role")
 @role_required()
 def user_role(user_id: int) -> ResponseReturnValue:
     users_admin.change_role(actor=staff_user(), user_id=user_id,
-                            role=request.form.get("role", ""), origin=audit.current_origin())
+                            role=request.form.get("role", ""), origin=request_origin())
     return redirect(url_for("admin.user_detail", user_id=user_id), code=303)
 
 
@@ -118,7 +118,7 @@ def user_role(user_id: int) -> ResponseReturnValue:
 @role_required()
 def user_teams(user_id: int) -> ResponseReturnValue:
     users_admin.set_teams(actor=staff_user(), user_id=user_id, team_ids=_team_ids(),
-                          origin=audit.current_origin())
+                          origin=request_origin())
     return redirect(url_for("admin.user_detail", user_id=user_id), code=303)
 
 
@@ -142,7 +142,7 @@ def team_create() -> ResponseReturnValue:
     form = request.form
     try:
         users_admin.create_team(actor=staff_user(), name=form.get("name", ""),
-                                slug=form.get("slug", ""), origin=audit.current_origin())
+                                slug=form.get("slug", ""), origin=request_origin())
     except InvalidInput as exc:
         return _teams_page(form=dict(form), error=exc)
     return redirect(url_for("admin.teams"), code=303)
@@ -153,7 +153,7 @@ def team_create() -> ResponseReturnValue:
 def assessment_team(assessment_id: int) -> ResponseReturnValue:
     users_admin.move_assessment(actor=staff_user(), assessment_id=assessment_id,
                                 team_id=parse_int(request.form.get("team"), 0) or 0,
-                                origin=audit.current_origin())
+                                origin=request_origin())
     return redirect(url_for("admin.teams"), code=303)
 
 

@@ -1,4 +1,5 @@
-"""Sign-in and sign-out for staff, and the role check every staff view uses."""
+"""Sign-in and sign-out for staff, the role check every staff view uses, and the team check
+every staff URL gets (from the signed-in staff member, as an explicit ``StaffViewer``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,26 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from heldout.platform.extensions import limiter
+from heldout.platform.http import API_BLUEPRINT
 from heldout.platform.models import User
-from heldout.platform.services import accounts, audit
+from heldout.platform.services import access, accounts, audit
+from heldout.platform.views.common import request_origin
 
 bp = Blueprint("auth", __name__)
 
@@ -48,6 +62,43 @@ def role_required(*roles: str) -> Callable[[F], F]:
 
 def staff_user() -> User:
     return cast(User, current_user._get_current_object())
+
+
+def staff_viewer() -> access.StaffViewer:
+    """The signed-in staff member of this request with their teams (made once a request).
+    For views behind a sign-in check: anyone else is refused (401)."""
+    if not current_user.is_authenticated:
+        abort(401)
+    viewer = g.get("staff_viewer")
+    if viewer is None:
+        viewer = g.staff_viewer = access.StaffViewer.of(staff_user())
+    return cast(access.StaffViewer, viewer)
+
+
+def record_action(actor: User, action: str, target_type: str, target_id: int | str,
+                  detail: dict[str, Any] | None = None) -> None:
+    """The audit event of what ``actor`` just did by this request, with its origin."""
+    audit.record(actor, action, target_type, target_id, detail, origin=request_origin())
+
+
+# Admin pages are for admins alone, who see every team's work anyway; a candidate's pages
+# belong to the browser that started the attempt, whoever else is signed in; the JSON
+# routes check their viewer themselves (views/api/auth.py), however it was authenticated.
+UNGUARDED_BLUEPRINTS = ("admin", "candidate", API_BLUEPRINT)
+
+
+def _check_url_ids() -> None:
+    outermost = request.blueprints[-1] if request.blueprints else None
+    if not request.view_args or outermost in UNGUARDED_BLUEPRINTS:
+        return
+    if current_user.is_authenticated:
+        access.check_ids(staff_viewer(), request.view_args)
+
+
+def init_app(app: Flask) -> None:
+    """Check every staff URL's ids against the signed-in staff member's teams, so a page
+    added later is scoped without remembering to ask."""
+    app.before_request(_check_url_ids)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -96,11 +147,12 @@ def login() -> ResponseReturnValue:
         user = accounts.authenticate(email, request.form.get("password", ""))
         if user is not None:
             login_user(user)
-            audit.record_request(user, "login.success", "user", user.id)
+            audit.record(user, "login.success", "user", user.id, origin=request_origin())
             target = safe_next(request.args.get("next"))
             return redirect(target or url_for("staff.assessment_list"))
         error = "That e-mail and password don't match an account."
-        audit.record_request(None, "login.failure", "user", actor_label=email.strip().lower())
+        audit.record(None, "login.failure", "user", actor_label=email.strip().lower(),
+                     origin=request_origin())
     return render_template("auth/login.html", error=error, email=email), 401 if error else 200
 
 

@@ -1,4 +1,6 @@
-"""Candidate pages: invite landing, overview, workspace, downloads, submit, live status.
+"""Candidate pages: invite landing, overview, workspace, downloads, submit, finish.
+
+The workspace's JSON (live status, drafts) and its event stream live in views/api/.
 
 A browser is bound to one attempt (``session["attempt"]``); any other attempt's URL is
 answered 404, as if it did not exist. A resent link moves the attempt to the browser that
@@ -7,10 +9,9 @@ opens it: the one bound before is then told so (``session["link"]`` no longer ma
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -25,7 +26,6 @@ from flask import (
     request,
     send_file,
     session,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -36,7 +36,7 @@ from heldout.graders.errors import ServedFileNotFound
 from heldout.graders.serving import AREAS, public_files, served_file, starter_files
 from heldout.platform import markdown
 from heldout.platform.errors import AttemptClosed, InvalidInput, TooManySubmissions
-from heldout.platform.extensions import csrf, db, limiter
+from heldout.platform.extensions import csrf, limiter
 from heldout.platform.http import status_of
 from heldout.platform.models import Attempt, Invite
 from heldout.platform.queue import get_queue
@@ -144,15 +144,20 @@ def start_from_link(token: str) -> ResponseReturnValue:
     return _start(_find_invite(token))
 
 
-def bound_attempt(view: F) -> F:
+def check_bound(attempt_id: str) -> None:
     """Only the browser bound to the attempt (by Start, or by a resent link since) may
-    reach its pages; one bound before a resent link was opened elsewhere is told so."""
+    reach it; one bound before a resent link was opened elsewhere is told so."""
+    if session.get(SESSION_KEY) != attempt_id:
+        abort(404)
+    invites.check_binding(attempt_id, session.get(LINK_KEY))
+
+
+def bound_attempt(view: F) -> F:
+    """The attempt's pages are for its browser alone (``check_bound``)."""
 
     @wraps(view)
     def wrapped(attempt_id: str, *args: Any, **kwargs: Any) -> Any:
-        if session.get(SESSION_KEY) != attempt_id:
-            abort(404)
-        invites.check_binding(attempt_id, session.get(LINK_KEY))
+        check_bound(attempt_id)
         return view(attempt_id, *args, **kwargs)
 
     return cast(F, wrapped)
@@ -180,7 +185,7 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                error: Exception | None = None, status: int = 200,
                closed: bool = False) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
-    bundle = attempts.attempt_bundle(attempt, challenge)
+    bundle = attempts.attempt_bundle(attempt, challenge, catalogue.get_bundles())
     entrypoint = bundle.submission.entrypoint
     opened = drafts.editor_files(attempt, challenge, bundle, blob_store())
     files = list(opened.files)
@@ -223,7 +228,7 @@ def download(attempt_id: str, slug: str, area: str, name: str) -> ResponseReturn
     challenge = attempts.assessment_challenge(attempt, slug)
     if area not in AREAS:
         abort(404)
-    bundle = attempts.attempt_bundle(attempt, challenge)
+    bundle = attempts.attempt_bundle(attempt, challenge, catalogue.get_bundles())
     try:
         item = served_file(bundle, area, name)
     except ServedFileNotFound:
@@ -261,12 +266,12 @@ def public_run_limits() -> list[str]:
 
 
 def _check_submit_rate(attempt_id: str) -> None:
-    _check_rate("HELDOUT_SUBMIT_LIMIT", "submit", attempt_id,
+    check_rate("HELDOUT_SUBMIT_LIMIT", "submit", attempt_id,
                 "Submissions are limited to {limit}, and this attempt reached that.",
                 "Submit again in {wait} seconds; your code is still in the editor.")
 
 
-def _check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: str) -> None:
+def check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: str) -> None:
     """Count one use of ``scope`` by the attempt; over ``setting``'s limits, refuse it."""
     strategy = limiter.limiter
     try:
@@ -339,17 +344,6 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
 csrf.exempt(submit)
 
 
-@bp.get("/a/<attempt_id>/submissions/<int:submission_id>")
-@bound_attempt
-def submission_status(attempt_id: str, submission_id: int) -> ResponseReturnValue:
-    """JSON status of one submission, polled by the page until it is final."""
-    attempt = attempts.get_attempt(attempt_id)
-    submission = submissions.attempt_submission(attempt, submission_id)
-    return submissions.candidate_status(submission,
-                                        show_scores=attempt.invite.assessment.show_scores,
-                                        now=now())
-
-
 def _public_run_view(attempt: Attempt, challenge_id: int) -> public_runs.PublicRunView | None:
     run = public_runs.latest_public_run(attempt, challenge_id)
     return None if run is None else public_runs.public_run_view(run, now=now())
@@ -365,7 +359,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     code, extra, files = _editor_form()
     try:
         _check_form_token()
-        _check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
+        check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
                     "Public check runs are limited to {limit}, and this attempt reached that.",
                     "Run them again in {wait} seconds; your code is still in the editor.")
         public_runs.request_public_run(
@@ -392,20 +386,6 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 csrf.exempt(public_run)
 
 
-@bp.get("/a/<attempt_id>/public-runs/<int:run_id>")
-@bound_attempt
-def public_run_status(attempt_id: str, run_id: int) -> ResponseReturnValue:
-    """JSON status of a public run with its results block as HTML, polled until final."""
-    attempt = attempts.get_attempt(attempt_id)
-    run = public_runs.attempt_public_run(attempt, run_id)
-    if run is None:
-        abort(404)
-    view = public_runs.public_run_view(run, now=now())
-    html = render_template("candidate/_public_run.html", attempt=attempt, run=view,
-                           slug=run.challenge_slug)
-    return {**view.as_json(), "html": html}
-
-
 @bp.post("/a/<attempt_id>/finish")
 @bound_attempt
 def finish(attempt_id: str) -> ResponseReturnValue:
@@ -428,108 +408,3 @@ def done(attempt_id: str) -> ResponseReturnValue:
     return render_template("candidate/done.html", attempt=attempt,
                            assessment=attempt.invite.assessment,
                            cards=attempts.challenge_statuses(attempt))
-
-
-def _draft_payload() -> list[drafts.DraftFile]:
-    """The editor's files from JSON (fetch) or a form field ``payload`` (a beacon on leaving)."""
-    raw: Any = request.get_json(silent=True) if request.is_json else None
-    if raw is None and "payload" in request.form:
-        try:
-            raw = json.loads(request.form["payload"])
-        except ValueError:
-            raw = None
-    items = raw.get("files") if isinstance(raw, dict) else None
-    if not isinstance(items, list) or not all(
-            isinstance(i, dict) and isinstance(i.get("name"), str)
-            and isinstance(i.get("content"), str) for i in items):
-        raise InvalidInput("The draft could not be read.",
-                           hint='Send {"files": [{"name": …, "content": …}]}.')
-    return [drafts.DraftFile(i["name"], i["content"]) for i in items]
-
-
-@bp.post("/a/<attempt_id>/c/<slug>/draft")
-@bound_attempt
-def save_draft(attempt_id: str, slug: str) -> ResponseReturnValue:
-    """Autosave: keep the editor's files on the server (CSRF token in a header or field)."""
-    try:
-        _check_rate("HELDOUT_AUTOSAVE_LIMIT", "autosave", attempt_id,
-                    "Autosaves are limited to {limit}, and this page reached that.",
-                    "Your text is still in the editor; it is saved again in {wait} seconds.")
-    except TooManySubmissions as exc:
-        refused = current_app.make_response(({"error": "TooManySubmissions", "title": exc.title,
-                                              "message": exc.message, "hint": exc.hint}, 429))
-        refused.headers["Retry-After"] = str(exc.retry_after or 1)
-        return refused
-    saved = drafts.save_drafts(attempt_public_id=attempt_id, challenge_slug=slug,
-                               files=_draft_payload(), bundles=catalogue.get_bundles(),
-                               now=now())
-    return {"saved_at": saved.saved_at.isoformat() if saved.saved_at else None,
-            "changed": saved.changed, "files": list(saved.names)}
-
-
-@bp.get("/a/<attempt_id>/c/<slug>/draft")
-@bound_attempt
-def load_draft(attempt_id: str, slug: str) -> ResponseReturnValue:
-    """What the editor opens: the server's drafts (else the last submission, else the starter)."""
-    attempt = attempts.get_attempt(attempt_id)
-    challenge = attempts.assessment_challenge(attempt, slug)
-    opened = drafts.editor_files(attempt, challenge, attempts.attempt_bundle(attempt, challenge),
-                                 blob_store())
-    return {"source": opened.source,
-            "saved_at": opened.saved_at.isoformat() if opened.saved_at else None,
-            "files": [{"name": f.name, "content": f.content} for f in opened.files]}
-
-
-@bp.get("/a/<attempt_id>/c/<slug>/state")
-@bound_attempt
-def workspace_state(attempt_id: str, slug: str) -> ResponseReturnValue:
-    """The live state as JSON: what the event stream sends, for browsers polling instead."""
-    attempt = attempts.get_attempt(attempt_id)
-    challenge = attempts.assessment_challenge(attempt, slug)
-    return live.workspace_state(attempt, challenge.id, now=now())
-
-
-# An open stream holds one of the server's threads: each lives this long, then the browser
-# reconnects (EventSource does so by itself); a comment line keeps proxies from closing it.
-STREAM_SECONDS = 120
-KEEPALIVE_SECONDS = 15
-STREAM_POLL_SECONDS = 1.0
-
-
-@bp.get("/a/<attempt_id>/c/<slug>/events")
-@bound_attempt
-def workspace_events(attempt_id: str, slug: str) -> ResponseReturnValue:
-    """Server-sent events: the live state each time it changes, until it is final."""
-    attempt = attempts.get_attempt(attempt_id)
-    challenge_id = attempts.assessment_challenge(attempt, slug).id
-    attempt_pk = attempt.id
-    lifetime = STREAM_SECONDS
-    db.session.remove()  # the stream must not hold the request's connection meanwhile
-
-    def stream() -> Iterator[str]:
-        started = last_sent = time.monotonic()
-        shown = ""
-        yield "retry: 3000\n\n"
-        while time.monotonic() - started < lifetime:
-            current = db.session.get(Attempt, attempt_pk)
-            if current is None:
-                return
-            state = live.workspace_state(current, challenge_id, now=now())
-            db.session.remove()
-            fingerprint = live.digest(state)
-            if fingerprint != shown:
-                shown, last_sent = fingerprint, time.monotonic()
-                yield f"event: status\ndata: {json.dumps(state)}\n\n"
-                if state["final"]:
-                    yield "event: final\ndata: {}\n\n"
-                    return
-            elif time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
-                last_sent = time.monotonic()
-                yield ": keep-alive\n\n"
-            time.sleep(STREAM_POLL_SECONDS)
-        yield "event: timeout\ndata: {}\n\n"
-
-    response = Response(stream_with_context(stream()), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # a buffering proxy would hold events back
-    return response

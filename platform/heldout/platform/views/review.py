@@ -1,16 +1,19 @@
-"""Interviewer pages: candidates table, compare, exports, reports, submissions, reviews.
+"""Interviewer pages: candidates table, compare, CSV export, reports, submissions, reviews.
 
-Recruiters see the same pages read-only (no review form); interviewers review.
+Recruiters see the same pages read-only (no review form); interviewers review. The JSON
+export lives with the other JSON routes in views/api/.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 
 from heldout.platform.errors import InvalidInput
-from heldout.platform.services import audit, exports, reports, reviews
-from heldout.platform.views.auth import role_required, staff_user
+from heldout.platform.models import User
+from heldout.platform.services import exports, reports, reviews
+from heldout.platform.views.auth import record_action, role_required, staff_user
 from heldout.platform.views.common import blob_store, now, parse_int
 
 bp = Blueprint("review", __name__)
@@ -29,8 +32,8 @@ def _is_reviewer() -> bool:
     return staff_user().role in ("interviewer", "admin")
 
 
-def _table_query() -> reports.TableQuery:
-    args = request.args
+def table_query(args: MultiDict[str, str]) -> reports.TableQuery:
+    """The candidates table's filter and sort, from a URL's query (page and exports)."""
     min_total: float | None
     try:
         min_total = float(args["min"]) if args.get("min", "").strip() else None
@@ -47,24 +50,28 @@ def _table_query() -> reports.TableQuery:
 @role_required(*READERS)
 def candidates(assessment_id: int) -> ResponseReturnValue:
     """Every candidate of an assessment: scores, percentile, time used, review status."""
-    table = reports.candidates_table(assessment_id, _table_query(), now=now())
+    table = reports.candidates_table(assessment_id, table_query(request.args), now=now())
     return render_template("review/candidates.html", table=table, assessment=table.assessment,
                            rows=table.page_rows)
 
 
-@bp.get("/assessments/<int:assessment_id>/candidates.<any(csv, json):fmt>")
-@role_required(*READERS)
-def export(assessment_id: int, fmt: str) -> ResponseReturnValue:
-    """The candidates table (as filtered and sorted) as CSV or JSON."""
-    table = reports.candidates_table(assessment_id, _table_query(), now=now())
-    body = exports.to_csv(table) if fmt == "csv" else exports.to_json(table)
-    audit.record_request(staff_user(), "export.candidates", "assessment", assessment_id, {"format": fmt})
-    mimetype = "text/csv" if fmt == "csv" else "application/json"
+def export_download(actor: User, assessment_id: int, fmt: str, body: str,
+                    mimetype: str) -> Response:
+    """The candidates table as a file to keep, recorded in the audit log."""
+    record_action(actor, "export.candidates", "assessment", assessment_id, {"format": fmt})
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = \
         f'attachment; filename="assessment-{assessment_id}-candidates.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/assessments/<int:assessment_id>/candidates.csv")
+@role_required(*READERS)
+def export(assessment_id: int) -> ResponseReturnValue:
+    """The candidates table (as filtered and sorted) as CSV."""
+    table = reports.candidates_table(assessment_id, table_query(request.args), now=now())
+    return export_download(staff_user(), assessment_id, "csv", exports.to_csv(table), "text/csv")
 
 
 @bp.get("/assessments/<int:assessment_id>/compare")
@@ -111,7 +118,7 @@ def save_review(attempt_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _render_report(attempt_id, exc, data)
     flash("Review submitted." if data.submit else "Review saved as a draft.", "success")
-    audit.record_request(staff_user(), f"review.{'submit' if data.submit else 'save'}", "attempt", attempt_id)
+    record_action(staff_user(), f"review.{'submit' if data.submit else 'save'}", "attempt", attempt_id)
     return redirect(url_for("review.report", attempt_id=attempt_id, _anchor="review"))
 
 

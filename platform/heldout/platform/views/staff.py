@@ -22,8 +22,14 @@ from flask_login import current_user
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
-from heldout.platform.services import assessments, audit, catalogue, invites, mail, roles
-from heldout.platform.views.auth import role_required, safe_next, staff_user
+from heldout.platform.services import assessments, catalogue, invites, mail, roles
+from heldout.platform.views.auth import (
+    record_action,
+    role_required,
+    safe_next,
+    staff_user,
+    staff_viewer,
+)
 from heldout.platform.views.common import now, parse_int
 
 bp = Blueprint("staff", __name__)
@@ -60,7 +66,7 @@ def _smtp() -> mail.SmtpSettings | None:
 def assessment_list() -> ResponseReturnValue:
     """Assessments with invited / started / finished counts; archived ones on request."""
     archived = request.args.get("archived") == "1"
-    listing = assessments.list_assessments(include_archived=archived,
+    listing = assessments.list_assessments(viewer=staff_viewer(), include_archived=archived,
                                            page=parse_int(request.args.get("page"), 1) or 1)
     return render_template("staff/assessments.html", listing=listing,
                            summaries=listing.summaries, archived=archived,
@@ -181,7 +187,7 @@ def assessment_archive(assessment_id: int) -> ResponseReturnValue:
     """Archive (or, with archived=0, restore) an assessment."""
     archived = request.form.get("archived", "1") != "0"
     assessment = assessments.set_archived(assessment_id, archived)
-    audit.record_request(staff_user(), "assessment.archive", "assessment", assessment_id, {"on": archived})
+    record_action(staff_user(), "assessment.archive", "assessment", assessment_id, {"on": archived})
     done = "archived: its links no longer open" if archived else "restored"
     flash(f"“{assessment.name}” {done}.", "success")
     return redirect(url_for("staff.assessment_list", archived="1" if archived else None),
@@ -286,7 +292,7 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
             note=form.get("note", ""), delivery="page")
     except InvalidInput as exc:
         return _assessment_page(assessment_id, form=form, error=exc), 400
-    audit.record_request(staff_user(), "invite.create", "invite", created.invite.id)
+    record_action(staff_user(), "invite.create", "invite", created.invite.id)
     _hand_over(created, kind="invite")
     return redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
 
@@ -324,7 +330,7 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _assessment_page(assessment_id, error=exc), 400
     back = redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
-    audit.record_request(staff_user(), "invite.bulk", "assessment", assessment_id, {"invited": len(created)})
+    record_action(staff_user(), "invite.bulk", "assessment", assessment_id, {"invited": len(created)})
     if not created:
         flash("Nothing new to invite: every candidate of the list is already invited.", "info")
         return back
@@ -369,7 +375,7 @@ def invite_resend(invite_id: int) -> ResponseReturnValue:
         flash(exc.message, "error")
         return _invite_back(invites.get_invite(invite_id))
     _hand_over(created, kind="continue" if created.invite.started_at is not None else "resend")
-    audit.record_request(staff_user(), "invite.resend", "invite", invite_id)
+    record_action(staff_user(), "invite.resend", "invite", invite_id)
     return _invite_back(created.invite)
 
 
@@ -383,7 +389,7 @@ def invite_extend(invite_id: int) -> ResponseReturnValue:
         if until is None:
             raise InvalidInput("Choose the new expiry date", field="expires_at")
         invite = invites.extend_invite(invite_id, until=until, now=now())
-        audit.record_request(staff_user(), "invite.extend", "invite", invite_id, {"until": str(until.date())})
+        record_action(staff_user(), "invite.extend", "invite", invite_id, {"until": str(until.date())})
     except InvalidInput as exc:
         flash(exc.message + (f" {exc.hint}" if exc.hint else ""), "error")
         return _invite_back(invite)
@@ -404,7 +410,7 @@ def invite_extend(invite_id: int) -> ResponseReturnValue:
 def invite_revoke(invite_id: int) -> ResponseReturnValue:
     """Withdraw an invite link."""
     invite = invites.revoke_invite(invite_id, now=now())
-    audit.record_request(staff_user(), "invite.revoke", "invite", invite_id)
+    record_action(staff_user(), "invite.revoke", "invite", invite_id)
     flash(f"The link sent to {invite.candidate_name} no longer opens.", "success")
     return _invite_back(invite)
 
