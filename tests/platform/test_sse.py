@@ -29,7 +29,7 @@ from heldout.platform.models import EvaluationRecord, Submission, utcnow
 from heldout.platform.processes import stop_processes
 from heldout.platform.services import accounts, assessments, catalogue, invites
 from heldout.platform.views.api import streams
-from tests.platform.conftest import NewInvite
+from tests.platform.conftest import NewInvite, start_attempt
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "churn-prediction"
@@ -248,3 +248,152 @@ def test_a_served_stream_pushes_the_graded_status(served: tuple[Flask, int]) -> 
     assert next(received)[0] == "final"
     stream_conn.close()
     conn.close()
+
+
+# --- many open streams against a real `heldout serve` -----------------------------------------
+
+FLOOD_STREAMS = 200
+FLOOD_ATTEMPTS = 50     # four streams each: tabs of one candidate, and many candidates
+ANSWER_WITHIN = 10.0    # seconds: generous; an unanswered server makes the socket time out
+
+
+def waiting_attempts(settings: dict[str, str], count: int) -> list[tuple[str, str]]:
+    """``count`` started attempts, each with a submission waiting for a grade (no worker
+    runs, so their streams stay open): (public id, the browser's Cookie header) each."""
+    seeder = create_app({**settings, "WTF_CSRF_ENABLED": False})
+    cookie_name = seeder.config["SESSION_COOKIE_NAME"]
+    with seeder.app_context():
+        user = accounts.create_user("flood@example.com", "R", "recruiter", "y" * 12)
+        assessment = assessments.create_assessment(
+            name="Deadline", challenge_slugs=[SLUG], time_limit_minutes=30, instructions="",
+            expires_at=None, show_scores=True, created_by_id=user.id)
+        made = []
+        for n in range(count):
+            new = invites.create_invite(
+                assessment_id=assessment.id, candidate_name=f"C{n}",
+                candidate_email=f"c{n}@example.org", created_by_id=user.id,
+                secret=seeder.config["SECRET_KEY"], ttl_days=1, now=utcnow())
+            made.append(NewInvite(new.invite.id, new.token))
+    browsers = []
+    for new_invite in made:
+        browser = seeder.test_client()
+        attempt = start_attempt(browser, new_invite)
+        submit(browser, attempt)
+        session_cookie = browser.get_cookie(cookie_name)
+        assert session_cookie is not None
+        browsers.append((attempt, f"{cookie_name}={session_cookie.value}"))
+    with seeder.app_context():
+        db.engine.dispose()
+    return browsers
+
+
+def served_settings(app: Flask) -> dict[str, str]:
+    return {key: str(app.config[key]) for key in
+            ("HELDOUT_ENV", "HELDOUT_DATA_DIR", "HELDOUT_CHALLENGES_DIR", "HELDOUT_BASE_URL")} | {
+        "HELDOUT_SECRET_KEY": str(app.config["SECRET_KEY"]), "HELDOUT_SECURE_COOKIES": "0"}
+
+
+def status_line(stream: socket.socket) -> tuple[int, str]:
+    """The status and content type a raw HTTP response starts with."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = stream.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers.get("Content-Type", "")
+
+
+@pytest.mark.slow
+def test_two_hundred_open_streams_leave_the_site_answering(served: tuple[Flask, int]) -> None:
+    """200 event streams held open (50 candidates waiting for grades, four tabs each) must
+    not take the server: /healthz and a page still answer, and the streams beyond the caps
+    are refused at once, as problem documents, so their pages poll instead."""
+    app, port = served
+    browsers = waiting_attempts(served_settings(app), FLOOD_ATTEMPTS)
+    held: list[socket.socket] = []
+    try:
+        for n in range(FLOOD_STREAMS):
+            attempt, cookie = browsers[n % FLOOD_ATTEMPTS]
+            stream = socket.create_connection(("127.0.0.1", port), timeout=ANSWER_WITHIN)
+            stream.sendall(f"GET /a/{attempt}/c/{SLUG}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           f"Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n".encode())
+            held.append(stream)
+
+        for path in ("/healthz", "/login"):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=ANSWER_WITHIN)
+            conn.request("GET", path)
+            assert conn.getresponse().status == 200, path  # a timeout here: the site is down
+            conn.close()
+
+        answers = [status_line(stream) for stream in held]
+        opened = [kind for status, kind in answers if status == 200]
+        refused = [(status, kind) for status, kind in answers if status != 200]
+        assert all(kind.startswith("text/event-stream") for kind in opened)
+        assert 0 < len(opened) <= streams.MAX_OPEN_STREAMS
+        assert {status for status, _ in refused} <= {429, 503}
+        assert all(kind.startswith("application/problem+json") for _, kind in refused)
+    finally:
+        for stream in held:
+            stream.close()
+
+
+# --- the caps: per attempt and per server -----------------------------------------------------
+
+def test_an_attempt_holds_at_most_its_share_of_streams(app: Flask, client: FlaskClient,
+                                                       attempt: str) -> None:
+    submit(client, attempt)
+    url = f"/a/{attempt}/c/{SLUG}/events"
+    held = [client.get(url, buffered=False) for _ in range(streams.MAX_STREAMS_PER_ATTEMPT)]
+    assert [r.status_code for r in held] == [200] * streams.MAX_STREAMS_PER_ATTEMPT
+    refused = client.get(url, buffered=False)
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert refused.json is not None and refused.json["type"] == "/api/problems/too-many-streams"
+    assert int(refused.headers["Retry-After"]) >= 1
+    held.pop().close()  # a tab closed: its slot is free again
+    again = client.get(url, buffered=False)
+    assert again.status_code == 200
+    # One thread holds them all here: close them in the reverse order of opening, as each
+    # keeps its request context until closed (a server gives each stream its own thread).
+    for response in reversed((*held, again)):
+        response.close()
+    with app.app_context():
+        assert streams.slots().open_count() == 0
+
+
+def test_a_full_server_refuses_streams_and_the_page_can_poll(
+        app: Flask, client: FlaskClient, attempt: str, make_invite: Callable[..., NewInvite],
+        start: Callable[[FlaskClient, NewInvite], str], monkeypatch: Any) -> None:
+    with app.app_context():
+        monkeypatch.setattr(streams.slots(), "total", 1)
+    submit(client, attempt)
+    first = client.get(f"/a/{attempt}/c/{SLUG}/events", buffered=False)
+    assert first.status_code == 200
+    other = app.test_client()
+    other_attempt = start(other, make_invite("Oli Other", "oli@example.org"))
+    submit(other, other_attempt)
+    refused = other.get(f"/a/{other_attempt}/c/{SLUG}/events", buffered=False)
+    assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
+    assert refused.json is not None and refused.json["type"] == "/api/problems/server-busy"
+    assert int(refused.headers["Retry-After"]) >= 1
+    # What the page falls back to holds no stream: the same state, polled.
+    polled = other.get(f"/a/{other_attempt}/c/{SLUG}/state")
+    assert polled.status_code == 200 and polled.json is not None
+    assert polled.json["submissions"][0]["status"] == "queued"
+    first.close()
+    freed = other.get(f"/a/{other_attempt}/c/{SLUG}/events", buffered=False)
+    assert freed.status_code == 200
+    freed.close()
+
+
+def test_a_stream_that_ends_gives_its_slot_back(app: Flask, client: FlaskClient,
+                                                attempt: str) -> None:
+    submission_id = submit(client, attempt)
+    grade(app, submission_id, 50.0)  # final at once: the stream sends it and ends
+    response = client.get(f"/a/{attempt}/c/{SLUG}/events", buffered=False)
+    assert [name for name, _ in events(response.response)][-1] == "final"  # type: ignore[arg-type]
+    response.close()
+    with app.app_context():
+        assert streams.slots().open_count() == 0

@@ -9,6 +9,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from heldout.platform.views.api.streams import MAX_OPEN_STREAMS
+
 # An invite link's token is a credential until it is exchanged: keep it out of the log
 # (the request line, the path, and any header quoting it, such as a Referer).
 INVITE_PATH = re.compile(r"/(?:i|%69)/[^/?#\s\"]+", re.IGNORECASE)
@@ -44,19 +46,15 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-# A workspace waiting for a result holds one thread with its event stream (for at most
-# the stream's lifetime, views/candidate.py, then the browser reconnects): this many
-# streams are served beside ``threads`` ordinary requests.
-STREAM_THREADS = 32
-
-
 def run_gunicorn(app: Flask, *, host: str, port: int, threads: int) -> None:
     # One process with threads: status polling is cheap, and the app keeps no
     # per-process state that would need several workers to be consistent. gthread's
     # timeout watches the worker's heartbeat, not a request's length, so a long-lived
-    # stream is not killed by it.
+    # stream is not killed by it. An open event stream holds a thread: streams are capped
+    # (views/api/streams.py) and get threads of their own beside ``threads`` ordinary
+    # requests, so however many are asked for, the rest of the site keeps answering.
     _Server(app, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
-                  "threads": threads + STREAM_THREADS, "timeout": 60, "graceful_timeout": 20,
+                  "threads": threads + MAX_OPEN_STREAMS, "timeout": 60, "graceful_timeout": 20,
                   "accesslog": "-", "errorlog": "-", "logger_class": MaskingLogger,
                   # No control socket in the user's home: several instances may run.
                   "control_socket_disable": True}).run()
