@@ -147,12 +147,15 @@ NOT_PAGES: dict[str, NotAPage] = {
     "api.candidate.public_run_status": NotAPage(
         "candidate", lambda s: {"attempt_id": s.ids["public_id"], "run_id": s.ids["own_run"]},
         "application/json", "one public run's status, polled"),
-    # Workers' internal API: a bearer token, never a browser; JSON (404 with no token set).
-    "internal.ping": NotAPage("nobody", lambda _s: {}, "application/json", "workers' API"),
-    "internal.blob_get": NotAPage("nobody", lambda _s: {"sha256": "0" * 64}, "application/json",
-                                  "workers' API: a blob by hash"),
+    # Workers' internal API: a bearer token, never a browser; a problem document (404 with
+    # no token set).
+    "internal.ping": NotAPage("nobody", lambda _s: {}, "application/problem+json",
+                              "workers' API"),
+    "internal.blob_get": NotAPage("nobody", lambda _s: {"sha256": "0" * 64},
+                                  "application/problem+json", "workers' API: a blob by hash"),
     "internal.bundle_tar": NotAPage("nobody", lambda _s: {"version_hex": "0" * 64, "slug": SLUG},
-                                    "application/json", "workers' API: a bundle version"),
+                                    "application/problem+json",
+                                    "workers' API: a bundle version"),
     "review.export": NotAPage("interviewer", _assessment, "text/csv",
                               "the candidates table as a file"),
     "api.staff.export": NotAPage("interviewer", _assessment, "application/json",

@@ -172,7 +172,7 @@ def _leftovers(root: Path) -> list[str]:
 def test_ping_wants_the_token_and_only_the_token(client: FlaskClient) -> None:
     missing = client.get("/internal/v1/ping")
     assert missing.status_code == 401 and missing.is_json
-    assert missing.json is not None and missing.json["error"] == "Unauthorized"
+    assert missing.json is not None and missing.json["type"] == "/api/problems/unauthorized"
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/internal/v1/ping", headers=bearer("wrong")).status_code == 401
     assert client.get("/internal/v1/ping",
@@ -250,7 +250,7 @@ def test_a_put_whose_body_does_not_match_its_digest_stores_nothing(client: Flask
     response = client.put(f"/internal/v1/blobs/{claimed}", data=b"something else",
                           headers=bearer())
     assert response.status_code == 400 and response.json is not None
-    assert response.json["error"] == "HashMismatch"
+    assert response.json["type"] == "/api/problems/hash-mismatch"
     root = Path(app.config["HELDOUT_DATA_DIR"]) / "blobs"
     assert not BlobStore(root).path(claimed).exists()
     assert not BlobStore(root).path(hashlib.sha256(b"something else").hexdigest()).exists()
@@ -290,7 +290,7 @@ def test_a_put_to_a_full_disk_is_507_and_leaves_nothing(client: FlaskClient, app
         digest = hashlib.sha256(data).hexdigest()
         response = client.put(f"/internal/v1/blobs/{digest}", data=data, headers=bearer())
         assert response.status_code == 507 and response.json is not None
-        assert response.json["error"] == "StorageFull"
+        assert response.json["type"] == "/api/problems/storage-full"
         assert sorted(p.name for p in blobs.rglob("*") if p.is_file()) == ["filler"]
     finally:
         subprocess.run(["umount", "--lazy", str(blobs)], check=True, capture_output=True,

@@ -1,9 +1,10 @@
 """HTTP concerns in one place: domain errors to status codes, HTML or JSON, headers.
 
 An error is answered as an HTML page, or as ``application/problem+json`` (RFC 9457) under
-the API blueprints (``views/api/``) and to any client that prefers JSON: one JSON error
-shape for the whole site. A problem has ``type``, ``title``, ``status``, ``detail`` and
-``instance``, plus ``hint`` (what to do next, as the pages say it).
+the API blueprint (``views/api/``), the workers' internal API (``views/internal.py``) and
+to any client that prefers JSON: one JSON error shape for the whole site. A problem has
+``type``, ``title``, ``status``, ``detail`` and ``instance``, plus ``hint`` (what to do
+next, as the pages say it).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ PROBLEM_JSON = "application/problem+json"
 # of the public API to come: an error there is a problem document whatever was asked.
 API_BLUEPRINT = "api"
 API_PREFIX = "/api/"
+INTERNAL_BLUEPRINT = "internal"
+JSON_BLUEPRINTS = (API_BLUEPRINT, INTERNAL_BLUEPRINT)
 # A problem's type names what went wrong, stable across messages and languages: a path
 # on this site (relative, as RFC 9457 allows), e.g. /api/problems/session-moved.
 PROBLEM_TYPE_BASE = "/api/problems/"
@@ -92,8 +95,8 @@ def _endpoint() -> str:
 
 
 def is_api_request() -> bool:
-    """Whether this request is for a JSON route of views/api/ (or under ``/api/``)."""
-    return (_endpoint().split(".", 1)[0] == API_BLUEPRINT
+    """Whether this request is for a JSON route (views/api/, views/internal.py, ``/api/``)."""
+    return (_endpoint().split(".", 1)[0] in JSON_BLUEPRINTS
             or request.path.startswith(API_PREFIX))
 
 

@@ -3,6 +3,10 @@
 Authenticated by ``HELDOUT_INTERNAL_TOKEN`` alone (``Authorization: Bearer …``), never by
 a browser session, and answered in JSON; with no token configured it does not exist (404).
 It must be reachable from the workers' network only: never proxy ``/internal/`` publicly.
+
+It stays apart from the API (views/api/): no person is behind it, so it has no viewer and
+no team or role rules, only the shared token; its refusals are problem documents all the
+same (http.py), the site's one JSON error shape.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import hashlib
 import hmac
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -27,22 +30,26 @@ from heldout.platform.blobs import (
 )
 from heldout.platform.errors import StorageFull
 from heldout.platform.extensions import csrf, limiter
+from heldout.platform.http import INTERNAL_BLUEPRINT, problem
 from heldout.platform.remote_files import MAX_BLOB_BYTES, write_bundle_tar
 from heldout.platform.services.catalogue import get_bundles
 
-bp = Blueprint("internal", __name__, url_prefix="/internal/v1")
+bp = Blueprint(INTERNAL_BLUEPRINT, __name__, url_prefix="/internal/v1")
 # Token-authenticated, not a browser form; workers are few and trusted, so no throttling
 # (a wrong token is refused in constant time and unlocks nothing).
 csrf.exempt(bp)
 limiter.exempt(bp)
 
+TITLES = {"NotFound": "Not found", "Unauthorized": "Please authenticate",
+          "BlobMissing": "Blob missing", "TooLarge": "Blob too large",
+          "HashMismatch": "Hash mismatch", "StorageFull": "Storage full",
+          "BundleVersionMissing": "Bundle version missing"}
 # Above this the tar is spooled to a temporary file instead of memory.
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
-def _json(status: int, error: str, message: str, **extra: Any) -> Response:
-    response = jsonify({"error": error, "message": message, **extra})
-    response.status_code = status
+def _refuse(status: int, code: str, detail: str) -> Response:
+    response = problem(status, TITLES.get(code, code), detail, code=code)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -51,11 +58,11 @@ def _json(status: int, error: str, message: str, **extra: Any) -> Response:
 def _authenticate() -> Response | None:
     expected = str(current_app.config["HELDOUT_INTERNAL_TOKEN"])
     if not expected:
-        return _json(404, "NotFound", "There is nothing at this address.")
+        return _refuse(404, "NotFound", "There is nothing at this address.")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
             given.strip().encode("utf-8"), expected.encode("utf-8")):
-        response = _json(401, "Unauthorized", "A valid internal token is required.")
+        response = _refuse(401, "Unauthorized", "A valid internal token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="heldout-internal"'
         return response
     return None
@@ -86,11 +93,11 @@ def ping() -> Response:
 def blob_get(sha256: str) -> Response:
     """A stored blob's bytes, checked against their hash before they are sent."""
     if not SHA256.fullmatch(sha256):
-        return _json(404, "NotFound", "Not a sha256 hex digest.")
+        return _refuse(404, "NotFound", "Not a sha256 hex digest.")
     try:
         data = _blobs().get(sha256)
     except BlobMissing:
-        return _json(404, "BlobMissing", f"No intact blob {sha256} is stored here.")
+        return _refuse(404, "BlobMissing", f"No intact blob {sha256} is stored here.")
     return Response(data, 200, mimetype="application/octet-stream",
                     headers={"X-Content-SHA256": sha256})
 
@@ -99,22 +106,22 @@ def blob_get(sha256: str) -> Response:
 def blob_put(sha256: str) -> Response:
     """Store a blob a worker made; refused unless its bytes hash to the address."""
     if not SHA256.fullmatch(sha256):
-        return _json(404, "NotFound", "Not a sha256 hex digest.")
+        return _refuse(404, "NotFound", "Not a sha256 hex digest.")
     cap = _blob_cap()
     request.max_content_length = cap
     try:
         data = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return _json(413, "TooLarge", f"A blob may be at most {cap} bytes.")
+        return _refuse(413, "TooLarge", f"A blob may be at most {cap} bytes.")
     if hashlib.sha256(data).hexdigest() != sha256:
-        return _json(400, "HashMismatch", "The body does not hash to the digest in the URL; "
+        return _refuse(400, "HashMismatch", "The body does not hash to the digest in the URL; "
                      "nothing was stored.")
     store = _blobs()
     existed = store.path(sha256).is_file()
     try:
         store.put(data)
     except StorageFull as exc:
-        return _json(507, "StorageFull", exc.message)
+        return _refuse(507, "StorageFull", exc.message)
     response = jsonify({"ok": True, "sha256": sha256, "size": len(data),
                         "created": not existed})
     response.status_code = 200 if existed else 201
@@ -130,7 +137,7 @@ def bundle_tar(version_hex: str, slug: str) -> Response:
             raise ValueError(version_hex)
         bundle = get_bundles().at_version(slug, version)
     except (BundleVersionMissing, BundleError, ValueError):
-        return _json(404, "BundleVersionMissing", f"No bundle {slug} at version {version}.")
+        return _refuse(404, "BundleVersionMissing", f"No bundle {slug} at version {version}.")
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - the response closes it
     try:
         write_bundle_tar(bundle.root, spool)

@@ -36,13 +36,15 @@ from heldout.platform.views.common import now
 
 EXTENSION_KEY = "heldout.streams"
 # Streams one process serves at once (each holds a thread), and one attempt may hold: a
-# workspace opens one while something is being graded, so two covers a second tab.
+# workspace opens one while something is being graded; three cover a second tab and a
+# reload whose old stream the server has not yet seen closed.
 MAX_OPEN_STREAMS = 32
-MAX_STREAMS_PER_ATTEMPT = 2
-# Each stream lives this long, then the browser reconnects (EventSource does so by itself);
-# a comment line keeps proxies from closing a quiet one.
+MAX_STREAMS_PER_ATTEMPT = 3
+# Each stream lives this long, then the browser reconnects (EventSource does so by itself).
 STREAM_SECONDS = 120
-KEEPALIVE_SECONDS = 15
+# A comment line this often keeps proxies from closing a quiet stream, and is how the
+# server learns that a browser went away (only a write fails): its slot is free soon after.
+KEEPALIVE_SECONDS = 5
 STREAM_POLL_SECONDS = 1.0
 RECONNECT_MILLISECONDS = 3000
 
