@@ -108,40 +108,31 @@ class QueueUnavailable(PlatformError):
     title = "Grading queue unavailable"
 
 
-class TooManySubmissions(PlatformError):
-    """A candidate submitted faster than allowed, or has too many waiting for grading.
+class RetryLater(PlatformError):
+    """A refusal that lifts by itself: ``retry_after`` is the seconds until asking again may
+    succeed, when known (sent as ``Retry-After``)."""
 
-    ``retry_after`` is the seconds until a new submission would be taken, when known.
-    """
+    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class TooManySubmissions(RetryLater):
+    """A candidate submitted faster than allowed, or has too many waiting for grading."""
 
     title = "Please wait before submitting again"
 
-    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
-
-class TooManyStreams(PlatformError):
-    """An attempt already has as many live-status streams open as it may (several tabs).
-
-    ``retry_after`` is the seconds after which one may have ended.
-    """
+class TooManyStreams(RetryLater):
+    """An attempt already has as many live-status streams open as it may (several tabs)."""
 
     title = "Too many live views open"
 
-    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
-
-class ServerBusy(PlatformError):
+class ServerBusy(RetryLater):
     """The server has as many long-lived connections open as it serves; try later."""
 
     title = "Busy for a moment"
-
-    def __init__(self, message: str, *, hint: str = "", retry_after: int | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after = retry_after
 
 
 class StorageFull(PlatformError, OSError):

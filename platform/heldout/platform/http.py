@@ -132,9 +132,8 @@ def _platform_error(error: errors.PlatformError) -> Any:
     response, status = error_response(status_of(error), error.title, error.message,
                                       hint=error.hint, contact=contact,
                                       code=type(error).__name__)
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        return response, status, {"Retry-After": str(retry_after)}
+    if isinstance(error, errors.RetryLater) and error.retry_after is not None:
+        return response, status, {"Retry-After": str(error.retry_after)}
     return response, status
 
 
