@@ -38,6 +38,11 @@ DEFAULT_TEAM = "default"
 SCOPED_PARAMETERS = ("assessment_id", "invite_id", "attempt_id", "submission_id", "run_id")
 
 
+def has_role(role: str, *roles: str) -> bool:
+    """Whether a staff member with ``role`` holds one of ``roles`` (an admin holds them all)."""
+    return role == "admin" or role in roles
+
+
 @dataclass(frozen=True)
 class StaffViewer:
     """A signed-in staff member: what they see follows from their role and teams."""
@@ -54,8 +59,7 @@ class StaffViewer:
         return self.user.role
 
     def has_role(self, *roles: str) -> bool:
-        """Whether the viewer holds one of ``roles`` (an admin holds them all)."""
-        return self.role == "admin" or self.role in roles
+        return has_role(self.role, *roles)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-            if current_user.role != "admin" and current_user.role not in roles:
+            if not access.has_role(current_user.role, *roles):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -64,7 +64,7 @@ def authenticated(*, staff: tuple[str, ...] = (), candidate: bool = False
                   ) -> Callable[[View[V, P]], Callable[P, ResponseReturnValue]]:
     """Every JSON view's door: the view gets the viewer as its first argument."""
     if candidate == bool(staff):
-        raise TypeError("authenticated() takes staff roles or candidate=True, not both")
+        raise TypeError("authenticated() takes either staff roles or candidate=True")
 
     def decorator(view: View[V, P]) -> Callable[P, ResponseReturnValue]:
         @wraps(view)
