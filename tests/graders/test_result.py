@@ -119,7 +119,7 @@ def test_run_stats_round_trip_and_are_frozen() -> None:
         stats.exit_code = 0  # type: ignore[misc]
 
 
-def test_a_record_stored_before_signal_and_warm_existed_still_loads() -> None:
+def test_a_record_stored_before_signal_warm_and_stopped_existed_still_loads() -> None:
     stored = {"exit_code": 0, "timed_out": False, "oom_killed": False, "wall_seconds": 3.2,
               "cpu_seconds": 2.9, "peak_memory_mb": 181, "output_bytes": 12000,
               "stdout_tail": "wrote 1500 predictions", "stderr_tail": "", "limit": None}
@@ -129,12 +129,12 @@ def test_a_record_stored_before_signal_and_warm_existed_still_loads() -> None:
                                       wall_seconds=3.2, peak_memory_mb=181.0,
                                       output_bytes=12000, stdout_tail="wrote 1500 predictions",
                                       stderr_tail="", cpu_seconds=2.9)
-    assert evaluation.as_dict()["run"] == stored | {"signal": None, "warm": False}
+    assert evaluation.as_dict()["run"] == stored | {"signal": None, "warm": False, "stopped": False}
 
 
 @pytest.mark.parametrize(("key", "value"), [
     ("exit_code", "0"), ("timed_out", 1), ("output_bytes", 1.5), ("stdout_tail", None),
-    ("signal", True), ("wall_seconds", "fast"),
+    ("signal", True), ("wall_seconds", "fast"), ("stopped", "yes"),
 ])
 def test_malformed_run_records_are_refused(key: str, value: Any) -> None:
     record = graded().as_dict()
