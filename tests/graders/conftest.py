@@ -9,8 +9,16 @@ from typing import Any
 
 import pytest
 
-from heldout.sandbox.doctor import Finding
-from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult, ServiceRun, SweepReport
+from heldout.sandbox.spec import (
+    Finding,
+    JobSpec,
+    Limits,
+    OutputFile,
+    RunResult,
+    SandboxHealth,
+    ServiceRun,
+    SweepReport,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CHALLENGES = REPO / "challenges"
@@ -143,11 +151,18 @@ class FakeSandbox:
     def prime(self, limits: Limits, image: str | None = None) -> None:
         self.primed.append(limits)
 
-    def sweep(self, owner: str | None = None) -> SweepReport:
+    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
         return SweepReport(())
 
     def doctor(self) -> tuple[Finding, ...]:
         return (Finding("fake sandbox", True, "stands in for the real one"),)
+
+    def health(self) -> SandboxHealth:
+        here = Finding("fake sandbox", True, "stands in for the real one")
+        return SandboxHealth(here, here, image_name="fake")
+
+    def close(self) -> None:
+        return None
 
 
 def predictions_sandbox(text: str | bytes) -> FakeSandbox:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,9 @@ from heldout.graders.bench import (
 )
 from heldout.graders.cases import load_cases
 from heldout.graders.kinds import known_kinds
-from heldout.sandbox.backend import DockerSandbox
 from heldout.sandbox.bench import bare_docker_job
+from heldout.sandbox.docker_backend import DockerSandbox
+from heldout.sandbox.settings import SandboxSettings
 from heldout.sandbox.spec import JobSpec, Limits
 
 pytestmark = pytest.mark.docker
@@ -54,7 +56,7 @@ def job(tmp_path: Path) -> JobSpec:
 
 @pytest.fixture(scope="module")
 def function_row(sandbox_image: str) -> Iterator[KindRow]:
-    sandbox = DockerSandbox()
+    sandbox = DockerSandbox(replace(SandboxSettings.from_environment(), warm_per_profile=1))
     try:
         yield bench_kind(resolve_bundle(FUNCTION_SLUG, REPO_CHALLENGES), 2, sandbox,
                          lambda line: None)
@@ -87,7 +89,8 @@ def test_a_failing_bare_job_is_a_bench_error_with_its_stderr(
 
 def test_counting_sandbox_counts_each_real_run_and_copies_the_job(
         sandbox_image: str, job: JobSpec, tmp_path: Path) -> None:
-    counting = CountingSandbox(DockerSandbox(warm_per_profile=0), capture=tmp_path / "jobs")
+    cold = replace(SandboxSettings.from_environment(), warm_per_profile=0)
+    counting = CountingSandbox(DockerSandbox(cold), capture=tmp_path / "jobs")
     for index in range(3):
         result = counting.run(job, tmp_path / f"out-{index}")
         assert result.exit_code == 0, result.stderr_tail

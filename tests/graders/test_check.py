@@ -33,8 +33,8 @@ def sandbox(monkeypatch: pytest.MonkeyPatch, sandbox_writing: Any, good_predicti
     """The CLI's backend, standing in for the real sandbox (which other tests cover):
     every run writes a perfect predictions file, and the runs are recorded."""
     stand_in = sandbox_writing(good_predictions)
-    monkeypatch.setitem(backend._BACKENDS, "test-stand-in", lambda: stand_in)
-    monkeypatch.setenv(backend.ENV_BACKEND, "test-stand-in")
+    monkeypatch.setitem(backend._BACKENDS, "test-stand-in", lambda settings: stand_in)
+    monkeypatch.setenv("HELDOUT_SANDBOX_BACKEND", "test-stand-in")
     return stand_in
 
 

@@ -23,8 +23,8 @@ def cli() -> CliRunner:
 def use_sandbox(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Make the given stand-in the backend ``HELDOUT_SANDBOX_BACKEND`` chooses."""
     def install(sandbox: Any) -> Any:
-        monkeypatch.setitem(backend._BACKENDS, "test-stand-in", lambda: sandbox)
-        monkeypatch.setenv(backend.ENV_BACKEND, "test-stand-in")
+        monkeypatch.setitem(backend._BACKENDS, "test-stand-in", lambda settings: sandbox)
+        monkeypatch.setenv("HELDOUT_SANDBOX_BACKEND", "test-stand-in")
         return sandbox
     return install
 

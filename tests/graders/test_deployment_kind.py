@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -635,10 +636,12 @@ def test_an_asgi_app_is_served_by_uvicorn(tmp_path: Path, sandbox_image: str) ->
 @pytest.mark.docker
 def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_image: str) -> None:
     from heldout.graders.bench import CountingSandbox, _bare
-    from heldout.sandbox.backend import DockerSandbox
+    from heldout.sandbox.docker_backend import DockerSandbox
+    from heldout.sandbox.settings import SandboxSettings
 
     bundle = load_bundle(SERVICE)
-    counting = CountingSandbox(DockerSandbox(warm_per_profile=0), capture=tmp_path / "jobs")
+    cold = dataclasses.replace(SandboxSettings.from_environment(), warm_per_profile=0)
+    counting = CountingSandbox(DockerSandbox(cold), capture=tmp_path / "jobs")
     evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=counting, public=True)
     assert evaluation.score == 100
     assert (counting.runs, counting.service_runs) == (1, 1)

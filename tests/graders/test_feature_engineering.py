@@ -31,8 +31,16 @@ from heldout.graders.kinds.feature_engineering import (
     stage_harness,
 )
 from heldout.graders.metrics import get_metric
-from heldout.sandbox.doctor import Finding
-from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult, ServiceRun, SweepReport
+from heldout.sandbox.spec import (
+    Finding,
+    JobSpec,
+    Limits,
+    OutputFile,
+    RunResult,
+    SandboxHealth,
+    ServiceRun,
+    SweepReport,
+)
 
 REPO_CHALLENGES = Path(__file__).resolve().parents[2] / "challenges"
 SLUG = "late-delivery-features"
@@ -280,11 +288,17 @@ class WritingSandbox:
     def prime(self, limits: Limits, image: str | None = None) -> None:
         return None
 
-    def sweep(self, owner: str | None = None) -> SweepReport:
+    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
         return SweepReport(())
 
     def doctor(self) -> tuple[Finding, ...]:
         return ()
+
+    def health(self) -> SandboxHealth:
+        raise AssertionError("grading asks the sandbox for no health")
+
+    def close(self) -> None:
+        return None
 
 
 def test_a_feature_that_is_the_label_only_in_training_scores_nothing(bundle: Bundle) -> None:

@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from heldout.platform.config import sandbox_settings
 from heldout.platform.extensions import db
 from heldout.platform.identity import claim_identity
 from heldout.platform.models import Assessment, Invite, Submission, utcnow
@@ -53,7 +54,8 @@ SCRIPT = textwrap.dedent("""
     import json, sys, time
     from werkzeug.security import generate_password_hash
     from heldout.platform.app import create_app
-    from heldout.platform.extensions import db
+    from heldout.platform.config import sandbox_settings
+from heldout.platform.extensions import db
     from heldout.platform.models import User
 
     data_dir, challenges = sys.argv[1], sys.argv[2]
@@ -213,7 +215,7 @@ def test_the_backlog_and_the_workers_holding_jobs(app: Flask, users: Users, invi
 
 def test_a_silent_engine_and_a_stuck_queue_cost_one_timeout_not_two(
         app: Flask, tmp_path: Path, silent_engine: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{silent_engine}")
+    monkeypatch.setitem(app.config, "DOCKER_HOST", f"unix://{silent_engine}")
 
     def stuck() -> int:
         time.sleep(10)
@@ -221,8 +223,9 @@ def test_a_silent_engine_and_a_stuck_queue_cost_one_timeout_not_two(
 
     with app.app_context():
         started = time.monotonic()
-        report = health.system_health(data_dir=tmp_path, queue_depth=stuck,
-                                      queue_url="redis://q", now=utcnow(), timeout=1.0)
+        report = health.system_health(data_dir=tmp_path, sandbox=sandbox_settings(app.config),
+                                      queue_depth=stuck, queue_url="redis://q", now=utcnow(),
+                                      timeout=1.0)
         elapsed = time.monotonic() - started
     levels = {c.name: c.level for c in report.checks}
     assert levels["engine"] == "fail" and levels["queue"] == "fail" and report.level == "fail"

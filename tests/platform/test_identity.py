@@ -16,8 +16,9 @@ from sqlalchemy import select
 from heldout.platform import worker
 from heldout.platform.errors import ConfigError
 from heldout.platform.extensions import db
-from heldout.platform.identity import ENV_WORKER_ID, claim_identity
+from heldout.platform.identity import claim_identity
 from heldout.platform.models import Submission, utcnow
+from heldout.platform.tasks import SANDBOX_KEY
 
 SLUG = "churn-prediction"
 
@@ -71,15 +72,17 @@ def test_a_restarted_worker_removes_its_previous_lifes_leftovers(
         app: Flask, client: FlaskClient, attempt: str, docker_client: Any, sandbox_image: str,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from heldout.sandbox import engine
+    from heldout.sandbox.docker_backend import DockerSandbox
 
-    monkeypatch.setenv("HELDOUT_RUN_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv(ENV_WORKER_ID, "")  # restored afterwards: take_identity sets it
+    monkeypatch.setitem(app.config, "HELDOUT_RUN_DIR", str(tmp_path / "runs"))
     made: list[Any] = []
     try:
         # First life: the identity labels its sandbox container and its lease.
         first, lock = worker.take_identity(app)
-        assert os.environ[ENV_WORKER_ID] == first.worker_id
-        labels = engine.ownership_labels()
+        sandbox = app.extensions[SANDBOX_KEY]
+        assert isinstance(sandbox, DockerSandbox)
+        assert sandbox.settings.run_dir == tmp_path / "runs", "the platform's settings"
+        labels = engine.ownership_labels(sandbox.settings.owner_name)
         assert labels[engine.LABEL_HOST] == first.worker_id
         # The pid label is ours: a restarted container's worker often gets its old pid back.
         assert labels[engine.LABEL_OWNER_PID] == str(os.getpid())

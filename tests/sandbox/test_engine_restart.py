@@ -24,6 +24,7 @@ from heldout.graders.bundle import resolve_bundle
 from heldout.graders.evaluate import evaluate
 from heldout.sandbox import engine, scratch
 from heldout.sandbox.errors import EngineUnavailable
+from heldout.sandbox.settings import SandboxSettings
 
 pytestmark = [
     pytest.mark.docker,
@@ -167,7 +168,8 @@ def test_engine_restart_mid_run_is_an_internal_error(tmp_path: Path, docker_clie
     mine = [f"{engine.LABEL}=1", f"{engine.LABEL_OWNER_PID}={os.getpid()}"]
     for container in engine.get_client().containers.list(all=True, filters={"label": mine}):
         container.remove(force=True)
-        scratch.discard(Path(container.labels[engine.LABEL_RUNDIR]))
+        scratch.discard(Path(container.labels[engine.LABEL_RUNDIR]),
+                        SandboxSettings.from_environment().run_dir)
 
     (evaluation,) = results
     assert evaluation.status == "internal_error"

@@ -356,7 +356,7 @@ def test_orphaned_containers_are_swept(docker_client: Any, sandbox_image: str) -
                 LABEL_OWNER_PID: str(2**22 - 1)})
     orphan.start()
     removed = sweep_orphans(docker_client)
-    assert orphan.id in removed
+    assert orphan.id in removed.containers
     assert docker_client.containers.list(all=True, filters={"id": orphan.id}) == []
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from heldout.sandbox import JobSpec, Limits
-from heldout.sandbox.backend import DockerSandbox
+from heldout.sandbox.docker_backend import DockerSandbox
 from heldout.sandbox.engine import LABEL, LABEL_OWNER_PID
 
 pytestmark = pytest.mark.docker

@@ -24,14 +24,22 @@ from heldout.graders.bundle import scan_bundles
 from heldout.graders.cases import CASES_NAME, load_cases
 from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import known_kinds
-from heldout.sandbox.backend import DockerSandbox
 from heldout.sandbox.bench import bare_docker_job, bare_docker_service, summary
+from heldout.sandbox.docker_backend import DockerSandbox
+from heldout.sandbox.settings import SandboxSettings
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
     from heldout.sandbox.backend import Sandbox
-    from heldout.sandbox.doctor import Finding
-    from heldout.sandbox.spec import JobSpec, Limits, RunResult, ServiceRun, SweepReport
+    from heldout.sandbox.spec import (
+        Finding,
+        JobSpec,
+        Limits,
+        RunResult,
+        SandboxHealth,
+        ServiceRun,
+        SweepReport,
+    )
 
 Say = Callable[[str], None]
 REFERENCE = "reference"
@@ -74,11 +82,17 @@ class CountingSandbox:
     def prime(self, limits: Limits, image: str | None = None) -> None:
         self.inner.prime(limits, image)
 
-    def sweep(self, owner: str | None = None) -> SweepReport:
-        return self.inner.sweep(owner)
+    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
+        return self.inner.sweep(owner, owner_gone=owner_gone)
 
     def doctor(self) -> tuple[Finding, ...]:
         return self.inner.doctor()
+
+    def health(self) -> SandboxHealth:
+        return self.inner.health()
+
+    def close(self) -> None:
+        """The inner sandbox is its creator's to close."""
 
 
 def _readable_copy(source: Path, target: Path) -> Path:
@@ -215,7 +229,8 @@ def reference_bundles(challenges_dir: Path | None) -> list[Bundle]:
 def kinds_bench(n: int, challenges_dir: Path | None, say: Say,
                 sandbox: DockerSandbox | None = None) -> list[KindRow]:
     """A row per kind; ``sandbox`` defaults to a Docker sandbox with its own warm pool."""
-    docker = sandbox if sandbox is not None else DockerSandbox()
+    docker = sandbox if sandbox is not None else DockerSandbox(dataclasses.replace(
+        SandboxSettings.from_environment(), warm_per_profile=1))
     try:
         return [bench_kind(bundle, n, docker, say)
                 for bundle in reference_bundles(challenges_dir)]

@@ -9,12 +9,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from heldout.graders.errors import ForbiddenMount
-from heldout.sandbox.spec import JobSpec, Limits, RunResult, ServiceRun, SweepReport
+from heldout.sandbox.spec import (
+    Finding,
+    JobSpec,
+    Limits,
+    RunResult,
+    SandboxHealth,
+    ServiceRun,
+    SweepReport,
+)
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
     from heldout.sandbox.backend import Sandbox
-    from heldout.sandbox.doctor import Finding
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
@@ -99,8 +106,14 @@ class GuardedSandbox:
     def prime(self, limits: Limits, image: str | None = None) -> None:
         self.inner.prime(limits, image)
 
-    def sweep(self, owner: str | None = None) -> SweepReport:
-        return self.inner.sweep(owner)
+    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
+        return self.inner.sweep(owner, owner_gone=owner_gone)
 
     def doctor(self) -> tuple[Finding, ...]:
         return self.inner.doctor()
+
+    def health(self) -> SandboxHealth:
+        return self.inner.health()
+
+    def close(self) -> None:
+        """The guard does not own the sandbox it wraps: closing it is its owner's business."""

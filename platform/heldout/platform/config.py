@@ -8,27 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from heldout.platform.errors import ConfigError
+from heldout.sandbox.settings import OPTIONS as SANDBOX_OPTIONS
+from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import non_negative_int as _non_negative_int
+from heldout.sandbox.settings import text as _text
 
 DEFAULT_SECRET_KEY = "heldout-development-key-not-secret"  # noqa: S105 - refused in production
 ENVIRONMENTS = ("development", "production", "testing")
 MIN_SECRET_BYTES = 32
 
 
-def _text(value: str) -> str:
-    return value.strip()
-
-
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
         raise ValueError("must be at least 1")
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be 0 or more")
     return number
 
 
@@ -113,9 +106,10 @@ SETTINGS: tuple[Setting, ...] = (
             "a relay on the same host)."),
     Setting("HELDOUT_WORKERS", 2, _positive_int,
             "Grading jobs one `heldout worker` runs at once."),
-    Setting("HELDOUT_SANDBOX_WARM", 2, _non_negative_int,
-            "Pre-started sandbox containers (scientific stack already imported) a worker keeps "
-            "ready per challenge profile; 0 starts every run cold."),
+    # The sandbox's own settings (heldout.sandbox.settings), which commands that run
+    # without the platform read from the environment themselves.
+    *(Setting(option.name, option.default, option.parse, option.help)
+      for option in SANDBOX_OPTIONS),
     Setting("HELDOUT_WORKER_ID", "", _text,
             "Name of this grading worker: it labels the worker's sandbox containers and "
             "leases, so a restarted worker removes what its previous life left. Default: a "
@@ -269,6 +263,13 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     )
     values.update({k: v for k, v in overrides.items() if not k.startswith("HELDOUT_")})
     return values
+
+
+def sandbox_settings(config: Mapping[str, Any], *, owner: str = "") -> SandboxSettings:
+    """The sandbox's settings from the platform's (``load_settings``' result); ``owner``
+    labels what the sandbox starts (a worker's identity)."""
+    return SandboxSettings.from_values({option.name: config[option.name]
+                                        for option in SANDBOX_OPTIONS}, owner=owner)
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -24,8 +24,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from heldout.sandbox import engine, image
-from heldout.sandbox.errors import SandboxError
+from heldout.sandbox import SandboxError, engine, get_sandbox, image
 
 Say = Callable[[str], None]
 
@@ -310,11 +309,18 @@ def _held_lock(data_dir: Path) -> str | None:
 def check_worker_command(running: bool) -> None:
     """Before and while a worker runs: engine answers, sandbox image exists (, worker alive)."""
     try:
-        client = engine.get_client()
+        sandbox = get_sandbox()  # the environment's settings, as the worker's
+        try:
+            health = sandbox.health()
+        finally:
+            sandbox.close()
     except SandboxError as exc:
-        raise click.ClickException(f"the worker needs the host's Docker engine: {exc}") from exc
-    tag = image.default_image()
-    if not image.image_exists(client, tag):
+        raise click.ClickException(f"the worker's sandbox does not answer: {exc}") from exc
+    if not health.engine.ok:
+        raise click.ClickException(f"the worker needs the host's Docker engine: "
+                                   f"{health.engine.detail}")
+    tag = health.image_name
+    if not health.image.ok:
         raise click.ClickException(
             f"the sandbox image {tag} is missing on the Docker engine this worker uses: build it "
             "on that host (`heldout sandbox build`, or `heldout deploy images`), then start the "

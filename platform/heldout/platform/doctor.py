@@ -1,4 +1,4 @@
-"""Health of an installation: engine, image, database, queue, challenges; each OK or a fix."""
+"""Health of an installation: the sandbox, database, queue, challenges; each OK or a fix."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import func, select
 
+from heldout.platform.config import sandbox_settings
 from heldout.platform.extensions import db
 from heldout.platform.models import Challenge
-from heldout.sandbox.doctor import DoctorCheck, checks
-
-# One shape for every finding, the sandbox's own included.
-Finding = DoctorCheck
+from heldout.sandbox import Finding, SandboxSettings, get_sandbox
 
 
-def sandbox_findings() -> list[Finding]:
+def sandbox_findings(settings: SandboxSettings) -> list[Finding]:
+    """The sandbox backend's own doctor (for Docker: engine, image, host hardening)."""
     try:
-        return checks()
+        sandbox = get_sandbox(settings)
+        try:
+            return list(sandbox.doctor())
+        finally:
+            sandbox.close()
     except Exception as exc:  # a doctor must report, never crash
         return [Finding("sandbox", False, f"{type(exc).__name__}: {exc}",
-                        "check the Docker engine (`docker info`)")]
+                        f"check the {settings.backend} sandbox backend "
+                        "(HELDOUT_SANDBOX_BACKEND and its settings)")]
 
 
 def database_finding(app: Flask) -> Finding:
@@ -98,5 +102,6 @@ def files_finding(app: Flask) -> Finding | None:
 def findings(app: Flask) -> list[Finding]:
     with app.app_context():
         files = files_finding(app)
-        return [*sandbox_findings(), database_finding(app), queue_finding(app),
-                challenges_finding(app), *([files] if files is not None else [])]
+        return [*sandbox_findings(sandbox_settings(app.config)), database_finding(app),
+                queue_finding(app), challenges_finding(app),
+                *([files] if files is not None else [])]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import threading
@@ -13,9 +12,9 @@ from typing import Any
 from flask import Flask
 from huey.consumer import Consumer
 
+from heldout.platform.config import sandbox_settings
 from heldout.platform.errors import ConfigError
 from heldout.platform.identity import (
-    ENV_WORKER_ID,
     IDENTITY_KEY,
     IdentityLock,
     WorkerIdentity,
@@ -27,41 +26,24 @@ from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import FilesClient, FilesUnavailable
 from heldout.platform.services import public_runs, recovery
 from heldout.platform.tasks import SANDBOX_KEY
+from heldout.sandbox import Sandbox, SandboxError, SweepReport, get_sandbox
 
 log = logging.getLogger(__name__)
 
 
-def sweep_orphan_containers(identity: WorkerIdentity) -> list[str]:
-    """Remove sandbox containers left by dead workers; a missing engine is only logged.
+def sweep_sandboxes(sandbox: Sandbox, identity: WorkerIdentity) -> SweepReport:
+    """Remove what earlier lives of our identity and dead processes left in the sandbox
+    (sandboxes, run directories, cgroups); a sandbox that can't be reached is only logged.
 
-    Holding our identity exclusively, every container labelled with it is an earlier
-    life's (a restarted worker container gets a new host name and may even get the same
-    process id, so neither tells lives apart). The engine's own sweep then removes the
-    containers of dead processes under our identity and stale run directories.
+    Holding our identity exclusively, everything labelled with it is an earlier life's (a
+    restarted worker container gets a new host name and may even get the same process
+    id, so neither tells lives apart).
     """
     try:
-        from heldout.sandbox import engine, scratch
-        from heldout.sandbox.errors import SandboxError
-    except ImportError:  # the sandbox package is optional for a web-only install
-        return []
-    removed: list[str] = []
-    try:
-        client = engine.get_client()
-        if identity.exclusive:
-            labels = [f"{engine.LABEL}=1", f"{engine.LABEL_HOST}={identity.worker_id}"]
-            for container in client.containers.list(all=True, filters={"label": labels}):
-                rundir = container.labels.get(engine.LABEL_RUNDIR)
-                container.remove(force=True)
-                removed.append(str(container.id))
-                if rundir:
-                    scratch.discard(Path(rundir))
-        removed += engine.sweep_orphans(client, host=identity.worker_id)
+        return sandbox.sweep(identity.worker_id, owner_gone=identity.exclusive)
     except SandboxError as exc:
         log.warning("could not sweep orphan sandbox containers: %s", str(exc))
-    except engine.ENGINE_ERRORS as exc:
-        log.warning("could not sweep orphan sandbox containers: %s: %s",
-                    type(exc).__name__, str(exc))
-    return removed
+        return SweepReport(())
 
 
 def sweep_work_dirs(data_dir: Path, identity: WorkerIdentity) -> list[Path]:
@@ -88,22 +70,28 @@ def sweep_work_dirs(data_dir: Path, identity: WorkerIdentity) -> list[Path]:
 
 
 def take_identity(app: Flask) -> tuple[WorkerIdentity, IdentityLock]:
-    """Claim this worker's identity and make it the one sandbox containers are labelled with."""
+    """Claim this worker's identity and open the sandbox (the backend the settings name)
+    that labels what it starts with it; the tasks find the sandbox among the app's
+    extensions."""
     identity, lock = claim_identity(Path(app.config["HELDOUT_DATA_DIR"]),
                                     app.config["HELDOUT_WORKER_ID"] or None)
-    # The sandbox labels containers from the environment; child processes inherit it too.
-    os.environ[ENV_WORKER_ID] = identity.worker_id
+    try:
+        sandbox = get_sandbox(sandbox_settings(app.config, owner=identity.worker_id))
+    except SandboxError:
+        lock.close()
+        raise
     app.extensions[IDENTITY_KEY] = identity
+    app.extensions[SANDBOX_KEY] = sandbox
     log.info("worker identity %s (life %s%s)", identity.worker_id, identity.life,
              "" if identity.exclusive else ", not persisted: the persisted one is in use")
     return identity, lock
 
 
 def prepare(app: Flask, identity: WorkerIdentity) -> recovery.RecoveryReport:
-    """Start-up duties: clean the engine, then re-queue whatever a dead worker left."""
-    removed = sweep_orphan_containers(identity)
-    if removed:
-        log.warning("removed %d orphan sandbox container(s)", len(removed))
+    """Start-up duties: clean the sandbox, then re-queue whatever a dead worker left."""
+    swept = sweep_sandboxes(app.extensions[SANDBOX_KEY], identity)
+    if swept.containers:
+        log.warning("removed %d orphan sandbox container(s)", len(swept.containers))
     left = sweep_work_dirs(Path(app.config["HELDOUT_DATA_DIR"]), identity)
     if left:
         log.warning("removed %d work directory(ies) of earlier lives: %s", len(left),
@@ -135,30 +123,22 @@ def make_consumer(app: Flask, workers: int | None = None, **options: Any) -> Con
     return huey.create_consumer(**settings)
 
 
-def start_sandbox(app: Flask) -> Any:
-    """The worker's sandbox (``HELDOUT_SANDBOX_BACKEND``), primed for every challenge's limits.
+def prime_sandbox(app: Flask) -> None:
+    """Prime the worker's sandbox for every challenge's limits.
 
     With ``HELDOUT_SANDBOX_WARM`` > 0 the backend keeps that many sandboxes per profile
     started, with the scientific stack imported, before a submission exists; each serves
     one job. Without an engine the worker still starts, and every run simply goes cold (and
-    reports the engine's state). The tasks find the sandbox among the app's extensions.
+    reports the engine's state).
     """
     from heldout.graders.bundle import scan_bundles
-    from heldout.sandbox.backend import DockerSandbox, get_sandbox
-    from heldout.sandbox.errors import SandboxError
 
-    sandbox = get_sandbox()
-    per_profile = int(app.config["HELDOUT_SANDBOX_WARM"])
-    if isinstance(sandbox, DockerSandbox):
-        sandbox.warm_per_profile = per_profile
-    if per_profile > 0:
-        try:
-            for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
-                sandbox.prime(bundle.limits)
-        except SandboxError as exc:
-            log.warning("no warm sandbox containers: %s", str(exc))
-    app.extensions[SANDBOX_KEY] = sandbox
-    return sandbox
+    sandbox: Sandbox = app.extensions[SANDBOX_KEY]
+    try:
+        for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
+            sandbox.prime(bundle.limits)
+    except SandboxError as exc:
+        log.warning("no warm sandbox containers: %s", str(exc))
 
 
 def check_files_endpoint(app: Flask) -> None:
@@ -221,22 +201,24 @@ def run(app: Flask, workers: int | None = None) -> None:
         check_files_endpoint(app)
     except ConfigError as exc:
         raise SystemExit(f"heldout worker: {exc.message}") from exc
-    identity, lock = take_identity(app)
+    try:
+        identity, lock = take_identity(app)
+    except SandboxError as exc:
+        raise SystemExit(f"heldout worker: {exc}") from exc
     try:
         report = prepare(app, identity)
         log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
                  len(report.stale), len(report.given_up))
         count = workers or int(app.config["HELDOUT_WORKERS"])
-        sandbox = start_sandbox(app)
+        prime_sandbox(app)
         duties = Duties(app, float(app.config["HELDOUT_DUTIES_SECONDS"]))
         duties.start()
         try:
             make_consumer(app, count).run()
         finally:
             duties.stop()
-            app.extensions.pop(SANDBOX_KEY, None)
-            close = getattr(sandbox, "close", None)
-            if close is not None:
-                close()
     finally:
+        sandbox: Sandbox | None = app.extensions.pop(SANDBOX_KEY, None)
+        if sandbox is not None:
+            sandbox.close()
         lock.close()

@@ -1,19 +1,34 @@
-"""heldout.sandbox: runs untrusted code in hardened, throw-away Docker containers."""
+"""heldout.sandbox: runs untrusted code in hardened, throw-away sandboxes.
+
+The door is ``get_sandbox(settings)`` and the ``Sandbox`` protocol; the Docker backend's
+own modules are its business.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from heldout.sandbox.backend import DockerSandbox, Sandbox, get_sandbox, register_backend
+from heldout.sandbox.backend import Sandbox, get_sandbox, known_backends, register_backend
 from heldout.sandbox.errors import EngineUnavailable, ImageMissing, SandboxError
-from heldout.sandbox.spec import JobSpec, Limits, OutputFile, RunResult, ServiceRun, SweepReport
+from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.spec import (
+    Finding,
+    JobSpec,
+    Limits,
+    OutputFile,
+    RunResult,
+    SandboxHealth,
+    ServiceRun,
+    SweepReport,
+)
 
 if TYPE_CHECKING:
     from heldout.sandbox.runner import run
 
-__all__ = ["DockerSandbox", "EngineUnavailable", "ImageMissing", "JobSpec", "Limits", "OutputFile",
-           "RunResult", "Sandbox", "SandboxError", "ServiceRun", "SweepReport", "get_sandbox",
-           "register_backend", "run"]
+__all__ = ["EngineUnavailable", "Finding", "ImageMissing", "JobSpec", "Limits", "OutputFile",
+           "RunResult", "Sandbox", "SandboxError", "SandboxHealth", "SandboxSettings",
+           "ServiceRun", "SweepReport", "get_sandbox", "known_backends", "register_backend",
+           "run"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,22 +1,31 @@
-"""The sandbox as an interface: the backend protocol, its registry, and the Docker backend."""
+"""The sandbox as an interface: the backend protocol and its registry of backends by name.
+
+This is the door to the sandbox: whatever runs untrusted code (the local Docker engine
+today, a cluster scheduler tomorrow) is reached through ``get_sandbox`` and the protocol
+below, never through a backend's own modules. Backends are found by entry point (group
+``heldout.sandbox_backends``), so a new one is a package that declares one.
+"""
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from heldout.sandbox.errors import UnknownBackend
-from heldout.sandbox.spec import JobSpec, Limits, RunResult, ServiceRun, SweepReport
+from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.spec import (
+    Finding,
+    JobSpec,
+    Limits,
+    RunResult,
+    SandboxHealth,
+    ServiceRun,
+    SweepReport,
+)
 
-if TYPE_CHECKING:
-    from heldout.sandbox.doctor import Finding
-    from heldout.sandbox.pool import WarmPool
-
-ENV_BACKEND = "HELDOUT_SANDBOX_BACKEND"
-DEFAULT_BACKEND = "docker"
+ENTRY_POINT_GROUP = "heldout.sandbox_backends"
 
 
 class Sandbox(Protocol):
@@ -39,102 +48,73 @@ class Sandbox(Protocol):
         """Keep sandboxes of this profile ready before the first job needs one."""
         ...
 
-    def sweep(self, owner: str | None = None) -> SweepReport:
-        """Remove what dead workers left (of ``owner``, default this host)."""
+    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
+        """Remove what dead workers left (of ``owner``, default this sandbox's own): their
+        sandboxes, run directories and accounting groups.
+
+        With ``owner_gone`` the caller vouches that no process of that owner is alive (it
+        holds the owner's identity itself), so every sandbox of the owner goes, whichever
+        process its labels name.
+        """
         ...
 
     def doctor(self) -> tuple[Finding, ...]:
         """Health of the backend, each finding OK or what is wrong and how to fix it."""
         ...
 
+    def health(self) -> SandboxHealth:
+        """The quick part of ``doctor``: whether jobs can start now, for health pages and
+        start-up checks."""
+        ...
 
-SandboxFactory = Callable[[], Sandbox]
+    def close(self) -> None:
+        """Let go of what this object keeps (warm sandboxes); runs after this start cold."""
+        ...
+
+
+SandboxFactory = Callable[[SandboxSettings], Sandbox]
 
 _BACKENDS: dict[str, SandboxFactory] = {}
+_discovered = False
+
+
+def _loader(entry: EntryPoint) -> SandboxFactory:
+    """A factory that imports the backend's module only when a sandbox is first made."""
+    def make(settings: SandboxSettings) -> Sandbox:
+        factory: SandboxFactory = entry.load()
+        return factory(settings)
+    return make
+
+
+def _discover() -> None:
+    global _discovered
+    if not _discovered:
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            _BACKENDS.setdefault(entry.name, _loader(entry))
+        _discovered = True
 
 
 def register_backend(name: str, factory: SandboxFactory) -> None:
-    """Make ``factory`` the backend called ``name``; a second one of that name is a bug."""
+    """Make ``factory`` the backend called ``name`` in this process (entry points are the
+    way to ship one); a second one of that name is a bug."""
+    _discover()
     if name in _BACKENDS and _BACKENDS[name] is not factory:
         raise ValueError(f"a sandbox backend named {name!r} is already registered")
     _BACKENDS[name] = factory
 
 
 def known_backends() -> list[str]:
+    _discover()
     return sorted(_BACKENDS)
 
 
-def get_sandbox(name: str | None = None) -> Sandbox:
-    """A new sandbox of backend ``name`` (default ``$HELDOUT_SANDBOX_BACKEND``, else docker)."""
-    chosen = name or os.environ.get(ENV_BACKEND) or DEFAULT_BACKEND
+def get_sandbox(settings: SandboxSettings | None = None) -> Sandbox:
+    """A new sandbox of the backend ``settings.backend`` names, configured with ``settings``
+    (default: read from the environment)."""
+    settings = settings if settings is not None else SandboxSettings.from_environment()
+    _discover()
     try:
-        factory = _BACKENDS[chosen]
+        factory = _BACKENDS[settings.backend]
     except KeyError:
-        raise UnknownBackend(chosen, list(_BACKENDS)) from None
-    return factory()
-
-
-class DockerSandbox:
-    """The local Docker engine (or the one ``DOCKER_HOST`` names) with an optional warm pool.
-
-    The Docker SDK is imported on first use, so holding one costs a process nothing. The
-    warm pool belongs to this object: it starts on the first ``prime`` and ends with
-    ``close``.
-    """
-
-    name = "docker"
-
-    def __init__(self, client: Any | None = None, *, warm_per_profile: int = 1,
-                 pool: WarmPool | None = None) -> None:
-        self._client = client
-        self.warm_per_profile = warm_per_profile
-        self._pool = pool
-        self._lock = threading.Lock()
-
-    @property
-    def pool(self) -> WarmPool | None:
-        return self._pool
-
-    def run(self, spec: JobSpec, output_dir: Path) -> RunResult:
-        from heldout.sandbox import runner
-
-        return runner.run(spec, output_dir, client=self._client, pool=self._pool)
-
-    def run_service(self, service: JobSpec, probe: JobSpec, service_output: Path,
-                    probe_output: Path) -> ServiceRun:
-        from heldout.sandbox import runner
-
-        service_result, probe_result = runner.run_service(service, probe, service_output,
-                                                          probe_output, client=self._client)
-        return ServiceRun(service=service_result, probe=probe_result)
-
-    def prime(self, limits: Limits, image: str | None = None) -> None:
-        if self.warm_per_profile <= 0:
-            return
-        with self._lock:
-            if self._pool is None:
-                from heldout.sandbox.pool import WarmPool
-
-                self._pool = WarmPool(self._client, size=self.warm_per_profile)
-            pool = self._pool
-        pool.prime(limits, image)
-
-    def sweep(self, owner: str | None = None) -> SweepReport:
-        from heldout.sandbox import engine
-
-        return SweepReport(tuple(engine.sweep_orphans(self._client, host=owner)))
-
-    def doctor(self) -> tuple[Finding, ...]:
-        from heldout.sandbox import doctor
-
-        return tuple(doctor.checks(self._client))
-
-    def close(self) -> None:
-        """Remove the warm containers; runs after this start cold."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
-
-
-register_backend(DockerSandbox.name, DockerSandbox)
+        raise UnknownBackend(settings.backend, list(_BACKENDS)) from None
+    return factory(settings)

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from heldout.sandbox import engine, image, scratch
 from heldout.sandbox.errors import EngineUnavailable
+from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.spec import Finding, SandboxHealth
 
-
-@dataclass(frozen=True)
-class Finding:
-    """One health check of the sandbox host: OK, or what is wrong and how to fix it."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True  # a failed optional check is a recommendation for production
-
-
-# The name the platform's doctor imports; one class, two names until it moves to Finding.
-DoctorCheck = Finding
+ENGINE = "docker engine"
+IMAGE = "sandbox image"
 
 
 def _sysctl(name: str) -> str | None:
@@ -64,7 +52,7 @@ def _metadata_blocked() -> bool | None:
                for line in result.stdout.splitlines())
 
 
-def _production_checks(client: Any, info: dict[str, Any]) -> list[Finding]:
+def _production_checks(client: Any, info: dict[str, Any], runtime: str) -> list[Finding]:
     """What a production host should have; sandboxes run without network, so these are
     defence in depth for the deployment kind's networks and for engine-level escapes."""
     daemon = _daemon_json()
@@ -72,7 +60,7 @@ def _production_checks(client: Any, info: dict[str, Any]) -> list[Finding]:
     icc = _bridge_icc(client)
     metadata = _metadata_blocked()
     runtimes = sorted(info.get("Runtimes", {}))
-    wanted_runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME", "")
+    wanted_runtime = runtime
     return [
         Finding("log rotation", "max-size" in log_opts,
                     f"daemon log-opts: {log_opts or 'none'} (sandboxes set their own cap)",
@@ -112,24 +100,49 @@ def _daemon_checks(info: dict[str, Any]) -> list[Finding]:
     return checks
 
 
-def checks(client: Any | None = None) -> list[Finding]:
-    """Engine, image, daemon hardening and host capabilities the runner relies on."""
-    results: list[Finding] = []
-    try:
-        client = client or engine.get_client()
-    except EngineUnavailable as exc:
-        return [Finding("docker engine", False, str(exc),
-                            "start the engine (scripts/run does it on Debian as root), or set DOCKER_HOST")]
-    info = client.info()
-    version = (f"Docker {info.get('ServerVersion')} ({info.get('Driver')}, "
-               f"cgroup v{info.get('CgroupVersion')})")
-    results.append(Finding("docker engine", True, version))
-    tag = image.default_image()
+def _engine_down(exc: EngineUnavailable) -> Finding:
+    return Finding(ENGINE, False, str(exc),
+                   "start the engine (scripts/run does it on Debian as root), or set DOCKER_HOST")
+
+
+def _engine_finding(info: dict[str, Any]) -> Finding:
+    return Finding(ENGINE, True, f"Docker {info.get('ServerVersion')} ({info.get('Driver')}, "
+                                 f"cgroup v{info.get('CgroupVersion')})")
+
+
+def _image_finding(client: Any, tag: str) -> Finding:
     built = image.image_exists(client, tag)
-    results.append(Finding("sandbox image", built, f"{tag} {'is built' if built else 'is missing'}",
-                               "" if built else "heldout sandbox build"))
+    return Finding(IMAGE, built, f"{tag} {'is built' if built else 'is missing'}",
+                   "" if built else "heldout sandbox build")
+
+
+def health(client: Any | None, settings: SandboxSettings) -> SandboxHealth:
+    """Engine and image (what a job needs to start), and the pre-started containers alive."""
+    tag = image.default_image(settings)
+    try:
+        client = client or engine.get_client(settings)
+    except EngineUnavailable as exc:
+        return SandboxHealth(_engine_down(exc), Finding(
+            IMAGE, False, "Unknown: the engine is unreachable.", "Fix the engine first."),
+            image_name=tag)
+    warm = client.containers.list(filters={"label": [f"{engine.LABEL}=1", f"{engine.LABEL_WARM}=1"],
+                                           "status": "running"})
+    return SandboxHealth(_engine_finding(client.info()), _image_finding(client, tag),
+                         image_name=tag, warm=len(warm))
+
+
+def checks(client: Any | None = None, settings: SandboxSettings | None = None) -> list[Finding]:
+    """Engine, image, daemon hardening and host capabilities the runner relies on
+    (settings default to the environment's)."""
+    settings = settings if settings is not None else SandboxSettings.from_environment()
+    try:
+        client = client or engine.get_client(settings)
+    except EngineUnavailable as exc:
+        return [_engine_down(exc)]
+    info = client.info()
+    results = [_engine_finding(info), _image_finding(client, image.default_image(settings))]
     results.extend(_daemon_checks(info))
-    results.extend(_production_checks(client, info))
+    results.extend(_production_checks(client, info, settings.runtime))
     capped = scratch.can_mount()
     results.append(Finding(
         "capped /output", capped,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ import requests.exceptions
 
 from heldout.sandbox import accounting, scratch
 from heldout.sandbox.errors import EngineUnavailable
+from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.spec import SweepReport
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,8 @@ LABEL = "heldout.sandbox"
 LABEL_HOST = "heldout.host"
 LABEL_OWNER_PID = "heldout.owner-pid"
 LABEL_RUNDIR = "heldout.rundir"
+LABEL_WARM = "heldout.warm"  # started ahead of its job
 API_TIMEOUT_S = 30
-DEFAULT_API_VERSION = "1.41"  # the oldest we need: private cgroup namespaces
 
 ENGINE_ERRORS: tuple[type[Exception], ...] = (
     docker.errors.APIError,
@@ -33,17 +34,19 @@ ENGINE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-_clients: dict[str, docker.DockerClient] = {}
+_clients: dict[tuple[str, str], docker.DockerClient] = {}
 _clients_lock = threading.Lock()
 
 
-def get_client() -> docker.DockerClient:
-    """The process's client for the engine named by ``DOCKER_HOST`` (or the local socket).
+def get_client(settings: SandboxSettings | None = None) -> docker.DockerClient:
+    """The process's client for the engine ``settings.docker_host`` names (or the local
+    socket); settings default to the environment's.
 
     One client per engine address is kept and shared by threads; each call checks the
     engine still answers, so a dead engine is reported before a job is started.
     """
-    address = os.environ.get("DOCKER_HOST", "")
+    settings = settings if settings is not None else SandboxSettings.from_environment()
+    address = settings.docker_host
     socket_path = address.removeprefix("unix://") if address.startswith("unix://") else (
         "/var/run/docker.sock" if not address else "")
     if socket_path and not os.path.exists(socket_path):
@@ -51,20 +54,21 @@ def get_client() -> docker.DockerClient:
             f"no Docker engine answers: {socket_path} does not exist. Start dockerd, or set "
             "DOCKER_HOST; `heldout doctor` says more."
         )
+    key = (address, settings.docker_api_version)
     with _clients_lock:
-        client = _clients.get(address)
+        client = _clients.get(key)
         if client is None:
             # A fixed API version means no request is made here, so a dead engine leaks
             # no socket.
-            version = os.environ.get("DOCKER_API_VERSION", DEFAULT_API_VERSION)
-            client = docker.from_env(timeout=API_TIMEOUT_S, version=version)
-            _clients[address] = client
+            client = docker.DockerClient(base_url=address or None, timeout=API_TIMEOUT_S,
+                                         version=settings.docker_api_version)
+            _clients[key] = client
     try:
         client.ping()
     except ENGINE_ERRORS as exc:
         with _clients_lock:
-            if _clients.get(address) is client:
-                del _clients[address]
+            if _clients.get(key) is client:
+                del _clients[key]
         client.close()
         raise EngineUnavailable(
             f"no Docker engine answers ({exc.__class__.__name__}: {exc}). Start dockerd, "
@@ -91,15 +95,9 @@ def close_clients() -> None:
         _clients.clear()
 
 
-def worker_identity() -> str:
-    """Whose containers these are: the worker's stable id (``HELDOUT_WORKER_ID``, set by
-    ``heldout worker`` from its data directory), else the host name."""
-    return os.environ.get("HELDOUT_WORKER_ID") or socket.gethostname()
-
-
-def ownership_labels() -> dict[str, str]:
+def ownership_labels(owner: str) -> dict[str, str]:
     """Labels that let a later worker tell whose container this was."""
-    return {LABEL: "1", LABEL_HOST: worker_identity(), LABEL_OWNER_PID: str(os.getpid())}
+    return {LABEL: "1", LABEL_HOST: owner, LABEL_OWNER_PID: str(os.getpid())}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -112,23 +110,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_orphans(client: Any | None = None, *, everything: bool = False,
-                  host: str | None = None) -> list[str]:
-    """Remove sandbox containers of this host (or of ``host``) whose owning process is gone.
+def _orphaned(container: Any) -> bool:
+    """Whether the process that started ``container`` is gone (ours is alive)."""
+    pid_label = container.labels.get(LABEL_OWNER_PID, "")
+    return not (pid_label.isdigit() and _pid_alive(int(pid_label)))
 
-    With ``everything`` every sandbox container of that host goes (used when no worker
-    can be running, e.g. by tests and at start-up of the only worker).
+
+def sweep_orphans(client: Any | None = None, settings: SandboxSettings | None = None, *,
+                  owner: str | None = None, owner_gone: bool = False) -> SweepReport:
+    """Remove the sandbox containers of ``owner`` (default the settings' own) whose owning
+    process is gone, with their run directories; then run directories no container uses
+    that are over an hour old, and run cgroups no container uses.
+
+    With ``owner_gone`` every container of that owner goes, whichever process it names:
+    the caller holds the owner's identity, so any of them is an earlier life's (a
+    restarted worker container may even get its old process id back).
     """
-    client = client or get_client()
+    settings = settings if settings is not None else SandboxSettings.from_environment()
+    client = client or get_client(settings)
     removed: list[str] = []
-    host = host or socket.gethostname()
-    containers = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{LABEL_HOST}={host}"]})
+    owner = owner or settings.owner_name
+    containers = client.containers.list(all=True, filters={"label": [f"{LABEL}=1", f"{LABEL_HOST}={owner}"]})
     for container in containers:
-        pid_label = container.labels.get(LABEL_OWNER_PID, "")
-        owner_alive = pid_label.isdigit() and int(pid_label) != os.getpid() and _pid_alive(int(pid_label))
-        if owner_alive and not everything:
-            continue
-        if pid_label == str(os.getpid()) and not everything:
+        if not owner_gone and not _orphaned(container):
             continue
         try:
             container.remove(force=True)
@@ -137,11 +141,12 @@ def sweep_orphans(client: Any | None = None, *, everything: bool = False,
             continue
         rundir = container.labels.get(LABEL_RUNDIR)
         if rundir:
-            scratch.discard(Path(rundir))
-        log.warning("removed orphaned sandbox container %s (owner pid %s)", container.short_id, pid_label)
+            scratch.discard(Path(rundir), settings.run_dir)
+        log.warning("removed orphaned sandbox container %s (owner %s, pid %s)", container.short_id,
+                    owner, container.labels.get(LABEL_OWNER_PID, ""))
     in_use = {c.labels.get(LABEL_RUNDIR, "") for c in client.containers.list(
         all=True, filters={"label": f"{LABEL}=1"})}
-    scratch.sweep_stale(in_use, older_than_s=0 if everything else 3600)
+    run_dirs = scratch.sweep_stale(in_use, settings.run_dir, older_than_s=3600)
     # A run's directory and its cgroup share a name; a cgroup only goes once empty.
-    accounting.sweep_parents({Path(path).name for path in in_use if path})
-    return removed
+    cgroups = accounting.sweep_parents({Path(path).name for path in in_use if path})
+    return SweepReport(tuple(removed), run_dirs=run_dirs, cgroups=cgroups)

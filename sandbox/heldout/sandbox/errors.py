@@ -23,4 +23,7 @@ class UnknownBackend(SandboxError, LookupError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         self.known = sorted(known)
-        super().__init__(f"unknown sandbox backend {name!r}; known: {', '.join(self.known)}")
+        # None at all: heldout's own entry points were never installed (a stale checkout).
+        listed = ", ".join(self.known) or ("none (reinstall heldout, e.g. `pip install -e .`, "
+                                           "so that its entry points are registered)")
+        super().__init__(f"unknown sandbox backend {name!r}; known: {listed}")

@@ -21,6 +21,7 @@ import docker.errors
 from heldout.sandbox import engine
 from heldout.sandbox.apt_sources import host_debian_mirror
 from heldout.sandbox.errors import ImageBuildError
+from heldout.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,18 @@ PYTHON_VERSION = "3.11"
 Say = Callable[[str], None]
 
 
-def debian_mirror() -> str:
-    """``HELDOUT_DEBIAN_MIRROR``, else the host's own apt source, else Debian's CDN."""
-    return os.environ.get("HELDOUT_DEBIAN_MIRROR") or host_debian_mirror() or DEFAULT_DEBIAN_MIRROR
+def _settings(settings: SandboxSettings | None) -> SandboxSettings:
+    return settings if settings is not None else SandboxSettings.from_environment()
 
 
-def cache_root() -> Path:
-    """``HELDOUT_CACHE_DIR``, else the user's cache directory: wheelhouses live here."""
-    configured = os.environ.get("HELDOUT_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "heldout"
+def debian_mirror(settings: SandboxSettings | None = None) -> str:
+    """The settings' Debian mirror, else the host's own apt source, else Debian's CDN."""
+    return _settings(settings).debian_mirror or host_debian_mirror() or DEFAULT_DEBIAN_MIRROR
+
+
+def cache_root(settings: SandboxSettings | None = None) -> Path:
+    """Where wheelhouses live (the settings' cache directory)."""
+    return _settings(settings).cache_dir
 
 
 def _base_recipe() -> str:
@@ -72,9 +74,9 @@ def content_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def default_image() -> str:
-    """The image jobs run in: ``HELDOUT_SANDBOX_IMAGE`` or the content-addressed runtime tag."""
-    return os.environ.get("HELDOUT_SANDBOX_IMAGE") or f"{RUNTIME_REPO}:{content_hash()}"
+def default_image(settings: SandboxSettings | None = None) -> str:
+    """The image jobs run in: the settings' image, or the content-addressed runtime tag."""
+    return _settings(settings).image or f"{RUNTIME_REPO}:{content_hash()}"
 
 
 def image_exists(client: Any, tag: str) -> bool:
@@ -96,7 +98,8 @@ def _pull_base(client: Any, say: Say) -> bool:
     return True
 
 
-def debootstrap_image(client: Any, say: Say, *, packages: Sequence[str], tag: str) -> None:
+def debootstrap_image(client: Any, say: Say, *, packages: Sequence[str], tag: str,
+                      settings: SandboxSettings | None = None) -> None:
     """Build image ``tag`` from Debian packages alone (debootstrap + ``docker import``).
 
     The way to a base image where no registry answers: only the host needs the mirror.
@@ -108,7 +111,7 @@ def debootstrap_image(client: Any, say: Say, *, packages: Sequence[str], tag: st
         )
     if os.geteuid() != 0:
         raise ImageBuildError("building the base image from Debian packages needs root (debootstrap)")
-    mirror = debian_mirror()
+    mirror = debian_mirror(settings)
     with tempfile.TemporaryDirectory(prefix="heldout-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         say(f"debootstrap {DEBIAN_SUITE} ({', '.join(packages)}) from {mirror} …")
@@ -137,16 +140,12 @@ def debootstrap_image(client: Any, say: Say, *, packages: Sequence[str], tag: st
             raise ImageBuildError("importing the debootstrapped root filesystem failed")
 
 
-def _debootstrap_base(client: Any, say: Say) -> None:
-    debootstrap_image(client, say, packages=DEBIAN_PACKAGES, tag=base_tag())
-
-
-def ensure_base(client: Any, say: Say) -> str:
+def ensure_base(client: Any, say: Say, settings: SandboxSettings) -> str:
     tag = base_tag()
     if image_exists(client, tag):
         return tag
     if not _pull_base(client, say):
-        _debootstrap_base(client, say)
+        debootstrap_image(client, say, packages=DEBIAN_PACKAGES, tag=tag, settings=settings)
     return tag
 
 
@@ -179,11 +178,11 @@ def download_wheels(target: Path, requirements: Sequence[str], say: Say, *,
     return target
 
 
-def wheelhouse(say: Say) -> Path:
+def wheelhouse(say: Say, settings: SandboxSettings) -> Path:
     """Wheels for the pinned requirements, downloaded on the host once per pin set."""
     requirements = IMAGE_DIR / "requirements.txt"
     key = hashlib.sha256(requirements.read_bytes() + platform.machine().encode()).hexdigest()[:16]
-    return download_wheels(cache_root() / "wheelhouse" / key, ["-r", str(requirements)], say)
+    return download_wheels(settings.cache_dir / "wheelhouse" / key, ["-r", str(requirements)], say)
 
 
 @contextlib.contextmanager
@@ -196,17 +195,22 @@ def _build_context(wheels: Path) -> Iterator[Path]:
         yield context
 
 
-def build(*, force: bool = False, say: Say = log.info, client: Any | None = None) -> str:
-    """Make sure the runtime image exists; return its tag. Seconds when already built."""
-    client = client or engine.get_client()
-    tag = default_image()
+def build(*, force: bool = False, say: Say = log.info, client: Any | None = None,
+          settings: SandboxSettings | None = None) -> str:
+    """Make sure the runtime image exists; return its tag. Seconds when already built.
+
+    Settings default to the environment's (``heldout sandbox build`` runs without the
+    platform)."""
+    settings = _settings(settings)
+    client = client or engine.get_client(settings)
+    tag = default_image(settings)
     if not force and image_exists(client, tag):
         say(f"sandbox image {tag} is up to date")
         return tag
-    if os.environ.get("HELDOUT_SANDBOX_IMAGE"):
+    if settings.image:
         raise ImageBuildError(f"HELDOUT_SANDBOX_IMAGE={tag} is set but that image does not exist")
-    base = ensure_base(client, say)
-    wheels = wheelhouse(say)
+    base = ensure_base(client, say, settings)
+    wheels = wheelhouse(say, settings)
     say(f"building {tag} from {base} …")
     repo = tag.split(":")[0]
     with _build_context(wheels) as context:

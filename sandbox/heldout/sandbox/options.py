@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from typing import Any
 
 from docker.types import LogConfig, Mount, Ulimit
 
 from heldout.sandbox import engine, seccomp
 from heldout.sandbox.scratch import RunDir
+from heldout.sandbox.settings import SandboxSettings
 from heldout.sandbox.spec import CONTROL, DATA, HARNESS, LAUNCHER, OUTPUT, TMP, WORKSPACE, JobSpec
 
 JOB_CPU_SHARES = 1024  # the engine's default weight
 IDLE_CPU_SHARES = 2  # the lowest weight the kernel allows
 
 
-def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
-                      cgroup_parent: str | None = None) -> dict[str, Any]:
+def container_options(spec: JobSpec, rundir: RunDir, settings: SandboxSettings, *,
+                      warm: bool = False, cgroup_parent: str | None = None) -> dict[str, Any]:
     """Every protection of the sandbox contract, as Docker SDK arguments.
 
     The command is always the in-image launcher, which stacks an extra seccomp filter
@@ -57,7 +57,7 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
         environment["HELDOUT_JOB"] = json.dumps({"argv": list(spec.command), "env": dict(spec.env),
                                                  "cwd": WORKSPACE})
     log_cap = max(64, (limits.log_bytes * 4) // 1024)
-    runtime = os.environ.get("HELDOUT_SANDBOX_RUNTIME")  # e.g. runsc (gVisor), if installed
+    runtime = settings.runtime  # e.g. runsc (gVisor), if installed
     return {
         **({"runtime": runtime} if runtime else {}),
         **({"cgroup_parent": cgroup_parent} if cgroup_parent else {}),
@@ -65,8 +65,9 @@ def container_options(spec: JobSpec, rundir: RunDir, *, warm: bool = False,
         "user": f"{rundir.uid}:{rundir.uid}",
         "working_dir": WORKSPACE,
         "environment": environment,
-        "labels": {**engine.ownership_labels(), engine.LABEL_RUNDIR: str(rundir.root),
-                   **dict(spec.labels)},
+        "labels": {**engine.ownership_labels(settings.owner_name),
+                   engine.LABEL_RUNDIR: str(rundir.root),
+                   **({engine.LABEL_WARM: "1"} if warm else {}), **dict(spec.labels)},
         "network_mode": "none",
         "read_only": True,
         "cap_drop": ["ALL"],

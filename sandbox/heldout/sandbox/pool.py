@@ -27,6 +27,7 @@ from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.image import default_image
 from heldout.sandbox.options import JOB_CPU_SHARES, container_options
 from heldout.sandbox.scratch import RunDir
+from heldout.sandbox.settings import SandboxSettings
 from heldout.sandbox.spec import LAUNCHER, JobSpec, Limits
 
 log = logging.getLogger(__name__)
@@ -87,11 +88,15 @@ class WarmContainer:
 
 
 class WarmPool:
-    """Keeps ``size`` warm containers ready for each profile it has been asked for."""
+    """Keeps ``size`` warm containers ready for each profile it has been asked for.
+
+    Settings default to the environment's."""
 
     def __init__(self, client: Any | None = None, *, size: int = 1,
-                 preload: tuple[str, ...] = DEFAULT_PRELOAD) -> None:
-        self.client = client or engine.get_client()
+                 preload: tuple[str, ...] = DEFAULT_PRELOAD,
+                 settings: SandboxSettings | None = None) -> None:
+        self.settings = settings if settings is not None else SandboxSettings.from_environment()
+        self.client = client or engine.get_client(self.settings)
         self.size = size
         self.preload = preload
         self._ready: dict[tuple[str, Limits], deque[WarmContainer]] = {}
@@ -102,7 +107,7 @@ class WarmPool:
 
     def prime(self, limits: Limits, image: str | None = None) -> None:
         """Start keeping containers warm for this profile (before the first job)."""
-        key = profile_of(limits, image or default_image())
+        key = profile_of(limits, image or default_image(self.settings))
         with self._lock:
             self._ready.setdefault(key, deque())
             self._lock.notify_all()
@@ -113,7 +118,7 @@ class WarmPool:
         A container still importing is left to finish in the background: waiting for it
         would cost a job more than starting cold.
         """
-        key = profile_of(spec.limits, spec.image or default_image())
+        key = profile_of(spec.limits, spec.image or default_image(self.settings))
         with self._lock:
             queue = self._ready.setdefault(key, deque())
             warm = None
@@ -152,7 +157,8 @@ class WarmPool:
     def wait_warm(self, count: int, timeout: float = 120.0, *, limits: Limits | None = None,
                   image: str | None = None) -> bool:
         """Block until ``count`` containers (of one profile, if given) are warm and ready."""
-        key = profile_of(limits, image or default_image()) if limits is not None else None
+        key = (profile_of(limits, image or default_image(self.settings)) if limits is not None
+               else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
@@ -204,13 +210,14 @@ class WarmPool:
                 warm.discard()
 
     def _create(self, image: str, limits: Limits) -> WarmContainer:
-        rundir = RunDir(limits.output_mb)
+        rundir = RunDir(limits.output_mb, self.settings.run_dir)
         parent = parent_cgroup(rundir.root.name, engine.cgroup_driver(self.client))
         try:
             pipe = rundir.make_pipe()
             spec = JobSpec(command=LAUNCHER, workspace=rundir.workspace, limits=limits, image=image,
                            env={"HELDOUT_PRELOAD": ",".join(self.preload)})
-            options = container_options(spec, rundir, warm=True, cgroup_parent=parent)
+            options = container_options(spec, rundir, self.settings, warm=True,
+                                        cgroup_parent=parent)
             container = self.client.containers.create(image, **options)
             try:
                 container.start()

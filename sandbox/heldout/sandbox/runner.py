@@ -19,6 +19,7 @@ from heldout.sandbox.image import default_image
 from heldout.sandbox.options import container_options
 from heldout.sandbox.pool import WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
+from heldout.sandbox.settings import SandboxSettings
 from heldout.sandbox.spec import JobSpec, Limits, RunResult
 
 log = logging.getLogger(__name__)
@@ -52,16 +53,19 @@ def _wait(container: Any, seconds: float) -> dict[str, Any] | None:
 
 
 def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None,
-        pool: WarmPool | None = None) -> RunResult:
+        pool: WarmPool | None = None, settings: SandboxSettings | None = None) -> RunResult:
     """Run ``spec`` in a fresh container; copy regular files of /output into ``output_dir``.
 
     With a ``pool``, a pre-started container of the same profile is used when one is ready
     (its launcher already imported the scientific stack); otherwise one is created cold.
+    Settings default to the pool's, else the environment's.
     Raises SandboxError (and only that) when the platform, not the job, is at fault.
     """
+    if settings is None:
+        settings = pool.settings if pool is not None else SandboxSettings.from_environment()
     try:
         return _run(spec, output_dir, client if client is not None else (pool.client if pool else None),
-                    pool)
+                    pool, settings)
     except SandboxError:
         raise
     except engine.ENGINE_ERRORS as exc:
@@ -79,14 +83,16 @@ def _reset_peak(sampler: UsageSampler) -> None:
 class _Execution:
     """One job in one container: start, wait, then stop and collect, in that order."""
 
-    def __init__(self, client: Any, spec: JobSpec, *, warm: WarmContainer | None = None,
-                 network_of: Any | None = None) -> None:
+    def __init__(self, client: Any, spec: JobSpec, settings: SandboxSettings, *,
+                 warm: WarmContainer | None = None, network_of: Any | None = None) -> None:
         self.client = client
         self.spec = spec
+        self.settings = settings
         self.limits: Limits = spec.limits
         self.warm = warm
         self.network_of = network_of
-        self.rundir = warm.rundir if warm is not None else RunDir(spec.limits.output_mb)
+        self.rundir = (warm.rundir if warm is not None
+                       else RunDir(spec.limits.output_mb, settings.run_dir))
         self.cgroup_parent = (warm.cgroup_parent if warm is not None else
                               parent_cgroup(self.rundir.root.name, engine.cgroup_driver(client)))
         self.container: Any = None
@@ -99,8 +105,9 @@ class _Execution:
         if self.warm is not None:
             self.container = self.warm.container
         else:
-            image = self.spec.image or default_image()
-            options = container_options(self.spec, self.rundir, cgroup_parent=self.cgroup_parent)
+            image = self.spec.image or default_image(self.settings)
+            options = container_options(self.spec, self.rundir, self.settings,
+                                        cgroup_parent=self.cgroup_parent)
             if self.network_of is not None:
                 # Share a service's network namespace (loopback only): the probe reaches it
                 # on localhost, and neither reaches anything else.
@@ -202,9 +209,11 @@ class _Execution:
         self.rundir.close()
 
 
-def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None) -> RunResult:
-    client = client or engine.get_client()
-    execution = _Execution(client, spec, warm=pool.take(spec) if pool is not None else None)
+def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None,
+         settings: SandboxSettings) -> RunResult:
+    client = client or engine.get_client(settings)
+    execution = _Execution(client, spec, settings,
+                           warm=pool.take(spec) if pool is not None else None)
     try:
         execution.start()
         return execution.finish(execution.wait(spec.limits.wall_seconds), output_dir)
@@ -213,7 +222,8 @@ def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | N
 
 
 def run_service(service: JobSpec, probe: JobSpec, service_output: Path, probe_output: Path, *,
-                client: Any | None = None) -> tuple[RunResult, RunResult | None]:
+                client: Any | None = None, settings: SandboxSettings | None = None
+                ) -> tuple[RunResult, RunResult | None]:
     """Start ``service`` (the candidate's server), then run ``probe`` (trusted) in its network.
 
     The service keeps ``network_mode=none``: it has loopback only. The probe joins that
@@ -222,13 +232,14 @@ def run_service(service: JobSpec, probe: JobSpec, service_output: Path, probe_ou
     (or at its own wall limit, which then counts as a timeout). The probe's result is None
     when the service was gone before the probe could join it (a candidate fault).
     """
+    settings = settings if settings is not None else SandboxSettings.from_environment()
     try:
-        client = client or engine.get_client()
-        server = _Execution(client, service)
+        client = client or engine.get_client(settings)
+        server = _Execution(client, service, settings)
         checker: _Execution | None = None
         try:
             server.start()
-            checker = _Execution(client, probe, network_of=server.container)
+            checker = _Execution(client, probe, settings, network_of=server.container)
             try:
                 checker.start()
             except engine.ENGINE_ERRORS:

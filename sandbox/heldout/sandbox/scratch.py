@@ -20,16 +20,6 @@ log = logging.getLogger(__name__)
 MAX_STAGED_BYTES = 2 * 1024 * 1024 * 1024
 
 
-def runs_root() -> Path:
-    """Where per-run directories live (``HELDOUT_RUN_DIR``)."""
-    configured = os.environ.get("HELDOUT_RUN_DIR")
-    if configured:
-        return Path(configured)
-    if os.geteuid() == 0:
-        return Path("/var/lib/heldout/runs")
-    return Path.home() / ".cache" / "heldout" / "runs"
-
-
 def can_mount() -> bool:
     return os.geteuid() == 0 and shutil.which("mount") is not None
 
@@ -82,11 +72,12 @@ def stage_tree(source: Path, dest: Path, *, link: bool = False,
 
 
 class RunDir:
-    """``root/{workspace,data,harness,output,control}`` for one container; ``close()`` undoes all."""
+    """``root/{workspace,data,harness,output,control}`` for one container, made under
+    ``runs_root`` (the sandbox settings' ``run_dir``); ``close()`` undoes all."""
 
-    def __init__(self, output_mb: int) -> None:
+    def __init__(self, output_mb: int, runs_root: Path) -> None:
         self.uid = RUN_UIDS.start + secrets.randbelow(len(RUN_UIDS))
-        self.root = runs_root() / uuid.uuid4().hex
+        self.root = runs_root / uuid.uuid4().hex
         self.root.mkdir(mode=0o711, parents=True)
         os.chmod(self.root, 0o711)  # noqa: S103 - traversable, not listable
         self.workspace = self._subdir("workspace", 0o755)
@@ -145,24 +136,24 @@ def _is_mountpoint(path: Path) -> bool:
     return any(len(line.split()) > 1 and line.split()[1] == str(path) for line in mounts)
 
 
-def discard(root: Path) -> None:
-    """Remove a run directory left behind by a dead worker (only under ``runs_root()``)."""
+def discard(root: Path, runs_root: Path) -> None:
+    """Remove a run directory left behind by a dead worker (only one under ``runs_root``)."""
     root = Path(root)
-    if root.parent != runs_root() or not root.is_dir():
+    if root.parent != runs_root or not root.is_dir():
         return
     if _is_mountpoint(root / "output"):
         _umount(root / "output")
     shutil.rmtree(root, ignore_errors=True)
 
 
-def sweep_stale(in_use: set[str], older_than_s: float = 3600.0) -> int:
-    """Remove run directories no container uses and that are older than ``older_than_s``."""
-    root = runs_root()
-    if not root.is_dir():
+def sweep_stale(in_use: set[str], runs_root: Path, older_than_s: float = 3600.0) -> int:
+    """Remove run directories under ``runs_root`` no container uses and that are older
+    than ``older_than_s``."""
+    if not runs_root.is_dir():
         return 0
     removed = 0
     now = time.time()
-    for child in root.iterdir():
+    for child in runs_root.iterdir():
         if str(child) in in_use:
             continue
         try:
@@ -170,6 +161,6 @@ def sweep_stale(in_use: set[str], older_than_s: float = 3600.0) -> int:
         except OSError:
             continue
         if age >= older_than_s:
-            discard(child)
+            discard(child, runs_root)
             removed += 1
     return removed

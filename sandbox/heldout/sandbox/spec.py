@@ -157,6 +157,36 @@ class ServiceRun:
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What an orphan sweep removed: containers whose owning worker is gone."""
+    """What a sweep removed of what dead workers left: their sandboxes (by id), run
+    directories and accounting groups (how many)."""
 
     containers: tuple[str, ...]
+    run_dirs: int = 0
+    cgroups: int = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One health check: OK, or what is wrong and how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True  # a failed optional check is a recommendation for production
+
+
+@dataclass(frozen=True)
+class SandboxHealth:
+    """Whether jobs can start now: the backend's engine answers and the image jobs run in
+    is there. ``warm`` counts the sandboxes started ahead of their jobs that are alive
+    (None where the backend can't tell)."""
+
+    engine: Finding
+    image: Finding
+    image_name: str
+    warm: int | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.engine.ok and self.image.ok

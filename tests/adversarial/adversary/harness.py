@@ -177,7 +177,7 @@ class Adversary:
 
     def _grade(self, attack: Attack, pool: Any | None) -> Outcome:
         from heldout.graders import evaluate
-        from heldout.sandbox.backend import DockerSandbox
+        from heldout.sandbox.docker_backend import DockerSandbox
 
         submission = self._fresh("submission")
         (submission / "solution.py").write_text(self.source(attack), encoding="utf-8")

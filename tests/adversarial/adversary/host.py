@@ -122,15 +122,15 @@ class HostGuard:
     """Checks that a test left the host as it found it; cleans up what it may own."""
 
     def __init__(self, client: Any, canaries: Canaries) -> None:
-        from heldout.sandbox import engine, scratch
+        from heldout.sandbox import engine
+        from heldout.sandbox.settings import SandboxSettings
 
         self.client = client
         self.canaries = canaries
         self.label = engine.LABEL
         self.owner_label = engine.LABEL_OWNER_PID
         self.rundir_label = engine.LABEL_RUNDIR
-        self.runs_root = scratch.runs_root()
-        self.discard = scratch.discard
+        self.runs_root = SandboxSettings.from_environment().run_dir
 
     def _sandbox_containers(self) -> list[dict[str, Any]]:
         # The low-level call lists without inspecting each container, so a colleague's
@@ -205,7 +205,9 @@ class HostGuard:
                 with contextlib.suppress(Exception):
                     self.client.api.remove_container(container["Id"], force=True)
                 if rundir:
-                    self.discard(Path(rundir))
+                    from heldout.sandbox import scratch
+
+                    scratch.discard(Path(rundir), self.runs_root)
 
 
 class HostListener:

@@ -1,9 +1,9 @@
 """System health for admins: engine, image, queue, workers, oldest waiting submission.
 
-Each check is ok, warn or fail with what to do. A probe that could block (the Docker
+Each check is ok, warn or fail with what to do. A probe that could block (the sandbox's
 engine, a remote queue) runs in a thread with a deadline, so a dead engine makes the page
-say so instead of hanging it; the Docker SDK is imported there, never by the web process
-at start-up.
+say so instead of hanging it; the sandbox backend is loaded there, never by the web
+process at start-up.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from heldout.platform.extensions import db
 from heldout.platform.models import PublicRun, Submission
+from heldout.sandbox import Finding, SandboxHealth, SandboxSettings
 
 Level = Literal["ok", "warn", "fail"]
 T = TypeVar("T")
@@ -64,41 +65,43 @@ def _with_deadline(probe: Callable[[], T], seconds: float) -> T:
     return outcome["value"]  # type: ignore[return-value]
 
 
-def _sandbox_findings() -> list[tuple[str, bool, str, str]]:
-    from heldout.sandbox.backend import get_sandbox
+def _sandbox_health(settings: SandboxSettings) -> SandboxHealth:
+    from heldout.sandbox import get_sandbox
 
-    return [(f.name, f.ok, f.detail, f.fix) for f in get_sandbox().doctor()]
-
-
-def sandbox_checks(timeout: float = PROBE_TIMEOUT_S) -> list[HealthCheck]:
-    """The engine and the sandbox image, from the sandbox backend's own doctor."""
+    sandbox = get_sandbox(settings)
     try:
-        findings = _with_deadline(_sandbox_findings, timeout)
+        return sandbox.health()
+    finally:
+        sandbox.close()
+
+
+def _unanswered(detail: str) -> list[HealthCheck]:
+    return [HealthCheck("engine", "fail", detail,
+                        "Check that the sandbox's engine runs and that its settings name it "
+                        "(`heldout doctor` says more)."),
+            HealthCheck("image", "fail", "Unknown: the engine did not answer.",
+                        "Fix the engine first.")]
+
+
+def _row(name: str, finding: Finding, detail: str) -> HealthCheck:
+    if finding.ok:
+        return HealthCheck(name, "ok", detail)
+    return HealthCheck(name, "fail", detail, finding.fix or "Run `heldout doctor`.")
+
+
+def sandbox_checks(settings: SandboxSettings, timeout: float = PROBE_TIMEOUT_S
+                   ) -> list[HealthCheck]:
+    """The engine and the image jobs run in, from the sandbox backend's own health."""
+    try:
+        state = _with_deadline(lambda: _sandbox_health(settings), timeout)
     except ProbeTimeout as exc:
-        return [HealthCheck("engine", "fail", f"The Docker engine did not answer: {exc}.",
-                            "Check that dockerd runs and DOCKER_HOST names it "
-                            "(`docker info`, `heldout doctor`)."),
-                HealthCheck("image", "fail", "Unknown: the engine did not answer.",
-                            "Fix the engine first.")]
+        return _unanswered(f"The {settings.backend} engine did not answer: {exc}.")
     except Exception as exc:
-        return [HealthCheck("engine", "fail", f"{type(exc).__name__}: {exc}",
-                            "Check that dockerd runs and DOCKER_HOST names it "
-                            "(`docker info`, `heldout doctor`)."),
-                HealthCheck("image", "fail", "Unknown: the engine did not answer.",
-                            "Fix the engine first.")]
-    by_name = {name: (ok, detail, fix) for name, ok, detail, fix in findings}
-    checks = []
-    for name, key in (("engine", "docker engine"), ("image", "sandbox image")):
-        if key not in by_name:
-            missing = "the engine is unreachable" if name == "image" else "not reported"
-            checks.append(HealthCheck(name, "fail", f"Unknown: {missing}.",
-                                      "Fix the engine first." if name == "image"
-                                      else "Run `heldout doctor`."))
-            continue
-        ok, detail, fix = by_name[key]
-        checks.append(HealthCheck(name, "ok" if ok else "fail", detail,
-                                  "" if ok else (fix or "Run `heldout doctor`.")))
-    return checks
+        return _unanswered(f"{type(exc).__name__}: {exc}")
+    engine = state.engine.detail
+    if state.engine.ok and state.warm is not None:
+        engine += f"; {state.warm} pre-started sandbox container(s) alive"
+    return [_row("engine", state.engine, engine), _row("image", state.image, state.image.detail)]
 
 
 def queue_check(depth: Callable[[], int], url: str,
@@ -222,15 +225,15 @@ class HealthReport:
         return "fail" if "fail" in levels else "warn" if "warn" in levels else "ok"
 
 
-def system_health(*, data_dir: Path, queue_depth: Callable[[], int], queue_url: str,
-                  now: datetime, timeout: float = PROBE_TIMEOUT_S) -> HealthReport:
+def system_health(*, data_dir: Path, sandbox: SandboxSettings, queue_depth: Callable[[], int],
+                  queue_url: str, now: datetime, timeout: float = PROBE_TIMEOUT_S) -> HealthReport:
     # The queue is asked while the engine is: a page waits for the slower, not the sum.
     queue: list[HealthCheck] = []
     asking = threading.Thread(target=lambda: queue.append(queue_check(queue_depth, queue_url,
                                                                       timeout)),
                               name="health-queue", daemon=True)
     asking.start()
-    engine = sandbox_checks(timeout)
+    engine = sandbox_checks(sandbox, timeout)
     asking.join(timeout + 1)
     checks = [*engine, queue[0] if queue else HealthCheck(
         "queue", "fail", f"{queue_url}: no answer", "Check HELDOUT_QUEUE_URL."),

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from heldout.platform.config import sandbox_settings
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import ROLES
 from heldout.platform.queue import get_queue
@@ -191,6 +192,7 @@ def system_health() -> ResponseReturnValue:
     """Engine, image, queue, workers and the oldest waiting submission, each with a fix."""
     config = current_app.config
     report = health.system_health(data_dir=Path(config["HELDOUT_DATA_DIR"]),
+                                  sandbox=sandbox_settings(config),
                                   queue_depth=get_queue().depth,
                                   queue_url=config["HELDOUT_QUEUE_URL"], now=now())
     return render_template("admin/health.html", report=report)
