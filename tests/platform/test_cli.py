@@ -95,7 +95,7 @@ def test_doctor_reports_database_and_queue(env: dict[str, str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from heldout.platform import doctor
 
-    monkeypatch.setattr(doctor, "sandbox_findings", lambda: [])
+    monkeypatch.setattr(doctor, "sandbox_findings", lambda settings: [])
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 1
     assert "[FAIL] database" in result.output and "heldout db upgrade" in result.output
@@ -104,6 +104,19 @@ def test_doctor_reports_database_and_queue(env: dict[str, str],
     output = run(env, "doctor")
     assert "[ok  ] database" in output and "[ok  ] queue" in output
     assert "[ok  ] challenges: 1 challenge(s)" in output
+
+
+def test_doctor_asks_the_backend_the_settings_name(env: dict[str, str]) -> None:
+    """The sandbox's part of the doctor comes from the configured backend; a name no
+    backend has is a failed required check that lists the known ones."""
+    from heldout.platform.app import create_app
+    from heldout.platform.doctor import findings
+
+    app = create_app({"HELDOUT_DATA_DIR": env["HELDOUT_DATA_DIR"],
+                      "HELDOUT_SANDBOX_BACKEND": "no-such-backend"})
+    first = findings(app)[0]
+    assert first.name == "sandbox" and not first.ok and first.required
+    assert "unknown sandbox backend 'no-such-backend'; known: docker" in first.detail
 
 
 def test_settings_and_the_subcommands_of_other_packages(env: dict[str, str]) -> None:

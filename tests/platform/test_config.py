@@ -142,3 +142,26 @@ def test_rate_limit_storage_is_a_setting(tmp_path: Path) -> None:
                               "HELDOUT_RATELIMIT_STORAGE": "redis://limits.example.invalid:6379/1"})
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://limits.example.invalid:6379/1"
     assert load_settings({"HELDOUT_DATA_DIR": str(tmp_path)})["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_the_sandbox_settings_are_the_platforms_own(tmp_path: Path) -> None:
+    """One list: every sandbox setting is a platform setting, and the platform's config and
+    the environment give the sandbox the same value."""
+    from heldout.platform.config import SETTINGS_BY_NAME, sandbox_settings
+    from heldout.sandbox.settings import OPTIONS, SandboxSettings
+
+    assert {o.name for o in OPTIONS} <= set(SETTINGS_BY_NAME)
+    env = {"HELDOUT_SANDBOX_BACKEND": "docker", "HELDOUT_SANDBOX_WARM": "3",
+           "HELDOUT_RUN_DIR": str(tmp_path / "runs"), "DOCKER_HOST": "unix:///run/d.sock"}
+    config = load_settings(env)
+    assert sandbox_settings(config) == SandboxSettings.from_environment(env)
+    assert sandbox_settings(config, owner="w1").owner_name == "w1"
+    # A test's dict wins over the environment, for the sandbox's settings too.
+    config = load_settings(env, {"HELDOUT_SANDBOX_WARM": 0, "DOCKER_HOST": ""})
+    chosen = sandbox_settings(config)
+    assert (chosen.warm_per_profile, chosen.docker_host) == (0, "")
+
+
+def test_a_malformed_sandbox_setting_is_refused() -> None:
+    with pytest.raises(ConfigError, match="HELDOUT_SANDBOX_WARM"):
+        load_settings({"HELDOUT_SANDBOX_WARM": "-2"})

@@ -54,8 +54,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys, time
     from werkzeug.security import generate_password_hash
     from heldout.platform.app import create_app
-    from heldout.platform.config import sandbox_settings
-from heldout.platform.extensions import db
+    from heldout.platform.extensions import db
     from heldout.platform.models import User
 
     data_dir, challenges = sys.argv[1], sys.argv[2]

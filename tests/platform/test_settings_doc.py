@@ -19,8 +19,17 @@ def test_the_committed_settings_page_is_current() -> None:
 
 
 def test_every_setting_has_a_row() -> None:
-    rows = [line for line in render().splitlines() if line.startswith("| `HELDOUT_")]
+    rows = [line for line in render().splitlines()
+            if line.startswith(("| `HELDOUT_", "| `DOCKER_"))]
     assert [row.split("`")[1] for row in rows][:len(SETTINGS)] == [s.name for s in SETTINGS]
+
+
+def test_the_sandbox_settings_are_on_the_page() -> None:
+    from heldout.sandbox.settings import OPTIONS
+
+    page = render()
+    for option in OPTIONS:
+        assert f"| `{option.name}` |" in page, option.name
 
 
 def test_the_command_prints_and_writes_the_page(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def bench_burst(candidates: int, duration: float, window: float, late_share: flo
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the page to this file (SETTINGS.md) instead of printing it.")
 def settings_command(output: Path | None) -> None:
-    """Every HELDOUT_* setting with its default and meaning: the page SETTINGS.md holds."""
+    """Every setting with its default and meaning: the page SETTINGS.md holds."""
     from heldout.platform.settings_doc import render
 
     if output is None:
