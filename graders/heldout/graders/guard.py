@@ -9,15 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from heldout.graders.errors import ForbiddenMount
-from heldout.sandbox.spec import (
-    Finding,
-    JobSpec,
-    Limits,
-    RunResult,
-    SandboxHealth,
-    ServiceRun,
-    SweepReport,
-)
+from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle

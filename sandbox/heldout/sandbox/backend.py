@@ -15,15 +15,7 @@ from typing import Protocol
 
 from heldout.sandbox.errors import UnknownBackend
 from heldout.sandbox.settings import SandboxSettings
-from heldout.sandbox.spec import (
-    Finding,
-    JobSpec,
-    Limits,
-    RunResult,
-    SandboxHealth,
-    ServiceRun,
-    SweepReport,
-)
+from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 
 ENTRY_POINT_GROUP = "heldout.sandbox_backends"
 

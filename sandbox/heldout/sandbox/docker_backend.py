@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.settings import SandboxSettings
-from heldout.sandbox.spec import (
-    Finding,
-    JobSpec,
-    Limits,
-    RunResult,
-    SandboxHealth,
-    ServiceRun,
-    SweepReport,
-)
+from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 
 if TYPE_CHECKING:
     from heldout.sandbox.pool import WarmPool
