@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from heldout.sandbox.errors import UnknownBackend
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 
 ENTRY_POINT_GROUP = "heldout.sandbox_backends"
@@ -103,7 +103,7 @@ def known_backends() -> list[str]:
 def get_sandbox(settings: SandboxSettings | None = None) -> Sandbox:
     """A new sandbox of the backend ``settings.backend`` names, configured with ``settings``
     (default: read from the environment)."""
-    settings = settings if settings is not None else SandboxSettings.from_environment()
+    settings = or_environment(settings)
     _discover()
     try:
         factory = _BACKENDS[settings.backend]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heldout.sandbox.errors import SandboxError
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class DockerSandbox:
 
     def __init__(self, settings: SandboxSettings | None = None, *, client: Any | None = None,
                  pool: WarmPool | None = None) -> None:
-        self.settings = settings if settings is not None else SandboxSettings.from_environment()
+        self.settings = or_environment(settings)
         self._client = client
         self._pool = pool
         self._lock = threading.Lock()

@@ -10,7 +10,7 @@ from typing import Any
 
 from heldout.sandbox import engine, image, scratch
 from heldout.sandbox.errors import EngineUnavailable
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, SandboxHealth
 
 ENGINE = "docker engine"
@@ -134,7 +134,7 @@ def health(client: Any | None, settings: SandboxSettings) -> SandboxHealth:
 def checks(client: Any | None = None, settings: SandboxSettings | None = None) -> list[Finding]:
     """Engine, image, daemon hardening and host capabilities the runner relies on
     (settings default to the environment's)."""
-    settings = settings if settings is not None else SandboxSettings.from_environment()
+    settings = or_environment(settings)
     try:
         client = client or engine.get_client(settings)
     except EngineUnavailable as exc:

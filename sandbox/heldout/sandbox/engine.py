@@ -14,7 +14,7 @@ import requests.exceptions
 
 from heldout.sandbox import accounting, scratch
 from heldout.sandbox.errors import EngineUnavailable
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import SweepReport
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def get_client(settings: SandboxSettings | None = None) -> docker.DockerClient:
     One client per engine address is kept and shared by threads; each call checks the
     engine still answers, so a dead engine is reported before a job is started.
     """
-    settings = settings if settings is not None else SandboxSettings.from_environment()
+    settings = or_environment(settings)
     address = settings.docker_host
     socket_path = address.removeprefix("unix://") if address.startswith("unix://") else (
         "/var/run/docker.sock" if not address else "")
@@ -126,7 +126,7 @@ def sweep_orphans(client: Any | None = None, settings: SandboxSettings | None = 
     the caller holds the owner's identity, so any of them is an earlier life's (a
     restarted worker container may even get its old process id back).
     """
-    settings = settings if settings is not None else SandboxSettings.from_environment()
+    settings = or_environment(settings)
     client = client or get_client(settings)
     removed: list[str] = []
     owner = owner or settings.owner_name

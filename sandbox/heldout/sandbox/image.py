@@ -21,7 +21,7 @@ import docker.errors
 from heldout.sandbox import engine
 from heldout.sandbox.apt_sources import host_debian_mirror
 from heldout.sandbox.errors import ImageBuildError
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +37,14 @@ PYTHON_VERSION = "3.11"
 Say = Callable[[str], None]
 
 
-def _settings(settings: SandboxSettings | None) -> SandboxSettings:
-    return settings if settings is not None else SandboxSettings.from_environment()
-
-
 def debian_mirror(settings: SandboxSettings | None = None) -> str:
     """The settings' Debian mirror, else the host's own apt source, else Debian's CDN."""
-    return _settings(settings).debian_mirror or host_debian_mirror() or DEFAULT_DEBIAN_MIRROR
+    return or_environment(settings).debian_mirror or host_debian_mirror() or DEFAULT_DEBIAN_MIRROR
 
 
 def cache_root(settings: SandboxSettings | None = None) -> Path:
     """Where wheelhouses live (the settings' cache directory)."""
-    return _settings(settings).cache_dir
+    return or_environment(settings).cache_dir
 
 
 def _base_recipe() -> str:
@@ -76,7 +72,7 @@ def content_hash() -> str:
 
 def default_image(settings: SandboxSettings | None = None) -> str:
     """The image jobs run in: the settings' image, or the content-addressed runtime tag."""
-    return _settings(settings).image or f"{RUNTIME_REPO}:{content_hash()}"
+    return or_environment(settings).image or f"{RUNTIME_REPO}:{content_hash()}"
 
 
 def image_exists(client: Any, tag: str) -> bool:
@@ -201,7 +197,7 @@ def build(*, force: bool = False, say: Say = log.info, client: Any | None = None
 
     Settings default to the environment's (``heldout sandbox build`` runs without the
     platform)."""
-    settings = _settings(settings)
+    settings = or_environment(settings)
     client = client or engine.get_client(settings)
     tag = default_image(settings)
     if not force and image_exists(client, tag):

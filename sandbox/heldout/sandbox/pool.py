@@ -27,7 +27,7 @@ from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.image import default_image
 from heldout.sandbox.options import JOB_CPU_SHARES, container_options
 from heldout.sandbox.scratch import RunDir
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import LAUNCHER, JobSpec, Limits
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class WarmPool:
     def __init__(self, client: Any | None = None, *, size: int = 1,
                  preload: tuple[str, ...] = DEFAULT_PRELOAD,
                  settings: SandboxSettings | None = None) -> None:
-        self.settings = settings if settings is not None else SandboxSettings.from_environment()
+        self.settings = or_environment(settings)
         self.client = client or engine.get_client(self.settings)
         self.size = size
         self.preload = preload

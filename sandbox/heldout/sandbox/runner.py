@@ -19,7 +19,7 @@ from heldout.sandbox.image import default_image
 from heldout.sandbox.options import container_options
 from heldout.sandbox.pool import WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
-from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import JobSpec, Limits, RunResult
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,9 @@ def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None,
     Settings default to the pool's, else the environment's.
     Raises SandboxError (and only that) when the platform, not the job, is at fault.
     """
-    if settings is None:
-        settings = pool.settings if pool is not None else SandboxSettings.from_environment()
+    if settings is None and pool is not None:
+        settings = pool.settings
+    settings = or_environment(settings)
     try:
         return _run(spec, output_dir, client if client is not None else (pool.client if pool else None),
                     pool, settings)
@@ -232,7 +233,7 @@ def run_service(service: JobSpec, probe: JobSpec, service_output: Path, probe_ou
     (or at its own wall limit, which then counts as a timeout). The probe's result is None
     when the service was gone before the probe could join it (a candidate fault).
     """
-    settings = settings if settings is not None else SandboxSettings.from_environment()
+    settings = or_environment(settings)
     try:
         client = client or engine.get_client(settings)
         server = _Execution(client, service, settings)

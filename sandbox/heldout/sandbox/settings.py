@@ -142,3 +142,8 @@ class SandboxSettings:
                 except ValueError as exc:
                     raise BadSetting(f"{option.name}={env[option.name]!r}: {exc}") from exc
         return cls.from_values(values)
+
+
+def or_environment(settings: SandboxSettings | None) -> SandboxSettings:
+    """``settings``, or the environment's when None (a caller without the platform)."""
+    return settings if settings is not None else SandboxSettings.from_environment()

@@ -95,7 +95,7 @@ def sandbox_checks(settings: SandboxSettings, timeout: float = PROBE_TIMEOUT_S
     try:
         state = _with_deadline(lambda: _sandbox_health(settings), timeout)
     except ProbeTimeout as exc:
-        return _unanswered(f"The {settings.backend} engine did not answer: {exc}.")
+        return _unanswered(f"The sandbox backend `{settings.backend}` did not answer: {exc}.")
     except Exception as exc:
         return _unanswered(f"{type(exc).__name__}: {exc}")
     engine = state.engine.detail
