@@ -59,7 +59,7 @@ def test_an_unusable_name_is_refused_at_submit(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "stored_as"), ACCEPTED.items(), ids=lambda n: repr(n[:24]))
 def test_an_accepted_name_can_be_written_by_the_worker(name: str, stored_as: str, tmp_path: Path) -> None:
-    from heldout.platform.services.grading import _materialise  # the worker's own step
+    from heldout.platform.services.jobs import materialise_files  # the worker's own step
 
     accepted = _check([name])
     assert accepted == ["solution.py", stored_as]
@@ -67,7 +67,7 @@ def test_an_accepted_name_can_be_written_by_the_worker(name: str, stored_as: str
     blobs = SimpleNamespace(get=lambda sha: b"x = 1\n")
     directory = tmp_path / "submission"
     try:
-        _materialise(cast(Any, stored), cast(Any, blobs), directory)  # stand-ins: names and bytes only
+        materialise_files(stored.files, cast(Any, blobs), directory)  # stand-ins: names and bytes only
     except (OSError, ValueError) as exc:
         pytest.fail(f"{name[:40]!r} passed the submit checks but the worker can't write it "
                     f"({type(exc).__name__}: {str(exc)[:120]}): the submission would end "

@@ -17,6 +17,7 @@ from werkzeug.test import encode_multipart
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Submission, utcnow
 from heldout.platform.queue import get_queue
+from heldout.platform.services.grading import SUBMISSIONS
 
 SLUG = "churn-prediction"
 CODE = "print('hello')\n"
@@ -112,7 +113,7 @@ def test_submit_stores_the_files_before_queueing(app: Flask, client: FlaskClient
     with app.app_context():
         queue = get_queue()
 
-    def enqueue(submission_id: int, *, delay: float | None = None) -> None:
+    def enqueue(kind: str, submission_id: int, *, delay: float | None = None) -> None:
         # Another connection, as the worker would have: the row must already be committed.
         engine = create_engine(url)
         with engine.connect() as connection:
@@ -124,7 +125,7 @@ def test_submit_stores_the_files_before_queueing(app: Flask, client: FlaskClient
                 {"id": submission_id}).one()
         engine.dispose()
 
-    monkeypatch.setattr(queue, "enqueue_grading", enqueue)
+    monkeypatch.setattr(queue, "enqueue", enqueue)
     response = client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": CODE})
     assert response.status_code == 302
     assert tuple(seen["row"]) == ("queued", SLUG)
@@ -140,7 +141,7 @@ def test_submit_queues_and_the_status_endpoint_reports(app: Flask, client: Flask
     assert response.status_code == 302
     with app.app_context():
         submission = db.session.scalars(select(Submission)).one()
-        assert get_queue().waiting_submission_ids() == {submission.id}
+        assert get_queue().waiting(SUBMISSIONS.kind) == {submission.id}
         submission_id = submission.id
     page = client.get(response.headers["Location"]).text
     assert f"/a/{attempt}/submissions/{submission_id}" in page  # polled by the page

@@ -1,5 +1,5 @@
 """The database away for a while: 503 pages (never a stack trace), nothing accepted is lost,
-the grading job retries and recovers once the database is back.
+the grading job (and a public run) retries and recovers once the database is back.
 
 With the real PostgreSQL server of the test cluster, stopped (``pg_ctl stop -m fast``) and
 started again. The issue speaks of 30 s; these outages last a few seconds, which exercises
@@ -8,11 +8,13 @@ the same paths (every connection refused, pooled ones cut) without slowing CI by
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -26,7 +28,7 @@ from heldout.platform import tasks
 from heldout.platform.extensions import db
 from heldout.platform.models import Submission, SubmissionFile
 from heldout.platform.queue import get_queue
-from heldout.platform.services import grading
+from heldout.platform.services import grading, jobs, public_runs
 from tests import pg
 from tests.platform.conftest import Auth
 
@@ -210,37 +212,48 @@ def test_requests_in_flight_as_the_server_goes_and_returns(
     assert 503 in seen and seen[0] == 200 and seen[-3:] == [200, 200, 200]
 
 
+@pytest.mark.parametrize("action", ["submit", "public-run"])
 def test_a_result_finished_during_an_outage_is_saved_once_the_database_returns(
         app: Flask, client: FlaskClient, attempt: str, cluster: pg.Cluster,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # The database goes away while the submission is in its sandbox run and comes back a
-    # few seconds later: the worker holds no transaction through the run and waits out the
-    # outage to save what it graded, so the submission is graded on its first try (not
-    # thrown away and run again once its lease runs out).
+        monkeypatch: pytest.MonkeyPatch, action: str) -> None:
+    # The database goes away while the job is in its sandbox run and comes back a few
+    # seconds later: the worker holds no transaction through the run and waits out the
+    # outage to save what it found, so the job is done on its first try (not thrown away
+    # and run again once its lease runs out). A public run of the checks goes through the
+    # same pipeline, and is saved as a submission's grading is.
     returned: list[threading.Timer] = []
 
-    def graded_while_the_database_goes(bundle: Bundle, submission: Path) -> GradedResult:
+    def graded_while_the_database_goes(bundle: Bundle, submission: Path, *,
+                                       public: bool = False) -> GradedResult:
         cluster.stop()
         timer = threading.Timer(OUTAGE_SECONDS, cluster.start)
         timer.start()
         returned.append(timer)
-        return graded(bundle, submission)
+        result = graded(bundle, submission)
+        return dataclasses.replace(result, split="public") if public else result
 
     monkeypatch.setattr(grading, "graders_evaluate", graded_while_the_database_goes)
-    monkeypatch.setattr(grading, "STORE_RETRY_SECONDS", (1.0,) * 20)
-    assert client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": CODE}).status_code == 302
+    monkeypatch.setattr(public_runs, "graders_evaluate", graded_while_the_database_goes)
+    monkeypatch.setattr(jobs, "STORE_RETRY_SECONDS", (1.0,) * 20)
+    kind: jobs.LeasedJob[Any] = (public_runs.PUBLIC_RUNS if action == "public-run"
+                                 else grading.SUBMISSIONS)
+    response = client.post(f"/a/{attempt}/c/{SLUG}/{action}", data={"code": CODE})
+    assert response.status_code == 302
     with app.app_context():
-        submission_id = db.session.scalars(select(Submission.id)).one()
+        job_id = db.session.scalars(select(kind.model.id)).one()
         db.session.commit()  # this test's own session holds no connection through the outage
         huey = get_queue().huey
         job = huey.dequeue()
-        assert job is not None and job.args == (submission_id,)
+        assert job is not None and (job.name, job.args) == (kind.kind, (job_id,))
         huey.execute(job)
         for timer in returned:
             timer.join()
         assert returned and cluster.running()
         assert huey.pending_count() == 0 and huey.scheduled_count() == 0  # nothing to retry
-        row = db.session.get(Submission, submission_id)
+        row = db.session.get(kind.model, job_id)
         assert row is not None and (row.status, row.tries) == ("graded", 1)
         assert row.lease_owner is None
-        assert row.evaluation is not None and row.evaluation.score == 64.0
+        evaluation = row.evaluation
+        assert evaluation is not None
+        score = evaluation["score"] if isinstance(evaluation, dict) else evaluation.score
+        assert score == 64.0

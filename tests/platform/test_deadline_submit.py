@@ -35,6 +35,7 @@ from heldout.platform.processes import stop_processes
 from heldout.platform.queue import get_queue
 from heldout.platform.services import accounts, assessments, catalogue, drafts, invites
 from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.grading import SUBMISSIONS
 from heldout.platform.tasks import grading_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,7 +89,7 @@ def test_the_job_submits_the_last_draft_exactly_once(app: Flask, client: FlaskCl
         submission = db.session.scalars(select(Submission)).one()
         assert submission.status == "queued"
         # Queued for grading like any submission (the memory queue holds its job).
-        assert get_queue().waiting_submission_ids() == {submission.id}
+        assert get_queue().waiting(SUBMISSIONS.kind) == {submission.id}
         claim = db.session.scalars(select(DeadlineSubmission)).one()
         assert claim.submission_id == submission.id
         stamp = submission.created_at.strftime("%H:%M")

@@ -18,6 +18,7 @@ from heldout.platform.errors import ConfigError
 from heldout.platform.extensions import db
 from heldout.platform.identity import claim_identity
 from heldout.platform.models import Submission, utcnow
+from heldout.platform.services.grading import SUBMISSIONS
 from heldout.platform.tasks import SANDBOX_KEY
 
 SLUG = "churn-prediction"
@@ -100,7 +101,7 @@ def test_a_restarted_worker_removes_its_previous_lifes_leftovers(
         second, lock = worker.take_identity(app)
         try:
             assert second.worker_id == first.worker_id and second.life != first.life
-            report = worker.prepare(app, second)
+            report = worker.prepare(app, second)[SUBMISSIONS.kind]
         finally:
             lock.close()
         assert not docker_client.containers.list(all=True, filters={"id": orphan.id})

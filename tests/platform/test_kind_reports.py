@@ -30,6 +30,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
 from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import assessments, grading
+from heldout.platform.services.jobs import backoff
 from heldout.platform.services.notebook_render import ALLOWED_TAGS, render_html, sanitise
 from heldout.platform.services.report_kinds import percentile, probe_table
 from heldout.platform.tasks import grading_settings
@@ -308,7 +309,7 @@ def test_artefacts_a_remote_worker_cannot_send_back_make_a_retried_platform_erro
             grading_settings(), blobs=Unreachable(Path(app.config["HELDOUT_DATA_DIR"]) / "blobs"))
         outcome = grading.grade_submission(submission_id, settings,
                                            evaluate=_evaluator({"executed.ipynb": b"{}"}))
-        assert outcome.status == "internal_error" and outcome.retry_in == grading.backoff(1)
+        assert outcome.status == "internal_error" and outcome.retry_in == backoff(1)
         submission = db.session.get(Submission, submission_id)
         assert submission is not None
         assert submission.status == "internal_error" and submission.lease_owner is None

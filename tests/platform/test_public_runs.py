@@ -22,9 +22,11 @@ from heldout.graders.result import Check, Evaluation, RunStats
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, PublicRun, Submission, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import assessments, public_runs
-from heldout.platform.services.grading import GradingOutcome
-from heldout.platform.tasks import GRADE_TASK_NAME, PUBLIC_TASK_NAME, grading_settings
+from heldout.platform.services import assessments, public_runs, recovery
+from heldout.platform.services.grading import SUBMISSIONS
+from heldout.platform.services.jobs import JobOutcome
+from heldout.platform.services.public_runs import PUBLIC_RUNS
+from heldout.platform.tasks import grading_settings
 from tests.platform.conftest import CHURN, NewInvite, Users, make_app, start_attempt
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,7 +108,7 @@ def test_the_button_queues_a_public_run_never_a_submission(app: Flask, client: F
         blob = (Path(app.config["HELDOUT_DATA_DIR"]) / "blobs")
         assert any(blob.rglob(run.files[0]["sha256"]))  # content-addressed, like submissions
         tasks = get_queue().huey.pending()
-        assert [(t.name, t.args) for t in tasks] == [(PUBLIC_TASK_NAME, (run.id,))]
+        assert [(t.name, t.args) for t in tasks] == [(PUBLIC_RUNS.kind, (run.id,))]
 
     page = client.get(f"/a/{attempt}/c/{SLUG}").text
     assert f'data-public-run-url="/a/{attempt}/public-runs/{run.id}"' in page
@@ -210,7 +212,7 @@ def test_a_queued_submission_is_taken_before_a_public_run(
         huey = get_queue().huey
         assert huey.pending_count() == 2
         first, second = huey.dequeue(), huey.dequeue()
-        assert (first.name, second.name) == (GRADE_TASK_NAME, PUBLIC_TASK_NAME)
+        assert (first.name, second.name) == (SUBMISSIONS.kind, PUBLIC_RUNS.kind)
         db.engine.dispose()
 
 
@@ -268,7 +270,7 @@ class Evaluator:
                           run=_run_stats(**self.run), split="public")
 
 
-def _work(app: Flask, run_id: int, evaluate: Any) -> GradingOutcome:
+def _work(app: Flask, run_id: int, evaluate: Any) -> JobOutcome:
     with app.app_context():
         return public_runs.run_public_checks(run_id, grading_settings(), evaluate=evaluate)
 
@@ -363,17 +365,15 @@ def test_a_run_left_by_a_dead_worker_is_run_again_or_fails_clearly(app: Flask,
     _set(app, run_id, status="running", tries=1, lease_owner="gone:1:x",
          lease_expires_at=utcnow() - timedelta(seconds=1))
     with app.app_context():
-        report = public_runs.recover_public_runs(get_queue().tasks, now=utcnow(),
-                                                 tries_allowed=3)
+        report = recovery.recover(PUBLIC_RUNS, get_queue(), now=utcnow(), tries_allowed=3)
         assert report.stale == (run_id,) and report.requeued == (run_id,)
-        assert get_queue().tasks.waiting_public_run_ids() == {run_id}
+        assert get_queue().waiting(PUBLIC_RUNS.kind) == {run_id}
     assert _work(app, run_id, Evaluator()).status == "graded"
 
     _set(app, run_id, status="running", tries=3, lease_owner="gone:1:y",
          lease_expires_at=utcnow() - timedelta(seconds=1))
     with app.app_context():
-        report = public_runs.recover_public_runs(get_queue().tasks, now=utcnow(),
-                                                 tries_allowed=3)
+        report = recovery.recover(PUBLIC_RUNS, get_queue(), now=utcnow(), tries_allowed=3)
     assert report.given_up == (run_id,)
     [row] = _runs(app)
     assert row.status == "internal_error" and "interrupted 3 times" in (row.error or "")
@@ -388,7 +388,7 @@ def test_the_watchdog_task_queues_a_lost_public_run(app: Flask, run_id: int) -> 
     with app.app_context():
         huey = get_queue().huey
         huey.execute(get_queue().tasks.watchdog.s())
-        assert get_queue().tasks.waiting_public_run_ids() == {run_id}
+        assert get_queue().waiting(PUBLIC_RUNS.kind) == {run_id}
 
 
 # --- the real worker task, graders and Docker sandbox -----------------------------------
@@ -418,7 +418,7 @@ def _execute_next(app: Flask) -> None:
     with app.app_context():
         huey = get_queue().huey
         task = huey.dequeue()
-        assert task is not None and task.name == PUBLIC_TASK_NAME
+        assert task is not None and task.name == PUBLIC_RUNS.kind
         huey.execute(task)  # the real task: graders' evaluate(public=True), real sandbox
 
 

@@ -23,6 +23,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Challenge, ChallengeVersion, Submission, User, utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import assessments, attempts, catalogue, grading, invites, submissions
+from heldout.platform.services.jobs import JobOutcome
 from heldout.platform.tasks import grading_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +133,7 @@ def recording(seen: list[Seen]) -> Evaluator:
     return evaluate
 
 
-def grade(app: Flask, submission_id: int, evaluate: Evaluator) -> grading.GradingOutcome:
+def grade(app: Flask, submission_id: int, evaluate: Evaluator) -> JobOutcome:
     with app.app_context():
         return grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate)
 

@@ -17,7 +17,7 @@ from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import grading, recovery
+from heldout.platform.services import grading, jobs, recovery
 from heldout.platform.tasks import grading_settings
 
 SLUG = "churn-prediction"
@@ -54,7 +54,7 @@ def submission_id(app: Flask, client: FlaskClient, attempt: str) -> int:
 
 
 def grade(app: Flask, submission_id: int, evaluate: Callable[[Bundle, Path], GradedResult],
-          clock: Callable[[], datetime] = utcnow) -> grading.GradingOutcome:
+          clock: Callable[[], datetime] = utcnow) -> jobs.JobOutcome:
     with app.app_context():
         return grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate,
                                         clock=clock)
@@ -105,7 +105,7 @@ def test_platform_errors_are_retried_never_a_score(app: Flask, client: FlaskClie
                                                    evaluate: Callable[..., GradedResult]) -> None:
     clock = FakeClock()
     outcome = grade(app, submission_id, evaluate, clock)
-    assert outcome.status == "internal_error" and outcome.retry_in == grading.backoff(1)
+    assert outcome.status == "internal_error" and outcome.retry_in == jobs.backoff(1)
     with app.app_context():
         submission = db.session.get(Submission, submission_id)
         assert submission is not None
@@ -115,9 +115,9 @@ def test_platform_errors_are_retried_never_a_score(app: Flask, client: FlaskClie
     assert status["score"] is None and not status["final"]
     assert "retried automatically" in status["message"]
 
-    clock.advance(grading.backoff(1))
+    clock.advance(jobs.backoff(1))
     assert grade(app, submission_id, evaluate, clock).status == "internal_error"
-    clock.advance(grading.backoff(2))
+    clock.advance(jobs.backoff(2))
     last = grade(app, submission_id, evaluate, clock)
     assert last.status == "internal_error"
     assert last.retry_in is None  # three tries: final
@@ -139,15 +139,15 @@ def test_a_retry_is_not_claimed_before_retry_at(app: Flask, submission_id: int) 
     assert grade(app, submission_id, broken, clock).status == "internal_error"
     with app.app_context():
         row = db.session.get(Submission, submission_id)
-        assert row is not None and row.retry_at == clock.now + timedelta(seconds=grading.backoff(1))
+        assert row is not None and row.retry_at == clock.now + timedelta(seconds=jobs.backoff(1))
         retry_at = row.retry_at
 
-    clock.advance(grading.backoff(1) - 1)
+    clock.advance(jobs.backoff(1) - 1)
     early = grade(app, submission_id, graded, clock)
     assert (early.status, early.retry_in) == ("not_due", 1.0)
     with app.app_context():
         # The claim itself refuses it too (another worker racing past the first check).
-        assert not grading._claim(submission_id, "w:l:1", 60, clock.now)
+        assert not jobs.claim(Submission, submission_id, "w:l:1", 60, clock.now)
         row = db.session.get(Submission, submission_id)
         assert row is not None and (row.status, row.tries) == ("internal_error", 1)
 
@@ -169,7 +169,7 @@ def test_the_task_schedules_its_retry(app: Flask, submission_id: int,
         huey.execute(task)
         waiting = [*huey.pending(), *huey.scheduled()]
         assert [t.args for t in waiting] == [(submission_id,)]
-        assert queue.waiting_submission_ids() == {submission_id}
+        assert queue.waiting(grading.SUBMISSIONS.kind) == {submission_id}
         row = db.session.get(Submission, submission_id)
         assert row is not None and row.retry_at is not None
         # Huey keeps naive UTC: the job is due when the row's back-off ends, not before.
@@ -177,14 +177,14 @@ def test_the_task_schedules_its_retry(app: Flask, submission_id: int,
         assert abs((eta - row.retry_at).total_seconds()) < 2
 
         # A copy run early (a clock skew, an operator) leaves it alone: no second chain.
-        huey.execute(queue.tasks.grade_submission_task.s(submission_id))
+        huey.execute(queue.tasks.job(grading.SUBMISSIONS.kind).s(submission_id))
         db.session.refresh(row)
         assert (row.status, row.tries) == ("internal_error", 1)
         assert [t.args for t in [*huey.pending(), *huey.scheduled()]] == [(submission_id,)]
 
         # Run early with nothing else waiting: it is scheduled again for when it is due.
-        assert huey.dequeue() is not None and queue.waiting_submission_ids() == set()
-        huey.execute(queue.tasks.grade_submission_task.s(submission_id))
+        assert huey.dequeue() is not None and queue.waiting(grading.SUBMISSIONS.kind) == set()
+        huey.execute(queue.tasks.job(grading.SUBMISSIONS.kind).s(submission_id))
         db.session.refresh(row)
         assert (row.status, row.tries) == ("internal_error", 1)
         again = [*huey.pending(), *huey.scheduled()]
@@ -221,10 +221,10 @@ def test_a_result_after_the_lease_was_lost_is_discarded(app: Flask, submission_i
 def test_only_one_worker_claims_a_job(app: Flask, submission_id: int) -> None:
     now = utcnow()
     with app.app_context():
-        assert grading._claim(submission_id, "a:1:x", 60, now)
-        assert not grading._claim(submission_id, "b:2:y", 60, now)
+        assert jobs.claim(Submission, submission_id, "a:1:x", 60, now)
+        assert not jobs.claim(Submission, submission_id, "b:2:y", 60, now)
         # Past the lease the job is claimable again.
-        assert grading._claim(submission_id, "b:2:y", 60, now + timedelta(seconds=61))
+        assert jobs.claim(Submission, submission_id, "b:2:y", 60, now + timedelta(seconds=61))
 
 
 def _set(app: Flask, submission_id: int, **values: object) -> None:
@@ -238,7 +238,8 @@ def _set(app: Flask, submission_id: int, **values: object) -> None:
 
 def _recover(app: Flask, **kwargs: object) -> recovery.RecoveryReport:
     with app.app_context():
-        return recovery.recover(get_queue(), now=utcnow(), tries_allowed=3, **kwargs)  # type: ignore[arg-type]
+        return recovery.recover(grading.SUBMISSIONS, get_queue(), now=utcnow(), tries_allowed=3,
+                                **kwargs)  # type: ignore[arg-type]
 
 
 def _drain(app: Flask) -> None:
@@ -255,7 +256,7 @@ def test_watchdog_requeues_a_job_whose_worker_died(app: Flask, submission_id: in
     report = _recover(app)
     assert report.stale == (submission_id,) and report.requeued == (submission_id,)
     with app.app_context():
-        assert get_queue().waiting_submission_ids() == {submission_id}
+        assert get_queue().waiting(grading.SUBMISSIONS.kind) == {submission_id}
         row = db.session.get(Submission, submission_id)
         assert row is not None and row.status == "queued"
     # Already waiting in the queue: not queued twice.

@@ -162,12 +162,12 @@ def test_killed_worker_is_graded_once_elsewhere_and_swept(topology: Topology,
 def waiting_ids(app: Any, raw: list[bytes]) -> set[int]:
     """The submission ids of the grading jobs in a list of Huey's messages."""
     from heldout.platform.queue import get_queue
-    from heldout.platform.tasks import GRADE_TASK_NAME
+    from heldout.platform.services.grading import SUBMISSIONS
 
     with app.app_context():
         huey = get_queue().huey
         messages = [huey.serializer.deserialize(item) for item in raw]
-    return {int(m.args[0]) for m in messages if m.name.endswith(GRADE_TASK_NAME) and m.args}
+    return {int(m.args[0]) for m in messages if m.name.endswith(SUBMISSIONS.kind) and m.args}
 
 
 def some_running_some_queued(work: Workload, ids: list[int]) -> dict[int, Row] | None:

@@ -31,6 +31,7 @@ from heldout.graders.variants import (
     default_variants_dir,
     materialise_variant,
 )
+from heldout.sandbox import exit_on_sigterm
 
 CHALLENGES_DIR_OPTION = click.option(
     "--challenges-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -288,6 +289,7 @@ def check_command(ctx: click.Context, slugs: tuple[str, ...], challenges_dir: Pa
 @click.group("heldout-graders")
 def graders_cli() -> None:
     """The grading commands on their own (``python -m heldout.graders``)."""
+    exit_on_sigterm()  # a stopped grading removes its sandbox on the way out
 
 
 graders_cli.add_command(grade_command)

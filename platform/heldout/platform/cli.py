@@ -23,6 +23,7 @@ from heldout.platform.config import served_base_url
 from heldout.platform.deploy import deploy_group
 from heldout.platform.errors import ConfigError, PlatformError
 from heldout.platform.processes import stop_processes
+from heldout.sandbox import exit_on_sigterm
 from heldout.sandbox.cli import sandbox_group
 
 DEFAULT_HOST = "127.0.0.1"
@@ -48,6 +49,7 @@ def main() -> None:
 
     Settings come from HELDOUT_* environment variables (`heldout settings` lists them).
     """
+    exit_on_sigterm()  # a stopped command runs its clean-up (sandboxes, temporary files)
 
 
 main.add_command(grade_command)

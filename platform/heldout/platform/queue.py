@@ -1,4 +1,4 @@
-"""The grading queue: one Huey instance chosen by ``HELDOUT_QUEUE_URL``, made on first use."""
+"""The job queue: one Huey instance chosen by ``HELDOUT_QUEUE_URL``, made on first use."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from huey import Huey, MemoryHuey, PostgresHuey, RedisHuey, SqliteHuey
 from heldout.platform.errors import ConfigError
 
 if TYPE_CHECKING:
-    from heldout.platform.tasks import GradingTasks
+    from heldout.platform.tasks import Tasks
 
 QUEUE_NAME = "heldout"
 EXTENSION_KEY = "heldout.queue"
@@ -50,37 +50,46 @@ def make_huey(url: str) -> Huey:
 
 
 class JobQueue:
-    """The queue of one app. Opening the backend waits for the first use, not the factory."""
+    """The queue of one app: every kind of job goes on it and is seen waiting through it.
+
+    Opening the backend waits for the first use, not the factory.
+    """
 
     def __init__(self, url: str, app_context: Callable[[], AbstractContextManager[Any]]) -> None:
         self.url = url
         self._app_context = app_context
         self._lock = threading.Lock()
-        self._huey: Huey | None = None
-        self._tasks: GradingTasks | None = None
+        self._tasks: Tasks | None = None
 
     @property
     def huey(self) -> Huey:
         return self.tasks.huey
 
     @property
-    def tasks(self) -> GradingTasks:
+    def tasks(self) -> Tasks:
         with self._lock:
             if self._tasks is None:
                 # Deferred to the first enqueue: creating the app imports no grader code.
                 from heldout.platform.tasks import register_tasks
 
-                self._huey = make_huey(self.url)
-                self._tasks = register_tasks(self._huey, self._app_context)
+                self._tasks = register_tasks(make_huey(self.url), self._app_context, self)
             return self._tasks
 
-    def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None:
-        """Put a grading job on the queue (raises if the backend can't be reached)."""
-        self.tasks.enqueue_grading(submission_id, delay=delay)
+    def enqueue(self, kind: str, job_id: int, *, delay: float | None = None) -> None:
+        """Put a job of ``kind`` on the queue, ``delay`` seconds from now (raises if the
+        backend can't be reached)."""
+        task = self.tasks.job(kind)
+        if delay:
+            task.schedule(args=(job_id,), delay=delay)
+        else:
+            task(job_id)
 
-    def waiting_submission_ids(self) -> set[int]:
-        """Submissions with a grading job waiting in the queue (pending or scheduled)."""
-        return self.tasks.waiting_submission_ids()
+    def waiting(self, kind: str) -> set[int]:
+        """The jobs of ``kind`` waiting in the queue (pending or scheduled)."""
+        name = self.tasks.job(kind).name
+        huey = self.huey
+        return {int(task.args[0]) for task in [*huey.pending(), *huey.scheduled()]
+                if task.name == name and task.args}
 
     def depth(self) -> int:
         return int(self.huey.pending_count()) + int(self.huey.scheduled_count())

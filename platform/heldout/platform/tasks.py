@@ -1,11 +1,12 @@
-"""The queue's tasks. They carry a submission id only; results live in our database."""
+"""The queue's tasks. A job carries its row's id only; results live in our database."""
 
 from __future__ import annotations
 
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -23,21 +24,19 @@ from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
 from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import blob_store
-from heldout.platform.services import drafts, grading, public_runs, recovery
+from heldout.platform.services import drafts, grading, jobs, public_runs, recovery
 from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.jobs import LeasedJob
 
 log = logging.getLogger(__name__)
 
-# The name jobs carry in the queue; kept from earlier releases so queued jobs still run.
-GRADE_TASK_NAME = "grade_submission"
-PUBLIC_TASK_NAME = "run_public_checks"
+# Every kind of leased job the queue runs: a task of the kind's name each.
+JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS)
 DEADLINE_TASK_NAME = "submit_at_deadline"
-# Huey takes higher priorities first: a public run waits behind every queued submission.
-PUBLIC_RUN_PRIORITY = -10
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"
-
-
+# Where the worker keeps the event it sets once it is stopping (see jobs.GradingSettings).
+STOPPING_KEY = "heldout.stopping"
 # Seconds before a job that found the database away runs again.
 DATABASE_RETRY_SECONDS = 5.0
 
@@ -46,8 +45,8 @@ DATABASE_RETRY_SECONDS = 5.0
 def retried_while_database_unavailable(job: str) -> Iterator[None]:
     """Run a job again shortly when the database can't be reached (restart, fail-over).
 
-    Its submission keeps its state in the database meanwhile; if the retry is lost too
-    (the queue down as well), the watchdog queues the submission again.
+    Its row keeps its state in the database meanwhile; if the retry is lost too (the
+    queue down as well), the watchdog queues the job again.
     """
     try:
         yield
@@ -58,45 +57,23 @@ def retried_while_database_unavailable(job: str) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class GradingTasks:
-    """The tasks of one Huey instance; also what recovery re-queues through."""
+class Tasks:
+    """The tasks of one Huey instance: one per kind of job, and the periodic duties."""
 
     huey: Huey
-    grade_submission_task: TaskWrapper
+    by_kind: Mapping[str, TaskWrapper]
     watchdog: TaskWrapper
-    public_run_task: TaskWrapper
     deadline_job: TaskWrapper
 
-    def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None:
-        """Put a grading job on the queue (raises if the backend can't be reached)."""
-        if delay:
-            self.grade_submission_task.schedule(args=(submission_id,), delay=delay)
-        else:
-            self.grade_submission_task(submission_id)
-
-    def waiting_submission_ids(self) -> set[int]:
-        """Submissions with a grading job waiting in the queue (pending or scheduled)."""
-        return self._waiting(GRADE_TASK_NAME)
-
-    def enqueue_public_run(self, run_id: int, *, delay: float | None = None) -> None:
-        """Put a public run on the queue, behind the submissions (raises if it is down)."""
-        if delay:
-            self.public_run_task.schedule(args=(run_id,), delay=delay)
-        else:
-            self.public_run_task(run_id)
-
-    def waiting_public_run_ids(self) -> set[int]:
-        return self._waiting(PUBLIC_TASK_NAME)
-
-    def _waiting(self, name: str) -> set[int]:
-        waiting: set[int] = set()
-        for task in [*self.huey.pending(), *self.huey.scheduled()]:
-            if task.name == name and task.args:
-                waiting.add(int(task.args[0]))
-        return waiting
+    def job(self, kind: str) -> TaskWrapper:
+        try:
+            return self.by_kind[kind]
+        except KeyError:
+            raise ValueError(f"unknown kind of job {kind!r}; known: "
+                             f"{', '.join(sorted(self.by_kind))}") from None
 
 
-def grading_settings() -> grading.GradingSettings:
+def grading_settings() -> jobs.GradingSettings:
     """Grading settings from the current app's config (and its worker identity, if any)."""
     config = current_app.config
     data_dir = Path(config["HELDOUT_DATA_DIR"])
@@ -106,7 +83,8 @@ def grading_settings() -> grading.GradingSettings:
     else:  # grading outside `heldout worker` (tests, benchmarks): this process alone
         worker_id = config["HELDOUT_WORKER_ID"] or socket.gethostname()[:40]
         life = f"p{os.getpid()}"
-    return grading.GradingSettings(
+    stopping = current_app.extensions.get(STOPPING_KEY)
+    return jobs.GradingSettings(
         bundles=get_bundles(),
         # On a worker of another host, a cache in front of the web app's store.
         blobs=blob_store(data_dir / "blobs", current_app.extensions.get(FILES_KEY)),
@@ -116,72 +94,63 @@ def grading_settings() -> grading.GradingSettings:
         lease_margin_seconds=int(config["HELDOUT_LEASE_MARGIN_SECONDS"]),
         worker_id=worker_id,
         worker_life=life,
+        stopping=stopping if isinstance(stopping, threading.Event) else threading.Event(),
     )
 
 
-def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[Any]]
-                   ) -> GradingTasks:
+def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[Any]],
+                   queue: jobs.Queue) -> Tasks:
     """Define the tasks on ``huey``; each runs inside a fresh app context."""
 
-    # Huey is untyped: name the decorators' types so the tasks stay typed.
-    as_task: Callable[[Callable[[int], None]], TaskWrapper] = huey.task(name=GRADE_TASK_NAME)
-    # Redis's plain list storage has no priorities (it refuses one): there, public runs
-    # simply take their turn.
-    priority = PUBLIC_RUN_PRIORITY if getattr(huey.storage, "priority", False) else None
-    as_public_task: Callable[[Callable[[int], None]], TaskWrapper] = huey.task(
-        name=PUBLIC_TASK_NAME, priority=priority)
+    # Redis's plain list storage has no priorities (it refuses one): there, every kind
+    # simply takes its turn.
+    prioritised = bool(getattr(huey.storage, "priority", False))
+
+    def job_task(kind: LeasedJob[Any]) -> TaskWrapper:
+        # Huey is untyped: name the decorator's type so the task stays typed.
+        as_task: Callable[[Callable[[int], None]], TaskWrapper] = huey.task(
+            name=kind.kind, priority=kind.priority if prioritised and kind.priority else None)
+
+        @as_task
+        def run_job(job_id: int) -> None:
+            with retried_while_database_unavailable(f"{kind.name} {job_id}"), app_context():
+                sandbox = current_app.extensions.get(SANDBOX_KEY)
+                job = kind if sandbox is None else kind.using(
+                    partial(graders_evaluate, sandbox=sandbox))
+                outcome = jobs.run(job, job_id, grading_settings())
+            log.info("%s %s: %s %s", kind.name, job_id, outcome.status, outcome.detail)
+            if outcome.retry_in is None:
+                return
+            if outcome.status == "not_due" and job_id in queue.waiting(kind.kind):
+                return  # run early while its scheduled job still waits: that one will do
+            # Run no earlier than the retry_at just recorded (the claim refuses it before).
+            # Lost if the queue is down; the watchdog queues it again once retry_at passes.
+            queue.enqueue(kind.kind, job_id, delay=max(outcome.retry_in, 0.001))
+
+        return run_job
+
     as_periodic: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(minute="*"), name="watchdog")
     as_deadline_job: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(minute="*"), name=DEADLINE_TASK_NAME)
 
-    @as_task
-    def grade_submission_task(submission_id: int) -> None:
-        with retried_while_database_unavailable(f"submission {submission_id}"), app_context():
-            sandbox = current_app.extensions.get(SANDBOX_KEY)
-            evaluate = None if sandbox is None else partial(graders_evaluate, sandbox=sandbox)
-            outcome = grading.grade_submission(submission_id, grading_settings(), evaluate=evaluate)
-        log.info("submission %s: %s %s", submission_id, outcome.status, outcome.detail)
-        if outcome.retry_in is None:
-            return
-        if outcome.status == "not_due" and submission_id in tasks.waiting_submission_ids():
-            return  # run early while its scheduled job still waits: that one will do
-        # Run no earlier than the retry_at just recorded (the claim refuses it before).
-        # Lost if the queue is down; the watchdog queues it again once retry_at passes.
-        tasks.enqueue_grading(submission_id, delay=max(outcome.retry_in, 0.001))
-
-    @as_public_task
-    def public_run_task(run_id: int) -> None:
-        with retried_while_database_unavailable(f"public run {run_id}"), app_context():
-            sandbox = current_app.extensions.get(SANDBOX_KEY)
-            evaluate = None if sandbox is None else partial(graders_evaluate, sandbox=sandbox)
-            outcome = public_runs.run_public_checks(run_id, grading_settings(),
-                                                    evaluate=evaluate)
-        log.info("public run %s: %s %s", run_id, outcome.status, outcome.detail)
-        if outcome.retry_in is None:
-            return
-        if outcome.status == "not_due" and run_id in tasks.waiting_public_run_ids():
-            return
-        tasks.enqueue_public_run(run_id, delay=max(outcome.retry_in, 0.001))
-
     @as_periodic
     def watchdog() -> None:
         with app_context():
             tries = int(current_app.config["HELDOUT_GRADING_TRIES"])
-            recovery.recover(tasks, now=utcnow(), tries_allowed=tries)
-            public_runs.recover_public_runs(tasks, now=utcnow(), tries_allowed=tries)
+            for kind in JOBS:
+                recovery.recover(kind, queue, now=utcnow(), tries_allowed=tries)
 
     @as_deadline_job
     def submit_at_deadline() -> None:
         # The server, not the browser, submits the last saved work once time is up; a
         # minute's tick at most after the deadline. Safe to run twice or on two workers.
         with app_context():
-            outcomes = drafts.submit_due_drafts(blobs=grading_settings().blobs, queue=tasks,
+            outcomes = drafts.submit_due_drafts(blobs=grading_settings().blobs, queue=queue,
                                                 bundles=get_bundles(), now=utcnow())
         for outcome in outcomes:
             log.info("deadline: attempt %s challenge %s: submission %s %s", outcome.attempt_id,
                      outcome.challenge_id, outcome.submission_id, outcome.note)
 
-    tasks = GradingTasks(huey, grade_submission_task, watchdog, public_run_task,
-                         submit_at_deadline)
-    return tasks
+    return Tasks(huey, {kind.kind: job_task(kind) for kind in JOBS}, watchdog,
+                 submit_at_deadline)

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,14 @@ from heldout.platform.models import utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import FilesClient, FilesUnavailable
-from heldout.platform.services import public_runs, recovery
-from heldout.platform.tasks import SANDBOX_KEY
-from heldout.sandbox import Sandbox, SandboxError, SweepReport, get_sandbox
+from heldout.platform.services import recovery
+from heldout.platform.tasks import JOBS, SANDBOX_KEY, STOPPING_KEY
+from heldout.sandbox import Sandbox, SandboxError, SweepReport, exit_on_sigterm, get_sandbox
 
 log = logging.getLogger(__name__)
+
+# How long a stopping worker waits for its jobs to clean up after the runs it cut short.
+STOP_SECONDS = 30.0
 
 
 def sweep_sandboxes(sandbox: Sandbox, identity: WorkerIdentity) -> SweepReport:
@@ -49,16 +53,17 @@ def sweep_sandboxes(sandbox: Sandbox, identity: WorkerIdentity) -> SweepReport:
 def sweep_work_dirs(data_dir: Path, identity: WorkerIdentity) -> list[Path]:
     """Remove the work directories earlier lives of our identity left in ``<data_dir>/runs``.
 
-    A grading (or public run) works in ``[public-]<id>-<worker>-<life>-<claim>`` and removes
-    it when done; a worker killed mid-run leaves it, the candidate's files inside. Only the
-    holder of the identity removes them: another worker on the same data directory runs
-    under an id of its own, and its directories don't match.
+    A job works in ``<kind's prefix><id>-<worker>-<life>-<claim>`` (see ``jobs.run``) and
+    removes it when done; a worker killed mid-run leaves it, the candidate's files inside.
+    Only the holder of the identity removes them: another worker on the same data
+    directory runs under an id of its own, and its directories don't match.
     """
     runs = data_dir / "runs"
     if not identity.exclusive or not runs.is_dir():
         return []
-    name = re.compile(rf"(?:public-)?\d+-{re.escape(identity.worker_id)}-(?P<life>[0-9a-f]{{12}})"
-                      r"-[0-9a-f]{8}")
+    prefixes = "|".join(re.escape(kind.workdir_prefix) for kind in JOBS)
+    name = re.compile(rf"(?:{prefixes})\d+-{re.escape(identity.worker_id)}"
+                      r"-(?P<life>[0-9a-f]{12})-[0-9a-f]{8}")
     removed: list[Path] = []
     for entry in runs.iterdir():
         match = name.fullmatch(entry.name)
@@ -87,8 +92,11 @@ def take_identity(app: Flask) -> tuple[WorkerIdentity, IdentityLock]:
     return identity, lock
 
 
-def prepare(app: Flask, identity: WorkerIdentity) -> recovery.RecoveryReport:
-    """Start-up duties: clean the sandbox, then re-queue whatever a dead worker left."""
+def prepare(app: Flask, identity: WorkerIdentity) -> dict[str, recovery.RecoveryReport]:
+    """Start-up duties: clean the sandbox, then re-queue whatever a dead worker left.
+
+    What was recovered, by kind of job.
+    """
     swept = sweep_sandboxes(app.extensions[SANDBOX_KEY], identity)
     if swept.containers:
         log.warning("removed %d orphan sandbox container(s)", len(swept.containers))
@@ -100,10 +108,9 @@ def prepare(app: Flask, identity: WorkerIdentity) -> recovery.RecoveryReport:
         else None
     with app.app_context():
         tries = int(app.config["HELDOUT_GRADING_TRIES"])
-        public_runs.recover_public_runs(get_queue().tasks, now=utcnow(), tries_allowed=tries,
-                                        previous=previous)
-        return recovery.recover(get_queue(), now=utcnow(), tries_allowed=tries,
-                                previous=previous)
+        return {kind.kind: recovery.recover(kind, get_queue(), now=utcnow(), tries_allowed=tries,
+                                            previous=previous)
+                for kind in JOBS}
 
 
 def make_consumer(app: Flask, workers: int | None = None, **options: Any) -> Consumer:
@@ -141,6 +148,35 @@ def prime_sandbox(app: Flask) -> None:
         log.warning("no warm sandbox containers: %s", str(exc))
 
 
+def stop_jobs(app: Flask, consumer: Consumer | None, seconds: float = STOP_SECONDS) -> None:
+    """End the jobs still running once the consumer has stopped taking new ones.
+
+    After SIGINT the consumer has waited for them; after SIGTERM (or a second SIGINT, or
+    a failure) they still run, in threads no exception can reach. Closing the sandbox cuts
+    their runs short; each job's own clean-up then removes its container, run directory
+    and work directory, and puts the job back on the queue (see ``jobs.run``). The
+    sandbox stays the tasks' until then: a job taken at the last moment is refused a run
+    rather than given a sandbox nobody closes.
+    """
+    threads = [] if consumer is None else [thread for _, thread in consumer.worker_threads]
+    if consumer is not None:
+        consumer.stop_flag.set()
+    stopping = app.extensions.get(STOPPING_KEY)
+    if isinstance(stopping, threading.Event):
+        stopping.set()
+    sandbox: Sandbox | None = app.extensions.get(SANDBOX_KEY)
+    if sandbox is not None:
+        sandbox.close()
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        if thread.ident is not None:  # started
+            thread.join(max(0.0, deadline - time.monotonic()))
+    left = [thread.name for thread in threads if thread.is_alive()]
+    if left:
+        log.error("jobs still cleaning up after %.0f s, left to the next start: %s", seconds,
+                  ", ".join(left))
+
+
 def check_files_endpoint(app: Flask) -> None:
     """With ``HELDOUT_FILES_URL`` set, one authenticated request to the web app's internal
     endpoint; ``ConfigError`` saying what is wrong if it does not answer with the token."""
@@ -176,7 +212,8 @@ class Duties:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
 
     def run_once(self) -> None:
         with self.app.app_context():
@@ -196,7 +233,10 @@ class Duties:
 
 
 def run(app: Flask, workers: int | None = None) -> None:
-    """Run until SIGINT/SIGTERM (graceful: running jobs finish, or their lease recovers them)."""
+    """Run until SIGINT (running jobs finish) or SIGTERM (running jobs end now, queued
+    again); either way no sandbox container, run directory or work directory of this
+    process is left behind."""
+    exit_on_sigterm()  # until the consumer takes SIGTERM over: start-up unwinds too
     try:
         check_files_endpoint(app)
     except ConfigError as exc:
@@ -206,17 +246,21 @@ def run(app: Flask, workers: int | None = None) -> None:
     except SandboxError as exc:
         raise SystemExit(f"heldout worker: {exc}") from exc
     try:
-        report = prepare(app, identity)
-        log.info("worker starting: re-queued %d, stale %d, given up %d", len(report.requeued),
-                 len(report.stale), len(report.given_up))
+        for kind, report in prepare(app, identity).items():
+            log.info("worker starting, %s: re-queued %d, stale %d, given up %d", kind,
+                     len(report.requeued), len(report.stale), len(report.given_up))
         count = workers or int(app.config["HELDOUT_WORKERS"])
+        app.extensions[STOPPING_KEY] = threading.Event()
         prime_sandbox(app)
         duties = Duties(app, float(app.config["HELDOUT_DUTIES_SECONDS"]))
-        duties.start()
+        consumer: Consumer | None = None
         try:
-            make_consumer(app, count).run()
+            consumer = make_consumer(app, count)
+            duties.start()
+            consumer.run()
         finally:
             duties.stop()
+            stop_jobs(app, consumer)
     finally:
         sandbox: Sandbox | None = app.extensions.pop(SANDBOX_KEY, None)
         if sandbox is not None:

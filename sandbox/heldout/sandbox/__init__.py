@@ -21,14 +21,15 @@ from heldout.sandbox.spec import (
     ServiceRun,
     SweepReport,
 )
+from heldout.sandbox.stopping import exit_on_sigterm
 
 if TYPE_CHECKING:
     from heldout.sandbox.runner import run
 
 __all__ = ["EngineUnavailable", "Finding", "ImageMissing", "JobSpec", "Limits", "OutputFile",
            "RunResult", "Sandbox", "SandboxError", "SandboxHealth", "SandboxSettings",
-           "ServiceRun", "SweepReport", "get_sandbox", "known_backends", "register_backend",
-           "run"]
+           "ServiceRun", "SweepReport", "exit_on_sigterm", "get_sandbox", "known_backends",
+           "register_backend", "run"]
 
 
 def __getattr__(name: str) -> Any:

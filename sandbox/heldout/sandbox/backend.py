@@ -60,7 +60,9 @@ class Sandbox(Protocol):
         ...
 
     def close(self) -> None:
-        """Let go of what this object keeps (warm sandboxes); runs after this start cold."""
+        """The end of this sandbox (its process is stopping): runs in flight end now, each
+        as a ``SandboxError`` whose own clean-up removes what it made; later runs are
+        refused; warm sandboxes are removed."""
         ...
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from heldout.sandbox.errors import SandboxError
 from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
+from heldout.sandbox.stopping import Runs
 
 if TYPE_CHECKING:
     from heldout.sandbox.pool import WarmPool
@@ -20,7 +21,7 @@ class DockerSandbox:
 
     The Docker SDK is imported on first use, so holding one costs a process nothing. The
     warm pool belongs to this object: it starts on the first ``prime`` and ends with
-    ``close``.
+    ``close``, as do the runs in flight.
     """
 
     name = "docker"
@@ -31,6 +32,7 @@ class DockerSandbox:
         self._client = client
         self._pool = pool
         self._lock = threading.Lock()
+        self._runs = Runs()
 
     @property
     def pool(self) -> WarmPool | None:
@@ -40,7 +42,7 @@ class DockerSandbox:
         from heldout.sandbox import runner
 
         return runner.run(spec, output_dir, client=self._client, pool=self._pool,
-                          settings=self.settings)
+                          settings=self.settings, runs=self._runs)
 
     def run_service(self, service: JobSpec, probe: JobSpec, service_output: Path,
                     probe_output: Path) -> ServiceRun:
@@ -48,7 +50,7 @@ class DockerSandbox:
 
         service_result, probe_result = runner.run_service(
             service, probe, service_output, probe_output, client=self._client,
-            settings=self.settings)
+            settings=self.settings, runs=self._runs)
         return ServiceRun(service=service_result, probe=probe_result)
 
     def prime(self, limits: Limits, image: str | None = None) -> None:
@@ -87,7 +89,9 @@ class DockerSandbox:
             raise SandboxError(f"the Docker engine failed: {type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        """Remove the warm containers; runs after this start cold."""
+        """End the runs in flight (each a ``SandboxError``; its own clean-up removes its
+        container and run directory), refuse later ones, remove the warm containers."""
+        self._runs.stop()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:

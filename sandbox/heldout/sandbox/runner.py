@@ -21,6 +21,7 @@ from heldout.sandbox.pool import WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import JobSpec, Limits, RunResult
+from heldout.sandbox.stopping import STOPPED, Runs
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +54,22 @@ def _wait(container: Any, seconds: float) -> dict[str, Any] | None:
 
 
 def run(spec: JobSpec, output_dir: Path, *, client: Any | None = None,
-        pool: WarmPool | None = None, settings: SandboxSettings | None = None) -> RunResult:
+        pool: WarmPool | None = None, settings: SandboxSettings | None = None,
+        runs: Runs | None = None) -> RunResult:
     """Run ``spec`` in a fresh container; copy regular files of /output into ``output_dir``.
 
     With a ``pool``, a pre-started container of the same profile is used when one is ready
     (its launcher already imported the scientific stack); otherwise one is created cold.
     Settings default to the pool's, else the environment's.
-    Raises SandboxError (and only that) when the platform, not the job, is at fault.
+    Raises SandboxError (and only that) when the platform, not the job, is at fault; so
+    does a run that ``runs.stop()`` interrupted.
     """
     if settings is None and pool is not None:
         settings = pool.settings
     settings = or_environment(settings)
     try:
         return _run(spec, output_dir, client if client is not None else (pool.client if pool else None),
-                    pool, settings)
+                    pool, settings, runs)
     except SandboxError:
         raise
     except engine.ENGINE_ERRORS as exc:
@@ -96,16 +99,16 @@ class _Execution:
                        else RunDir(spec.limits.output_mb, settings.run_dir))
         self.cgroup_parent = (warm.cgroup_parent if warm is not None else
                               parent_cgroup(self.rundir.root.name, engine.cgroup_driver(client)))
-        self.container: Any = None
+        # A warm container is this run's from now on: whatever happens, close() removes it.
+        self.container: Any = warm.container if warm is not None else None
+        self.interrupted = False
         self.started = 0.0
         self.cpu_before = 0.0
         self.sampler: UsageSampler | None = None
 
     def start(self) -> None:
         self.rundir.stage(self.spec.workspace, self.spec.data, self.spec.harness)
-        if self.warm is not None:
-            self.container = self.warm.container
-        else:
+        if self.warm is None:
             image = self.spec.image or default_image(self.settings)
             options = container_options(self.spec, self.rundir, self.settings,
                                         cgroup_parent=self.cgroup_parent)
@@ -129,6 +132,17 @@ class _Execution:
             self.started = time.monotonic()
             self.container.start()
         self.sampler.start()
+        if self.interrupted:  # interrupted before its container ran: it can't be killed yet
+            self.interrupt()
+
+    def interrupt(self) -> None:
+        """End the run now, from another thread (its process is stopping); ``finish`` then
+        raises, and ``close`` removes the container and run directory as always."""
+        self.interrupted = True
+        container = self.container
+        if container is not None:
+            with contextlib.suppress(*engine.ENGINE_ERRORS):
+                container.kill()
 
     def wait(self, seconds: float) -> dict[str, Any] | None:
         return _wait(self.container, seconds)
@@ -141,6 +155,8 @@ class _Execution:
         is not a timeout.
         """
         assert self.sampler is not None
+        if self.interrupted:  # its end is ours, not the job's: never a verdict
+            raise SandboxError(STOPPED)
         still_running = status is None
         if status is None:
             with contextlib.suppress(docker.errors.APIError):  # it may have just exited
@@ -210,21 +226,26 @@ class _Execution:
         self.rundir.close()
 
 
+def _held(runs: Runs | None, execution: _Execution) -> contextlib.AbstractContextManager[None]:
+    return runs.hold(execution) if runs is not None else contextlib.nullcontext()
+
+
 def _run(spec: JobSpec, output_dir: Path, client: Any | None, pool: WarmPool | None,
-         settings: SandboxSettings) -> RunResult:
+         settings: SandboxSettings, runs: Runs | None) -> RunResult:
     client = client or engine.get_client(settings)
     execution = _Execution(client, spec, settings,
                            warm=pool.take(spec) if pool is not None else None)
     try:
-        execution.start()
-        return execution.finish(execution.wait(spec.limits.wall_seconds), output_dir)
+        with _held(runs, execution):
+            execution.start()
+            return execution.finish(execution.wait(spec.limits.wall_seconds), output_dir)
     finally:
         execution.close()
 
 
 def run_service(service: JobSpec, probe: JobSpec, service_output: Path, probe_output: Path, *,
-                client: Any | None = None, settings: SandboxSettings | None = None
-                ) -> tuple[RunResult, RunResult | None]:
+                client: Any | None = None, settings: SandboxSettings | None = None,
+                runs: Runs | None = None) -> tuple[RunResult, RunResult | None]:
     """Start ``service`` (the candidate's server), then run ``probe`` (trusted) in its network.
 
     The service keeps ``network_mode=none``: it has loopback only. The probe joins that
@@ -239,21 +260,25 @@ def run_service(service: JobSpec, probe: JobSpec, service_output: Path, probe_ou
         server = _Execution(client, service, settings)
         checker: _Execution | None = None
         try:
-            server.start()
-            checker = _Execution(client, probe, settings, network_of=server.container)
-            try:
-                checker.start()
-            except engine.ENGINE_ERRORS:
-                server.container.reload()
-                if server.container.status == "running":
-                    raise
-                return server.finish(server.wait(5.0), service_output), None
-            budget = min(probe.limits.wall_seconds, service.limits.wall_seconds)
-            probe_result = checker.finish(checker.wait(budget), probe_output)
-            remaining = max(0.0, service.limits.wall_seconds - (time.monotonic() - server.started))
-            status = server.wait(0.05) if remaining > 0 else None
-            service_result = server.finish(status, service_output, expected_to_run_on=remaining > 0)
-            return service_result, probe_result
+            with _held(runs, server):
+                server.start()
+                checker = _Execution(client, probe, settings, network_of=server.container)
+                with _held(runs, checker):
+                    try:
+                        checker.start()
+                    except engine.ENGINE_ERRORS:
+                        server.container.reload()
+                        if server.container.status == "running":
+                            raise
+                        return server.finish(server.wait(5.0), service_output), None
+                    budget = min(probe.limits.wall_seconds, service.limits.wall_seconds)
+                    probe_result = checker.finish(checker.wait(budget), probe_output)
+                remaining = max(0.0, service.limits.wall_seconds
+                                - (time.monotonic() - server.started))
+                status = server.wait(0.05) if remaining > 0 else None
+                service_result = server.finish(status, service_output,
+                                               expected_to_run_on=remaining > 0)
+                return service_result, probe_result
         finally:
             if checker is not None:
                 checker.close()

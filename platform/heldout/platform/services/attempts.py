@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from heldout.graders.bundle import Bundle
@@ -115,6 +115,19 @@ def open_attempt(public_id: str, *, now: datetime) -> Attempt:
         raise AttemptClosed("You finished this assessment; nothing more can be submitted.",
                             hint="Your submissions are kept and will be reviewed.")
     return attempt
+
+
+def hold_attempt(attempt: Attempt) -> None:
+    """Hold the attempt until the transaction ends, so that counting its pending jobs and
+    adding one are a single step whatever else the candidate sends at the same time.
+
+    A write that changes nothing is the one statement both databases lock on: PostgreSQL
+    locks the row (a second request waits, then counts what the first added), SQLite
+    takes its single write lock. ``SELECT … FOR UPDATE`` would lock nothing on SQLite.
+    """
+    db.session.execute(update(Attempt).where(Attempt.id == attempt.id)
+                       .values(consent_at=Attempt.consent_at)
+                       .execution_options(synchronize_session=False))
 
 
 def finish_attempt(public_id: str, *, now: datetime) -> Attempt:

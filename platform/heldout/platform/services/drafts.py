@@ -27,9 +27,9 @@ from heldout.platform.models import (
 )
 from heldout.platform.services.attempts import assessment_challenge, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
+from heldout.platform.services.jobs import Queue
 from heldout.platform.services.submissions import (
     TEXT_SUFFIXES,
-    GradingQueue,
     SubmittedFile,
     clean_name,
     enqueue,
@@ -267,7 +267,7 @@ def close_overdue_attempts(now: datetime) -> int:
     return len(overdue)
 
 
-def submit_due_drafts(*, blobs: BlobStore, queue: GradingQueue, bundles: BundleCatalogue,
+def submit_due_drafts(*, blobs: BlobStore, queue: Queue, bundles: BundleCatalogue,
                       now: datetime, limit: int = 200) -> list[DeadlineOutcome]:
     """Submit the last saved drafts of every attempt whose time ran out (the worker's job).
 
@@ -291,7 +291,7 @@ def submit_due_drafts(*, blobs: BlobStore, queue: GradingQueue, bundles: BundleC
 
 
 def _submit_pair(attempt: Attempt, challenge: Challenge, *, blobs: BlobStore,
-                 queue: GradingQueue, bundles: BundleCatalogue, now: datetime
+                 queue: Queue, bundles: BundleCatalogue, now: datetime
                  ) -> DeadlineOutcome | None:
     drafts = attempt_drafts(attempt, challenge.id)
     saved_at = max(d.updated_at for d in drafts)

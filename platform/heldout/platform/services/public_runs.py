@@ -8,10 +8,9 @@ public checks alone (``evaluate(public=True)``: public data or cases, nothing fr
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,18 +18,16 @@ from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.checks import METRIC, RUN, get_check
-from heldout.graders.errors import BundleError, UnknownName
+from heldout.graders.errors import UnknownName
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation, RunStats
-from heldout.graders.variants import VariantError, bind_variant
-from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
+from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import TooManySubmissions
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, PublicRun, utcnow
-from heldout.platform.services import grading
-from heldout.platform.services.attempts import assessment_challenge, open_attempt
+from heldout.platform.services import jobs
+from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
-from heldout.platform.services.recovery import QUEUED_GRACE_SECONDS, Previous, _owner_dead
 from heldout.platform.services.submissions import (
     PENDING_STATUSES,
     STATUS_LABELS,
@@ -43,14 +40,6 @@ log = logging.getLogger(__name__)
 # One at a time per attempt: the checks take seconds, and a queue of a candidate's own
 # stale runs would only delay the answer they are waiting for.
 MAX_PENDING_PUBLIC_RUNS = 1
-
-
-class PublicQueue(Protocol):
-    """What public runs need of the queue: put a run on it, see which runs wait."""
-
-    def enqueue_public_run(self, run_id: int, *, delay: float | None = None) -> None: ...
-
-    def waiting_public_run_ids(self) -> set[int]: ...
 
 
 class PublicEvaluate(Protocol):
@@ -78,7 +67,7 @@ def pending_public_runs(attempt: Attempt) -> int:
 
 
 def request_public_run(*, attempt_public_id: str, challenge_slug: str,
-                       files: Sequence[SubmittedFile], blobs: BlobStore, queue: PublicQueue,
+                       files: Sequence[SubmittedFile], blobs: BlobStore, queue: jobs.Queue,
                        bundles: BundleCatalogue, now: datetime,
                        pasted_code: str | None = None) -> PublicRun:
     """Store the files (checked as a submission's are) and the queued run, then enqueue it.
@@ -90,7 +79,9 @@ def request_public_run(*, attempt_public_id: str, challenge_slug: str,
     attempt = open_attempt(attempt_public_id, now=now)
     challenge = assessment_challenge(attempt, challenge_slug)
     bundle = bundles.for_challenge(challenge)
+    hold_attempt(attempt)  # until the commit: concurrent requests count one another
     if pending_public_runs(attempt) >= MAX_PENDING_PUBLIC_RUNS:
+        db.session.rollback()  # lets the others go
         # The earliest the run in the way can be over: its own time limit.
         raise TooManySubmissions(
             "Your previous public check run has not finished yet.",
@@ -106,7 +97,7 @@ def request_public_run(*, attempt_public_id: str, challenge_slug: str,
     db.session.add(run)
     db.session.commit()
     try:
-        queue.enqueue_public_run(run.id)
+        queue.enqueue(PUBLIC_RUNS.kind, run.id)
     except Exception:  # the row is safe; the watchdog will queue it again
         log.exception("could not enqueue public run %s; the watchdog will retry", run.id)
     return run
@@ -125,134 +116,46 @@ def latest_public_run(attempt: Attempt, challenge_id: int) -> PublicRun | None:
         .order_by(PublicRun.id.desc()).limit(1)).first()
 
 
-def run_public_checks(run_id: int, settings: grading.GradingSettings, *,
+class PublicRunJob(jobs.LeasedJob[PublicRun]):
+    """A public run: the bundle's public checks only, after every waiting submission."""
+
+    kind = "run_public_checks"
+    name = "public run"
+    # Huey takes higher priorities first: a public run waits behind every queued submission.
+    priority = -10
+    workdir_prefix = "public-"
+    gave_up = "the run was interrupted {tries} times (worker stopped or timed out); gave up"
+
+    @property
+    def model(self) -> type[PublicRun]:
+        return PublicRun
+
+    def files(self, row: PublicRun) -> list[StoredFile]:
+        return stored_files(row)
+
+    def evaluate(self, bundle: Bundle, directory: Path) -> Evaluation:
+        evaluate: PublicEvaluate = self.evaluator or graders_evaluate
+        result = evaluate(bundle, directory, public=True)
+        if result.split != "public":
+            # Whatever the evaluator, hidden checks' details (they quote expected values)
+            # must never reach the candidate's page.
+            return Evaluation.internal_error(bundle.slug, bundle.version,
+                                             "the evaluator did not run the public checks")
+        return result
+
+    def record(self, row: PublicRun, result: Evaluation, now: datetime,
+               kept: list[dict[str, Any]]) -> None:
+        row.evaluation = result.as_dict()
+
+
+PUBLIC_RUNS = PublicRunJob()
+
+
+def run_public_checks(run_id: int, settings: jobs.GradingSettings, *,
                       evaluate: PublicEvaluate | None = None,
-                      clock: Callable[[], datetime] = utcnow) -> grading.GradingOutcome:
+                      clock: Callable[[], datetime] = utcnow) -> jobs.JobOutcome:
     """Run one public run if nobody else holds it, under a lease like a submission's grading."""
-    evaluator: PublicEvaluate = evaluate or graders_evaluate
-    run = db.session.get(PublicRun, run_id)
-    if run is None:
-        return grading.GradingOutcome(run_id, "skipped", detail="no such public run")
-    now = clock()
-    if run.status == "internal_error" and run.retry_at is not None and run.retry_at > now:
-        return grading.GradingOutcome(run_id, "not_due", (run.retry_at - now).total_seconds(),
-                                      "retry not due yet")
-    bundle: Bundle | None = None
-    problem = ""
-    lease_seconds: float = grading.DEFAULT_LEASE_SECONDS
-    try:
-        bundle = settings.bundles.at_version(run.challenge_slug, run.challenge_version)
-        lease_seconds = bundle.limits.wall_seconds + settings.lease_margin_seconds
-    except (BundleVersionMissing, BundleError) as exc:
-        problem = f"challenge bundle unavailable: {exc}"
-
-    owner = grading.lease_owner(settings.worker_id, settings.worker_life)
-    if not grading.claim_row(PublicRun, run_id, owner, lease_seconds, now):
-        return grading.GradingOutcome(run_id, "skipped", detail="not claimable")
-    db.session.refresh(run)
-    log.info("public run %s (try %s) as %s", run_id, run.tries, owner)
-    workdir = settings.runs_dir / f"public-{run_id}-{owner.replace(':', '-')}"
-    try:
-        result = _evaluate(run, bundle, problem, settings, evaluator, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return _store(run_id, owner, result, settings.tries, clock())
-
-
-def _evaluate(run: PublicRun, bundle: Bundle | None, problem: str,
-              settings: grading.GradingSettings, evaluate: PublicEvaluate,
-              workdir: Path) -> Evaluation:
-    if bundle is None:
-        return Evaluation.internal_error(run.challenge_slug, run.challenge_version, problem)
-    run_id = run.id  # read now: after the commit below, ``run`` is expired
-    try:
-        grading.materialise_files(stored_files(run), settings.blobs, workdir / "submission")
-        bound = bind_variant(bundle, run.attempt.variant_seed, settings.variant_cache)
-        db.session.commit()  # no transaction held through the sandbox run (see grading)
-        result = evaluate(bound, workdir / "submission", public=True)
-    except (BlobMissing, VariantError) as exc:
-        return Evaluation.internal_error(bundle.slug, bundle.version, str(exc))
-    except Exception as exc:  # any fault of ours is a platform error, never a failed check
-        log.exception("public run %s failed", run_id)
-        return Evaluation.internal_error(bundle.slug, bundle.version,
-                                         f"{type(exc).__name__}: {exc}")
-    if result.split != "public":
-        # Whatever the evaluator, hidden checks' details (they quote expected values)
-        # must never reach the candidate's page.
-        return Evaluation.internal_error(bundle.slug, bundle.version,
-                                         "the evaluator did not run the public checks")
-    return result
-
-
-def _store(run_id: int, owner: str, result: Evaluation, tries_allowed: int,
-           now: datetime) -> grading.GradingOutcome:
-    run = db.session.get(PublicRun, run_id, populate_existing=True)
-    if run is None or run.lease_owner != owner or run.status != "running":
-        db.session.rollback()  # the lease ran out and another worker took the run
-        return grading.GradingOutcome(run_id, "skipped", detail="lease lost")
-    retry_in: float | None = None
-    if result.status == "graded":
-        run.status, run.error, run.retry_at = "graded", None, None
-    else:
-        run.status, run.error = "internal_error", result.error
-        if run.tries < tries_allowed:
-            retry_in = grading.backoff(run.tries)
-            run.retry_at = now + timedelta(seconds=retry_in)
-        else:
-            run.retry_at = None
-        log.warning("public run %s: platform error on try %s/%s: %s", run_id, run.tries,
-                    tries_allowed, result.error)
-    run.finished_at = now
-    run.lease_owner = None
-    run.lease_expires_at = None
-    if result.status == "graded" or retry_in is None:
-        run.evaluation = result.as_dict()
-    db.session.commit()
-    return grading.GradingOutcome(run_id, run.status, retry_in, result.error or "")
-
-
-@dataclass(frozen=True)
-class PublicRecovery:
-    requeued: tuple[int, ...]
-    stale: tuple[int, ...]
-    given_up: tuple[int, ...]
-
-
-def recover_public_runs(queue: PublicQueue, *, now: datetime, tries_allowed: int,
-                        previous: Previous | None = None) -> PublicRecovery:
-    """A public run left by a dead worker is run again, or fails saying so; none is lost."""
-    stale: list[int] = []
-    given_up: list[int] = []
-    for run in db.session.scalars(select(PublicRun).where(PublicRun.status == "running")):
-        expired = run.lease_expires_at is None or run.lease_expires_at < now
-        if not (expired or _owner_dead(run.lease_owner, previous)):
-            continue
-        run.lease_owner = None
-        run.lease_expires_at = None
-        if run.tries >= tries_allowed:
-            run.status, run.retry_at, run.finished_at = "internal_error", None, now
-            run.error = (f"the run was interrupted {run.tries} times (worker stopped or "
-                         "timed out); gave up")
-            given_up.append(run.id)
-        else:
-            run.status = "queued"
-            stale.append(run.id)
-    db.session.commit()
-
-    waiting = queue.waiting_public_run_ids()
-    grace = now - timedelta(seconds=QUEUED_GRACE_SECONDS)
-    due = db.session.scalars(select(PublicRun).where(
-        ((PublicRun.status == "queued") & (PublicRun.created_at < grace))
-        | PublicRun.id.in_(stale)
-        | ((PublicRun.status == "internal_error") & PublicRun.retry_at.is_not(None)
-           & (PublicRun.retry_at < now))))
-    requeued = [run.id for run in due if run.id not in waiting]
-    for run_id in requeued:
-        queue.enqueue_public_run(run_id)
-    if stale or given_up or requeued:
-        log.warning("public runs recovery: stale %s, given up %s, re-queued %s", stale,
-                    given_up, requeued)
-    return PublicRecovery(tuple(requeued), tuple(stale), tuple(given_up))
+    return jobs.run(PublicRunJob(evaluate), run_id, settings, clock=clock)
 
 
 # --- what the candidate reads --------------------------------------------------------

@@ -1,29 +1,20 @@
-"""Nothing is lost: re-queue submissions whose job vanished or whose worker died."""
+"""Nothing is lost: re-queue leased jobs whose queue entry vanished or whose worker died."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import select
 
 from heldout.platform.extensions import db
-from heldout.platform.models import Submission
+from heldout.platform.services.jobs import LeasedJob, Queue, Row, release
 
 log = logging.getLogger(__name__)
 
-# A freshly committed submission is enqueued right after; leave it that long alone.
+# A freshly committed job is enqueued right after; leave it that long alone.
 QUEUED_GRACE_SECONDS = 60
-
-
-class Requeue(Protocol):
-    """What recovery needs of a queue: put a job back, and see which jobs are waiting."""
-
-    def enqueue_grading(self, submission_id: int) -> None: ...
-
-    def waiting_submission_ids(self) -> set[int]: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +27,7 @@ class Previous:
 
 @dataclass(frozen=True)
 class RecoveryReport:
+    kind: str
     requeued: tuple[int, ...]
     stale: tuple[int, ...]
     given_up: tuple[int, ...]
@@ -52,47 +44,35 @@ def _owner_dead(owner: str | None, previous: Previous | None) -> bool:
     return worker_id == previous.worker_id and life != previous.life
 
 
-def recover(queue: Requeue, *, now: datetime, tries_allowed: int,
+def recover(job: LeasedJob[Row], queue: Queue, *, now: datetime, tries_allowed: int,
             previous: Previous | None = None) -> RecoveryReport:
-    """Release stale leases and queue again every submission without a waiting job.
+    """Release the kind's stale leases and queue again every job without a waiting entry.
 
     Stale: running past its lease, or (at worker start-up, given ``previous``) held by an
-    earlier life of this worker. A submission that exhausted its tries becomes a final
+    earlier life of this worker. A job that exhausted its tries becomes a final
     ``internal_error``.
     """
+    model = job.model
     stale: list[int] = []
     given_up: list[int] = []
-    for submission in db.session.scalars(select(Submission).where(Submission.status == "running")):
-        expired = submission.lease_expires_at is None or submission.lease_expires_at < now
-        if not (expired or _owner_dead(submission.lease_owner, previous)):
-            continue
-        submission.lease_owner = None
-        submission.lease_expires_at = None
-        if submission.tries >= tries_allowed:
-            submission.status = "internal_error"
-            submission.retry_at = None
-            submission.finished_at = now
-            submission.error = (f"grading was interrupted {submission.tries} times (worker "
-                                "stopped or timed out); gave up")
-            given_up.append(submission.id)
-        else:
-            submission.status = "queued"
-            stale.append(submission.id)
+    for row in db.session.scalars(select(model).where(model.status == "running")):
+        expired = row.lease_expires_at is None or row.lease_expires_at < now
+        if expired or _owner_dead(row.lease_owner, previous):
+            queued = release(job, row, now=now, tries_allowed=tries_allowed)
+            (stale if queued else given_up).append(row.id)
     db.session.commit()
 
-    waiting = queue.waiting_submission_ids()
+    waiting = queue.waiting(job.kind)
     grace = now - timedelta(seconds=QUEUED_GRACE_SECONDS)
-    candidates = db.session.scalars(select(Submission).where(
-        ((Submission.status == "queued") & (Submission.created_at < grace))
-        | Submission.id.in_(stale)
-        | ((Submission.status == "internal_error") & Submission.retry_at.is_not(None)
-           & (Submission.retry_at < now))))
-    requeued: list[int] = []
-    for submission in candidates:
-        if submission.id in waiting:
-            continue
-        queue.enqueue_grading(submission.id)
-        requeued.append(submission.id)
+    due = db.session.scalars(select(model).where(
+        ((model.status == "queued") & (model.created_at < grace))
+        | model.id.in_(stale)
+        | ((model.status == "internal_error") & model.retry_at.is_not(None)
+           & (model.retry_at < now))))
+    requeued = [row.id for row in due if row.id not in waiting]
+    for job_id in requeued:
+        queue.enqueue(job.kind, job_id)
     if stale or given_up or requeued:
-        log.warning("recovery: stale %s, given up %s, re-queued %s", stale, given_up, requeued)
-    return RecoveryReport(tuple(requeued), tuple(stale), tuple(given_up))
+        log.warning("recovery of %s jobs: stale %s, given up %s, re-queued %s", job.kind,
+                    stale, given_up, requeued)
+    return RecoveryReport(job.kind, tuple(requeued), tuple(stale), tuple(given_up))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -17,8 +17,10 @@ from heldout.platform.errors import InvalidInput, NotFound, TooManySubmissions, 
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Challenge, Submission, SubmissionFile
 from heldout.platform.services import archives
-from heldout.platform.services.attempts import assessment_challenge, open_attempt
+from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
+from heldout.platform.services.grading import SUBMISSIONS
+from heldout.platform.services.jobs import Queue
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +119,6 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
     return list(cleaned.values())
 
 
-class GradingQueue(Protocol):
-    """What submitting needs of the queue (the app's JobQueue): put a grading job on it."""
-
-    def enqueue_grading(self, submission_id: int, *, delay: float | None = None) -> None: ...
-
-
 PENDING_STATUSES = ("queued", "running")
 
 
@@ -135,7 +131,7 @@ def pending_count(attempt: Attempt) -> int:
 
 
 def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[SubmittedFile],
-           blobs: BlobStore, queue: GradingQueue, bundles: BundleCatalogue, now: datetime,
+           blobs: BlobStore, queue: Queue, bundles: BundleCatalogue, now: datetime,
            pasted_code: str | None = None, max_pending: int | None = None) -> Submission:
     """Store the files and the queued Submission (committed), then enqueue its grading.
 
@@ -148,7 +144,10 @@ def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[Submi
     """
     attempt = open_attempt(attempt_public_id, now=now)
     challenge = assessment_challenge(attempt, challenge_slug)
+    if max_pending is not None:
+        hold_attempt(attempt)  # until the commit: concurrent submits count one another
     if max_pending is not None and pending_count(attempt) >= max_pending:
+        db.session.rollback()  # lets the others go
         raise TooManySubmissions(
             f"You already have {max_pending} submissions waiting to be graded.",
             hint="Wait until one of them is graded, then submit again; your code is still "
@@ -176,10 +175,10 @@ def new_submission(attempt: Attempt, challenge: Challenge, bundle: Bundle,
     return submission
 
 
-def enqueue(queue: GradingQueue, submission: Submission) -> None:
+def enqueue(queue: Queue, submission: Submission) -> None:
     """Queue a committed submission's grading; if the queue is down, the watchdog will."""
     try:
-        queue.enqueue_grading(submission.id)
+        queue.enqueue(SUBMISSIONS.kind, submission.id)
     except Exception:  # the row is safe; the watchdog will queue it again
         log.exception("could not enqueue submission %s; the watchdog will retry", submission.id)
 

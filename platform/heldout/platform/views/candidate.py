@@ -364,7 +364,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
                     "Run them again in {wait} seconds; your code is still in the editor.")
         public_runs.request_public_run(
             attempt_public_id=attempt_id, challenge_slug=slug, files=files, pasted_code=code,
-            blobs=blob_store(), queue=get_queue().tasks, bundles=catalogue.get_bundles(),
+            blobs=blob_store(), queue=get_queue(), bundles=catalogue.get_bundles(),
             now=now())
     except AttemptClosed as exc:
         attempt = attempts.get_attempt(attempt_id)
