@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.utils import getaddresses
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from heldout.platform.config import load_settings
 from heldout.platform.errors import ConfigError, InvalidInput
 from heldout.platform.extensions import db
-from heldout.platform.models import Invite
-from heldout.platform.services import mail
+from heldout.platform.models import Assessment, Invite, utcnow
+from heldout.platform.services import invites, mail
 from tests.platform.conftest import PASSWORD, Users
 
 LINK = re.compile(r"http://heldout\.test/i/(\S+)")
@@ -154,7 +155,7 @@ def test_one_invite_is_e_mailed_with_a_link_that_opens(mailed: tuple[Flask, Flas
     ((envelope, message),) = inbox.messages
     assert envelope.rcpt_tos == ["ada@example.org"]
     assert message["From"] == SENDER
-    assert message["To"] == '"Ada Lovelace" <ada@example.org>'
+    assert message["To"] == "Ada Lovelace <ada@example.org>"
     assert message["Subject"] == "You are invited to Data <b>role</b>"
     body = inbox.body()
     assert "Hello Ada Lovelace" in body and "1 challenge, 60 minutes" in body
@@ -370,3 +371,102 @@ def test_mails_the_server_refuses_come_back_as_a_download(mailed: tuple[Flask, F
         assert stored["ada@example.org"].delivery == "email"
         assert stored["bounce@example.org"].delivery == "download"
         assert "refused" in (stored["bounce@example.org"].send_error or "")
+
+
+def test_a_name_ending_in_a_backslash_mails_the_candidate_alone(
+        mailed: tuple[Flask, FlaskClient, int], inbox: Inbox) -> None:
+    """A trailing backslash once escaped the closing quote of a hand-built To header: the
+    invite (link included) went to the address written in the name."""
+    _, client, assessment_id = mailed
+    response = client.post(f"/assessments/{assessment_id}/invites",
+                           data={"candidate_name": "eve@evil.example \\",
+                                 "candidate_email": "ada@example.org"})
+    assert response.status_code == 303
+    ((envelope, message),) = inbox.messages
+    assert envelope.rcpt_tos == ["ada@example.org"]
+    assert getaddresses([message["To"]]) == [("eve@evil.example \\", "ada@example.org")]
+
+
+@pytest.mark.parametrize("address", [
+    "root>,<x@y.z", "ada@example.org,eve@evil.example", "<ada@example.org>",
+    '"ada"@example.org', "ada@example.org\\", "ada(x)@example.org", "ada;eve@example.org",
+    "ada@[127.0.0.1]", "ada@exa mple.org", "ada@example.org\r\nBcc: eve@evil.example",
+])
+def test_an_address_that_is_not_one_plain_mailbox_is_refused(
+        mailed: tuple[Flask, FlaskClient, int], inbox: Inbox, address: str) -> None:
+    app, client, assessment_id = mailed
+    response = client.post(f"/assessments/{assessment_id}/invites",
+                           data={"candidate_name": "Ada", "candidate_email": address})
+    assert response.status_code == 400
+    assert "is not an e-mail address" in response.text
+    with app.app_context():
+        quoted = address.replace('"', '""')
+        preview = invites.preview_bulk(assessment_id, f'Ada,"{quoted}"\n', now=utcnow())
+        assert preview.good == [] and "is not an e-mail address" in preview.bad[0].reason
+        assert db.session.scalars(select(Invite)).all() == []
+    assert inbox.messages == []
+
+
+def test_a_stored_address_that_is_not_one_mailbox_is_never_sent_to(app: Flask,
+                                                                  inbox: Inbox) -> None:
+    """Rows stored before addresses were checked strictly: refused when composing."""
+    settings = mail.SmtpSettings("127.0.0.1", inbox.port, "", "", SENDER, False)
+    context = {"org_name": "Acme", "assessment": ""}
+    with app.test_request_context():
+        results = mail.send_all(settings, [
+            mail.Outgoing("Root", "root>,<x@y.z", "test", context),
+            mail.Outgoing("Ada", "ada@example.org", "test", context)])
+    assert results[0] is not None and "not an e-mail address" in results[0]
+    assert results[1] is None
+    assert [env.rcpt_tos for env, _ in inbox.messages] == [["ada@example.org"]]
+
+
+def test_an_assessment_name_is_one_line_from_where_it_is_typed(
+        mailed: tuple[Flask, FlaskClient, int]) -> None:
+    app, client, _ = mailed
+    from heldout.platform.services import assessments
+
+    def create(name: str) -> str:
+        return assessments.create_assessment(
+            name=name, challenge_slugs=["churn-prediction"], time_limit_minutes=60,
+            instructions="", expires_at=None, show_scores=False, created_by_id=1).name
+
+    with app.app_context():
+        assert create("Data\r\nBcc: eve@evil.example") == "Data Bcc: eve@evil.example"
+        with pytest.raises(InvalidInput, match="control characters"):
+            create("Data\x00role")
+
+
+def test_mail_never_fails_after_the_invites_are_committed(
+        mailed: tuple[Flask, FlaskClient, int], inbox: Inbox) -> None:
+    """An assessment named before names were checked (a line break in it) once made the
+    subject raise after the invites were committed: a 500, the links lost and bulk
+    invites recorded as e-mailed."""
+    app, client, assessment_id = mailed
+    with app.app_context():
+        db.session.execute(update(Assessment).values(name="Data\nrole"))
+        db.session.commit()
+    one = client.post(f"/assessments/{assessment_id}/invites",
+                      data={"candidate_name": "Ada", "candidate_email": "ada@example.org"})
+    assert one.status_code == 303
+    assert inbox.messages[-1][1]["Subject"] == "You are invited to Data role"
+    bulk = client.post(f"/assessments/{assessment_id}/invites/bulk",
+                       data={"rows": "Bo,bo@example.org\nCy,cy@example.org\n"})
+    assert bulk.status_code == 303
+    assert sorted(env.rcpt_tos[0] for env, _ in inbox.messages) == [
+        "ada@example.org", "bo@example.org", "cy@example.org"]
+    with app.app_context():
+        assert {i.delivery for i in db.session.scalars(select(Invite))} == {"email"}
+
+
+def test_a_message_that_cannot_be_composed_is_a_per_mail_failure(app: Flask,
+                                                                 inbox: Inbox) -> None:
+    settings = mail.SmtpSettings("127.0.0.1", inbox.port, "", "", SENDER, False)
+    with app.test_request_context():
+        results = mail.send_all(settings, [
+            mail.Outgoing("Ada", "ada@example.org", "no-such-kind", {}),
+            mail.Outgoing("Bo", "bo@example.org", "test", {"org_name": "Acme",
+                                                            "assessment": ""})])
+    assert results[0] is not None and results[0].startswith("not sent:")
+    assert results[1] is None
+    assert [env.rcpt_tos for env, _ in inbox.messages] == [["bo@example.org"]]

@@ -12,9 +12,16 @@ from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import ROLES, User
 from heldout.platform.services import audit
+from heldout.platform.services.names import checked_name
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# One plain mailbox: a dot-atom before the @ and a host name after it. Quotes, brackets,
+# commas, backslashes and the like are refused: in a mail header they would quote, escape
+# or add recipients.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 MIN_PASSWORD_LENGTH = 10
+MAX_NAME_CHARS = 120  # User.name's column
 # Who the audit log names for account changes made with `heldout users ...`.
 COMMAND_LINE = "heldout command"
 
@@ -33,9 +40,14 @@ def _record(action: str, user_id: int | None, email: str, **detail: str) -> None
 
 
 def normalise_email(email: str) -> str:
+    """``email`` lower-cased if it is one plain mailbox (name@host.example), else
+    ``InvalidInput``: every address that reaches a mail header passes here."""
     email = email.strip().lower()
-    if not EMAIL.fullmatch(email) or len(email) > 254:
-        raise InvalidInput(f"{email or 'An empty value'} is not an e-mail address", field="email")
+    if not EMAIL.fullmatch(email) or len(email) > 254 or len(email.split("@")[0]) > 64:
+        shown = email if email.isprintable() else repr(email)
+        raise InvalidInput(f"{shown or 'An empty value'} is not an e-mail address",
+                           hint="Give one address such as name@example.com, without a name, "
+                                "quotes or brackets.", field="email")
     return email
 
 
@@ -49,12 +61,11 @@ def create_user(email: str, name: str, role: str, password: str) -> User:
     email = normalise_email(email)
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; known: {', '.join(ROLES)}", field="role")
-    if not name.strip():
-        raise InvalidInput("A name is required", field="name")
+    name = checked_name(name, what="The name", field="name", max_chars=MAX_NAME_CHARS)
     _check_password(password)
     if db.session.scalar(select(User).where(User.email == email)) is not None:
         raise InvalidInput(f"{email} already has an account", field="email")
-    user = User(email=email, name=name.strip(), role=role,
+    user = User(email=email, name=name, role=role,
                 password_hash=generate_password_hash(password, method="scrypt"))
     db.session.add(user)
     _record("user.create", None, email, role=role)

@@ -20,6 +20,7 @@ from heldout.platform.models import (
     Invite,
 )
 from heldout.platform.services import access
+from heldout.platform.services.names import checked_name
 
 MIN_MINUTES = 5
 MAX_MINUTES = 24 * 60
@@ -69,12 +70,9 @@ def _chosen_challenges(challenge_slugs: Sequence[str]) -> list[Challenge]:
 
 
 def _validated_name(name: str) -> str:
-    name = name.strip()
-    if not name:
+    if not name.strip():
         raise InvalidInput("Give the assessment a name", field="name")
-    if len(name) > MAX_NAME_CHARS:
-        raise InvalidInput(f"The name is longer than {MAX_NAME_CHARS} characters", field="name")
-    return name
+    return checked_name(name, what="The name", field="name", max_chars=MAX_NAME_CHARS)
 
 
 def _check_minutes(time_limit_minutes: int) -> None:

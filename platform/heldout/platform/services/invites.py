@@ -28,6 +28,7 @@ from heldout.platform.models import Assessment, Attempt, Invite, Submission
 from heldout.platform.services import mail
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
+from heldout.platform.services.names import checked_name
 from heldout.platform.tokens import check_token, new_invite_token, token_hash
 
 GENERIC_CONTACT = "the person who sent you the link"
@@ -62,13 +63,10 @@ def _link_expiry(assessment: Assessment, *, now: datetime, ttl_days: int) -> dat
 
 
 def _validated_name(candidate_name: str) -> str:
-    name = " ".join(candidate_name.split())
-    if not name:
+    if not candidate_name.strip():
         raise InvalidInput("The candidate's name is required", field="candidate_name")
-    if len(name) > MAX_NAME_CHARS:
-        raise InvalidInput(f"The name is longer than {MAX_NAME_CHARS} characters",
-                           field="candidate_name")
-    return name
+    return checked_name(candidate_name, what="The name", field="candidate_name",
+                        max_chars=MAX_NAME_CHARS)
 
 
 def already_invited(assessment_id: int, emails: Collection[str]) -> dict[str, Invite]:
@@ -536,7 +534,6 @@ def _read_row(cells: list[str], columns: dict[str, int]
     extra = len(cells) - (max(columns.values()) + 1)
     if extra > 0 and any(c.strip() for c in cells[-extra:]):
         return None, "too many columns: expected name,email[,note]"
-    name = " ".join(cell("name").split())
     email = cell("email")
     if not email:
         return None, "no e-mail address"
@@ -544,10 +541,12 @@ def _read_row(cells: list[str], columns: dict[str, int]
         email = normalise_email(email)
     except InvalidInput:
         return None, f"{email[:60]!r} is not an e-mail address"
-    if not name:
+    if not cell("name"):
         return None, "no name"
-    if len(name) > MAX_NAME_CHARS:
-        return None, f"the name is longer than {MAX_NAME_CHARS} characters"
+    try:
+        name = _validated_name(cell("name"))
+    except InvalidInput as exc:
+        return None, exc.message[0].lower() + exc.message[1:]
     note = cell("note")
     if len(note) > MAX_NOTE_CHARS:
         return None, f"the note is longer than {MAX_NOTE_CHARS} characters"

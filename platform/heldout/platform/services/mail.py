@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from flask import render_template
 
 from heldout.platform.errors import InvalidInput
+from heldout.platform.services.accounts import normalise_email
 
 SMTP_TIMEOUT_SECONDS = 15
 # What each e-mail is about: its subject line and the template of its body.
@@ -62,23 +65,29 @@ class MailError(Exception):
 
 
 def compose(mail: Outgoing, *, sender: str) -> EmailMessage:
+    """The message for ``mail``; ``ValueError`` (``InvalidInput`` for an address that is not
+    one plain mailbox) when it can't be made.
+
+    Names and the assessment's name are typed by people: the headers are built by the
+    email package (``Address`` quotes and escapes a display name), never by formatting,
+    and are one line whatever was stored.
+    """
     if mail.kind not in KINDS:
         raise ValueError(f"unknown e-mail kind {mail.kind!r}; known: {', '.join(KINDS)}")
     message = EmailMessage()
-    message["Subject"] = KINDS[mail.kind].format(**mail.context)
+    message["Subject"] = _one_line(KINDS[mail.kind].format(**mail.context))
     message["From"] = sender
-    # The name is the candidate's own input: header folding is left to the email package,
-    # which refuses line breaks in it.
-    message["To"] = f"{_header_safe(mail.to_name)} <{mail.to_email}>"
+    message["To"] = Address(display_name=_one_line(mail.to_name),
+                            addr_spec=normalise_email(mail.to_email))
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or None)
     message.set_content(render_template(f"email/{mail.kind}.txt", to_name=mail.to_name,
                                         **mail.context))
     return message
 
 
-def _header_safe(name: str) -> str:
-    cleaned = " ".join(name.replace('"', "'").split())
-    return f'"{cleaned}"'
+def _one_line(text: str) -> str:
+    return " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch
+                            for ch in text).split())
 
 
 def send_all(settings: SmtpSettings, mails: list[Outgoing]) -> list[str | None]:
@@ -104,7 +113,13 @@ def send_all(settings: SmtpSettings, mails: list[Outgoing]) -> list[str | None]:
                 from exc
         for mail in mails:
             try:
-                smtp.send_message(compose(mail, sender=settings.sender))
+                message = compose(mail, sender=settings.sender)
+            except (ValueError, InvalidInput) as exc:
+                # One bad row costs its own mail only: the links were committed before.
+                results.append(f"not sent: {exc}")
+                continue
+            try:
+                smtp.send_message(message)
             except smtplib.SMTPRecipientsRefused as exc:
                 results.append(f"the server refused {mail.to_email}: {exc.recipients}")
             except (OSError, smtplib.SMTPException) as exc:

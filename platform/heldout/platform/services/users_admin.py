@@ -18,6 +18,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import ROLES, Assessment, Team, TeamMember, User
 from heldout.platform.services import accounts, audit
 from heldout.platform.services.access import DEFAULT_TEAM, team_ids_of
+from heldout.platform.services.names import checked_name
 
 # 16 URL-safe bytes: about 128 bits, shown once and never stored in clear.
 PASSWORD_BYTES = 16
@@ -105,11 +106,10 @@ def create_user(*, actor: User, email: str, name: str, role: str, team_ids: Sequ
     email = accounts.normalise_email(email)
     if role not in ROLES:
         raise InvalidInput(f"Choose a role: {', '.join(ROLES)}", field="role")
-    if not name.strip():
-        raise InvalidInput("A name is required", field="name")
+    name = checked_name(name, what="The name", field="name", max_chars=accounts.MAX_NAME_CHARS)
     if db.session.scalar(select(User).where(User.email == email)) is not None:
         raise InvalidInput(f"{email} already has an account", field="email")
-    user = User(email=email, name=name.strip(), role=role,
+    user = User(email=email, name=name, role=role,
                 password_hash=generate_password_hash(password, method="scrypt"))
     db.session.add(user)
     db.session.flush()
@@ -206,10 +206,10 @@ def team_overview() -> tuple[list[TeamRow], list[Assessment]]:
 
 
 def create_team(*, actor: User, name: str, slug: str, origin: audit.Origin) -> Team:
-    name = name.strip()
-    slug = slug.strip().lower() or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    if not name:
+    if not name.strip():
         raise InvalidInput("Give the team a name", field="name")
+    name = checked_name(name, what="The team's name", field="name", max_chars=None)
+    slug = slug.strip().lower() or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if not TEAM_SLUG.fullmatch(slug):
         raise InvalidInput("A short name uses lower-case letters, digits and dashes",
                            field="slug")
