@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.utils import getaddresses
 from email.message import Message
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from heldout.platform.config import load_settings
 from heldout.platform.errors import ConfigError, InvalidInput
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Invite, utcnow
-from heldout.platform.services import invites, mail
+from heldout.platform.services import assessments, invites, mail
 from tests.platform.conftest import PASSWORD, Users
 
 LINK = re.compile(r"http://heldout\.test/i/(\S+)")
@@ -423,8 +423,7 @@ def test_a_stored_address_that_is_not_one_mailbox_is_never_sent_to(app: Flask,
 
 def test_an_assessment_name_is_one_line_from_where_it_is_typed(
         mailed: tuple[Flask, FlaskClient, int]) -> None:
-    app, client, _ = mailed
-    from heldout.platform.services import assessments
+    app = mailed[0]
 
     def create(name: str) -> str:
         return assessments.create_assessment(
