@@ -8,9 +8,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from heldout.platform.errors import InviteUsed
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Invite, utcnow
 from heldout.platform.services import invites
@@ -59,9 +61,10 @@ def test_a_resent_link_moves_the_attempt_and_the_old_browser_is_told(
     assert "moved to another device" in body["detail"]
 
     second = app.test_client()
-    opened = second.get(f"/i/{token}")
-    assert opened.status_code == 302
-    assert opened.headers["Location"].endswith(f"/a/{public_id}/")
+    assert "Continue here" in _continue_page(second, token).text
+    taken = second.post("/invite")
+    assert taken.status_code == 302
+    assert taken.headers["Location"].endswith(f"/a/{public_id}/")
     assert second.get(f"/a/{public_id}/").status_code == 200
     draft = second.get(f"/a/{public_id}/c/{SLUG}/draft").get_json()
     assert draft["source"] == "draft"
@@ -90,7 +93,8 @@ def test_the_resent_link_works_once_and_the_first_one_never_again(
     auth.login("recruiter")
     token = _resend(client, invite.id)
     second = app.test_client()
-    assert second.get(f"/i/{token}").status_code == 302
+    _continue_page(second, token)
+    assert second.post("/invite").status_code == 302
     # The same browser may open its link again; nobody else can.
     assert second.get(f"/i/{token}", follow_redirects=True).status_code == 200
     third = app.test_client().get(f"/i/{token}", follow_redirects=True)
@@ -107,7 +111,8 @@ def test_the_same_browser_may_take_the_new_link_itself(
     public_id = start(first, invite)
     auth.login("recruiter")
     token = _resend(client, invite.id)
-    assert first.get(f"/i/{token}").status_code == 302
+    assert "Continue here" in _continue_page(first, token).text
+    assert first.post("/invite").status_code == 302
     assert _save(first, public_id, TYPED).status_code == 200
 
 
@@ -140,3 +145,59 @@ def test_the_resent_link_ends_at_the_attempt_s_deadline(
     with app.app_context():
         row = db.session.get(Invite, invite.id)
         assert row is not None and row.expires_at == _deadline(app, public_id)
+
+
+def _continue_page(client: FlaskClient, token: str) -> Any:
+    """Open a link to continue, as a browser (or a mail scanner) following it would."""
+    opened = client.get(f"/i/{token}")
+    assert opened.status_code == 303 and opened.headers["Location"] == "/invite"
+    return client.get("/invite")
+
+
+def test_following_the_link_takes_nothing_over_until_the_candidate_confirms(
+        app: Flask, client: FlaskClient, auth: Any, invite: NewInvite,
+        start: Callable[[FlaskClient, NewInvite], str]) -> None:
+    """Any GET or HEAD of the link (an e-mail link scanner) once took the attempt over: the
+    candidate's own device then found the link used, locked out mid-attempt."""
+    public_id = start(app.test_client(), invite)
+    auth.login("recruiter")
+    token = _resend(client, invite.id)
+    scanner = app.test_client()
+    assert scanner.head(f"/i/{token}").status_code == 303
+    page = _continue_page(scanner, token)
+    assert page.status_code == 200 and "Continue here" in page.text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert scanner.head("/invite").status_code == 200
+    assert scanner.get(f"/a/{public_id}/").status_code == 404
+    with app.app_context():
+        row = db.session.get(Invite, invite.id)
+        assert row is not None and row.opened_at is None   # not taken
+
+    device = app.test_client()
+    page = _continue_page(device, token)
+    assert "Continue here" in page.text and 'action="/invite"' in page.text
+    taken = device.post("/invite")
+    assert taken.status_code == 302 and taken.headers["Location"].endswith(f"/a/{public_id}/")
+    assert device.get(f"/a/{public_id}/").status_code == 200
+    # Now it is taken: the scanner's page (or anyone else) can't take it back.
+    refused = scanner.post("/invite")
+    assert refused.status_code == 410 and "already used" in refused.text
+    assert device.get(f"/a/{public_id}/").status_code == 200
+
+
+def test_two_browsers_confirming_at_once_bind_one(
+        app: Flask, client: FlaskClient, auth: Any, invite: NewInvite,
+        start: Callable[[FlaskClient, NewInvite], str]) -> None:
+    """Both read the link as not taken before either wrote: both were bound (a race)."""
+    start(app.test_client(), invite)
+    auth.login("recruiter")
+    _resend(client, invite.id)
+    with app.app_context():
+        late = db.session.get(Invite, invite.id)   # read: not taken yet
+        assert late is not None and invites.continues_elsewhere(late)
+        with app.app_context():                    # another request, in between
+            early = db.session.get(Invite, invite.id)
+            assert early is not None
+            invites.take_over(early, now=utcnow())
+        with pytest.raises(InviteUsed):
+            invites.take_over(late, now=utcnow())

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from flask import Flask
+
 from heldout.platform.app import create_app
-from heldout.platform.config import DEFAULT_SECRET_KEY, load_settings, settings_table
+from heldout.platform.config import load_settings, settings_table
 from heldout.platform.errors import ConfigError
 
 
@@ -17,7 +19,7 @@ def test_defaults_derive_from_the_data_dir(tmp_path: Path) -> None:
     assert settings["HELDOUT_QUEUE_URL"] == f"sqlite:///{tmp_path}/queue.db"
     assert settings["SQLALCHEMY_DATABASE_URI"] == settings["HELDOUT_DATABASE_URL"]
     assert settings["MAX_CONTENT_LENGTH"] > 5 * 1024 * 1024
-    assert settings["SECRET_KEY"] == DEFAULT_SECRET_KEY
+    assert settings["SECRET_KEY"] is None  # the install's own key, made on first use
 
 
 def test_environment_overrides_and_test_dict_wins() -> None:
@@ -165,3 +167,57 @@ def test_the_sandbox_settings_are_the_platforms_own(tmp_path: Path) -> None:
 def test_a_malformed_sandbox_setting_is_refused() -> None:
     with pytest.raises(ConfigError, match="HELDOUT_SANDBOX_WARM"):
         load_settings({"HELDOUT_SANDBOX_WARM": "-2"})
+
+
+# The key every installation signed its sessions with before keys were made per install.
+FORMER_PUBLIC_KEY = "heldout-development-key-not-secret"
+
+
+def test_outside_production_each_install_makes_its_own_secret_key(tmp_path: Path) -> None:
+    """The development default was a constant in the source: anyone could sign a session
+    for any install started without HELDOUT_SECRET_KEY (`scripts/run --host 0.0.0.0`)."""
+    first = create_app({"HELDOUT_DATA_DIR": str(tmp_path / "one")})
+    assert not (tmp_path / "one").exists()  # made on first use, not by the factory
+    assert first.test_client().get("/login").status_code == 200
+    key_file = tmp_path / "one" / "secret_key"
+    key = first.config["SECRET_KEY"]
+    assert key != FORMER_PUBLIC_KEY and len(key.encode()) >= 32
+    assert key_file.read_text(encoding="utf-8").strip() == key
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # The same install keeps it across restarts; another install has its own.
+    again = create_app({"HELDOUT_DATA_DIR": str(tmp_path / "one")})
+    again.test_client().get("/login")
+    assert again.config["SECRET_KEY"] == key
+    other = create_app({"HELDOUT_DATA_DIR": str(tmp_path / "two")})
+    other.test_client().get("/login")
+    assert other.config["SECRET_KEY"] != key
+
+
+def test_a_session_signed_with_the_former_public_key_opens_nothing(tmp_path: Path) -> None:
+    from flask.sessions import SecureCookieSessionInterface
+
+    app = create_app({"HELDOUT_DATA_DIR": str(tmp_path)})
+    forged = Flask("forger")
+    forged.secret_key = FORMER_PUBLIC_KEY
+    serializer = SecureCookieSessionInterface().get_signing_serializer(forged)
+    assert serializer is not None
+    client = app.test_client()
+    client.set_cookie("session", serializer.dumps({"csrf_token": "x", "invite": 1}))
+    with client.session_transaction() as session:
+        assert "invite" not in session
+
+
+def test_tests_without_a_key_get_a_random_one_in_memory(tmp_path: Path) -> None:
+    env = {"HELDOUT_ENV": "testing", "HELDOUT_QUEUE_URL": "memory://",
+           "HELDOUT_DATA_DIR": str(tmp_path)}
+    keys = {load_settings(env)["SECRET_KEY"] for _ in range(2)}
+    assert len(keys) == 2 and FORMER_PUBLIC_KEY not in keys
+    assert not tmp_path.joinpath("secret_key").exists()
+
+
+def test_production_still_refuses_a_missing_or_former_public_key(tmp_path: Path) -> None:
+    for key in ("", FORMER_PUBLIC_KEY):
+        with pytest.raises(ConfigError, match="HELDOUT_SECRET_KEY"):
+            load_settings({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": key,
+                           "HELDOUT_DATA_DIR": str(tmp_path)})
+    assert not tmp_path.joinpath("secret_key").exists()

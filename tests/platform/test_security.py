@@ -469,3 +469,32 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(
     # Another client behind the same proxy is not throttled with the first.
     assert _login(proxy, "jo@example.com",
                   headers={"X-Forwarded-For": "203.0.113.6"}).status_code == 302
+
+
+# -- what a candidate's session holds -------------------------------------------------------
+
+def test_a_session_naming_an_invite_by_its_number_starts_nothing(app: Flask,
+                                                                 invite: Any) -> None:
+    """The session held the invite's sequential id: whoever could sign a session (the key
+    was public outside production) wrote {"invite": N} and started any unstarted invite."""
+    forger = app.test_client()
+    for held in (invite.id, str(invite.id)):
+        with forger.session_transaction() as session:
+            session["invite"] = held
+        assert forger.get("/invite").status_code == 404
+        assert forger.post("/invite", data={"consent": "on"}).status_code == 404
+    with app.app_context():
+        row = db.session.get(Invite, invite.id)
+        assert row is not None and row.started_at is None and row.attempt is None
+
+
+def test_an_opened_link_leaves_nothing_guessable_in_the_session(client: FlaskClient,
+                                                                invite: Any) -> None:
+    assert client.get(invite.url).status_code == 303
+    with client.session_transaction() as session:
+        held = dict(session)
+    assert held.keys() == {"invite"}
+    assert isinstance(held["invite"], str) and len(held["invite"]) >= 32
+    assert invite.token not in held["invite"]
+    # And it is what the Start button goes by.
+    assert client.post("/invite", data={"consent": "on"}).status_code == 302

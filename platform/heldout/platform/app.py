@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 
 from heldout.platform import http, remote_files, templating
-from heldout.platform.config import load_settings
+from heldout.platform.config import install_secret_key, load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import catalogue
@@ -24,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Settings: defaults, then ``HELDOUT_*`` environment, then ``config``."""
     app = Flask(__name__)
     app.config.update(load_settings(os.environ, config))
+    app.session_interface = InstallKeySessions()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
@@ -51,6 +54,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     templating.init_app(app)
     return app
+
+
+class InstallKeySessions(SecureCookieSessionInterface):
+    """Cookie sessions; with no key configured (outside production), the installation's
+    own, read or made when the first request opens a session rather than by the factory.
+    Everything else that signs (form tokens, invite links) runs after that."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.config["SECRET_KEY"]:
+            app.config["SECRET_KEY"] = install_secret_key(Path(app.config["HELDOUT_DATA_DIR"]))
+        return super().get_signing_serializer(app)
 
 
 def _make_sqlite_dir(dialect: Any, _record: Any, cargs: Any, _cparams: Any) -> None:

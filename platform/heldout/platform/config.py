@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +15,12 @@ from heldout.sandbox.settings import SandboxSettings
 from heldout.sandbox.settings import non_negative_int as _non_negative_int
 from heldout.sandbox.settings import text as _text
 
-DEFAULT_SECRET_KEY = "heldout-development-key-not-secret"  # noqa: S105 - refused in production
+# Published in the source of earlier versions as their development default: never a key.
+FORMER_DEVELOPMENT_KEY = "heldout-development-key-not-secret"  # noqa: S105
 ENVIRONMENTS = ("development", "production", "testing")
 MIN_SECRET_BYTES = 32
+# Outside production with no HELDOUT_SECRET_KEY: this installation's own key, made once.
+SECRET_KEY_FILE = "secret_key"
 
 
 def _positive_int(value: str) -> int:
@@ -63,8 +68,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_ENV", "development", _environment,
             "`development`, `production` or `testing`. Production refuses the default secret key "
             "and any key shorter than 32 bytes, and turns on secure cookies and HSTS."),
-    Setting("HELDOUT_SECRET_KEY", DEFAULT_SECRET_KEY, _text,
-            "Signs sessions, CSRF tokens and invite links. Set a long random value in production."),
+    Setting("HELDOUT_SECRET_KEY", "", _text,
+            "Signs sessions, CSRF tokens and invite links. Set a long random value in production "
+            "(required there). Empty elsewhere (the default): a random key made on first use and "
+            "kept in `<DATA_DIR>/secret_key` (mode 600), the same for every process of that "
+            "data directory."),
     Setting("HELDOUT_DATA_DIR", "var", _text,
             "Directory for the default SQLite database and queue, submitted files (blobs/) "
             "and grading scratch (runs/)."),
@@ -200,12 +208,17 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     values["HELDOUT_BASE_URL"] = str(values["HELDOUT_BASE_URL"]).strip().rstrip("/")
 
     production = values["HELDOUT_ENV"] == "production"
-    secret = str(values["HELDOUT_SECRET_KEY"])
-    if production and (secret == DEFAULT_SECRET_KEY
+    secret = str(values["HELDOUT_SECRET_KEY"] or "")
+    if production and (secret == FORMER_DEVELOPMENT_KEY
                        or len(secret.encode("utf-8")) < MIN_SECRET_BYTES):
         raise ConfigError(f"HELDOUT_ENV=production needs HELDOUT_SECRET_KEY set to a random "
                           f"value of at least {MIN_SECRET_BYTES} bytes (e.g. "
                           "`python -c 'import secrets; print(secrets.token_hex(32))'`)")
+    if not secret and values["HELDOUT_ENV"] == "testing":
+        secret = secrets.token_hex(32)  # a test that needs a stable key passes its own
+    # Empty in development: the installation's own key, read or made on first use
+    # (install_secret_key), so that creating the app touches no disk.
+    values["HELDOUT_SECRET_KEY"] = secret
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
                  "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
@@ -241,7 +254,7 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
 
     upload_bytes = int(values["HELDOUT_MAX_UPLOAD_MB"]) * 1024 * 1024
     values.update(
-        SECRET_KEY=values["HELDOUT_SECRET_KEY"],
+        SECRET_KEY=secret or None,
         SQLALCHEMY_DATABASE_URI=values["HELDOUT_DATABASE_URL"],
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(values["HELDOUT_DATABASE_URL"]),
         # A little room beyond the upload for the rest of the form.
@@ -284,8 +297,6 @@ def settings_table() -> str:
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for setting in SETTINGS:
         default = "(see meaning)" if setting.default in (None, "") else f"`{setting.default}`"
-        if setting.name == "HELDOUT_SECRET_KEY":
-            default = "a development key"
         lines.append(f"| `{setting.name}` | {default} | {setting.help} |")
     return "\n".join(lines) + "\n"
 
@@ -300,3 +311,40 @@ def served_base_url(host: str, port: int) -> str:
     if ":" in shown:  # an IPv6 literal
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
+
+
+def install_secret_key(data_dir: Path) -> str:
+    """This installation's secret key: read from ``<data_dir>/secret_key``, or made there.
+
+    Made once, readable by its owner only, and published whole (a hard link to a written
+    file), so processes starting together all read the same key, never a half-written one.
+    """
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    draft = data_dir / f".{SECRET_KEY_FILE}-{secrets.token_hex(8)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+    finally:
+        draft.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{path} holds no key of at least {MIN_SECRET_BYTES} bytes; delete "
+                          "it to have a new one made (signed-in sessions and unopened invite "
+                          "links then end), or set HELDOUT_SECRET_KEY")
+    return key

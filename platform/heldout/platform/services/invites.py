@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from heldout.platform.errors import (
@@ -265,13 +265,21 @@ def continues_elsewhere(invite: Invite) -> bool:
 
 
 def take_over(invite: Invite, *, now: datetime) -> str:
-    """Bind the attempt to the browser that opened the resent link; its new fingerprint.
+    """Bind the attempt to the browser that confirmed the resent link; its new fingerprint.
 
-    The link is taken (a second browser finds it used); the attempt, its deadline, drafts
-    and submissions are unchanged.
+    The link is taken at most once, in one conditional write: of browsers confirming at
+    the same time, one wins and the others get ``InviteUsed``. The attempt, its deadline,
+    drafts and submissions are unchanged.
     """
-    invite.opened_at = now
+    taken = db.session.execute(
+        update(Invite).where(Invite.id == invite.id, Invite.token_hash == invite.token_hash,
+                             Invite.opened_at.is_(None))
+        .values(opened_at=now).execution_options(synchronize_session=False))
     db.session.commit()
+    if taken.rowcount != 1:
+        raise InviteUsed("This link was already used to continue the assessment on another "
+                         "device; each link opens it once.", contact=contact_of(invite),
+                         hint="If it was not you, write to your contact for a new link.")
     return link_fingerprint(invite)
 
 
@@ -337,14 +345,16 @@ def find_invite(token: str, *, secret: str, max_age_seconds: int, now: datetime,
                         signature_expired=verdict == "expired" and within_signature)
 
 
-def invite_in_session(invite_id: int | None, *, now: datetime,
+def invite_in_session(link_hash: object, *, now: datetime,
                       attempt_in_session: str | None = None) -> Invite:
     """The invite this browser exchanged its link for, if it can still be used.
 
-    The same checks as ``find_invite``, from the id the session keeps instead of the token
-    (which then never appears in a URL again).
+    The same checks as ``find_invite``, from what the session keeps instead of the token
+    (which then never appears in a URL again): the link's hash, as unguessable as the
+    link and replaced with it by a resend, never the invite's number.
     """
-    invite = db.session.get(Invite, invite_id) if invite_id is not None else None
+    invite = db.session.scalar(select(Invite).where(Invite.token_hash == link_hash)) \
+        if isinstance(link_hash, str) and link_hash else None
     if invite is None:
         raise InviteInvalid("This browser has no invitation open.", contact=GENERIC_CONTACT,
                             hint="Open the link from your invitation e-mail again.")

@@ -4,7 +4,8 @@ The workspace's JSON (live status, drafts) and its event stream live in views/ap
 
 A browser is bound to one attempt (``session["attempt"]``); any other attempt's URL is
 answered 404, as if it did not exist. A resent link moves the attempt to the browser that
-opens it: the one bound before is then told so (``session["link"]`` no longer matches).
+opens it and confirms (a POST: following a link, as a mail scanner does, changes nothing):
+the one bound before is then told so (``session["link"]`` no longer matches).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "attempt"
 # The fingerprint of the link this browser was bound with (invites.link_fingerprint).
 LINK_KEY = "link"
-# The invite this browser exchanged its link for, until it starts the attempt.
+# The link this browser exchanged (its hash: unguessable), until it starts or continues.
 INVITE_KEY = "invite"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,15 +82,16 @@ def landing(token: str) -> ResponseReturnValue:
 
     Only this one request carries the token; the page the candidate reads, its assets and
     every later request go to token-less URLs, so no Referer or access log repeats it.
+    Nothing is taken here: a link to continue is taken by the page's button (a POST).
     """
     invite = _find_invite(token)
-    if invite.attempt is not None:
-        if invites.continues_elsewhere(invite):  # a resent link: this browser takes over
-            _bind(invite.attempt, invites.take_over(invite, now=now()))
+    if invite.attempt is not None and not invites.continues_elsewhere(invite):
+        # The browser bound to the attempt, back through its own link.
         return _no_referrer(redirect(url_for("candidate.overview",
                                              attempt_id=invite.attempt.public_id)))
-    session[INVITE_KEY] = invite.id
-    invites.mark_opened(invite, now=now())
+    session[INVITE_KEY] = invite.token_hash
+    if invite.attempt is None:
+        invites.mark_opened(invite, now=now())
     return _no_referrer(redirect(url_for("candidate.welcome"), code=303))
 
 
@@ -100,11 +102,16 @@ def _invite_in_session() -> Invite:
 
 @bp.get("/invite")
 def welcome() -> ResponseReturnValue:
-    """What the candidate sees first: what the assessment is, the data notice, Start."""
+    """What the candidate sees first: what the assessment is, the data notice, Start; or,
+    for a link to continue a started attempt, what moves to this browser and Continue."""
     if session.get(SESSION_KEY) and session.get(INVITE_KEY) is None:
         # Started already (Back after Start): the attempt, not an error.
         return redirect(url_for("candidate.overview", attempt_id=session[SESSION_KEY]))
     invite = _invite_in_session()
+    if invite.attempt is not None and invites.continues_elsewhere(invite):
+        return _no_referrer(render_template("candidate/continue.html", invite=invite,
+                                            assessment=invite.assessment,
+                                            attempt=invite.attempt, now=now()))
     if invite.attempt is not None:
         return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
     return _no_referrer(render_template("candidate/landing.html", invite=invite,
@@ -112,6 +119,11 @@ def welcome() -> ResponseReturnValue:
 
 
 def _start(invite: Invite) -> ResponseReturnValue:
+    if invite.attempt is not None and invites.continues_elsewhere(invite):
+        # A link to continue, confirmed: this browser takes the attempt over.
+        attempt = invite.attempt
+        _bind(attempt, invites.take_over(invite, now=now()))
+        return redirect(url_for("candidate.overview", attempt_id=attempt.public_id))
     try:
         attempt = attempts.start_attempt(invite, consent=request.form.get("consent") == "on",
                                          now=now())
@@ -134,7 +146,8 @@ def _bind(attempt: Attempt, fingerprint: str) -> None:
 
 @bp.post("/invite")
 def start() -> ResponseReturnValue:
-    """Consent given: start the clock and bind this browser to the attempt."""
+    """Consent given: start the clock and bind this browser to the attempt (or, for a link
+    to continue, move the running attempt to this browser)."""
     return _start(_invite_in_session())
 
 
