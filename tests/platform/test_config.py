@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from flask import Flask
 
 from heldout.platform.app import create_app

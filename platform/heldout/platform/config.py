@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -16,11 +17,11 @@ from heldout.sandbox.settings import non_negative_int as _non_negative_int
 from heldout.sandbox.settings import text as _text
 
 # Published in the source of earlier versions as their development default: never a key.
-FORMER_DEVELOPMENT_KEY = "heldout-development-key-not-secret"  # noqa: S105
+FORMER_DEVELOPMENT_KEY = "heldout-development-key-not-secret"
 ENVIRONMENTS = ("development", "production", "testing")
 MIN_SECRET_BYTES = 32
 # Outside production with no HELDOUT_SECRET_KEY: this installation's own key, made once.
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
 
 
 def _positive_int(value: str) -> int:
@@ -154,8 +155,9 @@ SETTINGS: tuple[Setting, ...] = (
             "`X-Forwarded-Proto` are believed (e.g. 1 behind one TLS proxy). With 0 those "
             "headers are ignored, so a client can't pick its own address to dodge throttling."),
     Setting("HELDOUT_LOGIN_LIMIT_ACCOUNT", "5 per minute; 20 per hour", _rate_limit,
-            "Failed sign-ins allowed per account before it answers 429 (Flask-Limiter syntax, "
-            "`;` between limits)."),
+            "Failed sign-ins allowed per account and client address before that account "
+            "answers 429 from that address (Flask-Limiter syntax, `;` between limits); "
+            "counted per address so that failures elsewhere never lock the owner out."),
     Setting("HELDOUT_LOGIN_LIMIT_ADDRESS", "20 per minute; 100 per hour", _rate_limit,
             "Failed sign-ins allowed per client address, whatever the account."),
     Setting("HELDOUT_SUBMIT_LIMIT", "6 per minute; 60 per hour", _rate_limit,
@@ -332,10 +334,8 @@ def install_secret_key(data_dir: Path) -> str:
             handle.write(secrets.token_hex(32) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first: theirs
             os.link(draft, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the key
     finally:
         draft.unlink(missing_ok=True)
     return _read_key(path)

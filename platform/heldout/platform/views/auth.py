@@ -19,9 +19,11 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from heldout.platform.extensions import limiter
@@ -121,7 +123,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _login_account() -> str:
-    return request.form.get("email", "").strip().lower()
+    # Counted per address too: failures from elsewhere must not lock the owner out.
+    return f"{get_remote_address()} {request.form.get('email', '').strip().lower()}"
 
 
 def _login_limit(setting: str) -> Callable[[], str]:
@@ -146,6 +149,9 @@ def login() -> ResponseReturnValue:
         email = request.form.get("email", "")
         user = accounts.authenticate(email, request.form.get("password", ""))
         if user is not None:
+            # A new session: nothing held before signing in (a form token someone planted,
+            # a candidate's binding) carries over into the signed-in one.
+            session.clear()
             login_user(user)
             audit.record(user, "login.success", "user", user.id, origin=request_origin())
             target = safe_next(request.args.get("next"))
