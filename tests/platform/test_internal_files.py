@@ -220,6 +220,31 @@ def test_an_admins_browser_session_is_not_the_token(client: FlaskClient, users: 
             assert "Location" not in response.headers
 
 
+def test_wrong_tokens_from_one_address_are_throttled(tmp_path: Path,
+                                                      challenges_dir: Path) -> None:
+    """The endpoint shares the public port and counted nothing: a token could be guessed
+    at full speed."""
+    app = make_app(tmp_path, challenges_dir, HELDOUT_INTERNAL_TOKEN=TOKEN,
+                   HELDOUT_LOGIN_LIMIT_ADDRESS="3 per minute")
+    guesser = app.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for n in range(3):
+        assert guesser.get("/internal/v1/ping", headers=bearer(f"guess-{n}")).status_code == 401
+    refused = guesser.get("/internal/v1/ping", headers=bearer("guess-3"))
+    assert refused.status_code == 429 and refused.is_json
+    assert refused.json is not None
+    assert refused.json["type"] == "/api/problems/too-many-requests"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    # Even the right token waits from there; a worker elsewhere is not slowed, however busy.
+    assert guesser.get("/internal/v1/ping", headers=bearer()).status_code == 429
+    worker = app.test_client()
+    worker.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    for _ in range(5):
+        assert worker.get("/internal/v1/ping", headers=bearer()).status_code == 200
+    with app.app_context():
+        db.engine.dispose()
+
+
 # --- blobs ----------------------------------------------------------------------------------
 
 def test_blob_put_then_get_round_trip(client: FlaskClient, app: Flask) -> None:
@@ -491,6 +516,17 @@ def test_settings_for_the_endpoint() -> None:
                             "HELDOUT_INTERNAL_TOKEN": TOKEN}, production)
     assert values["HELDOUT_FILES_URL"] == "http://web:8000"
     assert load_settings({}, production)["HELDOUT_INTERNAL_TOKEN"] == ""
+
+
+@pytest.mark.parametrize("env", ["development", "testing"])
+def test_a_short_internal_token_is_refused_outside_production_too(env: str) -> None:
+    """Outside production a 1-byte token was accepted, on the public port."""
+    settings = {"HELDOUT_ENV": env, "HELDOUT_QUEUE_URL": "memory://" if env == "testing"
+                else "sqlite:///q.db"}
+    for short in ("x", "s" * 31):
+        with pytest.raises(ConfigError, match="at least 32 bytes"):
+            load_settings({}, {**settings, "HELDOUT_INTERNAL_TOKEN": short})
+    assert load_settings({}, {**settings, "HELDOUT_INTERNAL_TOKEN": TOKEN})
 
 
 def _worker_app(web: Flask, tmp_path: Path, url: str, token: str = TOKEN) -> Flask:

@@ -128,8 +128,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Shared secret between the web app and workers on other hosts: workers send it "
             "(`Authorization: Bearer …`) to fetch submitted files and bundle versions from "
             "`/internal/v1/` and to send back what they store. Empty (the default): those "
-            "endpoints answer 404. Keep it secret; in production at least 32 bytes "
-            "(`python -c 'import secrets; print(secrets.token_hex(32))'`)."),
+            "endpoints answer 404. Keep it secret; at least 32 bytes "
+            "(`python -c 'import secrets; print(secrets.token_hex(32))'`). Wrong tokens count "
+            "against `HELDOUT_LOGIN_LIMIT_ADDRESS` like failed sign-ins."),
     Setting("HELDOUT_FILES_URL", "", _text,
             "On a worker that shares no disk with the web app: the web app's address as the "
             "worker reaches it (e.g. `http://10.0.0.5:8000`). The worker fetches the files and "
@@ -159,7 +160,8 @@ SETTINGS: tuple[Setting, ...] = (
             "answers 429 from that address (Flask-Limiter syntax, `;` between limits); "
             "counted per address so that failures elsewhere never lock the owner out."),
     Setting("HELDOUT_LOGIN_LIMIT_ADDRESS", "20 per minute; 100 per hour", _rate_limit,
-            "Failed sign-ins allowed per client address, whatever the account."),
+            "Failed sign-ins allowed per client address, whatever the account (wrong internal "
+            "tokens included)."),
     Setting("HELDOUT_SUBMIT_LIMIT", "6 per minute; 60 per hour", _rate_limit,
             "Submissions a candidate may make per attempt in a period."),
     Setting("HELDOUT_PUBLIC_RUN_LIMIT", "3 per minute; 30 per hour", _rate_limit,
@@ -233,11 +235,11 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
                           "invite e-mails come from")
     token = str(values["HELDOUT_INTERNAL_TOKEN"])
     values["HELDOUT_FILES_URL"] = str(values["HELDOUT_FILES_URL"]).rstrip("/")
-    if production and token and len(token.encode("utf-8")) < MIN_SECRET_BYTES:
+    if token and len(token.encode("utf-8")) < MIN_SECRET_BYTES:
+        # Whatever the environment: the endpoint answers on the web app's own port.
         raise ConfigError(f"HELDOUT_INTERNAL_TOKEN must be at least {MIN_SECRET_BYTES} bytes "
-                          "in production (e.g. `python -c 'import secrets; "
-                          "print(secrets.token_hex(32))'`), the same on the web app and every "
-                          "worker")
+                          "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
+                          "the same on the web app and every worker")
     if values["HELDOUT_FILES_URL"]:
         if not values["HELDOUT_FILES_URL"].startswith(("http://", "https://")):
             raise ConfigError(f"HELDOUT_FILES_URL={values['HELDOUT_FILES_URL']!r}: must start "

@@ -276,7 +276,7 @@ def take_over(invite: Invite, *, now: datetime) -> str:
                              Invite.opened_at.is_(None))
         .values(opened_at=now).execution_options(synchronize_session=False))
     db.session.commit()
-    if taken.rowcount != 1:
+    if getattr(taken, "rowcount", 0) != 1:
         raise InviteUsed("This link was already used to continue the assessment on another "
                          "device; each link opens it once.", contact=contact_of(invite),
                          hint="If it was not you, write to your contact for a new link.")

@@ -7,16 +7,23 @@ It must be reachable from the workers' network only: never proxy ``/internal/`` 
 It stays apart from the API (views/api/): no person is behind it, so it has no viewer and
 no team or role rules, only the shared token; its refusals are problem documents all the
 same (http.py), the site's one JSON error shape.
+
+It shares the web app's port all the same, so wrong tokens count per client address like
+failed sign-ins (``HELDOUT_LOGIN_LIMIT_ADDRESS``): past the limit that address gets 429.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import tempfile
+import time
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import wrap_file
 
@@ -35,15 +42,18 @@ from heldout.platform.remote_files import MAX_BLOB_BYTES, write_bundle_tar
 from heldout.platform.services.catalogue import get_bundles
 
 bp = Blueprint(INTERNAL_BLUEPRINT, __name__, url_prefix="/internal/v1")
-# Token-authenticated, not a browser form; workers are few and trusted, so no throttling
-# (a wrong token is refused in constant time and unlocks nothing).
+# Token-authenticated, not a browser form. Workers are few and trusted: only wrong tokens
+# are counted (below), never a worker's own requests, however many.
 csrf.exempt(bp)
 limiter.exempt(bp)
+FAILURES_SCOPE = "internal-token"
+log = logging.getLogger(__name__)
 
 TITLES = {"NotFound": "Not found", "Unauthorized": "Please authenticate",
           "BlobMissing": "Blob missing", "TooLarge": "Blob too large",
           "HashMismatch": "Hash mismatch", "StorageFull": "Storage full",
-          "BundleVersionMissing": "Bundle version missing"}
+          "BundleVersionMissing": "Bundle version missing",
+          "TooManyRequests": "Too many wrong tokens"}
 # Above this the tar is spooled to a temporary file instead of memory.
 SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -54,14 +64,51 @@ def _refuse(status: int, code: str, detail: str) -> Response:
     return response
 
 
+def _failure_limits() -> list[RateLimitItem]:
+    return list(parse_many(current_app.config["HELDOUT_LOGIN_LIMIT_ADDRESS"]))
+
+
+def _throttled(address: str) -> Response | None:
+    """429 when this address already failed too often, else None."""
+    strategy = limiter.limiter
+    try:
+        spent = [limit for limit in _failure_limits()
+                 if not strategy.test(limit, FAILURES_SCOPE, address)]
+        if not spent:
+            return None
+        reset = max(strategy.get_window_stats(limit, FAILURES_SCOPE, address).reset_time
+                    for limit in spent)
+    except Exception:  # the counts' storage is down: the token check still holds
+        log.warning("internal token throttle not checked: storage unavailable", exc_info=True)
+        return None
+    response = _refuse(429, "TooManyRequests", "Too many wrong internal tokens came from "
+                       "this address; try again later.")
+    response.headers["Retry-After"] = str(max(1, int(reset - time.time()) + 1))
+    return response
+
+
+def _count_failure(address: str) -> None:
+    strategy = limiter.limiter
+    try:
+        for limit in _failure_limits():
+            strategy.hit(limit, FAILURES_SCOPE, address)
+    except Exception:  # storage down: the refusal holds, uncounted
+        log.warning("wrong internal token not counted: storage unavailable", exc_info=True)
+
+
 @bp.before_request
 def _authenticate() -> Response | None:
     expected = str(current_app.config["HELDOUT_INTERNAL_TOKEN"])
     if not expected:
         return _refuse(404, "NotFound", "There is nothing at this address.")
+    address = get_remote_address()
+    throttled = _throttled(address)
+    if throttled is not None:
+        return throttled
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
             given.strip().encode("utf-8"), expected.encode("utf-8")):
+        _count_failure(address)
         response = _refuse(401, "Unauthorized", "A valid internal token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="heldout-internal"'
         return response
