@@ -525,3 +525,77 @@ def test_signing_in_starts_a_new_session(app: Flask, client: FlaskClient, users:
         assert "planted" not in session
         assert session.get("_user_id")
     assert client.get("/assessments").status_code == 200
+
+
+# -- secrets shown once never travel in the cookie ----------------------------------------------
+
+def _cookie_contents(app: Flask, cookie: str) -> str:
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    assert serializer is not None
+    return str(serializer.loads(cookie))
+
+
+def test_a_generated_password_is_not_in_the_cookie_and_a_replay_shows_nothing(
+        app: Flask, client: FlaskClient, auth: Any) -> None:
+    """The password shown once travelled in the (signed, not encrypted) session cookie, and
+    the cookie saved before the page was shown showed it again."""
+    auth.login("admin")
+    created = client.post("/admin/users/new", data={"name": "Nia New", "email": "nia@example.com",
+                                                    "role": "interviewer"})
+    assert created.status_code == 303
+    saved = client.get_cookie("session")
+    assert saved is not None
+    page = client.get(created.headers["Location"]).text
+    match = re.search(r'id="new-password" class="mono" readonly value="([^"]+)"', page)
+    assert match, "the page shows no new password"
+    password = match.group(1)
+    assert password not in _cookie_contents(app, saved.value)
+    replay = app.test_client()
+    replay.set_cookie("session", saved.value)
+    again = replay.get(created.headers["Location"])
+    assert again.status_code == 200 and password not in again.text
+    assert 'id="new-password"' not in again.text
+
+
+def test_a_new_invite_link_is_not_in_the_cookie_and_a_replay_shows_nothing(
+        app: Flask, client: FlaskClient, auth: Any, assessment_id: int) -> None:
+    auth.login("recruiter")
+    created = client.post(f"/assessments/{assessment_id}/invites",
+                          data={"candidate_name": "Cara", "candidate_email": "cara@example.org"})
+    assert created.status_code == 303
+    saved = client.get_cookie("session")
+    assert saved is not None
+    page = client.get(created.headers["Location"]).text
+    match = re.search(r'value="http://heldout\.test/i/([^"]+)"', page)
+    assert match, "the page shows no link"
+    token = match.group(1)
+    assert token not in _cookie_contents(app, saved.value)
+    replay = app.test_client()
+    replay.set_cookie("session", saved.value)
+    again = replay.get(created.headers["Location"])
+    assert again.status_code == 200 and token not in again.text
+    # The link shown once works.
+    assert app.test_client().get(f"/i/{token}").status_code == 303
+
+
+def test_a_secret_never_shown_goes_stale_and_the_database_keeps_it_masked(app: Flask) -> None:
+    from datetime import timedelta
+
+    from heldout.platform.models import ShownOnce
+    from heldout.platform.services import shown_once
+
+    secret = "a-generated-password-0123"
+    with app.app_context():
+        start = utcnow()
+        stale = shown_once.keep(secret, now=start)
+        fresh = shown_once.keep(secret, now=start)
+        stored = db.session.scalars(select(ShownOnce.masked)).all()
+        assert len(stored) == 2 and all(secret.encode() not in row for row in stored)
+        later = start + shown_once.KEEP + timedelta(seconds=1)
+        assert shown_once.take(stale, now=later) is None
+        assert shown_once.take(fresh.split(".")[0] + ".00", now=start) is None  # a wrong pad
+        assert shown_once.take(fresh, now=start) is None  # the try above used it up
+        kept = shown_once.keep(secret, now=later)
+        assert db.session.scalar(select(func.count()).select_from(ShownOnce)) == 1
+        assert shown_once.take(kept, now=later) == secret
+        assert shown_once.take(kept, now=later) is None

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -478,3 +479,14 @@ class DeadlineSubmission(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission | None] = relationship()
+
+
+class ShownOnce(Base):
+    """A secret waiting for the one page that shows it (a generated password, a new invite
+    link), masked by a random pad that only the browser's session holds."""
+
+    __tablename__ = "shown_once"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    masked: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

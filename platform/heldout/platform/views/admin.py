@@ -12,13 +12,14 @@ from heldout.platform.config import sandbox_settings
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import ROLES
 from heldout.platform.queue import get_queue
-from heldout.platform.services import audit, health, users_admin
+from heldout.platform.services import audit, health, shown_once, users_admin
 from heldout.platform.views.auth import role_required, staff_user
 from heldout.platform.views.common import now, parse_int, request_origin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-# A password just made for a user, kept in the session for the one page that shows it.
+# A password just made for a user, kept server-side for the one page that shows it: the
+# session holds the handle (shown_once), never the password.
 NEW_PASSWORD_KEY = "admin_new_password"  # noqa: S105 (a session key, not a secret)
 STATES = ("active", "disabled")
 
@@ -28,11 +29,12 @@ def _take_new_password(user_id: int) -> str | None:
     if not isinstance(kept, dict) or kept.get("user_id") != user_id:
         return None
     session.pop(NEW_PASSWORD_KEY)
-    return str(kept["password"])
+    return shown_once.take(kept.get("secret"), now=now())
 
 
 def _keep_new_password(created: users_admin.NewPassword) -> ResponseReturnValue:
-    session[NEW_PASSWORD_KEY] = {"user_id": created.user.id, "password": created.password}
+    session[NEW_PASSWORD_KEY] = {"user_id": created.user.id,
+                                 "secret": shown_once.keep(created.password, now=now())}
     return redirect(url_for("admin.user_detail", user_id=created.user.id), code=303)
 
 

@@ -22,7 +22,14 @@ from flask_login import current_user
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
-from heldout.platform.services import assessments, catalogue, invites, mail, roles
+from heldout.platform.services import (
+    assessments,
+    catalogue,
+    invites,
+    mail,
+    roles,
+    shown_once,
+)
 from heldout.platform.views.auth import (
     record_action,
     role_required,
@@ -202,8 +209,8 @@ def catalogue_preview(slug: str) -> ResponseReturnValue:
                            preview=assessments.statement_preview(slug))
 
 
-# The link of an invite just created or resent, kept in the session for the one page that
-# shows it.
+# The link of an invite just created or resent, kept server-side for the one page that
+# shows it: the session holds the handle (shown_once), never the token.
 NEW_INVITE_KEY = "new_invite"
 
 
@@ -247,7 +254,10 @@ def _take_new_invite(assessment_id: int) -> tuple[Invite | None, str | None]:
     if not isinstance(kept, dict) or kept.get("assessment_id") != assessment_id:
         return None, None
     session.pop(NEW_INVITE_KEY)
-    return invites.get_invite(int(kept["invite_id"])), _link(str(kept["token"]))
+    token = shown_once.take(kept.get("secret"), now=now())
+    if token is None:
+        return None, None
+    return invites.get_invite(int(kept["invite_id"])), _link(token)
 
 
 def _hand_over(created: invites.NewInvite, *, kind: str) -> None:
@@ -262,10 +272,9 @@ def _hand_over(created: invites.NewInvite, *, kind: str) -> None:
             return
         flash(f"The e-mail to {invite.candidate_email} was not sent ({error}); copy the link "
               "below and send it yourself.", "error")
-    # The signed session cookie carries the token to the next page only; the database
-    # keeps its hash alone.
     session[NEW_INVITE_KEY] = {"assessment_id": created.invite.assessment_id,
-                               "invite_id": created.invite.id, "token": created.token}
+                               "invite_id": created.invite.id,
+                               "secret": shown_once.keep(created.token, now=now())}
 
 
 @bp.get("/assessments/<int:assessment_id>")
