@@ -3,6 +3,7 @@ refused to anyone else, size caps, rate limit, CSRF, bounded snapshots, kept acr
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -196,7 +197,7 @@ def test_snapshots_are_spaced_and_bounded(app: Flask, client: FlaskClient, attem
 
 def test_snapshot_history_keeps_the_newest(app: Flask, client: FlaskClient, attempt: str,
                                            monkeypatch: Any) -> None:
-    monkeypatch.setattr(drafts, "MAX_SNAPSHOTS_PER_FILE", 3)
+    monkeypatch.setattr(drafts, "MAX_SNAPSHOTS", 3)
     with app.app_context():
         start = utcnow()
         for step in range(6):
@@ -205,6 +206,28 @@ def test_snapshot_history_keeps_the_newest(app: Flask, client: FlaskClient, atte
                                bundles=get_bundles(), now=start + timedelta(minutes=step))
         taken = db.session.scalars(select(DraftSnapshot.content).order_by(DraftSnapshot.id)).all()
     assert taken == ["v3", "v4", "v5"]
+
+
+def test_rotating_file_names_cannot_store_every_autosave(app: Flask, client: FlaskClient,
+                                                         attempt: str, monkeypatch: Any) -> None:
+    """Spacing and cap were per file name: a new name at each autosave (one at most every
+    1.5 s under the default limit) stored every one, about 270 MB an hour per attempt."""
+    monkeypatch.setattr(drafts, "MAX_SNAPSHOTS", 6)
+    with app.app_context():
+        start = utcnow()
+        for step in range(40):  # a save every 5 s for 200 s, a new helper's name each time
+            drafts.save_drafts(attempt_public_id=attempt, challenge_slug=SLUG,
+                               files=[drafts.DraftFile("solution.py", f"v{step}"),
+                                      drafts.DraftFile(f"helper_{step}.py", "X" * 1000)],
+                               bundles=get_bundles(), now=start + timedelta(seconds=5 * step))
+        taken = db.session.execute(select(DraftSnapshot.name, DraftSnapshot.taken_at)
+                                   .order_by(DraftSnapshot.id)).all()
+    # At most one save every 30 s is kept (each of its files), then the newest 6 rows.
+    times = sorted({when for _, when in taken})
+    assert all((b - a) >= drafts.SNAPSHOT_EVERY for a, b in itertools.pairwise(times))
+    assert len(taken) == 6
+    assert {name for name, _ in taken} == {"solution.py", "helper_30.py", "helper_36.py",
+                                           "helper_24.py"}
 
 
 def test_drafts_survive_a_restart(app: Flask, client: FlaskClient, attempt: str) -> None:

@@ -447,7 +447,8 @@ class Draft(Base):
 
 
 class DraftSnapshot(Base):
-    """A point in a draft's history (bounded per file), for a later playback of the work."""
+    """A point in a challenge's draft history (bounded per attempt and challenge), for a later
+    playback of the work."""
 
     __tablename__ = "draft_snapshot"
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from heldout.graders.bundle import Bundle
@@ -36,10 +36,13 @@ from heldout.platform.services.submissions import (
     new_submission,
 )
 
-# A snapshot at most this often per file: enough for a playback, not one per keystroke.
+# Snapshots of a challenge's drafts at most this often (each file changed since is kept):
+# enough for a playback, not one per keystroke.
 SNAPSHOT_EVERY = timedelta(seconds=30)
-# Snapshots kept per file (the oldest go first): four hours at the fastest pace.
-MAX_SNAPSHOTS_PER_FILE = 480
+# Snapshots kept per challenge of an attempt, its files together (the oldest go first):
+# four hours of one file at the fastest pace. Spacing and cap go by the challenge, never
+# by file name, so files renamed at every autosave store no more.
+MAX_SNAPSHOTS = 480
 # Files the editor can open: text the candidate writes (notebooks are uploaded instead).
 EDITABLE_SUFFIXES = (".py", ".sql", ".md", ".txt", ".toml", ".yaml", ".yml", ".cfg", ".sh")
 
@@ -128,6 +131,7 @@ def save_drafts(*, attempt_public_id: str, challenge_slug: str, files: Sequence[
     challenge = assessment_challenge(attempt, challenge_slug)
     checked = _checked(bundles.for_challenge(challenge), files)
     existing = {d.name: d for d in attempt_drafts(attempt, challenge.id)}
+    snapshot_due = _snapshot_due(attempt, challenge, now)
     changed = False
     for item in checked:
         draft = existing.pop(item.name, None)
@@ -140,18 +144,26 @@ def save_drafts(*, attempt_public_id: str, challenge_slug: str, files: Sequence[
             draft.content = item.content
             draft.updated_at = now
             changed = True
-        _snapshot(attempt, challenge, draft, now)
+        if snapshot_due:
+            _snapshot(attempt, challenge, draft, now)
     for gone in existing.values():
         db.session.delete(gone)
         changed = True
+    if snapshot_due:
+        _trim_snapshots(attempt, challenge)
     db.session.commit()
     latest = max((d.updated_at for d in attempt_drafts(attempt, challenge.id)), default=None)
     return SavedDrafts(tuple(f.name for f in checked), latest, changed)
 
 
+def _snapshot_due(attempt: Attempt, challenge: Challenge, now: datetime) -> bool:
+    last = db.session.scalar(
+        select(func.max(DraftSnapshot.taken_at)).where(
+            DraftSnapshot.attempt_id == attempt.id, DraftSnapshot.challenge_id == challenge.id))
+    return last is None or now - last >= SNAPSHOT_EVERY
+
+
 def _snapshot(attempt: Attempt, challenge: Challenge, draft: Draft, now: datetime) -> None:
-    if draft.snapshot_at is not None and now - draft.snapshot_at < SNAPSHOT_EVERY:
-        return
     last = db.session.scalar(
         select(DraftSnapshot.content).where(
             DraftSnapshot.attempt_id == attempt.id, DraftSnapshot.challenge_id == challenge.id,
@@ -161,11 +173,13 @@ def _snapshot(attempt: Attempt, challenge: Challenge, draft: Draft, now: datetim
     db.session.add(DraftSnapshot(attempt_id=attempt.id, challenge_id=challenge.id,
                                  name=draft.name, content=draft.content, taken_at=now))
     draft.snapshot_at = now
+
+
+def _trim_snapshots(attempt: Attempt, challenge: Challenge) -> None:
     db.session.flush()
     stale = select(DraftSnapshot.id).where(
-        DraftSnapshot.attempt_id == attempt.id, DraftSnapshot.challenge_id == challenge.id,
-        DraftSnapshot.name == draft.name).order_by(DraftSnapshot.id.desc()
-                                                   ).offset(MAX_SNAPSHOTS_PER_FILE)
+        DraftSnapshot.attempt_id == attempt.id, DraftSnapshot.challenge_id == challenge.id
+    ).order_by(DraftSnapshot.id.desc()).offset(MAX_SNAPSHOTS)
     stale_ids = list(db.session.scalars(stale))
     if stale_ids:
         db.session.execute(delete(DraftSnapshot).where(DraftSnapshot.id.in_(stale_ids)))
