@@ -6,6 +6,7 @@ import io
 import random
 import stat
 import zipfile
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,31 @@ def test_a_valid_notebook_is_accepted() -> None:
     files = check_files(SPEC, [SubmittedFile("solution.py", b"print(1)\n"),
                                SubmittedFile("analysis.ipynb", nbformat.writes(notebook).encode())])
     assert [f.name for f in files] == ["solution.py", "analysis.ipynb"]
+
+
+def test_a_notebook_over_the_size_cap_is_refused_before_it_is_parsed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notebook was parsed and validated first and its size checked after: seconds of
+    the web app's CPU for every upload refused anyway."""
+    import nbformat
+
+    parsed: list[int] = []
+    real_reads: Any = nbformat.reads
+
+    def counting_reads(text: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(len(text))
+        return real_reads(text, *args, **kwargs)
+
+    monkeypatch.setattr(nbformat, "reads", counting_reads)
+    cells = [nbformat.v4.new_code_cell(f"x_{n} = {n}  # " + "y" * 200) for n in range(2000)]
+    big = nbformat.writes(nbformat.v4.new_notebook(cells=cells)).encode()
+    assert len(big) > SPEC.max_bytes
+    with pytest.raises(UploadTooLarge):
+        check_files(SPEC, [SubmittedFile("solution.py", b"print(1)\n"),
+                           SubmittedFile("analysis.ipynb", big)])
+    assert parsed == []
+    # One of its size is still read and checked.
+    small = nbformat.writes(nbformat.v4.new_notebook(cells=cells[:5])).encode()
+    check_files(SPEC, [SubmittedFile("solution.py", b"print(1)\n"),
+                       SubmittedFile("analysis.ipynb", small)])
+    assert parsed == [len(small)]

@@ -102,8 +102,6 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
             except UnicodeDecodeError:
                 raise InvalidInput(f"{name} is not a UTF-8 text file (wrong file type?)",
                                    hint=f"Accepted: {accepted}.", field="files") from None
-            if name.endswith(".ipynb"):
-                _check_notebook(name, item.data)
         cleaned[name] = SubmittedFile(name, item.data)
     if spec.entrypoint not in cleaned:
         raise InvalidInput(f"{spec.entrypoint} is missing: the run starts with it.",
@@ -116,6 +114,10 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
         raise UploadTooLarge(f"The submission has {total:,} bytes; this challenge takes at most "
                              f"{spec.max_bytes:,}.", hint="Submit code only, not data or "
                              "models.", field="files")
+    # Parsing a notebook costs far more than its size: only once every cap has held.
+    for name, item in cleaned.items():
+        if name.endswith(".ipynb"):
+            _check_notebook(name, item.data)
     return list(cleaned.values())
 
 
