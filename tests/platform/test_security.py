@@ -599,3 +599,42 @@ def test_a_secret_never_shown_goes_stale_and_the_database_keeps_it_masked(app: F
         assert db.session.scalar(select(func.count()).select_from(ShownOnce)) == 1
         assert shown_once.take(kept, now=later) == secret
         assert shown_once.take(kept, now=later) is None
+
+
+# -- numbers too large for the database ---------------------------------------------------------
+
+HUGE_NUMBERS = (2**31, 2**63, 10**30)
+
+
+def _filled(rule: str, number: int) -> str:
+    url = re.sub(r"<int:\w+>", str(number), rule)
+    url = re.sub(r"<any\(([\w]+)[^>]*>", r"\1", url)
+    return re.sub(r"<[^>]+>", "x", url)
+
+
+@pytest.mark.parametrize("number", HUGE_NUMBERS)
+def test_a_number_too_large_for_the_database_is_not_found(app: Flask, client: FlaskClient,
+                                                          auth: Any, assessment_id: int,
+                                                          number: int) -> None:
+    """An id past the database's integer columns reached the query: a 500 (an overflow on
+    SQLite, a numeric error on PostgreSQL) instead of a 404."""
+    auth.login("admin")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "<int:" not in rule.rule:
+            continue
+        url = _filled(rule.rule, number)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            assert response.status_code == 404, (method, url, response.status_code)
+            checked += 1
+    assert checked >= 20
+    for method, url, data in (
+            ("GET", f"/assessments?page={number}", None),
+            ("GET", f"/assessments/{assessment_id}?page={number}", None),
+            ("GET", f"/admin/audit?page={number}", None),
+            ("GET", f"/assessments/{assessment_id}/compare?attempt={number}&attempt=1", None),
+            ("POST", f"/admin/assessments/{assessment_id}/team", {"team": str(number)}),
+            ("POST", "/admin/users/1/teams", {"teams": str(number)})):
+        response = client.open(url, method=method, data=data)
+        assert response.status_code < 500, (method, url, response.status_code)

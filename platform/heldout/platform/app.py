@@ -18,6 +18,7 @@ from heldout.platform.extensions import csrf, db, limiter, login_manager, migrat
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import catalogue
 from heldout.platform.views import admin, api, auth, candidate, internal, review, staff
+from heldout.platform.views.common import IdConverter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -47,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
     auth.init_login(login_manager)
+    app.url_map.converters["int"] = IdConverter
     for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, internal.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)

@@ -39,7 +39,7 @@ def _keep_new_password(created: users_admin.NewPassword) -> ResponseReturnValue:
 
 
 def _team_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("teams") if v.isdigit()]
+    return [i for i in (parse_int(v) for v in request.form.getlist("teams")) if i is not None]
 
 
 @bp.get("/")

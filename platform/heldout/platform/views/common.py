@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, request
+from werkzeug.routing import IntegerConverter, Map
 
 from heldout.platform.blobs import BlobStore
 from heldout.platform.models import utcnow
@@ -24,11 +26,27 @@ def challenges_dir() -> Path:
     return Path(current_app.config["HELDOUT_CHALLENGES_DIR"])
 
 
+# Ids live in the database's integer columns (32 bits on PostgreSQL): a larger number names
+# nothing, and must not reach a query (an overflow there is a 500, not a 404).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in URLs: a number past ``MAX_ID`` does not match, so the answer is 404."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def parse_int(value: str | None, default: int | None = None) -> int | None:
+    """A number from a form or query string (an id, a page, minutes); ``default`` when it
+    is missing, not a number, or beyond what the database holds."""
     try:
-        return int(value) if value not in (None, "") else default
+        number = int(value) if value not in (None, "") else default
     except ValueError:
         return default
+    return default if number is not None and abs(number) > MAX_ID else number
 
 
 def request_origin() -> Origin:
