@@ -1,7 +1,8 @@
-"""gunicorn's access log never repeats an invite link's token."""
+"""Neither gunicorn's access log nor the error log ever repeats an invite link's token."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -12,8 +13,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from heldout.platform.processes import stop_processes
-from heldout.platform.server import mask_invite_tokens
+from heldout.platform.redaction import mask_invite_tokens
+from tests.platform.conftest import make_app
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "InJ2ZXJ5LXNlY3JldC1pbnZpdGUi.ZzQ1.k8Vq3n9Xw2"
@@ -79,3 +84,30 @@ def test_the_served_access_log_masks_the_token(tmp_path: Path) -> None:
     assert "/login" in logged  # the log is there, and other paths are kept as they are
     assert TOKEN not in logged
     assert TOKEN[:12] not in logged
+
+
+@pytest.mark.parametrize("error", [
+    RuntimeError(f"failed while opening /i/{TOKEN}"),
+    OperationalError("SELECT 1", {}, Exception("the database went away")),
+], ids=["a bug", "the database away"])
+def test_the_error_log_never_repeats_the_token(tmp_path: Path, challenges_dir: Path,
+                                               caplog: pytest.LogCaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               error: Exception) -> None:
+    """A failure while opening a link logged the request's path, token and all (Flask's
+    own line, ours, and the traceback)."""
+    from heldout.platform.services import invites
+
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(invites, "find_invite", fail)
+    app = make_app(tmp_path, challenges_dir, TESTING=False)  # errors answered, and logged
+    with caplog.at_level(logging.WARNING):
+        response = app.test_client().get(f"/i/{TOKEN}")
+    assert response.status_code in (500, 503)
+    logged = caplog.text + "".join(
+        logging.Formatter().formatException(r.exc_info) if r.exc_info and not r.exc_text
+        else (r.exc_text or "") for r in caplog.records)
+    assert "/i/…" in logged, logged
+    assert TOKEN not in logged and TOKEN[:12] not in logged, logged

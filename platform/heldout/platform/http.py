@@ -22,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heldout.platform import errors
 from heldout.platform.extensions import db, limiter, login_manager
+from heldout.platform.redaction import mask_logger
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,9 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    # Failures name the request's path (Flask's own line and ours): never an invite token.
+    mask_logger(app.logger)
+    mask_logger(log)
     proxies = int(app.config["HELDOUT_TRUSTED_PROXIES"])
     if proxies:
         # The client's address (throttling) and scheme (secure cookies) as the proxy saw them.

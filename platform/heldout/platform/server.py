@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from heldout.platform.redaction import mask_invite_tokens
 from heldout.platform.views.api.streams import MAX_OPEN_STREAMS
-
-# An invite link's token is a credential until it is exchanged: keep it out of the log
-# (the request line, the path, and any header quoting it, such as a Referer).
-INVITE_PATH = re.compile(r"/(?:i|%69)/[^/?#\s\"]+", re.IGNORECASE)
-MASKED_INVITE_PATH = "/i/…"
-
-
-def mask_invite_tokens(text: str) -> str:
-    return INVITE_PATH.sub(MASKED_INVITE_PATH, text)
 
 
 class MaskingLogger(Logger):  # type: ignore[misc]
