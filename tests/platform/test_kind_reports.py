@@ -194,6 +194,19 @@ def test_sanitiser_removes_every_active_or_external_part() -> None:
     assert 'href="https://docs.example.org/x"' in clean and "noopener" in clean
 
 
+def test_links_in_candidate_output_open_apart_from_the_report(html: ModuleType) -> None:
+    """A link in notebook output opened in the reviewer's own tab, in place of the report
+    (a page dressed as a sign-in could follow); its target and rel are now the platform's."""
+    clean = sanitise('<p><a href="https://docs.example.org/x" target="_self" rel="opener">'
+                     'docs</a> <a href="/admin/users">here</a></p>')
+    links = html.parse(clean).find_all("a")
+    assert [link.attrs for link in links] == [
+        {"href": "https://docs.example.org/x", "rel": "noopener noreferrer nofollow",
+         "target": "_blank"},
+        {"rel": "noopener noreferrer nofollow", "target": "_blank"},  # no href: goes nowhere
+    ]
+
+
 def test_rendered_notebook_keeps_text_tables_and_png_and_nothing_active() -> None:
     rendered = render_html(hostile_notebook())
     assert rendered.problem is None and rendered.cells == 5

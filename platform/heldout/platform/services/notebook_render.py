@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 # Bump when the policy below changes: cached renderings made under the old one are ignored.
-POLICY_VERSION = 1
+POLICY_VERSION = 2
 MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
 
 # What candidate output may contain once sanitised: text, tables, lists, images. No
@@ -93,7 +93,9 @@ def sanitise(html: str) -> str:
         html, tags=set(ALLOWED_TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
         attribute_filter=_keep_attribute, url_schemes={"http", "https", "mailto", "data"},
-        url_relative="deny", strip_comments=True, link_rel="noopener noreferrer nofollow")
+        url_relative="deny", strip_comments=True, link_rel="noopener noreferrer nofollow",
+        # A link out opens apart from the report, never in the reviewer's own tab.
+        set_tag_attribute_values={"a": {"target": "_blank"}})
 
 
 def _prepare(notebook: Any) -> None:
