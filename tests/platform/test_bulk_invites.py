@@ -226,11 +226,6 @@ def test_formula_like_cells_are_escaped_in_the_download_and_the_page(
     assert "<script>alert(1)</script>" not in detail
 
 
-def test_spreadsheet_safe() -> None:
-    assert [invites.spreadsheet_safe(v) for v in ("=1", "+1", "-1", "@a", "\tx", "ok", "")] \
-        == ["'=1", "'+1", "'-1", "'@a", "'\tx", "ok", ""]
-
-
 def test_archived_or_expired_assessment_refuses_the_bulk_confirm(
         app: Flask, client: FlaskClient, auth: Any, assessment_id: int) -> None:
     auth.login("recruiter")

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from heldout.platform.extensions import db
-from heldout.platform.services import exports
+from heldout.platform.services import spreadsheets
 from tests.platform import review_seed as seed
 
 SLUG = "churn-prediction"
@@ -24,12 +24,26 @@ HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-3+4", "@SUM(A1
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_formula_like_cells_become_text(value: str) -> None:
-    assert exports.escape_cell(value) == "'" + value
+    assert spreadsheets.escape_cell(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["Ana Lima", "ana@example.org", "", "1=1", "a-b", "x@y"])
+@pytest.mark.parametrize("value", ["Ana Lima", "ana@example.org", "", "1=1", "a-b", "x@y",
+                                   "in the middle \uff1d", "\u00c5sa",
+                                   "\uff46\uff55\uff4c\uff4c width"])
 def test_ordinary_cells_are_unchanged(value: str) -> None:
-    assert exports.escape_cell(value) == value
+    assert spreadsheets.escape_cell(value) == value
+
+
+# Look-alikes a spreadsheet may take for the real sign: fullwidth and small forms.
+LOOK_ALIKES = ["\uff1dHYPERLINK(\"http://evil.example\")", "\ufe66SUM(A1)", "\uff0b1+2",
+               "\ufe621+2", "\uff0d3+4", "\ufe633+4", "\uff20SUM(A1)", "\ufe6bSUM(A1)"]
+
+
+@pytest.mark.parametrize("value", LOOK_ALIKES)
+def test_cells_starting_with_a_look_alike_sign_become_text(value: str) -> None:
+    """Only the ASCII signs were caught: a cell typed as U+FF1D HYPERLINK(…) stayed a formula to
+    a spreadsheet that reads the fullwidth sign as '='."""
+    assert spreadsheets.escape_cell(value) == "'" + value
 
 
 @pytest.fixture
@@ -66,7 +80,7 @@ def test_csv_export(client: FlaskClient, auth: Any, assessment_id: int,
     # No cell of the file starts with a formula character.
     for row in csv.reader(io.StringIO(response.text)):
         for cell in row:
-            assert not cell.startswith(exports.FORMULA_STARTS), cell
+            assert not cell.startswith(spreadsheets.FORMULA_STARTS), cell
 
 
 def test_csv_export_follows_the_filter(client: FlaskClient, auth: Any, assessment_id: int,

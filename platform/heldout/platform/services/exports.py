@@ -1,8 +1,6 @@
 """The candidates table as CSV or JSON, for spreadsheets and other tools.
 
-CSV cells that a spreadsheet would read as a formula (starting with ``= + - @``, a tab or
-a carriage return) get a leading apostrophe: candidate names and e-mails are typed by
-whoever received the invite, and a cell such as ``=HYPERLINK(...)`` must stay text.
+CSV cells that a spreadsheet would read as a formula become text (``spreadsheets``).
 """
 
 from __future__ import annotations
@@ -14,13 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from heldout.platform.services.reports import CandidateRow, CandidatesTable
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: str) -> str:
-    """``value`` safe to open in a spreadsheet (a formula-like start becomes text)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+from heldout.platform.services.spreadsheets import escape_cell
 
 
 def _rounded(value: float | None) -> float | None:

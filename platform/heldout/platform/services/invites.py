@@ -29,6 +29,7 @@ from heldout.platform.services import mail
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.names import checked_name
+from heldout.platform.services.spreadsheets import escape_cell
 from heldout.platform.tokens import check_token, new_invite_token, token_hash
 
 GENERIC_CONTACT = "the person who sent you the link"
@@ -588,23 +589,15 @@ def create_bulk(*, assessment_id: int, text: str, created_by_id: int, secret: st
     return created, preview
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text: one starting like a formula gets a quote first."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def links_csv(links: list[tuple[Invite, str]]) -> str:
     """The CSV of new links handed to the recruiter once: name, e-mail, note, link, expiry."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["name", "email", "note", "link", "expires"])
     for invite, link in links:
-        writer.writerow([spreadsheet_safe(invite.candidate_name),
-                         spreadsheet_safe(invite.candidate_email),
-                         spreadsheet_safe(invite.note or ""), link,
+        writer.writerow([escape_cell(invite.candidate_name),
+                         escape_cell(invite.candidate_email),
+                         escape_cell(invite.note or ""), link,
                          f"{invite.expires_at:%Y-%m-%d %H:%M} UTC"])
     return out.getvalue()
 
