@@ -220,3 +220,16 @@ def test_production_still_refuses_a_missing_or_former_public_key(tmp_path: Path)
             load_settings({"HELDOUT_ENV": "production", "HELDOUT_SECRET_KEY": key,
                            "HELDOUT_DATA_DIR": str(tmp_path)})
     assert not tmp_path.joinpath("secret_key").exists()
+
+
+def test_the_compose_stack_sends_cookies_over_https_only_by_default() -> None:
+    """docker-compose.yml (production) turned secure cookies off unless told otherwise."""
+    import re
+
+    from heldout.platform.config import SETTINGS_BY_NAME
+
+    compose = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
+    found = re.findall(r"^\s*HELDOUT_SECURE_COOKIES: \$\{HELDOUT_SECURE_COOKIES:-(\w+)\}\s*$",
+                       compose, re.MULTILINE)
+    assert len(found) == 1, "HELDOUT_SECURE_COOKIES is not set once, with a default"
+    assert SETTINGS_BY_NAME["HELDOUT_SECURE_COOKIES"].parse(found[0]) is True

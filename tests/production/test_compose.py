@@ -171,6 +171,7 @@ def stack(docker_client: Any) -> Iterator[Stack]:
         "HELDOUT_REDIS_PASSWORD": secrets.token_hex(16),
         "HELDOUT_PORT": str(port),
         "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}",
+        "HELDOUT_SECURE_COOKIES": "false",  # the test speaks plain HTTP to the published port
         "HELDOUT_RUN_DIR": str(run_dir),
         # Three workers with warm containers for every challenge would crowd two cores.
         "HELDOUT_SANDBOX_WARM": "0",
