@@ -122,7 +122,7 @@ def send_all(settings: SmtpSettings, mails: list[Outgoing]) -> list[str | None]:
                 smtp.send_message(message)
             except smtplib.SMTPRecipientsRefused as exc:
                 results.append(f"the server refused {mail.to_email}: {exc.recipients}")
-            except (OSError, smtplib.SMTPException) as exc:
+            except (OSError, smtplib.SMTPException, ValueError) as exc:
                 results.append(f"not sent: {exc}")
             else:
                 results.append(None)
