@@ -30,7 +30,14 @@ from sqlalchemy import select
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
-from heldout.platform.services import accounts, assessments, catalogue, invites, reviews
+from heldout.platform.services import (
+    accounts,
+    assessments,
+    attempts,
+    catalogue,
+    invites,
+    reviews,
+)
 from tests.e2e.axe_check import Violation, report, serious_violations
 from tests.e2e.live_server import REPO, SHOTS, SLUG, free_port, serving
 
@@ -189,8 +196,13 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             assessment_id=assessment.id, candidate_name=name,
             candidate_email=f"{name.split()[0].lower()}@example.org",
             created_by_id=ids["recruiter"], secret=SECRET, ttl_days=7, now=utcnow())
-            for name in ("Ana Able", "Sam Spare")}
+            for name in ("Ana Able", "Sam Spare", "Cy Continue")}
         ids["token"], ids["spare_token"] = made["Ana Able"].token, made["Sam Spare"].token
+        # Started elsewhere, then a new link to continue on another device.
+        attempts.start_attempt(made["Cy Continue"].invite, consent=True, now=utcnow())
+        ids["continue_token"] = invites.resend_invite(
+            made["Cy Continue"].invite.id, secret=SECRET, ttl_days=7, now=utcnow(),
+            delivery="page").token
         ids["graded_attempt"] = seed.candidate(
             assessment.id, ids["recruiter"], "Priya Raman",
             {SLUG: [seed.Graded(41.0, 12), seed.Graded(82.0, 40)]}, minutes_used=44)
@@ -361,6 +373,11 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     candidate.wait_for_url(lambda url: "/a/" in url)
     site.ids["public_id"] = candidate.url.split("/a/")[1].split("/")[0]
     site.ids.update(_candidate_work(site.app, site.ids["public_id"]))
+    # A link to continue on another device opens a page whose button takes the attempt over.
+    mover = page_of("mover")
+    mover.goto(_url(site, "candidate.landing", {"token": site.ids["continue_token"]}))
+    assert mover.url.endswith("/invite"), mover.url
+    check(mover, "candidate.welcome (continue here)", mover.url)
 
     for endpoint, visit in PAGES.items():
         if endpoint in ("candidate.welcome", "candidate.done"):
