@@ -535,45 +535,45 @@ def _cookie_contents(app: Flask, cookie: str) -> str:
     return str(serializer.loads(cookie))
 
 
+def _shown_then_replayed(app: Flask, client: FlaskClient, url: str, data: dict[str, str],
+                         shown: str) -> tuple[str, str]:
+    """POST ``url``, read the secret the next page shows (``shown``, a pattern), and check
+    the cookie never held it; then what the cookie saved before that page shows again."""
+    created = client.post(url, data=data)
+    assert created.status_code == 303
+    saved = client.get_cookie("session")
+    assert saved is not None
+    match = re.search(shown, client.get(created.headers["Location"]).text)
+    assert match, "the page shows no secret"
+    secret = match.group(1)
+    assert secret not in _cookie_contents(app, saved.value)
+    replay = app.test_client()
+    replay.set_cookie("session", saved.value)
+    again = replay.get(created.headers["Location"])
+    assert again.status_code == 200
+    return secret, again.text
+
+
 def test_a_generated_password_is_not_in_the_cookie_and_a_replay_shows_nothing(
         app: Flask, client: FlaskClient, auth: Any) -> None:
     """The password shown once travelled in the (signed, not encrypted) session cookie, and
     the cookie saved before the page was shown showed it again."""
     auth.login("admin")
-    created = client.post("/admin/users/new", data={"name": "Nia New", "email": "nia@example.com",
-                                                    "role": "interviewer"})
-    assert created.status_code == 303
-    saved = client.get_cookie("session")
-    assert saved is not None
-    page = client.get(created.headers["Location"]).text
-    match = re.search(r'id="new-password" class="mono" readonly value="([^"]+)"', page)
-    assert match, "the page shows no new password"
-    password = match.group(1)
-    assert password not in _cookie_contents(app, saved.value)
-    replay = app.test_client()
-    replay.set_cookie("session", saved.value)
-    again = replay.get(created.headers["Location"])
-    assert again.status_code == 200 and password not in again.text
-    assert 'id="new-password"' not in again.text
+    password, again = _shown_then_replayed(
+        app, client, "/admin/users/new",
+        {"name": "Nia New", "email": "nia@example.com", "role": "interviewer"},
+        r'id="new-password" class="mono" readonly value="([^"]+)"')
+    assert password not in again and 'id="new-password"' not in again
 
 
 def test_a_new_invite_link_is_not_in_the_cookie_and_a_replay_shows_nothing(
         app: Flask, client: FlaskClient, auth: Any, assessment_id: int) -> None:
     auth.login("recruiter")
-    created = client.post(f"/assessments/{assessment_id}/invites",
-                          data={"candidate_name": "Cara", "candidate_email": "cara@example.org"})
-    assert created.status_code == 303
-    saved = client.get_cookie("session")
-    assert saved is not None
-    page = client.get(created.headers["Location"]).text
-    match = re.search(r'value="http://heldout\.test/i/([^"]+)"', page)
-    assert match, "the page shows no link"
-    token = match.group(1)
-    assert token not in _cookie_contents(app, saved.value)
-    replay = app.test_client()
-    replay.set_cookie("session", saved.value)
-    again = replay.get(created.headers["Location"])
-    assert again.status_code == 200 and token not in again.text
+    token, again = _shown_then_replayed(
+        app, client, f"/assessments/{assessment_id}/invites",
+        {"candidate_name": "Cara", "candidate_email": "cara@example.org"},
+        r'value="http://heldout\.test/i/([^"]+)"')
+    assert token not in again
     # The link shown once works.
     assert app.test_client().get(f"/i/{token}").status_code == 303
 
