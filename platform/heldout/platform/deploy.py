@@ -25,6 +25,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from heldout.sandbox import SandboxError, engine, get_sandbox, image
+from heldout.sandbox.environment import PYTHON_VERSION
 
 Say = Callable[[str], None]
 
@@ -135,8 +136,8 @@ def _marker_environments(extras: set[str]) -> Iterator[dict[str, str]]:
     """The images' possible Pythons (every CPython 3.11 release on Linux), once per extra."""
     for micro in range(0, 30):
         for extra in extras | {""}:
-            yield {"python_version": image.PYTHON_VERSION,
-                   "python_full_version": f"{image.PYTHON_VERSION}.{micro}",
+            yield {"python_version": PYTHON_VERSION,
+                   "python_full_version": f"{PYTHON_VERSION}.{micro}",
                    "implementation_name": "cpython", "platform_python_implementation": "CPython",
                    "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
                    "platform_machine": platform.machine(), "extra": extra}

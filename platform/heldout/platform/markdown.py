@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
+
+from heldout.sandbox.environment import environment_paragraph
 
 
 @lru_cache(maxsize=1)
@@ -19,3 +21,14 @@ def render(text: str) -> Markup:
     # (markdown-it escapes text, so "<pre>" only ever stands for its own blocks).
     html = _parser().render(text).replace("<pre>", '<pre tabindex="0">')
     return Markup(html)  # noqa: S704 - markdown-it escapes; html is off
+
+
+def render_statement(text: str) -> Markup:
+    """A challenge statement as candidates read it: the bundle's text, then the runtime's
+    Python and packages (one paragraph for every statement, from the image's pins)."""
+    return render(text) + environment_html()
+
+
+def environment_html() -> Markup:
+    return Markup('<h2>Python and packages</h2>\n<p class="environment">{}</p>\n').format(
+        escape(environment_paragraph()))

@@ -20,6 +20,7 @@ import docker.errors
 
 from heldout.sandbox import engine
 from heldout.sandbox.apt_sources import host_debian_mirror
+from heldout.sandbox.environment import PYTHON_VERSION, REQUIREMENTS
 from heldout.sandbox.errors import ImageBuildError
 from heldout.sandbox.settings import SandboxSettings, or_environment
 
@@ -28,11 +29,10 @@ log = logging.getLogger(__name__)
 IMAGE_DIR = Path(__file__).with_name("image_context")
 RUNTIME_REPO = "heldout-runtime"
 BASE_REPO = "heldout-base"
-PULL_BASE = ("python", "3.11-slim-bookworm")
+PULL_BASE = ("python", f"{PYTHON_VERSION}-slim-bookworm")
 DEBIAN_SUITE = "bookworm"
 DEFAULT_DEBIAN_MIRROR = "http://deb.debian.org/debian"  # when the host has no apt sources
 DEBIAN_PACKAGES = ("python3", "python3-venv", "libgomp1")
-PYTHON_VERSION = "3.11"
 
 Say = Callable[[str], None]
 
@@ -176,7 +176,7 @@ def download_wheels(target: Path, requirements: Sequence[str], say: Say, *,
 
 def wheelhouse(say: Say, settings: SandboxSettings) -> Path:
     """Wheels for the pinned requirements, downloaded on the host once per pin set."""
-    requirements = IMAGE_DIR / "requirements.txt"
+    requirements = REQUIREMENTS
     key = hashlib.sha256(requirements.read_bytes() + platform.machine().encode()).hexdigest()[:16]
     return download_wheels(settings.cache_dir / "wheelhouse" / key, ["-r", str(requirements)], say)
 

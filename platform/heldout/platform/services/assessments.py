@@ -220,6 +220,22 @@ def expected_minutes(assessment: Assessment) -> int:
     return sum(c.expected_minutes for c in assessment.challenges)
 
 
+# What a challenge of each kind asks the candidate to write; Python unless named here.
+_WRITTEN_IN = {"sql": "SQL queries", "notebook": "a Jupyter notebook"}
+
+
+def what_candidates_write(assessment: Assessment) -> str:
+    """The landing page's "You write …" from the assessment's challenges' kinds."""
+    asked: list[str] = []
+    for challenge in assessment.challenges:
+        written = _WRITTEN_IN.get(challenge.kind, "Python")
+        if written not in asked:
+            asked.append(written)
+    if not asked:
+        return "Python"
+    return ", ".join(asked[:-1]) + f" and {asked[-1]}" if len(asked) > 1 else asked[0]
+
+
 @dataclass(frozen=True)
 class CatalogueFilter:
     kind: str = ""
@@ -274,4 +290,4 @@ def statement_preview(slug: str) -> StatementPreview:
     if challenge is None:
         raise NotFound(f"No challenge {slug!r} in the catalogue")
     bundle = get_bundles().for_challenge(challenge)
-    return StatementPreview(challenge, markdown.render(bundle.statement))
+    return StatementPreview(challenge, markdown.render_statement(bundle.statement))

@@ -42,6 +42,7 @@ from heldout.platform.http import status_of
 from heldout.platform.models import Attempt, Invite
 from heldout.platform.queue import get_queue
 from heldout.platform.services import (
+    assessments,
     attempts,
     catalogue,
     drafts,
@@ -51,6 +52,7 @@ from heldout.platform.services import (
     submissions,
 )
 from heldout.platform.views.common import blob_store, now
+from heldout.sandbox.environment import environment_paragraph
 
 bp = Blueprint("candidate", __name__)
 log = logging.getLogger(__name__)
@@ -114,8 +116,13 @@ def welcome() -> ResponseReturnValue:
                                             attempt=invite.attempt, now=now()))
     if invite.attempt is not None:
         return redirect(url_for("candidate.overview", attempt_id=invite.attempt.public_id))
-    return _no_referrer(render_template("candidate/landing.html", invite=invite,
-                                        assessment=invite.assessment, error=None))
+    return _no_referrer(_landing(invite, error=None))
+
+
+def _landing(invite: Invite, *, error: Exception | None) -> str:
+    return render_template("candidate/landing.html", invite=invite, assessment=invite.assessment,
+                           written=assessments.what_candidates_write(invite.assessment),
+                           environment=environment_paragraph(), error=error)
 
 
 def _start(invite: Invite) -> ResponseReturnValue:
@@ -128,8 +135,7 @@ def _start(invite: Invite) -> ResponseReturnValue:
         attempt = attempts.start_attempt(invite, consent=request.form.get("consent") == "on",
                                          now=now())
     except InvalidInput as exc:
-        return _no_referrer((render_template("candidate/landing.html", invite=invite,
-                                             assessment=invite.assessment, error=exc), 400))
+        return _no_referrer((_landing(invite, error=exc), 400))
     fingerprint = invites.take_over(invite, now=now()) if invites.continues_elsewhere(invite) \
         else invites.link_fingerprint(invite)
     _bind(attempt, fingerprint)
@@ -208,7 +214,7 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
     state = live.workspace_state(attempt, challenge.id, now=now())
     return render_template(
         "candidate/workspace.html", attempt=attempt, assessment=assessment,
-        challenge=challenge, bundle=bundle, statement=markdown.render(bundle.statement),
+        challenge=challenge, bundle=bundle, statement=markdown.render_statement(bundle.statement),
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
         accepted=bundle.submission.describe(), files=files, opened=opened,
         code=files[0].content if files else "", error=error, closed=closed,
