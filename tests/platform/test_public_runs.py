@@ -292,9 +292,10 @@ def test_results_show_each_check_with_its_explanation_and_output(
         assert "1 of 2</strong> public checks passed" in page
         assert "tests: roc_auc ties" in page and "expected 0.875, got 0.5" in page
         # The registry's explanations, worded for what ran: the public cases.
-        assert escape(TESTS.explanation.replace("hidden", "public")) in page
+        assert escape(TESTS.explained(to_candidate=True).replace("hidden", "public")) in page
+        assert "candidate&#39;s" not in page  # addressed to the candidate (issue 19)
         assert "hidden test cases" not in page.split('id="public-checks"')[-1].split('id="status"')[0]
-        assert escape(RUN.explanation) in page
+        assert escape(RUN.explained(to_candidate=True)) in page
         assert "&lt;b&gt;hello&lt;/b&gt; from the candidate" in page  # escaped, never HTML
         assert "data-public-run-url" not in page  # final: no more polling
     with app.app_context():

@@ -73,3 +73,31 @@ def test_what_candidates_write_follows_the_kinds(app: Flask) -> None:
         assert kinds("sql") == "SQL queries"
         assert kinds("sql", "notebook", "function", "deployment") == \
             "SQL queries, a Jupyter notebook and Python"
+
+
+def test_every_check_explanation_shown_to_candidates_addresses_them() -> None:
+    from heldout.graders import checks
+    from heldout.graders.kinds import known_kinds  # registers every kind's checks
+    from heldout.platform.services import public_runs
+
+    assert known_kinds()
+    names = checks.known_checks()
+    assert {"run", "tests", "downstream", "startup"} <= set(names)
+    for name in names:
+        kind = checks.get_check(name).kind
+        shown = public_runs.explanation(name, kind)
+        assert shown, name
+        assert "candidate's" not in shown and "bundle's" not in shown, (name, shown)
+    assert public_runs.explanation("run", "run").startswith("your program ran")
+    assert public_runs.explanation("tests: ties", "test").startswith("your functions")
+    assert public_runs.explanation("roc_auc", "metric") == \
+        public_runs.explanation("metric", "metric")
+
+
+def test_staff_keep_their_wording() -> None:
+    from heldout.platform.services import reports
+
+    assert reports.check_explanation("run", "run").startswith("the candidate's program")
+    assert reports.check_explanation("tests: ties", "test").startswith("the candidate's")
+    assert "hidden" in reports.check_explanation("roc_auc", "metric")
+    assert reports.check_explanation("no-such-check", "test") == ""

@@ -26,6 +26,10 @@ MAX_FAILURES_SHOWN = 3
 class CheckType:
     """A registered kind of verdict: ``name`` is user-visible, ``explanation`` one line.
 
+    ``explanation`` is written for staff reading a report ("the candidate's program");
+    ``to_candidate`` is the same line addressed to the candidate ("your program"), when
+    the staff wording would not read right to them.
+
     ``kind`` is the coarse family of the ``heldout grade`` JSON contract (run, test,
     metric, probe). A check built with a ``label`` is named ``label`` in the report
     (e.g. a metric's own name, or ``tests: ties``) but still belongs to this type.
@@ -34,6 +38,11 @@ class CheckType:
     name: str
     kind: CheckKind
     explanation: str
+    to_candidate: str = ""
+
+    def explained(self, *, to_candidate: bool = False) -> str:
+        """The one-line explanation for staff, or for the candidate."""
+        return (self.to_candidate or self.explanation) if to_candidate else self.explanation
 
     def verdict(self, passed: bool, detail: str, *, score: float = 0.0, max_score: float = 0.0,
                 label: str | None = None) -> Check:
@@ -74,9 +83,21 @@ def known_checks() -> list[str]:
     return sorted(_CHECKS)
 
 
+def explain(name: str, kind: str, *, to_candidate: bool = False) -> str:
+    """The registered explanation of a check, by its type name or, for a check named after
+    its metric (``roc_auc``) or a group of cases (``tests: ties``), by its family; "" for
+    none. Staff wording unless ``to_candidate``."""
+    for type_name in (name, name.split(":", 1)[0].strip()):
+        if type_name in _CHECKS:
+            return _CHECKS[type_name].explained(to_candidate=to_candidate)
+    by_kind = {"metric": METRIC, "run": RUN}.get(kind)
+    return by_kind.explained(to_candidate=to_candidate) if by_kind is not None else ""
+
+
 RUN = register_check(CheckType(
     "run", "run",
-    "the candidate's program ran to the end within its time, memory, process and output limits"))
+    "the candidate's program ran to the end within its time, memory, process and output limits",
+    "your program ran to the end within its time, memory, process and output limits"))
 PREDICTIONS = register_check(CheckType(
     "predictions", "test",
     "the predictions file exists, parses, and has exactly one finite value per test id"))
@@ -85,7 +106,8 @@ METRIC = register_check(CheckType(
     "a model metric on hidden labels, scored linearly from the baseline (0) to the target (full)"))
 TESTS = register_check(CheckType(
     "tests", "test",
-    "the candidate's functions called on hidden test cases; points per case, weighted"))
+    "the candidate's functions called on hidden test cases; points per case, weighted",
+    "your functions called on hidden test cases; points per case, weighted"))
 
 
 def metric_check(metric: Metric, value: float, *, baseline: float, target: float,

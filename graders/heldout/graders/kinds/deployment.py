@@ -51,7 +51,8 @@ SHOWN_FAILURES = 3
 
 STARTUP = register_check(CheckType(
     "startup", "probe",
-    "the service answered its health URL within the bundle's start-up limit"))
+    "the service answered its health URL within the bundle's start-up limit",
+    "your service answered its health URL within the start-up limit"))
 VALIDATION = register_check(CheckType(
     "validation", "probe",
     "invalid payloads (missing field, wrong type, empty or huge body) got a 4xx with a JSON "
@@ -62,7 +63,9 @@ CONCURRENCY = register_check(CheckType(
 LATENCY = register_check(CheckType(
     "latency", "probe",
     "median and 95th-percentile latency of the prediction requests, measured by the probe, "
-    "within the bundle's targets"))
+    "within the bundle's targets",
+    "median and 95th-percentile latency of the prediction requests, measured by the probe, "
+    "within the challenge's targets"))
 
 
 @dataclass(frozen=True)

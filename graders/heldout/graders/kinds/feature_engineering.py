@@ -64,7 +64,8 @@ FEATURES = register_check(CheckType(
     "features", "test",
     "the feature tables were written and read, within the column cap, with the same columns"))
 DOWNSTREAM = register_check(CheckType(
-    "downstream", "test", "the bundle's fixed model could be trained on the candidate's features"))
+    "downstream", "test", "the bundle's fixed model could be trained on the candidate's features",
+    "a fixed model could be trained on your features"))
 
 
 class _Runs(Protocol):

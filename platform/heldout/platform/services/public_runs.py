@@ -17,8 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle
-from heldout.graders.checks import METRIC, RUN, get_check
-from heldout.graders.errors import UnknownName
+from heldout.graders.checks import explain
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation, RunStats
 from heldout.platform.blobs import BlobStore
@@ -202,18 +201,12 @@ class PublicRunView:
 
 
 def explanation(name: str, kind: str) -> str:
-    """The registry's one-line explanation of a check (``tests: ties`` is a ``tests`` check).
+    """The registry's one-line explanation of a check, addressed to the candidate.
 
     The registry words them for hidden grading; a public run used the public data or
     cases, and telling the candidate otherwise would mislead them about what ran.
     """
-    for candidate in (name, name.split(":", 1)[0].strip()):
-        try:
-            return _public_wording(get_check(candidate).explanation)
-        except UnknownName:
-            continue
-    by_kind = {"metric": METRIC, "run": RUN}.get(kind)
-    return _public_wording(by_kind.explanation) if by_kind is not None else ""
+    return _public_wording(explain(name, kind, to_candidate=True))
 
 
 def _public_wording(text: str) -> str:
