@@ -91,7 +91,7 @@ def test_invite_to_report_in_a_browser(browser: Browser, stack: Stack, shots: Pa
     expect(recruiter.get_by_role("heading", name=f"Link for {CANDIDATE[0]}")).to_be_visible()
     link = recruiter.get_by_label("Invite link").input_value()
     assert link.startswith(f"{stack.base_url}/i/"), link
-    expect(recruiter.get_by_role("row", name=re.compile(CANDIDATE[0]))).to_contain_text("sent")
+    expect(recruiter.get_by_role("row", name=re.compile(CANDIDATE[0]))).to_contain_text("link created")
     snap(recruiter, "03-assessment-invited")
 
     # A changed link explains itself instead of opening anything.

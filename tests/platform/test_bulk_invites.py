@@ -135,7 +135,7 @@ def test_already_invited_rows_are_flagged_not_invited(app: Flask, client: FlaskC
     page = _upload(client, assessment_id, b"Ada,ada@example.org\nBea,bea@example.org\n").text
     assert "<strong>1</strong> will be invited" in page
     assert "<strong>1</strong> already invited" in page
-    assert _reasons(page) == {1: "ada@example.org is already invited (sent); resend that "
+    assert _reasons(page) == {1: "ada@example.org is already invited (link created); resend that "
                                  "invite instead"}
     with app.app_context():
         preview = invites.preview_bulk(assessment_id, "Ada,ada@example.org\n", now=utcnow())

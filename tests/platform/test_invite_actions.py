@@ -34,7 +34,7 @@ def _landing(app: Flask, token: str) -> str:
 
 
 def _states(page: str) -> list[str]:
-    return re.findall(r'<tr data-state="([a-z]+)">', page)
+    return re.findall(r'<tr data-state="([a-z -]+)">', page)
 
 
 def test_resend_gives_a_new_link_and_the_old_one_dies(app: Flask, client: FlaskClient,
@@ -164,6 +164,7 @@ def test_statuses_with_times_filter_and_score(app: Flask, client: FlaskClient, a
                                               make_invite: Callable[..., NewInvite],
                                               start: Callable[..., str]) -> None:
     make_invite("Sent Sam", "sam@example.org")
+    mailed = make_invite("Mailed Mo", "mo@example.org")
     opened = make_invite("Opened Olga", "olga@example.org")
     started = make_invite("Started Stan", "stan@example.org")
     submitted = make_invite("Submitted Sue", "sue@example.org")
@@ -179,6 +180,9 @@ def test_statuses_with_times_filter_and_score(app: Flask, client: FlaskClient, a
         row = db.session.get(Invite, expired.id)
         assert row is not None
         row.expires_at = utcnow() - timedelta(minutes=1)
+        mailed_row = db.session.get(Invite, mailed.id)
+        assert mailed_row is not None
+        mailed_row.delivery = "email"  # as invites.send_invites records a mail that went out
         db.session.commit()
     auth.login("recruiter")
     client.post(f"/invites/{revoked.id}/revoke")
@@ -200,13 +204,20 @@ def test_statuses_with_times_filter_and_score(app: Flask, client: FlaskClient, a
     opened_page = client.get(f"/assessments/{assessment_id}?status=opened").text
     assert _states(opened_page) == ["opened"] and "Opened Olga" in opened_page
     assert "Sent Sam" not in opened_page
+    # Not opened yet: the status says whether a mail went out (issue 19: "sent" said so
+    # of links only shown on the page).
+    created_page = client.get(f"/assessments/{assessment_id}?status=link created").text
+    assert _states(created_page) == ["link created"] and "Sent Sam" in created_page
+    assert "Mailed Mo" not in created_page and ">sent<" not in created_page
+    mailed_page = client.get(f"/assessments/{assessment_id}?status=e-mailed").text
+    assert _states(mailed_page) == ["e-mailed"] and "Mailed Mo" in mailed_page
     # A status without invites has its own empty state.
     with app.app_context():
         listing = invites.list_invites(assessment_id, now=utcnow(), state="started")
         assert [r.invite.candidate_name for r in listing.rows] == ["Started Stan"]
         assert listing.rows[0].score is None
     # Unknown filters show everything rather than fail.
-    assert len(_states(client.get(f"/assessments/{assessment_id}?status=bogus").text)) == 6
+    assert len(_states(client.get(f"/assessments/{assessment_id}?status=bogus").text)) == 7
 
 
 def test_empty_filter_and_no_invites_states(client: FlaskClient, auth: Any,

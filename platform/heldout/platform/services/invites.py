@@ -121,8 +121,11 @@ def get_invite(invite_id: int) -> Invite:
     return invite
 
 
-# What the invites table shows and filters by; "submitted" is a finished attempt.
-STATES = ("sent", "opened", "started", "submitted", "expired", "revoked")
+# What the invites table shows and filters by, saying what happened: a link not yet opened
+# was "e-mailed" when a mail went out, else only "link created" (shown on the page or
+# downloaded in a CSV); "submitted" is a finished attempt.
+LINK_CREATED, EMAILED = "link created", "e-mailed"
+STATES = (LINK_CREATED, EMAILED, "opened", "started", "submitted", "expired", "revoked")
 PER_PAGE = 50
 
 
@@ -137,7 +140,9 @@ def state_of(invite: Invite, now: datetime) -> str:
         return "started" if attempt.deadline > now else "submitted"
     if invite.expires_at <= now:
         return "expired"
-    return "opened" if invite.opened_at is not None else "sent"
+    if invite.opened_at is not None:
+        return "opened"
+    return EMAILED if invite.delivery == "email" else LINK_CREATED
 
 
 def _state_clause(state: str, now: datetime) -> ColumnElement[bool]:
@@ -145,7 +150,9 @@ def _state_clause(state: str, now: datetime) -> ColumnElement[bool]:
     live = and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at > now)
     running = and_(Invite.started_at.is_not(None), Invite.finished_at.is_(None))
     clauses: dict[str, ColumnElement[bool]] = {
-        "sent": and_(live, Invite.opened_at.is_(None)),
+        LINK_CREATED: and_(live, Invite.opened_at.is_(None),
+                           or_(Invite.delivery.is_(None), Invite.delivery != "email")),
+        EMAILED: and_(live, Invite.opened_at.is_(None), Invite.delivery == "email"),
         "opened": and_(live, Invite.opened_at.is_not(None)),
         "started": and_(running, Attempt.deadline > now),
         "submitted": or_(Invite.finished_at.is_not(None), and_(running, Attempt.deadline <= now)),
