@@ -86,7 +86,7 @@
             var holder = document.createElement("div");
             holder.innerHTML = s.html;
             var fresh = holder.querySelector(".public-run");
-            if (fresh) { block.replaceWith(fresh); block = fresh; }
+            if (fresh) { block.replaceWith(fresh); block = fresh; localTimes(fresh); }
           } else {
             var msg = block.querySelector(".js-status-message");
             if (msg) { msg.textContent = s.message + (s.elapsed_seconds !== null ? " (" + s.elapsed_seconds + " s)" : ""); }
@@ -122,7 +122,29 @@
     update();
   }
 
+  // Every time is printed in UTC; beside it, the same moment in the browser's own zone
+  // (nothing added when that zone is UTC). Without the script the UTC text stands alone.
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.getAttribute("data-local") !== null) { return; }
+      var raw = el.getAttribute("datetime");
+      if (!/(Z|[+-]00:?00)$/.test(raw)) { return; }  // only moments stored in UTC
+      var moment = new Date(raw);
+      if (isNaN(moment.getTime()) || moment.getTimezoneOffset() === 0) { return; }
+      var withDate = /\d{4}|[A-Z][a-z]{2}/.test(el.textContent);
+      var options = { hour: "2-digit", minute: "2-digit" };
+      if (withDate) { options.day = "numeric"; options.month = "short"; }
+      var local = document.createElement("span");
+      local.className = "local-time muted small";
+      local.textContent = " (" + moment.toLocaleString(undefined, options) + " your time)";
+      el.setAttribute("data-local", "");
+      el.parentNode.insertBefore(local, el.nextSibling);
+    });
+  }
+  window.heldoutLocalTimes = localTimes;
+
   document.addEventListener("DOMContentLoaded", function () {
+    localTimes(document);
     document.querySelectorAll("[data-deadline]").forEach(startCountdown);
     // In the workspace, workspace.js follows these by server-sent events (or polls).
     var live = function (el) { return !el.closest(".js-workspace"); };
