@@ -575,3 +575,36 @@ def test_deployment_challenge_probe_table_end_to_end_in_the_real_sandbox(  # typ
                for d in html.parse(page).one("dl", cls="probe-latency").find_all("div")}
     assert latency["p50 latency"].startswith(f"{probe['latency_p50_ms']:.1f} ms target 50 ms")
     assert latency["p95 latency"].startswith(f"{probe['latency_p95_ms']:.1f} ms target 200 ms")
+
+
+def test_the_report_navigates_and_collapses_its_long_parts(  # type: ignore[no-untyped-def]
+        app: Flask, client: FlaskClient, assessment_id: int, invite: NewInvite, users,
+        html: ModuleType) -> None:
+    """Issue 19: a contents list, long lists collapsed with counts, the notebook shown once
+    (executed, not also as raw JSON), gates read passed/failed rather than 0 / 0."""
+    attempt = start_attempt(client, invite)
+    _submit(client, attempt, NOTEBOOK, "analysis.ipynb", hostile_notebook())
+    _grade_latest(app, _evaluator({"executed.ipynb": hostile_notebook()}))
+    _submit(client, attempt, SERVICE, "app.py", b"app = None\n")
+    _grade_latest(app, _evaluator({"probe.json": json.dumps(PROBE).encode()}))
+    page = _report(app, attempt)
+    tree = html.parse(page)
+    contents = tree.one("nav", cls="report-contents")
+    sections = tree.find_all("section", cls="challenge-result")
+    assert len(sections) > 1
+    links = [a.attrs["href"] for a in contents.find_all("a")]
+    assert links == ["#" + s.one("h2").attrs["id"] for s in sections]
+
+    notebook = _section(page, html, "Explore churn")
+    files = notebook.one("details", cls="file-list")
+    assert files.one("summary").text().startswith("0 files")
+    assert "shown executed above" in files.one("summary").text()
+    assert not [h for h in notebook.find_all("h4") if "analysis.ipynb" in h.text()]
+    checks = html.table_rows(notebook.one("table", cls="checks"))
+    gate = next(r for r in checks if r["Check"].text() == "runs-clean")
+    assert gate["Points"].text() == "passed" and "0 / 0" not in page
+
+    probes = tree.one("details", cls="probe-list")
+    assert "open" not in probes.attrs
+    assert probes.one("summary").text() == f"{len(PROBE['rows'])} requests"
+    assert probes.one("table", cls="probe-table")
