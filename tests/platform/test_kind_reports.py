@@ -606,5 +606,7 @@ def test_the_report_navigates_and_collapses_its_long_parts(  # type: ignore[no-u
 
     probes = tree.one("details", cls="probe-list")
     assert "open" not in probes.attrs
-    assert probes.one("summary").text() == f"{len(PROBE['rows'])} requests"
+    sent = PROBE["rows"]
+    assert isinstance(sent, list)
+    assert probes.one("summary").text() == f"{len(sent)} requests"
     assert probes.one("table", cls="probe-table")
