@@ -221,9 +221,31 @@ def test_a_perfect_report_earns_every_point_and_keeps_the_probe_table() -> None:
     assert table["targets"] == {"p50_ms": 50, "p95_ms": 200} and table["latency_p50_ms"] == 4.0
     rows = table["rows"]
     assert len(rows) == len(requests) + 32
-    assert set(rows[0]) == {"request", "kind", "status", "latency_ms", "correct", "error"}
+    assert set(rows[0]) == {"request", "kind", "status", "latency_ms", "correct", "error", "why"}
     assert rows[0]["correct"] == "yes" and rows[0]["status"] == 200
     assert {r["kind"] for r in rows} == {"predict", "invalid", "burst"}
+
+
+def test_each_probe_rows_verdict_says_why() -> None:
+    """Issue 19: a 200 answer marked ✗ said nothing of why (the class at the threshold)."""
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        if request["kind"] == "invalid":
+            return {"status": 500, "content_type": "text/html", "body": "oops", "latency_ms": 2.0}
+        return {"status": 200, "content_type": "application/json", "latency_ms": 4.0,
+                "body": '{"churn_probability": 0.9}'}  # everyone churns
+
+    bundle, requests, report = _public_report(answer)
+    evaluation = score_service(bundle, _config(bundle), "public", requests, report,
+                               _service_result(), "")
+    rows = json.loads(evaluation.artefacts[PROBE_REPORT])["rows"]
+    predict = [r for r in rows if r["kind"] == "predict"]
+    wrong = [r for r in predict if r["correct"] == "no"]
+    assert wrong and all(r["status"] == 200 for r in wrong)
+    assert all(r["why"].startswith("wrong class: 0.9 is positive at the threshold")
+               and r["why"].endswith("the label is negative") for r in wrong)
+    assert all(r["why"].startswith("right class") for r in predict if r["correct"] == "yes")
+    invalid = [r for r in rows if r["kind"] == "invalid"]
+    assert invalid and all(r["correct"] == "no" and "500" in r["why"] for r in invalid)
 
 
 def test_crashes_garbage_and_slowness_cost_their_own_checks() -> None:

@@ -339,7 +339,8 @@ PROBE = {
         {"request": "predict #1", "kind": "predict", "status": 200, "latency_ms": 12.0,
          "correct": "yes", "error": ""},
         {"request": "predict #2", "kind": "predict", "status": 200, "latency_ms": 30.0,
-         "correct": "no", "error": ""},
+         "correct": "no", "error": "",
+         "why": "wrong class: 0.7 is positive at the threshold 0.5; the label is negative"},
         {"request": "missing field <tenure>", "kind": "invalid", "status": 500,
          "latency_ms": 4.0, "correct": "no", "error": "<b>Internal Server Error</b>"},
         {"request": "burst #1", "kind": "burst", "status": None, "latency_ms": None,
@@ -362,7 +363,9 @@ def test_the_report_shows_the_probe_table_with_latency_against_targets(  # type:
     rows = html.table_rows(table)
     assert [r["Status"].text() for r in rows] == ["200", "200", "500", "—"]
     assert [r["Latency"].text() for r in rows] == ["12.0 ms", "30.0 ms", "4.0 ms", "—"]
-    assert [r["Correct"].text() for r in rows] == ["✓", "✗", "✗", "✗"]
+    assert [r["Correct"].text()[:1] for r in rows] == ["✓", "✗", "✗", "✗"]
+    assert rows[1]["Correct"].text() == ("✗ wrong class: 0.7 is positive at the threshold 0.5; "
+                                         "the label is negative")
     assert rows[2]["Request"].text().startswith("missing field <tenure>")  # escaped, shown
     assert "&lt;tenure&gt;" in page and "&lt;b&gt;Internal Server Error" in page
     # The grader's percentiles, against the bundle's targets (p50 50 ms, p95 200 ms).

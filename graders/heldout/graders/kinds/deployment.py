@@ -550,7 +550,8 @@ def _prediction_checks(config: DeploymentGrading, requests: Sequence[ServiceRequ
         truth.append(request.expected)
         values.append(value)
         correct = None if value is None else (value >= config.threshold) == (request.expected >= 0.5)
-        rows.append(_row(request.label, "predict", seen, correct))
+        rows.append(_row(request.label, "predict", seen, correct,
+                         _prediction_why(value, request.expected, config)))
     answered = [v for v in values if v is not None]
     missing = len(values) - len(answered)
     where = f"{config.predict_path} answered 2xx JSON with a finite {config.prediction_field!r}"
@@ -588,7 +589,7 @@ def _validation_check(config: DeploymentGrading, requests: Sequence[ServiceReque
             continue
         total += 1
         problem = refusal_problem(seen)
-        rows.append(_row(request.label, "invalid", seen, not problem))
+        rows.append(_row(request.label, "invalid", seen, not problem, problem or ""))
         if problem:
             failures.append(f"{request.label}: {problem}")
     most = config.points["validation"]
@@ -617,7 +618,8 @@ def _concurrency_check(config: DeploymentGrading, report: Mapping[str, Any],
     for index, seen in enumerate(burst, start=1):
         ok = prediction_of(seen, config.prediction_field) is not None
         good += ok
-        rows.append(_row(f"burst {index}", "burst", seen, ok))
+        rows.append(_row(f"burst {index}", "burst", seen, ok,
+                         "" if ok else f"no finite {config.prediction_field!r} in the answer"))
         if not ok:
             problems.append(str(seen.get("error") or f"status {seen.get('status')}")[:80])
     detail = f"{good}/{len(burst)} concurrent requests answered with a prediction"
@@ -644,10 +646,22 @@ def _latency_check(config: DeploymentGrading, requests: Sequence[ServiceRequest]
     return LATENCY.verdict(earned == most, detail, score=round(earned, 2), max_score=most)
 
 
-def _row(label: str, kind: str, seen: Mapping[str, Any], correct: bool | None) -> dict[str, Any]:
+def _prediction_why(value: float | None, expected: float, config: DeploymentGrading) -> str:
+    """Why a prediction request's row reads ✗ (or ✓): the class at the threshold."""
+    if value is None:
+        return f"no finite {config.prediction_field!r} in the answer"
+    said = "positive" if value >= config.threshold else "negative"
+    wanted = "positive" if expected >= 0.5 else "negative"
+    verdict = "right" if said == wanted else "wrong"
+    return (f"{verdict} class: {value:.3g} is {said} at the threshold {config.threshold:g}; "
+            f"the label is {wanted}")
+
+
+def _row(label: str, kind: str, seen: Mapping[str, Any], correct: bool | None,
+         why: str = "") -> dict[str, Any]:
     status = seen.get("status")
     return {"request": label, "kind": kind,
             "status": status if isinstance(status, int) else None,
             "latency_ms": _latency(seen),
             "correct": "yes" if correct else "no",
-            "error": str(seen.get("error") or "")[:200]}
+            "error": str(seen.get("error") or "")[:200], "why": why[:200]}

@@ -51,6 +51,7 @@ class ProbeRow:
     correct: bool | None
     kind: str = ""
     error: str = ""
+    why: str = ""  # the grader's reason for the verdict (a wrong class at the threshold, …)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -221,7 +222,8 @@ def probe_table(data: bytes, targets: tuple[float | None, float | None] = (None,
             status="—" if status is None else _text(status, 40),
             latency_ms=_number(item.get("latency_ms")),
             correct=_verdict(item.get("correct")),
-            kind=_text(item.get("kind") or "", 40), error=_text(item.get("error") or "")))
+            kind=_text(item.get("kind") or "", 40), error=_text(item.get("error") or ""),
+            why=_text(item.get("why") or "")))
     p50_target = _number(given.get("p50_ms"))
     p95_target = _number(given.get("p95_ms"))
     return ProbeTable(tuple(rows), targets[0] if p50_target is None else p50_target,
