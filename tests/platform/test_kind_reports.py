@@ -573,7 +573,7 @@ def test_deployment_challenge_probe_table_end_to_end_in_the_real_sandbox(  # typ
     assert [r["Status"].text() for r in rows] == [
         "—" if p["status"] is None else str(p["status"]) for p in probe["rows"]]
     assert [r["Correct"].text() for r in rows] == [
-        "✓" if p["correct"] == "yes" else "✗" for p in probe["rows"]]
+        "✓" if p["correct"] == "yes" else f"✗ {p['why']}".strip() for p in probe["rows"]]
     latency = {d.one("dt").text(): d.one("dd").text()
                for d in html.parse(page).one("dl", cls="probe-latency").find_all("div")}
     assert latency["p50 latency"].startswith(f"{probe['latency_p50_ms']:.1f} ms target 50 ms")
