@@ -84,11 +84,13 @@ print(json.dumps({{"imported": names, "banned": loaded}}))
 # --- The door: what the layers above may reach of the sandbox --------------------------
 
 # What the platform and the graders may import of heldout.sandbox: the protocol and its
-# registry, the values, the errors, the settings, and the `heldout sandbox` commands.
+# registry, the values, the errors, the settings, the runtime's environment as candidates
+# read it (pinned packages; no engine), and the `heldout sandbox` commands.
 # Any name the package itself exports counts as the package, but for ``run`` (the Docker
 # runner's own function, a way round the protocol).
 PUBLIC = {"heldout.sandbox", "heldout.sandbox.backend", "heldout.sandbox.spec",
-          "heldout.sandbox.errors", "heldout.sandbox.settings", "heldout.sandbox.cli"}
+          "heldout.sandbox.errors", "heldout.sandbox.settings", "heldout.sandbox.cli",
+          "heldout.sandbox.environment"}
 NOT_THROUGH_THE_PACKAGE = {"heldout.sandbox.run"}
 # Modules above the sandbox allowed more, each for its reason. Nothing else may import the
 # Docker backend's modules (docker_backend, engine, runner, scratch, pool, accounting,
