@@ -1,4 +1,5 @@
-"""No import circles among heldout's modules (static: every import statement, read with ast).
+"""No import circles among heldout's modules, and no way into the tools but the command
+line (static: every import statement, read with ast).
 
 Imports inside functions and ``if TYPE_CHECKING:`` blocks count too: a circle hidden in a
 function is still a circle in the design, and the day someone hoists the import it breaks.
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-ROOTS = {"platform": REPO / "platform", "graders": REPO / "graders", "sandbox": REPO / "sandbox"}
+ROOTS = {"platform": REPO / "platform", "graders": REPO / "graders", "sandbox": REPO / "sandbox",
+         "tools": REPO / "tools"}
 
 
 def _modules() -> dict[str, Path]:
@@ -109,3 +111,13 @@ def test_no_import_circles(package: str) -> None:
             if any(name == f"heldout.{package}" or name.startswith(f"heldout.{package}.")
                    for name in cycle)]
     assert mine == [], f"import circles: {mine}"
+
+
+def test_no_module_of_the_product_imports_the_tools() -> None:
+    """heldout.tools sits above the product: the command line names its groups in a table
+    (heldout.platform.cli.COMMANDS) and imports them when they are run, nothing else."""
+    graph = _graph()
+    assert "heldout.platform.app" in graph["heldout.tools.bench.sandbox"]  # the graph sees tools
+    reaching = {name: sorted(t for t in targets if t.startswith("heldout.tools"))
+                for name, targets in graph.items() if not name.startswith("heldout.tools")}
+    assert {name: found for name, found in reaching.items() if found} == {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import json
 import os
@@ -653,24 +652,6 @@ def test_an_asgi_app_is_served_by_uvicorn(tmp_path: Path, sandbox_image: str) ->
     assert evaluation.metrics["roc_auc"] > 0.6  # the contract rule, from the service
     assert evaluation.run is not None and "Uvicorn running on http://127.0.0.1:8000" in \
         evaluation.run.stderr_tail
-
-
-@pytest.mark.docker
-def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_image: str) -> None:
-    from heldout.graders.bench import CountingSandbox, _bare
-    from heldout.sandbox.docker_backend import DockerSandbox
-    from heldout.sandbox.settings import SandboxSettings
-
-    bundle = load_bundle(SERVICE)
-    cold = dataclasses.replace(SandboxSettings.from_environment(), warm_per_profile=0)
-    counting = CountingSandbox(DockerSandbox(cold), capture=tmp_path / "jobs")
-    evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=counting, public=True)
-    assert evaluation.score == 100
-    assert (counting.runs, counting.service_runs) == (1, 1)
-    build, pair = counting.captured
-    assert isinstance(build, JobSpec) and build.command == ("python", "train.py")
-    assert isinstance(pair, tuple) and pair[1].command[-1] == "/harness/deployment_probe.py"
-    assert _bare([pair], tmp_path) > 0  # raises unless the bare probe exited 0
 
 
 def test_a_service_stopped_by_its_own_limits_fails_the_run_check() -> None:

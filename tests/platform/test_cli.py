@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,23 @@ def test_settings_and_the_subcommands_of_other_packages(env: dict[str, str]) -> 
     output = run(env, "--help")
     for command in ("grade", "challenges", "sandbox", "db", "serve", "worker", "up", "doctor"):
         assert command in output
+
+
+def test_every_command_of_the_table_loads_under_its_own_name() -> None:
+    import click
+
+    from heldout.platform.cli import COMMANDS
+
+    context = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(context, name)
+        assert isinstance(command, click.Command) and command.name == name, name
+    assert main.get_command(context, "no-such-command") is None
+
+
+def test_a_mistyped_command_is_told_the_close_names() -> None:
+    # A fresh process: here, earlier tests have long since loaded every command.
+    result = subprocess.run([sys.executable, "-m", "heldout.platform", "serv"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert "No such command 'serv'" in result.stderr and "'serve'" in result.stderr

@@ -73,7 +73,7 @@ class Stack:
 
     def compose(self, *args: str, check: bool = True, timeout: float = 600,
                 input_text: str | None = None) -> subprocess.CompletedProcess[str]:
-        from heldout.platform.deploy import compose_command
+        from heldout.tools.deploy import compose_command
 
         command = [*compose_command(), "-p", self.project, "-f", str(COMPOSE_FILE), *args]
         result = subprocess.run(command, cwd=ROOT, env=self.env, capture_output=True, text=True,
@@ -150,7 +150,7 @@ def _healthy(containers: list[dict[str, Any]], count: int) -> bool:
 
 @pytest.fixture(scope="module")
 def stack(docker_client: Any) -> Iterator[Stack]:
-    from heldout.platform.deploy import build_images, compose_command
+    from heldout.tools.deploy import build_images, compose_command
 
     if os.geteuid() != 0:
         pytest.skip("the compose stack's workers mount the run directory shared: needs root")

@@ -99,13 +99,14 @@ EXCEPTIONS = {
     # `heldout deploy images` builds the docker-compose stack's images with the runtime
     # image's offline toolkit (debootstrap, wheelhouse) on the engine's client: it is
     # Docker tooling, not a user of the sandbox (its worker check goes through the door).
-    "platform/heldout/platform/deploy.py": {"heldout.sandbox.image", "heldout.sandbox.engine"},
-    # The benchmarks compare the Docker backend with bare `docker run`s of the same jobs.
-    "platform/heldout/platform/bench.py": {"heldout.sandbox.bench"},
-    "graders/heldout/graders/bench.py": {"heldout.sandbox.bench",
-                                         "heldout.sandbox.docker_backend"},
+    "tools/heldout/tools/deploy.py": {"heldout.sandbox.image", "heldout.sandbox.engine"},
+    # The benchmarks compare the Docker backend (its runner and warm pool driven directly)
+    # with bare `docker run`s of the same jobs.
+    "tools/heldout/tools/bench/bare.py": {"heldout.sandbox.engine", "heldout.sandbox.image",
+                                          "heldout.sandbox.pool", "heldout.sandbox.runner"},
+    "tools/heldout/tools/bench/kinds.py": {"heldout.sandbox.docker_backend"},
 }
-ABOVE = [REPO / "platform" / "heldout", REPO / "graders" / "heldout"]
+ABOVE = [REPO / "platform" / "heldout", REPO / "graders" / "heldout", REPO / "tools" / "heldout"]
 
 
 def sandbox_modules() -> set[str]:

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from heldout.platform.app import create_app
-from heldout.platform.bench_pages import SLUGS, pages_command, run_pages, settings_for
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
@@ -27,6 +26,7 @@ from heldout.platform.models import (
 from heldout.platform.views.admin import bp as admin_bp
 from heldout.platform.views.review import bp as review_bp
 from heldout.platform.views.staff import bp as staff_bp
+from heldout.tools.bench.pages import SLUGS, pages_command, run_pages, settings_for
 from tests.platform.conftest import REPO
 
 CANDIDATES = 20

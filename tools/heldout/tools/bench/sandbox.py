@@ -1,4 +1,5 @@
-"""Queue throughput: a batch of trivial submissions through the real queue and worker."""
+"""`heldout bench sandbox`: the sandbox against bare docker runs, each kind's grading, and
+queue throughput (a batch of trivial submissions through the real queue and worker)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def _settle(app: Any, expected: int, timeout: float) -> None:
 
 def engine_limit(count: int, parallel: int, challenges_dir: Path, say: Say) -> float:
     """The same trivial submission as plain ``docker run --rm``, ``parallel`` at a time."""
-    from heldout.sandbox.bench import engine_throughput
+    from heldout.tools.bench.bare import engine_throughput
 
     return engine_throughput(count, parallel, say, program=TRIVIAL_SUBMISSION,
                              data=challenges_dir / SLUG / "public")
@@ -105,8 +106,8 @@ def queue_throughput(batch: int, workers: int, challenges_dir: Path, say: Say) -
 
 def run_all(n: int, batch: int, challenges_dir: Path, say: Say) -> dict[str, Any]:
     """Everything ``heldout bench sandbox`` reports, as one flat-enough dict."""
-    from heldout.graders.bench import kinds_bench, one_run_for_all_cases
-    from heldout.sandbox.bench import sandbox_bench
+    from heldout.tools.bench.bare import sandbox_bench
+    from heldout.tools.bench.kinds import kinds_bench, one_run_for_all_cases
 
     result = sandbox_bench(n, say)
     rows = kinds_bench(n, challenges_dir, say)

@@ -3,7 +3,7 @@
 ``heldout bench burst`` sets up its own data directory (migrated database, challenges, one
 assessment, one invite per candidate), starts ``heldout serve`` (gunicorn) and ``heldout
 worker`` (real Docker sandbox) on 127.0.0.1, and drives them with Locust from a separate
-process (``python -m heldout.platform.burst load PLAN OUT``): Locust patches the standard
+process (``python -m heldout.tools.bench.burst load PLAN OUT``): Locust patches the standard
 library with gevent when it is imported, which must happen before anything else is loaded.
 Each candidate exchanges its invite link for a session over HTTP, opens the workspace,
 autosaves every few seconds, runs the public checks, submits (most of them in the last
@@ -468,8 +468,8 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say) -> dict[str, Any]:
     """Everything ``heldout bench burst`` reports, as one dict."""
-    from heldout.platform.bench import TRIVIAL_SUBMISSION, engine_limit
     from heldout.platform.processes import stop_processes
+    from heldout.tools.bench.sandbox import TRIVIAL_SUBMISSION, engine_limit
 
     with tempfile.TemporaryDirectory(prefix="heldout-bench-burst-") as tmp:
         root = Path(tmp)
@@ -494,7 +494,7 @@ def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say) -> dict[str, Any]
                 "autosave": asdict(autosave)}))
             say(f"burst: {plan.candidates} candidates over {plan.duration_s:.0f} s "
                 f"(most submit in the last {plan.window_s:.0f} s) against {base_url}")
-            load = subprocess.Popen([sys.executable, "-m", "heldout.platform.burst", "load",
+            load = subprocess.Popen([sys.executable, "-m", "heldout.tools.bench.burst", "load",
                                      str(plan_file), str(out_file)], env=env, start_new_session=True)
             limit = plan.duration_s + plan.drain_timeout_s + 120
             started = time.monotonic()
@@ -654,4 +654,4 @@ def render(result: dict[str, Any]) -> str:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "load":
         sys.exit(_load_main(Path(sys.argv[2]), Path(sys.argv[3])))
-    sys.exit("usage: python -m heldout.platform.burst load PLAN.json OUT.json")
+    sys.exit("usage: python -m heldout.tools.bench.burst load PLAN.json OUT.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from heldout.platform.deploy import deploy_group
+from heldout.tools.deploy import deploy_group
 
 
 def check(env: dict[str, str]) -> tuple[int, str]:

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from heldout.graders import resolve_bundle, scan_bundles
-from heldout.graders.bench import (
+from heldout.graders import evaluate, load_bundle, resolve_bundle, scan_bundles
+from heldout.graders.cases import load_cases
+from heldout.graders.kinds import known_kinds
+from heldout.sandbox.docker_backend import DockerSandbox
+from heldout.sandbox.settings import SandboxSettings
+from heldout.sandbox.spec import JobSpec, Limits
+from heldout.tools.bench.bare import bare_docker_job
+from heldout.tools.bench.kinds import (
     BenchError,
     CountingSandbox,
     KindRow,
@@ -19,12 +25,6 @@ from heldout.graders.bench import (
     one_run_for_all_cases,
     reference_bundles,
 )
-from heldout.graders.cases import load_cases
-from heldout.graders.kinds import known_kinds
-from heldout.sandbox.bench import bare_docker_job
-from heldout.sandbox.docker_backend import DockerSandbox
-from heldout.sandbox.settings import SandboxSettings
-from heldout.sandbox.spec import JobSpec, Limits
 
 pytestmark = pytest.mark.docker
 
@@ -131,3 +131,16 @@ def test_one_reference_bundle_per_kind_that_has_one() -> None:
     assert [bundle.kind for bundle in chosen] == sorted(present)
     assert {"function", "feature_engineering", "model_training"} <= present
     assert set(present) <= set(known_kinds())
+
+
+def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_image: str) -> None:
+    bundle = load_bundle(REPO_CHALLENGES / "churn-service")
+    cold = replace(SandboxSettings.from_environment(), warm_per_profile=0)
+    counting = CountingSandbox(DockerSandbox(cold), capture=tmp_path / "jobs")
+    evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=counting, public=True)
+    assert evaluation.score == 100
+    assert (counting.runs, counting.service_runs) == (1, 1)
+    build, pair = counting.captured
+    assert isinstance(build, JobSpec) and build.command == ("python", "train.py")
+    assert isinstance(pair, tuple) and pair[1].command[-1] == "/harness/deployment_probe.py"
+    assert _bare([pair], tmp_path) > 0  # raises unless the bare probe exited 0

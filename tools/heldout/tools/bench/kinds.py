@@ -24,9 +24,9 @@ from heldout.graders.bundle import scan_bundles
 from heldout.graders.cases import CASES_NAME, load_cases
 from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import known_kinds
-from heldout.sandbox.bench import bare_docker_job, bare_docker_service, summary
 from heldout.sandbox.docker_backend import DockerSandbox
 from heldout.sandbox.settings import SandboxSettings
+from heldout.tools.bench.bare import bare_docker_job, bare_docker_service, summary
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle

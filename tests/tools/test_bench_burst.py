@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from heldout.platform import burst
 from heldout.platform.config import SETTINGS_BY_NAME
+from heldout.tools.bench import burst
 
 CANDIDATES = 5
 EXPECTED_ENDPOINTS = ("invite link", "invite page", "start", "overview", "workspace (first open)",
