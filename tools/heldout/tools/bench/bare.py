@@ -87,19 +87,8 @@ def bare_docker_job(spec: JobSpec, output: Path) -> BareRun:
 
     ``output`` must be writable by the image's user.
     """
-    # Absolute paths: docker takes a relative one for the name of a volume.
-    mounts = ["-v", f"{spec.workspace.resolve()}:{WORKSPACE}:ro",
-              "-v", f"{output.resolve()}:{OUTPUT}"]
-    if spec.data is not None:
-        mounts += ["-v", f"{spec.data.resolve()}:{DATA}:ro"]
-    if spec.harness is not None:
-        mounts += ["-v", f"{spec.harness.resolve()}:{HARNESS}:ro"]
-    env = {"HELDOUT_DATA": DATA, "HELDOUT_OUTPUT": OUTPUT, **spec.env}
-    variables = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
     started = time.monotonic()
-    done = subprocess.run([_docker_cli(), "run", "--rm", *mounts, *variables, "-w", WORKSPACE,
-                           "--entrypoint", spec.command[0], spec.image or default_image(),
-                           *spec.command[1:]],
+    done = subprocess.run([_docker_cli(), "run", "--rm", *_bare_options(spec, output)],
                           check=False, capture_output=True, timeout=spec.limits.wall_seconds + 120)
     seconds = time.monotonic() - started
     return BareRun(seconds, done.returncode, done.stderr.decode(errors="replace")[-2000:])
@@ -131,6 +120,8 @@ def bare_docker_service(service: JobSpec, probe: JobSpec, output: Path) -> BareR
 
 
 def _bare_options(spec: JobSpec, output: Path) -> list[str]:
+    """``docker run``'s arguments for ``spec``: its mounts, environment, directory and command."""
+    # Absolute paths: docker takes a relative one for the name of a volume.
     mounts = ["-v", f"{spec.workspace.resolve()}:{WORKSPACE}:ro",
               "-v", f"{output.resolve()}:{OUTPUT}"]
     if spec.data is not None:
