@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from heldout.graders.errors import GraderError, UnknownName
+from heldout.graders.errors import GraderError
+from heldout.graders.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -164,29 +165,14 @@ def _r2(truth: Array, pred: Array) -> float:
     return float(skm.r2_score(truth, pred))
 
 
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric("roc_auc", "ROC AUC", True, "score", _roc_auc),
-        Metric("accuracy", "accuracy", True, "label", _accuracy),
-        Metric("f1", "F1 score", True, "label", _f1),
-        Metric("log_loss", "log loss", False, "probability", _log_loss),
-        Metric("rmse", "root mean squared error", False, "value", _rmse),
-        Metric("mae", "mean absolute error", False, "value", _mae),
-        Metric("r2", "R²", True, "value", _r2),
-    )
-}
-
-
-def get_metric(name: str) -> Metric:
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise UnknownName("metric", name, list(METRICS)) from None
-
-
-def known_metrics() -> list[str]:
-    return list(METRICS)
+METRICS: Registry[Metric] = Registry("metric")
+METRICS.register(Metric("roc_auc", "ROC AUC", True, "score", _roc_auc))
+METRICS.register(Metric("accuracy", "accuracy", True, "label", _accuracy))
+METRICS.register(Metric("f1", "F1 score", True, "label", _f1))
+METRICS.register(Metric("log_loss", "log loss", False, "probability", _log_loss))
+METRICS.register(Metric("rmse", "root mean squared error", False, "value", _rmse))
+METRICS.register(Metric("mae", "mean absolute error", False, "value", _mae))
+METRICS.register(Metric("r2", "R²", True, "value", _r2))
 
 
 def _fmt(value: float) -> str:
