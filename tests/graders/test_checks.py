@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from heldout.graders.checks import (
@@ -17,6 +20,30 @@ from heldout.graders.checks import (
 from heldout.graders.errors import UnknownName
 from heldout.graders.kinds import KINDS
 from heldout.graders.result import Check
+
+README = Path(__file__).resolve().parents[2] / "challenges" / "README.md"
+ROW = re.compile(r"^\| `([^`]+)` \| (\w+) \| ([^|]+) \|", re.MULTILINE)
+
+
+def readme_checks() -> dict[str, tuple[str, str]]:
+    """challenges/README.md's table of check types: name -> (family, kinds)."""
+    section = README.read_text().split("\n## Checks\n", 1)[1].split("\n## ", 1)[0]
+    return {name: (family, kinds.strip()) for name, family, kinds in ROW.findall(section)}
+
+
+def undocumented_checks() -> set[str]:
+    """Registered check types the README's table lacks."""
+    return set(CHECKS.known()) - set(readme_checks())
+
+
+def test_the_readme_lists_every_registered_check_with_its_family_and_kinds() -> None:
+    shown = readme_checks()
+    assert undocumented_checks() == set()
+    assert set(shown) == set(CHECKS.known())
+    for name, (family, kinds) in shown.items():
+        using = [kind for kind in KINDS.known() if CHECKS.get(name) in KINDS.get(kind).checks]
+        assert family == CHECKS.get(name).kind, name
+        assert kinds == (", ".join(using) or "(every kind, before any run)"), name
 
 
 def test_builtin_checks_have_names_and_explanations() -> None:

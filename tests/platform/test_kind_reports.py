@@ -23,6 +23,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from sqlalchemy import select
 
 from heldout.graders.bundle import Bundle
+from heldout.graders.kinds.deployment.report import ProbeTable, percentile, probe_table
+from heldout.graders.kinds.notebook.render import ALLOWED_TAGS, render_html, sanitise
 from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.blobs import BlobStore
@@ -31,8 +33,6 @@ from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submis
 from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import assessments, grading
 from heldout.platform.services.jobs import backoff
-from heldout.platform.services.notebook_render import ALLOWED_TAGS, render_html, sanitise
-from heldout.platform.services.report_kinds import percentile, probe_table
 from heldout.platform.tasks import grading_settings
 from tests.platform.conftest import PASSWORD, NewInvite, Users, make_app, start_attempt
 
@@ -383,7 +383,8 @@ def test_probe_artefact_as_a_plain_list_and_percentiles() -> None:
     table = probe_table(json.dumps(rows).encode(), (10.0, 18.0))
     assert table.p50_ms == 10.0 and table.p95_ms == 19.0
     assert table.p50_met is True and table.p95_met is False
-    assert percentile([], 0.5) is None and percentile([5.0], 0.95) == 5.0
+    assert percentile([5.0], 0.95) == 5.0
+    assert ProbeTable(()).p50_ms is None and ProbeTable(()).p95_met is None
     with pytest.raises(ValueError, match="not a list"):
         probe_table(b'{"rows": 3}')
 

@@ -58,7 +58,8 @@ def test_the_reasons_name_the_matched_skills_and_kind(catalogue_app: Flask) -> N
 
 
 def test_ranking_cap_and_case_insensitive_tags() -> None:
-    role = roles.Role("r", "R", "", skills=("SQL", "pandas"), kinds=("sql",))
+    role = roles.Role("data-engineer", "R", "", skills=("SQL", "pandas"))
+    assert role.kinds == ("feature_engineering", "sql")  # what those kinds declare
 
     def challenge(slug: str, kind: str, skills: list[str], minutes: int) -> Challenge:
         return Challenge(slug=slug, title=slug, kind=kind, skills=skills,
