@@ -180,6 +180,26 @@ def assert_inert(frame: str, html: ModuleType) -> None:
                 assert all(c.startswith("nb-") for c in value.split()), value
 
 
+# --- the kinds' templates -----------------------------------------------------------------
+
+def test_a_page_can_load_a_kinds_declared_part_templates_and_nothing_else(app: Flask) -> None:
+    from jinja2 import TemplateNotFound
+
+    from heldout.graders.kinds import KINDS
+    from heldout.platform.templating import kind_template
+
+    names = [kind_template(kind, part) for kind in KINDS.known()
+             for part in KINDS.get(kind).report_parts]
+    assert sorted(names) == ["kinds/deployment/report.html", "kinds/notebook/report.html",
+                             "kinds/sql/report.html"]
+    for name in names:
+        assert app.jinja_env.get_template(name).filename is not None
+    for name in ("kinds/sql/__init__.py", "kinds/sql/sql_harness.py", "kinds/sql/../sql/report.html",
+                 "kinds/nosuch/report.html", "kinds/sql", "kinds/function/report.html"):
+        with pytest.raises(TemplateNotFound):
+            app.jinja_env.get_template(name)
+
+
 # --- sanitising -------------------------------------------------------------------------
 
 def test_sanitiser_removes_every_active_or_external_part() -> None:
