@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.kinds.deployment.report import percentile, read_probe
-from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.kinds.deployment.report import ProbeTable, percentile, probe_table
+from heldout.graders.kinds.parts import KeptArtefact, ReportPart
 from heldout.graders.metrics import METRICS
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import describe_stop
@@ -179,6 +179,15 @@ def _request(raw: Any, where: str) -> ServiceRequest:
         raise GraderError(f"{where}: raw must be a string")
     return ServiceRequest(raw["label"][:200], kind, text, huge,
                           None if expected is None else float(expected))
+
+
+def read_probe(artefact: KeptArtefact) -> ProbeTable:
+    """The report part: the probe table, against the graded bundle's latency targets while
+    that version still exists."""
+    grading = artefact.grading()
+    if isinstance(grading, DeploymentGrading):
+        return probe_table(artefact.data(), (grading.latency_p50_ms, grading.latency_p95_ms))
+    return probe_table(artefact.data())
 
 
 class DeploymentKind:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from heldout.graders.kinds.parts import KeptArtefact, Unreadable, clipped, json_artefact, non_negative
+from heldout.graders.kinds.parts import Unreadable, clipped, json_artefact, non_negative
 
 MAX_PROBE_ROWS = 2000
 
@@ -124,12 +124,3 @@ def probe_table(data: bytes, targets: tuple[float | None, float | None] = (None,
                       recorded_p50_ms=non_negative(recorded.get("latency_p50_ms")),
                       recorded_p95_ms=non_negative(recorded.get("latency_p95_ms")))
 
-
-def read_probe(artefact: KeptArtefact) -> ProbeTable:
-    """The probe table, against the graded bundle's latency targets where it still exists."""
-    from heldout.graders.kinds.deployment import DeploymentGrading  # the package imports this module
-
-    grading = artefact.grading()
-    if isinstance(grading, DeploymentGrading):
-        return probe_table(artefact.data(), (grading.latency_p50_ms, grading.latency_p95_ms))
-    return probe_table(artefact.data())
