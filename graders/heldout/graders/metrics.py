@@ -11,12 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from heldout.graders.errors import GraderError
+from heldout.graders.errors import GraderError, UnknownName
 from heldout.graders.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from heldout.graders.fields import Table
 
     Array: TypeAlias = npt.NDArray[np.float64]
 PredictionKind = Literal["score", "probability", "label", "value"]
@@ -173,6 +175,20 @@ METRICS.register(Metric("log_loss", "log loss", False, "probability", _log_loss)
 METRICS.register(Metric("rmse", "root mean squared error", False, "value", _rmse))
 METRICS.register(Metric("mae", "mean absolute error", False, "value", _mae))
 METRICS.register(Metric("r2", "R²", True, "value", _r2))
+
+
+def read_scale(table: Table) -> tuple[Metric, float, float]:
+    """A ``[grading]`` table's ``metric``, ``baseline`` and ``target``: a registered metric,
+    and a target on its better side of the baseline."""
+    try:
+        metric = METRICS.get(table.string("metric"))
+    except UnknownName as exc:
+        raise table.error("metric", str(exc)) from None
+    baseline, target = table.number("baseline"), table.number("target")
+    problem = metric.scale_problem(baseline, target)
+    if problem:
+        raise table.error("target", problem)
+    return metric, baseline, target
 
 
 def _fmt(value: float) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from heldout.graders.bundle_types import GradingConfig
+from heldout.graders.errors import GraderError
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle, SubmissionSpec
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
     from heldout.graders.result import Evaluation, Split
     from heldout.sandbox.backend import Sandbox
 
-__all__ = ["GradingConfig", "Kind"]
+__all__ = ["GradingConfig", "Kind", "grading_of"]
+
+Config = TypeVar("Config", bound=GradingConfig)
 
 
 class Kind(Protocol):
@@ -57,3 +60,11 @@ class Kind(Protocol):
         propagate and become ``internal_error`` in :func:`heldout.graders.evaluate`.
         """
         ...
+
+
+def grading_of(bundle: Bundle, config: type[Config]) -> Config:
+    """``bundle``'s ``[grading]`` as the kind's own config type; another is a grader fault."""
+    grading = bundle.grading
+    if not isinstance(grading, config):
+        raise GraderError(f"{bundle.slug}: grading config is {type(grading).__name__}")
+    return grading

@@ -22,11 +22,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
+from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
+from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.deployment.report import ProbeTable, percentile, probe_table
 from heldout.graders.kinds.parts import KeptArtefact, ReportPart
-from heldout.graders.metrics import METRICS
+from heldout.graders.metrics import METRICS, read_scale
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import describe_stop
 from heldout.graders.tables import read_capped
@@ -223,17 +223,9 @@ class DeploymentKind:
             _relative_file(table, "build", build)
             if not build.endswith(".py") or not submission.accepts(build):
                 raise table.error("build", f"{build!r} must be a .py file the submission accepts")
-        metric = table.string("metric")
-        try:
-            measure = METRICS.get(metric)
-        except UnknownName as exc:
-            raise table.error("metric", str(exc)) from None
-        baseline, target = table.number("baseline"), table.number("target")
-        problem = measure.scale_problem(baseline, target)
-        if problem:
-            raise table.error("target", problem)
+        metric, baseline, target = read_scale(table)
         config = DeploymentGrading(
-            interface=interface, app=app, command=command, metric=metric, baseline=baseline,
+            interface=interface, app=app, command=command, metric=metric.name, baseline=baseline,
             target=target, prediction_field=table.string("prediction_field"),
             points=_points(table), build=build,
             workers=table.integer("workers", 2, minimum=1),
@@ -265,15 +257,9 @@ class DeploymentKind:
                                   "needs requests per split)")
         return config
 
-    def _config(self, bundle: Bundle) -> DeploymentGrading:
-        config = bundle.grading
-        if not isinstance(config, DeploymentGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """Both request files parse; the expected values suit the metric."""
-        config = self._config(bundle)
+        config = grading_of(bundle, DeploymentGrading)
         metric = METRICS.get(config.metric)
         for directory in (bundle.public_dir, bundle.hidden_dir):
             requests = load_requests(directory / config.requests)
@@ -287,7 +273,7 @@ class DeploymentKind:
               split: Split) -> Evaluation:
         """The build, the service and the probe, with the split's requests (the public ones'
         answers are public)."""
-        config = self._config(bundle)
+        config = grading_of(bundle, DeploymentGrading)
         data_dir = bundle.hidden_dir if split == "hidden" else bundle.public_dir
         requests = load_requests(data_dir / config.requests)
         labels = {"heldout.challenge": bundle.slug, "heldout.split": split}

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 from heldout.graders.checks import METRIC, RUN, CheckType
 from heldout.graders.downstream import MODELS
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
+from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.parts import ReportPart
-from heldout.graders.metrics import METRICS, MetricScale, points
+from heldout.graders.metrics import METRICS, MetricScale, points, read_scale
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped, read_labels, show
@@ -174,19 +174,10 @@ class FeatureEngineering:
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
-        metric_name = table.string("metric")
-        try:
-            metric = METRICS.get(metric_name)
-        except UnknownName as exc:
-            raise table.error("metric", str(exc)) from None
+        metric, baseline, target = read_scale(table)
         if metric.predictions == "value":
-            raise table.error("metric", f"{metric_name} scores regression; the downstream "
+            raise table.error("metric", f"{metric.name} scores regression; the downstream "
                               "models are classifiers")
-        baseline = table.number("baseline")
-        target = table.number("target")
-        problem = metric.scale_problem(baseline, target)
-        if problem:
-            raise table.error("target", problem)
         model = table.string("model")
         try:
             MODELS.get(model)
@@ -233,14 +224,14 @@ class FeatureEngineering:
             raise table.error("test", f"hidden/{test} must have the training columns "
                               f"without {label_column!r}, in the same order")
         return FeatureEngineeringGrading(
-            metric=metric_name, baseline=baseline, target=target, model=model,
+            metric=metric.name, baseline=baseline, target=target, model=model,
             id_column=id_column, label_column=label_column, transform=transform, train=train,
             test=test, labels=labels, max_features=max_features,
             max_features_bytes=int(max_mb * 1024 * 1024), public_holdout=holdout,
         )
 
     def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
-        config = _config(bundle)
+        config = grading_of(bundle, FeatureEngineeringGrading)
         metric = METRICS.get(config.metric)
         return (MetricScale(metric.name, metric.title, config.baseline, config.target,
                             metric.higher_is_better, MAX_SCORE),)
@@ -250,7 +241,7 @@ class FeatureEngineering:
         import numpy as np
 
         split = hidden_split(bundle, np.random.default_rng(0))
-        metric = METRICS.get(_config(bundle).metric)
+        metric = METRICS.get(grading_of(bundle, FeatureEngineeringGrading).metric)
         metric.compute(tuple(split.test_labels), [float(split.test_labels[0])] * len(split.test_labels))
 
     def grade(self, bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Evaluation:
@@ -263,13 +254,6 @@ class FeatureEngineering:
 
         return _grade(bundle, workspace, sandbox,
                       hidden_split(bundle, np.random.default_rng(secrets.randbits(128))))
-
-
-def _config(bundle: Bundle) -> FeatureEngineeringGrading:
-    config = bundle.grading
-    if not isinstance(config, FeatureEngineeringGrading):
-        raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-    return config
 
 
 def _floats(values: Sequence[str], what: str) -> Matrix:
@@ -298,7 +282,7 @@ def _disguised(table: CsvTable, order: npt.NDArray[np.int64], id_at: int,
 def hidden_split(bundle: Bundle, rng: np.random.Generator) -> RunData:
     import numpy as np
 
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     train = read_bundle_csv(bundle.public_dir / config.train)
     test = read_bundle_csv(bundle.hidden_dir / config.test)
     labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
@@ -324,7 +308,7 @@ def hidden_split(bundle: Bundle, rng: np.random.Generator) -> RunData:
 def public_split(bundle: Bundle) -> RunData:
     import numpy as np
 
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     train = read_bundle_csv(bundle.public_dir / config.train)
     rng = np.random.default_rng(PUBLIC_SEED)
     order = rng.permutation(len(train.rows))
@@ -347,7 +331,7 @@ def public_split(bundle: Bundle) -> RunData:
 
 def stage_harness(directory: Path, bundle: Bundle, data: RunData) -> None:
     """The per-run /harness: harness code, its config and the test features (never labels)."""
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     shutil.copyfile(HARNESS_SOURCE, directory / HARNESS_NAME)
     (directory / "test.csv").write_text(
         _csv_text(data.test_features.header, data.test_features.rows), encoding="utf-8")
@@ -481,7 +465,7 @@ def feature_count_check(train: FeatureTable, test: FeatureTable, cap: int) -> Ch
 
 
 def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, data: RunData) -> Evaluation:
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     metric = METRICS.get(config.metric)
     with tempfile.TemporaryDirectory(prefix="heldout-harness-") as harness, \
             tempfile.TemporaryDirectory(prefix="heldout-output-") as output_dir:

@@ -14,7 +14,7 @@ from heldout.graders.cases import CASES_NAME, Case, CasesError, CaseSet, load_ca
 from heldout.graders.checks import RUN, TESTS, CheckType, Tally, tally_check
 from heldout.graders.compare import InvalidValue, compare, decode
 from heldout.graders.errors import BundleError, GraderError
-from heldout.graders.kinds.base import GradingConfig
+from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.parts import ReportPart
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
@@ -89,15 +89,9 @@ class FunctionKind:
     def _cases(self, root: Path, split: str, config: FunctionGrading) -> CaseSet:
         return load_cases(root / split / CASES_NAME, functions=config.functions)
 
-    def _config(self, bundle: Bundle) -> FunctionGrading:
-        config = bundle.grading
-        if not isinstance(config, FunctionGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """Every case file parses, its references exist and fit the run's time limit."""
-        config = self._config(bundle)
+        config = grading_of(bundle, FunctionGrading)
         for split in ("public", "hidden"):
             cases = self._cases(bundle.root, split, config)
             total = sum(case.timeout or config.case_timeout for case in cases.cases)
@@ -108,7 +102,7 @@ class FunctionKind:
     def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
               split: Split) -> Evaluation:
         """The split's cases (public/ or hidden/cases.jsonl), scored the same way."""
-        config = self._config(bundle)
+        config = grading_of(bundle, FunctionGrading)
         try:
             cases = self._cases(bundle.root, split, config)
         except CasesError as exc:

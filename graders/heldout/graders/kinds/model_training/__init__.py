@@ -8,10 +8,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
+from heldout.graders.errors import BundleError, CandidateOutputError, UnknownName
+from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.parts import ReportPart
-from heldout.graders.metrics import METRICS
+from heldout.graders.metrics import METRICS, read_scale
 from heldout.graders.result import MAX_SCORE, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import Labels, read_labels, read_predictions
@@ -67,12 +67,7 @@ class ModelTraining:
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
-        metric = _metric_name(table, "metric", table.string("metric"))
-        baseline = table.number("baseline")
-        target = table.number("target")
-        problem = METRICS.get(metric).scale_problem(baseline, target)
-        if problem:
-            raise table.error("target", problem)
+        metric, baseline, target = read_scale(table)
         id_column = table.string("id_column")
         prediction_column = table.string("prediction_column")
         if id_column == prediction_column:
@@ -106,16 +101,14 @@ class ModelTraining:
                 raise table.error(key, f"hidden/{labels} has no column {column!r} "
                                   f"(header: {','.join(header)})")
         return ModelTrainingGrading(
-            metric=metric, baseline=baseline, target=target, id_column=id_column,
+            metric=metric.name, baseline=baseline, target=target, id_column=id_column,
             prediction_column=prediction_column, label_column=label_column,
             predictions=predictions, labels=labels,
             max_predictions_bytes=int(max_mb * 1024 * 1024), report_metrics=report,
         )
 
     def _labels(self, bundle: Bundle) -> tuple[ModelTrainingGrading, Labels]:
-        config = bundle.grading
-        if not isinstance(config, ModelTrainingGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
+        config = grading_of(bundle, ModelTrainingGrading)
         labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
                              label_column=config.label_column)
         return config, labels

@@ -33,11 +33,11 @@ from heldout.graders.checks import (
     tally_check,
 )
 from heldout.graders.compare import InvalidValue, Tolerance, compare, decode, show
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
+from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
+from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.notebook.render import read_executed
 from heldout.graders.kinds.parts import ReportPart
-from heldout.graders.metrics import METRICS
+from heldout.graders.metrics import METRICS, read_scale
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import describe_stop, run_check
 from heldout.graders.tables import read_capped, read_labels, read_predictions, strict_json
@@ -293,20 +293,12 @@ def read_expected(path: Path, shown: str) -> tuple[Expected, ...]:
 def _predictions(table: Table, root: Path) -> PredictionsGrading | None:
     if not table.raw:
         return None
-    metric = table.string("metric")
-    try:
-        scale = METRICS.get(metric)
-    except UnknownName as exc:
-        raise table.error("metric", str(exc)) from None
-    baseline, target = table.number("baseline"), table.number("target")
-    problem = scale.scale_problem(baseline, target)
-    if problem:
-        raise table.error("target", problem)
+    metric, baseline, target = read_scale(table)
     points = table.number("points")
     if points <= 0:
         raise table.error("points", "must be positive")
     config = PredictionsGrading(
-        metric=metric, baseline=baseline, target=target, points=points,
+        metric=metric.name, baseline=baseline, target=target, points=points,
         id_column=table.string("id_column"), prediction_column=table.string("prediction_column"),
         label_column=table.string("label_column"), file=_plain_name(table, "file", "predictions.csv"),
         labels=_plain_name(table, "labels", "labels.csv"),
@@ -380,15 +372,9 @@ class NotebookKind:
             exports=exported, predictions=predictions,
             max_notebook_bytes=int(max_mb * 1024 * 1024), max_answers_bytes=max_answers_kb * 1024)
 
-    def _config(self, bundle: Bundle) -> NotebookGrading:
-        config = bundle.grading
-        if not isinstance(config, NotebookGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """The time limits fit the run, and the hidden labels suit the metric."""
-        config = self._config(bundle)
+        config = grading_of(bundle, NotebookGrading)
         if config.total_timeout + KERNEL_START_MARGIN > bundle.limits.wall_seconds:
             raise GraderError(f"{bundle.slug}: [grading].total_timeout {config.total_timeout:g} s "
                               f"leaves under {KERNEL_START_MARGIN:g} s of the run's "
@@ -404,7 +390,7 @@ class NotebookKind:
         """The public checks: the run, the test cells and the outputs' format; no hidden
         value is compared."""
         public = split == "public"
-        config = self._config(bundle)
+        config = grading_of(bundle, NotebookGrading)
         submitted = read_submission(workspace / bundle.submission.entrypoint)
         if submitted.problem is not None:
             check = NOTEBOOK.failed(f"not run: {submitted.problem}")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from heldout.graders.checks import RUN, CheckType
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
-from heldout.graders.kinds.base import GradingConfig
+from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.parts import ReportPart
 from heldout.graders.kinds.sql.report import read_shapes
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
@@ -182,15 +182,9 @@ class SqlKind:
                                   "result per split)")
         return config
 
-    def _config(self, bundle: Bundle) -> SqlGrading:
-        config = bundle.grading
-        if not isinstance(config, SqlGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """Every expected table parses and fits the row cap the candidate's run gets."""
-        config = self._config(bundle)
+        config = grading_of(bundle, SqlGrading)
         for split, directory in (("public", bundle.public_dir), ("hidden", bundle.hidden_dir)):
             for query in config.queries:
                 expected = load_expected(directory, query.name)
@@ -205,7 +199,7 @@ class SqlKind:
     def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
               split: Split) -> Evaluation:
         """The split's database and expected results (public/ or hidden/), scored the same way."""
-        config = self._config(bundle)
+        config = grading_of(bundle, SqlGrading)
         data_dir = bundle.hidden_dir if split == "hidden" else bundle.public_dir
         expected = {q.name: load_expected(data_dir, q.name) for q in config.queries}
         with tempfile.TemporaryDirectory(prefix="heldout-harness-") as tmp:
