@@ -177,13 +177,17 @@ METRICS.register(Metric("mae", "mean absolute error", False, "value", _mae))
 METRICS.register(Metric("r2", "R²", True, "value", _r2))
 
 
-def read_scale(table: Table) -> tuple[Metric, float, float]:
-    """A ``[grading]`` table's ``metric``, ``baseline`` and ``target``: a registered metric,
-    and a target on its better side of the baseline."""
+def read_scale(table: Table, unsuited: Callable[[Metric], str | None] = lambda metric: None
+               ) -> tuple[Metric, float, float]:
+    """A ``[grading]`` table's ``metric``, ``baseline`` and ``target``: a registered metric
+    (that ``unsuited`` finds no fault with), and a target on its better side of the baseline."""
     try:
         metric = METRICS.get(table.string("metric"))
     except UnknownName as exc:
         raise table.error("metric", str(exc)) from None
+    why = unsuited(metric)
+    if why:
+        raise table.error("metric", why)
     baseline, target = table.number("baseline"), table.number("target")
     problem = metric.scale_problem(baseline, target)
     if problem:

@@ -24,7 +24,7 @@ from heldout.graders.downstream import MODELS
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.parts import ReportPart
-from heldout.graders.metrics import METRICS, MetricScale, points, read_scale
+from heldout.graders.metrics import METRICS, Metric, MetricScale, points, read_scale
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped, read_labels, show
@@ -161,6 +161,12 @@ def _relative(table: Table, key: str, default: str) -> str:
     return value
 
 
+def _unsuited(metric: Metric) -> str | None:
+    if metric.predictions == "value":
+        return f"{metric.name} scores regression; the downstream models are classifiers"
+    return None
+
+
 class FeatureEngineering:
     """The harness fits the candidate's transform; the host trains a fixed model on it."""
 
@@ -174,10 +180,7 @@ class FeatureEngineering:
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
-        metric, baseline, target = read_scale(table)
-        if metric.predictions == "value":
-            raise table.error("metric", f"{metric.name} scores regression; the downstream "
-                              "models are classifiers")
+        metric, baseline, target = read_scale(table, _unsuited)
         model = table.string("model")
         try:
             MODELS.get(model)
