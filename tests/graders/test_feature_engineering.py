@@ -20,6 +20,7 @@ from heldout.graders.errors import BundleError, CandidateOutputError, UnknownNam
 from heldout.graders.kinds import KINDS
 from heldout.graders.kinds.feature_engineering import (
     FeatureEngineering,
+    FeatureEngineeringGrading,
     FeatureTable,
     feature_count_check,
     finite_check,
@@ -77,8 +78,9 @@ def _table(columns: list[str], rows: list[list[str]], *, row_ids: list[str] | No
 def test_kind_is_registered_and_loads_the_bundle(bundle: Bundle) -> None:
     assert isinstance(KINDS.get("feature_engineering"), FeatureEngineering)
     assert bundle.kind == "feature_engineering"
-    (scale,) = FeatureEngineering().scales(bundle)
-    assert (scale.metric, scale.baseline, scale.target) == ("roc_auc", 0.75, 0.93)
+    config = bundle.grading
+    assert isinstance(config, FeatureEngineeringGrading)
+    assert (config.metric, config.baseline, config.target) == ("roc_auc", 0.75, 0.93)
     KINDS.get(bundle.kind).verify(bundle)
 
 

@@ -84,18 +84,6 @@ class Metric:
         return None
 
 
-@dataclass(frozen=True)
-class MetricScale:
-    """How a bundle turns one metric into points, for reports that draw the scale."""
-
-    metric: str
-    title: str
-    baseline: float
-    target: float
-    higher_is_better: bool
-    max_points: float
-
-
 def points(value: float, *, baseline: float, target: float, max_points: float) -> float:
     """Linear points: none at ``baseline``, all at ``target``, clipped in between.
 

@@ -24,7 +24,7 @@ from heldout.graders.downstream import MODELS
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig, grading_of
 from heldout.graders.kinds.parts import ReportPart
-from heldout.graders.metrics import METRICS, Metric, MetricScale, points, read_scale
+from heldout.graders.metrics import METRICS, Metric, points, read_scale
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped, read_labels, show
@@ -232,12 +232,6 @@ class FeatureEngineering:
             test=test, labels=labels, max_features=max_features,
             max_features_bytes=int(max_mb * 1024 * 1024), public_holdout=holdout,
         )
-
-    def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
-        config = grading_of(bundle, FeatureEngineeringGrading)
-        metric = METRICS.get(config.metric)
-        return (MetricScale(metric.name, metric.title, config.baseline, config.target,
-                            metric.higher_is_better, MAX_SCORE),)
 
     def verify(self, bundle: Bundle) -> None:
         """Every hidden test row has a label, and the labels suit the metric."""
