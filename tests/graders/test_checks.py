@@ -75,11 +75,13 @@ def test_registering_a_taken_name_again_fails() -> None:
 
 
 def test_each_verdict_belongs_to_one_registered_type() -> None:
-    assert type_of(RUN.passed("ok")) is RUN
-    assert type_of(TESTS.passed("ok", label="tests: ties")) is TESTS
-    assert type_of(CHECKS.get("query").failed("x", label="query: retention")) is CHECKS.get("query")
-    assert type_of(METRIC.passed("ok", label="roc_auc")) is METRIC
-    assert type_of(Check("made-up", "test", True, 0, 0, "")) is None
+    for check, expected in ((RUN.passed("ok"), RUN),
+                            (TESTS.passed("ok", label="tests: ties"), TESTS),
+                            (CHECKS.get("query").failed("x", label="query: retention"),
+                             CHECKS.get("query")),
+                            (METRIC.passed("ok", label="roc_auc"), METRIC),
+                            (Check("made-up", "test", True, 0, 0, ""), None)):
+        assert type_of(check.name, check.kind) is expected, check.name
 
 
 def test_verdicts_carry_type_kind_and_label() -> None:

@@ -200,6 +200,18 @@ def test_a_page_can_load_a_kinds_declared_part_templates_and_nothing_else(app: F
             app.jinja_env.get_template(name)
 
 
+def test_every_labelled_check_is_explained_by_its_type() -> None:
+    from heldout.graders.checks import CHECKS
+    from heldout.platform.services import public_runs, reports
+
+    for name, kind, type_name in (("query: retention", "test", "query"),
+                                  ("tests: notebook cells", "test", "tests"),
+                                  ("roc_auc", "metric", "metric"), ("runs-clean", "run", "runs-clean")):
+        assert reports.check_explanation(name, kind) == CHECKS.get(type_name).explanation
+        assert public_runs.explanation(name, kind)
+    assert reports.check_explanation("made-up", "test") == ""
+
+
 # --- sanitising -------------------------------------------------------------------------
 
 def test_sanitiser_removes_every_active_or_external_part() -> None:
