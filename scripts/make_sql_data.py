@@ -28,7 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "challenges" / "retention-cohorts"
-HARNESS = ROOT / "graders" / "heldout" / "graders" / "harness" / "sql_harness.py"
+HARNESS = ROOT / "graders" / "heldout" / "graders" / "kinds" / "sql" / "sql_harness.py"
 QUERIES = ("cohort_sizes", "weekly_retention", "best_week_one")
 TABLES = ("users", "events")
 START = dt.datetime(2024, 1, 1)  # a Monday: cohort weeks start on Mondays

@@ -19,7 +19,7 @@ from heldout.graders import (
 )
 from heldout.graders.bundle import bundle_version, default_challenges_dir
 from heldout.graders.errors import ServedFileNotFound
-from heldout.graders.kinds import get_kind, known_kinds
+from heldout.graders.kinds import KINDS
 from heldout.graders.kinds.model_training import ModelTrainingGrading
 from heldout.graders.serving import public_files, served_file, starter_files
 from heldout.sandbox.spec import Limits
@@ -57,7 +57,7 @@ BAD_FIELDS = [
     ('title = "Tiny"', "title = 3", "title: must be a string"),
     ('title = "Tiny"', 'title = "  "', "title: must not be empty"),
     ('kind = "model_training"', 'kind = "kaggle"',
-     f"kind: unknown kind 'kaggle'; known: {', '.join(known_kinds())}"),
+     f"kind: unknown kind 'kaggle'; known: {', '.join(KINDS.known())}"),
     ('skills = ["classification"]', 'skills = "classification"', "skills: must be a list"),
     ('difficulty = "easy"', 'difficulty = "trivial"',
      "difficulty: unknown value 'trivial'; known: easy, medium, hard"),
@@ -238,9 +238,9 @@ def test_scan_reports_broken_bundles_without_hiding_good_ones(bundle_dir: Path) 
 
 
 def test_kind_registry_lists_known_kinds() -> None:
-    assert "model_training" in known_kinds()
-    with pytest.raises(LookupError, match=f"unknown kind 'notebookz'; known: {', '.join(known_kinds())}$"):
-        get_kind("notebookz")
+    assert "model_training" in KINDS.known()
+    with pytest.raises(LookupError, match=f"unknown kind 'notebookz'; known: {', '.join(KINDS.known())}$"):
+        KINDS.get("notebookz")
 
 
 def test_served_files_never_include_hidden(bundle_dir: Path) -> None:
@@ -271,4 +271,4 @@ def test_repository_bundles_load(copy_repo_bundle: Callable[[str], Path]) -> Non
     assert bundle.kind == "model_training"
     assert {c.name for c in bundle.solutions} == {"reference", "starter"}
     assert bundle.limits.wall_seconds == 120 and bundle.limits.memory_mb == 2048
-    get_kind(bundle.kind).verify(bundle)
+    KINDS.get(bundle.kind).verify(bundle)

@@ -29,22 +29,23 @@ from heldout.graders.kinds.deployment import (
     CONCURRENCY,
     LATENCY,
     PROBE_REPORT,
+    PROBE_SOURCE,
     STARTUP,
     VALIDATION,
     DeploymentGrading,
     ServiceRequest,
     load_requests,
-    percentile,
     prediction_of,
     refusal_problem,
     score_service,
     service_command,
 )
+from heldout.graders.kinds.deployment.report import percentile
 from heldout.sandbox.spec import JobSpec, OutputFile, RunResult
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = REPO / "challenges" / "churn-service"
-PROBE = REPO / "graders" / "heldout" / "graders" / "harness" / "deployment_probe.py"
+PROBE = PROBE_SOURCE
 RECORD = {"age": 40, "tenure_months": 3, "contract": "month-to-month"}
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -88,8 +89,8 @@ def test_the_bundle_loads_and_verifies() -> None:
     config = bundle.grading
     assert isinstance(config, DeploymentGrading)
     assert (config.interface, config.build, config.workers) == ("wsgi", "train.py", 2)
-    from heldout.graders.kinds import get_kind
-    get_kind("deployment").verify(bundle)
+    from heldout.graders.kinds import KINDS
+    KINDS.get("deployment").verify(bundle)
 
 
 def test_the_generator_reproduces_the_committed_data() -> None:
@@ -644,7 +645,7 @@ def test_an_asgi_app_is_served_by_uvicorn(tmp_path: Path, sandbox_image: str) ->
     submission = tmp_path / "asgi"
     submission.mkdir()
     (submission / "app.py").write_text(ASGI_APP)
-    evaluation = evaluate(bundle, submission, public=True)
+    evaluation = evaluate(bundle, submission, split="public")
     assert evaluation.status == "graded", evaluation.error
     checks = _checks(evaluation)
     assert checks["startup"].passed and checks["run"].passed, checks["run"].detail

@@ -15,11 +15,12 @@ import pytest
 
 from heldout.graders import evaluate, resolve_bundle
 from heldout.graders.bundle import Bundle, load_bundle
-from heldout.graders.downstream import get_model, known_models
+from heldout.graders.downstream import MODELS
 from heldout.graders.errors import BundleError, CandidateOutputError, UnknownName
-from heldout.graders.kinds import get_kind
+from heldout.graders.kinds import KINDS
 from heldout.graders.kinds.feature_engineering import (
     FeatureEngineering,
+    FeatureEngineeringGrading,
     FeatureTable,
     feature_count_check,
     finite_check,
@@ -30,7 +31,7 @@ from heldout.graders.kinds.feature_engineering import (
     rows_check,
     stage_harness,
 )
-from heldout.graders.metrics import get_metric
+from heldout.graders.metrics import METRICS
 from heldout.sandbox.spec import (
     Finding,
     JobSpec,
@@ -75,11 +76,12 @@ def _table(columns: list[str], rows: list[list[str]], *, row_ids: list[str] | No
 # --- the bundle's [grading] rules -------------------------------------------------------
 
 def test_kind_is_registered_and_loads_the_bundle(bundle: Bundle) -> None:
-    assert isinstance(get_kind("feature_engineering"), FeatureEngineering)
+    assert isinstance(KINDS.get("feature_engineering"), FeatureEngineering)
     assert bundle.kind == "feature_engineering"
-    (scale,) = FeatureEngineering().scales(bundle)
-    assert (scale.metric, scale.baseline, scale.target) == ("roc_auc", 0.75, 0.93)
-    get_kind(bundle.kind).verify(bundle)
+    config = bundle.grading
+    assert isinstance(config, FeatureEngineeringGrading)
+    assert (config.metric, config.baseline, config.target) == ("roc_auc", 0.75, 0.93)
+    KINDS.get(bundle.kind).verify(bundle)
 
 
 def _edit_toml(root: Path, old: str, new: str) -> None:
@@ -113,8 +115,8 @@ def test_hidden_test_features_must_not_hold_the_labels(bundle_copy: Path) -> Non
 
 def test_unknown_downstream_model_lists_the_known_ones() -> None:
     with pytest.raises(UnknownName, match="gradient_boosting, logistic_regression"):
-        get_model("svm")
-    assert known_models() == ["gradient_boosting", "logistic_regression"]
+        MODELS.get("svm")
+    assert MODELS.known() == ["gradient_boosting", "logistic_regression"]
 
 
 # --- what reaches the sandbox --------------------------------------------------------
@@ -242,8 +244,8 @@ def test_downstream_models_are_deterministic_and_learn(name: str) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 4))
     y = (x[:, 0] + 0.5 * rng.normal(size=600) > 0).astype(float)
-    metric = get_metric("roc_auc")
-    model = get_model(name)
+    metric = METRICS.get("roc_auc")
+    model = MODELS.get(name)
     first = model.predictions(metric, x[:400], y[:400], x[400:])
     again = model.predictions(metric, x[:400], y[:400], x[400:])
     assert np.array_equal(first, again)
@@ -255,7 +257,7 @@ def test_features_a_model_cannot_use_are_the_candidates_fault() -> None:
     x = np.array([[1.7e308], [1.7e308], [-1.7e308], [0.0]])
     y = np.array([0.0, 1.0, 0.0, 1.0])
     with pytest.raises(CandidateOutputError, match="logistic_regression"):
-        get_model("logistic_regression").predictions(get_metric("roc_auc"), x, y, x)
+        MODELS.get("logistic_regression").predictions(METRICS.get("roc_auc"), x, y, x)
 
 
 # --- grading with a stand-in sandbox (host-side paths only) -------------------------------
@@ -347,7 +349,7 @@ def test_public_checks_score_the_reference_on_public_rows(sandbox_image: str,
     workspace = tmp_path / "workspace"
     stage_submission(bundle.submission, bundle.solution("reference").path, workspace)
     guarded = GuardedSandbox(get_sandbox(), forbidden=(bundle.hidden_dir, bundle.solutions_dir))
-    result = FeatureEngineering().grade_public(bundle, workspace, guarded)
+    result = FeatureEngineering().grade(bundle, workspace, guarded, "public")
     assert result.status == "graded" and result.score is not None and result.score >= 90
     metric = next(c for c in result.checks if c.name == "roc_auc")
     assert "public holdout" in metric.detail

@@ -12,9 +12,11 @@ import pytest
 
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle import Bundle
+from heldout.graders.checks import CheckType
 from heldout.graders.guard import GuardedSandbox
-from heldout.graders.kinds import get_kind
-from heldout.graders.result import Evaluation
+from heldout.graders.kinds import KINDS
+from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.result import Evaluation, Split
 from heldout.sandbox.spec import JobSpec
 
 from .conftest import FakeSandbox
@@ -27,23 +29,24 @@ class Peeking:
 
     name = "peeking"
     summary = "a kind that tries to mount answer files"
+    checks: tuple[CheckType, ...] = ()
+    artefacts: tuple[str, ...] = ()
+    report_parts: tuple[ReportPart, ...] = ()
+    roles: tuple[str, ...] = ()
 
     def __init__(self, mounts: MountMaker, scratch: Path, *, service: bool = False) -> None:
         self.mounts = mounts
         self.scratch = scratch
         self.service = service
-        self.model_training = get_kind("model_training")
+        self.model_training = KINDS.get("model_training")
 
     def parse_grading(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not used: the bundle is loaded as model_training")
 
-    def scales(self, bundle: Bundle) -> Any:
-        return ()
-
     def verify(self, bundle: Bundle) -> None:
         return None
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: Any) -> Evaluation:
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Any, split: Split) -> Evaluation:
         mounts = self.mounts(bundle, workspace, self.scratch)
         spec = JobSpec(command=("python", "solution.py"), workspace=workspace,
                        data=mounts.get("data"), harness=mounts.get("harness"))
@@ -96,9 +99,7 @@ ATTEMPTS: dict[str, MountMaker] = {
 
 def _grade(monkeypatch: pytest.MonkeyPatch, bundle_dir: Path, submission: Path,
            kind: Peeking) -> tuple[Evaluation, FakeSandbox]:
-    from heldout.graders import kinds
-
-    monkeypatch.setitem(kinds._KINDS, kind.name, kind)
+    monkeypatch.setitem(KINDS._entries, kind.name, kind)
     bundle = dataclasses.replace(load_bundle(bundle_dir), kind=kind.name)
     sandbox = FakeSandbox()
     return evaluate(bundle, submission, sandbox=sandbox), sandbox

@@ -8,7 +8,7 @@ import pytest
 from sklearn import metrics as skm
 
 from heldout.graders.errors import GraderError
-from heldout.graders.metrics import METRICS, get_metric, points
+from heldout.graders.metrics import METRICS, points
 
 Y = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0]
 P = [0.1, 0.8, 0.4, 0.35, 0.9, 0.2]
@@ -16,24 +16,24 @@ P = [0.1, 0.8, 0.4, 0.35, 0.9, 0.2]
 
 def test_values_match_scikit_learn() -> None:
     labels = [1.0 if p >= 0.5 else 0.0 for p in P]
-    assert get_metric("roc_auc").compute(Y, P) == pytest.approx(skm.roc_auc_score(Y, P))
-    assert get_metric("log_loss").compute(Y, P) == pytest.approx(skm.log_loss(Y, P))
-    assert get_metric("accuracy").compute(Y, labels) == pytest.approx(skm.accuracy_score(Y, labels))
-    assert get_metric("f1").compute(Y, labels) == pytest.approx(skm.f1_score(Y, labels))
+    assert METRICS.get("roc_auc").compute(Y, P) == pytest.approx(skm.roc_auc_score(Y, P))
+    assert METRICS.get("log_loss").compute(Y, P) == pytest.approx(skm.log_loss(Y, P))
+    assert METRICS.get("accuracy").compute(Y, labels) == pytest.approx(skm.accuracy_score(Y, labels))
+    assert METRICS.get("f1").compute(Y, labels) == pytest.approx(skm.f1_score(Y, labels))
     rmse = math.sqrt(skm.mean_squared_error(Y, P))
-    assert get_metric("rmse").compute(Y, P) == pytest.approx(rmse)
-    assert get_metric("mae").compute(Y, P) == pytest.approx(skm.mean_absolute_error(Y, P))
-    assert get_metric("r2").compute(Y, P) == pytest.approx(skm.r2_score(Y, P))
+    assert METRICS.get("rmse").compute(Y, P) == pytest.approx(rmse)
+    assert METRICS.get("mae").compute(Y, P) == pytest.approx(skm.mean_absolute_error(Y, P))
+    assert METRICS.get("r2").compute(Y, P) == pytest.approx(skm.r2_score(Y, P))
 
 
 def test_directions() -> None:
-    higher = {name for name, m in METRICS.items() if m.higher_is_better}
+    higher = {name for name in METRICS.known() if METRICS.get(name).higher_is_better}
     assert higher == {"roc_auc", "accuracy", "f1", "r2"}
 
 
 def test_unknown_metric_lists_the_known_ones() -> None:
     with pytest.raises(LookupError, match=r"unknown metric 'auc'; known: accuracy, f1, log_loss"):
-        get_metric("auc")
+        METRICS.get("auc")
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -51,26 +51,26 @@ def test_points_lower_is_better_with_clipping(value: float, expected: float) -> 
 
 
 def test_scale_must_point_the_metric_way() -> None:
-    assert get_metric("roc_auc").scale_problem(0.5, 0.9) is None
-    assert "higher-is-better" in (get_metric("roc_auc").scale_problem(0.9, 0.5) or "")
-    assert get_metric("rmse").scale_problem(10, 2) is None
-    assert "lower-is-better" in (get_metric("rmse").scale_problem(2, 10) or "")
+    assert METRICS.get("roc_auc").scale_problem(0.5, 0.9) is None
+    assert "higher-is-better" in (METRICS.get("roc_auc").scale_problem(0.9, 0.5) or "")
+    assert METRICS.get("rmse").scale_problem(10, 2) is None
+    assert "lower-is-better" in (METRICS.get("rmse").scale_problem(2, 10) or "")
 
 
 def test_prediction_problems_are_described() -> None:
-    assert get_metric("roc_auc").prediction_problem(Y, [5.0, -3.0, 1, 1, 1, 1]) is None
-    problem = get_metric("log_loss").prediction_problem(Y, [1.5, 0.2, 0.2, 0.2, 0.2, -0.1])
+    assert METRICS.get("roc_auc").prediction_problem(Y, [5.0, -3.0, 1, 1, 1, 1]) is None
+    problem = METRICS.get("log_loss").prediction_problem(Y, [1.5, 0.2, 0.2, 0.2, 0.2, -0.1])
     assert problem is not None and "2 value(s) are outside [0, 1]" in problem
-    problem = get_metric("accuracy").prediction_problem(Y, [0.7, 1, 1, 0, 1, 0])
+    problem = METRICS.get("accuracy").prediction_problem(Y, [0.7, 1, 1, 0, 1, 0])
     assert problem is not None and "not class labels (e.g. 0.7)" in problem and "0, 1" in problem
 
 
 def test_log_loss_stays_finite_on_certain_wrong_predictions() -> None:
-    assert math.isfinite(get_metric("log_loss").compute([0.0, 1.0], [1.0, 0.0]))
+    assert math.isfinite(METRICS.get("log_loss").compute([0.0, 1.0], [1.0, 0.0]))
 
 
 def test_bundle_faults_are_grader_errors() -> None:
     with pytest.raises(GraderError, match="exactly two classes"):
-        get_metric("roc_auc").compute([1.0, 1.0], [0.2, 0.3])
+        METRICS.get("roc_auc").compute([1.0, 1.0], [0.2, 0.3])
     with pytest.raises(GraderError, match="2 labels but 1 predictions"):
-        get_metric("mae").compute([1.0, 2.0], [0.2])
+        METRICS.get("mae").compute([1.0, 2.0], [0.2])

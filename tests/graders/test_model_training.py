@@ -286,8 +286,8 @@ def test_broken_hidden_labels_are_an_internal_error(bundle: Bundle, submission: 
     assert result.status == "internal_error"
     assert result.error is not None and "hidden labels unusable" in result.error
     with pytest.raises(GraderError):
-        from heldout.graders.kinds import get_kind
-        get_kind("model_training").verify(bundle)
+        from heldout.graders.kinds import KINDS
+        KINDS.get("model_training").verify(bundle)
 
 
 def test_missing_submission_is_an_internal_error(bundle: Bundle, tmp_path: Path,

@@ -18,11 +18,11 @@ import pytest
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle_types import Bundle
 from heldout.graders.errors import BundleError
-from heldout.graders.kinds.notebook import EXECUTED_ARTEFACT, read_submission
+from heldout.graders.kinds.notebook import EXECUTED_ARTEFACT, HARNESS_SOURCE, read_submission
 
 REPO = Path(__file__).resolve().parents[2]
 EDA = REPO / "challenges" / "churn-eda-notebook"
-HARNESS = REPO / "graders" / "heldout" / "graders" / "harness" / "notebook_harness.py"
+HARNESS = HARNESS_SOURCE
 
 TOML = """\
 title = "Tiny notebook"
@@ -345,7 +345,7 @@ def test_bundled_solutions_score_in_their_ranges(sandbox_image: str, case: str) 
 @pytest.mark.docker
 def test_public_checks_compare_no_hidden_value(sandbox_image: str) -> None:
     bundle = load_bundle(EDA)
-    evaluation = evaluate(bundle, bundle.solution("wrong-subset").path, public=True)
+    evaluation = evaluate(bundle, bundle.solution("wrong-subset").path, split="public")
     assert evaluation.status == "graded" and evaluation.split == "public"
     checks = _checks(evaluation)
     assert checks["answers"].detail == "3/3 answers given" and checks["answers"].score == 30

@@ -19,6 +19,7 @@ from heldout.graders import evaluate, load_bundle
 from heldout.graders.cli import grade_command
 from heldout.graders.errors import BundleError
 from heldout.graders.kinds.sql import (
+    HARNESS_SOURCE,
     QUERY,
     ResultTable,
     SqlQuery,
@@ -30,7 +31,7 @@ from heldout.sandbox.spec import JobSpec, RunResult
 
 REPO = Path(__file__).resolve().parents[2]
 RETENTION = REPO / "challenges" / "retention-cohorts"
-HARNESS = REPO / "graders" / "heldout" / "graders" / "harness" / "sql_harness.py"
+HARNESS = HARNESS_SOURCE
 QUERIES = ("cohort_sizes", "weekly_retention", "best_week_one")
 
 
@@ -226,7 +227,7 @@ def test_untrusted_result_lines_and_what_the_sandbox_gets(
     assert spec.data is None and spec.harness is not None
 
     public = Snapshotting(fake_sandbox({}), tmp_path / "seen-public")
-    result = evaluate(bundle, submission, sandbox=public, public=True)
+    result = evaluate(bundle, submission, sandbox=public, split="public")
     assert (tmp_path / "seen-public" / "1" / "db" / "users.csv").read_bytes() == \
         (bundle.public_dir / "users.csv").read_bytes()
     assert result.split == "public" and result.score == 0

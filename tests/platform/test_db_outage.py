@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from heldout.graders.bundle import Bundle
-from heldout.graders.result import Check, RunStats
+from heldout.graders.result import Check, RunStats, Split
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform import tasks
 from heldout.platform.extensions import db
@@ -224,13 +224,13 @@ def test_a_result_finished_during_an_outage_is_saved_once_the_database_returns(
     returned: list[threading.Timer] = []
 
     def graded_while_the_database_goes(bundle: Bundle, submission: Path, *,
-                                       public: bool = False) -> GradedResult:
+                                       split: Split = "hidden") -> GradedResult:
         cluster.stop()
         timer = threading.Timer(OUTAGE_SECONDS, cluster.start)
         timer.start()
         returned.append(timer)
         result = graded(bundle, submission)
-        return dataclasses.replace(result, split="public") if public else result
+        return dataclasses.replace(result, split=split)
 
     monkeypatch.setattr(grading, "graders_evaluate", graded_while_the_database_goes)
     monkeypatch.setattr(public_runs, "graders_evaluate", graded_while_the_database_goes)

@@ -23,6 +23,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from sqlalchemy import select
 
 from heldout.graders.bundle import Bundle
+from heldout.graders.kinds.deployment.report import ProbeTable, percentile, probe_table
+from heldout.graders.kinds.notebook.render import ALLOWED_TAGS, render_html, sanitise
 from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.blobs import BlobStore
@@ -31,8 +33,6 @@ from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submis
 from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import assessments, grading
 from heldout.platform.services.jobs import backoff
-from heldout.platform.services.notebook_render import ALLOWED_TAGS, render_html, sanitise
-from heldout.platform.services.report_kinds import percentile, probe_table
 from heldout.platform.tasks import grading_settings
 from tests.platform.conftest import PASSWORD, NewInvite, Users, make_app, start_attempt
 
@@ -178,6 +178,38 @@ def assert_inert(frame: str, html: ModuleType) -> None:
                 assert value.startswith("data:image/"), value[:40]
             if name == "class":
                 assert all(c.startswith("nb-") for c in value.split()), value
+
+
+# --- the kinds' templates -----------------------------------------------------------------
+
+def test_a_page_can_load_a_kinds_declared_part_templates_and_nothing_else(app: Flask) -> None:
+    from jinja2 import TemplateNotFound
+
+    from heldout.graders.kinds import KINDS
+    from heldout.platform.templating import kind_template
+
+    names = [kind_template(kind, part) for kind in KINDS.known()
+             for part in KINDS.get(kind).report_parts]
+    assert sorted(names) == ["kinds/deployment/report.html", "kinds/notebook/report.html",
+                             "kinds/sql/report.html"]
+    for name in names:
+        assert app.jinja_env.get_template(name).filename is not None
+    for name in ("kinds/sql/__init__.py", "kinds/sql/sql_harness.py", "kinds/sql/../sql/report.html",
+                 "kinds/nosuch/report.html", "kinds/sql", "kinds/function/report.html"):
+        with pytest.raises(TemplateNotFound):
+            app.jinja_env.get_template(name)
+
+
+def test_every_labelled_check_is_explained_by_its_type() -> None:
+    from heldout.graders.checks import CHECKS
+    from heldout.platform.services import public_runs, reports
+
+    for name, kind, type_name in (("query: retention", "test", "query"),
+                                  ("tests: notebook cells", "test", "tests"),
+                                  ("roc_auc", "metric", "metric"), ("runs-clean", "run", "runs-clean")):
+        assert reports.check_explanation(name, kind) == CHECKS.get(type_name).explanation
+        assert public_runs.explanation(name, kind)
+    assert reports.check_explanation("made-up", "test") == ""
 
 
 # --- sanitising -------------------------------------------------------------------------
@@ -383,7 +415,8 @@ def test_probe_artefact_as_a_plain_list_and_percentiles() -> None:
     table = probe_table(json.dumps(rows).encode(), (10.0, 18.0))
     assert table.p50_ms == 10.0 and table.p95_ms == 19.0
     assert table.p50_met is True and table.p95_met is False
-    assert percentile([], 0.5) is None and percentile([5.0], 0.95) == 5.0
+    assert percentile([5.0], 0.95) == 5.0
+    assert ProbeTable(()).p50_ms is None and ProbeTable(()).p95_met is None
     with pytest.raises(ValueError, match="not a list"):
         probe_table(b'{"rows": 3}')
 

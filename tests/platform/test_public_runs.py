@@ -254,12 +254,12 @@ class Evaluator:
     """Stands in for the graders; records how it was called."""
 
     def __init__(self, result: Evaluation | None = None, **run: Any) -> None:
-        self.calls: list[bool] = []
+        self.calls: list[str] = []
         self.result = result
         self.run = run
 
-    def __call__(self, bundle: Bundle, submission: Path, *, public: bool) -> Evaluation:
-        self.calls.append(public)
+    def __call__(self, bundle: Bundle, submission: Path, *, split: str) -> Evaluation:
+        self.calls.append(split)
         assert (submission / "solution.py").read_text() == CODE
         if self.result is not None:
             return self.result
@@ -285,7 +285,7 @@ def test_results_show_each_check_with_its_explanation_and_output(
         app: Flask, client: FlaskClient, attempt: str, run_id: int) -> None:
     evaluate = Evaluator()
     assert _work(app, run_id, evaluate).status == "graded"
-    assert evaluate.calls == [True]  # always the public checks
+    assert evaluate.calls == ["public"]  # always the public checks
     status = client.get(f"/a/{attempt}/public-runs/{run_id}").json
     assert status is not None and status["final"] and status["status"] == "graded"
     for page in (status["html"], client.get(f"/a/{attempt}/c/{SLUG}").text):
@@ -420,7 +420,7 @@ def _execute_next(app: Flask) -> None:
         huey = get_queue().huey
         task = huey.dequeue()
         assert task is not None and task.name == PUBLIC_RUNS.kind
-        huey.execute(task)  # the real task: graders' evaluate(public=True), real sandbox
+        huey.execute(task)  # the real task: graders' evaluate(split="public"), real sandbox
 
 
 @pytest.mark.docker

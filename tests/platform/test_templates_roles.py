@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from heldout.graders.kinds import KINDS
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Challenge
@@ -58,7 +59,8 @@ def test_the_reasons_name_the_matched_skills_and_kind(catalogue_app: Flask) -> N
 
 
 def test_ranking_cap_and_case_insensitive_tags() -> None:
-    role = roles.Role("r", "R", "", skills=("SQL", "pandas"), kinds=("sql",))
+    role = roles.Role("data-engineer", "R", "", skills=("SQL", "pandas"))
+    assert role.kinds == ("feature_engineering", "sql")  # what those kinds declare
 
     def challenge(slug: str, kind: str, skills: list[str], minutes: int) -> Challenge:
         return Challenge(slug=slug, title=slug, kind=kind, skills=skills,
@@ -144,3 +146,15 @@ def test_mlops_picks_the_deployment_challenge_first(app_factory: Callable[..., F
             ("churn-service", ("model serving", "WSGI", "input validation", "latency"), True),
             ("metrics-from-scratch", ("data splitting",), True)]
         assert roles.missing_kinds(roles.get_role("mlops-engineer"), picks) == ()
+
+
+def test_the_kinds_a_role_does_are_what_the_kinds_declare() -> None:
+    keys = {role.key for role in roles.ROLES}
+    for name in KINDS.known():
+        assert set(KINDS.get(name).roles) <= keys, f"{name} names a role template that is not there"
+    assert {role.key: role.kinds for role in roles.ROLES} == {
+        "ml-engineer": ("feature_engineering", "function", "model_training"),
+        "data-scientist": ("model_training", "notebook"),
+        "data-engineer": ("feature_engineering", "sql"),
+        "mlops-engineer": ("deployment", "function"),
+    }

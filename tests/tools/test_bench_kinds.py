@@ -11,7 +11,7 @@ import pytest
 
 from heldout.graders import evaluate, load_bundle, resolve_bundle, scan_bundles
 from heldout.graders.cases import load_cases
-from heldout.graders.kinds import known_kinds
+from heldout.graders.kinds import KINDS
 from heldout.sandbox.docker_backend import DockerSandbox
 from heldout.sandbox.settings import SandboxSettings
 from heldout.sandbox.spec import JobSpec, Limits
@@ -130,14 +130,14 @@ def test_one_reference_bundle_per_kind_that_has_one() -> None:
                if any(case.name == "reference" for case in bundle.solutions)}
     assert [bundle.kind for bundle in chosen] == sorted(present)
     assert {"function", "feature_engineering", "model_training"} <= present
-    assert set(present) <= set(known_kinds())
+    assert set(present) <= set(KINDS.known())
 
 
 def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_image: str) -> None:
     bundle = load_bundle(REPO_CHALLENGES / "churn-service")
     cold = replace(SandboxSettings.from_environment(), warm_per_profile=0)
     counting = CountingSandbox(DockerSandbox(cold), capture=tmp_path / "jobs")
-    evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=counting, public=True)
+    evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=counting, split="public")
     assert evaluation.score == 100
     assert (counting.runs, counting.service_runs) == (1, 1)
     build, pair = counting.captured

@@ -28,7 +28,7 @@ from heldout.graders.bundle_types import (
 )
 from heldout.graders.errors import BundleError, BundleNotFound, UnknownName
 from heldout.graders.fields import Table
-from heldout.graders.kinds import get_kind, known_kinds
+from heldout.graders.kinds import KINDS
 from heldout.sandbox.spec import Limits
 
 
@@ -184,10 +184,9 @@ def load_bundle(path: Path | str) -> Bundle:
     title = top.string("title")
     kind_name = top.string("kind")
     try:
-        kind = get_kind(kind_name)
-    except UnknownName:
-        raise top.error("kind", f"unknown kind {kind_name!r}; known: "
-                        f"{', '.join(known_kinds())}") from None
+        kind = KINDS.get(kind_name)
+    except UnknownName as exc:
+        raise top.error("kind", str(exc)) from None
     summary = top.string("summary")
     skills = top.string_list("skills")
     difficulty = top.choice("difficulty", DIFFICULTIES)

@@ -2,6 +2,9 @@
 
 A kind composes its evaluation from registered check types instead of inlining verdicts,
 so every check an interviewer reads has one name and one explanation across all kinds.
+The types shared by several kinds are registered here; a kind's own ones are registered
+with the kind (see :mod:`heldout.graders.kinds`), so ``CHECKS`` loads the kinds before
+answering.
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from heldout.graders.errors import UnknownName
 from heldout.graders.metrics import Metric, points
+from heldout.graders.registry import Registry
 from heldout.graders.result import Check, CheckKind
 
 __all__ = [
-    "METRIC", "PREDICTIONS", "RUN", "TESTS", "CheckType", "Tally", "get_check", "known_checks",
-    "metric_check", "register_check", "tally_check",
+    "CHECKS", "METRIC", "PREDICTIONS", "RUN", "SHARED", "SUBMISSION", "TESTS", "CheckType",
+    "Tally", "explain", "metric_check", "tally_check", "type_of",
 ]
 
 NOT_CHECKED = "not checked: "
@@ -61,53 +64,48 @@ class CheckType:
         return self.failed(NOT_CHECKED + why, max_score=max_score, label=label)
 
 
-_CHECKS: dict[str, CheckType] = {}
+CHECKS: Registry[CheckType] = Registry("check", filled_by="heldout.graders.kinds")
 
-
-def register_check(check: CheckType) -> CheckType:
-    """Add a check type; a second, different one under the same name is a programming error."""
-    if check.name in _CHECKS and _CHECKS[check.name] != check:
-        raise ValueError(f"a check type named {check.name!r} is already registered")
-    _CHECKS[check.name] = check
-    return check
-
-
-def get_check(name: str) -> CheckType:
-    try:
-        return _CHECKS[name]
-    except KeyError:
-        raise UnknownName("check", name, list(_CHECKS)) from None
-
-
-def known_checks() -> list[str]:
-    return sorted(_CHECKS)
-
-
-def explain(name: str, kind: str, *, to_candidate: bool = False) -> str:
-    """The registered explanation of a check, by its type name or, for a check named after
-    its metric (``roc_auc``) or a group of cases (``tests: ties``), by its family; "" for
-    none. Staff wording unless ``to_candidate``."""
-    for type_name in (name, name.split(":", 1)[0].strip()):
-        if type_name in _CHECKS:
-            return _CHECKS[type_name].explained(to_candidate=to_candidate)
-    by_kind = {"metric": METRIC, "run": RUN}.get(kind)
-    return by_kind.explained(to_candidate=to_candidate) if by_kind is not None else ""
-
-
-RUN = register_check(CheckType(
+SUBMISSION = CHECKS.register(CheckType(
+    "submission", "run",
+    "the submitted files fit the challenge (names, count, size, entrypoint); refused ones "
+    "are not run"))
+RUN = CHECKS.register(CheckType(
     "run", "run",
     "the candidate's program ran to the end within its time, memory, process and output limits",
     "your program ran to the end within its time, memory, process and output limits"))
-PREDICTIONS = register_check(CheckType(
+PREDICTIONS = CHECKS.register(CheckType(
     "predictions", "test",
     "the predictions file exists, parses, and has exactly one finite value per test id"))
-METRIC = register_check(CheckType(
+METRIC = CHECKS.register(CheckType(
     "metric", "metric",
     "a model metric on hidden labels, scored linearly from the baseline (0) to the target (full)"))
-TESTS = register_check(CheckType(
+TESTS = CHECKS.register(CheckType(
     "tests", "test",
     "the candidate's functions called on hidden test cases; points per case, weighted",
     "your functions called on hidden test cases; points per case, weighted"))
+# Registered here once; a kind that uses them lists them among its checks all the same.
+SHARED = (SUBMISSION, RUN, PREDICTIONS, METRIC, TESTS)
+
+
+def type_of(name: str, kind: str) -> CheckType | None:
+    """The registered type a verdict named ``name`` of family ``kind`` belongs to: by its
+    name, by the ``type: detail`` form of a labelled one (``tests: ties``, ``query:
+    retention``), or for a metric named after itself (``roc_auc``), ``metric``. None when
+    no registered type fits.
+    """
+    known = CHECKS.known()
+    for candidate in (name, name.split(":", 1)[0].strip()):
+        if candidate in known:
+            return CHECKS.get(candidate)
+    return METRIC if kind == METRIC.kind else None
+
+
+def explain(name: str, kind: str, *, to_candidate: bool = False) -> str:
+    """The registered explanation of a check (see :func:`type_of`; a ``run`` verdict of no
+    registered type reads as ``run``); "" for none. Staff wording unless ``to_candidate``."""
+    found = type_of(name, kind) or (RUN if kind == RUN.kind else None)
+    return found.explained(to_candidate=to_candidate) if found is not None else ""
 
 
 def metric_check(metric: Metric, value: float, *, baseline: float, target: float,

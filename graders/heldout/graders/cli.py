@@ -22,8 +22,8 @@ from heldout.graders.bundle import (
 from heldout.graders.bundle_types import MAX_VARIANT_SEED, Variant
 from heldout.graders.errors import BundleError, GraderError
 from heldout.graders.evaluate import evaluate
-from heldout.graders.kinds import get_kind
-from heldout.graders.result import Evaluation
+from heldout.graders.kinds import KINDS
+from heldout.graders.result import Evaluation, Split
 from heldout.graders.submission import stage_submission
 from heldout.graders.variants import (
     ENV_VARIANTS_DIR,
@@ -105,6 +105,7 @@ def grade_command(ctx: click.Context, challenge: str, submission: Path, as_json:
     Exit status: 0 when graded (whatever the score), 1 on an internal error, 2 on bad usage.
     """
     bundle = _resolve(challenge, challenges_dir)
+    split: Split = "public" if public else "hidden"
     variant: Variant | None = None
     if variant_seed is not None:
         if bundle.variants is None:
@@ -116,9 +117,9 @@ def grade_command(ctx: click.Context, challenge: str, submission: Path, as_json:
         except VariantError as exc:
             evaluation = Evaluation.internal_error(bundle.slug, bundle.version, f"variant: {exc}")
         else:
-            evaluation = evaluate(bundle, submission, public=public, variant=variant)
+            evaluation = evaluate(bundle, submission, split=split, variant=variant)
     else:
-        evaluation = evaluate(bundle, submission, public=public)
+        evaluation = evaluate(bundle, submission, split=split)
     if as_json:
         shown = evaluation.as_dict()
         if variant is not None:
@@ -205,7 +206,7 @@ def _deep_problems(bundle: Bundle) -> list[str]:
     """Checks too slow for every load: kind-level data checks, solutions as submissions."""
     problems: list[str] = []
     try:
-        get_kind(bundle.kind).verify(bundle)
+        KINDS.get(bundle.kind).verify(bundle)
     except GraderError as exc:
         problems.append(str(exc))
     for case in bundle.solutions:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from heldout.graders.errors import CandidateOutputError, UnknownName
+from heldout.graders.errors import CandidateOutputError
+from heldout.graders.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,25 +81,10 @@ def _gradient_boosting() -> Any:
                                           early_stopping=False, random_state=SEED)
 
 
-MODELS: dict[str, DownstreamModel] = {
-    m.name: m
-    for m in (
-        DownstreamModel("logistic_regression",
-                        "standard scaling, then L2 logistic regression (C=1, 500 iterations)",
-                        _logistic_regression),
-        DownstreamModel("gradient_boosting",
-                        "histogram gradient boosting (200 trees of 31 leaves, rate 0.1)",
-                        _gradient_boosting),
-    )
-}
-
-
-def get_model(name: str) -> DownstreamModel:
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise UnknownName("downstream model", name, list(MODELS)) from None
-
-
-def known_models() -> list[str]:
-    return sorted(MODELS)
+MODELS: Registry[DownstreamModel] = Registry("downstream model")
+MODELS.register(DownstreamModel(
+    "logistic_regression", "standard scaling, then L2 logistic regression (C=1, 500 iterations)",
+    _logistic_regression))
+MODELS.register(DownstreamModel(
+    "gradient_boosting", "histogram gradient boosting (200 trees of 31 leaves, rate 0.1)",
+    _gradient_boosting))

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from heldout.graders.bundle_types import Bundle, Variant
+from heldout.graders.checks import SUBMISSION, type_of
 from heldout.graders.errors import GraderError
 from heldout.graders.guard import GuardedSandbox
-from heldout.graders.kinds import get_kind
-from heldout.graders.result import MAX_SCORE, Check, Evaluation
+from heldout.graders.kinds import KINDS, Kind
+from heldout.graders.result import MAX_SCORE, Evaluation, Split
 from heldout.graders.submission import stage_submission
 from heldout.sandbox.backend import get_sandbox
 from heldout.sandbox.errors import SandboxError
@@ -24,14 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None = None,
-             public: bool = False, variant: Variant | None = None) -> Evaluation:
+             split: Split = "hidden", variant: Variant | None = None) -> Evaluation:
     """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
 
     ``sandbox`` defaults to the backend ``HELDOUT_SANDBOX_BACKEND`` names. The kind gets it
     wrapped so that no job can mount the bundle's hidden/, a variant's hidden/ or
     solutions/.
 
-    ``public`` runs the bundle's public checks instead (public data or cases only).
+    ``split="public"`` runs the bundle's public checks instead (public data or cases only).
     ``variant`` (see :mod:`heldout.graders.variants`) grades on that variant's public and
     hidden data instead of the committed ones; a bundle already bound to one keeps it.
 
@@ -41,15 +42,15 @@ def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None 
     """
     if variant is not None:
         bundle = bundle.with_variant(variant)
-    evaluation = _evaluate(bundle, submission, sandbox, public)
+    evaluation = _evaluate(bundle, submission, sandbox, split)
     # Tagged here, once, so a refusal or a platform fault of a public run says so too.
-    return dataclasses.replace(evaluation, split="public") if public else evaluation
+    return dataclasses.replace(evaluation, split=split)
 
 
 def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
-              public: bool) -> Evaluation:
+              split: Split) -> Evaluation:
     try:
-        kind = get_kind(bundle.kind)
+        kind = KINDS.get(bundle.kind)
         guarded = GuardedSandbox.for_bundle(
             sandbox if sandbox is not None else get_sandbox(), bundle)
         with tempfile.TemporaryDirectory(prefix="heldout-submission-") as tmp:
@@ -57,9 +58,7 @@ def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
             staged = stage_submission(bundle.submission, Path(submission), workspace)
             if staged.problem is not None:
                 return _refused(bundle, staged.problem)
-            if public:
-                return kind.grade_public(bundle, workspace, guarded)
-            return kind.grade(bundle, workspace, guarded)
+            return _as_declared(kind, kind.grade(bundle, workspace, guarded, split))
     except SandboxError as exc:
         log.warning("sandbox failed grading %s: %s", bundle.slug, str(exc))
         return Evaluation.internal_error(bundle.slug, bundle.version, f"sandbox: {exc}")
@@ -72,7 +71,20 @@ def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
                                          f"grader bug: {type(exc).__name__}: {exc}")
 
 
+def _as_declared(kind: Kind, evaluation: Evaluation) -> Evaluation:
+    """The kind's evaluation, once every check and artefact in it is one the kind declares
+    (what reports and documentation read about a kind must not be wrong)."""
+    for check in evaluation.checks:
+        if type_of(check.name, check.kind) not in kind.checks:
+            raise GraderError(f"the {kind.name} kind made a check {check.name!r} of a type "
+                              "it does not declare")
+    undeclared = sorted(set(evaluation.artefacts) - set(kind.artefacts))
+    if undeclared:
+        raise GraderError(f"the {kind.name} kind kept artefacts it does not declare: "
+                          f"{', '.join(undeclared)}")
+    return evaluation
+
+
 def _refused(bundle: Bundle, problem: str) -> Evaluation:
-    check = Check("submission", "run", False, 0, 0, f"not run: {problem}")
     return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded", score=0,
-                      max_score=MAX_SCORE, checks=(check,))
+                      max_score=MAX_SCORE, checks=(SUBMISSION.failed(f"not run: {problem}"),))

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from heldout.graders.errors import GraderError, UnknownName
+from heldout.graders.registry import Registry
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from heldout.graders.fields import Table
 
     Array: TypeAlias = npt.NDArray[np.float64]
 PredictionKind = Literal["score", "probability", "label", "value"]
@@ -79,18 +82,6 @@ class Metric:
         if not self.higher_is_better and target >= baseline:
             return f"{self.name} is lower-is-better, so target must be below baseline"
         return None
-
-
-@dataclass(frozen=True)
-class MetricScale:
-    """How a bundle turns one metric into points, for reports that draw the scale."""
-
-    metric: str
-    title: str
-    baseline: float
-    target: float
-    higher_is_better: bool
-    max_points: float
 
 
 def points(value: float, *, baseline: float, target: float, max_points: float) -> float:
@@ -164,29 +155,32 @@ def _r2(truth: Array, pred: Array) -> float:
     return float(skm.r2_score(truth, pred))
 
 
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric("roc_auc", "ROC AUC", True, "score", _roc_auc),
-        Metric("accuracy", "accuracy", True, "label", _accuracy),
-        Metric("f1", "F1 score", True, "label", _f1),
-        Metric("log_loss", "log loss", False, "probability", _log_loss),
-        Metric("rmse", "root mean squared error", False, "value", _rmse),
-        Metric("mae", "mean absolute error", False, "value", _mae),
-        Metric("r2", "R²", True, "value", _r2),
-    )
-}
+METRICS: Registry[Metric] = Registry("metric")
+METRICS.register(Metric("roc_auc", "ROC AUC", True, "score", _roc_auc))
+METRICS.register(Metric("accuracy", "accuracy", True, "label", _accuracy))
+METRICS.register(Metric("f1", "F1 score", True, "label", _f1))
+METRICS.register(Metric("log_loss", "log loss", False, "probability", _log_loss))
+METRICS.register(Metric("rmse", "root mean squared error", False, "value", _rmse))
+METRICS.register(Metric("mae", "mean absolute error", False, "value", _mae))
+METRICS.register(Metric("r2", "R²", True, "value", _r2))
 
 
-def get_metric(name: str) -> Metric:
+def read_scale(table: Table, unsuited: Callable[[Metric], str | None] = lambda metric: None
+               ) -> tuple[Metric, float, float]:
+    """A ``[grading]`` table's ``metric``, ``baseline`` and ``target``: a registered metric
+    (that ``unsuited`` finds no fault with), and a target on its better side of the baseline."""
     try:
-        return METRICS[name]
-    except KeyError:
-        raise UnknownName("metric", name, list(METRICS)) from None
-
-
-def known_metrics() -> list[str]:
-    return list(METRICS)
+        metric = METRICS.get(table.string("metric"))
+    except UnknownName as exc:
+        raise table.error("metric", str(exc)) from None
+    why = unsuited(metric)
+    if why:
+        raise table.error("metric", why)
+    baseline, target = table.number("baseline"), table.number("target")
+    problem = metric.scale_problem(baseline, target)
+    if problem:
+        raise table.error("target", problem)
+    return metric, baseline, target
 
 
 def _fmt(value: float) -> str:

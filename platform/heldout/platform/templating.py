@@ -1,11 +1,19 @@
-"""Jinja filters and globals shared by every page."""
+"""Jinja filters and globals shared by every page, and the kinds' report-part templates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
+from jinja2 import BaseLoader, ChoiceLoader, Environment, TemplateNotFound
+
+from heldout.graders.errors import UnknownName
+from heldout.graders.kinds import KINDS
+from heldout.graders.kinds.parts import ReportPart
+
+KIND_TEMPLATES = "kinds"
 
 
 def format_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
@@ -53,8 +61,34 @@ def _globals() -> dict[str, Any]:
     return {"org_name": current_app.config["HELDOUT_ORG_NAME"]}
 
 
+def kind_template(kind: str, part: ReportPart) -> str:
+    """The name a page includes ``part`` of ``kind`` by (see :class:`KindTemplates`)."""
+    return f"{KIND_TEMPLATES}/{kind}/{part.template.name}"
+
+
+class KindTemplates(BaseLoader):
+    """The templates of the kinds' report parts, beside each kind's code, by the names
+    :func:`kind_template` gives; no other file of a kind's package can be loaded."""
+
+    def get_source(self, environment: Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        prefix, _, rest = template.partition("/")
+        kind_name, _, file = rest.partition("/")
+        try:
+            parts = KINDS.get(kind_name).report_parts if prefix == KIND_TEMPLATES else ()
+        except UnknownName:
+            parts = ()
+        path = next((p.template for p in parts if p.template.name == file), None)
+        if path is None:
+            raise TemplateNotFound(template)
+        mtime = path.stat().st_mtime
+        return (path.read_text(encoding="utf-8"), str(path),
+                lambda: path.is_file() and path.stat().st_mtime == mtime)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(datetime=format_datetime, score=format_score,
                                  duration=format_duration, filesize=format_bytes,
                                  metric=format_metric)
     app.context_processor(_globals)
+    app.jinja_env.loader = ChoiceLoader([app.create_global_jinja_loader(), KindTemplates()])

@@ -1,43 +1,36 @@
-"""Challenge kinds by short name; an unknown name fails with the list of known ones."""
+"""Challenge kinds by short name: one package each, registered below with one line per kind.
+
+A kind's package defines ``KIND``, which declares its check types, artefacts, report parts
+and job roles (see :class:`~heldout.graders.kinds.base.Kind`); nothing else in the house
+lists kinds by name.
+"""
 
 from __future__ import annotations
 
-from heldout.graders.errors import UnknownName
+import importlib
+
+from heldout.graders.checks import CHECKS, SHARED
 from heldout.graders.kinds.base import GradingConfig, Kind
-from heldout.graders.kinds.deployment import DeploymentKind
-from heldout.graders.kinds.feature_engineering import FeatureEngineering
-from heldout.graders.kinds.function import FunctionKind
-from heldout.graders.kinds.model_training import ModelTraining
-from heldout.graders.kinds.notebook import NotebookKind
-from heldout.graders.kinds.sql import SqlKind
+from heldout.graders.registry import Registry
 
-__all__ = ["GradingConfig", "Kind", "get_kind", "known_kinds", "register"]
+__all__ = ["KINDS", "GradingConfig", "Kind", "register_package"]
 
-_KINDS: dict[str, Kind] = {}
+KINDS: Registry[Kind] = Registry("kind")
 
 
-def register(kind: Kind) -> Kind:
-    """Add a kind; registering a second one under the same name is a programming error."""
-    if kind.name in _KINDS and _KINDS[kind.name] is not kind:
-        raise ValueError(f"a challenge kind named {kind.name!r} is already registered")
-    _KINDS[kind.name] = kind
+def register_package(package: str) -> Kind:
+    """Register the kind that ``package`` defines as ``KIND``, and the check types it owns."""
+    kind: Kind = importlib.import_module(package).KIND
+    KINDS.register(kind)
+    for check in kind.checks:
+        if check not in SHARED:
+            CHECKS.register(check)
     return kind
 
 
-def get_kind(name: str) -> Kind:
-    try:
-        return _KINDS[name]
-    except KeyError:
-        raise UnknownName("kind", name, list(_KINDS)) from None
-
-
-def known_kinds() -> list[str]:
-    return sorted(_KINDS)
-
-
-register(ModelTraining())
-register(FunctionKind())
-register(FeatureEngineering())
-register(NotebookKind())
-register(SqlKind())
-register(DeploymentKind())
+register_package("heldout.graders.kinds.model_training")
+register_package("heldout.graders.kinds.function")
+register_package("heldout.graders.kinds.feature_engineering")
+register_package("heldout.graders.kinds.notebook")
+register_package("heldout.graders.kinds.sql")
+register_package("heldout.graders.kinds.deployment")

@@ -1,7 +1,7 @@
 """Public checks while working: store a run of the candidate's code, run it, explain it.
 
 A public run is never a submission: it has its own table, it is graded by the bundle's
-public checks alone (``evaluate(public=True)``: public data or cases, nothing from
+public checks alone (``evaluate(split="public")``: public data or cases, nothing from
 ``hidden/`` mounted), and the worker takes it only after every waiting submission.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from heldout.graders.bundle import Bundle
 from heldout.graders.checks import explain
 from heldout.graders.evaluate import evaluate as graders_evaluate
-from heldout.graders.result import Evaluation, RunStats
+from heldout.graders.result import Evaluation, RunStats, Split
 from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import TooManySubmissions
 from heldout.platform.extensions import db
@@ -42,9 +42,9 @@ MAX_PENDING_PUBLIC_RUNS = 1
 
 
 class PublicEvaluate(Protocol):
-    """The graders' ``evaluate``; the service always calls it with ``public=True``."""
+    """The graders' ``evaluate``; the service always calls it with ``split="public"``."""
 
-    def __call__(self, bundle: Bundle, submission: Path, *, public: bool) -> Evaluation: ...
+    def __call__(self, bundle: Bundle, submission: Path, *, split: Split) -> Evaluation: ...
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ class PublicRunJob(jobs.LeasedJob[PublicRun]):
 
     def evaluate(self, bundle: Bundle, directory: Path) -> Evaluation:
         evaluate: PublicEvaluate = self.evaluator or graders_evaluate
-        result = evaluate(bundle, directory, public=True)
+        result = evaluate(bundle, directory, split="public")
         if result.split != "public":
             # Whatever the evaluator, hidden checks' details (they quote expected values)
             # must never reach the candidate's page.

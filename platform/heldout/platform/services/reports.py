@@ -770,7 +770,7 @@ def metric_scales(slug: str, version: str | None,
         return ()
     configs = [grading, getattr(grading, "predictions", None)]
     from heldout.graders.errors import UnknownName
-    from heldout.graders.metrics import get_metric
+    from heldout.graders.metrics import METRICS
 
     scales = []
     for config in configs:
@@ -779,7 +779,7 @@ def metric_scales(slug: str, version: str | None,
         if not isinstance(name, str) or baseline is None or target is None:
             continue
         try:
-            metric = get_metric(name)
+            metric = METRICS.get(name)
         except UnknownName:
             continue
         value = metrics.get(name)

@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from heldout.graders.kinds import KINDS
 from heldout.platform.errors import NotFound
 from heldout.platform.models import Challenge
 
 
 @dataclass(frozen=True)
 class Role:
-    """A job as the skills it needs: challenges tagged with them, or of these kinds, fit."""
+    """A job as the skills it needs: challenges tagged with them, or of its kinds, fit."""
 
     key: str
     title: str
     description: str
     skills: tuple[str, ...]
-    kinds: tuple[str, ...]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds whose declared ``roles`` name this one: what it does day to day."""
+        return tuple(name for name in KINDS.known() if self.key in KINDS.get(name).roles)
 
 
 # Skill tags are compared case-insensitively with the challenges' ``skills`` in
@@ -26,22 +31,18 @@ ROLES: tuple[Role, ...] = (
     Role("ml-engineer", "ML engineer",
          "Trains and ships models: features, training, evaluation, code quality.",
          skills=("binary classification", "feature engineering", "evaluation metrics",
-                 "scikit-learn", "leakage", "numpy"),
-         kinds=("model_training", "feature_engineering", "function")),
+                 "scikit-learn", "leakage", "numpy")),
     Role("data-scientist", "Data scientist",
          "Explores data, answers questions with it, models and explains the results.",
          skills=("exploratory data analysis", "Jupyter", "binary classification",
-                 "evaluation metrics", "pandas"),
-         kinds=("notebook", "model_training")),
+                 "evaluation metrics", "pandas")),
     Role("data-engineer", "Data engineer",
          "Builds reliable tables and pipelines: SQL, dates, joins, data quality.",
          skills=("SQL", "window functions", "DuckDB", "cohort analysis", "dates and times",
-                 "missing values"),
-         kinds=("sql", "feature_engineering")),
+                 "missing values")),
     Role("mlops-engineer", "MLOps engineer",
          "Puts models into service: deployment, latency, input validation, reproducibility.",
-         skills=("model serving", "WSGI", "latency", "input validation", "data splitting"),
-         kinds=("deployment", "function")),
+         skills=("model serving", "WSGI", "latency", "input validation", "data splitting")),
 )
 ROLES_BY_KEY = {role.key: role for role in ROLES}
 # At most this many challenges per template: an assessment one can finish in a sitting.
@@ -87,11 +88,12 @@ def pick_challenges(role: Role, catalogue: Sequence[Challenge]) -> list[Pick]:
     more shared skills rank higher, then the shorter challenge.
     """
     wanted = {skill.casefold(): skill for skill in role.skills}
+    kinds = role.kinds
     picks = []
     for challenge in catalogue:
         matched = tuple(str(skill) for skill in challenge.skills
                         if str(skill).casefold() in wanted)
-        pick = Pick(challenge, matched, challenge.kind in role.kinds)
+        pick = Pick(challenge, matched, challenge.kind in kinds)
         if pick.weight:
             picks.append(pick)
     picks.sort(key=lambda p: (-p.weight, p.challenge.expected_minutes, p.challenge.title))

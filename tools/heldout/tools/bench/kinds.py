@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from heldout.graders.bundle import scan_bundles
 from heldout.graders.cases import CASES_NAME, load_cases
 from heldout.graders.evaluate import evaluate
-from heldout.graders.kinds import known_kinds
+from heldout.graders.kinds import KINDS
 from heldout.sandbox.docker_backend import DockerSandbox
 from heldout.sandbox.settings import SandboxSettings
 from heldout.tools.bench.bare import bare_docker_job, bare_docker_service, summary
@@ -221,7 +221,7 @@ def reference_bundles(challenges_dir: Path | None) -> list[Bundle]:
     chosen: dict[str, Bundle] = {}
     for bundle in sorted(scan.bundles, key=lambda b: b.slug):
         has_reference = any(case.name == REFERENCE for case in bundle.solutions)
-        if bundle.kind in known_kinds() and has_reference and bundle.kind not in chosen:
+        if bundle.kind in KINDS.known() and has_reference and bundle.kind not in chosen:
             chosen[bundle.kind] = bundle
     return [chosen[kind] for kind in sorted(chosen)]
 

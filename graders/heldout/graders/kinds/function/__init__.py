@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heldout.graders.cases import CASES_NAME, Case, CasesError, CaseSet, load_cases
-from heldout.graders.checks import TESTS, Tally, tally_check
+from heldout.graders.checks import RUN, TESTS, CheckType, Tally, tally_check
 from heldout.graders.compare import InvalidValue, compare, decode
 from heldout.graders.errors import BundleError, GraderError
-from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
+from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_result_lines
 from heldout.sandbox.spec import HARNESS, JobSpec, RunResult
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from heldout.graders.fields import Table
     from heldout.sandbox.backend import Sandbox
 
-HARNESS_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "function_harness.py"
 HARNESS_SCRIPT = "function_harness.py"
+HARNESS_SOURCE = Path(__file__).resolve().parent / HARNESS_SCRIPT
 RESULTS_NAME = "results.jsonl"
 DEFAULT_CASE_TIMEOUT = 5.0
 DEFAULT_MAX_RESULT_KB = 1024
@@ -60,6 +61,10 @@ class FunctionKind:
 
     name = "function"
     summary = "implement functions; graded on hidden test cases with partial credit"
+    checks: tuple[CheckType, ...] = (RUN, TESTS)
+    artefacts: tuple[str, ...] = ()
+    report_parts: tuple[ReportPart, ...] = ()
+    roles: tuple[str, ...] = ("ml-engineer", "mlops-engineer")
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
@@ -84,15 +89,9 @@ class FunctionKind:
     def _cases(self, root: Path, split: str, config: FunctionGrading) -> CaseSet:
         return load_cases(root / split / CASES_NAME, functions=config.functions)
 
-    def _config(self, bundle: Bundle) -> FunctionGrading:
-        config = bundle.grading
-        if not isinstance(config, FunctionGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """Every case file parses, its references exist and fit the run's time limit."""
-        config = self._config(bundle)
+        config = grading_of(bundle, FunctionGrading)
         for split in ("public", "hidden"):
             cases = self._cases(bundle.root, split, config)
             total = sum(case.timeout or config.case_timeout for case in cases.cases)
@@ -100,15 +99,10 @@ class FunctionKind:
                 raise GraderError(f"{split}/{CASES_NAME}: case timeouts add up to {total:g} s, "
                                   f"far over the run's {bundle.limits.wall_seconds:g} s")
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, "hidden")
-
-    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, "public")
-
-    def _grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
-               split: str) -> Evaluation:
-        config = self._config(bundle)
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
+              split: Split) -> Evaluation:
+        """The split's cases (public/ or hidden/cases.jsonl), scored the same way."""
+        config = grading_of(bundle, FunctionGrading)
         try:
             cases = self._cases(bundle.root, split, config)
         except CasesError as exc:
@@ -211,3 +205,6 @@ def _tests_checks(cases: CaseSet, outcomes: Mapping[int, Outcome | None],
         label = f"{TESTS.name}: {group}" if group else TESTS.name
         checks.append(tally_check(tallies, max_score=share, label=label))
     return checks
+
+
+KIND = FunctionKind()

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from heldout.graders.checks import CheckType, register_check
+from heldout.graders.checks import RUN, CheckType
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
-from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
+from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.kinds.sql.report import read_shapes
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped, read_result_lines
 from heldout.sandbox.spec import HARNESS, TMP, JobSpec, RunResult
@@ -29,8 +31,8 @@ if TYPE_CHECKING:
     from heldout.graders.fields import Table
     from heldout.sandbox.backend import Sandbox
 
-HARNESS_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "sql_harness.py"
 HARNESS_SCRIPT = "sql_harness.py"
+HARNESS_SOURCE = Path(__file__).resolve().parent / HARNESS_SCRIPT
 RESULTS_NAME = "results.jsonl"
 EXPECTED_DIR = "expected"
 DEFAULT_SCHEMA = "schema.sql"
@@ -48,11 +50,11 @@ ROWS_SHOWN = 2
 # (names, types, row counts: never a row's values) for the report.
 SHAPES_ARTEFACT = "queries.json"
 
-QUERY = register_check(CheckType(
+QUERY = CheckType(
     "query", "test",
     "a named SQL query's result table against the expected one: column names, type "
     "families, the rows as a multiset (in order where the statement asks for ORDER BY), "
-    "floats within a tolerance"))
+    "floats within a tolerance")
 
 # Types DuckDB reports, by the family a comparison tolerates: an integer count written as
 # a DOUBLE or a DECIMAL still answers the question, a count written as text does not.
@@ -137,6 +139,11 @@ class SqlKind:
 
     name = "sql"
     summary = "write named SQL queries; DuckDB runs them on a hidden database of the same schema"
+    checks: tuple[CheckType, ...] = (RUN, QUERY)
+    artefacts: tuple[str, ...] = (SHAPES_ARTEFACT,)
+    report_parts: tuple[ReportPart, ...] = (
+        ReportPart(SHAPES_ARTEFACT, Path(__file__).resolve().parent / "report.html", read_shapes),)
+    roles: tuple[str, ...] = ("data-engineer",)
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
@@ -175,15 +182,9 @@ class SqlKind:
                                   "result per split)")
         return config
 
-    def _config(self, bundle: Bundle) -> SqlGrading:
-        config = bundle.grading
-        if not isinstance(config, SqlGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """Every expected table parses and fits the row cap the candidate's run gets."""
-        config = self._config(bundle)
+        config = grading_of(bundle, SqlGrading)
         for split, directory in (("public", bundle.public_dir), ("hidden", bundle.hidden_dir)):
             for query in config.queries:
                 expected = load_expected(directory, query.name)
@@ -195,15 +196,10 @@ class SqlKind:
             raise GraderError(f"query timeouts add up to {total:g} s, over the run's "
                               f"{bundle.limits.wall_seconds:g} s")
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, "hidden")
-
-    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, "public")
-
-    def _grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
-               split: str) -> Evaluation:
-        config = self._config(bundle)
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
+              split: Split) -> Evaluation:
+        """The split's database and expected results (public/ or hidden/), scored the same way."""
+        config = grading_of(bundle, SqlGrading)
         data_dir = bundle.hidden_dir if split == "hidden" else bundle.public_dir
         expected = {q.name: load_expected(data_dir, q.name) for q in config.queries}
         with tempfile.TemporaryDirectory(prefix="heldout-harness-") as tmp:
@@ -446,3 +442,6 @@ def query_shapes(config: SqlGrading, expected: Mapping[str, ResultTable],
             "matched": check.passed,
         })
     return json.dumps(shapes).encode("utf-8")
+
+
+KIND = SqlKind()

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from heldout.graders.checks import CheckType, register_check
-from heldout.graders.downstream import get_model, known_models
+from heldout.graders.checks import METRIC, RUN, CheckType
+from heldout.graders.downstream import MODELS
 from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.metrics import MetricScale, get_metric, known_metrics, points
-from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
+from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.metrics import METRICS, Metric, points, read_scale
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_capped, read_labels, show
 from heldout.sandbox.spec import DATA, HARNESS, OUTPUT, WORKSPACE, JobSpec, RunResult
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 # numpy is imported where grading computes, never by this module: the web app loads kinds
 # to read bundles and must not pay for the scientific stack.
 
-HARNESS_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "feature_harness.py"
 HARNESS_NAME = "feature_harness.py"
+HARNESS_SOURCE = Path(__file__).resolve().parent / HARNESS_NAME
 ROW_COLUMN = "__row__"  # written by the harness: the index of the frame the transform returned
 TRAIN_FEATURES = "train_features.csv"
 TEST_FEATURES = "test_features.csv"
@@ -55,17 +56,17 @@ FRESH_IDS = (1_000_000, 10_000_000)
 MAX_SHOWN_COLUMNS = 3
 
 
-ROWS = register_check(CheckType(
-    "rows", "test", "each feature table has one row per input row, in the input's order"))
-NUMERIC = register_check(CheckType("numeric", "test", "every feature cell is a number"))
-FINITE = register_check(CheckType(
-    "finite", "test", "no feature cell is empty, NaN or infinite"))
-FEATURES = register_check(CheckType(
+ROWS = CheckType(
+    "rows", "test", "each feature table has one row per input row, in the input's order")
+NUMERIC = CheckType("numeric", "test", "every feature cell is a number")
+FINITE = CheckType(
+    "finite", "test", "no feature cell is empty, NaN or infinite")
+FEATURES = CheckType(
     "features", "test",
-    "the feature tables were written and read, within the column cap, with the same columns"))
-DOWNSTREAM = register_check(CheckType(
+    "the feature tables were written and read, within the column cap, with the same columns")
+DOWNSTREAM = CheckType(
     "downstream", "test", "the bundle's fixed model could be trained on the candidate's features",
-    "a fixed model could be trained on your features"))
+    "a fixed model could be trained on your features")
 
 
 class _Runs(Protocol):
@@ -119,7 +120,7 @@ class FeatureTable:
 
 
 @dataclass(frozen=True)
-class Split:
+class RunData:
     """What one grading run feeds the harness, and the test labels kept on the host."""
 
     train_rows: CsvTable
@@ -160,33 +161,31 @@ def _relative(table: Table, key: str, default: str) -> str:
     return value
 
 
+def _unsuited(metric: Metric) -> str | None:
+    if metric.predictions == "value":
+        return f"{metric.name} scores regression; the downstream models are classifiers"
+    return None
+
+
 class FeatureEngineering:
     """The harness fits the candidate's transform; the host trains a fixed model on it."""
 
     name = "feature_engineering"
     summary = "write a feature transform; scored by a fixed downstream model on hidden labels"
+    checks: tuple[CheckType, ...] = (RUN, FEATURES, ROWS, NUMERIC, FINITE, DOWNSTREAM, METRIC)
+    artefacts: tuple[str, ...] = ()
+    report_parts: tuple[ReportPart, ...] = ()
+    roles: tuple[str, ...] = ("ml-engineer", "data-engineer")
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
-        metric_name = table.string("metric")
-        try:
-            metric = get_metric(metric_name)
-        except UnknownName:
-            raise table.error("metric", f"unknown metric {metric_name!r}; known: "
-                              f"{', '.join(sorted(known_metrics()))}") from None
-        if metric.predictions == "value":
-            raise table.error("metric", f"{metric_name} scores regression; the downstream "
-                              "models are classifiers")
-        baseline = table.number("baseline")
-        target = table.number("target")
-        problem = metric.scale_problem(baseline, target)
-        if problem:
-            raise table.error("target", problem)
+        metric, baseline, target = read_scale(table, _unsuited)
         model = table.string("model")
-        if model not in known_models():
-            raise table.error("model", f"unknown downstream model {model!r}; known: "
-                              f"{', '.join(known_models())}")
+        try:
+            MODELS.get(model)
+        except UnknownName as exc:
+            raise table.error("model", str(exc)) from None
         id_column = table.string("id_column")
         label_column = table.string("label_column")
         transform = table.string("transform", "transform")
@@ -228,43 +227,30 @@ class FeatureEngineering:
             raise table.error("test", f"hidden/{test} must have the training columns "
                               f"without {label_column!r}, in the same order")
         return FeatureEngineeringGrading(
-            metric=metric_name, baseline=baseline, target=target, model=model,
+            metric=metric.name, baseline=baseline, target=target, model=model,
             id_column=id_column, label_column=label_column, transform=transform, train=train,
             test=test, labels=labels, max_features=max_features,
             max_features_bytes=int(max_mb * 1024 * 1024), public_holdout=holdout,
         )
-
-    def scales(self, bundle: Bundle) -> tuple[MetricScale, ...]:
-        config = _config(bundle)
-        metric = get_metric(config.metric)
-        return (MetricScale(metric.name, metric.title, config.baseline, config.target,
-                            metric.higher_is_better, MAX_SCORE),)
 
     def verify(self, bundle: Bundle) -> None:
         """Every hidden test row has a label, and the labels suit the metric."""
         import numpy as np
 
         split = hidden_split(bundle, np.random.default_rng(0))
-        metric = get_metric(_config(bundle).metric)
+        metric = METRICS.get(grading_of(bundle, FeatureEngineeringGrading).metric)
         metric.compute(tuple(split.test_labels), [float(split.test_labels[0])] * len(split.test_labels))
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: _Runs) -> Evaluation:
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Evaluation:
+        """The public checks fit on part of the public training rows and score on the rest;
+        nothing of hidden/."""
+        if split == "public":
+            return _grade(bundle, workspace, sandbox, public_split(bundle))
         # Fresh entropy per run: test rows come in an order and with ids nobody can predict.
         import numpy as np
 
-        split = hidden_split(bundle, np.random.default_rng(secrets.randbits(128)))
-        return _grade(bundle, workspace, sandbox, split)
-
-    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: _Runs) -> Evaluation:
-        """Fit on part of the public training rows, score on the rest; nothing of hidden/."""
-        return _grade(bundle, workspace, sandbox, public_split(bundle))
-
-
-def _config(bundle: Bundle) -> FeatureEngineeringGrading:
-    config = bundle.grading
-    if not isinstance(config, FeatureEngineeringGrading):
-        raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-    return config
+        return _grade(bundle, workspace, sandbox,
+                      hidden_split(bundle, np.random.default_rng(secrets.randbits(128))))
 
 
 def _floats(values: Sequence[str], what: str) -> Matrix:
@@ -290,10 +276,10 @@ def _disguised(table: CsvTable, order: npt.NDArray[np.int64], id_at: int,
     return CsvTable(table.header, tuple(rows))
 
 
-def hidden_split(bundle: Bundle, rng: np.random.Generator) -> Split:
+def hidden_split(bundle: Bundle, rng: np.random.Generator) -> RunData:
     import numpy as np
 
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     train = read_bundle_csv(bundle.public_dir / config.train)
     test = read_bundle_csv(bundle.hidden_dir / config.test)
     labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
@@ -306,7 +292,7 @@ def hidden_split(bundle: Bundle, rng: np.random.Generator) -> Split:
         raise GraderError(f"hidden/{config.test}: ids without a label or repeated "
                           f"(e.g. {unlabelled[:1]})")
     order = rng.permutation(len(test.rows))
-    return Split(
+    return RunData(
         train_rows=train,
         test_features=_disguised(test, order, id_at, rng),
         train_labels=_floats([r[train.column(config.label_column)] for r in train.rows],
@@ -316,10 +302,10 @@ def hidden_split(bundle: Bundle, rng: np.random.Generator) -> Split:
     )
 
 
-def public_split(bundle: Bundle) -> Split:
+def public_split(bundle: Bundle) -> RunData:
     import numpy as np
 
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     train = read_bundle_csv(bundle.public_dir / config.train)
     rng = np.random.default_rng(PUBLIC_SEED)
     order = rng.permutation(len(train.rows))
@@ -330,7 +316,7 @@ def public_split(bundle: Bundle) -> Split:
     features = CsvTable(tuple(c for i, c in enumerate(train.header) if i != label_at),
                         tuple(tuple(c for i, c in enumerate(r) if i != label_at)
                               for r in held.rows))
-    return Split(
+    return RunData(
         train_rows=fit,
         test_features=_disguised(features, np.arange(len(features.rows)),
                                  features.column(config.id_column), rng),
@@ -340,16 +326,16 @@ def public_split(bundle: Bundle) -> Split:
     )
 
 
-def stage_harness(directory: Path, bundle: Bundle, split: Split) -> None:
+def stage_harness(directory: Path, bundle: Bundle, data: RunData) -> None:
     """The per-run /harness: harness code, its config and the test features (never labels)."""
-    config = _config(bundle)
+    config = grading_of(bundle, FeatureEngineeringGrading)
     shutil.copyfile(HARNESS_SOURCE, directory / HARNESS_NAME)
     (directory / "test.csv").write_text(
-        _csv_text(split.test_features.header, split.test_features.rows), encoding="utf-8")
+        _csv_text(data.test_features.header, data.test_features.rows), encoding="utf-8")
     train_path = f"{DATA}/{config.train}"
-    if split.train_in_harness:
+    if data.train_in_harness:
         (directory / "train.csv").write_text(
-            _csv_text(split.train_rows.header, split.train_rows.rows), encoding="utf-8")
+            _csv_text(data.train_rows.header, data.train_rows.rows), encoding="utf-8")
         train_path = f"{HARNESS}/train.csv"
     settings = {
         "workspace": WORKSPACE, "entrypoint": bundle.submission.entrypoint,
@@ -475,12 +461,12 @@ def feature_count_check(train: FeatureTable, test: FeatureTable, cap: int) -> Ch
                  f"{len(train.columns)} features (limit {cap}), the same for both tables")
 
 
-def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Evaluation:
-    config = _config(bundle)
-    metric = get_metric(config.metric)
+def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, data: RunData) -> Evaluation:
+    config = grading_of(bundle, FeatureEngineeringGrading)
+    metric = METRICS.get(config.metric)
     with tempfile.TemporaryDirectory(prefix="heldout-harness-") as harness, \
             tempfile.TemporaryDirectory(prefix="heldout-output-") as output_dir:
-        stage_harness(Path(harness), bundle, split)
+        stage_harness(Path(harness), bundle, data)
         spec = JobSpec(command=("python", f"{HARNESS}/{HARNESS_NAME}", f"{HARNESS}/config.json"),
                        workspace=workspace, data=bundle.public_dir, harness=Path(harness),
                        limits=bundle.limits, labels={"heldout.challenge": bundle.slug})
@@ -502,15 +488,15 @@ def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Eva
     if tables is not None:
         train, test = tables
         table_checks = [
-            rows_check(((train, len(split.train_labels)), (test, len(split.test_labels)))),
+            rows_check(((train, len(data.train_labels)), (test, len(data.test_labels)))),
             numeric_check(tables), finite_check(tables),
             feature_count_check(train, test, config.max_features),
         ]
         checks.extend(table_checks)
         if all(check.passed for check in table_checks):
-            model = get_model(config.model)
+            model = MODELS.get(config.model)
             try:
-                values = model.predictions(metric, train.values, split.train_labels, test.values)
+                values = model.predictions(metric, train.values, data.train_labels, test.values)
             except CandidateOutputError as exc:
                 checks.append(DOWNSTREAM.failed(str(exc)))
             else:
@@ -523,11 +509,11 @@ def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, split: Split) -> Eva
         checks.append(Check(metric.name, "metric", False, 0, MAX_SCORE,
                             "not computed: no usable features"))
     else:
-        value = metric.compute(tuple(split.test_labels), tuple(values))
+        value = metric.compute(tuple(data.test_labels), tuple(values))
         measured[metric.name] = round(value, 6)
         earned = round(points(value, baseline=config.baseline, target=config.target,
                               max_points=MAX_SCORE), 2)
-        where = "public holdout" if split.train_in_harness else "hidden test"
+        where = "public holdout" if data.train_in_harness else "hidden test"
         detail = (f"{metric.name} {value:.4f} on the {where} rows: {earned:g} of "
                   f"{MAX_SCORE:g} points (0 at baseline {config.baseline:g}, all at target "
                   f"{config.target:g}; {'higher' if metric.higher_is_better else 'lower'} "
@@ -546,3 +532,6 @@ def _read_output(result: RunResult, name: str, config: FeatureEngineeringGrading
         raise CandidateOutputError(f"{shown} was not collected: {refused[0]}" if refused
                                    else f"{shown} was not written")
     return read_features(output.path, shown=shown, max_bytes=config.max_features_bytes)
+
+
+KIND = FeatureEngineering()

@@ -25,18 +25,20 @@ from typing import TYPE_CHECKING, Any
 from heldout.graders.checks import (
     METRIC,
     PREDICTIONS,
+    RUN,
     TESTS,
     CheckType,
     Tally,
     metric_check,
-    register_check,
     tally_check,
 )
 from heldout.graders.compare import InvalidValue, Tolerance, compare, decode, show
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.metrics import get_metric, known_metrics
-from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
+from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
+from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.notebook.render import read_executed
+from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.metrics import METRICS, read_scale
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import describe_stop, run_check
 from heldout.graders.tables import read_capped, read_labels, read_predictions, strict_json
 from heldout.sandbox.spec import HARNESS, OUTPUT, JobSpec, RunResult
@@ -46,8 +48,8 @@ if TYPE_CHECKING:
     from heldout.graders.fields import Table
     from heldout.sandbox.backend import Sandbox
 
-HARNESS_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "notebook_harness.py"
 HARNESS_SCRIPT = "notebook_harness.py"
+HARNESS_SOURCE = Path(__file__).resolve().parent / HARNESS_SCRIPT
 REPORT_NAME = "notebook_run.json"
 EXECUTED_NAME = "executed.ipynb"
 EXPORTS_NAME = "exports.json"
@@ -60,25 +62,25 @@ DEFAULT_MAX_ANSWERS_KB = 64
 MAX_REPORT_BYTES = 4 * 1024 * 1024
 MAX_SHOWN_FAILURES = 3
 
-NOTEBOOK = register_check(CheckType(
+NOTEBOOK = CheckType(
     "notebook", "test",
-    "the submission is a valid Jupyter notebook (nbformat) or a percent-format Python script"))
-CLEAN = register_check(CheckType(
+    "the submission is a valid Jupyter notebook (nbformat) or a percent-format Python script")
+CLEAN = CheckType(
     "runs-clean", "run",
     "every cell ran without error, top to bottom on a fresh kernel, within the per-cell and "
-    "total time limits"))
-LOCKED = register_check(CheckType(
+    "total time limits")
+LOCKED = CheckType(
     "locked-cells", "test",
     "the starter's locked cells (tests, instructions) were left as written; changed ones are "
-    "restored and deleted ones re-inserted before the run"))
-ANSWERS = register_check(CheckType(
+    "restored and deleted ones re-inserted before the run")
+ANSWERS = CheckType(
     "answers", "test",
     "the answers file the statement asks for, compared with hidden expected answers within "
-    "a tolerance"))
-EXPORTS = register_check(CheckType(
+    "a tolerance")
+EXPORTS = CheckType(
     "exports", "test",
     "values the notebook left under the names the statement gives, read after its last cell "
-    "and compared with hidden expected values"))
+    "and compared with hidden expected values")
 
 
 @dataclass(frozen=True)
@@ -291,21 +293,12 @@ def read_expected(path: Path, shown: str) -> tuple[Expected, ...]:
 def _predictions(table: Table, root: Path) -> PredictionsGrading | None:
     if not table.raw:
         return None
-    metric = table.string("metric")
-    try:
-        scale = get_metric(metric)
-    except UnknownName:
-        raise table.error("metric", f"unknown metric {metric!r}; known: "
-                          f"{', '.join(sorted(known_metrics()))}") from None
-    baseline, target = table.number("baseline"), table.number("target")
-    problem = scale.scale_problem(baseline, target)
-    if problem:
-        raise table.error("target", problem)
+    metric, baseline, target = read_scale(table)
     points = table.number("points")
     if points <= 0:
         raise table.error("points", "must be positive")
     config = PredictionsGrading(
-        metric=metric, baseline=baseline, target=target, points=points,
+        metric=metric.name, baseline=baseline, target=target, points=points,
         id_column=table.string("id_column"), prediction_column=table.string("prediction_column"),
         label_column=table.string("label_column"), file=_plain_name(table, "file", "predictions.csv"),
         labels=_plain_name(table, "labels", "labels.csv"),
@@ -322,6 +315,13 @@ class NotebookKind:
 
     name = "notebook"
     summary = "an analysis notebook run top to bottom on a fresh kernel; tests, answers, outputs"
+    checks: tuple[CheckType, ...] = (NOTEBOOK, RUN, CLEAN, LOCKED, TESTS, ANSWERS, EXPORTS,
+                                     PREDICTIONS, METRIC)
+    artefacts: tuple[str, ...] = (EXECUTED_ARTEFACT,)
+    report_parts: tuple[ReportPart, ...] = (
+        ReportPart(EXECUTED_ARTEFACT, Path(__file__).resolve().parent / "report.html",
+                   read_executed),)
+    roles: tuple[str, ...] = ("data-scientist",)
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
@@ -372,15 +372,9 @@ class NotebookKind:
             exports=exported, predictions=predictions,
             max_notebook_bytes=int(max_mb * 1024 * 1024), max_answers_bytes=max_answers_kb * 1024)
 
-    def _config(self, bundle: Bundle) -> NotebookGrading:
-        config = bundle.grading
-        if not isinstance(config, NotebookGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """The time limits fit the run, and the hidden labels suit the metric."""
-        config = self._config(bundle)
+        config = grading_of(bundle, NotebookGrading)
         if config.total_timeout + KERNEL_START_MARGIN > bundle.limits.wall_seconds:
             raise GraderError(f"{bundle.slug}: [grading].total_timeout {config.total_timeout:g} s "
                               f"leaves under {KERNEL_START_MARGIN:g} s of the run's "
@@ -389,18 +383,14 @@ class NotebookKind:
             p = config.predictions
             labels = read_labels(bundle.hidden_dir / p.labels, id_column=p.id_column,
                                  label_column=p.label_column)
-            get_metric(p.metric).compute(labels.values, [labels.values[0]] * len(labels.values))
+            METRICS.get(p.metric).compute(labels.values, [labels.values[0]] * len(labels.values))
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, public=False)
-
-    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        """The run, the test cells and the outputs' format; no hidden value is compared."""
-        return self._grade(bundle, workspace, sandbox, public=True)
-
-    def _grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox, *,
-               public: bool) -> Evaluation:
-        config = self._config(bundle)
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
+              split: Split) -> Evaluation:
+        """The public checks: the run, the test cells and the outputs' format; no hidden
+        value is compared."""
+        public = split == "public"
+        config = grading_of(bundle, NotebookGrading)
         submitted = read_submission(workspace / bundle.submission.entrypoint)
         if submitted.problem is not None:
             check = NOTEBOOK.failed(f"not run: {submitted.problem}")
@@ -414,8 +404,7 @@ class NotebookKind:
             spec = JobSpec(
                 command=("python", f"{HARNESS}/{HARNESS_SCRIPT}"), workspace=workspace,
                 data=bundle.public_dir, harness=harness, limits=bundle.limits,
-                labels={"heldout.challenge": bundle.slug,
-                        "heldout.split": "public" if public else "hidden"})
+                labels={"heldout.challenge": bundle.slug, "heldout.split": split})
             result = sandbox.run(spec, output_dir)
             report = read_report(result)
             artefacts = _executed_notebook(result, config)
@@ -689,7 +678,7 @@ def exports_check(result: RunResult, report: RunReport, config: NotebookGrading,
 def predictions_checks(result: RunResult, bundle: Bundle, config: PredictionsGrading,
                        metrics: dict[str, float], *, public: bool) -> list[Check]:
     """The predictions file as ``model_training`` reads it, then its metric (hidden only)."""
-    metric = get_metric(config.metric)
+    metric = METRICS.get(config.metric)
     labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
                          label_column=config.label_column)
     shown = f"{OUTPUT}/{config.file}"
@@ -718,3 +707,6 @@ def predictions_checks(result: RunResult, bundle: Bundle, config: PredictionsGra
         checks.append(metric_check(metric, value, baseline=config.baseline,
                                    target=config.target, max_score=config.points))
     return checks
+
+
+KIND = NotebookKind()

@@ -1,4 +1,5 @@
-"""An executed notebook as report HTML: nbconvert's basic template, then sanitised, cached."""
+"""The notebook kind's report part: the executed notebook as HTML (nbconvert's basic
+template), sanitised, cached by the artefact's hash."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from heldout.graders.kinds.parts import KeptArtefact
 
 # Bump when the policy below changes: cached renderings made under the old one are ignored.
 POLICY_VERSION = 2
@@ -166,3 +169,8 @@ def render_cached(digest: str, data_of: Callable[[], bytes], cache_dir: Path) ->
     except OSError:
         Path(tmp_name).unlink(missing_ok=True)
     return rendered
+
+
+def read_executed(artefact: KeptArtefact) -> RenderedNotebook:
+    """The kept executed notebook, rendered once and then read from ``artefact.cache_dir``."""
+    return render_cached(artefact.sha256, artefact.data, artefact.cache_dir)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from heldout.graders.checks import METRIC, PREDICTIONS, metric_check
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.metrics import get_metric, known_metrics
-from heldout.graders.result import MAX_SCORE, Evaluation, RunStats
+from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check
+from heldout.graders.errors import BundleError, CandidateOutputError, UnknownName
+from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.parts import ReportPart
+from heldout.graders.metrics import METRICS, read_scale
+from heldout.graders.result import MAX_SCORE, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import Labels, read_labels, read_predictions
 from heldout.sandbox.spec import OUTPUT, JobSpec
@@ -42,10 +43,9 @@ class ModelTrainingGrading(GradingConfig):
 
 def _metric_name(table: Table, key: str, name: str) -> str:
     try:
-        get_metric(name)
-    except UnknownName:
-        raise table.error(key, f"unknown metric {name!r}; known: "
-                          f"{', '.join(sorted(known_metrics()))}") from None
+        METRICS.get(name)
+    except UnknownName as exc:
+        raise table.error(key, str(exc)) from None
     return name
 
 
@@ -59,16 +59,15 @@ class ModelTraining:
 
     name = "model_training"
     summary = "train a model on public data; scored by a metric on hidden labels"
+    checks: tuple[CheckType, ...] = (RUN, PREDICTIONS, METRIC)
+    artefacts: tuple[str, ...] = ()
+    report_parts: tuple[ReportPart, ...] = ()
+    roles: tuple[str, ...] = ("ml-engineer", "data-scientist")
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
-        metric = _metric_name(table, "metric", table.string("metric"))
-        baseline = table.number("baseline")
-        target = table.number("target")
-        problem = get_metric(metric).scale_problem(baseline, target)
-        if problem:
-            raise table.error("target", problem)
+        metric, baseline, target = read_scale(table)
         id_column = table.string("id_column")
         prediction_column = table.string("prediction_column")
         if id_column == prediction_column:
@@ -102,16 +101,14 @@ class ModelTraining:
                 raise table.error(key, f"hidden/{labels} has no column {column!r} "
                                   f"(header: {','.join(header)})")
         return ModelTrainingGrading(
-            metric=metric, baseline=baseline, target=target, id_column=id_column,
+            metric=metric.name, baseline=baseline, target=target, id_column=id_column,
             prediction_column=prediction_column, label_column=label_column,
             predictions=predictions, labels=labels,
             max_predictions_bytes=int(max_mb * 1024 * 1024), report_metrics=report,
         )
 
     def _labels(self, bundle: Bundle) -> tuple[ModelTrainingGrading, Labels]:
-        config = bundle.grading
-        if not isinstance(config, ModelTrainingGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
+        config = grading_of(bundle, ModelTrainingGrading)
         labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
                              label_column=config.label_column)
         return config, labels
@@ -120,23 +117,18 @@ class ModelTraining:
         """The hidden labels parse and suit the metric (a constant prediction scores)."""
         config, labels = self._labels(bundle)
         for name in (config.metric, *config.report_metrics):
-            get_metric(name).compute(labels.values, [labels.values[0]] * len(labels.values))
+            METRICS.get(name).compute(labels.values, [labels.values[0]] * len(labels.values))
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, public=False)
-
-    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        """The run on public data and the predictions file's format; no metric.
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
+              split: Split) -> Evaluation:
+        """The public checks stop at the predictions file's format: no metric.
 
         Hidden labels are read on the host only for the test ids (public in test.csv), so
-        nothing of their values reaches the score: a valid file earns the points.
+        nothing of their values reaches a public score: a valid file earns the points.
         """
-        return self._grade(bundle, workspace, sandbox, public=True)
-
-    def _grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox, *,
-               public: bool) -> Evaluation:
+        public = split == "public"
         config, labels = self._labels(bundle)
-        metric = get_metric(config.metric)
+        metric = METRICS.get(config.metric)
         spec = JobSpec(
             command=("python", bundle.submission.entrypoint),
             workspace=workspace,
@@ -190,7 +182,7 @@ class ModelTraining:
                                        target=config.target, max_score=MAX_SCORE))
         if values is not None and not public:
             for name in config.report_metrics:
-                extra = get_metric(name)
+                extra = METRICS.get(name)
                 if extra.prediction_problem(labels.values, values) is None:
                     measured[name] = round(extra.compute(labels.values, values), 6)
 
@@ -205,3 +197,6 @@ def _missing_output(shown: str, name: str, skipped: tuple[str, ...]) -> str:
     if refused:
         return f"{shown} was not collected: {refused[0]}"
     return f"{shown} was not written"
+
+
+KIND = ModelTraining()

@@ -4,7 +4,7 @@ An optional build step (``python <build>``) runs first on the public data; what 
 in ``/output/model/`` is copied into a fresh per-run directory mounted read-only at
 ``/harness/model`` for the serving run. The service runs with no network; app objects are
 served by gunicorn (WSGI) or uvicorn (ASGI) from the image, a ``command`` service listens
-on ``$PORT`` itself. The trusted probe (``harness/deployment_probe.py``) joins the
+on ``$PORT`` itself. The trusted probe (``deployment_probe.py``, beside this) joins the
 service's network namespace, gets the requests' inputs only, and reports responses as
 data; the expected answers stay here, where every response is scored.
 """
@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check, register_check
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
-from heldout.graders.kinds.base import GradingConfig
-from heldout.graders.metrics import get_metric, known_metrics
-from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats
+from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check
+from heldout.graders.errors import BundleError, CandidateOutputError, GraderError
+from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.deployment.report import ProbeTable, percentile, probe_table
+from heldout.graders.kinds.parts import KeptArtefact, ReportPart
+from heldout.graders.metrics import METRICS, read_scale
+from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import describe_stop
 from heldout.graders.tables import read_capped
 from heldout.sandbox.spec import HARNESS, OUTPUT, TMP, JobSpec, Limits, RunResult
@@ -35,8 +37,8 @@ if TYPE_CHECKING:
     from heldout.graders.fields import Table
     from heldout.sandbox.backend import Sandbox
 
-PROBE_SOURCE = Path(__file__).resolve().parents[1] / "harness" / "deployment_probe.py"
 PROBE_SCRIPT = "deployment_probe.py"
+PROBE_SOURCE = Path(__file__).resolve().parent / PROBE_SCRIPT
 PROBE_REPORT = "probe.json"
 MODEL_DIR = "model"
 PORT = 8000
@@ -49,23 +51,23 @@ MARGIN_SECONDS = 15.0
 POINT_KEYS = ("startup", "predictions", "metric", "validation", "concurrency", "latency")
 SHOWN_FAILURES = 3
 
-STARTUP = register_check(CheckType(
+STARTUP = CheckType(
     "startup", "probe",
     "the service answered its health URL within the bundle's start-up limit",
-    "your service answered its health URL within the start-up limit"))
-VALIDATION = register_check(CheckType(
+    "your service answered its health URL within the start-up limit")
+VALIDATION = CheckType(
     "validation", "probe",
     "invalid payloads (missing field, wrong type, empty or huge body) got a 4xx with a JSON "
-    "error, not a 5xx, a hang or a crash"))
-CONCURRENCY = register_check(CheckType(
+    "error, not a 5xx, a hang or a crash")
+CONCURRENCY = CheckType(
     "concurrency", "probe",
-    "a burst of concurrent prediction requests all succeeded"))
-LATENCY = register_check(CheckType(
+    "a burst of concurrent prediction requests all succeeded")
+LATENCY = CheckType(
     "latency", "probe",
     "median and 95th-percentile latency of the prediction requests, measured by the probe, "
     "within the bundle's targets",
     "median and 95th-percentile latency of the prediction requests, measured by the probe, "
-    "within the challenge's targets"))
+    "within the challenge's targets")
 
 
 @dataclass(frozen=True)
@@ -179,12 +181,27 @@ def _request(raw: Any, where: str) -> ServiceRequest:
                           None if expected is None else float(expected))
 
 
+def read_probe(artefact: KeptArtefact) -> ProbeTable:
+    """The report part: the probe table, against the graded bundle's latency targets while
+    that version still exists."""
+    grading = artefact.grading()
+    if isinstance(grading, DeploymentGrading):
+        return probe_table(artefact.data(), (grading.latency_p50_ms, grading.latency_p95_ms))
+    return probe_table(artefact.data())
+
+
 class DeploymentKind:
     """The candidate ships an HTTP model service; a trusted probe starts and grades it."""
 
     name = "deployment"
     summary = ("ship an HTTP model service; probed for start-up, predictions, input "
                "validation, concurrency and latency")
+    checks: tuple[CheckType, ...] = (RUN, STARTUP, PREDICTIONS, METRIC, VALIDATION, CONCURRENCY,
+                                     LATENCY)
+    artefacts: tuple[str, ...] = (PROBE_REPORT,)
+    report_parts: tuple[ReportPart, ...] = (
+        ReportPart(PROBE_REPORT, Path(__file__).resolve().parent / "report.html", read_probe),)
+    roles: tuple[str, ...] = ("mlops-engineer",)
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
@@ -206,18 +223,9 @@ class DeploymentKind:
             _relative_file(table, "build", build)
             if not build.endswith(".py") or not submission.accepts(build):
                 raise table.error("build", f"{build!r} must be a .py file the submission accepts")
-        metric = table.string("metric")
-        try:
-            measure = get_metric(metric)
-        except UnknownName:
-            raise table.error("metric", f"unknown metric {metric!r}; known: "
-                              f"{', '.join(known_metrics())}") from None
-        baseline, target = table.number("baseline"), table.number("target")
-        problem = measure.scale_problem(baseline, target)
-        if problem:
-            raise table.error("target", problem)
+        metric, baseline, target = read_scale(table)
         config = DeploymentGrading(
-            interface=interface, app=app, command=command, metric=metric, baseline=baseline,
+            interface=interface, app=app, command=command, metric=metric.name, baseline=baseline,
             target=target, prediction_field=table.string("prediction_field"),
             points=_points(table), build=build,
             workers=table.integer("workers", 2, minimum=1),
@@ -249,16 +257,10 @@ class DeploymentKind:
                                   "needs requests per split)")
         return config
 
-    def _config(self, bundle: Bundle) -> DeploymentGrading:
-        config = bundle.grading
-        if not isinstance(config, DeploymentGrading):
-            raise GraderError(f"{bundle.slug}: grading config is {type(config).__name__}")
-        return config
-
     def verify(self, bundle: Bundle) -> None:
         """Both request files parse; the expected values suit the metric."""
-        config = self._config(bundle)
-        metric = get_metric(config.metric)
+        config = grading_of(bundle, DeploymentGrading)
+        metric = METRICS.get(config.metric)
         for directory in (bundle.public_dir, bundle.hidden_dir):
             requests = load_requests(directory / config.requests)
             truth = [r.expected for r in requests if r.expected is not None]
@@ -267,15 +269,11 @@ class DeploymentKind:
         if needed > 900:
             raise GraderError(f"the service's wall limit would be {needed:g} s, over 900 s")
 
-    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        return self._grade(bundle, workspace, sandbox, "hidden")
-
-    def grade_public(self, bundle: Bundle, workspace: Path, sandbox: Sandbox) -> Evaluation:
-        """The same probe with the public requests (public/requests.jsonl, answers public)."""
-        return self._grade(bundle, workspace, sandbox, "public")
-
-    def _grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox, split: str) -> Evaluation:
-        config = self._config(bundle)
+    def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
+              split: Split) -> Evaluation:
+        """The build, the service and the probe, with the split's requests (the public ones'
+        answers are public)."""
+        config = grading_of(bundle, DeploymentGrading)
         data_dir = bundle.hidden_dir if split == "hidden" else bundle.public_dir
         requests = load_requests(data_dir / config.requests)
         labels = {"heldout.challenge": bundle.slug, "heldout.split": split}
@@ -404,12 +402,12 @@ def read_report(probe: RunResult) -> tuple[dict[str, Any] | None, str]:
     return raw, ""
 
 
-def _not_served(bundle: Bundle, config: DeploymentGrading, split: str, built: RunResult,
+def _not_served(bundle: Bundle, config: DeploymentGrading, split: Split, built: RunResult,
                 why: str) -> Evaluation:
     checks = [RUN.failed(why), *_unchecked(config, "the build step failed")]
     return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded", score=0.0,
                       checks=tuple(checks), run=RunStats.from_result(built),
-                      split="public" if split == "public" else "hidden")
+                      split=split)
 
 
 def _unchecked(config: DeploymentGrading, why: str) -> list[Check]:
@@ -456,13 +454,6 @@ def refusal_problem(seen: Mapping[str, Any]) -> str:
     return ""
 
 
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile (``share`` in 0..1)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
-
-
 def _responses(report: Mapping[str, Any], count: int) -> list[Mapping[str, Any]]:
     raw = report.get("responses")
     items: list[Mapping[str, Any]] = []
@@ -478,7 +469,7 @@ def _latency(seen: Mapping[str, Any]) -> float | None:
     return float(value)
 
 
-def score_service(bundle: Bundle, config: DeploymentGrading, split: str,
+def score_service(bundle: Bundle, config: DeploymentGrading, split: Split,
                   requests: Sequence[ServiceRequest], report: Mapping[str, Any] | None,
                   service: RunResult, note: str, built: RunResult | None = None) -> Evaluation:
     """Every check from the probe's report and the service's run, scored on the host."""
@@ -514,7 +505,7 @@ def score_service(bundle: Bundle, config: DeploymentGrading, split: str,
     return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                       score=score, checks=tuple(checks), metrics=metrics,
                       run=RunStats.from_result(service),
-                      split="public" if split == "public" else "hidden",
+                      split=split,
                       artefacts={PROBE_REPORT: json.dumps(table, indent=1).encode("utf-8")})
 
 
@@ -540,7 +531,7 @@ def _run(service: RunResult, limits: Limits, healthy: bool, alive: bool, note: s
 def _prediction_checks(config: DeploymentGrading, requests: Sequence[ServiceRequest],
                        responses: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]],
                        metrics: dict[str, float]) -> list[Check]:
-    metric = get_metric(config.metric)
+    metric = METRICS.get(config.metric)
     truth: list[float] = []
     values: list[float | None] = []
     for request, seen in zip(requests, responses, strict=True):
@@ -665,3 +656,6 @@ def _row(label: str, kind: str, seen: Mapping[str, Any], correct: bool | None,
             "latency_ms": _latency(seen),
             "correct": "yes" if correct else "no",
             "error": str(seen.get("error") or "")[:200], "why": why[:200]}
+
+
+KIND = DeploymentKind()
