@@ -390,7 +390,7 @@ def test_recruiting_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> Non
 
 def test_invite_state_drops_the_stored_status_and_downgrades_it_back(tmp_path: Path) -> None:
     app = _app(tmp_path)
-    before = _revises("0011_invite_state")
+    before = _revises("0012_invite_state")
     when = "2026-11-20 10:00:00.000000"
     with app.app_context():
         flask_migrate.upgrade(revision=before)

@@ -9,16 +9,16 @@ A downgrade puts the column back, filled from the times the way the release befo
 wrote it (revoked, finished, started, opened or sent), with ``sent`` as its server
 default.
 
-Revision ID: 0011_invite_state
-Revises: 0008_recruiting
+Revision ID: 0012_invite_state
+Revises: 0011_shown_once
 Created: 2026-12-02 10:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011_invite_state'
-down_revision = '0008_recruiting'
+revision = '0012_invite_state'
+down_revision = '0011_shown_once'
 branch_labels = None
 depends_on = None
 
