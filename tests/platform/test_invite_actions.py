@@ -53,7 +53,7 @@ def test_resend_gives_a_new_link_and_the_old_one_dies(app: Flask, client: FlaskC
         stored = db.session.get(Invite, invite.id)
         assert stored is not None and stored.resends == 1 and stored.delivery == "page"
         # The old link was opened; the new one not yet.
-        assert invite_state(stored, utcnow()) == "sent" and stored.opened_at is None
+        assert invite_state(stored, utcnow()) == "link created" and stored.opened_at is None
         assert stored.sent_at is not None and stored.sent_at >= stored.created_at
     assert "not known here" in _landing(app, invite.token)
     assert "Start" in _landing(app, new)
