@@ -54,7 +54,7 @@ def candidate(assessment_id: int, created_by_id: int, name: str,
     invite = Invite(assessment_id=assessment_id, candidate_name=name,
                     candidate_email=email or f"{name.lower().replace(' ', '.')}@example.org",
                     token_hash=hashlib.sha256(f"{name}-{index}".encode()).hexdigest(),
-                    status="finished", created_by_id=created_by_id,
+                    created_by_id=created_by_id,
                     created_at=started - timedelta(days=1, seconds=-index),
                     expires_at=started + timedelta(days=14), opened_at=started,
                     started_at=started, finished_at=started + timedelta(minutes=minutes_used))

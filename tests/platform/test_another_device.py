@@ -16,6 +16,7 @@ from heldout.platform.errors import InviteUsed
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Invite, utcnow
 from heldout.platform.services import invites
+from heldout.platform.services.scoring import invite_state
 from tests.platform.conftest import NewInvite
 
 LINK = re.compile(r'id="invite-link" class="mono" readonly value="http://heldout\.test/i/([^"]+)"')
@@ -81,7 +82,7 @@ def test_a_resent_link_moves_the_attempt_and_the_old_browser_is_told(
     assert again["files"][0]["content"] == TYPED + "# on the second device\n"
     with app.app_context():
         row = db.session.get(Invite, invite.id)
-        assert row is not None and invites.state_of(row, utcnow()) == "started"
+        assert row is not None and invite_state(row, utcnow()) == "started"
 
 
 def test_the_resent_link_works_once_and_the_first_one_never_again(

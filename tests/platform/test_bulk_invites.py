@@ -16,7 +16,7 @@ from sqlalchemy import select
 from heldout.platform.errors import InvalidInput, UploadTooLarge
 from heldout.platform.extensions import db
 from heldout.platform.models import Invite, utcnow
-from heldout.platform.services import invites
+from heldout.platform.services import bulk_invites
 from heldout.platform.tokens import token_hash
 from tests.platform.conftest import PASSWORD
 
@@ -54,7 +54,7 @@ def _reasons(page: str) -> dict[int, str]:
 def test_preview_reports_bad_rows_by_line_and_keeps_the_good(app: Flask,
                                                              assessment_id: int) -> None:
     with app.app_context():
-        preview = invites.preview_bulk(assessment_id, GOOD_AND_BAD.encode(), now=utcnow())
+        preview = bulk_invites.preview_bulk(assessment_id, GOOD_AND_BAD.encode(), now=utcnow())
     assert [(r.line, r.name, r.email, r.note) for r in preview.good] == [
         (2, "Ada Lovelace", "ada@example.org", "referral"),
         (9, "Multi line", "multi@example.org", ""),
@@ -138,7 +138,7 @@ def test_already_invited_rows_are_flagged_not_invited(app: Flask, client: FlaskC
     assert _reasons(page) == {1: "ada@example.org is already invited (link created); resend that "
                                  "invite instead"}
     with app.app_context():
-        preview = invites.preview_bulk(assessment_id, "Ada,ada@example.org\n", now=utcnow())
+        preview = bulk_invites.preview_bulk(assessment_id, "Ada,ada@example.org\n", now=utcnow())
         assert preview.good == [] and [r.line for r in preview.already] == [1]
 
 
@@ -146,23 +146,23 @@ def test_oversized_file_and_too_many_rows_are_refused(app: Flask, client: FlaskC
                                                       auth: Any, assessment_id: int) -> None:
     auth.login("recruiter")
     big = b"".join(b"Person %d,p%d@example.org,%s\n" % (i, i, b"n" * 200) for i in range(1500))
-    assert len(big) > invites.MAX_CSV_BYTES
+    assert len(big) > bulk_invites.MAX_CSV_BYTES
     response = _upload(client, assessment_id, big)
     assert response.status_code == 400
     assert "The file is larger than 256 KiB" in response.text
-    many = b"".join(b"P%d,p%d@example.org\n" % (i, i) for i in range(invites.MAX_CSV_ROWS + 1))
-    assert len(many) < invites.MAX_CSV_BYTES
+    many = b"".join(b"P%d,p%d@example.org\n" % (i, i) for i in range(bulk_invites.MAX_CSV_ROWS + 1))
+    assert len(many) < bulk_invites.MAX_CSV_BYTES
     response = _upload(client, assessment_id, many)
     assert response.status_code == 400
-    assert f"more than {invites.MAX_CSV_ROWS} rows" in response.text
+    assert f"more than {bulk_invites.MAX_CSV_ROWS} rows" in response.text
     with app.app_context():
         with pytest.raises(UploadTooLarge):
-            invites.preview_bulk(assessment_id, big, now=utcnow())
+            bulk_invites.preview_bulk(assessment_id, big, now=utcnow())
         assert db.session.scalars(select(Invite)).all() == []
         exactly = b"".join(b"P%d,p%d@example.org\n" % (i, i)
-                           for i in range(invites.MAX_CSV_ROWS))
-        assert len(invites.preview_bulk(assessment_id, exactly, now=utcnow()).good) == \
-            invites.MAX_CSV_ROWS
+                           for i in range(bulk_invites.MAX_CSV_ROWS))
+        assert len(bulk_invites.preview_bulk(assessment_id, exactly, now=utcnow()).good) == \
+            bulk_invites.MAX_CSV_ROWS
 
 
 @pytest.mark.parametrize(("data", "message"), [
@@ -187,7 +187,7 @@ def test_a_quoted_cell_that_never_ends_is_one_bad_row(app: Flask, client: FlaskC
     page = _upload(client, assessment_id, b'"unterminated,ada@example.org\n').text
     assert "No row of the file can be invited" in page and "Invite and download" not in page
     with app.app_context():
-        preview = invites.preview_bulk(
+        preview = bulk_invites.preview_bulk(
             assessment_id, 'Ada,ada@example.org\n"Bob,bob@example.org\nCy,cy@example.org\n',
             now=utcnow())
     # The open quote swallows the rest of the file into one cell: line 2, no e-mail.
@@ -236,7 +236,7 @@ def test_archived_or_expired_assessment_refuses_the_bulk_confirm(
     with app.app_context():
         assert db.session.scalars(select(Invite)).all() == []
         with pytest.raises(InvalidInput, match="archived"):
-            invites.create_bulk(assessment_id=assessment_id, text="Ada,ada@example.org\n",
+            bulk_invites.create_bulk(assessment_id=assessment_id, text="Ada,ada@example.org\n",
                                 created_by_id=1, secret="s", ttl_days=1, now=utcnow(),
                                 delivery="download")
 

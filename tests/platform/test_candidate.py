@@ -18,6 +18,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Submission, utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services.grading import SUBMISSIONS
+from heldout.platform.services.scoring import invite_state
 
 SLUG = "churn-prediction"
 CODE = "print('hello')\n"
@@ -253,7 +254,7 @@ def test_finish(app: Flask, client: FlaskClient, attempt: str) -> None:
     response = client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": CODE})
     assert response.status_code == 409
     with app.app_context():
-        assert _attempt_row(app, attempt).invite.status == "finished"
+        assert invite_state(_attempt_row(app, attempt).invite, utcnow()) == "finished"
 
 
 def test_unknown_challenge_in_an_attempt(client: FlaskClient, attempt: str) -> None:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from heldout.platform.extensions import db
 from heldout.platform.models import utcnow
-from heldout.platform.services import assessments, reports
+from heldout.platform.services import assessments, candidates, scoring
 from tests.platform import review_seed as seed
 
 SLUG = "churn-prediction"
@@ -59,11 +59,14 @@ def _rows(page: str, html: ModuleType) -> dict[str, dict[str, Any]]:
 
 
 def test_percentile_is_the_share_of_other_graded_candidates_below_ties_half() -> None:
-    assert reports.percentile(90, [70, 70, 40]) == 100.0
-    assert reports.percentile(70, [90, 70, 40]) == 50.0
-    assert reports.percentile(40, [90, 70, 70]) == 0.0
-    assert reports.percentile(50, [50]) == 50.0
-    assert reports.percentile(10, []) is None
+    assert scoring.percentile_rank(90, [70, 70, 40]) == 100.0
+    assert scoring.percentile_rank(70, [90, 70, 40]) == 50.0
+    assert scoring.percentile_rank(40, [90, 70, 70]) == 0.0
+    assert scoring.percentile_rank(50, [50]) == 50.0
+    assert scoring.percentile_rank(10, []) is None
+    # The batch form ranks each score among the rest, the same way.
+    assert scoring.percentile_ranks([90, 70, 70, 40]) == [100.0, 50.0, 50.0, 0.0]
+    assert scoring.percentile_ranks([10]) == [None]
 
 
 def test_percentile_and_time_used_shown_per_candidate(client: FlaskClient, auth: Any,
@@ -175,8 +178,8 @@ def test_compare_needs_two(client: FlaskClient, auth: Any, assessment_id: int,
 def test_candidates_table_service_without_http(app: Flask, assessment_id: int,
                                                crafted: dict[str, int]) -> None:
     with app.app_context():
-        table = reports.candidates_table(assessment_id, reports.TableQuery(sort="total"),
-                                         now=utcnow())
+        table = candidates.candidates_table(assessment_id, candidates.TableQuery(sort="total"),
+                                            now=utcnow(), viewer=None)
         assert [r.invite.candidate_name for r in table.rows][:2] == ["Eve", "Ana"]
         assert table.total_rows == 6
 
@@ -196,15 +199,15 @@ def test_report_percentile_agrees_with_the_table(client: FlaskClient, auth: Any,
 def test_pages_of_one_hundred(app: Flask, client: FlaskClient, auth: Any, users: Any,
                               assessment_id: int, html: ModuleType) -> None:
     with app.app_context():
-        for index in range(reports.PER_PAGE + 5):
+        for index in range(candidates.PER_PAGE + 5):
             seed.candidate(assessment_id, users.recruiter, f"C{index:03d}",
                            {SLUG: [seed.Graded(float(index % 100))]}, index=index)
         db.session.commit()
     auth.login("interviewer")
     first = client.get(f"/assessments/{assessment_id}/candidates?sort=name&dir=asc").text
-    assert len(_names(first, html)) == reports.PER_PAGE and "page 1 of 2" in first
+    assert len(_names(first, html)) == candidates.PER_PAGE and "page 1 of 2" in first
     second = client.get(f"/assessments/{assessment_id}/candidates?sort=name&dir=asc&page=2").text
     assert _names(second, html) == [f"C{i:03d}" for i in range(100, 105)]
     # The exports hold every row, not a page.
     csv_text = client.get(f"/assessments/{assessment_id}/candidates.csv").text
-    assert len(csv_text.strip().splitlines()) == reports.PER_PAGE + 5 + 1
+    assert len(csv_text.strip().splitlines()) == candidates.PER_PAGE + 5 + 1

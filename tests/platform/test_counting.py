@@ -4,8 +4,12 @@ never replaces an earlier better score."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from flask import Flask
@@ -17,8 +21,9 @@ from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Submission
-from heldout.platform.services import grading, live, submissions
+from heldout.platform.services import grading, live, scoring
 from heldout.platform.tasks import grading_settings
+from tests.platform.conftest import PASSWORD
 
 SLUG = "churn-prediction"
 
@@ -54,8 +59,9 @@ def crash(bundle: Bundle, submission: Path) -> GradedResult:
 
 
 def submit_and_grade(app: Flask, client: FlaskClient, attempt: str,
-                     evaluate: Callable[[Bundle, Path], GradedResult]) -> int:
-    response = client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": "print('x')\n"})
+                     evaluate: Callable[[Bundle, Path], GradedResult],
+                     code: str = "print('x')\n") -> int:
+    response = client.post(f"/a/{attempt}/c/{SLUG}/submit", data={"code": code})
     assert response.status_code == 302
     with app.app_context():
         submission_id = max(db.session.scalars(select(Submission.id)))
@@ -84,7 +90,7 @@ def test_last_counts_by_default_and_the_crash_says_why(app: Flask, client: Flask
     late = submit_and_grade(app, client, attempt, crash)
     with app.app_context():
         history = list(db.session.scalars(select(Submission).order_by(Submission.id)))
-        counted = submissions.counted_submission(history, "last")
+        counted = scoring.counted_submission(history, "last")
         assert counted is not None and counted.id == late
     shown = state(client, attempt)["submissions"]
     assert isinstance(shown, list)
@@ -115,9 +121,22 @@ def test_best_keeps_the_earlier_better_score(app: Flask, client: FlaskClient,
                                          "counts (best counts).")
     with app.app_context():
         history = list(db.session.scalars(select(Submission).order_by(Submission.id)))
-        counted = submissions.counted_submission(history, "best")
+        counted = scoring.counted_submission(history, "best")
         assert counted is not None and counted.id == first
         assert counted.evaluation is not None and counted.evaluation.score == 92.0
+
+
+def test_best_says_a_later_better_run_counts(app: Flask, client: FlaskClient,
+                                             attempt: str) -> None:
+    set_counting(app, "best")
+    first = submit_and_grade(app, client, attempt, crash)
+    later = submit_and_grade(app, client, attempt, good)
+    shown = state(client, attempt)["submissions"]
+    assert isinstance(shown, list)
+    by_id = {s["id"]: s for s in shown}
+    assert by_id[later]["counts"] is True
+    assert by_id[first]["count_note"] == "A later submission scored higher, and it counts " \
+        "(best counts)."
 
 
 def test_best_takes_the_earliest_of_equal_scores(app: Flask, client: FlaskClient,
@@ -126,8 +145,51 @@ def test_best_takes_the_earliest_of_equal_scores(app: Flask, client: FlaskClient
     submit_and_grade(app, client, attempt, good)
     with app.app_context():
         history = list(db.session.scalars(select(Submission).order_by(Submission.id)))
-        counted = submissions.counted_submission(history, "best")
+        counted = scoring.counted_submission(history, "best")
         assert counted is not None and counted.id == first
+
+
+def test_a_tie_under_best_names_the_same_submission_everywhere(
+        app: Flask, client: FlaskClient, attempt: str, assessment_id: int,
+        html: ModuleType) -> None:
+    """The earliest of equal best scores counts: on the candidate's page, the report, the
+    candidates table and both exports (they once took the latest: an interviewer read other
+    code than the candidate was told counts)."""
+    set_counting(app, "best")
+    first = submit_and_grade(app, client, attempt, good, "print('first take')\n")
+    second = submit_and_grade(app, client, attempt, good, "print('second take')\n")
+    assert first < second
+    # The candidate's page: the live state and the page itself.
+    shown = state(client, attempt)["submissions"]
+    assert isinstance(shown, list)
+    by_id = {s["id"]: s for s in shown}
+    assert by_id[first]["counts"] is True and by_id[second]["counts"] is False
+    assert by_id[second]["count_note"] == ("An earlier submission reached the same score "
+                                           "first, and it still counts (best counts).")
+    workspace = html.parse(client.get(f"/a/{attempt}/c/{SLUG}").text)
+    assert [li.attrs["data-id"] for li in workspace.find_all("li", cls="counts")] == [str(first)]
+
+    staff = app.test_client()
+    staff.post("/login", data={"email": "interviewer@example.com", "password": PASSWORD})
+    with app.app_context():
+        attempt_id = db.session.scalars(select(Submission.attempt_id)).first()
+    report = html.parse(staff.get(f"/attempts/{attempt_id}/report").text)
+    tagged = [row for row in report.one("table", cls="submissions").find_all("tr")
+              if any(t.text() == "counts" for t in row.find_all("span", cls="tag"))]
+    assert [row.find_all("td")[0].text().split()[0] for row in tagged] == [str(first)]
+    code = report.one("section", cls="challenge-result").text()
+    assert f"submission #{first}, the one that counts" in code
+    assert "first take" in code and "second take" not in code
+
+    table = html.parse(staff.get(f"/assessments/{assessment_id}/candidates").text)
+    (counted,) = table.one("table", cls="scores").find_all("a", cls="counted")
+    assert counted.attrs["data-submission"] == str(first)
+    assert counted.attrs["href"] == f"/attempts/{attempt_id}/submissions/{first}"
+    rows = list(csv.DictReader(io.StringIO(staff.get(
+        f"/assessments/{assessment_id}/candidates.csv").text)))
+    assert [r[f"submission:{SLUG}"] for r in rows] == [str(first)]
+    data = json.loads(staff.get(f"/assessments/{assessment_id}/candidates.json").text)
+    assert [c["submissions"] for c in data["candidates"]] == [{SLUG: first}]
 
 
 def test_nothing_counts_while_nothing_is_graded(app: Flask, client: FlaskClient,
@@ -136,8 +198,8 @@ def test_nothing_counts_while_nothing_is_graded(app: Flask, client: FlaskClient,
     assert response.status_code == 302
     with app.app_context():
         history = list(db.session.scalars(select(Submission)))
-        assert submissions.counted_submission(history, "last") is None
-        assert submissions.counted_submission(history, "best") is None
+        assert scoring.counted_submission(history, "last") is None
+        assert scoring.counted_submission(history, "best") is None
 
 
 @pytest.mark.parametrize(("run", "title", "advice"), [

@@ -19,6 +19,7 @@ from heldout.platform.extensions import db
 from heldout.platform.identity import claim_identity
 from heldout.platform.models import Submission, utcnow
 from heldout.platform.services.grading import SUBMISSIONS
+from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.tasks import SANDBOX_KEY
 
 SLUG = "churn-prediction"
@@ -62,7 +63,7 @@ def _submission_running_under(app: Flask, client: FlaskClient, attempt: str, own
     assert response.status_code == 302
     with app.app_context():
         row = db.session.scalars(select(Submission)).one()
-        row.status, row.tries, row.lease_owner = "running", 1, owner
+        row.status, row.tries, row.lease_owner = GradingStatus.RUNNING, 1, owner
         row.lease_expires_at = utcnow() + timedelta(minutes=10)  # a lease still "live"
         db.session.commit()
         return row.id

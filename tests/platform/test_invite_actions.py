@@ -24,6 +24,7 @@ from heldout.platform.models import (
     utcnow,
 )
 from heldout.platform.services import invites
+from heldout.platform.services.scoring import invite_state
 from tests.platform.conftest import SECRET, NewInvite
 
 LINK = re.compile(r'id="invite-link" class="mono" readonly value="http://heldout\.test/i/([^"]+)"')
@@ -52,7 +53,7 @@ def test_resend_gives_a_new_link_and_the_old_one_dies(app: Flask, client: FlaskC
         stored = db.session.get(Invite, invite.id)
         assert stored is not None and stored.resends == 1 and stored.delivery == "page"
         # The old link was opened; the new one not yet.
-        assert stored.status == "sent" and stored.opened_at is None
+        assert invite_state(stored, utcnow()) == "link created" and stored.opened_at is None
         assert stored.sent_at is not None and stored.sent_at >= stored.created_at
     assert "not known here" in _landing(app, invite.token)
     assert "Start" in _landing(app, new)
@@ -87,7 +88,7 @@ def test_resend_revives_revoked_and_expired_and_continues_started(app: Flask, cl
     moved = client.post(f"/invites/{started.id}/resend")
     assert LINK.search(client.get(moved.headers["Location"]).text)
     with app.app_context():
-        states = {i.candidate_name: invites.state_of(i, utcnow())
+        states = {i.candidate_name: invite_state(i, utcnow())
                   for i in db.session.scalars(select(Invite))}
     # Both new links were opened above; the started attempt is untouched.
     assert states == {"Rev": "opened", "Exp": "opened", "Sta": "started"}
@@ -191,9 +192,9 @@ def test_statuses_with_times_filter_and_score(app: Flask, client: FlaskClient, a
     assert sorted(_states(page)) == sorted(invites.STATES)
     for state in invites.STATES:
         assert re.search(rf">{state} <span class=\"count\">1</span>", page)
-    filtered = client.get(f"/assessments/{assessment_id}?status=submitted").text
-    assert _states(filtered) == ["submitted"]
-    cells_html = filtered.split('<tr data-state="submitted">', 1)[1].split("</tr>", 1)[0]
+    filtered = client.get(f"/assessments/{assessment_id}?status=finished").text
+    assert _states(filtered) == ["finished"]
+    cells_html = filtered.split('<tr data-state="finished">', 1)[1].split("</tr>", 1)[0]
     assert "Submitted Sue" in cells_html
     assert '<td class="num score">80</td>' in cells_html
     # Every time column of a finished candidate is filled in.

@@ -386,3 +386,34 @@ def test_recruiting_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> Non
         flask_migrate.upgrade()
         assert added <= {c["name"] for c in inspect(db.engine).get_columns("invite")}
         db.engine.dispose()
+
+
+def test_invite_state_drops_the_stored_status_and_downgrades_it_back(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0012_invite_state")
+    when = "2026-11-20 10:00:00.000000"
+    with app.app_context():
+        flask_migrate.upgrade(revision=before)
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)  # invite 1: started
+            for number, times in ((2, {}), (3, {"opened_at": when}),
+                                  (4, {"opened_at": when, "revoked_at": when}),
+                                  (5, {"started_at": when, "finished_at": when})):
+                columns = "".join(f", {name}" for name in times)
+                values = "".join(f", '{value}'" for value in times.values())
+                connection.exec_driver_sql(
+                    "INSERT INTO invite (id, assessment_id, candidate_name, candidate_email,"
+                    f" token_hash, status, created_by_id, created_at, expires_at{columns})"
+                    f" VALUES ({number}, 1, 'C', 'c{number}@example.org', 'h{number}', 'sent',"
+                    f" 1, '{when}', '{when}'{values})")
+            connection.exec_driver_sql("UPDATE invite SET started_at = created_at WHERE id = 1")
+        flask_migrate.upgrade()
+        assert "status" not in {c["name"] for c in inspect(db.engine).get_columns("invite")}
+        flask_migrate.downgrade(revision=before)
+        with db.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT id, status FROM invite ORDER BY id").all()
+        # Filled from the times, as the release before wrote it.
+        assert [tuple(r) for r in rows] == [(1, "started"), (2, "sent"), (3, "opened"),
+                                            (4, "revoked"), (5, "finished")]
+        flask_migrate.upgrade()
+        db.engine.dispose()

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from heldout.platform.extensions import db
 from heldout.platform.models import utcnow
-from heldout.platform.services import reports
+from heldout.platform.services import candidates
 from tests.platform import review_seed as seed
 
 SLUG = "churn-prediction"
@@ -57,7 +57,8 @@ def _names(page: str, html: ModuleType) -> list[str]:
 def test_total_is_none_when_nothing_was_submitted(app: Flask, assessment_id: int,
                                                   seeded: dict[str, int]) -> None:
     with app.app_context():
-        table = reports.candidates_table(assessment_id, reports.TableQuery(), now=utcnow())
+        table = candidates.candidates_table(assessment_id, candidates.TableQuery(), now=utcnow(),
+                                            viewer=None)
         gus = next(r for r in table.rows if r.invite.candidate_name == "Gus")
         assert gus.total is None and gus.percentile is None and gus.no_submission
         ana = next(r for r in table.rows if r.invite.candidate_name == "Ana")

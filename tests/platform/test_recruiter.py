@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from heldout.platform.extensions import db
-from heldout.platform.models import Assessment, Invite
+from heldout.platform.models import Assessment, Invite, utcnow
+from heldout.platform.services.scoring import invite_state
 from heldout.platform.tokens import token_hash
 
 
@@ -100,7 +101,8 @@ def test_revoke(app: Flask, client: FlaskClient, auth, invite) -> None:  # type:
     response = client.post(f"/invites/{invite.id}/revoke")
     assert response.status_code == 302
     with app.app_context():
-        assert db.session.get(Invite, invite.id).status == "revoked"  # type: ignore[union-attr]
+        row = db.session.get(Invite, invite.id)
+        assert row is not None and invite_state(row, utcnow()) == "revoked"
     assert "revoked" in client.get(response.headers["Location"]).text
 
 

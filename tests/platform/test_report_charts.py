@@ -83,7 +83,8 @@ def test_distribution_marks_this_candidate(app: Flask, report_setup: dict[str, A
     (chart,) = tree.find_all("svg", cls="chart-distribution")
     assert chart.attrs["data-marked"] == "88" and chart.attrs["data-count"] == "4"
     assert chart.attrs["role"] == "img"
-    assert chart.find_all("title")[0].text() == "Score distribution of all candidates of this version"
+    assert chart.find_all("title")[0].text() == \
+        "Score distribution of this team's candidates of this version"
     bars = chart.find_all("rect", cls="bar")
     assert len(bars) == 10
     # 88 falls in the 80-90 bin, the only one marked.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from types import ModuleType
 from typing import Any
 
@@ -14,6 +17,7 @@ from werkzeug.security import generate_password_hash
 from heldout.platform.extensions import db
 from heldout.platform.models import Review, User
 from heldout.platform.services import reviews
+from heldout.platform.services.access import StaffViewer
 from tests.platform import review_seed as seed
 
 PASSWORD = "correct horse battery"
@@ -108,29 +112,101 @@ def test_hidden_in_the_service_not_only_the_page(app: Flask, users: Any, attempt
         now = seed.START
         reviews.save_review(attempt_id, one, reviews.ReviewInput(
             {k: "3" for k in CRITERIA}, "n", "yes", True), now=now)
-        panel = reviews.review_panel(attempt_id, two)
+        panel = reviews.review_panel(attempt_id, StaffViewer.of(two))
         assert panel.others == () and panel.others_count == 1 and not panel.can_see_others
+        # The summary tables and exports read is blind the same way.
+        summary = reviews.review_summaries([attempt_id], StaffViewer.of(two))[attempt_id]
+        assert summary.blind and summary.consensus is None and summary.submitted == 1
         reviews.save_review(attempt_id, two, reviews.ReviewInput(
             {k: "1" for k in CRITERIA}, "", "strong_no", True), now=now)
-        panel = reviews.review_panel(attempt_id, two)
+        panel = reviews.review_panel(attempt_id, StaffViewer.of(two))
         assert [r.reviewer_id for r in panel.others] == [one.id]
+        summary = reviews.review_summaries([attempt_id], StaffViewer.of(two))[attempt_id]
+        assert not summary.blind and summary.consensus == "Strong no"
 
 
-def test_edit_own_review_keeps_one_row_and_submission_time(app: Flask, users: Any,
-                                                           attempt_id: int) -> None:
-    client = _login(app, "interviewer@example.com")
-    client.post(f"/attempts/{attempt_id}/review", data=_form("2", "no", "first take"))
+def test_a_submitted_review_is_final(app: Flask, users: Any, attempt_id: int,
+                                     second_interviewer: str) -> None:
+    """A placeholder submitted to unlock the others can't be rewritten after reading them."""
+    second = _login(app, second_interviewer)
+    second.post(f"/attempts/{attempt_id}/review", data=_form("4", "strong_yes", "Great"))
+    first = _login(app, "interviewer@example.com")
+    first.post(f"/attempts/{attempt_id}/review", data=_form("1", "strong_no", "placeholder"))
     with app.app_context():
-        first = db.session.scalars(select(Review)).one()
-        submitted_at = first.submitted_at
+        mine = db.session.scalars(select(Review).where(Review.notes == "placeholder")).one()
+        submitted_at = mine.submitted_at
+    page = first.get(f"/attempts/{attempt_id}/report").text
+    assert "Great" in page  # the others are readable now...
+    assert "review-form" not in page and "a submitted review is final" in page.lower()
+    # ...and one's own can no longer follow them, as a submission or as a draft.
+    for action in ("submit", "draft"):
+        response = first.post(f"/attempts/{attempt_id}/review",
+                              data=_form("4", "strong_yes", "copied", action))
+        assert response.status_code == 403 and "final" in response.text
+    with app.app_context():
+        (review,) = db.session.scalars(select(Review).where(
+            Review.reviewer_id == users.interviewer)).all()
+        assert (review.notes, review.recommendation) == ("placeholder", "strong_no")
+        assert review.scores == {k: 1 for k in CRITERIA} and review.submitted_at == submitted_at
+
+
+def test_a_draft_changes_freely_until_submitted(app: Flask, users: Any,
+                                                attempt_id: int) -> None:
+    client = _login(app, "interviewer@example.com")
+    client.post(f"/attempts/{attempt_id}/review", data=_form("2", "no", "first take", "draft"))
     page = client.get(f"/attempts/{attempt_id}/report").text
-    assert "first take" in page and "Save changes" in page
+    assert "first take" in page and "saved as a draft" in page and "Submit review" in page
     client.post(f"/attempts/{attempt_id}/review", data=_form("4", "strong_yes", "second take"))
     with app.app_context():
         (review,) = db.session.scalars(select(Review)).all()
         assert review.notes == "second take" and review.recommendation == "strong_yes"
-        assert review.scores == {k: 4 for k in CRITERIA}
-        assert review.submitted_at == submitted_at
+        assert review.scores == {k: 4 for k in CRITERIA} and review.submitted_at is not None
+
+
+def _recommendations_seen(client: FlaskClient, assessment_id: int, attempt_ids: list[int],
+                          html: ModuleType) -> list[str]:
+    """The recommendation as the report header, candidates table, compare and both exports
+    show it to ``client`` (an empty string where none is shown)."""
+    attempt_id = attempt_ids[0]
+    report = html.parse(client.get(f"/attempts/{attempt_id}/report").text)
+    table = client.get(f"/assessments/{assessment_id}/candidates").text
+    query = "&".join(f"attempt={a}" for a in attempt_ids)
+    compare = client.get(f"/assessments/{assessment_id}/compare?{query}").text
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/assessments/{assessment_id}/candidates.csv?q=Cara").text)))
+    data = json.loads(client.get(f"/assessments/{assessment_id}/candidates.json?q=Cara").text)
+    return [report.one(cls="recommendation-summary").text(),
+            "Strong no" if "Strong no" in table else "",
+            "Strong no" if "Strong no" in compare else "",
+            rows[0]["recommendation"], data["candidates"][0]["recommendation"] or ""]
+
+
+def test_the_recommendation_is_blind_on_every_page_and_export(
+        app: Flask, users: Any, attempt_id: int, assessment_id: int,
+        second_interviewer: str, html: ModuleType) -> None:
+    with app.app_context():
+        other = seed.candidate(assessment_id, users.recruiter, "Olga", {SLUG: [seed.Graded(60)]},
+                               index=1)
+        db.session.commit()
+    ids = [attempt_id, other]
+    _login(app, "interviewer@example.com").post(
+        f"/attempts/{attempt_id}/review", data=_form("1", "strong_no", "weak"))
+    second = _login(app, second_interviewer)
+    seen = _recommendations_seen(second, assessment_id, ids, html)
+    assert not any("Strong no" in value for value in seen), seen
+    assert "1 reviewed" in seen[0]  # that a review exists is said, not what it says
+    # A draft of one's own changes nothing.
+    second.post(f"/attempts/{attempt_id}/review", data=_form("3", "", "", "draft"))
+    seen = _recommendations_seen(second, assessment_id, ids, html)
+    assert not any("Strong no" in value for value in seen), seen
+    # Once submitted, the consensus shows everywhere (a tie goes to the lower one).
+    second.post(f"/attempts/{attempt_id}/review", data=_form("3", "yes", ""))
+    seen = _recommendations_seen(second, assessment_id, ids, html)
+    assert all("Strong no" in value for value in seen), seen
+    # Recruiters don't review: they read it at once.
+    recruiter = _login(app, "recruiter@example.com")
+    assert all("Strong no" in value
+               for value in _recommendations_seen(recruiter, assessment_id, ids, html))
 
 
 @pytest.mark.parametrize(("form", "message"), [

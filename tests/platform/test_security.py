@@ -23,6 +23,7 @@ from werkzeug.security import generate_password_hash
 from heldout.platform.extensions import db
 from heldout.platform.models import Invite, Submission, User, utcnow
 from heldout.platform.services import assessments, invites
+from heldout.platform.services.scoring import GradingStatus
 
 PASSWORD = "correct horse battery"
 SLUG = "churn-prediction"
@@ -300,7 +301,7 @@ def test_pending_submissions_are_capped_and_the_code_kept(app: Flask, client: Fl
     with app.app_context():
         first = db.session.scalars(select(Submission).order_by(Submission.id)).first()
         assert first is not None
-        first.status = "graded"
+        first.status = GradingStatus.GRADED
         db.session.commit()
     assert client.post(f"{workspace}/submit", data={"code": "print(4)\n"}).status_code == 302
     assert _submissions(app) == 4

@@ -29,7 +29,7 @@ from heldout.platform.config import load_settings
 from heldout.platform.errors import ConfigError, InvalidInput
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Invite, utcnow
-from heldout.platform.services import assessments, invites, mail
+from heldout.platform.services import assessments, bulk_invites, mail
 from tests.platform.conftest import PASSWORD, Users
 
 LINK = re.compile(r"http://heldout\.test/i/(\S+)")
@@ -401,7 +401,7 @@ def test_an_address_that_is_not_one_plain_mailbox_is_refused(
     assert "is not an e-mail address" in response.text
     with app.app_context():
         quoted = address.replace('"', '""')
-        preview = invites.preview_bulk(assessment_id, f'Ada,"{quoted}"\n', now=utcnow())
+        preview = bulk_invites.preview_bulk(assessment_id, f'Ada,"{quoted}"\n', now=utcnow())
         assert preview.good == [] and "is not an e-mail address" in preview.bad[0].reason
         assert db.session.scalars(select(Invite)).all() == []
     assert inbox.messages == []

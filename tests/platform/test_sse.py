@@ -28,6 +28,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, utcnow
 from heldout.platform.processes import stop_processes
 from heldout.platform.services import accounts, assessments, catalogue, invites
+from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.views.api import streams
 from tests.platform.conftest import NewInvite, start_attempt
 
@@ -67,7 +68,7 @@ def grade(app: Flask, submission_id: int, score: float) -> None:
     with app.app_context():
         submission = db.session.get(Submission, submission_id)
         assert submission is not None
-        submission.status = "graded"
+        submission.status = GradingStatus.GRADED
         submission.finished_at = utcnow()
         db.session.add(EvaluationRecord(submission=submission, status="graded",
                                         challenge_version=submission.challenge_version,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from werkzeug.security import generate_password_hash
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Attempt, Submission, Team, TeamMember, User
 from heldout.platform.services import assessments
+from tests.platform import review_seed as seed
 from tests.platform.conftest import PASSWORD, NewInvite, Users
 
 # URL parameters that name something of an assessment, and the staff blueprints.
@@ -211,3 +213,46 @@ def test_admins_move_assessments_and_manage_teams(app: Flask, world: World,
         teams = set(db.session.scalars(select(TeamMember.team_id).where(
             TeamMember.user_id == users.interviewer)))
     assert teams == {gamma, world.beta}
+
+
+def _challenge_rank(client: FlaskClient, attempt_id: int, html: ModuleType) -> tuple[str, str]:
+    """A report's percentile sentence for its challenge, and how many scores its chart holds."""
+    tree = html.parse(client.get(f"/attempts/{attempt_id}/report").text)
+    (chart,) = tree.find_all("svg", cls="chart-distribution")
+    return tree.one(cls="challenge-percentile").text(), chart.attrs["data-count"]
+
+
+def test_percentiles_and_charts_rank_a_candidate_within_the_team(
+        app: Flask, users: Users, assessment_id: int, html: ModuleType) -> None:
+    with app.app_context():
+        alpha, beta = Team(slug="alpha", name="Alpha"), Team(slug="beta", name="Beta")
+        default = Team(slug="default", name="Default team")
+        db.session.add_all([alpha, beta, default])
+        db.session.flush()
+        made = {}
+        for name, team in (("beta", beta.id), ("none", None), ("default", default.id)):
+            made[name] = assessments.create_assessment(
+                name=f"{name} role", challenge_slugs=["churn-prediction"],
+                time_limit_minutes=60, instructions="", expires_at=None, show_scores=False,
+                created_by_id=users.recruiter)
+            made[name].team_id = team
+        alpha_assessment = db.session.get(Assessment, assessment_id)
+        assert alpha_assessment is not None
+        alpha_assessment.team_id = alpha.id
+        ids = {}
+        for index, (name, where, score) in enumerate((
+                ("a1", assessment_id, 10.0), ("a2", assessment_id, 20.0),
+                ("a3", assessment_id, 30.0), ("b1", made["beta"].id, 50.0),
+                ("n1", made["none"].id, 40.0), ("d1", made["default"].id, 45.0))):
+            ids[name] = seed.candidate(where, users.recruiter, name,
+                                       {"churn-prediction": [seed.Graded(score)]}, index=index)
+        db.session.commit()
+    admin = _client(app, "admin@example.com")  # sees every team's reports
+    # Beta's only candidate is compared with nobody: alpha's are another team's.
+    assert _challenge_rank(admin, ids["b1"], html) == (
+        "No other candidate was graded on this version yet.", "1")
+    text, count = _challenge_rank(admin, ids["a3"], html)
+    assert "100 percentile among 2 other candidates" in text and count == "3"
+    # An assessment in no team is the default team's: ranked with the default team's own.
+    text, count = _challenge_rank(admin, ids["n1"], html)
+    assert "0 percentile among 1 other candidate " in text and count == "2"

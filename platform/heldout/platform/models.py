@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from enum import StrEnum
+from typing import Any, Literal, TypeVar, get_args
 
 from sqlalchemy import (
     JSON,
@@ -23,18 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+# The statuses of the columns below live with the rules that read them.
+from heldout.platform.services.scoring import Counting, GradingStatus
+
 Role = Literal["admin", "recruiter", "interviewer"]
 ROLES: tuple[str, ...] = get_args(Role)
-
-InviteStatus = Literal["sent", "opened", "started", "finished", "revoked"]
-INVITE_STATUSES: tuple[str, ...] = get_args(InviteStatus)
-
-SubmissionStatus = Literal["queued", "running", "graded", "internal_error"]
-SUBMISSION_STATUSES: tuple[str, ...] = get_args(SubmissionStatus)
-
-# Which graded submission of a challenge counts: the latest, or the best score.
-Counting = Literal["last", "best"]
-COUNTINGS: tuple[str, ...] = get_args(Counting)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,6 +75,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A ``StrEnum`` column stored as its plain value in a VARCHAR: the stored strings are
+    the ones written before the enum existed (no database enum type, no constraint to
+    migrate), rows come back as members, and an unknown value is refused on the way in."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -172,8 +188,9 @@ class Assessment(Base):
     time_limit_minutes: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime | None]
     show_scores: Mapped[bool] = mapped_column(Boolean, default=False)
-    # "last" or "best" (COUNTINGS): shown to candidates before they submit.
-    counting: Mapped[str] = mapped_column(String(10), default="last", server_default="last")
+    # Which graded submission of a challenge counts: shown to candidates before they submit.
+    counting: Mapped[Counting] = mapped_column(EnumText(Counting, 10), default=Counting.LAST,
+                                               server_default=Counting.LAST.value)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -204,7 +221,11 @@ class AssessmentChallenge(Base):
 
 
 class Invite(Base):
-    """One candidate's invitation. Only the sha256 of the link's token is kept."""
+    """One candidate's invitation. Only the sha256 of the link's token is kept.
+
+    Its state (sent, opened, started, finished, expired, revoked) is not stored: it follows
+    from the times below and the attempt's deadline (``scoring.invite_state``).
+    """
 
     __tablename__ = "invite"
 
@@ -213,7 +234,6 @@ class Invite(Base):
     candidate_name: Mapped[str] = mapped_column(String(200))
     candidate_email: Mapped[str] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="sent")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
@@ -272,7 +292,8 @@ class Submission(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
@@ -343,7 +364,8 @@ class PublicRun(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
     files: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
@@ -120,6 +120,18 @@ def can_see(viewer: StaffViewer, assessment: Assessment) -> bool:
         return True
     default = default_team() if in_default else None
     return default is not None and assessment.team_id == default.id
+
+
+def same_team(assessment: Assessment) -> ColumnElement[bool]:
+    """A condition on ``Assessment``: of the same hiring team as ``assessment`` (an
+    assessment in no team is in the default team, with the default team's own)."""
+    default = default_team()
+    if assessment.team_id is not None and (default is None or assessment.team_id != default.id):
+        return Assessment.team_id == assessment.team_id
+    in_default: list[ColumnElement[bool]] = [Assessment.team_id.is_(None)]
+    if default is not None:
+        in_default.append(Assessment.team_id == default.id)
+    return or_(*in_default)
 
 
 def require_assessment_access(viewer: StaffViewer, assessment: Assessment) -> Assessment:

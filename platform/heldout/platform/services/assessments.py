@@ -12,15 +12,10 @@ from sqlalchemy import func, select, update
 
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
-from heldout.platform.models import (
-    COUNTINGS,
-    Assessment,
-    AssessmentChallenge,
-    Challenge,
-    Invite,
-)
+from heldout.platform.models import Assessment, AssessmentChallenge, Challenge, Invite
 from heldout.platform.services import access
 from heldout.platform.services.names import checked_name
+from heldout.platform.services.scoring import Counting
 
 MIN_MINUTES = 5
 MAX_MINUTES = 24 * 60
@@ -49,10 +44,12 @@ class AssessmentForm:
     counting: str = "last"
 
 
-def _check_counting(counting: str) -> None:
-    if counting not in COUNTINGS:
-        raise InvalidInput(f"Which submission counts must be one of {', '.join(COUNTINGS)}",
-                           field="counting")
+def _counting(counting: str) -> Counting:
+    try:
+        return Counting(counting)
+    except ValueError:
+        raise InvalidInput("Which submission counts must be one of "
+                           f"{', '.join(Counting)}", field="counting") from None
 
 
 def _chosen_challenges(challenge_slugs: Sequence[str]) -> list[Challenge]:
@@ -88,11 +85,11 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
     name = _validated_name(name)
     chosen = _chosen_challenges(challenge_slugs)
     _check_minutes(time_limit_minutes)
-    _check_counting(counting)
+    rule = _counting(counting)
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
                             show_scores=show_scores, created_by_id=created_by_id,
-                            counting=counting)
+                            counting=rule)
     assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
                         for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
@@ -115,7 +112,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
     assessment = get_assessment(assessment_id)
     name = _validated_name(form.name)
     _check_minutes(form.time_limit_minutes)
-    _check_counting(form.counting)
+    rule = _counting(form.counting)
     current = [c.slug for c in assessment.challenges]
     if list(form.challenge_slugs) != current:
         if has_started_attempts(assessment_id):
@@ -143,7 +140,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
                                  Invite.expires_at > form.expires_at)
             .values(expires_at=form.expires_at))
     assessment.show_scores = form.show_scores
-    assessment.counting = form.counting
+    assessment.counting = rule
     db.session.commit()
     return assessment
 

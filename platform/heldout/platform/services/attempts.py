@@ -65,7 +65,6 @@ def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
     attempt = Attempt(invite=invite, consent_at=now, started_at=now,
                       deadline=now + timedelta(minutes=minutes),
                       variant_seed=new_variant_seed())
-    invite.status = "started"
     invite.started_at = now
     invite.opened_at = invite.opened_at or now
     db.session.add(attempt)
@@ -93,8 +92,6 @@ def _close(attempt: Attempt, *, at: datetime, reason: str) -> None:
     attempt.finish_reason = reason
     invite = attempt.invite
     invite.finished_at = at
-    if invite.status != "revoked":
-        invite.status = "finished"
     db.session.commit()
 
 

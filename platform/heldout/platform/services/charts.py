@@ -106,7 +106,8 @@ def metric_axis(scale: MetricScaleView) -> Markup:
 
 def score_distribution(scores: Sequence[float], marked: float | None, *,
                        bins: int = 10) -> Markup:
-    """How many candidates scored in each tenth of 0-100, this candidate's bin marked."""
+    """How many candidates scored in each tenth of 0-100, this candidate's bin marked (the
+    scores are those of the report's population: the team's candidates of one version)."""
     # The marker's label sits above the tallest bar's count: ``top`` leaves room for both.
     width, height, pad, top, bottom = WIDTH, 170, 30, 34, 30
     counts = [0] * bins
@@ -144,7 +145,7 @@ def score_distribution(scores: Sequence[float], marked: float | None, *,
                  f'text-anchor="{anchor}" {FONT}>this candidate {_num(marked)}</text>']
         data["marked"] = _num(marked)
         desc += f"; this candidate scored {_num(marked)}"
-    return _svg(width, height, "Score distribution of all candidates of this version", desc,
+    return _svg(width, height, "Score distribution of this team's candidates of this version", desc,
                 body, cls="chart-distribution", data=data)
 
 

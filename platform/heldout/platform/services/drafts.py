@@ -273,10 +273,7 @@ def close_overdue_attempts(now: datetime) -> int:
     for attempt in overdue:
         attempt.finished_at = attempt.deadline
         attempt.finish_reason = "deadline"
-        invite = attempt.invite
-        invite.finished_at = attempt.deadline
-        if invite.status != "revoked":
-            invite.status = "finished"
+        attempt.invite.finished_at = attempt.deadline
     db.session.commit()
     return len(overdue)
 

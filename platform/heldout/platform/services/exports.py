@@ -1,5 +1,8 @@
 """The candidates table as CSV or JSON, for spreadsheets and other tools.
 
+Each challenge names the submission that counts (``submission:<slug>``, ``submissions``),
+the one the report shows and the candidate was told counts.
+
 CSV cells that a spreadsheet would read as a formula become text (``spreadsheets``).
 """
 
@@ -11,7 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from heldout.platform.services.reports import CandidateRow, CandidatesTable
+from heldout.platform.services.candidates import CandidateRow, CandidatesTable
 from heldout.platform.services.spreadsheets import escape_cell
 
 
@@ -32,9 +35,12 @@ def row_record(row: CandidateRow) -> dict[str, Any]:
         "scores": {r.challenge.slug: _rounded(r.score) for r in row.results},
         "challenge_states": {r.challenge.slug: r.state for r in row.results},
         "versions": {r.challenge.slug: r.graded_version for r in row.results},
+        "submissions": {r.challenge.slug: r.counted.id if r.counted is not None else None
+                        for r in row.results},
         "total": _rounded(row.total),
         "percentile": _rounded(row.percentile),
         "review_status": row.review_status,
+        # None too while the viewer's own review is not submitted (reviews are blind).
         "recommendation": row.review.consensus if row.review is not None else None,
     }
 
@@ -60,7 +66,7 @@ def to_csv(table: CandidatesTable) -> str:
     slugs: Sequence[str] = [c.slug for c in table.assessment.challenges]
     header = ["candidate", "email", "status", "started_at", "time_used_seconds",
               *(f"score:{slug}" for slug in slugs), "total", "percentile", "review_status",
-              "recommendation"]
+              "recommendation", *(f"submission:{slug}" for slug in slugs)]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
@@ -69,7 +75,8 @@ def to_csv(table: CandidatesTable) -> str:
         values = [record["candidate"], record["email"], record["status"],
                   record["started_at"], record["time_used_seconds"],
                   *(record["scores"][slug] for slug in slugs), record["total"],
-                  record["percentile"], record["review_status"], record["recommendation"]]
+                  record["percentile"], record["review_status"], record["recommendation"],
+                  *(record["submissions"][slug] for slug in slugs)]
         writer.writerow([escape_cell(_csv_value(v)) if isinstance(v, str) else _csv_value(v)
                          for v in values])
     return out.getvalue()

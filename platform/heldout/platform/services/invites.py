@@ -1,16 +1,14 @@
-"""Invites: create candidates' links (one or a CSV of many), resend, extend, revoke, list
-them by status, and tell what a presented link is worth."""
+"""Invites: create a candidate's link, resend, extend, revoke, hand links over, list them by
+state, and tell what a presented link is worth. (Many at once from a CSV: ``bulk_invites``.)"""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from heldout.platform.errors import (
@@ -21,15 +19,21 @@ from heldout.platform.errors import (
     InviteUsed,
     NotFound,
     SessionMoved,
-    UploadTooLarge,
 )
 from heldout.platform.extensions import db
-from heldout.platform.models import Assessment, Attempt, Invite, Submission
+from heldout.platform.models import Assessment, Attempt, Invite
 from heldout.platform.services import mail
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
+from heldout.platform.services.candidates import table_results, table_submissions
 from heldout.platform.services.names import checked_name
-from heldout.platform.services.spreadsheets import escape_cell
+from heldout.platform.services.scoring import (
+    InviteState,
+    invite_state,
+    invite_state_clause,
+    submitted_any,
+    total_score,
+)
 from heldout.platform.tokens import check_token, new_invite_token, token_hash
 
 GENERIC_CONTACT = "the person who sent you the link"
@@ -50,7 +54,7 @@ def contact_of(invite: Invite) -> str:
     return f"{creator.name} <{creator.email}>"
 
 
-def _link_expiry(assessment: Assessment, *, now: datetime, ttl_days: int) -> datetime:
+def link_expiry(assessment: Assessment, *, now: datetime, ttl_days: int) -> datetime:
     if assessment.archived:
         raise InvalidInput("This assessment is archived; candidates can't be invited to it",
                            hint="Restore it from the assessments list first.")
@@ -63,7 +67,7 @@ def _link_expiry(assessment: Assessment, *, now: datetime, ttl_days: int) -> dat
     return expires_at
 
 
-def _validated_name(candidate_name: str) -> str:
+def validated_name(candidate_name: str) -> str:
     if not candidate_name.strip():
         raise InvalidInput("The candidate's name is required", field="candidate_name")
     return checked_name(candidate_name, what="The name", field="candidate_name",
@@ -87,14 +91,14 @@ def create_invite(*, assessment_id: int, candidate_name: str, candidate_email: s
                   created_by_id: int, secret: str, ttl_days: int, now: datetime,
                   note: str = "", delivery: str = "page") -> NewInvite:
     assessment = get_assessment(assessment_id)
-    expires_at = _link_expiry(assessment, now=now, ttl_days=ttl_days)
-    name = _validated_name(candidate_name)
+    expires_at = link_expiry(assessment, now=now, ttl_days=ttl_days)
+    name = validated_name(candidate_name)
     email = normalise_email(candidate_email)
     if len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"The note is longer than {MAX_NOTE_CHARS} characters", field="note")
     token = new_invite_token(secret)
     invite = Invite(assessment=assessment, candidate_name=name, candidate_email=email,
-                    token_hash=token_hash(token), status="sent", created_by_id=created_by_id,
+                    token_hash=token_hash(token), created_by_id=created_by_id,
                     created_at=now, expires_at=expires_at, sent_at=now, delivery=delivery,
                     note=note.strip() or None, resends=0)
     db.session.add(invite)
@@ -109,7 +113,6 @@ def revoke_invite(invite_id: int, *, now: datetime) -> Invite:
         raise NotFound(f"No invite {invite_id}")
     if invite.revoked_at is None:
         invite.revoked_at = now
-        invite.status = "revoked"
         db.session.commit()
     return invite
 
@@ -121,54 +124,14 @@ def get_invite(invite_id: int) -> Invite:
     return invite
 
 
-# What the invites table shows and filters by, saying what happened: a link not yet opened
-# was "e-mailed" when a mail went out, else only "link created" (shown on the page or
-# downloaded in a CSV); "submitted" is a finished attempt.
-LINK_CREATED, EMAILED = "link created", "e-mailed"
-STATES = (LINK_CREATED, EMAILED, "opened", "started", "submitted", "expired", "revoked")
+STATES = tuple(InviteState)  # the invites table's filters, in this order
 PER_PAGE = 50
-
-
-def state_of(invite: Invite, now: datetime) -> str:
-    """The invite's status as recruiters see it (one of ``STATES``)."""
-    attempt = invite.attempt
-    if invite.revoked_at is not None and attempt is None:
-        return "revoked"
-    if invite.finished_at is not None:
-        return "submitted"
-    if attempt is not None:
-        return "started" if attempt.deadline > now else "submitted"
-    if invite.expires_at <= now:
-        return "expired"
-    if invite.opened_at is not None:
-        return "opened"
-    return EMAILED if invite.delivery == "email" else LINK_CREATED
-
-
-def _state_clause(state: str, now: datetime) -> ColumnElement[bool]:
-    not_started = Invite.started_at.is_(None)
-    live = and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at > now)
-    running = and_(Invite.started_at.is_not(None), Invite.finished_at.is_(None))
-    clauses: dict[str, ColumnElement[bool]] = {
-        LINK_CREATED: and_(live, Invite.opened_at.is_(None),
-                           or_(Invite.delivery.is_(None), Invite.delivery != "email")),
-        EMAILED: and_(live, Invite.opened_at.is_(None), Invite.delivery == "email"),
-        "opened": and_(live, Invite.opened_at.is_not(None)),
-        "started": and_(running, Attempt.deadline > now),
-        "submitted": or_(Invite.finished_at.is_not(None), and_(running, Attempt.deadline <= now)),
-        "expired": and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at <= now),
-        "revoked": and_(not_started, Invite.revoked_at.is_not(None)),
-    }
-    if state not in clauses:
-        raise InvalidInput(f"Unknown status {state!r}; known: {', '.join(STATES)}",
-                           field="status")
-    return clauses[state]
 
 
 @dataclass(frozen=True)
 class InviteRow:
     invite: Invite
-    state: str
+    state: InviteState
     score: float | None
     no_submission: bool = False   # finished with nothing submitted: no score, not a 0
 
@@ -179,51 +142,49 @@ class InvitePage:
     page: int
     pages: int
     total: int
-    counts: dict[str, int]
+    counts: dict[InviteState, int]
     state: str
 
 
 def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: int = 1,
                  per_page: int = PER_PAGE) -> InvitePage:
-    """One page of an assessment's invites, newest first, optionally of one status.
+    """One page of an assessment's invites, newest first, optionally in one state.
 
     Finished candidates carry their total score as the candidates table computes it.
     """
+    try:
+        wanted = InviteState(state) if state else None
+    except ValueError:
+        raise InvalidInput(f"Unknown status {state!r}; known: {', '.join(STATES)}",
+                           field="status") from None
     base = (select(Invite).outerjoin(Attempt, Attempt.invite_id == Invite.id)
             .where(Invite.assessment_id == assessment_id))
-    counts = {name: db.session.scalar(
-        select(func.count()).select_from(base.where(_state_clause(name, now)).subquery())) or 0
-        for name in STATES}
-    query = base.where(_state_clause(state, now)) if state else base
-    total = sum(counts.values()) if not state else counts[state]
+    counts = {name: db.session.scalar(select(func.count()).select_from(
+        base.where(invite_state_clause(name, now)).subquery())) or 0 for name in STATES}
+    query = base.where(invite_state_clause(wanted, now)) if wanted else base
+    total = counts[wanted] if wanted else sum(counts.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    # One query per level for the page's attempts, submissions and evaluations (the
-    # finished rows' scores), not one per row.
     invites = list(db.session.scalars(
         query.order_by(Invite.created_at.desc(), Invite.id.desc())
         .limit(per_page).offset((page - 1) * per_page)
-        .options(selectinload(Invite.attempt).selectinload(Attempt.submissions)
-                 .selectinload(Submission.evaluation))))
+        .options(selectinload(Invite.attempt))))
+    finished = {i.id: i.attempt.id for i in invites if i.attempt is not None
+                and invite_state(i, now) == InviteState.FINISHED}
+    # The finished rows' submissions as the candidates table reads them: one query.
+    submitted = table_submissions(assessment_id, list(finished.values())) if finished else {}
+    assessment = get_assessment(assessment_id)
+    challenges = assessment.challenges
     rows = []
     for invite in invites:
-        shown = state_of(invite, now)
-        score = _total_score(invite) if shown == "submitted" else None
-        nothing = shown == "submitted" and invite.attempt is not None \
-            and not invite.attempt.submissions
+        shown = invite_state(invite, now)
+        score, nothing = None, False
+        if invite.id in finished:
+            results = table_results(submitted.get(finished[invite.id], []), challenges,
+                                    assessment.counting)
+            score, nothing = total_score(results), not submitted_any(results)
         rows.append(InviteRow(invite, shown, score, nothing))
-    return InvitePage(rows, page, pages, total, counts, state)
-
-
-def _total_score(invite: Invite) -> float | None:
-    """The candidate's total as the candidates table and report compute it (None while
-    grading)."""
-    from heldout.platform.services import reports
-
-    assessment = invite.assessment
-    results = reports._results(invite.attempt, assessment.challenges,
-                               reports.counting_of(assessment))
-    return reports.total_score(results)
+    return InvitePage(rows, page, pages, total, counts, state if wanted else "")
 
 
 def resend_invite(invite_id: int, *, secret: str, ttl_days: int, now: datetime,
@@ -246,7 +207,7 @@ def resend_invite(invite_id: int, *, secret: str, ttl_days: int, now: datetime,
         # stops new starts.
         invite.expires_at = min(now + timedelta(days=ttl_days), attempt.deadline)
     else:
-        invite.expires_at = _link_expiry(invite.assessment, now=now, ttl_days=ttl_days)
+        invite.expires_at = link_expiry(invite.assessment, now=now, ttl_days=ttl_days)
     token = new_invite_token(secret)
     invite.token_hash = token_hash(token)
     invite.sent_at = now
@@ -254,8 +215,6 @@ def resend_invite(invite_id: int, *, secret: str, ttl_days: int, now: datetime,
     invite.send_error = None
     invite.resends = (invite.resends or 0) + 1
     invite.revoked_at = None
-    if attempt is None:
-        invite.status = "sent"
     invite.opened_at = None  # for a started attempt: the new link is not taken yet
     db.session.commit()
     return NewInvite(invite, token)
@@ -404,209 +363,7 @@ def mark_opened(invite: Invite, *, now: datetime) -> None:
     """Record the first time the landing page was seen (once; later visits write nothing)."""
     if invite.opened_at is None:
         invite.opened_at = now
-        if invite.status == "sent":
-            invite.status = "opened"
         db.session.commit()
-
-
-# Bulk invites from a CSV of name,email[,note]: previewed, then confirmed.
-MAX_CSV_BYTES = 256 * 1024
-MAX_CSV_ROWS = 1000
-MAX_SHOWN_LINE_CHARS = 120
-HEADER_NAMES = {"name": "name", "candidate": "name", "email": "email", "e-mail": "email",
-                "mail": "email", "note": "note", "notes": "note"}
-
-
-@dataclass(frozen=True)
-class CsvRow:
-    """A good row: it will become an invite."""
-
-    line: int
-    name: str
-    email: str
-    note: str
-
-
-@dataclass(frozen=True)
-class BadRow:
-    """A row left out, with its line number in the file and why."""
-
-    line: int
-    text: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class BulkPreview:
-    good: list[CsvRow]
-    bad: list[BadRow]
-    # Rows whose address already has an invite to this assessment: left out, resend instead.
-    already: list[BadRow]
-    text: str
-
-    @property
-    def rows(self) -> int:
-        return len(self.good) + len(self.bad) + len(self.already)
-
-
-def _decode(data: bytes) -> str:
-    if len(data) > MAX_CSV_BYTES:
-        raise UploadTooLarge(f"The file is larger than {MAX_CSV_BYTES // 1024} KiB",
-                             field="file", hint=f"Split it into files of at most "
-                                                f"{MAX_CSV_ROWS} candidates.")
-    if not data.strip():
-        raise InvalidInput("The file is empty", field="file",
-                           hint="One candidate per line: name,email[,note].")
-    if b"\x00" in data:
-        raise InvalidInput("This file is not a CSV (it holds binary data)", field="file",
-                           hint="Export the sheet as CSV (UTF-8): name,email[,note].")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("This file is not a UTF-8 CSV", field="file",
-                           hint="Export the sheet as “CSV UTF-8”.") from None
-
-
-def _shown(cells: list[str]) -> str:
-    text = ",".join(cells)
-    return text if len(text) <= MAX_SHOWN_LINE_CHARS else text[:MAX_SHOWN_LINE_CHARS] + "…"
-
-
-def _columns(first: list[str]) -> dict[str, int] | None:
-    """The column of each field when the first row is a header, else None."""
-    names = [HEADER_NAMES.get(cell.strip().lower()) for cell in first]
-    if "email" not in names or "name" not in names:
-        return None
-    return {name: i for i, name in reversed(list(enumerate(names))) if name is not None}
-
-
-def preview_bulk(assessment_id: int, data: bytes | str, *, now: datetime) -> BulkPreview:
-    """Read a CSV of candidates: the rows to invite, and every other row with its reason.
-
-    Each bad row is reported by its line in the file (a quoted cell may span lines; the
-    line it starts on is given): no e-mail or an invalid one, a name or note too long, an
-    address seen earlier in the file, an address already invited here.
-    """
-    assessment = get_assessment(assessment_id)
-    text = data if isinstance(data, str) else _decode(data)
-    if len(text.encode("utf-8")) > MAX_CSV_BYTES:
-        raise UploadTooLarge(f"The list is larger than {MAX_CSV_BYTES // 1024} KiB",
-                             field="file")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    parsed: list[tuple[int, list[str]]] = []
-    line = 1
-    try:
-        for cells in reader:
-            if len(parsed) >= MAX_CSV_ROWS + 1:
-                raise InvalidInput(f"The file has more than {MAX_CSV_ROWS} rows",
-                                   field="file", hint="Split it into smaller files.")
-            parsed.append((line, cells))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise InvalidInput(f"This file is not a CSV that can be read (line {reader.line_num}: "
-                           f"{exc})", field="file") from None
-    columns = {"name": 0, "email": 1, "note": 2}
-    if parsed:
-        header = _columns(parsed[0][1])
-        if header is not None:
-            columns = header
-            parsed = parsed[1:]
-    if len(parsed) > MAX_CSV_ROWS:
-        raise InvalidInput(f"The file has more than {MAX_CSV_ROWS} rows", field="file",
-                           hint="Split it into smaller files.")
-    good: list[CsvRow] = []
-    bad: list[BadRow] = []
-    seen: dict[str, int] = {}
-    for line_no, cells in parsed:
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines are nobody
-        row, reason = _read_row(cells, columns)
-        if row is None:
-            bad.append(BadRow(line_no, _shown(cells), reason))
-            continue
-        name, email, note = row
-        if email in seen:
-            bad.append(BadRow(line_no, _shown(cells),
-                              f"{email} already appears on line {seen[email]}"))
-            continue
-        seen[email] = line_no
-        good.append(CsvRow(line_no, name, email, note))
-    if not good and not bad:
-        raise InvalidInput("The file has no candidates in it", field="file",
-                           hint="One candidate per line: name,email[,note].")
-    invited = already_invited(assessment.id, [row.email for row in good])
-    already = [BadRow(row.line, _shown([row.name, row.email]),
-                      f"{row.email} is already invited ({state_of(invited[row.email], now)}"
-                      "); resend that invite instead")
-               for row in good if row.email in invited]
-    good = [row for row in good if row.email not in invited]
-    return BulkPreview(good, bad, already, text)
-
-
-def _read_row(cells: list[str], columns: dict[str, int]
-              ) -> tuple[tuple[str, str, str] | None, str]:
-    def cell(field: str) -> str:
-        index = columns.get(field)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
-    extra = len(cells) - (max(columns.values()) + 1)
-    if extra > 0 and any(c.strip() for c in cells[-extra:]):
-        return None, "too many columns: expected name,email[,note]"
-    email = cell("email")
-    if not email:
-        return None, "no e-mail address"
-    try:
-        email = normalise_email(email)
-    except InvalidInput:
-        return None, f"{email[:60]!r} is not an e-mail address"
-    if not cell("name"):
-        return None, "no name"
-    try:
-        name = _validated_name(cell("name"))
-    except InvalidInput as exc:
-        return None, exc.message[0].lower() + exc.message[1:]
-    note = cell("note")
-    if len(note) > MAX_NOTE_CHARS:
-        return None, f"the note is longer than {MAX_NOTE_CHARS} characters"
-    return (name, email, note), ""
-
-
-def create_bulk(*, assessment_id: int, text: str, created_by_id: int, secret: str,
-                ttl_days: int, now: datetime, delivery: str) -> tuple[list[NewInvite],
-                                                                      BulkPreview]:
-    """Invite every good row of the list (read again: the preview kept nothing), at once.
-
-    Rows invited in the meantime (a second confirm) are left out, so confirming twice
-    creates each invite once.
-    """
-    preview = preview_bulk(assessment_id, text, now=now)
-    assessment = get_assessment(assessment_id)
-    expires_at = _link_expiry(assessment, now=now, ttl_days=ttl_days)
-    created = []
-    for row in preview.good:
-        token = new_invite_token(secret)
-        invite = Invite(assessment=assessment, candidate_name=row.name,
-                        candidate_email=row.email, token_hash=token_hash(token),
-                        status="sent", created_by_id=created_by_id, created_at=now,
-                        expires_at=expires_at, sent_at=now, delivery=delivery,
-                        note=row.note or None, resends=0)
-        db.session.add(invite)
-        created.append(NewInvite(invite, token))
-    db.session.commit()
-    return created, preview
-
-
-def links_csv(links: list[tuple[Invite, str]]) -> str:
-    """The CSV of new links handed to the recruiter once: name, e-mail, note, link, expiry."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["name", "email", "note", "link", "expires"])
-    for invite, link in links:
-        writer.writerow([escape_cell(invite.candidate_name),
-                         escape_cell(invite.candidate_email),
-                         escape_cell(invite.note or ""), link,
-                         f"{invite.expires_at:%Y-%m-%d %H:%M} UTC"])
-    return out.getvalue()
 
 
 def deliver(created: list[NewInvite], *, kind: str, smtp: mail.SmtpSettings,

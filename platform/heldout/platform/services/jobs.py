@@ -31,6 +31,7 @@ from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.extensions import db
 from heldout.platform.models import PublicRun, Submission, utcnow
 from heldout.platform.services.catalogue import BundleCatalogue
+from heldout.platform.services.scoring import GradingStatus
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def claim(model: type[Row], row_id: int, owner: str, lease_seconds: float,
     result = db.session.execute(
         update(model)
         .where(model.id == row_id, claimable(now, model))
-        .values(status="running", tries=model.tries + 1, lease_owner=owner,
+        .values(status=GradingStatus.RUNNING, tries=model.tries + 1, lease_owner=owner,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), started_at=now,
                 retry_at=None)
         .execution_options(synchronize_session=False))
@@ -297,9 +298,9 @@ def _store(job: LeasedJob[Row], job_id: int, owner: str, result: Evaluation,
         return JobOutcome(job_id, "skipped", detail="lease lost")
     retry_in: float | None = None
     if result.status == "graded":
-        row.status, row.error, row.retry_at = "graded", None, None
+        row.status, row.error, row.retry_at = GradingStatus.GRADED, None, None
     else:
-        row.status, row.error = "internal_error", result.error
+        row.status, row.error = GradingStatus.INTERNAL_ERROR, result.error
         if row.tries < tries_allowed:
             retry_in = backoff(row.tries)
             row.retry_at = now + timedelta(seconds=retry_in)
@@ -322,10 +323,10 @@ def release(job: LeasedJob[Row], row: Row, *, now: datetime, tries_allowed: int)
     row.lease_owner = None
     row.lease_expires_at = None
     if row.tries >= tries_allowed:
-        row.status, row.retry_at, row.finished_at = "internal_error", None, now
+        row.status, row.retry_at, row.finished_at = GradingStatus.INTERNAL_ERROR, None, now
         row.error = job.gave_up.format(tries=row.tries)
         return False
-    row.status = "queued"
+    row.status = GradingStatus.QUEUED
     return True
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from heldout.graders.bundle import Bundle
 from heldout.graders.checks import explain
 from heldout.graders.evaluate import evaluate as graders_evaluate
-from heldout.graders.result import Evaluation, RunStats, Split
+from heldout.graders.result import Evaluation, Split
 from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import TooManySubmissions
 from heldout.platform.extensions import db
@@ -27,12 +27,14 @@ from heldout.platform.models import Attempt, PublicRun, utcnow
 from heldout.platform.services import jobs
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
-from heldout.platform.services.submissions import (
-    PENDING_STATUSES,
-    STATUS_LABELS,
-    SubmittedFile,
-    check_files,
+from heldout.platform.services.scoring import (
+    PENDING,
+    GradingStatus,
+    Reason,
+    grading_pending,
+    shortfalls,
 )
+from heldout.platform.services.submissions import STATUS_LABELS, SubmittedFile, check_files
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def pending_public_runs(attempt: Attempt) -> int:
     return int(db.session.scalar(
         select(func.count()).select_from(PublicRun)
         .where(PublicRun.attempt_id == attempt.id,
-               PublicRun.status.in_(PENDING_STATUSES))) or 0)
+               PublicRun.status.in_(PENDING))) or 0)
 
 
 def request_public_run(*, attempt_public_id: str, challenge_slug: str,
@@ -90,7 +92,7 @@ def request_public_run(*, attempt_public_id: str, challenge_slug: str,
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
     checked = check_files(bundle.submission, files)
     run = PublicRun(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
-                    challenge_version=bundle.version, status="queued", created_at=now,
+                    challenge_version=bundle.version, status=GradingStatus.QUEUED, created_at=now,
                     files=[{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)}
                            for f in checked])
     db.session.add(run)
@@ -170,15 +172,6 @@ class CheckView:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """Why a run failed, in plain words, and what to try."""
-
-    title: str
-    detail: str
-    advice: str
-
-
-@dataclass(frozen=True)
 class PublicRunView:
     id: int
     status: str
@@ -190,7 +183,7 @@ class PublicRunView:
     passed: int
     total: int
     checks: tuple[CheckView, ...]
-    problems: tuple[Problem, ...]
+    problems: tuple[Reason, ...]
     stdout: str
     stderr: str
     ran: bool
@@ -213,54 +206,9 @@ def _public_wording(text: str) -> str:
     return text.replace("hidden", "public")
 
 
-def problems(evaluation: Evaluation) -> tuple[Problem, ...]:
+def problems(evaluation: Evaluation) -> tuple[Reason, ...]:
     """Plain-language reasons a graded public run fell short, each with what to try."""
-    found: list[Problem] = []
-    run = evaluation.run
-    if run is not None:
-        found.extend(_run_problems(run))
-    for check in evaluation.checks:
-        if check.name == "submission" and not check.passed:
-            found.append(Problem("Your files were not run", check.detail,
-                                 "Check the file names the challenge accepts and submit "
-                                 "the entrypoint."))
-        elif check.name == "predictions" and not check.passed and (run is None or _ran_ok(run)):
-            found.append(Problem("The output file could not be used", check.detail,
-                                 "Write the file the statement names, in its format: one "
-                                 "row per id, the columns it asks for, no extra index."))
-    return tuple(found)
-
-
-def _ran_ok(run: RunStats) -> bool:
-    return not run.timed_out and not run.oom_killed and run.limit is None \
-        and run.exit_code == 0
-
-
-def _run_problems(run: RunStats) -> list[Problem]:
-    if run.timed_out or run.limit == "time":
-        return [Problem("Time limit reached",
-                        f"The run was stopped after {run.wall_seconds:.0f} s.",
-                        "Look for an endless loop or a slow step (row-by-row Python loops, "
-                        "a large grid search); try it on a sample of the data first.")]
-    if run.oom_killed or run.limit == "memory":
-        return [Problem("Out of memory",
-                        f"The run was killed at the memory limit (peak {run.peak_memory_mb:.0f}"
-                        " MB).",
-                        "Load only the columns you need, use smaller dtypes, avoid copies of "
-                        "large frames, or process the data in chunks.")]
-    if run.limit is not None:
-        return [Problem(f"The {run.limit.replace('_', ' ')} limit was reached",
-                        "The sandbox stopped the run.",
-                        "Write less output and fewer or smaller files; keep processes and "
-                        "threads few.")]
-    if run.exit_code not in (0, None):
-        return [Problem("Your program crashed",
-                        f"It exited with code {run.exit_code}"
-                        + (f" (signal {run.signal})" if run.signal is not None else "")
-                        + "; the traceback is in the error output below.",
-                        "Read the last lines of the error output: they name the exception "
-                        "and the line of your code that raised it.")]
-    return []
+    return shortfalls(evaluation.run, evaluation.checks, public=True)
 
 
 def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
@@ -279,7 +227,7 @@ def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
     if status == "running" and run.started_at is not None:
         elapsed = max(0, int((now - run.started_at).total_seconds()))
     checks: tuple[CheckView, ...] = ()
-    found: tuple[Problem, ...] = ()
+    found: tuple[Reason, ...] = ()
     stdout = stderr = ""
     ran = False
     if status == "graded" and run.evaluation is not None:
@@ -292,7 +240,7 @@ def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
             stdout, stderr = evaluation.run.stdout_tail, evaluation.run.stderr_tail
     return PublicRunView(
         id=run.id, status=status, label=STATUS_LABELS[status],
-        final=status == "graded" or (status == "internal_error" and not retrying),
+        final=not grading_pending(run),
         message=message, created_at=run.created_at.isoformat(), elapsed_seconds=elapsed,
         passed=sum(1 for c in checks if c.passed), total=len(checks), checks=checks,
         problems=found, stdout=stdout, stderr=stderr, ran=ran)

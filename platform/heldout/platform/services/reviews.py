@@ -1,4 +1,11 @@
-"""Interviewers' reviews: the rubric, saving and editing one's own, and who sees whose."""
+"""Interviewers' reviews: the rubric, writing one's own, and who sees whose.
+
+Reviews are blind: whoever writes reviews sees the others' (and the recommendation they
+add up to, on every page and export) only once their own is submitted, so nobody is
+anchored by them. A submitted review is final: were it editable, a placeholder submitted
+to unlock the others could be rewritten after reading them, and no reader could tell a
+correction from a copy. A draft can be saved and changed freely until then.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from heldout.platform.errors import InvalidInput, NotFound
+from heldout.platform.errors import Forbidden, InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Review, User
+from heldout.platform.services.access import StaffViewer
 
 LEVELS = (1, 2, 3, 4)
 MAX_NOTES_CHARS = 20_000
@@ -100,6 +108,19 @@ class ReviewPanel:
         return self.submitted
 
 
+def writes_reviews(viewer: StaffViewer) -> bool:
+    """Interviewers (and admins, who hold every role) review; recruiters read the submitted
+    reviews."""
+    return viewer.has_role("interviewer")
+
+
+def _sees_others(viewer: StaffViewer | None, own_submitted: bool) -> bool:
+    """The blind rule: others' reviews (and their recommendation) are for those who don't
+    review, and for a reviewer whose own review of that attempt is submitted. ``None`` is
+    no person (the command line): it sees everything."""
+    return viewer is None or not writes_reviews(viewer) or own_submitted
+
+
 def _attempt(attempt_id: int) -> Attempt:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None:
@@ -112,17 +133,13 @@ def _reviews(attempt_id: int) -> list[Review]:
                                    .order_by(Review.submitted_at, Review.id)))
 
 
-def review_panel(attempt_id: int, viewer: User, *, sees_all: bool = False) -> ReviewPanel:
-    """The reviews of an attempt as ``viewer`` may see them.
-
-    Reviewers see others' submitted reviews only after submitting their own; ``sees_all``
-    (staff who don't review, such as recruiters) sees every submitted review.
-    """
+def review_panel(attempt_id: int, viewer: StaffViewer) -> ReviewPanel:
+    """The reviews of an attempt as ``viewer`` may see them (the blind rule)."""
     attempt = _attempt(attempt_id)
     reviews = _reviews(attempt_id)
-    mine = next((r for r in reviews if r.reviewer_id == viewer.id), None)
-    others = tuple(r for r in reviews if r.reviewer_id != viewer.id and r.submitted_at)
-    visible = sees_all or (mine is not None and mine.submitted_at is not None)
+    mine = next((r for r in reviews if r.reviewer_id == viewer.user.id), None)
+    others = tuple(r for r in reviews if r.reviewer_id != viewer.user.id and r.submitted_at)
+    visible = _sees_others(viewer, mine is not None and mine.submitted_at is not None)
     return ReviewPanel(rubric_for(attempt), mine, others if visible else (), len(others))
 
 
@@ -155,12 +172,16 @@ def _parse(data: ReviewInput, rubric: tuple[Criterion, ...]) -> tuple[dict[str, 
 
 
 def save_review(attempt_id: int, reviewer: User, data: ReviewInput, *, now: datetime) -> Review:
-    """Create or edit ``reviewer``'s own review; ``data.submit`` makes it count (and final
-    for visibility: a submitted review stays submitted when edited)."""
+    """Create or change ``reviewer``'s own draft; ``data.submit`` submits it, and a
+    submitted review is final (``Forbidden`` on any later change: see the module doc)."""
     attempt = _attempt(attempt_id)
-    levels, notes, recommendation = _parse(data, rubric_for(attempt))
     review = db.session.scalars(select(Review).where(
         Review.attempt_id == attempt_id, Review.reviewer_id == reviewer.id)).one_or_none()
+    if review is not None and review.submitted_at is not None:
+        raise Forbidden("Your review of this candidate is submitted, and a submitted review "
+                        "is final.", hint="Reviews are blind: once yours is in, the others' "
+                        "are shown to you, so it can no longer change.")
+    levels, notes, recommendation = _parse(data, rubric_for(attempt))
     if review is None:
         review = Review(attempt_id=attempt_id, reviewer_id=reviewer.id, created_at=now)
         db.session.add(review)
@@ -168,7 +189,7 @@ def save_review(attempt_id: int, reviewer: User, data: ReviewInput, *, now: date
     review.notes = notes
     review.recommendation = recommendation
     review.updated_at = now
-    if data.submit and review.submitted_at is None:
+    if data.submit:
         review.submitted_at = now
     db.session.commit()
     return review
@@ -176,11 +197,14 @@ def save_review(attempt_id: int, reviewer: User, data: ReviewInput, *, now: date
 
 @dataclass(frozen=True)
 class ReviewSummary:
-    """The submitted reviews of one attempt, for tables and the report's summary."""
+    """The submitted reviews of one attempt as one viewer may see them, for tables, exports
+    and the report's summary. ``blind``: the recommendations are withheld from this viewer
+    (a reviewer whose own review is not submitted); their number is not."""
 
     submitted: int
     drafts: int
-    recommendations: tuple[str, ...]  # keys, in submission order
+    recommendations: tuple[str, ...]  # keys, in submission order; empty when blind
+    blind: bool = False
 
     @property
     def status(self) -> str:
@@ -198,20 +222,26 @@ class ReviewSummary:
         return max(counts)[2]
 
 
-def review_summaries(attempt_ids: list[int]) -> dict[int, ReviewSummary]:
-    """One query for every attempt's review state."""
-    found: dict[int, list[tuple[str, datetime | None]]] = {}
+def review_summaries(attempt_ids: list[int],
+                     viewer: StaffViewer | None) -> dict[int, ReviewSummary]:
+    """Every attempt's review state as ``viewer`` may see it (the blind rule), in one query."""
+    found: dict[int, list[tuple[int, str, datetime | None]]] = {}
     if attempt_ids:
         rows = db.session.execute(
-            select(Review.attempt_id, Review.recommendation, Review.submitted_at)
+            select(Review.attempt_id, Review.reviewer_id, Review.recommendation,
+                   Review.submitted_at)
             .where(Review.attempt_id.in_(attempt_ids)).order_by(Review.submitted_at, Review.id))
-        for attempt_id, recommendation, submitted_at in rows:
-            found.setdefault(attempt_id, []).append((recommendation, submitted_at))
+        for attempt_id, reviewer_id, recommendation, submitted_at in rows:
+            found.setdefault(attempt_id, []).append((reviewer_id, recommendation, submitted_at))
     summaries = {}
     for attempt_id in attempt_ids:
         reviews = found.get(attempt_id, [])
-        done = tuple(rec for rec, at in reviews if at is not None)
-        summaries[attempt_id] = ReviewSummary(len(done), len(reviews) - len(done), done)
+        done = tuple(rec for _, rec, at in reviews if at is not None)
+        own_submitted = viewer is not None and any(
+            who == viewer.user.id and at is not None for who, _, at in reviews)
+        blind = not _sees_others(viewer, own_submitted)
+        summaries[attempt_id] = ReviewSummary(len(done), len(reviews) - len(done),
+                                              () if blind else done, blind)
     return summaries
 
 

@@ -21,6 +21,7 @@ from heldout.platform.services.attempts import assessment_challenge, hold_attemp
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.grading import SUBMISSIONS
 from heldout.platform.services.jobs import Queue
+from heldout.platform.services.scoring import PENDING, GradingStatus, grading_pending
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,12 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
     return list(cleaned.values())
 
 
-PENDING_STATUSES = ("queued", "running")
-
-
 def pending_count(attempt: Attempt) -> int:
     """Submissions of the attempt still waiting for, or in, grading."""
     return int(db.session.scalar(
         select(func.count()).select_from(Submission)
         .where(Submission.attempt_id == attempt.id,
-               Submission.status.in_(PENDING_STATUSES))) or 0)
+               Submission.status.in_(PENDING))) or 0)
 
 
 def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[SubmittedFile],
@@ -171,7 +169,8 @@ def new_submission(attempt: Attempt, challenge: Challenge, bundle: Bundle,
     committed: the caller's transaction decides (Submit, or the deadline's drafts)."""
     checked = check_files(bundle.submission, files)
     submission = Submission(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
-                            challenge_version=bundle.version, status="queued", created_at=now)
+                            challenge_version=bundle.version, status=GradingStatus.QUEUED,
+                            created_at=now)
     submission.files = [SubmissionFile(name=f.name, sha256=blobs.put(f.data), size=len(f.data))
                         for f in checked]
     return submission
@@ -193,27 +192,15 @@ def attempt_submission(attempt: Attempt, submission_id: int) -> Submission:
     return submission
 
 
-def counted_submission(history: Sequence[Submission], counting: str) -> Submission | None:
-    """The graded submission that counts: the latest ("last"), or the best score ("best";
-    the earliest of equal scores, so a later equal or worse run never replaces it)."""
-    graded = [s for s in history if s.status == "graded" and s.evaluation is not None]
-    if not graded:
-        return None
-    if counting == "best":
-        return max(graded, key=lambda s: (s.evaluation.score or 0.0 if s.evaluation else 0.0,
-                                          -s.id))
-    return graded[-1]
-
-
 def read_files(submission: Submission, blobs: BlobStore) -> dict[str, bytes]:
     return {f.name: blobs.get(f.sha256) for f in submission.files}
 
 
 STATUS_LABELS = {
-    "queued": "Queued",
-    "running": "Running",
-    "graded": "Graded",
-    "internal_error": "Platform error",
+    GradingStatus.QUEUED: "Queued",
+    GradingStatus.RUNNING: "Running",
+    GradingStatus.GRADED: "Graded",
+    GradingStatus.INTERNAL_ERROR: "Platform error",
 }
 
 
@@ -221,28 +208,29 @@ def candidate_status(submission: Submission, *, show_scores: bool, now: datetime
                      ) -> dict[str, Any]:
     """What the candidate's page shows about a submission (JSON for the live status)."""
     status = submission.status
-    retrying = status == "internal_error" and submission.retry_at is not None
+    retrying = status == GradingStatus.INTERNAL_ERROR and submission.retry_at is not None
     message = {
-        "queued": "Waiting for a grading worker.",
-        "running": "Your code is running in the sandbox.",
-        "graded": "Graded.",
-        "internal_error": ("A platform problem interrupted grading; it will be retried "
-                           "automatically. This is not counted against you." if retrying else
-                           "A platform problem prevented grading. The hiring team has been "
-                           "told and will re-run it; this is not counted against you."),
+        GradingStatus.QUEUED: "Waiting for a grading worker.",
+        GradingStatus.RUNNING: "Your code is running in the sandbox.",
+        GradingStatus.GRADED: "Graded.",
+        GradingStatus.INTERNAL_ERROR: (
+            "A platform problem interrupted grading; it will be retried automatically. This "
+            "is not counted against you." if retrying else
+            "A platform problem prevented grading. The hiring team has been told and will "
+            "re-run it; this is not counted against you."),
     }[status]
     elapsed = None
-    if status == "running" and submission.started_at is not None:
+    if status == GradingStatus.RUNNING and submission.started_at is not None:
         elapsed = max(0, int((now - submission.started_at).total_seconds()))
     evaluation = submission.evaluation
     score = None
-    if show_scores and status == "graded" and evaluation is not None:
+    if show_scores and status == GradingStatus.GRADED and evaluation is not None:
         score = evaluation.score
     return {
         "id": submission.id,
         "status": status,
         "label": STATUS_LABELS[status],
-        "final": status == "graded" or (status == "internal_error" and not retrying),
+        "final": not grading_pending(submission),
         "message": message,
         "elapsed_seconds": elapsed,
         "score": score,

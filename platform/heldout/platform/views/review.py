@@ -12,8 +12,9 @@ from werkzeug.datastructures import MultiDict
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import User
+from heldout.platform.services import candidates as table
 from heldout.platform.services import exports, reports, reviews
-from heldout.platform.views.auth import record_action, role_required, staff_user
+from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
 from heldout.platform.views.common import blob_store, now, parse_int
 
 bp = Blueprint("review", __name__)
@@ -28,21 +29,17 @@ def check_explanation(check: dict[str, object]) -> str:
     return reports.check_explanation(str(check.get("name", "")), str(check.get("kind", "")))
 
 
-def _is_reviewer() -> bool:
-    return staff_user().role in ("interviewer", "admin")
-
-
-def table_query(args: MultiDict[str, str]) -> reports.TableQuery:
+def table_query(args: MultiDict[str, str]) -> table.TableQuery:
     """The candidates table's filter and sort, from a URL's query (page and exports)."""
     min_total: float | None
     try:
         min_total = float(args["min"]) if args.get("min", "").strip() else None
     except ValueError:
         min_total = None
-    return reports.TableQuery(
+    return table.TableQuery(
         sort=args.get("sort", "invited"), descending=args.get("dir", "desc") != "asc",
         search=args.get("q", "")[:200], state=args.get("state", ""),
-        review=args.get("review", "") if args.get("review", "") in reports.REVIEW_FILTERS
+        review=args.get("review", "") if args.get("review", "") in table.REVIEW_FILTERS
         else "", min_total=min_total, page=parse_int(args.get("page"), 1) or 1)
 
 
@@ -50,9 +47,10 @@ def table_query(args: MultiDict[str, str]) -> reports.TableQuery:
 @role_required(*READERS)
 def candidates(assessment_id: int) -> ResponseReturnValue:
     """Every candidate of an assessment: scores, percentile, time used, review status."""
-    table = reports.candidates_table(assessment_id, table_query(request.args), now=now())
-    return render_template("review/candidates.html", table=table, assessment=table.assessment,
-                           rows=table.page_rows)
+    found = table.candidates_table(assessment_id, table_query(request.args), now=now(),
+                                   viewer=staff_viewer())
+    return render_template("review/candidates.html", table=found, assessment=found.assessment,
+                           rows=found.page_rows)
 
 
 def export_download(actor: User, assessment_id: int, fmt: str, body: str,
@@ -70,8 +68,9 @@ def export_download(actor: User, assessment_id: int, fmt: str, body: str,
 @role_required(*READERS)
 def export(assessment_id: int) -> ResponseReturnValue:
     """The candidates table (as filtered and sorted) as CSV."""
-    table = reports.candidates_table(assessment_id, table_query(request.args), now=now())
-    return export_download(staff_user(), assessment_id, "csv", exports.to_csv(table), "text/csv")
+    found = table.candidates_table(assessment_id, table_query(request.args), now=now(),
+                                   viewer=staff_viewer())
+    return export_download(staff_user(), assessment_id, "csv", exports.to_csv(found), "text/csv")
 
 
 @bp.get("/assessments/<int:assessment_id>/compare")
@@ -79,16 +78,17 @@ def export(assessment_id: int) -> ResponseReturnValue:
 def compare(assessment_id: int) -> ResponseReturnValue:
     """Selected candidates side by side: a column each, challenges and checks as rows."""
     ids = [i for i in (parse_int(v) for v in request.args.getlist("attempt")) if i is not None]
-    comparison = reports.compare(assessment_id, ids, now=now())
+    comparison = table.compare(assessment_id, ids, now=now(), viewer=staff_viewer())
     return render_template("review/compare.html", comparison=comparison,
-                           max_compared=reports.MAX_COMPARED)
+                           max_compared=table.MAX_COMPARED)
 
 
 def _render_report(attempt_id: int, error: InvalidInput | None = None,
                    form: reviews.ReviewInput | None = None) -> ResponseReturnValue:
-    report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now())
-    reviewer = _is_reviewer()
-    panel = reviews.review_panel(attempt_id, staff_user(), sees_all=not reviewer)
+    viewer = staff_viewer()
+    report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now(), viewer=viewer)
+    reviewer = reviews.writes_reviews(viewer)
+    panel = reviews.review_panel(attempt_id, viewer)
     page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
                            recommendations=reviews.RECOMMENDATIONS,
                            labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
@@ -106,7 +106,7 @@ def report(attempt_id: int) -> ResponseReturnValue:
 @bp.post("/attempts/<int:attempt_id>/review")
 @role_required(*REVIEWERS)
 def save_review(attempt_id: int) -> ResponseReturnValue:
-    """Save or submit (and later edit) the signed-in interviewer's own review."""
+    """Save a draft of, or submit (once: it is final), the signed-in interviewer's review."""
     rubric = reviews.rubric_for_attempt(attempt_id)
     data = reviews.ReviewInput(
         levels={c.key: request.form.get(f"level-{c.key}", "") for c in rubric},
@@ -126,5 +126,5 @@ def save_review(attempt_id: int) -> ResponseReturnValue:
 @role_required(*READERS)
 def submission(attempt_id: int, submission_id: int) -> ResponseReturnValue:
     """Any submission of a candidate, counted or not: its status, checks and code."""
-    view = reports.submission_view(attempt_id, submission_id, blobs=blob_store())
+    view = reports.submission_page(attempt_id, submission_id, blobs=blob_store())
     return render_template("review/submission.html", view=view)

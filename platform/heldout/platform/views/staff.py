@@ -24,6 +24,7 @@ from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
 from heldout.platform.services import (
     assessments,
+    bulk_invites,
     catalogue,
     invites,
     mail,
@@ -245,7 +246,7 @@ def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = Non
                            form=form or {}, error=error, new_invite=new_invite, link=link,
                            preview=preview, smtp=_smtp() is not None,
                            links_base=_base_url(), reached_at=_address_mismatch(),
-                           limits={"bytes": invites.MAX_CSV_BYTES, "rows": invites.MAX_CSV_ROWS})
+                           limits={"bytes": bulk_invites.MAX_CSV_BYTES, "rows": bulk_invites.MAX_CSV_ROWS})
 
 
 def _take_new_invite(assessment_id: int) -> tuple[Invite | None, str | None]:
@@ -317,8 +318,8 @@ def invite_bulk_preview(assessment_id: int) -> ResponseReturnValue:
     try:
         if upload is None or not upload.filename:
             raise InvalidInput("Choose a CSV file to upload", field="file")
-        data = upload.stream.read(invites.MAX_CSV_BYTES + 1)
-        preview = invites.preview_bulk(assessment_id, data, now=now())
+        data = upload.stream.read(bulk_invites.MAX_CSV_BYTES + 1)
+        preview = bulk_invites.preview_bulk(assessment_id, data, now=now())
     except InvalidInput as exc:
         return _assessment_page(assessment_id, error=exc), 400
     return _assessment_page(assessment_id, preview=preview)
@@ -331,7 +332,7 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
     config = current_app.config
     smtp = _smtp()
     try:
-        created, _ = invites.create_bulk(
+        created, _ = bulk_invites.create_bulk(
             assessment_id=assessment_id, text=request.form.get("rows", ""),
             created_by_id=staff_user().id, secret=config["SECRET_KEY"],
             ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=now(),
@@ -356,7 +357,7 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
         invites.mark_downloaded([new.invite for new in created])
         flash(f"{len(failed_ids)} e-mail(s) were not sent ({why}); their links are in the "
               "downloaded file instead.", "error")
-    body = invites.links_csv([(new.invite, _link(new.token)) for new in created])
+    body = bulk_invites.links_csv([(new.invite, _link(new.token)) for new in created])
     filename = f"invite-links-{assessment_id}-{now():%Y%m%d-%H%M}.csv"
     # Shown on the next page the browser opens (the download itself shows none).
     flash(f"{len(created)} link(s) handed over. They are only in the downloaded file "

@@ -445,9 +445,9 @@ def _jobs(app: Any) -> tuple[list[tuple[str, float, float | None]], list[tuple[s
     from heldout.platform.models import PublicRun, Submission
 
     with app.app_context():
-        submissions = [(s.status, _epoch(s.created_at) or 0.0, _epoch(s.finished_at))
+        submissions = [(str(s.status), _epoch(s.created_at) or 0.0, _epoch(s.finished_at))
                        for s in db.session.scalars(select(Submission))]
-        runs = [(r.status, _epoch(r.created_at) or 0.0, _epoch(r.finished_at))
+        runs = [(str(r.status), _epoch(r.created_at) or 0.0, _epoch(r.finished_at))
                 for r in db.session.scalars(select(PublicRun))]
         db.session.remove()
     return submissions, runs

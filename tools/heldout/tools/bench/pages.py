@@ -183,6 +183,7 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
         submissions,
         users_admin,
     )
+    from heldout.platform.services.scoring import GradingStatus
 
     started_clock = time.monotonic()
     rng = random.Random(rng_seed)
@@ -260,14 +261,16 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
                 last = number == count - 1
                 fate = rng.random() if last else 1.0
                 if fate < 0.02:
-                    status = "queued"
+                    status = GradingStatus.QUEUED
                 elif fate < 0.03:
-                    status, submission.error = "internal_error", "docker engine not reachable"
+                    status, submission.error = (GradingStatus.INTERNAL_ERROR,
+                                                "docker engine not reachable")
                     submission.retry_at = at + timedelta(minutes=5)
                 elif fate < 0.04:
-                    status, submission.error = "internal_error", "sandbox image missing"
+                    status, submission.error = (GradingStatus.INTERNAL_ERROR,
+                                                "sandbox image missing")
                 else:
-                    status = "graded"
+                    status = GradingStatus.GRADED
                 submission.status = status
                 submission.enqueued_at = at
                 finished = at + timedelta(seconds=rng.uniform(5, 45))
@@ -279,7 +282,7 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
                     score = round(min(100.0, max(0.0, rng.gauss(62, 22))), 1)
                     db.session.add(_evaluation(submission, score, finished, rng))
                     out.evaluations += 1
-                out.submissions[status] += 1
+                out.submissions[status.value] += 1
         db.session.commit()
         if state == "started":
             if rng.random() < 0.6:
@@ -385,6 +388,7 @@ def _candidate_work(public_id: str, *, now: datetime) -> None:
     from heldout.platform.blobs import BlobStore
     from heldout.platform.extensions import db
     from heldout.platform.services import attempts, catalogue, drafts, submissions
+    from heldout.platform.services.scoring import GradingStatus
 
     attempt = attempts.get_attempt(public_id)
     bundles = catalogue.get_bundles()
@@ -398,7 +402,7 @@ def _candidate_work(public_id: str, *, now: datetime) -> None:
     submission = submissions.new_submission(
         attempt, challenge, bundle, [submissions.SubmittedFile(bundle.submission.entrypoint, code)],
         blobs=blobs, now=now)
-    submission.status = "graded"
+    submission.status = GradingStatus.GRADED
     submission.tries = 1
     submission.finished_at = now
     db.session.add(submission)
@@ -418,7 +422,7 @@ def pages(seeded: Seeded, attempt_public_id: str) -> list[Page]:
         Page("staff.assessment_list", "/assessments", "recruiter"),
         Page("staff.assessment_new", "/assessments/new", "recruiter"),
         Page("staff.assessment_detail", f"/assessments/{a}", "recruiter"),
-        Page("staff.assessment_detail", f"/assessments/{a}?status=submitted&page=3",
+        Page("staff.assessment_detail", f"/assessments/{a}?status=finished&page=3",
              "recruiter", "one status, a later page"),
         Page("staff.assessment_edit", f"/assessments/{a}/edit", "recruiter"),
         Page("staff.catalogue_preview", f"/catalogue/{SLUGS[0]}", "recruiter"),

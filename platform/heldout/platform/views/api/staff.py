@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from heldout.platform.services import exports, reports
+from heldout.platform.services import candidates, exports
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.auth import authenticated
 from heldout.platform.views.common import now
@@ -18,6 +18,7 @@ bp = Blueprint("staff", __name__)
 @authenticated(staff=READERS)
 def export(viewer: StaffViewer, assessment_id: int) -> ResponseReturnValue:
     """The candidates table (as filtered and sorted on the page) as JSON, to keep."""
-    table = reports.candidates_table(assessment_id, table_query(request.args), now=now())
+    table = candidates.candidates_table(assessment_id, table_query(request.args), now=now(),
+                                        viewer=viewer)
     return export_download(viewer.user, assessment_id, "json", exports.to_json(table),
                            "application/json")

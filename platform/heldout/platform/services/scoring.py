@@ -1,0 +1,298 @@
+"""The scoring rules, each in one place: the statuses stored in the model columns, which
+submission counts, where grading of a challenge stands, the total, an invite's state (with
+its SQL twin), percentile ranks, and why a graded run fell short.
+
+Every page, export and the candidate's own page ask these functions; none keeps a copy.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from heldout.graders.result import Check, RunStats
+
+if TYPE_CHECKING:
+    from heldout.platform.models import Invite, Submission
+
+
+class GradingStatus(StrEnum):
+    """Where grading of a submission or a public run stands (their ``status`` column)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    GRADED = "graded"
+    INTERNAL_ERROR = "internal_error"
+
+
+PENDING = (GradingStatus.QUEUED, GradingStatus.RUNNING)
+
+
+class Counting(StrEnum):
+    """Which graded submission of a challenge counts (``Assessment.counting``)."""
+
+    LAST = "last"
+    BEST = "best"
+
+
+class InviteState(StrEnum):
+    """An invite as recruiters and interviewers see it, saying what happened, derived from
+    its times and how its link went out (in the order the invites list offers them)."""
+
+    LINK_CREATED = "link created"  # not opened; shown on the page or downloaded, no e-mail
+    EMAILED = "e-mailed"  # not opened; a mail with the link went out
+    OPENED = "opened"
+    STARTED = "started"
+    FINISHED = "finished"  # Finish pressed, or the time ran out
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+# --- where grading stands ------------------------------------------------------------
+
+
+class Graded(Protocol):
+    """What ``counted`` reads of a submission: the ORM row, or a plain value of one."""
+
+    @property
+    def status(self) -> str: ...
+
+
+class Outcome(Graded, Protocol):
+    """What the settling rules read of a submission: its status and any retry planned."""
+
+    @property
+    def retry_at(self) -> datetime | None: ...
+
+
+def grading_pending(outcome: Outcome) -> bool:
+    """Grading not over: queued, running, or a platform error that will be retried."""
+    return outcome.status in PENDING or (
+        outcome.status == GradingStatus.INTERNAL_ERROR and outcome.retry_at is not None)
+
+
+def grading_failed(outcome: Outcome) -> bool:
+    """A platform error that will not be retried by itself (a re-run, never a zero)."""
+    return outcome.status == GradingStatus.INTERNAL_ERROR and outcome.retry_at is None
+
+
+T = TypeVar("T", bound=Graded)
+
+
+def supersedes(counting: str, held: float | None, newer: float) -> bool:
+    """Whether a newer graded score takes the count from the one held so far (``held``
+    None: none yet). ``last``: always. ``best``: only a strictly higher score, so of equal
+    scores the earliest keeps it: a later equal or worse run never replaces it (the
+    candidate is told so, and the choice never moves once made)."""
+    return held is None or counting != Counting.BEST or newer > held
+
+
+def counted(history: Iterable[T], counting: str, score: Callable[[T], float | None]) -> T | None:
+    """The graded submission that counts, of one challenge's ``history`` (oldest first), by
+    ``supersedes``. ``score`` reads an outcome's score (None: no evaluation, it can't count).
+    """
+    chosen: T | None = None
+    top: float | None = None
+    for outcome in history:
+        value = score(outcome) if outcome.status == GradingStatus.GRADED else None
+        if value is not None and supersedes(counting, top, value):
+            chosen, top = outcome, value
+    return chosen
+
+
+def counted_submission(history: Sequence[Submission], counting: str) -> Submission | None:
+    """``counted`` for stored submissions, scored by their evaluation."""
+    return counted(history, counting,
+                   lambda s: s.evaluation.score if s.evaluation is not None else None)
+
+
+class Standing:
+    """One challenge of one candidate: its submissions (oldest first) and the counted one.
+
+    Subclasses (the report's and the table's) hold ``history`` and say what ``score`` is.
+    """
+
+    __slots__ = ()
+    history: Sequence[Outcome]
+
+    @property
+    def score(self) -> float | None:
+        raise NotImplementedError
+
+    @property
+    def pending(self) -> bool:
+        """The latest submission is still being graded, or awaits a retry."""
+        return bool(self.history) and grading_pending(self.history[-1])
+
+    @property
+    def failed(self) -> bool:
+        """The latest submission hit a final platform error (needs a re-run, not a zero)."""
+        return bool(self.history) and grading_failed(self.history[-1])
+
+    @property
+    def state(self) -> str:
+        if not self.history:
+            return "not submitted"
+        if self.pending:
+            return "grading"
+        if self.failed:
+            return "platform error"
+        return "graded"
+
+
+def submitted_any(results: Sequence[Standing]) -> bool:
+    """Whether the candidate submitted anything at all (else there is no score, not a 0)."""
+    return any(r.history for r in results)
+
+
+def total_score(results: Sequence[Standing]) -> float | None:
+    """Mean of the challenges' scores (a challenge not submitted counts 0); None while any
+    is unsettled, and None when nothing was submitted at all: no submission is no score."""
+    if not submitted_any(results) or any(r.pending or r.failed for r in results):
+        return None
+    return sum((r.score or 0.0) for r in results) / len(results)
+
+
+# --- an invite's state ---------------------------------------------------------------
+
+
+def invite_state(invite: Invite, now: datetime) -> InviteState:
+    """What an invite is now, from its times, how its link went out and its attempt's
+    deadline (nothing stored: an expiry or a deadline passes without anyone writing it)."""
+    attempt = invite.attempt
+    if invite.revoked_at is not None and attempt is None:
+        return InviteState.REVOKED
+    if invite.finished_at is not None:
+        return InviteState.FINISHED
+    if attempt is not None:
+        return InviteState.STARTED if attempt.deadline > now else InviteState.FINISHED
+    if invite.expires_at <= now:
+        return InviteState.EXPIRED
+    if invite.opened_at is not None:
+        return InviteState.OPENED
+    return InviteState.EMAILED if invite.delivery == "email" else InviteState.LINK_CREATED
+
+
+def invite_state_clause(state: InviteState, now: datetime) -> ColumnElement[bool]:
+    """``invite_state(invite, now) == state`` in SQL, over ``Invite`` outer-joined with its
+    ``Attempt``: the same rule, branch for branch."""
+    # The models import this module's statuses; their classes are only needed here.
+    from heldout.platform.models import Attempt, Invite
+
+    not_started = Invite.started_at.is_(None)
+    live = and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at > now)
+    unopened = and_(live, Invite.opened_at.is_(None))
+    running = and_(Invite.started_at.is_not(None), Invite.finished_at.is_(None))
+    return {
+        InviteState.LINK_CREATED: and_(unopened, or_(Invite.delivery.is_(None),
+                                                     Invite.delivery != "email")),
+        InviteState.EMAILED: and_(unopened, Invite.delivery == "email"),
+        InviteState.OPENED: and_(live, Invite.opened_at.is_not(None)),
+        InviteState.STARTED: and_(running, Attempt.deadline > now),
+        InviteState.FINISHED: or_(Invite.finished_at.is_not(None),
+                                  and_(running, Attempt.deadline <= now)),
+        InviteState.EXPIRED: and_(not_started, Invite.revoked_at.is_(None),
+                                  Invite.expires_at <= now),
+        InviteState.REVOKED: and_(not_started, Invite.revoked_at.is_not(None)),
+    }[state]
+
+
+# --- percentile ranks ----------------------------------------------------------------
+#
+# A candidate's percentile rank: the share of the *other* candidates of the population
+# whose score is lower, ties counted half, in percent: ``100 * (lower + ties / 2) / others``;
+# None when there is nobody else. (A latency percentile, the value a share of requests stay
+# under, is another meaning: ``report_kinds.percentile``.)
+
+
+def _rank(lower: int, ties: int, others: int) -> float | None:
+    return None if others <= 0 else 100.0 * (lower + ties / 2) / others
+
+
+def percentile_rank(score: float, others: Iterable[float]) -> float | None:
+    """``score``'s percentile rank among ``others`` (this candidate left out of them)."""
+    population = list(others)
+    lower = sum(1 for o in population if o < score)
+    ties = sum(1 for o in population if o == score)
+    return _rank(lower, ties, len(population))
+
+
+def percentile_ranks(scores: Sequence[float]) -> list[float | None]:
+    """Each score's ``percentile_rank`` among the rest of ``scores``, from one sort (a
+    table of a thousand candidates is not a million comparisons)."""
+    ordered = sorted(scores)
+    ranks: list[float | None] = []
+    for score in scores:
+        lower = bisect.bisect_left(ordered, score)
+        ties = bisect.bisect_right(ordered, score) - lower - 1  # not counting itself
+        ranks.append(_rank(lower, ties, len(ordered) - 1))
+    return ranks
+
+
+# --- why a graded run fell short -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a run fell short, in plain words, and what to try."""
+
+    title: str
+    detail: str
+    advice: str
+
+
+def _run_reasons(run: RunStats, *, public: bool) -> list[Reason]:
+    if run.timed_out or run.limit == "time":
+        return [Reason("Time limit reached", f"The run was stopped after {run.wall_seconds:.0f} s.",
+                       "Look for an endless loop or a slow step (row-by-row Python loops, a "
+                       "large grid search); try it on a sample of the data first.")]
+    if run.oom_killed or run.limit == "memory":
+        return [Reason("Out of memory",
+                       f"The run was killed at the memory limit (peak {run.peak_memory_mb:.0f} MB).",
+                       "Load only the columns you need, use smaller dtypes, avoid copies of "
+                       "large frames, or process the data in chunks.")]
+    if run.limit is not None:
+        return [Reason(f"The {run.limit.replace('_', ' ')} limit was reached",
+                       "The sandbox stopped the run.",
+                       "Write less output and fewer or smaller files; keep processes and "
+                       "threads few.")]
+    if run.exit_code not in (0, None):
+        signal = f" (signal {run.signal})" if run.signal is not None else ""
+        if public:
+            return [Reason("Your program crashed",
+                           f"It exited with code {run.exit_code}{signal}; the traceback is in "
+                           "the error output below.",
+                           "Read the last lines of the error output: they name the exception "
+                           "and the line of your code that raised it.")]
+        # A graded run's error output came from hidden data: it is never shown.
+        return [Reason("Your program crashed", f"It exited with code {run.exit_code}{signal}.",
+                       "The error output of a graded run is not shown, since it ran on "
+                       "hidden data: press \"Run public checks\" to see the traceback on the "
+                       "public data.")]
+    return []
+
+
+def shortfalls(run: RunStats | None, checks: Iterable[Check], *,
+               public: bool) -> tuple[Reason, ...]:
+    """Plain reasons a run lost points (run failures and unusable files), each with what to
+    try. ``public``: a public-checks run, whose error output the candidate can read."""
+    found = _run_reasons(run, public=public) if run is not None else []
+    ran_ok = not found
+    for check in checks:
+        if check.passed:
+            continue
+        if check.name == "submission":
+            found.append(Reason("Your files were not run", check.detail,
+                                "Check the file names the challenge accepts and include the "
+                                "entrypoint."))
+        elif check.name == "predictions" and ran_ok:
+            found.append(Reason("The output file could not be used", check.detail,
+                                "Write the file the statement names, in its format: one row "
+                                "per id, the columns it asks for, no extra index."))
+    return tuple(found)
