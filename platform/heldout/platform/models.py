@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # The statuses of the columns below live with the rules that read them.
-from heldout.platform.services.scoring import Counting, GradingStatus
+from heldout.platform.statuses import Counting, GradingStatus
 
 Role = Literal["admin", "recruiter", "interviewer"]
 ROLES: tuple[str, ...] = get_args(Role)

@@ -11,48 +11,19 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
 
 from heldout.graders.result import Check, RunStats
+from heldout.platform.models import Attempt, Invite, Submission
 
-if TYPE_CHECKING:
-    from heldout.platform.models import Invite, Submission
-
-
-class GradingStatus(StrEnum):
-    """Where grading of a submission or a public run stands (their ``status`` column)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    GRADED = "graded"
-    INTERNAL_ERROR = "internal_error"
-
-
-PENDING = (GradingStatus.QUEUED, GradingStatus.RUNNING)
-
-
-class Counting(StrEnum):
-    """Which graded submission of a challenge counts (``Assessment.counting``)."""
-
-    LAST = "last"
-    BEST = "best"
-
-
-class InviteState(StrEnum):
-    """An invite as recruiters and interviewers see it, saying what happened, derived from
-    its times and how its link went out (in the order the invites list offers them)."""
-
-    LINK_CREATED = "link created"  # not opened; shown on the page or downloaded, no e-mail
-    EMAILED = "e-mailed"  # not opened; a mail with the link went out
-    OPENED = "opened"
-    STARTED = "started"
-    FINISHED = "finished"  # Finish pressed, or the time ran out
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-
+# The statuses the model columns store live beside the models (which import them); they
+# are part of these rules and are named from here.
+from heldout.platform.statuses import PENDING as PENDING
+from heldout.platform.statuses import Counting as Counting
+from heldout.platform.statuses import GradingStatus as GradingStatus
+from heldout.platform.statuses import InviteState as InviteState
 
 # --- where grading stands ------------------------------------------------------------
 
@@ -182,9 +153,6 @@ def invite_state(invite: Invite, now: datetime) -> InviteState:
 def invite_state_clause(state: InviteState, now: datetime) -> ColumnElement[bool]:
     """``invite_state(invite, now) == state`` in SQL, over ``Invite`` outer-joined with its
     ``Attempt``: the same rule, branch for branch."""
-    # The models import this module's statuses; their classes are only needed here.
-    from heldout.platform.models import Attempt, Invite
-
     not_started = Invite.started_at.is_(None)
     live = and_(not_started, Invite.revoked_at.is_(None), Invite.expires_at > now)
     unopened = and_(live, Invite.opened_at.is_(None))
