@@ -170,6 +170,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_AUTOSAVE_LIMIT", "40 per minute; 1200 per hour", _rate_limit,
             "Draft autosaves the workspace may make per attempt in a period (it saves every "
             "few seconds while the candidate types, and when the page is left)."),
+    Setting("HELDOUT_API_RATE_LIMIT", "120 per minute; 3000 per hour", _rate_limit,
+            "Calls one API token may make to `/api/v1/` in a period (calls with no token: "
+            "per client address); past it the API answers 429 with `Retry-After`."),
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
@@ -224,7 +227,8 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     # (install_secret_key), so that creating the app touches no disk.
     values["HELDOUT_SECRET_KEY"] = secret
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
-                 "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT"):
+                 "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT",
+                 "HELDOUT_API_RATE_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))

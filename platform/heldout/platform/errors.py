@@ -39,6 +39,13 @@ class Forbidden(PlatformError):
     title = "Not allowed"
 
 
+class NotAuthenticated(PlatformError):
+    """Credentials that do not let anyone in: no API token, or one that is unknown, expired,
+    revoked or of a disabled account."""
+
+    title = "Not authenticated"
+
+
 class InvalidInput(PlatformError):
     """A form or upload failed validation; the page shows it again with the message."""
 

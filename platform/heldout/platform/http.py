@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
@@ -32,6 +33,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.InvalidInput, 400),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
+    (errors.NotAuthenticated, 401),
     (errors.InviteInvalid, 404),
     (errors.InviteExpired, 410),
     (errors.InviteRevoked, 410),
@@ -107,12 +109,16 @@ def problem_type(code: str) -> str:
     return PROBLEM_TYPE_BASE + "-".join(word.lower() for word in words)
 
 
-def problem(status: int, title: str, detail: str, *, code: str, hint: str = "") -> Response:
-    """An ``application/problem+json`` answer (RFC 9457) about this request."""
+def problem(status: int, title: str, detail: str, *, code: str, hint: str = "",
+            errors: Mapping[str, Any] | None = None) -> Response:
+    """An ``application/problem+json`` answer (RFC 9457) about this request; ``errors``:
+    what was wrong with each part of a request that could not be read."""
     body: dict[str, Any] = {"type": problem_type(code), "title": title, "status": status,
                             "detail": detail, "instance": request.path}
     if hint:
         body["hint"] = hint
+    if errors:
+        body["errors"] = dict(errors)
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON

@@ -513,3 +513,29 @@ class ShownOnce(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     masked: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+ApiScope = Literal["read", "invite", "admin"]
+API_SCOPES: tuple[str, ...] = get_args(ApiScope)
+
+
+class ApiToken(Base):
+    """A staff member's personal API token. Only the sha256 of the secret is kept; ``prefix``
+    (its first characters) lets a person tell their tokens apart. ``scope`` bounds what the
+    token may do within what its owner's role and teams allow (services/api_tokens.py)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    last_used_ip: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -201,16 +201,23 @@ def list_assessments(*, viewer: access.StaffViewer | None, include_archived: boo
     assessments = list(db.session.scalars(
         query.order_by(Assessment.created_at.desc(), Assessment.id.desc())
         .limit(per_page).offset((page - 1) * per_page)))
-    counts: dict[int, Counter[str]] = {a.id: Counter() for a in assessments}
+    counts = invite_counts([a.id for a in assessments])
+    summaries = [AssessmentSummary(a, counts[a.id]["invited"], counts[a.id]["started"],
+                                   counts[a.id]["finished"]) for a in assessments]
+    return AssessmentPage(summaries, page, pages, total, archived_count)
+
+
+def invite_counts(assessment_ids: Sequence[int]) -> dict[int, Counter[str]]:
+    """How many candidates each assessment ``invited``, and how many ``started`` and
+    ``finished``, in one query."""
+    counts: dict[int, Counter[str]] = {assessment_id: Counter() for assessment_id in assessment_ids}
     rows = db.session.execute(
         select(Invite.assessment_id, func.count(Invite.id), func.count(Invite.started_at),
                func.count(Invite.finished_at))
         .where(Invite.assessment_id.in_(list(counts))).group_by(Invite.assessment_id))
     for assessment_id, invited, started, finished in rows:
         counts[assessment_id].update(invited=invited, started=started, finished=finished)
-    summaries = [AssessmentSummary(a, counts[a.id]["invited"], counts[a.id]["started"],
-                                   counts[a.id]["finished"]) for a in assessments]
-    return AssessmentPage(summaries, page, pages, total, archived_count)
+    return counts
 
 
 def expected_minutes(assessment: Assessment) -> int:

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from heldout.graders.bundle import Bundle
@@ -20,6 +20,7 @@ from heldout.platform.models import (
     DeadlineSubmission,
     Draft,
     Invite,
+    Review,
     Submission,
     new_variant_seed,
 )
@@ -189,3 +190,16 @@ def attempt_bundle(attempt: Attempt, challenge: Challenge, bundles: BundleCatalo
         raise NotFound(f"The data of challenge {challenge.slug!r} is not available",
                        hint="Ask the person who invited you; the server could not prepare "
                             "your copy of the challenge data.") from exc
+
+
+def changed_since(assessment_id: int, since: datetime) -> set[int]:
+    """The ids of the assessment's attempts where something happened at ``since`` or later:
+    started, finished, a submission made or graded, a review saved (for clients polling)."""
+    touched_by_submission = select(Submission.attempt_id).where(
+        or_(Submission.created_at >= since, Submission.finished_at >= since))
+    touched_by_review = select(Review.attempt_id).where(Review.updated_at >= since)
+    return set(db.session.scalars(
+        select(Attempt.id).join(Invite, Invite.id == Attempt.invite_id)
+        .where(Invite.assessment_id == assessment_id,
+               or_(Attempt.started_at >= since, Attempt.finished_at >= since,
+                   Attempt.id.in_(touched_by_submission), Attempt.id.in_(touched_by_review)))))

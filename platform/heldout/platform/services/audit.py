@@ -35,6 +35,9 @@ ACTIONS: dict[str, str] = {
     "user.password_reset": "reset a password",
     "user.teams": "changed a user's teams",
     "team.create": "created a team",
+    "api_token.create": "created an API token",
+    "api_token.revoke": "revoked an API token",
+    "api.call": "called the API",
 }
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from heldout.platform.errors import InvalidInput, UploadTooLarge
 from heldout.platform.extensions import db
-from heldout.platform.models import Invite
+from heldout.platform.models import Assessment, Invite
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.invites import (
@@ -27,6 +28,7 @@ from heldout.platform.tokens import new_invite_token, token_hash
 MAX_CSV_BYTES = 256 * 1024
 MAX_CSV_ROWS = 1000
 MAX_SHOWN_LINE_CHARS = 120
+DEFAULT_COLUMNS = {"name": 0, "email": 1, "note": 2}
 HEADER_NAMES = {"name": "name", "candidate": "name", "email": "email", "e-mail": "email",
                 "mail": "email", "note": "note", "notes": "note"}
 
@@ -119,7 +121,7 @@ def preview_bulk(assessment_id: int, data: bytes | str, *, now: datetime) -> Bul
     except csv.Error as exc:
         raise InvalidInput(f"This file is not a CSV that can be read (line {reader.line_num}: "
                            f"{exc})", field="file") from None
-    columns = {"name": 0, "email": 1, "note": 2}
+    columns = dict(DEFAULT_COLUMNS)
     if parsed:
         header = _columns(parsed[0][1])
         if header is not None:
@@ -128,6 +130,31 @@ def preview_bulk(assessment_id: int, data: bytes | str, *, now: datetime) -> Bul
     if len(parsed) > MAX_CSV_ROWS:
         raise InvalidInput(f"The file has more than {MAX_CSV_ROWS} rows", field="file",
                            hint="Split it into smaller files.")
+    preview = _sorted_rows(assessment, parsed, columns, text, now=now)
+    if not preview.rows:
+        raise InvalidInput("The file has no candidates in it", field="file",
+                           hint="One candidate per line: name,email[,note].")
+    return preview
+
+
+def preview_rows(assessment_id: int, rows: Sequence[tuple[str, str, str]], *,
+                 now: datetime) -> BulkPreview:
+    """The same checks as ``preview_bulk`` for candidates given as (name, e-mail, note)
+    (the API's list), each known by its position in the list, from 1."""
+    assessment = get_assessment(assessment_id)
+    if len(rows) > MAX_CSV_ROWS:
+        raise InvalidInput(f"More than {MAX_CSV_ROWS} candidates at once", field="candidates",
+                           hint="Send them in smaller batches.")
+    preview = _sorted_rows(assessment, [(i, list(row)) for i, row in enumerate(rows, 1)],
+                           DEFAULT_COLUMNS, "", now=now)
+    if not preview.rows:
+        raise InvalidInput("No candidates were given", field="candidates")
+    return preview
+
+
+def _sorted_rows(assessment: Assessment, parsed: list[tuple[int, list[str]]],
+                 columns: dict[str, int], text: str, *, now: datetime) -> BulkPreview:
+    """Rows to invite, and the others with their reasons (see ``preview_bulk``)."""
     good: list[CsvRow] = []
     bad: list[BadRow] = []
     seen: dict[str, int] = {}
@@ -145,9 +172,6 @@ def preview_bulk(assessment_id: int, data: bytes | str, *, now: datetime) -> Bul
             continue
         seen[email] = line_no
         good.append(CsvRow(line_no, name, email, note))
-    if not good and not bad:
-        raise InvalidInput("The file has no candidates in it", field="file",
-                           hint="One candidate per line: name,email[,note].")
     invited = already_invited(assessment.id, [row.email for row in good])
     already = [BadRow(row.line, _shown([row.name, row.email]),
                       f"{row.email} is already invited ({invite_state(invited[row.email], now)}"
@@ -194,6 +218,22 @@ def create_bulk(*, assessment_id: int, text: str, created_by_id: int, secret: st
     creates each invite once.
     """
     preview = preview_bulk(assessment_id, text, now=now)
+    return _invite_rows(assessment_id, preview, created_by_id=created_by_id, secret=secret,
+                        ttl_days=ttl_days, now=now, delivery=delivery), preview
+
+
+def create_many(*, assessment_id: int, rows: Sequence[tuple[str, str, str]], created_by_id: int,
+                secret: str, ttl_days: int, now: datetime, delivery: str
+                ) -> tuple[list[NewInvite], BulkPreview]:
+    """Invite candidates given as (name, e-mail, note), with the bulk list's checks: a bad
+    row, an address twice in the list or already invited here is left out, with its reason."""
+    preview = preview_rows(assessment_id, rows, now=now)
+    return _invite_rows(assessment_id, preview, created_by_id=created_by_id, secret=secret,
+                        ttl_days=ttl_days, now=now, delivery=delivery), preview
+
+
+def _invite_rows(assessment_id: int, preview: BulkPreview, *, created_by_id: int, secret: str,
+                 ttl_days: int, now: datetime, delivery: str) -> list[NewInvite]:
     assessment = get_assessment(assessment_id)
     expires_at = link_expiry(assessment, now=now, ttl_days=ttl_days)
     created = []
@@ -207,7 +247,7 @@ def create_bulk(*, assessment_id: int, text: str, created_by_id: int, secret: st
         db.session.add(invite)
         created.append(NewInvite(invite, token))
     db.session.commit()
-    return created, preview
+    return created
 
 
 def links_csv(links: list[tuple[Invite, str]]) -> str:

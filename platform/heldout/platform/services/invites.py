@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from heldout.platform.errors import (
@@ -147,8 +147,9 @@ class InvitePage:
 
 
 def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: int = 1,
-                 per_page: int = PER_PAGE) -> InvitePage:
-    """One page of an assessment's invites, newest first, optionally in one state.
+                 per_page: int = PER_PAGE, changed_since: datetime | None = None) -> InvitePage:
+    """One page of an assessment's invites, newest first, optionally in one state, or only
+    those created, sent, opened, started, finished or revoked at ``changed_since`` or later.
 
     Finished candidates carry their total score as the candidates table computes it.
     """
@@ -159,6 +160,10 @@ def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: in
                            field="status") from None
     base = (select(Invite).outerjoin(Attempt, Attempt.invite_id == Invite.id)
             .where(Invite.assessment_id == assessment_id))
+    if changed_since is not None:
+        base = base.where(or_(*(moment >= changed_since for moment in (
+            Invite.created_at, Invite.sent_at, Invite.opened_at, Invite.started_at,
+            Invite.finished_at, Invite.revoked_at))))
     counts = {name: db.session.scalar(select(func.count()).select_from(
         base.where(invite_state_clause(name, now)).subquery())) or 0 for name in STATES}
     query = base.where(invite_state_clause(wanted, now)) if wanted else base

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from werkzeug.routing import IntegerConverter, Map
 
 from heldout.platform.blobs import BlobStore
@@ -53,3 +53,14 @@ def request_origin() -> Origin:
     """Where this request came from, for the audit log: the client's address (as the
     trusted-proxy settings resolve it) and its user agent."""
     return Origin(request.remote_addr, request.headers.get("User-Agent"))
+
+
+def links_base() -> str:
+    """Where invite links point: HELDOUT_BASE_URL (set, or derived by `heldout serve` from
+    its host and port), else the address this request reached."""
+    return str(current_app.config["HELDOUT_BASE_URL"] or request.host_url.rstrip("/"))
+
+
+def invite_link(token: str) -> str:
+    """The link a candidate opens, for an invite's token (handed over once, never stored)."""
+    return f"{links_base()}{url_for('candidate.landing', token=token)}"

@@ -38,7 +38,7 @@ from heldout.platform.views.auth import (
     staff_user,
     staff_viewer,
 )
-from heldout.platform.views.common import now, parse_int
+from heldout.platform.views.common import invite_link, links_base, now, parse_int
 
 bp = Blueprint("staff", __name__)
 
@@ -215,20 +215,10 @@ def catalogue_preview(slug: str) -> ResponseReturnValue:
 NEW_INVITE_KEY = "new_invite"
 
 
-def _base_url() -> str:
-    """Where invite links point: HELDOUT_BASE_URL (set, or derived by `heldout serve` from
-    its host and port), else the address this request reached."""
-    return str(current_app.config["HELDOUT_BASE_URL"] or request.host_url.rstrip("/"))
-
-
-def _link(token: str) -> str:
-    return f"{_base_url()}{url_for('candidate.landing', token=token)}"
-
-
 def _address_mismatch() -> str | None:
     """The address this page was reached at, when invite links name another one."""
     here = request.host_url.rstrip("/")
-    return here if here.lower() != _base_url().lower() else None
+    return here if here.lower() != links_base().lower() else None
 
 
 def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = None,
@@ -245,7 +235,7 @@ def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = Non
                            expected_minutes=assessments.expected_minutes(assessment),
                            form=form or {}, error=error, new_invite=new_invite, link=link,
                            preview=preview, smtp=_smtp() is not None,
-                           links_base=_base_url(), reached_at=_address_mismatch(),
+                           links_base=links_base(), reached_at=_address_mismatch(),
                            limits={"bytes": bulk_invites.MAX_CSV_BYTES, "rows": bulk_invites.MAX_CSV_ROWS})
 
 
@@ -258,7 +248,7 @@ def _take_new_invite(assessment_id: int) -> tuple[Invite | None, str | None]:
     token = shown_once.take(kept.get("secret"), now=now())
     if token is None:
         return None, None
-    return invites.get_invite(int(kept["invite_id"])), _link(token)
+    return invites.get_invite(int(kept["invite_id"])), invite_link(token)
 
 
 def _hand_over(created: invites.NewInvite, *, kind: str) -> None:
@@ -266,7 +256,7 @@ def _hand_over(created: invites.NewInvite, *, kind: str) -> None:
     smtp = _smtp()
     if smtp is not None:
         ((invite, error),) = invites.deliver(
-            [created], kind=kind, smtp=smtp, link_for=_link,
+            [created], kind=kind, smtp=smtp, link_for=invite_link,
             org_name=current_app.config["HELDOUT_ORG_NAME"])
         if error is None:
             flash(f"E-mail with the link sent to {invite.candidate_email}.", "success")
@@ -345,7 +335,7 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
         flash("Nothing new to invite: every candidate of the list is already invited.", "info")
         return back
     if smtp is not None:
-        results = invites.deliver(created, kind="invite", smtp=smtp, link_for=_link,
+        results = invites.deliver(created, kind="invite", smtp=smtp, link_for=invite_link,
                                   org_name=config["HELDOUT_ORG_NAME"])
         failed_ids = {invite.id for invite, error in results if error is not None}
         flash(f"{len(created) - len(failed_ids)} invite e-mail(s) sent.", "success")
@@ -357,7 +347,7 @@ def invite_bulk_create(assessment_id: int) -> ResponseReturnValue:
         invites.mark_downloaded([new.invite for new in created])
         flash(f"{len(failed_ids)} e-mail(s) were not sent ({why}); their links are in the "
               "downloaded file instead.", "error")
-    body = bulk_invites.links_csv([(new.invite, _link(new.token)) for new in created])
+    body = bulk_invites.links_csv([(new.invite, invite_link(new.token)) for new in created])
     filename = f"invite-links-{assessment_id}-{now():%Y%m%d-%H%M}.csv"
     # Shown on the next page the browser opens (the download itself shows none).
     flash(f"{len(created)} link(s) handed over. They are only in the downloaded file "
@@ -407,7 +397,7 @@ def invite_extend(invite_id: int) -> ResponseReturnValue:
     message = f"{invite.candidate_name}'s link now expires on {invite.expires_at:%d %b %Y}."
     if smtp is not None:
         ((_, error),) = invites.deliver([invites.NewInvite(invite, "")], kind="extend",
-                                        smtp=smtp, link_for=_link,
+                                        smtp=smtp, link_for=invite_link,
                                         org_name=current_app.config["HELDOUT_ORG_NAME"])
         message += " They were told by e-mail." if error is None else \
             f" The e-mail telling them was not sent ({error})."

@@ -8,8 +8,8 @@
   ``application/problem+json`` (RFC 9457), whatever the client accepts (``http.py``).
 - The routes keep the addresses the pages' scripts call: the workspace's live status and
   drafts under ``/a/<attempt>/…`` (``candidate``), the candidates export under
-  ``/assessments/<id>/…`` (``staff``). A versioned public API grows here as another child
-  blueprint under ``/api/v1``.
+  ``/assessments/<id>/…`` (``staff``). The versioned public API is another child
+  blueprint, under ``/api/v1`` (``v1``), called with API tokens.
 
 The workers' internal files API (views/internal.py) stays apart: it is a host-to-host
 contract authenticated by the shared ``HELDOUT_INTERNAL_TOKEN`` alone, never by a person,
@@ -21,13 +21,15 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from heldout.platform.http import API_BLUEPRINT
-from heldout.platform.views.api import candidate, staff, streams
+from heldout.platform.views.api import candidate, staff, streams, v1
 
 bp = Blueprint(API_BLUEPRINT, __name__)
 bp.register_blueprint(candidate.bp)
 bp.register_blueprint(staff.bp)
+bp.register_blueprint(v1.bp)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     streams.init_app(app)
+    v1.init_app(app)

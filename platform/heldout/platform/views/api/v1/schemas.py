@@ -1,0 +1,323 @@
+"""What the API takes and answers, as marshmallow schemas: they check requests and make
+the OpenAPI document. Values come from the services; nothing here decides a rule."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from heldout.platform.models import COUNTINGS
+from heldout.platform.services import assessments, invites
+
+Aware = fields.AwareDateTime  # ISO 8601 with an offset; naive times are read as UTC
+
+
+def _when(description: str, *, required: bool = False,
+          allow_none: bool = False) -> fields.AwareDateTime:
+    """A time, answered in UTC with its offset; one sent without an offset is read as UTC."""
+    return Aware(default_timezone=UTC, metadata={"description": description},
+                 required=required, allow_none=allow_none)
+
+
+# --- the catalogue -----------------------------------------------------------------------------
+
+class CatalogueQuery(ma.Schema):
+    kind = fields.String(validate=validate.Length(max=40),
+                         metadata={"description": "Only challenges of this kind."})
+    skill = fields.String(validate=validate.Length(max=80),
+                          metadata={"description": "Only challenges tagged with this skill."})
+    difficulty = fields.String(validate=validate.Length(max=40))
+
+
+class Challenge(ma.Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    summary = fields.String(required=True)
+    difficulty = fields.String(required=True)
+    expected_minutes = fields.Integer(required=True)
+    skills = fields.List(fields.String(), required=True)
+    version = fields.String(required=True, metadata={
+        "description": "The bundle version new submissions are graded against (sha256:…)."})
+    entrypoint = fields.String(required=True)
+
+
+class ChallengeDetail(Challenge):
+    statement = fields.String(required=True, metadata={
+        "description": "What candidates read, as Markdown."})
+
+
+# --- assessments -------------------------------------------------------------------------------
+
+class AssessmentQuery(ma.Schema):
+    include_archived = fields.Boolean(load_default=False, metadata={
+        "description": "Archived assessments too (else only the current ones)."})
+
+
+class Assessment(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    instructions = fields.String(required=True)
+    challenges = fields.List(fields.String(), required=True,
+                             metadata={"description": "Challenge slugs, in order."})
+    time_limit_minutes = fields.Integer(required=True)
+    expected_minutes = fields.Integer(required=True, metadata={
+        "description": "The challenges' expected minutes, summed."})
+    expires_at = _when("After this, links no longer open (null: never).", required=True,
+                       allow_none=True)
+    show_scores = fields.Boolean(required=True)
+    counting = fields.String(required=True, validate=validate.OneOf(COUNTINGS))
+    archived = fields.Boolean(required=True)
+    team_id = fields.Integer(required=True, allow_none=True,
+                             metadata={"description": "null: the default team."})
+    created_by = fields.String(required=True, metadata={"description": "E-mail of its maker."})
+    created_at = _when("", required=True)
+    invited = fields.Integer(required=True)
+    started = fields.Integer(required=True)
+    finished = fields.Integer(required=True)
+
+
+class AssessmentFields(ma.Schema):
+    name = fields.String(validate=validate.Length(min=1, max=assessments.MAX_NAME_CHARS))
+    challenges = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             validate=validate.Length(min=1, max=50),
+                             metadata={"description": "Challenge slugs, in order."})
+    time_limit_minutes = fields.Integer(validate=validate.Range(
+        min=assessments.MIN_MINUTES, max=assessments.MAX_MINUTES))
+    instructions = fields.String(validate=validate.Length(max=20_000))
+    expires_at = _when("After this, links no longer open (null: never).", allow_none=True)
+    show_scores = fields.Boolean()
+    counting = fields.String(validate=validate.OneOf(COUNTINGS), metadata={
+        "description": "Which graded submission counts: the last, or the best."})
+
+
+class AssessmentCreate(AssessmentFields):
+    name = fields.String(required=True,
+                         validate=validate.Length(min=1, max=assessments.MAX_NAME_CHARS))
+    challenges = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                             required=True, validate=validate.Length(min=1, max=50),
+                             metadata={"description": "Challenge slugs, in order."})
+    time_limit_minutes = fields.Integer(required=True, validate=validate.Range(
+        min=assessments.MIN_MINUTES, max=assessments.MAX_MINUTES))
+
+
+# --- invites -----------------------------------------------------------------------------------
+
+class InviteQuery(ma.Schema):
+    status = fields.String(validate=validate.OneOf(invites.STATES))
+    changed_since = _when("Only invites created, sent, opened, started, finished or revoked "
+                           "at this time or later.")
+
+
+class Invite(ma.Schema):
+    id = fields.Integer(required=True)
+    assessment_id = fields.Integer(required=True)
+    candidate_name = fields.String(required=True)
+    candidate_email = fields.String(required=True)
+    note = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(invites.STATES))
+    created_at = _when("", required=True)
+    sent_at = _when("When the current link was made.", required=True, allow_none=True)
+    expires_at = _when("", required=True)
+    opened_at = _when("", required=True, allow_none=True)
+    started_at = _when("", required=True, allow_none=True)
+    finished_at = _when("", required=True, allow_none=True)
+    revoked_at = _when("", required=True, allow_none=True)
+    delivery = fields.String(required=True, allow_none=True, metadata={
+        "description": "How the current link was handed over: email, download, page, api."})
+    send_error = fields.String(required=True, allow_none=True)
+    resends = fields.Integer(required=True)
+    attempt_id = fields.Integer(required=True, allow_none=True)
+    score = fields.Float(required=True, allow_none=True,
+                         metadata={"description": "The total, once submitted and graded."})
+
+
+class NewInvite(Invite):
+    link = fields.String(required=True, metadata={
+        "description": "The candidate's link: given only in this answer (never stored)."})
+
+
+class Candidate(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(max=invites.MAX_NAME_CHARS))
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    note = fields.String(load_default="", validate=validate.Length(max=invites.MAX_NOTE_CHARS))
+
+
+class InviteCreate(ma.Schema):
+    candidates = fields.List(fields.Nested(Candidate), required=True,
+                             validate=validate.Length(min=1, max=invites.MAX_CSV_ROWS))
+    send_email = fields.Boolean(load_default=False, metadata={
+        "description": "Also e-mail each candidate their link (when the server has SMTP)."})
+
+
+class Skipped(ma.Schema):
+    position = fields.Integer(required=True,
+                              metadata={"description": "In the list sent, from 1."})
+    reason = fields.String(required=True)
+
+
+class InvitesCreated(ma.Schema):
+    created = fields.List(fields.Nested(NewInvite), required=True)
+    skipped = fields.List(fields.Nested(Skipped), required=True, metadata={
+        "description": "Candidates left out (bad, twice in the list, already invited)."})
+
+
+class Resend(ma.Schema):
+    send_email = fields.Boolean(load_default=False)
+
+
+class Extend(ma.Schema):
+    expires_at = _when("The link's new expiry (the same link keeps working).", required=True)
+
+
+# --- attempts and reports ----------------------------------------------------------------------
+
+ATTEMPT_STATES = ("started", "finished")
+
+
+class AttemptQuery(ma.Schema):
+    status = fields.String(validate=validate.OneOf(ATTEMPT_STATES))
+    updated_since = _when("Only attempts where something happened at this time or later: "
+                           "started, finished, a submission made or graded, a review saved.")
+
+
+class ChallengeState(ma.Schema):
+    slug = fields.String(required=True)
+    state = fields.String(required=True, metadata={
+        "description": "not submitted, grading, graded or platform error."})
+    score = fields.Float(required=True, allow_none=True)
+    version = fields.String(required=True, allow_none=True,
+                            metadata={"description": "The version the score was graded on."})
+
+
+class Attempt(ma.Schema):
+    id = fields.Integer(required=True)
+    invite_id = fields.Integer(required=True)
+    assessment_id = fields.Integer(required=True)
+    candidate_name = fields.String(required=True)
+    candidate_email = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ATTEMPT_STATES))
+    started_at = _when("", required=True)
+    deadline = _when("", required=True)
+    finished_at = _when("", required=True, allow_none=True)
+    finish_reason = fields.String(required=True, allow_none=True)
+    time_used_seconds = fields.Integer(required=True)
+    total = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Mean of the challenges' scores; null while grading or when nothing "
+                       "was submitted."})
+    percentile = fields.Float(required=True, allow_none=True)
+    no_submission = fields.Boolean(required=True)
+    review_status = fields.String(required=True)
+    recommendation = fields.String(required=True, allow_none=True)
+    challenges = fields.List(fields.Nested(ChallengeState), required=True)
+
+
+class Check(ma.Schema):
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    passed = fields.Boolean(required=True, allow_none=True)
+    score = fields.Float(required=True, allow_none=True)
+    max_score = fields.Float(required=True, allow_none=True)
+    detail = fields.String(required=True)
+
+
+class SubmissionLine(ma.Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    created_at = _when("", required=True)
+    finished_at = _when("", required=True, allow_none=True)
+    score = fields.Float(required=True, allow_none=True)
+    version = fields.String(required=True)
+
+
+class PublicRuns(ma.Schema):
+    count = fields.Integer(required=True)
+    statuses = fields.List(fields.String(), required=True)
+    times = fields.List(_when(""), required=True)
+
+
+class ReportChallenge(ChallengeState):
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    percentile = fields.Float(required=True, allow_none=True)
+    peers = fields.Integer(required=True, metadata={
+        "description": "Other candidates graded on the same version."})
+    counted_submission_id = fields.Integer(required=True, allow_none=True)
+    checks = fields.List(fields.Nested(Check), required=True)
+    metrics = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+    run = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "The counted submission's run: exit, time, memory, output tails."})
+    submissions = fields.List(fields.Nested(SubmissionLine), required=True)
+    public_runs = fields.Nested(PublicRuns, required=True, metadata={
+        "description": "Runs of the public checks while working (never counted)."})
+    draft_snapshots = fields.Integer(required=True, metadata={
+        "description": "Autosaved snapshots of the work, for playback on the report page."})
+
+
+class Skill(ma.Schema):
+    skill = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+class ReviewLine(ma.Schema):
+    reviewer = fields.String(required=True)
+    recommendation = fields.String(required=True)
+    levels = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    notes = fields.String(required=True)
+    submitted_at = _when("", required=True, allow_none=True)
+
+
+class Reviews(ma.Schema):
+    submitted = fields.Integer(required=True)
+    consensus = fields.String(required=True, allow_none=True)
+    hidden = fields.Integer(required=True, metadata={
+        "description": "Others' reviews not shown: an interviewer sees them once they have "
+                       "submitted their own, as on the report page."})
+    items = fields.List(fields.Nested(ReviewLine), required=True)
+
+
+class Report(ma.Schema):
+    attempt = fields.Nested(Attempt, required=True)
+    assessment = fields.String(required=True)
+    time_limit_minutes = fields.Integer(required=True)
+    counting = fields.String(required=True)
+    peers = fields.Integer(required=True)
+    skills = fields.List(fields.Nested(Skill), required=True)
+    challenges = fields.List(fields.Nested(ReportChallenge), required=True)
+    reviews = fields.Nested(Reviews, required=True)
+
+
+class ExportQuery(ma.Schema):
+    status = fields.String(validate=validate.Length(max=40))
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "Part of a candidate's name or e-mail."})
+
+
+class ExportCandidate(ma.Schema):
+    candidate = fields.String(required=True)
+    email = fields.String(required=True)
+    status = fields.String(required=True)
+    attempt_id = fields.Integer(required=True, allow_none=True)
+    started_at = fields.String(required=True, allow_none=True)
+    time_used_seconds = fields.Integer(required=True, allow_none=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True)
+    challenge_states = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    versions = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                           required=True)
+    total = fields.Float(required=True, allow_none=True)
+    percentile = fields.Float(required=True, allow_none=True)
+    review_status = fields.String(required=True)
+    recommendation = fields.String(required=True, allow_none=True)
+
+
+class ExportAssessment(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    challenges = fields.List(fields.String(), required=True)
+
+
+class Export(ma.Schema):
+    assessment = fields.Nested(ExportAssessment, required=True)
+    candidates = fields.List(fields.Nested(ExportCandidate), required=True)
