@@ -5,14 +5,17 @@ from __future__ import annotations
 import click
 from flask.ctx import AppContext
 
-from heldout.platform.errors import PlatformError
+from heldout.platform.errors import ConfigError, PlatformError
 from heldout.platform.models import API_SCOPES
 
 
 def _app_context() -> AppContext:
-    from heldout.platform.cli import _app  # the command's own module imports this one
+    from heldout.platform.app import create_app
 
-    return _app().app_context()
+    try:
+        return create_app().app_context()
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 @click.group("tokens")
