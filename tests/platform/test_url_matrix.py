@@ -25,6 +25,15 @@ What the kinds of route promise:
   document (application/problem+json).
 - ``internal``: workers' token only (``/internal/v1/``), never a browser session: every
   visitor, admins included, gets 401 (the world's app has a token configured).
+- ``own``: a staff member's own things (their API tokens): the owner comes in, other staff
+  find nothing there (404), nobody signed in goes to the sign-in page.
+- ``api(scope, roles)``: the public API (``/api/v1/``), by API token only. Every browser
+  visitor above (signed in or not) gets 401; the API visitors (a token of each staff member
+  above, and a ``read`` one of the team's recruiter) get what their role, team and token
+  scope allow, with the same rules as the pages: a scope too narrow or a wrong role is
+  403, another team's work 404. Every refusal is a problem document.
+
+The API visitors also visit every page: a token opens no page (they are nobody there).
 """
 
 from __future__ import annotations
@@ -53,15 +62,16 @@ from heldout.platform.models import (
     User,
     utcnow,
 )
-from heldout.platform.services import assessments, catalogue, invites
+from heldout.platform.services import api_tokens, assessments, catalogue, invites
 from tests.platform.conftest import PASSWORD, SECRET, make_app
 
 
 @dataclass(frozen=True)
 class Policy:
-    kind: str                                   # public, invite, candidate, staff, admin
-    roles: tuple[str, ...] = ()                 # staff: who besides admins may come in
-    scoped: bool = False                        # staff: the URL names a team's work
+    kind: str                                   # public, invite, candidate, staff, admin, own, api
+    roles: tuple[str, ...] = ()                 # staff, api: who besides admins may come in
+    scoped: bool = False                        # staff, api: the URL names a team's work
+    scope: str = ""                             # api: the token scope the operation needs
 
 
 PUBLIC = Policy("public")
@@ -80,6 +90,12 @@ def staff(*roles: str, scoped: bool = True) -> Policy:
 RECRUITERS = staff("recruiter")
 READERS = staff("recruiter", "interviewer")
 REVIEWERS = staff("interviewer")
+EVERY_STAFF = staff("recruiter", "interviewer", scoped=False)
+OWN = Policy("own")
+
+
+def api(scope: str, *roles: str, scoped: bool = True) -> Policy:
+    return Policy("api", roles, scoped, scope)
 
 # (endpoint, method) -> who may come in. Keep it in the order of the blueprints.
 POLICY: dict[tuple[str, str], Policy] = {
@@ -147,6 +163,32 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("api.candidate.workspace_state", "GET"): CANDIDATE,
     ("api.candidate.workspace_events", "GET"): CANDIDATE,
     ("api.staff.export", "GET"): READERS,
+    # the account's own API tokens
+    ("account.tokens", "GET"): EVERY_STAFF,
+    ("account.token_create", "POST"): EVERY_STAFF,
+    ("account.token_revoke", "POST"): OWN,
+    # the public API: by token, with the pages' roles
+    ("api.v1.openapi_json", "GET"): PUBLIC,
+    ("api.v1.docs_page", "GET"): PUBLIC,
+    ("api.v1.list_challenges", "GET"): api("read", "recruiter", scoped=False),
+    ("api.v1.get_challenge", "GET"): api("read", "recruiter", scoped=False),
+    ("api.v1.list_assessments", "GET"): api("read", "recruiter", "interviewer", scoped=False),
+    ("api.v1.create_assessment", "POST"): api("admin", "recruiter", scoped=False),
+    ("api.v1.get_assessment", "GET"): api("read", "recruiter", "interviewer"),
+    ("api.v1.update_assessment", "PATCH"): api("admin", "recruiter"),
+    ("api.v1.archive_assessment", "POST"): api("admin", "recruiter"),
+    ("api.v1.restore_assessment", "POST"): api("admin", "recruiter"),
+    ("api.v1.list_invites", "GET"): api("read", "recruiter"),
+    ("api.v1.create_invites", "POST"): api("invite", "recruiter"),
+    ("api.v1.get_invite", "GET"): api("read", "recruiter"),
+    ("api.v1.resend_invite", "POST"): api("invite", "recruiter"),
+    ("api.v1.extend_invite", "POST"): api("invite", "recruiter"),
+    ("api.v1.revoke_invite", "POST"): api("invite", "recruiter"),
+    ("api.v1.list_attempts", "GET"): api("read", "recruiter", "interviewer"),
+    ("api.v1.get_attempt", "GET"): api("read", "recruiter", "interviewer"),
+    ("api.v1.get_report", "GET"): api("read", "recruiter", "interviewer"),
+    ("api.v1.export_json", "GET"): api("read", "recruiter", "interviewer"),
+    ("api.v1.export_csv", "GET"): api("read", "recruiter", "interviewer"),
     # internal: workers on other hosts, by token alone
     ("internal.ping", "GET"): INTERNAL,
     ("internal.blob_get", "GET"): INTERNAL,
@@ -154,18 +196,28 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("internal.bundle_tar", "GET"): INTERNAL,
 }
 
-VISITORS = ("anonymous", "candidate_b", "other_recruiter", "other_interviewer",
+BROWSERS = ("anonymous", "candidate_b", "other_recruiter", "other_interviewer",
             "interviewer", "recruiter", "candidate_a", "admin")
 STAFF_ROLES = {"recruiter": "recruiter", "interviewer": "interviewer", "admin": "admin",
                "other_recruiter": "recruiter", "other_interviewer": "interviewer"}
 OTHER_TEAM = {"other_recruiter", "other_interviewer"}
+# API visitors: a token of each staff member (scope admin, the widest), and a read token
+# of the team's recruiter. Named "token:<staff visitor>[:<scope>]".
+TOKENS = {**{f"token:{who}": (who, "admin") for who in STAFF_ROLES},
+          "token:recruiter:read": ("recruiter", "read")}
+VISITORS = (*BROWSERS, *TOKENS)
+# The account whose API token the world's URLs name (the ``own`` routes).
+TOKEN_OWNER = "recruiter"
 
 # What "let in" looks like. A POST with an empty form may be refused as invalid (400),
 # come too late (409: the attempt or the invite is already closed by an earlier visitor) or
-# too soon (429: the world's public run is still pending).
+# too soon (429: the world's public run is still pending). An API operation answers an
+# empty body it can't take with 422, and a creation with 201.
 LET_IN_GET = {200, 302, 303}
 LET_IN_POST = {200, 302, 303, 400, 409, 429}
+LET_IN_API = {200, 201, 400, 409, 422}
 NOT_THERE = {403, 404}
+SCOPE_RANK = {"read": 0, "invite": 1, "admin": 2}
 
 
 @dataclass
@@ -174,6 +226,7 @@ class World:
     clients: dict[str, FlaskClient]
     values: dict[str, Any] = field(default_factory=dict)
     int_values: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _staff(email: str, role: str) -> int:
@@ -237,14 +290,24 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                         challenge_version=version, status="queued")
         db.session.add_all([submission, run])
         db.session.commit()
+        headers, token_id = {}, 0
+        for visitor, (who, scope) in TOKENS.items():
+            owner = db.session.get(User, ids[who])
+            assert owner is not None
+            made = api_tokens.create_token(user=owner, name=visitor, scope=scope, days=1,
+                                           now=utcnow(), actor=owner)
+            headers[visitor] = {"Authorization": f"Bearer {made.secret}"}
+            if visitor == f"token:{TOKEN_OWNER}":
+                token_id = made.token.id
         int_values = {"assessment_id": assessment_id, "attempt_id": attempt.id,
                       "submission_id": submission.id, "run_id": run.id,
-                      "invite_id": spare_invite, "user_id": spare, "team_id": team_id}
+                      "invite_id": spare_invite, "user_id": spare, "team_id": team_id,
+                      "token_id": token_id}
     values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
                               "name": "train.csv", "token": tokens[2],
                               "filename": "heldout.css", "sha256": "0" * 64,
                               "version_hex": version.removeprefix("sha256:")}
-    return World(app, clients, values, int_values)
+    return World(app, clients, values, int_values, headers)
 
 
 def _rules() -> list[tuple[str, str]]:
@@ -270,15 +333,35 @@ def _url(world: World, rule: Rule) -> str:
         return url_for(rule.endpoint, **parts)
 
 
+def expected_api(policy: Policy, visitor: str) -> Callable[[int, str], bool]:
+    """What ``visitor`` must get from an API operation: only a token counts there."""
+    if visitor not in TOKENS:
+        return lambda status, _location: status == 401
+    who, scope = TOKENS[visitor]
+    role = STAFF_ROLES[who]
+    if SCOPE_RANK[scope] < SCOPE_RANK[policy.scope]:
+        return lambda status, _location: status == 403
+    if role != "admin" and role not in policy.roles:
+        if policy.scoped and who in OTHER_TEAM:
+            return lambda status, _location: status in NOT_THERE
+        return lambda status, _location: status == 403
+    if policy.scoped and who in OTHER_TEAM:
+        return lambda status, _location: status == 404
+    return lambda status, _location: status in LET_IN_API
+
+
 def expected(policy: Policy, visitor: str, method: str) -> Callable[[int, str], bool]:
     """Whether a response (status, Location) is what ``visitor`` must get."""
     let_in = LET_IN_GET if method == "GET" else LET_IN_POST
+    # A token opens no page: its holder is nobody there.
     signed_in = visitor in STAFF_ROLES
     role = STAFF_ROLES.get(visitor)
 
     def to_login(status: int, location: str) -> bool:
         return status == 302 and "/login" in location
 
+    if policy.kind == "api":
+        return expected_api(policy, visitor)
     if policy.kind == "internal":
         return lambda status, _location: status == 401
     if policy.kind in ("public", "invite"):
@@ -289,6 +372,9 @@ def expected(policy: Policy, visitor: str, method: str) -> Callable[[int, str], 
         return lambda status, _location: status in NOT_THERE
     if not signed_in:
         return to_login
+    if policy.kind == "own":
+        return (lambda status, _l: status in let_in) if visitor == TOKEN_OWNER else \
+            (lambda status, _l: status == 404)
     if policy.kind == "admin":
         return (lambda status, _l: status in let_in) if role == "admin" else \
             (lambda status, _l: status == 403)
@@ -314,7 +400,8 @@ def mismatches(world: World, endpoint: str, method: str, policy: Policy) -> list
     url = _url(world, rule)
     wrong = []
     for visitor in VISITORS:
-        response = world.clients[visitor].open(url, method=method)
+        response = world.clients[visitor].open(url, method=method,
+                                               headers=world.headers.get(visitor, {}))
         status, location = response.status_code, response.headers.get("Location", "")
         kind = response.mimetype
         response.close()  # never read a stream (live status) to its end
