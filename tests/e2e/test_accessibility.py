@@ -130,7 +130,14 @@ PAGES: dict[str, Visit] = {
     "candidate.overview": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "candidate.workspace": Visit("candidate", _own),
     "candidate.done": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
+    "account.tokens": Visit("interviewer"),
+    "api.v1.docs_page": Visit("nobody"),
 }
+
+
+def _api(params: Params, why: str) -> NotAPage:
+    """An API operation: called with a token, never by a browser (nobody: a 401 problem)."""
+    return NotAPage("nobody", params, "application/problem+json", f"the API: {why}")
 
 NOT_PAGES: dict[str, NotAPage] = {
     "static": NotAPage("nobody", lambda _s: {"filename": "heldout.css"}, "text/css",
@@ -167,6 +174,19 @@ NOT_PAGES: dict[str, NotAPage] = {
                               "the candidates table as a file"),
     "api.staff.export": NotAPage("interviewer", _assessment, "application/json",
                                  "the candidates table as a JSON file"),
+    "api.v1.openapi_json": NotAPage("nobody", lambda _s: {}, "application/json",
+                                    "the API's OpenAPI document (read as api.v1.docs_page)"),
+    "api.v1.list_challenges": _api(lambda _s: {}, "the catalogue"),
+    "api.v1.get_challenge": _api(lambda _s: {"slug": SLUG}, "a challenge"),
+    "api.v1.list_assessments": _api(lambda _s: {}, "assessments"),
+    "api.v1.get_assessment": _api(_assessment, "an assessment"),
+    "api.v1.list_invites": _api(_assessment, "an assessment's invites"),
+    "api.v1.get_invite": _api(lambda s: {"invite_id": s.ids["invite"]}, "an invite"),
+    "api.v1.list_attempts": _api(_assessment, "an assessment's attempts"),
+    "api.v1.get_attempt": _api(_graded, "an attempt"),
+    "api.v1.get_report": _api(_graded, "a report"),
+    "api.v1.export_json": _api(_assessment, "the candidates table as JSON"),
+    "api.v1.export_csv": _api(_assessment, "the candidates table as CSV"),
 }
 
 # Error states are pages too: what a person sees when a link or an id is wrong.
@@ -203,6 +223,7 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
         ids["continue_token"] = invites.resend_invite(
             made["Cy Continue"].invite.id, secret=SECRET, ttl_days=7, now=utcnow(),
             delivery="page").token
+        ids["invite"] = made["Ana Able"].invite.id
         ids["graded_attempt"] = seed.candidate(
             assessment.id, ids["recruiter"], "Priya Raman",
             {SLUG: [seed.Graded(41.0, 12), seed.Graded(82.0, 40)]}, minutes_used=44)
@@ -426,7 +447,8 @@ AFTER_A_POST = ("candidate.start without consent", "admin.user_new (password sho
                 "admin.user_password (reset, shown once)", "admin.user_new with an error",
                 "staff.invite_create (link shown once)", "staff.invite_bulk_preview",
                 "staff.invite_bulk_create (links handed over)",
-                "staff.assessment_new with an error", "review.save_review with an error")
+                "staff.assessment_new with an error", "review.save_review with an error",
+                "account.token_create with an error", "account.token_create (token shown once)")
 BULK_CSV = "name,email\nBea Bulk,bea.bulk@example.org\nNo Mail,\nCal Bulk,cal@example.org\n"
 
 
@@ -474,6 +496,15 @@ def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
     check_shown(recruiter, "staff.assessment_new with an error")
 
     interviewer = page_of("interviewer")
+    interviewer.goto(_url(site, "account.tokens", {}))
+    interviewer.eval_on_selector("form.token-form", "f => { f.noValidate = true; }")
+    interviewer.get_by_role("button", name="Create token").click()
+    interviewer.wait_for_selector(".field-error, .notice-error")
+    check_shown(interviewer, "account.token_create with an error")
+    interviewer.fill("#name", "Weekly report sync")
+    interviewer.get_by_role("button", name="Create token").click()
+    interviewer.wait_for_selector("#new-token")
+    check_shown(interviewer, "account.token_create (token shown once)")
     interviewer.goto(_url(site, "review.report", {"attempt_id": site.ids["other_attempt"]}))
     interviewer.eval_on_selector("form.review-form", "f => { f.noValidate = true; }")
     interviewer.locator("form.review-form button[value=submit]").click()
