@@ -294,11 +294,11 @@ def build_world(tmp_path: Path, challenges_dir: Path,
         for visitor, (who, scope) in TOKENS.items():
             owner = db.session.get(User, ids[who])
             assert owner is not None
-            made = api_tokens.create_token(user=owner, name=visitor, scope=scope, days=1,
-                                           now=utcnow(), actor=owner)
-            headers[visitor] = {"Authorization": f"Bearer {made.secret}"}
+            new_token = api_tokens.create_token(user=owner, name=visitor, scope=scope, days=1,
+                                                now=utcnow(), actor=owner)
+            headers[visitor] = {"Authorization": f"Bearer {new_token.secret}"}
             if visitor == f"token:{TOKEN_OWNER}":
-                token_id = made.token.id
+                token_id = new_token.token.id
         int_values = {"assessment_id": assessment_id, "attempt_id": attempt.id,
                       "submission_id": submission.id, "run_id": run.id,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id,
@@ -446,9 +446,11 @@ def test_the_matrix_catches_a_page_that_forgets_its_checks(tmp_path: Path,
     finally:
         with world.app.app_context():
             db.engine.dispose()
-    # Nobody signed in and both candidates got in: the page forgot its role check. The other
-    # team's staff did not: the team guard runs on every URL naming an assessment.
-    assert {line.split(":")[0] for line in wrong} == {"anonymous", "candidate_a", "candidate_b"}
+    # Nobody signed in (a token holder is nobody on a page) and both candidates got in: the
+    # page forgot its role check. The other team's signed-in staff did not: the team guard
+    # runs on every URL naming an assessment.
+    assert {line.rsplit(": ", 1)[0] for line in wrong} == {
+        "anonymous", "candidate_a", "candidate_b", *TOKENS}
     assert all(": 200" in line for line in wrong)
 
 

@@ -90,7 +90,7 @@ def get_assessment(viewer: StaffViewer, assessment_id: int) -> ResponseReturnVal
 
 @bp.route(f"/assessments/{ID}", methods=["PATCH"], tags=TAGS)
 @operation(scope="admin", roles=BUILDERS)
-@bp.arguments(schemas.AssessmentFields)
+@bp.arguments(schemas.AssessmentFields, required=False)
 @bp.response(200, schemas.Assessment)
 @bp.alt_response(400, response="BAD_REQUEST")
 def update_assessment(viewer: StaffViewer, body: dict[str, Any],

@@ -56,6 +56,14 @@ class HeldoutApi(flask_smorest.Api):  # type: ignore[misc]
 
     ERROR_SCHEMA = Problem
 
+    def _register_pagination_header(self) -> None:
+        # The header is a JSON object in a string: documented as such, not as an object
+        # (which a header of the "simple" style would spell as "key,value" pairs).
+        self.spec.components.header("PAGINATION", {
+            "description": 'The list\'s totals, as JSON: {"total", "total_pages", '
+                           '"first_page", "last_page", "page", "previous_page", "next_page"}.',
+            "schema": {"type": "string"}}, lazy=True)
+
     def _register_error_handlers(self) -> None:
         """The site answers errors itself (http.py); nothing to add."""
 

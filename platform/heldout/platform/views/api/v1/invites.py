@@ -114,7 +114,7 @@ def get_invite(viewer: StaffViewer, invite_id: int) -> ResponseReturnValue:
 
 @bp.route(f"/invites/{ID}/resend", methods=["POST"], tags=TAGS)
 @operation(scope="invite", roles=RECRUITERS)
-@bp.arguments(schemas.Resend)
+@bp.arguments(schemas.Resend, required=False)
 @bp.response(200, schemas.NewInvite)
 @bp.alt_response(400, response="BAD_REQUEST")
 def resend_invite(viewer: StaffViewer, body: dict[str, Any], invite_id: int) -> ResponseReturnValue:

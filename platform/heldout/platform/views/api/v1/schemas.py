@@ -290,8 +290,10 @@ class Report(ma.Schema):
 
 
 class ExportQuery(ma.Schema):
-    status = fields.String(validate=validate.Length(max=40))
-    q = fields.String(validate=validate.Length(max=200),
+    status = fields.String(validate=validate.Length(max=20), metadata={
+        "description": "Only candidates of this status (sent, opened, started, finished, "
+                       "expired, revoked)."})
+    q = fields.String(validate=validate.Length(max=100),
                       metadata={"description": "Part of a candidate's name or e-mail."})
 
 
