@@ -54,6 +54,8 @@ def _kind(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     kind = str(schema.get("type", "object"))
     if kind == "array":
         return f"list of {_kind(spec, schema.get('items', {}))}"
+    if kind == "object" and schema.get("properties"):
+        kind = f"object {{{', '.join(schema['properties'])}}}"
     if schema.get("format"):
         kind = f"{kind} ({schema['format']})"
     return kind + (" or null" if schema.get("nullable") else "")
