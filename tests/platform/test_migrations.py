@@ -416,4 +416,29 @@ def test_invite_state_drops_the_stored_status_and_downgrades_it_back(tmp_path: P
         assert [tuple(r) for r in rows] == [(1, "started"), (2, "sent"), (3, "opened"),
                                             (4, "revoked"), (5, "finished")]
         flask_migrate.upgrade()
+def test_api_tokens_upgrade_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0011_api_tokens")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO api_token (user_id, name, scope, token_hash, prefix, created_at,"
+                " expires_at) VALUES (1, 'ci', 'read', 'ab', 'hld_ab', '2026-12-01 10:00:00',"
+                " '2027-01-01 10:00:00')")
+            with pytest.raises(IntegrityError):  # a hash names one token
+                with connection.begin_nested():
+                    connection.exec_driver_sql(
+                        "INSERT INTO api_token (user_id, name, scope, token_hash, prefix,"
+                        " created_at, expires_at) VALUES (1, 'again', 'read', 'ab', 'hld_ab',"
+                        " '2026-12-01 10:00:00', '2027-01-01 10:00:00')")
+        flask_migrate.downgrade(revision=before)
+        assert "api_token" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM user_account").scalar() == 1
+        flask_migrate.upgrade()
+        assert "api_token" in inspect(db.engine).get_table_names()
         db.engine.dispose()
