@@ -7,6 +7,7 @@ import ...``); the fixtures themselves are in conftest.py.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -102,6 +103,19 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"the web server did not answer /healthz within {STARTUP_TIMEOUT_S} s:\n{tail(log)}")
+
+
+def site_settings(root: Path, secret: str, **extra: str) -> tuple[dict[str, str], Path, int]:
+    """For a `heldout serve` over a new data directory in ``root`` with a copy of the
+    churn bundle: its settings (``extra`` added), its challenges directory, a free port."""
+    challenges_dir = root / "challenges"
+    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
+    port = free_port()
+    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": secret,
+                "HELDOUT_DATA_DIR": str(root / "var"),
+                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}", **extra}
+    return settings, challenges_dir, port
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from heldout.platform.services import (
     reviews,
 )
 from tests.e2e.axe_check import Violation, report, serious_violations
-from tests.e2e.live_server import REPO, SHOTS, SLUG, free_port, serving
+from tests.e2e.live_server import REPO, SHOTS, SLUG, serving, site_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -271,13 +270,7 @@ def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("a11y")
-    challenges_dir = root / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
-    port = free_port()
-    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
-                "HELDOUT_DATA_DIR": str(root / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
-                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
+    settings, challenges_dir, port = site_settings(root, SECRET)
     app = create_app(settings)
     ids = _seed(app, challenges_dir)
     with serving(settings, root / "server.log", port) as base_url:

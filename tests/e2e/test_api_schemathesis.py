@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -27,7 +26,7 @@ from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import utcnow
 from heldout.platform.services import accounts, api_tokens, assessments, catalogue, invites
-from tests.e2e.live_server import REPO, SLUG, free_port, serving
+from tests.e2e.live_server import REPO, SLUG, serving, site_settings
 from tests.platform import review_seed as seed
 
 pytestmark = [pytest.mark.slow]
@@ -85,15 +84,9 @@ def _seed(app_settings: dict[str, str], challenges_dir: Path) -> str:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("schemathesis")
-    challenges_dir = root / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
-    port = free_port()
-    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
-                "HELDOUT_DATA_DIR": str(root / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
-                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}",
-                # Generated requests come fast: the limit itself has its own test.
-                "HELDOUT_API_RATE_LIMIT": "100000 per minute"}
+    # Generated requests come fast: the limit itself has its own test.
+    settings, challenges_dir, port = site_settings(
+        root, SECRET, HELDOUT_API_RATE_LIMIT="100000 per minute")
     token = _seed(settings, challenges_dir)
     with serving(settings, root / "server.log", port) as base_url:
         yield Live(base_url, token)

@@ -429,12 +429,12 @@ def test_api_tokens_upgrade_and_downgrade_clean(tmp_path: Path) -> None:
                 "INSERT INTO api_token (user_id, name, scope, token_hash, prefix, created_at,"
                 " expires_at) VALUES (1, 'ci', 'read', 'ab', 'hld_ab', '2026-12-01 10:00:00',"
                 " '2027-01-01 10:00:00')")
-            with pytest.raises(IntegrityError):  # a hash names one token
-                with connection.begin_nested():
-                    connection.exec_driver_sql(
-                        "INSERT INTO api_token (user_id, name, scope, token_hash, prefix,"
-                        " created_at, expires_at) VALUES (1, 'again', 'read', 'ab', 'hld_ab',"
-                        " '2026-12-01 10:00:00', '2027-01-01 10:00:00')")
+            # A hash names one token.
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.exec_driver_sql(
+                    "INSERT INTO api_token (user_id, name, scope, token_hash, prefix,"
+                    " created_at, expires_at) VALUES (1, 'again', 'read', 'ab', 'hld_ab',"
+                    " '2026-12-01 10:00:00', '2027-01-01 10:00:00')")
         flask_migrate.downgrade(revision=before)
         assert "api_token" not in inspect(db.engine).get_table_names()
         with db.engine.connect() as connection:
