@@ -111,10 +111,12 @@ def test_the_live_api_matches_its_document(live: Live, tmp_path: Path) -> None:
     summary = json.loads(report.read_text())
     spec = json.loads(urllib.request.urlopen(f"{live.base_url}/api/v1/openapi.json",
                                              timeout=10).read())
-    operations = sum(1 for item in spec["paths"].values() for method in item
-                     if method in ("get", "post", "patch", "put", "delete"))
-    # Every operation of the document was called, none errored, and nothing failed.
-    assert summary["operations"]["tested"] == operations == summary["operations"]["total"]
+    operations = {f"{method.upper()} {path}" for path, item in spec["paths"].items()
+                  for method in item if method in ("get", "post", "patch", "put", "delete")}
+    # Every operation of the document was called (but the document itself, which
+    # schemathesis reads instead), none errored, and nothing failed.
+    assert set(summary["valid_rates"]) == operations - {"GET /api/v1/openapi.json"}
+    assert summary["operations"]["tested"] == len(operations) - 1
     assert summary["operations"]["errored"] == 0 and summary["failures"] == []
-    assert summary["test_cases"]["generated"] >= operations * 10
+    assert summary["test_cases"]["generated"] >= len(operations) * 10
     assert summary["test_cases"]["with_failures"] == 0
