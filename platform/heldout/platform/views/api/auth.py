@@ -27,7 +27,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar, cast
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -80,7 +80,6 @@ def _token_viewer(scope: str) -> access.StaffViewer:
         _refuse(401, exc, f'{REALM}, error="invalid_token"')
     api_tokens.record_use(token, method=request.method, path=request.path, now=now(),
                           origin=request_origin())
-    g.api_token = token
     if not api_tokens.allows(token.scope, scope):
         _refuse(403, Forbidden(f"This token's scope is {token.scope}; this call needs {scope}.",
                                hint=f"Create a token with the {scope} scope for it."),
