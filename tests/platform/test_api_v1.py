@@ -288,7 +288,7 @@ def test_invites_many_with_links_returned_once(
     body = response.json
     assert body is not None
     assert [(i["candidate_email"], i["status"], i["delivery"]) for i in body["created"]] == [
-        ("ann@example.org", "sent", "api"), ("bo@example.org", "sent", "api")]
+        ("ann@example.org", "link created", "api"), ("bo@example.org", "link created", "api")]
     assert [s["position"] for s in body["skipped"]] == [2, 3, 4]
     assert "already invited" in body["skipped"][2]["reason"]
     link = body["created"][0]["link"]

@@ -10,14 +10,14 @@ from heldout.platform.models import Assessment
 from heldout.platform.services import assessments
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
-from heldout.platform.views.api.v1.base import MAX_ID, bp, operation
+from heldout.platform.views.api.v1.base import bp, operation
 from heldout.platform.views.auth import record_action
 
 # As on the pages: recruiters build and archive; interviewers read the list.
 READERS = ("recruiter", "interviewer")
 BUILDERS = ("recruiter",)
 TAGS = ["Assessments"]
-ID = f"<int(max={MAX_ID}):assessment_id>"
+ID = "<int:assessment_id>"
 
 
 def assessment_record(assessment: Assessment, counts: dict[str, int]) -> dict[str, Any]:

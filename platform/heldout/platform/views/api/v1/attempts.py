@@ -12,12 +12,12 @@ from heldout.platform.services import access, attempts, exports, reports, review
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
-from heldout.platform.views.api.v1.base import MAX_ID, bp, operation
+from heldout.platform.views.api.v1.base import bp, operation
 from heldout.platform.views.common import blob_store, now
 from heldout.platform.views.review import READERS, REVIEWERS, export_download
 
 TAGS = ["Attempts and reports"]
-ID = f"<int(max={MAX_ID}):attempt_id>"
+ID = "<int:attempt_id>"
 
 
 def attempt_record(row: reports.CandidateRow) -> dict[str, Any]:

@@ -26,8 +26,6 @@ API_TITLE = "heldout API"
 API_VERSION = "1.0"
 OPENAPI_VERSION = "3.0.3"
 SECURITY_SCHEME = "apiToken"
-# An id in a URL: a database integer (32-bit everywhere), so a larger number is a 404.
-MAX_ID = 2**31 - 1
 
 bp = flask_smorest.Blueprint(
     "v1", __name__, url_prefix=PREFIX,

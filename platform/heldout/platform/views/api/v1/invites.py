@@ -14,14 +14,14 @@ from heldout.platform.services import invites, mail
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
-from heldout.platform.views.api.v1.base import MAX_ID, bp, operation
+from heldout.platform.views.api.v1.base import bp, operation
 from heldout.platform.views.auth import record_action
 from heldout.platform.views.common import invite_link, now
 
 # As on the pages: recruiters invite (interviewers don't see the invites table).
 RECRUITERS = ("recruiter",)
 TAGS = ["Invites"]
-ID = f"<int(max={MAX_ID}):invite_id>"
+ID = "<int:invite_id>"
 # How a link made through the API was handed over (Invite.delivery).
 DELIVERY = "api"
 
