@@ -10,7 +10,7 @@ from heldout.platform.models import Assessment
 from heldout.platform.services import assessments
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
-from heldout.platform.views.api.v1.base import bp, operation
+from heldout.platform.views.api.v1.base import bp, operation, resource
 from heldout.platform.views.auth import record_action
 
 # As on the pages: recruiters build and archive; interviewers read the list.
@@ -37,7 +37,6 @@ def _one(assessment: Assessment) -> dict[str, Any]:
     return assessment_record(assessment, assessments.invite_counts([assessment.id])[assessment.id])
 
 
-@bp.route("/assessments", methods=["GET"], tags=TAGS)
 @operation(scope="read", roles=READERS, ids=False)
 @bp.etag
 @bp.arguments(schemas.AssessmentQuery, location="query", as_kwargs=True)
@@ -60,7 +59,6 @@ def list_assessments(viewer: StaffViewer, include_archived: bool,
             for s in listing.summaries]
 
 
-@bp.route("/assessments", methods=["POST"], tags=TAGS)
 @operation(scope="admin", roles=BUILDERS, ids=False)
 @bp.arguments(schemas.AssessmentCreate)
 @bp.response(201, schemas.Assessment)
@@ -79,7 +77,6 @@ def create_assessment(viewer: StaffViewer, body: dict[str, Any]) -> ResponseRetu
     return _one(created)
 
 
-@bp.route(f"/assessments/{ID}", methods=["GET"], tags=TAGS)
 @operation(scope="read", roles=READERS)
 @bp.etag
 @bp.response(200, schemas.Assessment)
@@ -88,7 +85,6 @@ def get_assessment(viewer: StaffViewer, assessment_id: int) -> ResponseReturnVal
     return _one(assessments.get_assessment(assessment_id))
 
 
-@bp.route(f"/assessments/{ID}", methods=["PATCH"], tags=TAGS)
 @operation(scope="admin", roles=BUILDERS)
 @bp.arguments(schemas.AssessmentFields, required=False)
 @bp.response(200, schemas.Assessment)
@@ -110,6 +106,10 @@ def update_assessment(viewer: StaffViewer, body: dict[str, Any],
         show_scores=body.get("show_scores", current.show_scores),
         counting=body.get("counting", current.counting))
     return _one(assessments.update_assessment(assessment_id, form))
+
+
+resource("/assessments", "assessments", tags=TAGS, get=list_assessments, post=create_assessment)
+resource(f"/assessments/{ID}", "assessment", tags=TAGS, get=get_assessment, patch=update_assessment)
 
 
 def _archive(viewer: StaffViewer, assessment_id: int, archived: bool) -> dict[str, Any]:

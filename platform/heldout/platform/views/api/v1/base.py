@@ -11,6 +11,7 @@ import flask_smorest
 import marshmallow as ma
 from flask import Flask, current_app
 from flask.typing import ResponseReturnValue
+from flask.views import MethodView
 from flask_smorest.utils import load_info_from_docstring
 from werkzeug.exceptions import UnprocessableEntity
 
@@ -105,6 +106,15 @@ def operation(*, scope: str, roles: tuple[str, ...], ids: bool = True
         return documented
 
     return decorator
+
+
+def resource(rule: str, endpoint: str, *, tags: list[str],
+             **views: Callable[..., ResponseReturnValue]) -> None:
+    """One URL rule for the operations of one path (``get=…, post=…``), not a rule per
+    method: werkzeug matches a path's methods before its converters, so with a rule per
+    method an id past the database's range would answer 405 instead of 404."""
+    methods = {method: staticmethod(view) for method, view in views.items()}
+    bp.add_url_rule(rule, endpoint, type(endpoint, (MethodView,), methods), tags=tags)
 
 
 @bp.errorhandler(UnprocessableEntity)

@@ -14,7 +14,7 @@ from heldout.platform.services import invites, mail
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
-from heldout.platform.views.api.v1.base import bp, operation
+from heldout.platform.views.api.v1.base import bp, operation, resource
 from heldout.platform.views.auth import record_action
 from heldout.platform.views.common import invite_link, now
 
@@ -52,7 +52,6 @@ def _email(created: list[invites.NewInvite], kind: str) -> None:
                         org_name=current_app.config["HELDOUT_ORG_NAME"])
 
 
-@bp.route(f"/assessments/{ASSESSMENT_ID}/invites", methods=["GET"], tags=TAGS)
 @operation(scope="read", roles=RECRUITERS)
 @bp.etag
 @bp.arguments(schemas.InviteQuery, location="query", as_kwargs=True)
@@ -74,7 +73,6 @@ def list_invites(viewer: StaffViewer, assessment_id: int, pagination_parameters:
             for row in listing.rows]
 
 
-@bp.route(f"/assessments/{ASSESSMENT_ID}/invites", methods=["POST"], tags=TAGS)
 @operation(scope="invite", roles=RECRUITERS)
 @bp.arguments(schemas.InviteCreate)
 @bp.response(201, schemas.InvitesCreated)
@@ -101,6 +99,10 @@ def create_invites(viewer: StaffViewer, body: dict[str, Any],
     skipped = sorted(preview.bad + preview.already, key=lambda row: row.line)
     return {"created": [_with_link(new, at) for new in created],
             "skipped": [{"position": row.line, "reason": row.reason} for row in skipped]}
+
+
+resource(f"/assessments/{ASSESSMENT_ID}/invites", "assessment_invites", tags=TAGS,
+         get=list_invites, post=create_invites)
 
 
 @bp.route(f"/invites/{ID}", methods=["GET"], tags=TAGS)
