@@ -5,17 +5,13 @@ from __future__ import annotations
 import click
 from flask.ctx import AppContext
 
-from heldout.platform.errors import ConfigError, PlatformError
+from heldout.platform.cli.common import load_app
+from heldout.platform.errors import PlatformError
 from heldout.platform.models import API_SCOPES
 
 
 def _app_context() -> AppContext:
-    from heldout.platform.app import create_app
-
-    try:
-        return create_app().app_context()
-    except ConfigError as exc:
-        raise click.ClickException(exc.message) from exc
+    return load_app().app_context()
 
 
 @click.group("tokens")
