@@ -418,7 +418,7 @@ def test_invite_state_drops_the_stored_status_and_downgrades_it_back(tmp_path: P
         flask_migrate.upgrade()
 def test_api_tokens_upgrade_and_downgrade_clean(tmp_path: Path) -> None:
     app = _app(tmp_path)
-    before = _revises("0012_api_tokens")
+    before = _revises("0013_api_tokens")
     with app.app_context():
         flask_migrate.upgrade(revision="0002_session_tokens")
         with db.engine.begin() as connection:

@@ -8,19 +8,19 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import NotFound
-from heldout.platform.services import access, attempts, exports, reports, reviews
+from heldout.platform.services import access, attempts, candidates, exports, reports, reviews
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
 from heldout.platform.views.api.v1.base import bp, operation
 from heldout.platform.views.common import blob_store, now
-from heldout.platform.views.review import READERS, REVIEWERS, export_download
+from heldout.platform.views.review import READERS, export_download
 
 TAGS = ["Attempts and reports"]
 ID = "<int:attempt_id>"
 
 
-def attempt_record(row: reports.CandidateRow) -> dict[str, Any]:
+def attempt_record(row: candidates.CandidateRow) -> dict[str, Any]:
     attempt = row.attempt
     assert attempt is not None  # rows with an attempt only
     invite = row.invite
@@ -36,15 +36,17 @@ def attempt_record(row: reports.CandidateRow) -> dict[str, Any]:
                             "version": r.graded_version} for r in row.results]}
 
 
-def _attempt_rows(assessment_id: int, at: datetime) -> list[reports.CandidateRow]:
-    table = reports.candidates_table(assessment_id, reports.TableQuery(), now=at)
+def _attempt_rows(viewer: StaffViewer, assessment_id: int,
+                  at: datetime) -> list[candidates.CandidateRow]:
+    table = candidates.candidates_table(assessment_id, candidates.TableQuery(), now=at,
+                                        viewer=viewer)
     return [row for row in table.rows if row.attempt is not None]
 
 
-def _row(attempt_id: int, at: datetime) -> reports.CandidateRow:
+def _row(viewer: StaffViewer, attempt_id: int, at: datetime) -> candidates.CandidateRow:
     assessment = access.assessment_of("attempt_id", attempt_id)
     row = None if assessment is None else next(
-        (r for r in _attempt_rows(assessment.id, at)
+        (r for r in _attempt_rows(viewer, assessment.id, at)
          if r.attempt is not None and r.attempt.id == attempt_id), None)
     if row is None:
         raise NotFound(f"No attempt {attempt_id}")
@@ -66,7 +68,7 @@ def list_attempts(viewer: StaffViewer, assessment_id: int, pagination_parameters
     `updated_since` for what changed.
     """
     at = now()
-    rows = _attempt_rows(assessment_id, at)
+    rows = _attempt_rows(viewer, assessment_id, at)
     if status:
         rows = [row for row in rows if row.state == status]
     if updated_since is not None:
@@ -84,7 +86,7 @@ def list_attempts(viewer: StaffViewer, assessment_id: int, pagination_parameters
 @bp.response(200, schemas.Attempt)
 def get_attempt(viewer: StaffViewer, attempt_id: int) -> ResponseReturnValue:
     """One attempt and where it stands"""
-    return attempt_record(_row(attempt_id, now()))
+    return attempt_record(_row(viewer, attempt_id, now()))
 
 
 def _check(check: dict[str, Any]) -> dict[str, Any]:
@@ -121,10 +123,9 @@ def _section(report: reports.CandidateReport, section: reports.ChallengeSection
 def _reviews(viewer: StaffViewer, attempt_id: int) -> dict[str, Any]:
     """The reviews as the report page shows them to ``viewer``: a reviewer sees the others'
     once they have submitted their own."""
-    reviewer = viewer.has_role(*REVIEWERS)
-    panel = reviews.review_panel(attempt_id, viewer.user, sees_all=not reviewer)
+    panel = reviews.review_panel(attempt_id, viewer)
     shown = ([panel.mine] if panel.mine is not None else []) + list(panel.others)
-    summary = reviews.review_summaries([attempt_id])[attempt_id]
+    summary = reviews.review_summaries([attempt_id], viewer)[attempt_id]
     return {"submitted": summary.submitted, "consensus": summary.consensus,
             "hidden": panel.others_count - len(panel.others),
             "items": [{"reviewer": r.reviewer.email, "recommendation": r.recommendation,
@@ -144,8 +145,8 @@ def get_report(viewer: StaffViewer, attempt_id: int) -> ResponseReturnValue:
     working, and the reviews you may see.
     """
     at = now()
-    report = reports.candidate_report(attempt_id, blobs=blob_store(), now=at)
-    return {"attempt": attempt_record(_row(attempt_id, at)),
+    report = reports.candidate_report(attempt_id, blobs=blob_store(), now=at, viewer=viewer)
+    return {"attempt": attempt_record(_row(viewer, attempt_id, at)),
             "assessment": report.assessment.name,
             "time_limit_minutes": report.assessment.time_limit_minutes,
             "counting": report.counting, "peers": report.peers,
@@ -154,9 +155,10 @@ def get_report(viewer: StaffViewer, attempt_id: int) -> ResponseReturnValue:
             "reviews": _reviews(viewer, attempt_id)}
 
 
-def _table(assessment_id: int, status: str, q: str) -> reports.CandidatesTable:
-    return reports.candidates_table(assessment_id, reports.TableQuery(state=status, search=q),
-                                    now=now())
+def _table(viewer: StaffViewer, assessment_id: int, status: str,
+           q: str) -> candidates.CandidatesTable:
+    return candidates.candidates_table(
+        assessment_id, candidates.TableQuery(state=status, search=q), now=now(), viewer=viewer)
 
 
 @bp.route(f"/assessments/{ASSESSMENT_ID}/export", methods=["GET"], tags=TAGS)
@@ -171,7 +173,7 @@ def export_json(viewer: StaffViewer, assessment_id: int, status: str = "",
     status, as the page's JSON export; recorded in the audit log.
     """
     return export_download(viewer.user, assessment_id, "json",
-                           exports.to_json(_table(assessment_id, status, q)), "application/json")
+                           exports.to_json(_table(viewer, assessment_id, status, q)), "application/json")
 
 
 @bp.route(f"/assessments/{ASSESSMENT_ID}/export.csv", methods=["GET"], tags=TAGS)
@@ -184,4 +186,4 @@ def export_csv(viewer: StaffViewer, assessment_id: int, status: str = "",
                q: str = "") -> ResponseReturnValue:
     """The candidates table as CSV"""
     return export_download(viewer.user, assessment_id, "csv",
-                           exports.to_csv(_table(assessment_id, status, q)), "text/csv")
+                           exports.to_csv(_table(viewer, assessment_id, status, q)), "text/csv")

@@ -10,8 +10,9 @@ from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.models import Invite
-from heldout.platform.services import invites, mail
+from heldout.platform.services import bulk_invites, invites, mail
 from heldout.platform.services.access import StaffViewer
+from heldout.platform.services.scoring import invite_state
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
 from heldout.platform.views.api.v1.base import bp, operation, resource
@@ -29,7 +30,7 @@ DELIVERY = "api"
 def invite_record(invite: Invite, *, at: datetime, score: float | None = None) -> dict[str, Any]:
     return {"id": invite.id, "assessment_id": invite.assessment_id,
             "candidate_name": invite.candidate_name, "candidate_email": invite.candidate_email,
-            "note": invite.note, "status": invites.state_of(invite, at),
+            "note": invite.note, "status": invite_state(invite, at),
             "created_at": invite.created_at, "sent_at": invite.sent_at,
             "expires_at": invite.expires_at, "opened_at": invite.opened_at,
             "started_at": invite.started_at, "finished_at": invite.finished_at,
@@ -87,7 +88,7 @@ def create_invites(viewer: StaffViewer, body: dict[str, Any],
     reason (resend an existing invite instead).
     """
     config, at = current_app.config, now()
-    created, preview = invites.create_many(
+    created, preview = bulk_invites.create_many(
         assessment_id=assessment_id,
         rows=[(c["name"], c["email"], c.get("note", "")) for c in body["candidates"]],
         created_by_id=viewer.user.id, secret=config["SECRET_KEY"],

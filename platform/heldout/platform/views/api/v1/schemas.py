@@ -8,8 +8,10 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from heldout.platform.models import COUNTINGS
-from heldout.platform.services import assessments, invites
+from heldout.platform.services import assessments, bulk_invites, invites
+from heldout.platform.services.scoring import Counting, InviteState
+
+COUNTINGS = tuple(Counting)
 
 Aware = fields.AwareDateTime  # ISO 8601 with an offset; naive times are read as UTC
 
@@ -147,7 +149,7 @@ class Candidate(ma.Schema):
 
 class InviteCreate(ma.Schema):
     candidates = fields.List(fields.Nested(Candidate), required=True,
-                             validate=validate.Length(min=1, max=invites.MAX_CSV_ROWS))
+                             validate=validate.Length(min=1, max=bulk_invites.MAX_CSV_ROWS))
     send_email = fields.Boolean(load_default=False, metadata={
         "description": "Also e-mail each candidate their link (when the server has SMTP)."})
 
@@ -174,7 +176,8 @@ class Extend(ma.Schema):
 
 # --- attempts and reports ----------------------------------------------------------------------
 
-ATTEMPT_STATES = ("started", "finished")
+# An attempt's invite is started (time left) or finished (Finish pressed, or time up).
+ATTEMPT_STATES = (InviteState.STARTED, InviteState.FINISHED)
 
 
 class AttemptQuery(ma.Schema):
@@ -290,9 +293,8 @@ class Report(ma.Schema):
 
 
 class ExportQuery(ma.Schema):
-    status = fields.String(validate=validate.Length(max=20), metadata={
-        "description": "Only candidates of this status (sent, opened, started, finished, "
-                       "expired, revoked)."})
+    status = fields.String(validate=validate.OneOf(tuple(InviteState)),
+                           metadata={"description": "Only candidates in this state."})
     q = fields.String(validate=validate.Length(max=100),
                       metadata={"description": "Part of a candidate's name or e-mail."})
 

@@ -1,15 +1,15 @@
 """api tokens: personal API tokens of staff accounts (only their sha256 is stored)
 
-Revision ID: 0012_api_tokens
-Revises: 0011_shown_once
+Revision ID: 0013_api_tokens
+Revises: 0012_invite_state
 Created: 2026-12-02 10:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_api_tokens'
-down_revision = '0011_shown_once'
+revision = '0013_api_tokens'
+down_revision = '0012_invite_state'
 branch_labels = None
 depends_on = None
 
