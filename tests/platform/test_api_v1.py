@@ -25,6 +25,7 @@ from heldout.platform.models import (
 )
 from heldout.platform.services import api_tokens, reviews
 from heldout.platform.tokens import token_hash
+from heldout.platform.views.api.v1 import schemas
 from tests.platform import review_seed as seed
 from tests.platform.conftest import NewInvite, Users, start_attempt
 
@@ -427,6 +428,9 @@ def test_exports_are_the_pages_exports_and_audited(
     body = as_json.json
     assert body is not None
     assert {c["candidate"] for c in body["candidates"]} == {"Priya Raman", "Tom Becker"}
+    # The document describes every field of the export (exports.row_record), no more.
+    documented = set(schemas.ExportCandidate().fields)
+    assert [set(c) for c in body["candidates"]] == [documented, documented]
     as_csv = client.get(f"/api/v1/assessments/{assessment_id}/export.csv?q=tom", headers=headers)
     assert as_csv.mimetype == "text/csv"
     assert as_csv.text.splitlines()[1].startswith("Tom Becker,")

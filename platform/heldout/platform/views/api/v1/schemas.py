@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from heldout.platform.services import assessments, bulk_invites, invites
-from heldout.platform.services.scoring import Counting, InviteState
+from heldout.platform.statuses import Counting, InviteState
 
 COUNTINGS = tuple(Counting)
 
@@ -310,6 +310,9 @@ class ExportCandidate(ma.Schema):
     challenge_states = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     versions = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
                            required=True)
+    submissions = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True),
+                              required=True, metadata={
+                                  "description": "The counted submission of each challenge."})
     total = fields.Float(required=True, allow_none=True)
     percentile = fields.Float(required=True, allow_none=True)
     review_status = fields.String(required=True)
