@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from heldout.graders.errors import ForbiddenMount
-from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
+from heldout.sandbox.backend import SandboxWrapper
+from heldout.sandbox.spec import JobSpec, RunResult, ServiceRun
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
@@ -31,7 +32,7 @@ def _inside(path: Path, tree: Path) -> bool:
     return path == tree or path.is_relative_to(tree)
 
 
-class GuardedSandbox:
+class GuardedSandbox(SandboxWrapper):
     """Passes jobs to ``inner`` only when no mount reaches a forbidden tree.
 
     Kinds receive this, never the bare sandbox, so a kind's mistake (mounting hidden/,
@@ -40,8 +41,7 @@ class GuardedSandbox:
     """
 
     def __init__(self, inner: Sandbox, forbidden: tuple[Path, ...]) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.forbidden = tuple(Path(os.path.realpath(path)) for path in forbidden)
         self._inodes: frozenset[tuple[int, int]] | None = None
 
@@ -94,18 +94,3 @@ class GuardedSandbox:
         self.check(service)
         self.check(probe)
         return self.inner.run_service(service, probe, service_output, probe_output)
-
-    def prime(self, limits: Limits, image: str | None = None) -> None:
-        self.inner.prime(limits, image)
-
-    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
-        return self.inner.sweep(owner, owner_gone=owner_gone)
-
-    def doctor(self) -> tuple[Finding, ...]:
-        return self.inner.doctor()
-
-    def health(self) -> SandboxHealth:
-        return self.inner.health()
-
-    def close(self) -> None:
-        """The guard does not own the sandbox it wraps: closing it is its owner's business."""

@@ -66,6 +66,37 @@ class Sandbox(Protocol):
         ...
 
 
+class SandboxWrapper:
+    """A sandbox that hands everything to ``inner`` but what a subclass adds (a check, a
+    count). It does not own ``inner``: closing ``inner`` is its creator's business."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def run(self, spec: JobSpec, output_dir: Path) -> RunResult:
+        return self.inner.run(spec, output_dir)
+
+    def run_service(self, service: JobSpec, probe: JobSpec, service_output: Path,
+                    probe_output: Path) -> ServiceRun:
+        return self.inner.run_service(service, probe, service_output, probe_output)
+
+    def prime(self, limits: Limits, image: str | None = None) -> None:
+        self.inner.prime(limits, image)
+
+    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
+        return self.inner.sweep(owner, owner_gone=owner_gone)
+
+    def doctor(self) -> tuple[Finding, ...]:
+        return self.inner.doctor()
+
+    def health(self) -> SandboxHealth:
+        return self.inner.health()
+
+    def close(self) -> None:
+        """Nothing: ``inner`` belongs to whoever made it."""
+
+
 SandboxFactory = Callable[[SandboxSettings], Sandbox]
 
 _BACKENDS: dict[str, SandboxFactory] = {}

@@ -24,6 +24,7 @@ from heldout.graders.bundle import scan_bundles
 from heldout.graders.cases import CASES_NAME, load_cases
 from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import KINDS
+from heldout.sandbox.backend import SandboxWrapper
 from heldout.sandbox.docker_backend import DockerSandbox
 from heldout.sandbox.settings import SandboxSettings
 from heldout.tools.bench.bare import bare_docker_job, bare_docker_service, summary
@@ -32,13 +33,10 @@ if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
     from heldout.sandbox.backend import Sandbox
     from heldout.sandbox.spec import (
-        Finding,
         JobSpec,
         Limits,
         RunResult,
-        SandboxHealth,
         ServiceRun,
-        SweepReport,
     )
 
 Say = Callable[[str], None]
@@ -49,7 +47,7 @@ class BenchError(RuntimeError):
     """The bench could not measure what it set out to (a reference failed, a job broke)."""
 
 
-class CountingSandbox:
+class CountingSandbox(SandboxWrapper):
     """The real sandbox, counting the jobs it is given (and copying them when asked).
 
     A copy of each job's workspace and harness lets the bench replay the same job with a
@@ -57,8 +55,7 @@ class CountingSandbox:
     """
 
     def __init__(self, inner: Sandbox, capture: Path | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.capture = capture
         self.runs = 0
         self.service_runs = 0
@@ -78,21 +75,6 @@ class CountingSandbox:
             self.captured.append((_copy_job(service, where / "service"),
                                   _copy_job(probe, where / "probe")))
         return self.inner.run_service(service, probe, service_output, probe_output)
-
-    def prime(self, limits: Limits, image: str | None = None) -> None:
-        self.inner.prime(limits, image)
-
-    def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
-        return self.inner.sweep(owner, owner_gone=owner_gone)
-
-    def doctor(self) -> tuple[Finding, ...]:
-        return self.inner.doctor()
-
-    def health(self) -> SandboxHealth:
-        return self.inner.health()
-
-    def close(self) -> None:
-        """The inner sandbox is its creator's to close."""
 
 
 def _readable_copy(source: Path, target: Path) -> Path:
