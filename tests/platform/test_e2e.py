@@ -102,29 +102,37 @@ def poll(client: FlaskClient, url: str) -> dict[str, Any]:
     raise AssertionError(f"not graded within {GRADING_TIMEOUT_S} s; statuses seen: {seen}")
 
 
-def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes], html: ModuleType) -> None:
+def started_attempt(app: Flask, slug: str, assessment: str, name: str, email: str
+                    ) -> tuple[FlaskClient, str, str]:
+    """A recruiter builds an assessment of ``slug`` and invites one candidate, who opens the
+    link and starts: the candidate's client, their overview URL and the assessment's URL."""
     recruiter = app.test_client()
     login(recruiter, "recruiter@example.com")
     page = recruiter.get("/assessments/new").text
     response = recruiter.post("/assessments/new", data={
-        "csrf_token": csrf(page), "name": "E2E take-home", "challenges": [SLUG],
+        "csrf_token": csrf(page), "name": assessment, "challenges": [slug],
         "time_limit_minutes": "90", "show_scores": "on"})
     assert response.status_code == 302
     assessment_url = response.headers["Location"]
     page = recruiter.get(assessment_url).text
     response = recruiter.post(f"{assessment_url}/invites", data={
-        "csrf_token": csrf(page), "candidate_name": "Erin E2E",
-        "candidate_email": "erin@example.org"}, follow_redirects=True)
+        "csrf_token": csrf(page), "candidate_name": name,
+        "candidate_email": email}, follow_redirects=True)
     assert response.status_code == 200
     link = re.search(r'value="http://heldout\.test(/i/[^"]+)"', response.text)
     assert link
 
     candidate = app.test_client()
     page = candidate.get(link.group(1), follow_redirects=True).text
-    assert "E2E take-home" in page
+    assert assessment in page
     response = candidate.post(link.group(1), data={"csrf_token": csrf(page), "consent": "on"})
     assert response.status_code == 302
-    overview = response.headers["Location"]
+    return candidate, response.headers["Location"], assessment_url
+
+
+def test_invite_to_graded_report(app: Flask, worker: subprocess.Popen[bytes], html: ModuleType) -> None:
+    candidate, overview, assessment_url = started_attempt(
+        app, SLUG, "E2E take-home", "Erin E2E", "erin@example.org")
     workspace = candidate.get(f"{overview}c/{SLUG}").text
     code = (REPO / "challenges" / SLUG / "solutions" / "reference" / "solution.py").read_text()
     response = candidate.post(f"{overview}c/{SLUG}/submit",
@@ -162,24 +170,8 @@ def test_a_passing_deployment_is_not_told_it_crashed(app: Flask, worker: subproc
     """The grader stops a service once its probe is done: that kill is not the candidate's
     crash, on the candidate's status nor in the report (it used to read "Your program
     crashed. It exited with code 137 (signal 9)" beside 100/100)."""
-    recruiter = app.test_client()
-    login(recruiter, "recruiter@example.com")
-    page = recruiter.get("/assessments/new").text
-    response = recruiter.post("/assessments/new", data={
-        "csrf_token": csrf(page), "name": "Service take-home", "challenges": [SERVICE],
-        "time_limit_minutes": "90", "show_scores": "on"})
-    assert response.status_code == 302
-    assessment_url = response.headers["Location"]
-    page = recruiter.get(assessment_url).text
-    response = recruiter.post(f"{assessment_url}/invites", data={
-        "csrf_token": csrf(page), "candidate_name": "Sam Service",
-        "candidate_email": "sam@example.org"}, follow_redirects=True)
-    link = re.search(r'value="http://heldout\.test(/i/[^"]+)"', response.text)
-    assert link
-    candidate = app.test_client()
-    page = candidate.get(link.group(1), follow_redirects=True).text
-    response = candidate.post(link.group(1), data={"csrf_token": csrf(page), "consent": "on"})
-    overview = response.headers["Location"]
+    candidate, overview, assessment_url = started_attempt(
+        app, SERVICE, "Service take-home", "Sam Service", "sam@example.org")
     workspace = candidate.get(f"{overview}c/{SERVICE}").text
     reference = REPO / "challenges" / SERVICE / "solutions" / "reference"
     response = candidate.post(
