@@ -21,7 +21,7 @@ import pytest
 
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle import Bundle
-from heldout.graders.kinds.deployment import PROBE_REPORT
+from heldout.graders.kinds.deployment.config import PROBE_REPORT
 from heldout.graders.result import Check, Evaluation
 from heldout.sandbox.engine import LABEL, LABEL_OWNER_PID
 

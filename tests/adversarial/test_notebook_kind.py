@@ -19,7 +19,7 @@ import pytest
 
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle import Bundle
-from heldout.graders.kinds.notebook import EXECUTED_ARTEFACT
+from heldout.graders.kinds.notebook.config import EXECUTED_ARTEFACT
 from heldout.graders.result import Check, Evaluation
 
 pytestmark = pytest.mark.docker

@@ -25,7 +25,8 @@ from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle_types import Bundle
 from heldout.graders.cli import grade_command
 from heldout.graders.errors import BundleError, GraderError
-from heldout.graders.kinds.deployment import (
+from heldout.graders.kinds.deployment import service_command
+from heldout.graders.kinds.deployment.config import (
     CONCURRENCY,
     LATENCY,
     PROBE_REPORT,
@@ -35,12 +36,9 @@ from heldout.graders.kinds.deployment import (
     DeploymentGrading,
     ServiceRequest,
     load_requests,
-    prediction_of,
-    refusal_problem,
-    score_service,
-    service_command,
 )
 from heldout.graders.kinds.deployment.report import percentile
+from heldout.graders.kinds.deployment.scoring import prediction_of, refusal_problem, score_service
 from heldout.sandbox.spec import JobSpec, OutputFile, RunResult
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,10 +18,9 @@ from heldout.graders.bundle import Bundle, load_bundle
 from heldout.graders.downstream import MODELS
 from heldout.graders.errors import BundleError, CandidateOutputError, UnknownName
 from heldout.graders.kinds import KINDS
-from heldout.graders.kinds.feature_engineering import (
-    FeatureEngineering,
-    FeatureEngineeringGrading,
-    FeatureTable,
+from heldout.graders.kinds.feature_engineering import FeatureEngineering
+from heldout.graders.kinds.feature_engineering.config import FeatureEngineeringGrading, FeatureTable
+from heldout.graders.kinds.feature_engineering.features import (
     feature_count_check,
     finite_check,
     hidden_split,

@@ -31,7 +31,10 @@ def test_each_kind_declares_what_the_house_reads(name: str) -> None:
 
 
 def test_a_kind_package_holds_its_harness() -> None:
-    from heldout.graders.kinds import deployment, feature_engineering, function, notebook, sql
+    from heldout.graders.kinds import function, sql
+    from heldout.graders.kinds.deployment import config as deployment
+    from heldout.graders.kinds.feature_engineering import config as feature_engineering
+    from heldout.graders.kinds.notebook import config as notebook
 
     for source in (function.HARNESS_SOURCE, feature_engineering.HARNESS_SOURCE,
                    notebook.HARNESS_SOURCE, sql.HARNESS_SOURCE, deployment.PROBE_SOURCE):

@@ -18,7 +18,8 @@ import pytest
 from heldout.graders import evaluate, load_bundle
 from heldout.graders.bundle_types import Bundle
 from heldout.graders.errors import BundleError
-from heldout.graders.kinds.notebook import EXECUTED_ARTEFACT, HARNESS_SOURCE, read_submission
+from heldout.graders.kinds.notebook import read_submission
+from heldout.graders.kinds.notebook.config import EXECUTED_ARTEFACT, HARNESS_SOURCE
 
 REPO = Path(__file__).resolve().parents[2]
 EDA = REPO / "challenges" / "churn-eda-notebook"

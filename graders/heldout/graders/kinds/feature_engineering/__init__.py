@@ -8,27 +8,49 @@ trained on the candidate's training features and scored on them.
 from __future__ import annotations
 
 import csv
-import io
-import json
-import math
 import secrets
-import shutil
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from heldout.graders.checks import METRIC, RUN, CheckType
 from heldout.graders.downstream import MODELS
-from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
+from heldout.graders.errors import BundleError, CandidateOutputError, UnknownName
 from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.feature_engineering.config import (
+    DEFAULT_MAX_FEATURES,
+    DEFAULT_MAX_FEATURES_MB,
+    DEFAULT_PUBLIC_HOLDOUT,
+    DOWNSTREAM,
+    FEATURES,
+    FINITE,
+    HARNESS_NAME,
+    NUMERIC,
+    ROWS,
+    TEST_FEATURES,
+    TRAIN_FEATURES,
+    FeatureEngineeringGrading,
+    FeatureTable,
+    RunData,
+    _Runs,
+    relative_path,
+    unsuited_metric,
+)
+from heldout.graders.kinds.feature_engineering.features import (
+    feature_count_check,
+    finite_check,
+    hidden_split,
+    numeric_check,
+    public_split,
+    read_features,
+    rows_check,
+    stage_harness,
+)
 from heldout.graders.kinds.parts import ReportPart
-from heldout.graders.metrics import METRICS, Metric, points, read_scale
+from heldout.graders.metrics import METRICS, points, read_scale
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
-from heldout.graders.tables import read_capped, read_labels, show
-from heldout.sandbox.spec import DATA, HARNESS, OUTPUT, WORKSPACE, JobSpec, RunResult
+from heldout.sandbox.spec import HARNESS, OUTPUT, JobSpec, RunResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,133 +60,6 @@ if TYPE_CHECKING:
     from heldout.graders.fields import Table
 
     Matrix: TypeAlias = npt.NDArray[np.float64]
-
-# numpy is imported where grading computes, never by this module: the web app loads kinds
-# to read bundles and must not pay for the scientific stack.
-
-HARNESS_NAME = "feature_harness.py"
-HARNESS_SOURCE = Path(__file__).resolve().parent / HARNESS_NAME
-ROW_COLUMN = "__row__"  # written by the harness: the index of the frame the transform returned
-TRAIN_FEATURES = "train_features.csv"
-TEST_FEATURES = "test_features.csv"
-DEFAULT_MAX_FEATURES = 200
-DEFAULT_MAX_FEATURES_MB = 32.0
-DEFAULT_PUBLIC_HOLDOUT = 0.25
-PUBLIC_SEED = 20240917  # fixed, so a candidate's public score is reproducible
-# Test ids are replaced for each run by draws from this range, so an id says nothing.
-FRESH_IDS = (1_000_000, 10_000_000)
-MAX_SHOWN_COLUMNS = 3
-
-
-ROWS = CheckType(
-    "rows", "test", "each feature table has one row per input row, in the input's order")
-NUMERIC = CheckType("numeric", "test", "every feature cell is a number")
-FINITE = CheckType(
-    "finite", "test", "no feature cell is empty, NaN or infinite")
-FEATURES = CheckType(
-    "features", "test",
-    "the feature tables were written and read, within the column cap, with the same columns")
-DOWNSTREAM = CheckType(
-    "downstream", "test", "the bundle's fixed model could be trained on the candidate's features",
-    "a fixed model could be trained on your features")
-
-
-class _Runs(Protocol):
-    def run(self, spec: JobSpec, output_dir: Path) -> RunResult: ...
-
-
-@dataclass(frozen=True)
-class FeatureEngineeringGrading(GradingConfig):
-    """The validated ``[grading]`` table of a feature_engineering bundle."""
-
-    metric: str
-    baseline: float
-    target: float
-    model: str
-    id_column: str
-    label_column: str
-    transform: str = "transform"
-    train: str = "train.csv"
-    test: str = "test.csv"
-    labels: str = "labels.csv"
-    max_features: int = DEFAULT_MAX_FEATURES
-    max_features_bytes: int = int(DEFAULT_MAX_FEATURES_MB * 1024 * 1024)
-    public_holdout: float = DEFAULT_PUBLIC_HOLDOUT
-
-
-@dataclass(frozen=True)
-class CsvTable:
-    """A trusted bundle CSV: header and rows of cells."""
-
-    header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-    def column(self, name: str) -> int:
-        return self.header.index(name)
-
-
-@dataclass(frozen=True)
-class FeatureTable:
-    """A candidate's feature table as parsed on the host; NaN where a cell is unusable."""
-
-    shown: str
-    columns: tuple[str, ...]
-    values: Matrix
-    misplaced: int  # rows whose __row__ is not their position
-    not_numeric: tuple[tuple[str, str], ...]  # (column, first offending cell)
-    not_finite: tuple[tuple[str, int], ...]  # (column, how many empty/NaN/infinite cells)
-
-    @property
-    def rows(self) -> int:
-        return int(self.values.shape[0])
-
-
-@dataclass(frozen=True)
-class RunData:
-    """What one grading run feeds the harness, and the test labels kept on the host."""
-
-    train_rows: CsvTable
-    test_features: CsvTable
-    train_labels: Matrix
-    test_labels: Matrix
-    train_in_harness: bool  # public grading fits on part of the public rows, staged in /harness
-
-
-def read_bundle_csv(path: Path) -> CsvTable:
-    """A bundle's own CSV; a problem in it is the bundle's fault."""
-    try:
-        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        header = tuple(name.strip() for name in next(reader))
-        rows = tuple(tuple(row) for row in reader if any(cell.strip() for cell in row))
-    except (OSError, UnicodeDecodeError, csv.Error, StopIteration) as exc:
-        raise GraderError(f"{path.name} unusable: {exc!r}") from exc
-    ragged = next((i for i, row in enumerate(rows, 2) if len(row) != len(header)), None)
-    if ragged is not None:
-        raise GraderError(f"{path.name} line {ragged}: field count differs from the header")
-    return CsvTable(header, rows)
-
-
-def _csv_text(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _relative(table: Table, key: str, default: str) -> str:
-    value = table.string(key, default)
-    pure = PurePosixPath(value)
-    if pure.is_absolute() or ".." in pure.parts or pure.as_posix() != value or "/" in value:
-        raise table.error(key, f"must be a plain file name, got {value!r}")
-    return value
-
-
-def _unsuited(metric: Metric) -> str | None:
-    if metric.predictions == "value":
-        return f"{metric.name} scores regression; the downstream models are classifiers"
-    return None
 
 
 class FeatureEngineering:
@@ -180,7 +75,7 @@ class FeatureEngineering:
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
     ) -> GradingConfig:
-        metric, baseline, target = read_scale(table, _unsuited)
+        metric, baseline, target = read_scale(table, unsuited_metric)
         model = table.string("model")
         try:
             MODELS.get(model)
@@ -191,9 +86,9 @@ class FeatureEngineering:
         transform = table.string("transform", "transform")
         if not transform.isidentifier():
             raise table.error("transform", f"must be a Python name, got {transform!r}")
-        train = _relative(table, "train", "train.csv")
-        test = _relative(table, "test", "test.csv")
-        labels = _relative(table, "labels", "labels.csv")
+        train = relative_path(table, "train", "train.csv")
+        test = relative_path(table, "test", "test.csv")
+        labels = relative_path(table, "labels", "labels.csv")
         max_features = table.integer("max_features", DEFAULT_MAX_FEATURES, minimum=1)
         max_mb = table.number("max_features_mb", DEFAULT_MAX_FEATURES_MB)
         if max_mb <= 0:
@@ -251,214 +146,6 @@ class FeatureEngineering:
 
         return _grade(bundle, workspace, sandbox,
                       hidden_split(bundle, np.random.default_rng(secrets.randbits(128))))
-
-
-def _floats(values: Sequence[str], what: str) -> Matrix:
-    import numpy as np
-
-    try:
-        return np.asarray([float(v) for v in values], dtype=np.float64)
-    except ValueError as exc:
-        raise GraderError(f"{what}: {exc}") from exc
-
-
-def _disguised(table: CsvTable, order: npt.NDArray[np.int64], id_at: int,
-               rng: np.random.Generator) -> CsvTable:
-    """Rows in ``order`` with fresh random ids: neither position nor id tells a row apart."""
-    import numpy as np
-
-    fresh = rng.choice(np.arange(*FRESH_IDS), size=len(order), replace=False)
-    rows = []
-    for position, source in enumerate(order):
-        row = list(table.rows[int(source)])
-        row[id_at] = str(int(fresh[position]))
-        rows.append(tuple(row))
-    return CsvTable(table.header, tuple(rows))
-
-
-def hidden_split(bundle: Bundle, rng: np.random.Generator) -> RunData:
-    import numpy as np
-
-    config = grading_of(bundle, FeatureEngineeringGrading)
-    train = read_bundle_csv(bundle.public_dir / config.train)
-    test = read_bundle_csv(bundle.hidden_dir / config.test)
-    labels = read_labels(bundle.hidden_dir / config.labels, id_column=config.id_column,
-                         label_column=config.label_column)
-    by_id = dict(zip(labels.ids, labels.values, strict=True))
-    id_at = test.column(config.id_column)
-    test_ids = [row[id_at].strip() for row in test.rows]
-    unlabelled = [i for i in test_ids if i not in by_id]
-    if unlabelled or len(set(test_ids)) != len(test_ids):
-        raise GraderError(f"hidden/{config.test}: ids without a label or repeated "
-                          f"(e.g. {unlabelled[:1]})")
-    order = rng.permutation(len(test.rows))
-    return RunData(
-        train_rows=train,
-        test_features=_disguised(test, order, id_at, rng),
-        train_labels=_floats([r[train.column(config.label_column)] for r in train.rows],
-                             f"public/{config.train} labels"),
-        test_labels=np.asarray([by_id[test_ids[int(i)]] for i in order], dtype=np.float64),
-        train_in_harness=False,
-    )
-
-
-def public_split(bundle: Bundle) -> RunData:
-    import numpy as np
-
-    config = grading_of(bundle, FeatureEngineeringGrading)
-    train = read_bundle_csv(bundle.public_dir / config.train)
-    rng = np.random.default_rng(PUBLIC_SEED)
-    order = rng.permutation(len(train.rows))
-    cut = len(order) - max(1, math.floor(len(order) * config.public_holdout))
-    label_at = train.column(config.label_column)
-    fit = CsvTable(train.header, tuple(train.rows[int(i)] for i in sorted(order[:cut])))
-    held = CsvTable(train.header, tuple(train.rows[int(i)] for i in order[cut:]))
-    features = CsvTable(tuple(c for i, c in enumerate(train.header) if i != label_at),
-                        tuple(tuple(c for i, c in enumerate(r) if i != label_at)
-                              for r in held.rows))
-    return RunData(
-        train_rows=fit,
-        test_features=_disguised(features, np.arange(len(features.rows)),
-                                 features.column(config.id_column), rng),
-        train_labels=_floats([r[label_at] for r in fit.rows], "public labels"),
-        test_labels=_floats([r[label_at] for r in held.rows], "public labels"),
-        train_in_harness=True,
-    )
-
-
-def stage_harness(directory: Path, bundle: Bundle, data: RunData) -> None:
-    """The per-run /harness: harness code, its config and the test features (never labels)."""
-    config = grading_of(bundle, FeatureEngineeringGrading)
-    shutil.copyfile(HARNESS_SOURCE, directory / HARNESS_NAME)
-    (directory / "test.csv").write_text(
-        _csv_text(data.test_features.header, data.test_features.rows), encoding="utf-8")
-    train_path = f"{DATA}/{config.train}"
-    if data.train_in_harness:
-        (directory / "train.csv").write_text(
-            _csv_text(data.train_rows.header, data.train_rows.rows), encoding="utf-8")
-        train_path = f"{HARNESS}/train.csv"
-    settings = {
-        "workspace": WORKSPACE, "entrypoint": bundle.submission.entrypoint,
-        "transform": config.transform, "label_column": config.label_column,
-        "train": train_path, "test": f"{HARNESS}/test.csv", "output": OUTPUT,
-        "train_features": TRAIN_FEATURES, "test_features": TEST_FEATURES,
-    }
-    (directory / "config.json").write_text(json.dumps(settings, indent=1), encoding="utf-8")
-
-
-def read_features(path: Path, *, shown: str, max_bytes: int) -> FeatureTable:
-    """Parse a feature table the candidate's run wrote; unreadable files raise
-    ``CandidateOutputError``, bad cells are recorded for the checks to report."""
-    import numpy as np
-
-    data = read_capped(path, max_bytes, shown=shown)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CandidateOutputError(f"{shown} is not UTF-8 text (bad byte at offset "
-                                   f"{exc.start})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader, [])]
-        rows = [row for row in reader if row]
-    except csv.Error as exc:
-        raise CandidateOutputError(f"{shown} is not valid CSV near line {reader.line_num}: "
-                                   f"{exc}") from exc
-    if not header or header[0] != ROW_COLUMN:
-        raise CandidateOutputError(f"{shown} does not start with the harness's {ROW_COLUMN} "
-                                   "column (was it written by something else?)")
-    columns = header[1:]
-    if not columns:
-        raise CandidateOutputError(f"{shown} has no feature columns")
-    duplicated = sorted({c for c in columns if columns.count(c) > 1 or c == ROW_COLUMN})
-    if duplicated or "" in columns:
-        raise CandidateOutputError(f"{shown}: column names must be unique and non-empty "
-                                   f"(repeated: {', '.join(show(c) for c in duplicated[:3])})")
-    ragged = next((i for i, row in enumerate(rows, 2) if len(row) != len(header)), None)
-    if ragged is not None:
-        raise CandidateOutputError(f"{shown} line {ragged} has a different number of fields "
-                                   "than the header")
-    values = np.full((len(rows), len(columns)), np.nan)
-    misplaced = 0
-    first_bad: dict[int, str] = {}
-    for r, row in enumerate(rows):
-        if row[0].strip() != str(r):
-            misplaced += 1
-        for c, cell in enumerate(row[1:]):
-            try:
-                values[r, c] = float(cell)
-            except ValueError:
-                if cell.strip():
-                    first_bad.setdefault(c, cell)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(values)
-    not_numeric = tuple((columns[c], cell) for c, cell in sorted(first_bad.items()))
-    not_finite = tuple((columns[c], int(bad[:, c].sum())) for c in range(len(columns))
-                       if c not in first_bad and bad[:, c].any())
-    return FeatureTable(shown, tuple(columns), values, misplaced, not_numeric, not_finite)
-
-
-def _names(items: Sequence[str]) -> str:
-    shown = ", ".join(show(name) for name in items[:MAX_SHOWN_COLUMNS])
-    more = len(items) - MAX_SHOWN_COLUMNS
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-def rows_check(tables: Sequence[tuple[FeatureTable, int]]) -> Check:
-    """Every input row comes back, in its place."""
-    problems = []
-    for table, expected in tables:
-        if table.rows != expected:
-            problems.append(f"{table.shown} has {table.rows} rows, the input had {expected}")
-        elif table.misplaced:
-            problems.append(f"{table.shown}: {table.misplaced} rows are not in their input "
-                            "position (keep the input's index and order)")
-    if problems:
-        return ROWS.failed("; ".join(problems))
-    counts = " and ".join(f"{t.rows}" for t, _ in tables)
-    return ROWS.passed(f"{counts} rows kept, in order")
-
-
-def numeric_check(tables: Sequence[FeatureTable]) -> Check:
-    problems = [f"{t.shown}: {len(t.not_numeric)} column(s) are not numeric ("
-                + "; ".join(f"{show(c)}: {show(v)}" for c, v in t.not_numeric[:MAX_SHOWN_COLUMNS])
-                + ")" for t in tables if t.not_numeric]
-    if problems:
-        return NUMERIC.failed(
-                     "; ".join(problems) + "; encode categories and dates as numbers")
-    return NUMERIC.passed("every feature is numeric")
-
-
-def finite_check(tables: Sequence[FeatureTable]) -> Check:
-    problems = [f"{t.shown}: " + ", ".join(f"{show(c)} ({n})" for c, n in
-                                           t.not_finite[:MAX_SHOWN_COLUMNS])
-                for t in tables if t.not_finite]
-    if problems:
-        return FINITE.failed(
-                     "empty, NaN or infinite values in " + "; ".join(problems)
-                     + "; the downstream model needs a finite number in every cell")
-    return FINITE.passed("no missing, NaN or infinite values")
-
-
-def feature_count_check(train: FeatureTable, test: FeatureTable, cap: int) -> Check:
-    """Within the cap, and the same columns for training and test rows."""
-    if len(train.columns) > cap:
-        return FEATURES.failed(
-                     f"{len(train.columns)} features, over the limit of {cap}")
-    if train.columns != test.columns:
-        only_train = [c for c in train.columns if c not in test.columns]
-        only_test = [c for c in test.columns if c not in train.columns]
-        detail = "the training and test tables have different columns"
-        if only_train:
-            detail += f"; only in training: {_names(only_train)}"
-        if only_test:
-            detail += f"; only in test: {_names(only_test)}"
-        if not only_train and not only_test:
-            detail += " (same names, different order)"
-        return FEATURES.failed(
-                     detail + "; fit encoders on the training rows and reuse them")
-    return FEATURES.passed(
-                 f"{len(train.columns)} features (limit {cap}), the same for both tables")
 
 
 def _grade(bundle: Bundle, workspace: Path, sandbox: _Runs, data: RunData) -> Evaluation:
