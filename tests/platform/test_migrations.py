@@ -197,7 +197,7 @@ def _revises(revision: str) -> str:
 
 def test_reviews_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
     app = _app(tmp_path)
-    before = _revises("0009_reviews")
+    before = _revises("0006_reviews")
     with app.app_context():
         flask_migrate.upgrade(revision="0002_session_tokens")
         with db.engine.begin() as connection:
@@ -230,7 +230,7 @@ def test_reviews_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
 
 def test_artefacts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
     app = _app(tmp_path)
-    before = _revises("0006_artefacts")
+    before = _revises("0007_artefacts")
     with app.app_context():
         flask_migrate.upgrade(revision="0002_session_tokens")
         with db.engine.begin() as connection:
@@ -241,7 +241,7 @@ def test_artefacts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None
                 "INSERT INTO evaluation (submission_id, status, challenge_version, score,"
                 " max_score, checks, metrics, created_at) VALUES"
                 f" (3, 'graded', '{NEW}', 75, 100, '[]', '{{}}', '2026-11-24 10:00:00')")
-        flask_migrate.upgrade(revision="0006_artefacts")
+        flask_migrate.upgrade(revision="0007_artefacts")
         with db.engine.connect() as connection:
             rows = connection.exec_driver_sql(
                 "SELECT submission_id, score, artefacts FROM evaluation").all()
@@ -255,7 +255,7 @@ def test_artefacts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None
         assert "artefacts" not in columns and "score" in columns
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM evaluation").scalar() == 1
-        flask_migrate.upgrade(revision="0006_artefacts")
+        flask_migrate.upgrade(revision="0007_artefacts")
         assert "artefacts" in {c["name"] for c in inspect(db.engine).get_columns("evaluation")}
         db.engine.dispose()
 
@@ -266,7 +266,7 @@ def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean
 
     from heldout.platform.app import MIGRATIONS_DIR
 
-    before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision("0010_teams_audit").down_revision
+    before = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision("0008_teams_audit").down_revision
     assert isinstance(before, str)
     app = _app(tmp_path)
     with app.app_context():
@@ -278,7 +278,7 @@ def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean
                 " active, created_at) VALUES (2, 'i@example.com', 'I', 'interviewer', 'x',"
                 " 'tok2', TRUE, '2026-11-20 10:00:00')")
         flask_migrate.upgrade(revision=before)
-        flask_migrate.upgrade(revision="0010_teams_audit")
+        flask_migrate.upgrade(revision="0008_teams_audit")
         with db.engine.connect() as connection:
             teams = connection.exec_driver_sql("SELECT id, slug FROM team").all()
             members = connection.exec_driver_sql(
@@ -303,7 +303,7 @@ def test_teams_audit_puts_existing_work_in_the_default_team_and_downgrades_clean
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM invite").scalar() == 1
             assert connection.exec_driver_sql("SELECT count(*) FROM assessment").scalar() == 1
-        flask_migrate.upgrade(revision="0010_teams_audit")
+        flask_migrate.upgrade(revision="0008_teams_audit")
         assert "team" in inspect(db.engine).get_table_names()
         db.engine.dispose()
 
@@ -322,14 +322,14 @@ def _revision_before(revision: str) -> str:
 
 
 def test_drafts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
-    before = _revision_before("0007_drafts")
+    before = _revision_before("0009_drafts")
     app = _app(tmp_path)
     with app.app_context():
         flask_migrate.upgrade(revision="0002_session_tokens")
         with db.engine.begin() as connection:
             _insert_previous_release_data(connection)
         flask_migrate.upgrade(revision=before)
-        flask_migrate.upgrade(revision="0007_drafts")
+        flask_migrate.upgrade(revision="0009_drafts")
         with db.engine.begin() as connection:
             # The assessment made before counts the last submission, as it always did.
             counting = connection.exec_driver_sql("SELECT counting FROM assessment").all()
@@ -354,14 +354,14 @@ def test_drafts_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM submission").scalar() == 3
             assert connection.exec_driver_sql("SELECT count(*) FROM assessment").scalar() == 1
-        flask_migrate.upgrade(revision="0007_drafts")
+        flask_migrate.upgrade(revision="0009_drafts")
         assert "draft" in inspect(db.engine).get_table_names()
         db.engine.dispose()
 
 
 def test_recruiting_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
     app = _app(tmp_path)
-    before = _revises("0008_recruiting")
+    before = _revises("0010_recruiting")
     added = {"note", "sent_at", "delivery", "send_error", "resends"}
     with app.app_context():
         flask_migrate.upgrade(revision="0002_session_tokens")
@@ -442,3 +442,27 @@ def test_api_tokens_upgrade_and_downgrade_clean(tmp_path: Path) -> None:
         flask_migrate.upgrade()
         assert "api_token" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("recorded, renamed", [("0009_reviews", "0006_reviews"),
+                                               ("0008_recruiting", "0010_recruiting")])
+def test_a_database_recorded_under_a_revision_name_before_the_renumbering_upgrades(
+        tmp_path: Path, recorded: str, renamed: str) -> None:
+    # An installed database stopped at `renamed` records the name it had then (`recorded`);
+    # the upgrade must carry on from there, not fail on an unknown revision.
+    from alembic.script import ScriptDirectory
+
+    from heldout.platform.app import MIGRATIONS_DIR
+
+    app = _app(tmp_path)
+    with app.app_context():
+        flask_migrate.upgrade(revision=renamed)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{recorded}'")
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            tables = set(inspect(connection).get_table_names())
+        db.engine.dispose()
+    assert version == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert "api_token" in tables

@@ -6,6 +6,7 @@ import logging
 from logging.config import fileConfig
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 from sqlalchemy.types import TypeDecorator
@@ -43,6 +44,26 @@ def _options() -> dict[str, Any]:
     return options
 
 
+# Five revisions were renamed so that file numbers follow the chain; a database upgraded
+# before the rename still records an old name, which is carried over here before Alembic
+# reads it. Old and new names never coincide, so the mapping is one way only.
+RENAMED_REVISIONS = {
+    "0009_reviews": "0006_reviews",
+    "0006_artefacts": "0007_artefacts",
+    "0010_teams_audit": "0008_teams_audit",
+    "0007_drafts": "0009_drafts",
+    "0008_recruiting": "0010_recruiting",
+}
+
+
+def _carry_renamed_revisions(connection: Any) -> None:
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return
+    for old, new in RENAMED_REVISIONS.items():
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+                           {"new": new, "old": old})
+
+
 def run_migrations_offline() -> None:
     context.configure(url=str(db.engine.url).replace("%", "%%"), target_metadata=target_metadata,
                       literal_binds=True, **_options())
@@ -54,6 +75,7 @@ def run_migrations_online() -> None:
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **_options())
         with context.begin_transaction():
+            _carry_renamed_revisions(connection)
             context.run_migrations()
 
 

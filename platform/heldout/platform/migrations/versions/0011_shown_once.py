@@ -5,7 +5,7 @@ cookie (signed, not encrypted; a saved copy showed it again). The row keeps it m
 pad only the cookie holds, and is deleted when shown or when stale.
 
 Revision ID: 0011_shown_once
-Revises: 0008_recruiting
+Revises: 0010_recruiting
 Created: 2026-12-02 10:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011_shown_once'
-down_revision = '0008_recruiting'
+down_revision = '0010_recruiting'
 branch_labels = None
 depends_on = None
 

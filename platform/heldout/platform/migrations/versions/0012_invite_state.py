@@ -24,7 +24,7 @@ depends_on = None
 
 
 # Plain ALTER TABLE, not a batch: SQLite's batch mode copies and drops the table, which
-# the attempt -> invite foreign key refuses (as in 0008_recruiting).
+# the attempt -> invite foreign key refuses (as in 0010_recruiting).
 
 
 def upgrade() -> None:

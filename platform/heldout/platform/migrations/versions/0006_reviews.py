@@ -2,7 +2,7 @@
 
 One review per (attempt, reviewer). Nothing existed before, so there is nothing to fill.
 
-Revision ID: 0009_reviews
+Revision ID: 0006_reviews
 Revises: 0005_public_runs
 Created: 2026-12-01 20:15:00
 """
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009_reviews'
+revision = '0006_reviews'
 down_revision = '0005_public_runs'
 branch_labels = None
 depends_on = None

@@ -5,8 +5,8 @@ and file), snapshots a bounded history of it, and deadline_submission the worker
 claim per attempt and challenge on submitting the drafts when time runs out. Assessments
 get ``counting`` ("last", as every assessment counted until now, or "best").
 
-Revision ID: 0007_drafts
-Revises: 0010_teams_audit
+Revision ID: 0009_drafts
+Revises: 0008_teams_audit
 Created: 2026-12-01 20:10:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007_drafts'
-down_revision = '0010_teams_audit'
+revision = '0009_drafts'
+down_revision = '0008_teams_audit'
 branch_labels = None
 depends_on = None
 

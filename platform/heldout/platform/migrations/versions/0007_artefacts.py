@@ -4,8 +4,8 @@ An executed notebook, a deployment's probe table, a sql query's result shapes: s
 content-addressed in the blob store, listed here by name, sha256 and size. Evaluations
 graded before this revision kept none, so they get an empty list.
 
-Revision ID: 0006_artefacts
-Revises: 0009_reviews
+Revision ID: 0007_artefacts
+Revises: 0006_reviews
 Created: 2026-12-01 22:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_artefacts'
-down_revision = '0009_reviews'
+revision = '0007_artefacts'
+down_revision = '0006_reviews'
 branch_labels = None
 depends_on = None
 

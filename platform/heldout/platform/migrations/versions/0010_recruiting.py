@@ -4,16 +4,16 @@ over, the last e-mail failure and how often a new link replaced the old one
 Invites made before this revision get ``sent_at`` = ``created_at`` (their only link was
 handed over when they were created) and no resends.
 
-Revision ID: 0008_recruiting
-Revises: 0007_drafts
+Revision ID: 0010_recruiting
+Revises: 0009_drafts
 Created: 2026-12-01 20:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_recruiting'
-down_revision = '0007_drafts'
+revision = '0010_recruiting'
+down_revision = '0009_drafts'
 branch_labels = None
 depends_on = None
 

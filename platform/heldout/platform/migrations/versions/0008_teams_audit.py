@@ -3,8 +3,8 @@
 Everything that existed before joins one default team (slug ``default``): every account
 becomes a member and every assessment belongs to it, so staff keep seeing what they saw.
 
-Revision ID: 0010_teams_audit
-Revises: 0006_artefacts
+Revision ID: 0008_teams_audit
+Revises: 0007_artefacts
 Created: 2026-12-01 20:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_teams_audit'
-down_revision = '0006_artefacts'
+revision = '0008_teams_audit'
+down_revision = '0007_artefacts'
 branch_labels = None
 depends_on = None
 
