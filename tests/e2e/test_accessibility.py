@@ -28,14 +28,25 @@ from sqlalchemy import select
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
+from heldout.platform.models import (
+    Attempt,
+    EvaluationRecord,
+    PublicRun,
+    Submission,
+    User,
+    WebhookDelivery,
+    utcnow,
+)
 from heldout.platform.services import (
+    access,
     accounts,
     assessments,
     attempts,
+    audit,
     catalogue,
     invites,
     reviews,
+    webhooks,
 )
 from tests.e2e.axe_check import Violation, report, serious_violations
 from tests.e2e.live_server import REPO, SHOTS, SLUG, serving, site_settings
@@ -125,6 +136,9 @@ PAGES: dict[str, Visit] = {
     "admin.teams": Visit("admin"),
     "admin.audit_log": Visit("admin"),
     "admin.system_health": Visit("admin"),
+    "webhooks.endpoints": Visit("admin"),
+    "webhooks.endpoint": Visit("admin", lambda s: {"endpoint_id": s.ids["webhook"]},
+                               ("", "?status=failed")),
     "candidate.welcome": Visit("candidate"),       # reached from the link, before Start
     "candidate.overview": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "candidate.workspace": Visit("candidate", _own),
@@ -237,8 +251,28 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(
             levels=levels, notes="Sound validation; <b>explains</b> the threshold.",
             recommendation="yes", submit=True), now=utcnow())
+        ids["webhook"] = _webhook_log(people["admin"])
         db.engine.dispose()
     return ids
+
+
+def _webhook_log(admin: User) -> int:
+    """An endpoint of the default team with a delivered, a failed and a waiting delivery."""
+    team = access.default_team()
+    assert team is not None
+    endpoint = webhooks.create_endpoint(webhooks.EndpointInput(
+        team.id, "https://ats.example.com/hooks/heldout", ["attempt.started", "review.submitted"],
+        "Applicant tracking"), actor=admin, origin=audit.NO_ORIGIN).endpoint
+    at = utcnow() - timedelta(hours=1)
+    for status, code, error in (("delivered", 200, ""), ("failed", 500, "the endpoint answered 500"),
+                                ("pending", None, "ConnectTimeoutError: timed out")):
+        db.session.add(WebhookDelivery(
+            endpoint_id=endpoint.id, event="attempt.started", status=status, tries=1,
+            body='{"event":"attempt.started","data":{"attempt":{"id":1}}}',
+            response_status=code, response_body="ok" if code == 200 else "", error=error,
+            duration_ms=42, created_at=at, last_try_at=at, next_try_at=at + timedelta(hours=2)))
+    db.session.commit()
+    return endpoint.id
 
 
 def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:

@@ -60,6 +60,8 @@ from heldout.platform.models import (
     Team,
     TeamMember,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
     utcnow,
 )
 from heldout.platform.services import api_tokens, assessments, catalogue, invites
@@ -144,6 +146,15 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("admin.assessment_team", "POST"): ADMIN,
     ("admin.audit_log", "GET"): ADMIN,
     ("admin.system_health", "GET"): ADMIN,
+    ("webhooks.endpoints", "GET"): ADMIN,
+    ("webhooks.endpoint_create", "POST"): ADMIN,
+    ("webhooks.endpoint", "GET"): ADMIN,
+    ("webhooks.endpoint_update", "POST"): ADMIN,
+    ("webhooks.endpoint_active", "POST"): ADMIN,
+    ("webhooks.endpoint_secret", "POST"): ADMIN,
+    ("webhooks.endpoint_test", "POST"): ADMIN,
+    ("webhooks.endpoint_delete", "POST"): ADMIN,
+    ("webhooks.redeliver", "POST"): ADMIN,
     # candidates: the invitation, then the attempt's own pages
     ("candidate.landing", "GET"): INVITE,
     ("candidate.start_from_link", "POST"): INVITE,
@@ -288,7 +299,13 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                                 status="queued")
         run = PublicRun(attempt_id=attempt.id, challenge_id=challenge_id, challenge_slug=slug,
                         challenge_version=version, status="queued")
-        db.session.add_all([submission, run])
+        hook = WebhookEndpoint(team_id=team_id, url="http://127.0.0.1:9/hook", events=["ping"],
+                               secret="whsec_matrix", active=True)
+        db.session.add_all([submission, run, hook])
+        db.session.flush()
+        delivery = WebhookDelivery(endpoint_id=hook.id, event="ping", body="{}",
+                                   status="failed", tries=1)
+        db.session.add(delivery)
         db.session.commit()
         headers, token_id = {}, 0
         for visitor, (who, scope) in TOKENS.items():
@@ -302,7 +319,8 @@ def build_world(tmp_path: Path, challenges_dir: Path,
         int_values = {"assessment_id": assessment_id, "attempt_id": attempt.id,
                       "submission_id": submission.id, "run_id": run.id,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id,
-                      "token_id": token_id}
+                      "token_id": token_id, "endpoint_id": hook.id,
+                      "delivery_id": delivery.id}
     values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
                               "name": "train.csv", "token": tokens[2],
                               "filename": "heldout.css", "sha256": "0" * 64,

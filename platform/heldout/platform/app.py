@@ -17,7 +17,17 @@ from heldout.platform.config import install_secret_key, load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import catalogue
-from heldout.platform.views import account, admin, api, auth, candidate, internal, review, staff
+from heldout.platform.views import (
+    account,
+    admin,
+    api,
+    auth,
+    candidate,
+    internal,
+    review,
+    staff,
+    webhooks,
+)
 from heldout.platform.views.common import IdConverter
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -49,8 +59,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_login(login_manager)
     app.url_map.converters["int"] = IdConverter
-    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, account.bp,
-                      internal.bp):
+    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, webhooks.bp,
+                      account.bp, internal.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     http.init_app(app)

@@ -24,7 +24,7 @@ from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
 from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import blob_store
-from heldout.platform.services import drafts, grading, jobs, public_runs, recovery
+from heldout.platform.services import drafts, grading, jobs, public_runs, recovery, webhooks
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.jobs import LeasedJob
 
@@ -134,12 +134,30 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
     as_deadline_job: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(minute="*"), name=DEADLINE_TASK_NAME)
 
+    as_delivery: Callable[[Callable[[int], None]], TaskWrapper] = huey.task(
+        name=webhooks.QUEUE_KIND)
+
+    @as_delivery
+    def deliver_webhook(delivery_id: int) -> None:
+        # Sent from the worker only: a receiver that hangs holds this task, never a page.
+        with retried_while_database_unavailable(f"webhook delivery {delivery_id}"), \
+                app_context():
+            outcome = webhooks.deliver(delivery_id, now=utcnow())
+        log.info("webhook delivery %s: %s %s", delivery_id, outcome.status, outcome.detail)
+        if outcome.retry_in is not None:
+            # Lost if the queue is down; the watchdog queues it again once it is due.
+            queue.enqueue(webhooks.QUEUE_KIND, delivery_id, delay=outcome.retry_in)
+
     @as_periodic
     def watchdog() -> None:
         with app_context():
             tries = int(current_app.config["HELDOUT_GRADING_TRIES"])
             for kind in JOBS:
                 recovery.recover(kind, queue, now=utcnow(), tries_allowed=tries)
+            webhooks.requeue_due(queue.waiting(webhooks.QUEUE_KIND),
+                                 lambda delivery_id: queue.enqueue(webhooks.QUEUE_KIND,
+                                                                   delivery_id),
+                                 now=utcnow())
 
     @as_deadline_job
     def submit_at_deadline() -> None:
@@ -152,5 +170,5 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
             log.info("deadline: attempt %s challenge %s: submission %s %s", outcome.attempt_id,
                      outcome.challenge_id, outcome.submission_id, outcome.note)
 
-    return Tasks(huey, {kind.kind: job_task(kind) for kind in JOBS}, watchdog,
-                 submit_at_deadline)
+    return Tasks(huey, {**{kind.kind: job_task(kind) for kind in JOBS},
+                        webhooks.QUEUE_KIND: deliver_webhook}, watchdog, submit_at_deadline)

@@ -134,6 +134,15 @@ def same_team(assessment: Assessment) -> ColumnElement[bool]:
     return or_(*in_default)
 
 
+def team_id_of(assessment: Assessment) -> int | None:
+    """The team whose work ``assessment`` is: its own, or the default team's when it names
+    none (None only if there is no default team)."""
+    if assessment.team_id is not None:
+        return assessment.team_id
+    default = default_team()
+    return None if default is None else default.id
+
+
 def require_assessment_access(viewer: StaffViewer, assessment: Assessment) -> Assessment:
     """``assessment`` if ``viewer`` may see it; otherwise it does not exist for them."""
     if not can_see(viewer, assessment):

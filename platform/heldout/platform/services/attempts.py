@@ -24,6 +24,7 @@ from heldout.platform.models import (
     Submission,
     new_variant_seed,
 )
+from heldout.platform.services import webhooks
 from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,14 @@ def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
                       deadline=now + timedelta(minutes=minutes),
                       variant_seed=new_variant_seed())
     invite.started_at = now
+    first_open = invite.opened_at is None
     invite.opened_at = invite.opened_at or now
     db.session.add(attempt)
     try:
+        db.session.flush()
+        if first_open:
+            webhooks.invite_opened(invite, now=now)
+        webhooks.attempt_started(attempt, now=now)
         db.session.commit()
     except IntegrityError:
         # A double click started it in a parallel request: that attempt is the one.
@@ -88,11 +94,16 @@ def get_attempt(public_id: str) -> Attempt:
     return attempt
 
 
-def _close(attempt: Attempt, *, at: datetime, reason: str) -> None:
+def close_attempt(attempt: Attempt, *, at: datetime, reason: str) -> None:
+    """End an attempt (``reason``: "candidate" or "deadline"), in the caller's transaction."""
     attempt.finished_at = at
     attempt.finish_reason = reason
-    invite = attempt.invite
-    invite.finished_at = at
+    attempt.invite.finished_at = at
+    webhooks.attempt_completed(attempt, now=at)
+
+
+def _close(attempt: Attempt, *, at: datetime, reason: str) -> None:
+    close_attempt(attempt, at=at, reason=reason)
     db.session.commit()
 
 

@@ -38,6 +38,14 @@ ACTIONS: dict[str, str] = {
     "api_token.create": "created an API token",
     "api_token.revoke": "revoked an API token",
     "api.call": "called the API",
+    "webhook.create": "registered a webhook endpoint",
+    "webhook.update": "changed a webhook endpoint",
+    "webhook.enable": "switched a webhook endpoint on",
+    "webhook.disable": "switched a webhook endpoint off",
+    "webhook.secret": "made a new webhook secret",
+    "webhook.delete": "removed a webhook endpoint",
+    "webhook.test": "sent a test event to a webhook endpoint",
+    "webhook.redeliver": "sent a webhook delivery again",
 }
 
 

@@ -25,7 +25,7 @@ from heldout.platform.models import (
     DraftSnapshot,
     Submission,
 )
-from heldout.platform.services.attempts import assessment_challenge, open_attempt
+from heldout.platform.services.attempts import assessment_challenge, close_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.jobs import Queue
 from heldout.platform.services.submissions import (
@@ -271,9 +271,7 @@ def close_overdue_attempts(now: datetime) -> int:
     overdue = list(db.session.scalars(select(Attempt).where(
         Attempt.finished_at.is_(None), Attempt.deadline <= now)))
     for attempt in overdue:
-        attempt.finished_at = attempt.deadline
-        attempt.finish_reason = "deadline"
-        attempt.invite.finished_at = attempt.deadline
+        close_attempt(attempt, at=attempt.deadline, reason="deadline")
     db.session.commit()
     return len(overdue)
 

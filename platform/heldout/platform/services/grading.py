@@ -15,7 +15,7 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, SubmissionFile, utcnow
 from heldout.platform.remote_files import FilesUnavailable
-from heldout.platform.services import jobs
+from heldout.platform.services import jobs, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ class SubmissionJob(jobs.LeasedJob[Submission]):
         evaluation.artefacts = kept
         evaluation.created_at = now
         db.session.add(evaluation)
+        if result.status == "graded":
+            webhooks.evaluation_graded(row, score=result.score, max_score=result.max_score,
+                                       now=now)
 
 
 SUBMISSIONS = SubmissionJob()

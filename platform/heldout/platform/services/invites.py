@@ -22,7 +22,7 @@ from heldout.platform.errors import (
 )
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Attempt, Invite
-from heldout.platform.services import mail
+from heldout.platform.services import mail, webhooks
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.candidates import table_results, table_submissions
@@ -368,6 +368,7 @@ def mark_opened(invite: Invite, *, now: datetime) -> None:
     """Record the first time the landing page was seen (once; later visits write nothing)."""
     if invite.opened_at is None:
         invite.opened_at = now
+        webhooks.invite_opened(invite, now=now)
         db.session.commit()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from heldout.platform.errors import Forbidden, InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Review, User
+from heldout.platform.services import webhooks
 from heldout.platform.services.access import StaffViewer
 
 LEVELS = (1, 2, 3, 4)
@@ -191,6 +192,8 @@ def save_review(attempt_id: int, reviewer: User, data: ReviewInput, *, now: date
     review.updated_at = now
     if data.submit:
         review.submitted_at = now
+        db.session.flush()
+        webhooks.review_submitted(review, attempt=attempt, reviewer=reviewer, now=now)
     db.session.commit()
     return review
 
