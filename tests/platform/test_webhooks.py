@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -391,3 +392,18 @@ def test_the_watchdog_queues_again_what_the_queue_lost(
         assert webhooks.requeue_due({delivery_id}, queued.append, now=utcnow()) == 0
         assert webhooks.requeue_due(set(), queued.append, now=utcnow()) == 1
         assert queued == [delivery_id]
+
+
+def test_the_readmes_verification_snippet_accepts_a_real_signature_and_refuses_others() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(r"## Webhooks.*?```python\n(.*?)```", readme, re.S)
+    assert found, "README.md has a Python verification snippet under ## Webhooks"
+    namespace: dict[str, Any] = {}
+    exec(found.group(1), namespace)  # the project's own documentation, run as written
+    verified = namespace["verified"]
+    body = b'{"event":"ping"}'
+    header = webhooks.sign("whsec_readme", body, int(time.time()))
+    assert verified("whsec_readme", body, header)
+    assert not verified("whsec_other", body, header)
+    assert not verified("whsec_readme", body + b"x", header)
+    assert not verified("whsec_readme", body, webhooks.sign("whsec_readme", body, 1_000_000))

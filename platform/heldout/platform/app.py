@@ -17,6 +17,7 @@ from heldout.platform.config import install_secret_key, load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import catalogue
+from heldout.platform.services import webhooks as webhooks_service
 from heldout.platform.views import (
     account,
     admin,
@@ -45,6 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     app.extensions[EXTENSION_KEY] = JobQueue(app.config["HELDOUT_QUEUE_URL"], app.app_context)
+    # Webhook deliveries are queued once the transaction that wrote them commits.
+    app.extensions[webhooks_service.ENQUEUE_KEY] = app.extensions[EXTENSION_KEY].enqueue
     # A worker on another host (HELDOUT_FILES_URL) fetches files from the web app; no
     # connection is opened here.
     files = remote_files.make_client(app.config)

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from flask import has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -81,6 +81,8 @@ STATUSES = ("pending", "sending", "delivered", "failed")
 API = "/api/v1"
 PAGE_SIZE = 50
 
+# Where the app keeps how to queue a job (``JobQueue.enqueue``), set by ``create_app``.
+ENQUEUE_KEY = "heldout.webhooks.enqueue"
 # The deliveries a session has written, by id, to queue once its transaction commits.
 _WRITTEN = "heldout.webhook_deliveries"
 
@@ -429,15 +431,12 @@ def _queue_written(session: Session) -> None:
     written = session.info.pop(_WRITTEN, None)
     if not written or not has_app_context():
         return
-    from heldout.platform.queue import get_queue
-
-    try:
-        queue = get_queue()
-    except KeyError:  # an app without a queue: the watchdog of one that has will send them
+    enqueue = current_app.extensions.get(ENQUEUE_KEY)
+    if enqueue is None:  # an app without a queue: the watchdog of one that has sends them
         return
     for delivery_id in written:
         try:
-            queue.enqueue(QUEUE_KIND, delivery_id)
+            enqueue(QUEUE_KIND, delivery_id)
         except Exception as exc:  # the queue is away: the watchdog queues it again
             log.warning("webhook delivery %s not queued (%s); the watchdog will", delivery_id,
                         exc)
