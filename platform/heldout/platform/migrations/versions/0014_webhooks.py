@@ -1,6 +1,6 @@
 """webhooks: teams' event receivers and the log of every delivery to them
 
-Revision ID: 0019_webhooks
+Revision ID: 0014_webhooks
 Revises: 0013_api_tokens
 Created: 2026-12-05 22:00:00
 """
@@ -8,7 +8,7 @@ Created: 2026-12-05 22:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019_webhooks'
+revision = '0014_webhooks'
 down_revision = '0013_api_tokens'
 branch_labels = None
 depends_on = None
