@@ -155,6 +155,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("webhooks.endpoint_test", "POST"): ADMIN,
     ("webhooks.endpoint_delete", "POST"): ADMIN,
     ("webhooks.redeliver", "POST"): ADMIN,
+    ("stewardship.candidate_data", "GET"): ADMIN,
+    ("stewardship.candidate_find", "POST"): ADMIN,
+    ("stewardship.candidate_export", "POST"): ADMIN,
+    ("stewardship.candidate_erase", "POST"): ADMIN,
     # candidates: the invitation, then the attempt's own pages
     ("candidate.landing", "GET"): INVITE,
     ("candidate.start_from_link", "POST"): INVITE,

@@ -27,6 +27,7 @@ from heldout.platform.views import (
     internal,
     review,
     staff,
+    stewardship,
     webhooks,
 )
 from heldout.platform.views.common import IdConverter
@@ -63,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_login(login_manager)
     app.url_map.converters["int"] = IdConverter
     for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, webhooks.bp,
-                      account.bp, internal.bp):
+                      stewardship.bp, account.bp, internal.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     http.init_app(app)

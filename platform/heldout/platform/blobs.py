@@ -78,6 +78,16 @@ class BlobStore:
             raise BlobMissing(f"blob {digest} in {self.root} does not match its hash")
         return data
 
+    def remove(self, digest: str) -> bool:
+        """Delete the blob under ``digest`` (an erasure); False if it was not there. The
+        caller makes sure no row names it any more."""
+        try:
+            self.path(digest).unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(self.path(digest).parent)
+        return True
+
 
 def _raise_if_full(exc: OSError, root: Path) -> None:
     """A full disk or quota becomes ``StorageFull``, said plainly to the user."""

@@ -46,6 +46,8 @@ ACTIONS: dict[str, str] = {
     "webhook.delete": "removed a webhook endpoint",
     "webhook.test": "sent a test event to a webhook endpoint",
     "webhook.redeliver": "sent a webhook delivery again",
+    "candidate.export": "exported a candidate's data",
+    "candidate.erase": "erased a candidate's data",
 }
 
 
