@@ -476,7 +476,10 @@ AFTER_A_POST = ("candidate.start without consent", "admin.user_new (password sho
                 "staff.invite_create (link shown once)", "staff.invite_bulk_preview",
                 "staff.invite_bulk_create (links handed over)",
                 "staff.assessment_new with an error", "review.save_review with an error",
-                "account.token_create with an error", "account.token_create (token shown once)")
+                "account.token_create with an error", "account.token_create (token shown once)",
+                "webhooks.endpoint_create (secret shown once)",
+                "stewardship.candidate_find (what is held)",
+                "stewardship.candidate_erase unconfirmed")
 BULK_CSV = "name,email\nBea Bulk,bea.bulk@example.org\nNo Mail,\nCal Bulk,cal@example.org\n"
 
 
@@ -484,6 +487,21 @@ def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
                         check_shown: Callable[[Page, str], None]) -> None:
     """The pages only a POST shows: each reached by filling its form as a person would."""
     admin = page_of("admin")
+    admin.goto(_url(site, "webhooks.endpoints", {}))
+    admin.fill("#url", "https://ats.example.com/hooks/new")
+    admin.get_by_label("attempt.completed", exact=False).check()
+    admin.get_by_role("button", name="Register endpoint").click()
+    admin.wait_for_selector("#webhook-secret")
+    check_shown(admin, "webhooks.endpoint_create (secret shown once)")
+    admin.goto(_url(site, "stewardship.candidate_data", {}))
+    admin.fill("#email", "ana@example.org")
+    admin.get_by_role("button", name="Find").click()
+    admin.wait_for_selector("#held-title")
+    check_shown(admin, "stewardship.candidate_find (what is held)")
+    admin.fill("#confirm", "someone.else@example.org")
+    admin.get_by_role("button", name="Erase for good").click()
+    admin.wait_for_selector(".field-error")
+    check_shown(admin, "stewardship.candidate_erase unconfirmed")
     admin.goto(_url(site, "admin.user_new", {}))
     admin.eval_on_selector("main form", "f => { f.noValidate = true; }")
     admin.click("main form button[type=submit]")
