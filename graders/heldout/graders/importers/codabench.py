@@ -506,7 +506,7 @@ def codabench_drafts(zip_path: Path, work: Path, options: Options) -> list[Draft
         raise ImportRefused(f"{unpacked.shown}: --slug names one challenge, but the bundle has "
                             f"{len(competition.tasks)} tasks")
     base = options.slug or slugify(competition.title)
-    drafts = []
+    drafts: list[Draft] = []
     for number, task in enumerate(competition.tasks):
         slug = base if not several else f"{base[:50]}-{slugify(task.name, fallback=str(number))}"[:64]
         while any(d.slug == slug for d in drafts):
