@@ -298,15 +298,54 @@ def test_v1_bundle_with_inner_zips(cli: CliRunner, tmp_path: Path, challenges: P
     assert [c.name for c in bundle.solutions] == ["starter"]
 
 
+def result_submission_files() -> dict[str, bytes]:
+    """A v2 bundle whose solution is a result submission: predictions, no program."""
+    files = {k: v for k, v in v2_files().items() if not k.startswith(("solution/", "starting_kit/"))}
+    files["competition.yaml"] = V2_YAML.replace(b"    starting_kit: starting_kit/\n", b"")
+    test = _rows(2, 80)
+    # Right on 70 of the 80 rows: an AUC well above a constant's.
+    guesses = [(r[0], r[3] if i % 8 else 1 - r[3]) for i, r in enumerate(test)]
+    files["solution/predictions.csv"] = _csv("id,y", guesses)
+    return files
+
+
+def test_result_submission_becomes_a_program(cli: CliRunner, tmp_path: Path,
+                                             challenges: Path) -> None:
+    path = write_zip(tmp_path / "r.zip", result_submission_files())
+    assert created(run_import(cli, "codabench", path, challenges, "--slug", "results")) == ["results"]
+    bundle = load_bundle(challenges / "results")
+    assert bundle.submission.entrypoint == "solution.py"
+    case = challenges / "results/solutions/reference"
+    assert sorted(p.name for p in case.iterdir()) == ["predictions.csv", "solution.py"]
+    assert not (challenges / "results/starter").exists()
+
+
+def test_prediction_column_option(cli: CliRunner, tmp_path: Path, challenges: Path) -> None:
+    path = write_zip(tmp_path / "b.zip", v2_files())
+    refused(run_import(cli, "codabench", path, challenges, "--prediction-column", "id"),
+            "--prediction-column", "'id'")
+    created(run_import(cli, "codabench", path, challenges, "--prediction-column", "score"))
+    grading: Any = load_bundle(challenges / "tiny-binary-competition").grading
+    assert (grading.prediction_column, grading.label_column) == ("score", "y")
+
+
 @pytest.mark.docker
 def test_imported_bundles_pass_challenges_check(cli: CliRunner, tmp_path: Path, challenges: Path,
                                                 sandbox_image: str) -> None:
     created(run_import(cli, "codabench", write_zip(tmp_path / "v2.zip", v2_files()), challenges))
     created(run_import(cli, "codabench", write_zip(tmp_path / "v1.zip", v1_files()), challenges))
+    created(run_import(cli, "codabench", write_zip(tmp_path / "r.zip", result_submission_files()),
+                       challenges, "--slug", "results"))
     created(run_import(cli, "nbgrader", write_notebook(tmp_path / "stats.ipynb"), challenges))
     result = cli.invoke(main, ["challenges", "check", "--challenges-dir", str(challenges)])
     assert result.exit_code == 0, result.output
-    assert "5 of 5 ok" in result.stdout
+    assert "6 of 6 ok" in result.stdout
+    scores = {tuple(line.split()[:2]): float(line.split()[3]) for line in result.stdout.splitlines()
+              if line.split()[:1] != ["challenge"] and len(line.split()) > 4}
+    assert scores[("tiny-binary-competition", "reference")] == 100
+    assert scores[("tiny-binary-competition", "starter")] == 0  # a constant: the baseline
+    assert scores[("stats", "reference")] == 100 and scores[("stats", "starter")] == 0
+    assert 1 <= scores[("results", "reference")] < 100
 
 
 # What the CodaBench importer refuses
@@ -493,6 +532,8 @@ def write_notebook(path: Path, *extra: Any) -> Path:
                       grade_id="test_variance", grade=True, locked=True, points=3),
         nbgrader_cell("markdown", "Explain variance in one sentence.", grade_id="why",
                       grade=True, solution=True, points=1),
+        # A cell nbgrader's toolbar touched but did not mark: plain, whatever its metadata.
+        nbgrader_cell("code", "print('done')", grade=False, solution=False, locked=False),
         *extra,
     ]
     for index, cell in enumerate(notebook.cells):
@@ -528,7 +569,7 @@ def test_nbgrader_refusals(cli: CliRunner, tmp_path: Path, challenges: Path) -> 
     refused(run_import(cli, "nbgrader", broken, challenges), "broken.ipynb", "not a valid notebook")
     unbalanced = write_notebook(tmp_path / "open.ipynb", nbgrader_cell(
         "code", "### BEGIN SOLUTION\nx = 1", grade_id="open", solution=True))
-    refused(run_import(cli, "nbgrader", unbalanced, challenges), "open.ipynb", "cell 7", "END")
+    refused(run_import(cli, "nbgrader", unbalanced, challenges), "open.ipynb", "cell 8", "END")
     twice = write_notebook(tmp_path / "twice.ipynb", nbgrader_cell(
         "code", "x = 1", grade_id="mean", solution=True))
     refused(run_import(cli, "nbgrader", twice, challenges), "twice.ipynb", "'mean'")

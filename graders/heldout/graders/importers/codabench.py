@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import re
 import shutil
 from collections.abc import Mapping, Sequence
@@ -175,9 +176,10 @@ def parse_competition(text: str) -> Competition:
         for page in doc.get("pages") or []:
             if isinstance(page, Mapping) and (ref := _reference(page.get("file"))):
                 competition.pages.append((_text(page.get("title")), ref))
-    elif (isinstance(phases, Mapping | list) and phases
-          and all(isinstance(p, Mapping) and "reference_data" in p
-                  for p in (phases.values() if isinstance(phases, Mapping) else phases))):
+    elif ((isinstance(phases, Mapping) and phases
+           and all(isinstance(p, Mapping) for p in phases.values()))
+          or (isinstance(phases, list) and phases
+              and all(isinstance(p, Mapping) and "reference_data" in p for p in phases))):
         competition.tasks = _parse_v1(phases)
         competition.columns = _v1_columns(doc)
         pages = doc.get("html")
@@ -321,16 +323,35 @@ def _top_programs(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*.py") if p.is_file())
 
 
+RESULT_PROGRAM = """\
+\"\"\"A result submission imported from a CodaBench bundle: it writes the predictions it shipped.\"\"\"
+import os
+import shutil
+
+here = os.path.dirname(os.path.abspath(__file__))
+shutil.copyfile(os.path.join(here, {file}),
+                os.path.join(os.environ["HELDOUT_OUTPUT"], "predictions.csv"))
+"""
+
+
+def _result_file(folder: Path, where: str, id_name: str, prediction_name: str) -> Path:
+    """The predictions file of a result-only solution (no program): one CSV with the columns."""
+    tables = [p for p in sorted(folder.rglob("*.csv")) if p.is_file() and not p.is_symlink()]
+    if len(tables) == 1:
+        with tables[0].open(encoding="utf-8", errors="replace", newline="") as handle:
+            header = [name.strip() for name in next(csv.reader(handle), [])]
+        if id_name in header and prediction_name in header:
+            return tables[0]
+    raise ImportRefused(f"competition.yaml: {where}: neither a .py program nor one CSV of "
+                        f"predictions with the columns {id_name!r} and {prediction_name!r}")
+
+
 def _entrypoint(kit: Path | None, solutions: Sequence[tuple[str, Path]], where: str) -> str:
     folders = [programs for programs in
                ([_top_programs(kit)] if kit else []) + [_top_programs(p) for _, p in solutions]
                if programs]
-    if not folders and kit is None and not solutions:
-        return ENTRYPOINT_NAMES[0]  # nothing to go by: the usual name
     if not folders:
-        raise ImportRefused(f"competition.yaml: {where}: neither the starting kit nor a solution "
-                            "holds a .py program (heldout runs `python <file>`; result-only "
-                            "submissions are not imported)")
+        return ENTRYPOINT_NAMES[0]  # only result submissions: their program gets the usual name
     common = sorted(set(folders[0]).intersection(*folders[1:]))
     if not common:
         raise ImportRefused(f"competition.yaml: {where}: the starting kit and the solutions share "
@@ -362,6 +383,7 @@ class Options:
     metric: str | None = None
     id_column: str | None = None
     label_column: str | None = None
+    prediction_column: str | None = None
     slug: str | None = None
 
 
@@ -417,6 +439,9 @@ def _task_draft(unpacked: Unpacked, competition: Competition, task: TaskSpec, sl
     labels_shown = f"{reference_shown}/{labels_path.relative_to(reference).as_posix()}"
     id_name, label_name = _columns(labels_path, labels_shown, options.id_column,
                                    options.label_column)
+    prediction_name = options.prediction_column or label_name
+    if prediction_name == id_name:
+        raise ImportRefused(f"--prediction-column: {prediction_name!r} is the id column")
     try:
         labels = read_labels(labels_path, id_column=id_name, label_column=label_name)
     except GraderError as exc:
@@ -436,9 +461,13 @@ def _task_draft(unpacked: Unpacked, competition: Competition, task: TaskSpec, sl
     kit = (unpacked.folder(task.starting_kit, f"{task.where}.starting_kit")[0]
            if task.starting_kit else None)
     solutions = [(where, unpacked.folder(ref, f"{where}.path")[0]) for where, ref in task.solutions]
-    entrypoint = _entrypoint(kit, solutions, task.where)
+    results = {where: _result_file(folder, where, id_name, prediction_name)
+               for where, folder in solutions if not _top_programs(folder)}
+    programs = [(where, folder) for where, folder in solutions if where not in results]
+    entrypoint = _entrypoint(kit, programs, task.where)
     allowed, max_files, max_bytes = _allowed(entrypoint, [f for f in [kit] if f]
-                                             + [p for _, p in solutions])
+                                             + [p for _, p in programs]
+                                             + [p.parent for p in results.values()])
 
     public_names: list[str] = []
     for shown, path in public.items():
@@ -458,7 +487,13 @@ def _task_draft(unpacked: Unpacked, competition: Competition, task: TaskSpec, sl
             "`heldout challenges check`)", same_as_starter=True)
     for number, (where, folder) in enumerate(solutions):
         name = "reference" if number == 0 else f"solution-{number + 1}"
-        draft.add_tree(f"solutions/{name}", folder)
+        if where in results:  # a result submission: a program that writes its predictions
+            kept = results[where].relative_to(folder).as_posix()
+            draft.files[f"solutions/{name}/{kept}"] = results[where]
+            draft.files[f"solutions/{name}/{entrypoint}"] = RESULT_PROGRAM.format(
+                file=json.dumps(kept)).encode()
+        else:
+            draft.add_tree(f"solutions/{name}", folder)
         cases[f"solutions.{name}"] = solution_table(
             1, 100, f"the bundle's {where} (it must beat a constant prediction; tighten the "
             "range after `heldout challenges check`)")
@@ -478,7 +513,7 @@ def _task_draft(unpacked: Unpacked, competition: Competition, task: TaskSpec, sl
         else:
             draft.notes.append(f"{slug}: page {ref!r} is missing from {unpacked.shown}; skipped")
     draft.files[STATEMENT_NAME] = _statement(
-        competition, task, pages, entrypoint, public_names, id_name, label_name, metric,
+        competition, task, pages, entrypoint, public_names, id_name, prediction_name, metric,
         baseline, target, several).encode()
     summary = (competition.description.split("\n")[0][:200]
                or f"Imported from the CodaBench competition {competition.title}.")
@@ -491,7 +526,7 @@ def _task_draft(unpacked: Unpacked, competition: Competition, task: TaskSpec, sl
                         "max_files": max_files},
          "limits": {"wall_seconds": wall, "memory_mb": MEMORY_MB, "cpus": 1},
          "grading": {"metric": metric.name, "baseline": baseline, "target": target,
-                     "id_column": id_name, "prediction_column": label_name,
+                     "id_column": id_name, "prediction_column": prediction_name,
                      "label_column": label_name, "labels": labels_path.name},
          **cases}).encode()
     return draft

@@ -110,6 +110,11 @@ def nbgrader_draft(path: Path, *, slug: str | None = None, data_files: Sequence[
         if not isinstance(meta, dict):
             raise ImportRefused(f"{where}: nbgrader metadata is not a mapping")
         grade_id = meta.get("grade_id")
+        flags = [bool(meta.get(key)) for key in ("solution", "grade", "locked", "task")]
+        if not grade_id and not any(flags):  # a plain cell nbgrader's toolbar touched
+            for cell in (release, solved):
+                del cell.metadata["nbgrader"]
+            continue
         if not isinstance(grade_id, str) or not grade_id.strip():
             raise ImportRefused(f"{where}: nbgrader metadata without a grade_id")
         if grade_id in seen_ids:

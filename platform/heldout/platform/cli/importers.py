@@ -49,8 +49,11 @@ def import_group() -> None:
 @click.option("--id-column", default=None, help="The labels' id column (default: the first).")
 @click.option("--label-column", default=None,
               help="The labels' column (default: the one beside the id column).")
+@click.option("--prediction-column", default=None,
+              help="The predictions' column the programs write (default: the label column).")
 def codabench_command(bundle: Path, challenges_dir: Path | None, as_json: bool, slug: str | None,
-                      metric: str | None, id_column: str | None, label_column: str | None) -> None:
+                      metric: str | None, id_column: str | None, label_column: str | None,
+                      prediction_column: str | None) -> None:
     """One model_training challenge per task (competition.yaml v2) or phase (v1).
 
     Input data become public/, the reference labels hidden/, the starting kit starter/
@@ -58,7 +61,8 @@ def codabench_command(bundle: Path, challenges_dir: Path | None, as_json: bool, 
     (same bytes) or labels (same column) also sit in its public data.
     """
     target = challenges_dir or default_challenges_dir()
-    options = Options(metric=metric, id_column=id_column, label_column=label_column, slug=slug)
+    options = Options(metric=metric, id_column=id_column, label_column=label_column,
+                      prediction_column=prediction_column, slug=slug)
     try:
         report = import_codabench(bundle, target, options)
     except ImportRefused as exc:
