@@ -502,6 +502,30 @@ def test_a_bundle_that_fails_validation_leaves_nothing(cli: CliRunner, tmp_path:
     nothing_written(challenges)
 
 
+def test_a_later_bundle_failing_validation_takes_the_earlier_ones_with_it(
+        cli: CliRunner, tmp_path: Path, challenges: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All or nothing: the first task's bundle validates, the second's doesn't (here the
+    validation is told to fail it, as a bundle the importer got wrong would)."""
+    from heldout.graders import cli as graders_cli
+
+    real = graders_cli.deep_problems
+    monkeypatch.setattr(graders_cli, "deep_problems", lambda bundle: (
+        ["solutions/reference/: not a valid submission"] if "main-task" in bundle.slug
+        else real(bundle)))
+    files = v2_files()
+    files["competition.yaml"] = V2_YAML.replace(b"tasks:\n  - index: 0\n", b"""tasks:
+  - index: 1
+    name: Second task
+    input_data: input_data/
+    reference_data: reference_data/
+    scoring_program: scoring_program/
+  - index: 0
+""")
+    refused(run_import(cli, "codabench", write_zip(tmp_path / "b.zip", files), challenges),
+            "tiny-binary-competition-main-task", "does not validate")
+    nothing_written(challenges)
+
+
 # nbgrader
 
 
