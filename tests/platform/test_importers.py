@@ -389,7 +389,8 @@ def test_unknown_metric_is_named(cli: CliRunner, tmp_path: Path, challenges: Pat
 
 def test_unknown_leaderboard_metric_is_named(cli: CliRunner, tmp_path: Path,
                                              challenges: Path) -> None:
-    files = v2_files(competition_yaml=V2_YAML.replace(b"key: auc", b"key: mcc"))
+    files = v2_files(competition_yaml=V2_YAML.replace(b"title: AUC\n        key: auc",
+                                                      b"title: MCC\n        key: mcc"))
     files["competition.yaml"] = files.pop("competition_yaml")
     result = run_import(cli, "codabench", write_zip(tmp_path / "b.zip", files), challenges)
     refused(result, "competition.yaml", "'mcc'")
@@ -408,6 +409,24 @@ def test_zip_bomb_by_ratio(cli: CliRunner, tmp_path: Path, challenges: Path) -> 
     path = write_zip(tmp_path / "bomb.zip", files)
     assert path.stat().st_size < 200_000
     refused(run_import(cli, "codabench", path, challenges), "bomb.zip", "zip bomb")
+    nothing_written(challenges)
+
+
+def test_leaderboard_title_names_the_metric_when_the_key_does_not(
+        cli: CliRunner, tmp_path: Path, challenges: Path) -> None:
+    files = v2_files(competition_yaml=V2_YAML.replace(b"title: AUC\n        key: auc",
+                                                      b"title: Accuracy\n        key: score"))
+    files["competition.yaml"] = files.pop("competition_yaml")
+    assert b"key: score" in files["competition.yaml"]
+    created(run_import(cli, "codabench", write_zip(tmp_path / "b.zip", files), challenges))
+    grading: Any = load_bundle(challenges / "tiny-binary-competition").grading
+    assert grading.metric == "accuracy"  # the leaderboard ranks by it, not by the code's AUC
+
+
+def test_small_bomb_under_a_megabyte(cli: CliRunner, tmp_path: Path, challenges: Path) -> None:
+    files = v2_files(input_data__zeros_csv=b"0" * 1_000_000)
+    refused(run_import(cli, "codabench", write_zip(tmp_path / "b.zip", files), challenges),
+            "zeros_csv", "zip bomb")
     nothing_written(challenges)
 
 

@@ -12,8 +12,8 @@ from heldout.graders.errors import ImportRefused
 
 MAX_TOTAL_BYTES = 512 * 1024 * 1024  # everything unpacked from one import, nested zips included
 MAX_MEMBERS = 10_000
-MAX_RATIO = 100  # uncompressed / compressed size of one member ...
-RATIO_FLOOR_BYTES = 1024 * 1024  # ... checked for members at least this large
+MAX_RATIO = 200  # uncompressed / compressed size of one member (data compresses far less) ...
+RATIO_FLOOR_BYTES = 64 * 1024  # ... checked for members at least this large
 CHUNK = 1024 * 1024
 
 

@@ -36,7 +36,8 @@ class Competition:
     title: str
     description: str
     pages: list[tuple[str, str]] = field(default_factory=list)  # (title, reference)
-    columns: list[str] = field(default_factory=list)
+    # Leaderboard columns in rank order, each as its names (key, then title or label).
+    columns: list[tuple[str, ...]] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
 
 
@@ -53,17 +54,17 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _v2_columns(doc: Mapping[str, Any]) -> list[str]:
-    columns: list[str] = []
+def _v2_columns(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    columns: list[tuple[str, ...]] = []
     for board in doc.get("leaderboards") or []:
         if isinstance(board, Mapping):
             entries = [c for c in board.get("columns") or [] if isinstance(c, Mapping)]
             entries.sort(key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
-            columns += [_text(c.get("key") or c.get("title")) for c in entries]
+            columns += [(_text(c.get("key")), _text(c.get("title"))) for c in entries]
     return columns
 
 
-def _v1_columns(doc: Mapping[str, Any]) -> list[str]:
+def _v1_columns(doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
     board = doc.get("leaderboard")
     columns = board.get("columns") if isinstance(board, Mapping) else None
     if not isinstance(columns, Mapping):
@@ -71,7 +72,8 @@ def _v1_columns(doc: Mapping[str, Any]) -> list[str]:
     ranked = sorted(columns.items(), key=lambda item: (
         item[1].get("rank", 0) if isinstance(item[1], Mapping)
         and isinstance(item[1].get("rank"), int) else 0))
-    return [_text(key) for key, _ in ranked]
+    return [(_text(key), _text(c.get("label")) if isinstance(c, Mapping) else "")
+            for key, c in ranked]
 
 
 def _parse_v2(doc: Mapping[str, Any]) -> list[TaskSpec]:

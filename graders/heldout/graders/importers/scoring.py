@@ -71,18 +71,22 @@ def _code_metrics(program: Path, shown: str) -> list[Found]:
     return found
 
 
-def _column_metrics(columns: Sequence[str]) -> list[Found]:
+def _column_metrics(columns: Sequence[Sequence[str]]) -> list[Found]:
+    """Each leaderboard column naming a metric: by its key, else its title (``score`` says
+    nothing, but a column keyed ``score`` and titled ``AUC`` does)."""
     found = []
-    for column in columns:
-        key = re.sub(r"[^a-z0-9]+", "_", column.lower()).strip("_")
-        if key in GENERIC_COLUMNS:
+    for names in columns:
+        named = [(name, re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")) for name in names]
+        named = [(name, key) for name, key in named if key not in GENERIC_COLUMNS]
+        if not named:
             continue
-        found.append(Found(column, f"competition.yaml: leaderboard column {column!r}",
+        name, key = next(((n, k) for n, k in named if k in COLUMN_EQUIVALENTS), named[0])
+        found.append(Found(name, f"competition.yaml: leaderboard column {name!r}",
                            COLUMN_EQUIVALENTS.get(key)))
     return found
 
 
-def choose_metric(program: Path | None, program_shown: str, columns: Sequence[str],
+def choose_metric(program: Path | None, program_shown: str, columns: Sequence[Sequence[str]],
                   requested: str | None) -> Metric:
     """The heldout metric for a task: ``requested``, else the leaderboard's first metric
     column, else the one metric the scoring program computes; refused when none matches."""
