@@ -191,6 +191,9 @@ def nbgrader_draft(path: Path, *, slug: str | None = None, data_files: Sequence[
         + (f"the {cells} test cell(s) of the notebook share the other {100 - clean:g}, each worth "
            "its points when it runs without an error. Locked cells you edit or delete are put "
            "back before the run." if cells else "there is no other check."),
+        "",
+        *[f"- test cell `{starter.cells[index].metadata['nbgrader']['grade_id']}`: "
+          f"{points:g} points" for (index, _), points in zip(tests, scaled, strict=True)],
         ""]).encode()
     draft.files[TOML_NAME] = toml_text(
         {"title": title, "kind": "notebook",
