@@ -202,7 +202,7 @@ def starter_drift(bundle: Bundle, case: SolutionCase) -> str | None:
             + ", ".join(differences))
 
 
-def _deep_problems(bundle: Bundle) -> list[str]:
+def deep_problems(bundle: Bundle) -> list[str]:
     """Checks too slow for every load: kind-level data checks, solutions as submissions."""
     problems: list[str] = []
     try:
@@ -228,7 +228,7 @@ def validate_command(ctx: click.Context, challenges_dir: Path | None) -> None:
     bundles, errors = _scan(challenges_dir)
     failed = len(errors)
     for bundle in bundles:
-        problems = _deep_problems(bundle)
+        problems = deep_problems(bundle)
         if problems:
             failed += 1
             for problem in problems:

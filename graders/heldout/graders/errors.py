@@ -38,3 +38,13 @@ class CandidateOutputError(Exception):
 
 class ForbiddenMount(GraderError):
     """A job would have mounted a bundle's answer files for candidate code; refused."""
+
+
+class ImportRefused(Exception):
+    """A bundle from another platform can't be imported; one line naming the file and why.
+
+    Not a :class:`GraderError`: nothing is graded, and nothing is written.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))

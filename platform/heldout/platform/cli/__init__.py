@@ -22,6 +22,7 @@ COMMANDS = {
     "deploy": "heldout.tools.deploy:deploy_group",
     "doctor": "heldout.platform.cli.doctor:doctor_command",
     "grade": "heldout.graders.cli:grade_command",
+    "import": "heldout.platform.cli.importers:import_group",
     "load-challenges": "heldout.platform.cli.catalogue:load_challenges_command",
     "sandbox": "heldout.sandbox.cli:sandbox_group",
     "serve": "heldout.platform.cli.serve:serve_command",
