@@ -14,6 +14,7 @@ from heldout.sandbox import exit_on_sigterm
 # and the sandbox's in their packages, benchmarks and deployment in heldout.tools (which
 # nothing else imports). `heldout serve` and `heldout worker` load their own module only.
 COMMANDS = {
+    "backup": "heldout.platform.cli.backup:backup_command",
     "bench": "heldout.tools.bench.cli:bench_group",
     "challenges": "heldout.graders.cli:challenges_group",
     "create-user": "heldout.platform.cli.users:create_user_command",
@@ -24,6 +25,7 @@ COMMANDS = {
     "grade": "heldout.graders.cli:grade_command",
     "import": "heldout.platform.cli.importers:import_group",
     "load-challenges": "heldout.platform.cli.catalogue:load_challenges_command",
+    "restore": "heldout.platform.cli.backup:restore_command",
     "sandbox": "heldout.sandbox.cli:sandbox_group",
     "serve": "heldout.platform.cli.serve:serve_command",
     "settings": "heldout.platform.cli.doctor:settings_command",
