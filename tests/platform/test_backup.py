@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from heldout.platform.app import create_app
 from heldout.platform.blobs import BlobStore
 from heldout.platform.cli import main
+from heldout.platform.errors import InvalidInput
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Invite, Team, User, utcnow
 from heldout.platform.services import accounts, api_tokens, assessments, backup, catalogue, invites
@@ -171,7 +172,7 @@ def test_restore_refuses_a_filled_instance_and_a_damaged_or_foreign_file(
     out = tmp_path / "b.tar.gz"
     with source.app_context():
         backup.backup(out, data_dir=tmp_path / "source")
-        with pytest.raises(backup.InvalidInput, match="empty instance"):
+        with pytest.raises(InvalidInput, match="empty instance"):
             backup.restore(out, data_dir=tmp_path / "source")
         db.engine.dispose()
 
@@ -190,7 +191,7 @@ def test_restore_refuses_a_filled_instance_and_a_damaged_or_foreign_file(
                        (damaged, "does not match its hash")):
         target = _app(tmp_path / f"target-{bad.stem}", challenges)
         with target.app_context():
-            with pytest.raises(backup.InvalidInput, match=words):
+            with pytest.raises(InvalidInput, match=words):
                 backup.restore(bad, data_dir=tmp_path / f"target-{bad.stem}")
             db.engine.dispose()
 

@@ -224,3 +224,37 @@ def test_bad_requests_are_refused_and_erase_nothing(
         "email": "cara@example.org", "confirm": "cara@example.org"}).status_code == 403
     with app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM attempt")) == 1
+
+
+def test_the_api_exports_and_erases_for_admins_only(
+        app: Flask, users: Users, team: int, make_invite: Callable[..., NewInvite],
+        start: Callable[[FlaskClient, NewInvite], str]) -> None:
+    from heldout.platform.services import api_tokens
+
+    zelda = make_invite(name="Zelda Quux", email="zelda.quux@example.org")
+    _candidate(app, app.test_client(), zelda, start, users, marker=SECRET_CODE)
+    with app.app_context():
+        tokens = {}
+        for role in ("admin", "recruiter"):
+            owner = db.session.scalars(select(User).where(User.role == role)).one()
+            tokens[role] = api_tokens.create_token(user=owner, name=role, scope="admin", days=1,
+                                                   now=utcnow(), actor=owner).secret
+    api = app.test_client()
+
+    def call(role: str, path: str, email: str) -> Any:
+        return api.post(f"/api/v1/candidates/{path}", json={"email": email},
+                        headers={"Authorization": f"Bearer {tokens[role]}"})
+
+    refused = call("recruiter", "erase", "zelda.quux@example.org")
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    exported = call("admin", "export", "zelda.quux@example.org")
+    assert exported.status_code == 200 and exported.mimetype == "application/zip"
+    assert "data/invite.json" in zipfile.ZipFile(io.BytesIO(exported.data)).namelist()
+    erased = call("admin", "erase", "zelda.quux@example.org")
+    assert erased.status_code == 200, erased.text
+    receipt = erased.json
+    assert receipt["rows"]["invite"] == 1 and receipt["rows"]["submission"] == 1
+    assert "zelda" not in erased.text.lower()
+    again = call("admin", "erase", "zelda.quux@example.org")
+    assert again.status_code == 404 and again.mimetype == "application/problem+json"
+    assert call("admin", "export", "not-an-address").status_code in (400, 422)

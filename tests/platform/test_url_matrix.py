@@ -204,6 +204,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("api.v1.get_report", "GET"): api("read", "recruiter", "interviewer"),
     ("api.v1.export_json", "GET"): api("read", "recruiter", "interviewer"),
     ("api.v1.export_csv", "GET"): api("read", "recruiter", "interviewer"),
+    ("api.v1.export_candidate", "POST"): api("admin", scoped=False),
+    ("api.v1.erase_candidate", "POST"): api("admin", scoped=False),
     # internal: workers on other hosts, by token alone
     ("internal.ping", "GET"): INTERNAL,
     ("internal.blob_get", "GET"): INTERNAL,

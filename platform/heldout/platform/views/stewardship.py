@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Invite
 from heldout.platform.services import stewardship
 from heldout.platform.views.auth import record_action, role_required, staff_user
-from heldout.platform.views.common import now, request_origin
+from heldout.platform.views.common import blob_store, now, request_origin
 
 bp = Blueprint("stewardship", __name__, url_prefix="/admin/candidates")
-
-
-def blob_store() -> BlobStore:
-    return BlobStore(Path(current_app.config["HELDOUT_DATA_DIR"]) / "blobs")
 
 
 def _page(*, found: stewardship.Holdings | None = None, error: InvalidInput | None = None,

@@ -19,11 +19,19 @@ from flask import Flask, current_app
 from heldout.platform.extensions import csrf, limiter
 from heldout.platform.tokens import token_hash
 from heldout.platform.views.api.auth import bearer_secret
-from heldout.platform.views.api.v1 import assessments, attempts, catalogue, docs, invites
+from heldout.platform.views.api.v1 import (
+    assessments,
+    attempts,
+    candidates,
+    catalogue,
+    docs,
+    invites,
+)
 from heldout.platform.views.api.v1.base import bp, make_api
 from heldout.platform.views.common import request_origin
 
-__all__ = ["assessments", "attempts", "bp", "catalogue", "docs", "init_app", "invites"]
+__all__ = ["assessments", "attempts", "bp", "candidates", "catalogue", "docs", "init_app",
+           "invites"]
 
 
 def _rate_key() -> str:

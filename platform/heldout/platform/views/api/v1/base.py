@@ -88,7 +88,8 @@ def operation(*, scope: str, roles: tuple[str, ...], ids: bool = True
     token with at least ``scope``, of a staff member with one of ``roles`` (admins always),
     whose teams own what the URL's ids name (``ids``: the path names something, 404
     otherwise)."""
-    allowed = ", ".join(("admin", *roles))
+    everyone = list(dict.fromkeys(("admin", *roles)))  # admins always; roles=("admin",): alone
+    allowed = ", ".join(everyone)
 
     def decorator(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
         wrapped: Callable[..., ResponseReturnValue] = authenticated(staff=roles, scope=scope)(view)
@@ -101,7 +102,7 @@ def operation(*, scope: str, roles: tuple[str, ...], ids: bool = True
         rule = (f"Token scope: **{scope}** or wider ({api_tokens.SCOPE_WORDS[scope]}). "
                 f"Roles: {allowed}.")
         documented: Callable[..., ResponseReturnValue] = bp.doc(security=[{SECURITY_SCHEME: []}], **{
-            "x-scope": scope, "x-roles": ["admin", *roles],
+            "x-scope": scope, "x-roles": everyone,
             "description": f"{said}\n\n{rule}" if said else rule})(wrapped)
         return documented
 

@@ -328,3 +328,19 @@ class ExportAssessment(ma.Schema):
 class Export(ma.Schema):
     assessment = fields.Nested(ExportAssessment, required=True)
     candidates = fields.List(fields.Nested(ExportCandidate), required=True)
+
+
+class CandidateEmail(ma.Schema):
+    email = fields.String(required=True, validate=validate.Length(min=3, max=254), metadata={
+        "description": "The candidate's e-mail address, as they were invited."})
+
+
+class ErasureReceipt(ma.Schema):
+    email_sha256 = fields.String(required=True)
+    at = _when("", required=True)
+    rows = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                       metadata={"description": "Rows deleted, by table."})
+    blobs_removed = fields.Integer(required=True)
+    audit_events_anonymised = fields.Integer(required=True)
+    webhook_deliveries_redacted = fields.Integer(required=True)
+    notes = fields.List(fields.String(), required=True)
