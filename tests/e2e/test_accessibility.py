@@ -138,6 +138,7 @@ PAGES: dict[str, Visit] = {
     "admin.system_health": Visit("admin"),
     "webhooks.endpoints": Visit("admin"),
     "stewardship.candidate_data": Visit("admin"),
+    "stewardship.retention_page": Visit("admin"),
     "webhooks.endpoint": Visit("admin", lambda s: {"endpoint_id": s.ids["webhook"]},
                                ("", "?status=failed")),
     "candidate.welcome": Visit("candidate"),       # reached from the link, before Start

@@ -159,6 +159,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("stewardship.candidate_find", "POST"): ADMIN,
     ("stewardship.candidate_export", "POST"): ADMIN,
     ("stewardship.candidate_erase", "POST"): ADMIN,
+    ("stewardship.retention_page", "GET"): ADMIN,
+    ("stewardship.retention_run", "POST"): ADMIN,
     # candidates: the invitation, then the attempt's own pages
     ("candidate.landing", "GET"): INVITE,
     ("candidate.start_from_link", "POST"): INVITE,

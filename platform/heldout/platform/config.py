@@ -31,6 +31,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _days(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be a number of days, 0 for no limit")
+    return number
+
+
 def _bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -176,6 +183,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
+    Setting("HELDOUT_RETENTION_DRAFTS_DAYS", 0, _days,
+            "Days after an attempt ends before its autosaved drafts and their playback "
+            "snapshots are deleted (0: kept). Submissions are not touched."),
+    Setting("HELDOUT_RETENTION_CODE_DAYS", 0, _days,
+            "Days after an attempt ends before the files of its submissions and public runs "
+            "are deleted (0: kept); scores, checks and reviews stay, the report then lists "
+            "no files."),
+    Setting("HELDOUT_RETENTION_CANDIDATES_DAYS", 0, _days,
+            "Days after an attempt ends (or an invite that was never used expires) before "
+            "everything about that invite is erased, as an admin's erasure would (0: kept)."),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -24,7 +24,15 @@ from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
 from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import blob_store
-from heldout.platform.services import drafts, grading, jobs, public_runs, recovery, webhooks
+from heldout.platform.services import (
+    drafts,
+    grading,
+    jobs,
+    public_runs,
+    recovery,
+    retention,
+    webhooks,
+)
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.jobs import LeasedJob
 
@@ -147,6 +155,19 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
         if outcome.retry_in is not None:
             # Lost if the queue is down; the watchdog queues it again once it is due.
             queue.enqueue(webhooks.QUEUE_KIND, delivery_id, delay=outcome.retry_in)
+
+    as_daily: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
+        crontab(hour="3", minute="17"), name="retention")
+
+    @as_daily
+    def apply_retention() -> None:
+        # Deletes what is past its HELDOUT_RETENTION_* period; nothing when all are 0.
+        with app_context():
+            run = retention.apply(current_app.config, blobs=grading_settings().blobs,
+                                  now=utcnow())
+        if run.total:
+            log.info("retention: removed %s and %s file(s)", dict(run.removed),
+                     run.blobs_removed)
 
     @as_periodic
     def watchdog() -> None:

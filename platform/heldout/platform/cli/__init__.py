@@ -26,6 +26,7 @@ COMMANDS = {
     "import": "heldout.platform.cli.importers:import_group",
     "load-challenges": "heldout.platform.cli.catalogue:load_challenges_command",
     "restore": "heldout.platform.cli.backup:restore_command",
+    "retention": "heldout.platform.cli.retention:retention_group",
     "sandbox": "heldout.sandbox.cli:sandbox_group",
     "serve": "heldout.platform.cli.serve:serve_command",
     "settings": "heldout.platform.cli.doctor:settings_command",

@@ -48,6 +48,8 @@ ACTIONS: dict[str, str] = {
     "webhook.redeliver": "sent a webhook delivery again",
     "candidate.export": "exported a candidate's data",
     "candidate.erase": "erased a candidate's data",
+    "retention.run": "deleted data past its retention period",
+    "retention.start": "ran the retention job by hand",
 }
 
 

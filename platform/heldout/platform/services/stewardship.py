@@ -30,7 +30,7 @@ from sqlalchemy import Column, Table, delete, select, update
 from sqlalchemy.types import JSON, DateTime, LargeBinary
 
 from heldout.platform.blobs import SHA256, BlobMissing, BlobStore
-from heldout.platform.errors import InvalidInput, NotFound
+from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import AuditEvent, Base, Invite, User, WebhookDelivery, utcnow
 from heldout.platform.services import audit
@@ -74,13 +74,14 @@ def _rows_of(invite_ids: Sequence[int]) -> dict[str, set[Any]]:
 
 @dataclass(frozen=True)
 class Holdings:
-    """What heldout holds about one person."""
+    """What heldout holds about one person (or, for retention, about some invites)."""
 
     email: str
     names: tuple[str, ...]
     rows: Mapping[str, frozenset[Any]]          # table -> primary keys
     audit_events: tuple[int, ...]
     deliveries: tuple[int, ...]
+    addresses: tuple[str, ...] = ()             # every address the invites name
 
     @property
     def empty(self) -> bool:
@@ -89,7 +90,12 @@ class Holdings:
     @property
     def email_sha256(self) -> str:
         """How logs name the person without naming them."""
-        return hashlib.sha256(self.email.encode()).hexdigest()
+        return hashlib.sha256((self.email or ",".join(self.addresses)).encode()).hexdigest()
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """What identifies them in text: their addresses and the names they were given."""
+        return tuple(dict.fromkeys(n for n in (self.email, *self.addresses, *self.names) if n))
 
     def count(self, table: str) -> int:
         return len(self.rows.get(table, ()))
@@ -100,26 +106,30 @@ def _mentions(text: str, needles: Iterable[str]) -> bool:
     return any(needle and needle.lower() in lowered for needle in needles)
 
 
-def holdings(email: str) -> Holdings:
-    """Everything about the person with ``email`` (compared as the invites store it)."""
-    address = normalise_email(email)
-    if not address or "@" not in address:
-        raise InvalidInput("Give the candidate's e-mail address.", field="email")
-    invites = list(db.session.scalars(select(Invite).where(Invite.candidate_email == address)
-                                      .order_by(Invite.id)))
+def _holdings_of(invites: Sequence[Invite], email: str) -> Holdings:
     names = tuple(sorted({invite.candidate_name for invite in invites if invite.candidate_name}))
+    addresses = tuple(sorted({invite.candidate_email for invite in invites}))
     rows = _rows_of([invite.id for invite in invites])
-    needles = (address, *names)
+    needles = tuple(n for n in (email, *addresses, *names) if n)
     invite_ids = {str(invite.id) for invite in invites}
     events = tuple(event.id for event in db.session.scalars(select(AuditEvent))
                    if (event.target_type == "invite" and event.target_id in invite_ids)
                    or _mentions(event.actor_label or "", needles)
                    or _mentions(json.dumps(event.detail or {}), needles))
+    mails = tuple(n for n in (email, *addresses) if n)
     deliveries = tuple(delivery.id for delivery in db.session.scalars(select(WebhookDelivery))
-                       if _mentions(delivery.body, (address,))
+                       if _mentions(delivery.body, mails)
                        or _mentions(delivery.response_body or "", needles))
-    return Holdings(address, names, {name: frozenset(ids) for name, ids in rows.items()},
-                    events, deliveries)
+    return Holdings(email, names, {name: frozenset(ids) for name, ids in rows.items()},
+                    events, deliveries, addresses)
+
+
+def holdings(email: str) -> Holdings:
+    """Everything about the person with ``email`` (compared as the invites store it)."""
+    address = normalise_email(email)
+    invites = list(db.session.scalars(select(Invite).where(Invite.candidate_email == address)
+                                      .order_by(Invite.id)))
+    return _holdings_of(invites, address)
 
 
 # --- subject access -----------------------------------------------------------------
@@ -201,7 +211,7 @@ def _redact(text: str, needles: Sequence[str]) -> str:
     return text
 
 
-def _still_named(candidates: set[str]) -> set[str]:
+def still_named(candidates: set[str]) -> set[str]:
     """Which of ``candidates`` (blob hashes) a remaining row of any table still names."""
     named: set[str] = set()
     for table in Base.metadata.sorted_tables:
@@ -222,14 +232,27 @@ def _still_named(candidates: set[str]) -> set[str]:
 def erase(email: str, *, actor: User | None, blobs: BlobStore, origin: audit.Origin,
           now: datetime | None = None) -> Receipt:
     """Erase the person with ``email``: every row about them, the blobs only they used;
-    the audit log's entries kept with their e-mail and name replaced. One transaction for
-    the database; blobs are removed once it has committed (a crash between leaves unused
-    blobs, never a row naming a missing one)."""
-    now = now or utcnow()
+    the audit log's entries kept with their e-mail and name replaced."""
     found = holdings(email)
     if found.empty and not found.audit_events:
         raise NotFound("heldout holds nothing about this e-mail address.")
-    needles = (found.email, *found.names)
+    return _erase(found, actor=actor, blobs=blobs, origin=origin, now=now or utcnow(),
+                  reason="request")
+
+
+def erase_invites(invite_ids: Sequence[int], *, actor: User | None, blobs: BlobStore,
+                  origin: audit.Origin, now: datetime, reason: str) -> Receipt:
+    """Erase everything about these invites (the retention job's erasure)."""
+    invites = list(db.session.scalars(select(Invite).where(Invite.id.in_(invite_ids))))
+    return _erase(_holdings_of(invites, ""), actor=actor, blobs=blobs, origin=origin, now=now,
+                  reason=reason)
+
+
+def _erase(found: Holdings, *, actor: User | None, blobs: BlobStore, origin: audit.Origin,
+           now: datetime, reason: str) -> Receipt:
+    """One transaction for the database; blobs are removed once it has committed (a crash
+    between leaves unused blobs, never a row naming a missing one)."""
+    needles = found.needles
     candidates: set[str] = set()
     counts: dict[str, int] = {}
     for table in reversed(Base.metadata.sorted_tables):
@@ -252,20 +275,18 @@ def erase(email: str, *, actor: User | None, blobs: BlobStore, origin: audit.Ori
                                        response_body=_redact(delivery.response_body or "",
                                                              needles)))
     db.session.flush()
-    unused = {digest for digest in candidates if SHA256.fullmatch(digest)} - _still_named(
+    unused = {digest for digest in candidates if SHA256.fullmatch(digest)} - still_named(
         candidates)
-    receipt = Receipt(found.email_sha256, now, counts,
-                      len(unused), len(found.audit_events), len(found.deliveries))
+    receipt = Receipt(found.email_sha256, now, counts, len(unused), len(found.audit_events),
+                      len(found.deliveries))
     audit.record(actor, "candidate.erase", "candidate", receipt.email_sha256[:16],
                  {"rows": sum(counts.values()), "tables": len(counts),
-                  "blobs": len(unused)}, origin=origin, commit=False)
+                  "blobs": len(unused), "reason": reason}, origin=origin, commit=False,
+                 actor_label=None if actor is not None else "retention job")
     db.session.commit()
-    removed = 0
-    for digest in sorted(unused):
-        if blobs.remove(digest):
-            removed += 1
+    removed = sum(1 for digest in sorted(unused) if blobs.remove(digest))
     if removed != len(unused):
-        return Receipt(receipt.email_sha256, now, counts, removed, receipt.audit_events_anonymised,
-                       receipt.deliveries_redacted,
+        return Receipt(receipt.email_sha256, now, counts, removed,
+                       receipt.audit_events_anonymised, receipt.deliveries_redacted,
                        (f"{len(unused) - removed} unused file(s) were already gone",))
     return receipt

@@ -1,19 +1,20 @@
-"""Admin pages for a candidate's data: what is held about a person, exported or erased."""
+"""Admin pages for data stewardship: what is held about a person, exported or erased; how
+long each kind of data is kept, and deleting what is past it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Invite
-from heldout.platform.services import stewardship
+from heldout.platform.services import retention, stewardship
 from heldout.platform.views.auth import record_action, role_required, staff_user
 from heldout.platform.views.common import blob_store, now, request_origin
 
-bp = Blueprint("stewardship", __name__, url_prefix="/admin/candidates")
+bp = Blueprint("stewardship", __name__, url_prefix="/admin")
 
 
 def _page(*, found: stewardship.Holdings | None = None, error: InvalidInput | None = None,
@@ -25,14 +26,14 @@ def _page(*, found: stewardship.Holdings | None = None, error: InvalidInput | No
                            error=error, receipt=receipt, email=email, now=now()), status
 
 
-@bp.get("/")
+@bp.get("/candidates/")
 @role_required()
 def candidate_data() -> ResponseReturnValue:
     """Find what heldout holds about a person, by their e-mail address."""
     return _page()
 
 
-@bp.post("/")
+@bp.post("/candidates/")
 @role_required()
 def candidate_find() -> ResponseReturnValue:
     email = request.form.get("email", "")
@@ -43,7 +44,7 @@ def candidate_find() -> ResponseReturnValue:
     return _page(found=found, email=found.email)
 
 
-@bp.post("/export")
+@bp.post("/candidates/export")
 @role_required()
 def candidate_export() -> ResponseReturnValue:
     """Everything held about the person, as a zip (a subject access request)."""
@@ -62,7 +63,7 @@ def candidate_export() -> ResponseReturnValue:
         "Cache-Control": "no-store"})
 
 
-@bp.post("/erase")
+@bp.post("/candidates/erase")
 @role_required()
 def candidate_erase() -> ResponseReturnValue:
     """Erase everything about the person; the address must be typed twice."""
@@ -83,3 +84,28 @@ def candidate_erase() -> ResponseReturnValue:
     except NotFound as exc:
         return _page(error=InvalidInput(str(exc), field="email"), email=email, status=404)
     return _page(receipt=receipt)
+
+
+def _retention_page(run: retention.RetentionRun | None = None) -> ResponseReturnValue:
+    config = current_app.config
+    waiting = retention.apply(config, blobs=blob_store(), now=now(), dry_run=True)
+    return render_template("admin/retention.html", classes=retention.CLASSES,
+                           periods=retention.periods(config), waiting=waiting, run=run,
+                           runs=retention.recent_runs())
+
+
+@bp.get("/retention")
+@role_required()
+def retention_page() -> ResponseReturnValue:
+    """Each kind of data's retention period, what is past it now, and the job's runs."""
+    return _retention_page()
+
+
+@bp.post("/retention")
+@role_required()
+def retention_run() -> ResponseReturnValue:
+    """Delete what is past its period now, instead of waiting for the daily run."""
+    run = retention.apply(current_app.config, blobs=blob_store(), now=now())
+    record_action(staff_user(), "retention.start", "retention", "now",
+                  {"removed": run.total, "files": run.blobs_removed})
+    return _retention_page(run)
