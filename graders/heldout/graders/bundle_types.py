@@ -169,6 +169,14 @@ def display_path(path: Path) -> str:
 class GradingConfig:
     """Base of each kind's validated ``[grading]`` table."""
 
+    @property
+    def public_run_budget(self) -> int | None:
+        """How many public-check runs an attempt may make of the challenge (None: no cap).
+
+        Kinds whose public checks score on labels held back from the candidate set one.
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class BundleScan:

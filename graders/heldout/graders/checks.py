@@ -109,10 +109,12 @@ def explain(name: str, kind: str, *, to_candidate: bool = False) -> str:
 
 
 def metric_check(metric: Metric, value: float, *, baseline: float, target: float,
-                 max_score: float) -> Check:
-    """The scored ``metric`` check, named after the metric itself."""
+                 max_score: float, scope: str = "", digits: int = 4) -> Check:
+    """The scored ``metric`` check, named after the metric itself; ``scope`` says which
+    rows it was measured on (e.g. "on the public slice"), ``digits`` how it is shown."""
     earned = round(points(value, baseline=baseline, target=target, max_points=max_score), 2)
-    detail = (f"{metric.name} {value:.4f}: {earned:g} of {max_score:g} points "
+    where = f" {scope}" if scope else ""
+    detail = (f"{metric.name} {value:.{digits}f}{where}: {earned:g} of {max_score:g} points "
               f"(0 at baseline {baseline:g}, all at target {target:g}; "
               f"{'higher' if metric.higher_is_better else 'lower'} is better)")
     return METRIC.verdict(earned > 0, detail, score=earned, max_score=max_score, label=metric.name)

@@ -1,4 +1,8 @@
-"""``model_training``: run the candidate's training script, score predictions on hidden labels."""
+"""``model_training``: run the candidate's training script, score predictions on hidden labels.
+
+The labelled test rows are split (``slices``): public checks score the public slice, the
+final score the private one. ``integrity`` re-runs a graded submission on perturbed inputs.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,34 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from heldout.graders.checks import METRIC, PREDICTIONS, RUN, CheckType, metric_check
-from heldout.graders.errors import BundleError, CandidateOutputError, UnknownName
+from heldout.graders.errors import BundleError, CandidateOutputError, GraderError, UnknownName
 from heldout.graders.kinds.base import GradingConfig, grading_of
+from heldout.graders.kinds.model_training.slices import (
+    DEFAULT_PUBLIC_DECIMALS,
+    DEFAULT_PUBLIC_FRACTION,
+    DEFAULT_PUBLIC_RUNS,
+    Slices,
+    shown_value,
+    split_labels,
+)
 from heldout.graders.kinds.parts import ReportPart
 from heldout.graders.metrics import METRICS, read_scale
 from heldout.graders.result import MAX_SCORE, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
-from heldout.graders.tables import Labels, read_labels, read_predictions
+from heldout.graders.tables import Labels, read_capped, read_labels, read_predictions
 from heldout.sandbox.spec import OUTPUT, JobSpec
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle, SubmissionSpec
     from heldout.graders.fields import Table
+    from heldout.graders.metrics import Metric
+    from heldout.graders.result import Check
     from heldout.sandbox.backend import Sandbox
+    from heldout.sandbox.spec import RunResult
 
 DEFAULT_MAX_PREDICTIONS_MB = 16.0
+# The graded run's predictions file, kept so the integrity job can compare them.
+PREDICTIONS_ARTEFACT = "predictions.csv"
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,21 @@ class ModelTrainingGrading(GradingConfig):
     labels: str = "labels.csv"
     max_predictions_bytes: int = int(DEFAULT_MAX_PREDICTIONS_MB * 1024 * 1024)
     report_metrics: tuple[str, ...] = ()
+    # The share of labelled test rows public checks score on (0: format only), the seed of
+    # the split ("": the bundle's version), the decimals a public metric is shown with and
+    # how many public runs an attempt may make.
+    public_fraction: float = DEFAULT_PUBLIC_FRACTION
+    public_seed: str = ""
+    public_decimals: int = DEFAULT_PUBLIC_DECIMALS
+    public_runs: int = DEFAULT_PUBLIC_RUNS
+
+    @property
+    def public_run_budget(self) -> int | None:
+        return self.public_runs
+
+    def slices(self, labels: Labels, version: str) -> Slices:
+        return split_labels(labels, fraction=self.public_fraction,
+                            seed=self.public_seed or version)
 
 
 def _metric_name(table: Table, key: str, name: str) -> str:
@@ -60,7 +92,7 @@ class ModelTraining:
     name = "model_training"
     summary = "train a model on public data; scored by a metric on hidden labels"
     checks: tuple[CheckType, ...] = (RUN, PREDICTIONS, METRIC)
-    artefacts: tuple[str, ...] = ()
+    artefacts: tuple[str, ...] = (PREDICTIONS_ARTEFACT,)
     report_parts: tuple[ReportPart, ...] = ()
     roles: tuple[str, ...] = ("ml-engineer", "data-scientist")
 
@@ -85,6 +117,12 @@ class ModelTraining:
         report = table.string_list("report_metrics", ())
         for name in report:
             _metric_name(table, "report_metrics", name)
+        fraction = table.number("public_fraction", DEFAULT_PUBLIC_FRACTION)
+        if not 0 <= fraction < 1:
+            raise table.error("public_fraction", "must be at least 0 and below 1")
+        seed = table.string("public_seed", "", empty_ok=True)
+        decimals = table.integer("public_decimals", DEFAULT_PUBLIC_DECIMALS, minimum=0)
+        runs = table.integer("public_runs", DEFAULT_PUBLIC_RUNS, minimum=1)
         table.finish()
 
         if not submission.entrypoint.endswith(".py"):
@@ -105,6 +143,8 @@ class ModelTraining:
             prediction_column=prediction_column, label_column=label_column,
             predictions=predictions, labels=labels,
             max_predictions_bytes=int(max_mb * 1024 * 1024), report_metrics=report,
+            public_fraction=fraction, public_seed=seed, public_decimals=decimals,
+            public_runs=runs,
         )
 
     def _labels(self, bundle: Bundle) -> tuple[ModelTrainingGrading, Labels]:
@@ -114,21 +154,27 @@ class ModelTraining:
         return config, labels
 
     def verify(self, bundle: Bundle) -> None:
-        """The hidden labels parse and suit the metric (a constant prediction scores)."""
+        """The hidden labels parse and suit the metric on each slice (a constant scores)."""
         config, labels = self._labels(bundle)
-        for name in (config.metric, *config.report_metrics):
-            METRICS.get(name).compute(labels.values, [labels.values[0]] * len(labels.values))
+        slices = config.slices(labels, bundle.version)
+        for part in (slices.private, slices.public):
+            if not part:
+                continue
+            for name in (config.metric, *config.report_metrics):
+                METRICS.get(name).compute(part.values, [labels.values[0]] * len(part))
 
     def grade(self, bundle: Bundle, workspace: Path, sandbox: Sandbox,
               split: Split) -> Evaluation:
-        """The public checks stop at the predictions file's format: no metric.
+        """Run the candidate's script; score its predictions on the split's slice.
 
-        Hidden labels are read on the host only for the test ids (public in test.csv), so
-        nothing of their values reaches a public score: a valid file earns the points.
+        Public checks score the public slice (rounded; no points for the format); the
+        final score the private slice alone. The whole file is checked either way: the
+        candidate predicts every test row without knowing which slice it is in.
         """
         public = split == "public"
         config, labels = self._labels(bundle)
         metric = METRICS.get(config.metric)
+        slices = config.slices(labels, bundle.version)
         spec = JobSpec(
             command=("python", bundle.submission.entrypoint),
             workspace=workspace,
@@ -136,60 +182,99 @@ class ModelTraining:
             limits=bundle.limits,
             labels={"heldout.challenge": bundle.slug},
         )
-        shown = f"{OUTPUT}/{config.predictions}"
         with tempfile.TemporaryDirectory(prefix="heldout-output-") as output_dir:
             result = sandbox.run(spec, Path(output_dir))
             ran = run_check(result, bundle.limits)
             checks = [ran]
+            read = _read(config, labels, metric, result) if ran.passed else None
+            kept: dict[str, bytes] = {}
             values: tuple[float, ...] | None = None
-            format_points = MAX_SCORE if public else 0.0
-            if not ran.passed:
-                checks.append(PREDICTIONS.not_checked("the run did not finish successfully",
-                                                      max_score=format_points))
+            if read is None:
+                checks.append(PREDICTIONS.not_checked("the run did not finish successfully"))
+            elif isinstance(read, str):
+                checks.append(PREDICTIONS.failed(read))
             else:
-                try:
-                    output = result.output(config.predictions)
-                    if output is None:
-                        raise CandidateOutputError(_missing_output(shown, config.predictions,
-                                                                   result.skipped_outputs))
-                    predictions = read_predictions(
-                        output.path, shown=shown, id_column=config.id_column,
-                        value_column=config.prediction_column, expected_ids=labels.ids,
-                        max_bytes=config.max_predictions_bytes)
-                    unusable = metric.prediction_problem(labels.values, predictions.values)
-                    if unusable:
-                        raise CandidateOutputError(f"{shown}: {unusable}")
-                    values = predictions.values
-                    detail = f"{predictions.rows} rows, one finite prediction per test id"
-                    if predictions.ignored_columns:
-                        detail += f"; ignored columns: {', '.join(predictions.ignored_columns)}"
-                    checks.append(PREDICTIONS.passed(detail, score=format_points,
-                                                     max_score=format_points))
-                except CandidateOutputError as exc:
-                    checks.append(PREDICTIONS.failed(str(exc), max_score=format_points))
+                values, detail, raw = read
+                if public and not slices.public:
+                    detail += ("; format only: public checks use no labels, so they give "
+                               "no score")
+                checks.append(PREDICTIONS.passed(detail))
+                if not public:
+                    kept[PREDICTIONS_ARTEFACT] = raw
 
         measured: dict[str, float] = {}
-        # Public checks stop at the file's format: the metric needs hidden labels.
         if public:
-            pass
+            if slices.public:
+                check, shown = _public_metric(config, metric, slices, values)
+                checks.append(check)
+                if shown is not None:
+                    measured[metric.name] = shown
         elif values is None:
             checks.append(METRIC.failed("not computed: no valid predictions",
                                         max_score=MAX_SCORE, label=metric.name))
         else:
-            value = metric.compute(labels.values, values)
+            private = slices.private
+            value = metric.compute(private.values, private.pick(values))
             measured[metric.name] = round(value, 6)
-            checks.append(metric_check(metric, value, baseline=config.baseline,
-                                       target=config.target, max_score=MAX_SCORE))
-        if values is not None and not public:
+            checks.append(metric_check(
+                metric, value, baseline=config.baseline, target=config.target,
+                max_score=MAX_SCORE, scope=f"on the {len(private)} private test rows"))
             for name in config.report_metrics:
                 extra = METRICS.get(name)
-                if extra.prediction_problem(labels.values, values) is None:
-                    measured[name] = round(extra.compute(labels.values, values), 6)
+                mine = private.pick(values)
+                if extra.prediction_problem(private.values, mine) is None:
+                    measured[name] = round(extra.compute(private.values, mine), 6)
 
         score = round(sum(check.score for check in checks), 2)
         return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                           score=score, checks=tuple(checks), metrics=measured,
-                          run=RunStats.from_result(result))
+                          run=RunStats.from_result(result), artefacts=kept)
+
+
+def _read(config: ModelTrainingGrading, labels: Labels, metric: Metric,
+          result: RunResult) -> tuple[tuple[float, ...], str, bytes] | str:
+    """The predictions in labels order, a detail line and the file's bytes; or why not."""
+    shown = f"{OUTPUT}/{config.predictions}"
+    try:
+        output = result.output(config.predictions)
+        if output is None:
+            raise CandidateOutputError(_missing_output(shown, config.predictions,
+                                                       result.skipped_outputs))
+        predictions = read_predictions(
+            output.path, shown=shown, id_column=config.id_column,
+            value_column=config.prediction_column, expected_ids=labels.ids,
+            max_bytes=config.max_predictions_bytes)
+        unusable = metric.prediction_problem(labels.values, predictions.values)
+        if unusable:
+            raise CandidateOutputError(f"{shown}: {unusable}")
+        raw = read_capped(output.path, config.max_predictions_bytes, shown=shown)
+    except CandidateOutputError as exc:
+        return str(exc)
+    detail = f"{predictions.rows} rows, one finite prediction per test id"
+    if predictions.ignored_columns:
+        detail += f"; ignored columns: {', '.join(predictions.ignored_columns)}"
+    return predictions.values, detail, raw
+
+
+def _public_metric(config: ModelTrainingGrading, metric: Metric, slices: Slices,
+                   values: tuple[float, ...] | None) -> tuple[Check, float | None]:
+    """The metric on the public slice, rounded, scored on the bundle's scale; the rounded
+    value (None: not computed)."""
+    total = len(slices.public) + len(slices.private)
+    scope = (f"on the public slice ({len(slices.public)} of {total} test rows; the final "
+             f"score uses the other {len(slices.private)}), rounded to "
+             f"{config.public_decimals} decimals")
+    if values is None:
+        return METRIC.not_checked("no valid predictions", max_score=MAX_SCORE,
+                                  label=metric.name), None
+    try:
+        value = metric.compute(slices.public.values, slices.public.pick(values))
+    except GraderError as exc:  # e.g. a public slice of one class: the bundle's to fix
+        return METRIC.failed(f"not computed on the public slice: {exc}", max_score=MAX_SCORE,
+                             label=metric.name), None
+    shown = shown_value(value, config.public_decimals)
+    return metric_check(metric, shown, baseline=config.baseline, target=config.target,
+                        max_score=MAX_SCORE, scope=scope, digits=config.public_decimals), shown
 
 
 def _missing_output(shown: str, name: str, skipped: tuple[str, ...]) -> str:
