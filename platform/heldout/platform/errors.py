@@ -130,6 +130,12 @@ class TooManySubmissions(RetryLater):
     title = "Please wait before submitting again"
 
 
+class PublicRunsUsedUp(PlatformError):
+    """The attempt made every public-check run its challenge allows (the bundle's budget)."""
+
+    title = "No public check runs left"
+
+
 class TooManyStreams(RetryLater):
     """An attempt already has as many live-status streams open as it may (several tabs)."""
 

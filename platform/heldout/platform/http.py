@@ -42,6 +42,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.InviteError, 410),
     (errors.AttemptClosed, 409),
     (errors.TooManySubmissions, 429),
+    (errors.PublicRunsUsedUp, 429),
     (errors.TooManyStreams, 429),
     (errors.QueueUnavailable, 503),
     (errors.ServerBusy, 503),

@@ -381,6 +381,43 @@ class PublicRun(Base):
     challenge: Mapped[Challenge] = relationship()
 
 
+class IntegrityRun(Base):
+    """A graded model_training submission's integrity run, queued after its grading.
+
+    It runs the submission once more on perturbed test inputs (does the output follow the
+    input?) and keeps the private slice's wrong rows (``row_errors``, a hex bit mask over
+    the rows of labels keyed ``labels_key``) to compare with other candidates'. Evidence
+    for the report, never a score; candidates never see it. ``result`` is the integrity
+    evaluation as a dict, once run.
+    """
+
+    __tablename__ = "integrity_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    labels_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    row_errors: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship()
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
 class Review(Base):
     """One interviewer's review of one attempt: rubric levels, notes, a recommendation.
 

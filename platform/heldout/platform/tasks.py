@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from huey import Huey, crontab
 from huey.api import TaskWrapper
 from huey.exceptions import RetryTask
 
-from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.identity import IDENTITY_KEY, WorkerIdentity
 from heldout.platform.models import utcnow
@@ -27,6 +25,7 @@ from heldout.platform.remote_files import blob_store
 from heldout.platform.services import (
     drafts,
     grading,
+    integrity,
     jobs,
     public_runs,
     recovery,
@@ -39,7 +38,8 @@ from heldout.platform.services.jobs import LeasedJob
 log = logging.getLogger(__name__)
 
 # Every kind of leased job the queue runs: a task of the kind's name each.
-JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS)
+JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS,
+                                     integrity.INTEGRITY_RUNS)
 DEADLINE_TASK_NAME = "submit_at_deadline"
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"
@@ -123,10 +123,15 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
         def run_job(job_id: int) -> None:
             with retried_while_database_unavailable(f"{kind.name} {job_id}"), app_context():
                 sandbox = current_app.extensions.get(SANDBOX_KEY)
-                job = kind if sandbox is None else kind.using(
-                    partial(graders_evaluate, sandbox=sandbox))
+                job = kind if sandbox is None else kind.with_sandbox(sandbox)
                 outcome = jobs.run(job, job_id, grading_settings())
             log.info("%s %s: %s %s", kind.name, job_id, outcome.status, outcome.detail)
+            for then_kind, then_id in outcome.then:
+                try:
+                    queue.enqueue(then_kind, then_id)
+                except Exception:  # its row is committed: the watchdog queues it later
+                    log.exception("could not enqueue %s %s; the watchdog will", then_kind,
+                                  then_id)
             if outcome.retry_in is None:
                 return
             if outcome.status == "not_due" and job_id in queue.waiting(kind.kind):

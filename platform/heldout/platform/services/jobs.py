@@ -1,8 +1,9 @@
 """One leased job, whatever it runs: claim, materialise, evaluate, store despite an outage.
 
-A submission's grading and a public run of the checks go through this same pipeline; each
-kind says only what differs (``LeasedJob``): which row, which files, how it is evaluated
-and how its result is recorded. Recovery of what a dead worker left is in ``recovery``.
+A submission's grading, a public run of the checks and a graded submission's integrity run
+go through this same pipeline; each kind says only what differs (``LeasedJob``): which row,
+which files, how it is evaluated, how its result is recorded and what is queued after it.
+Recovery of what a dead worker left is in ``recovery``.
 """
 
 from __future__ import annotations
@@ -17,21 +18,26 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from sqlalchemy import ColumnElement, or_, update
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.errors import BundleError
+from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation
 from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.extensions import db
-from heldout.platform.models import PublicRun, Submission, utcnow
+from heldout.platform.models import IntegrityRun, PublicRun, Submission, utcnow
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.scoring import GradingStatus
+
+if TYPE_CHECKING:
+    from heldout.sandbox.backend import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +48,10 @@ DEFAULT_LEASE_SECONDS = 900
 STORE_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 # The rows a worker runs under a lease.
-Row = TypeVar("Row", Submission, PublicRun)
+Row = TypeVar("Row", Submission, PublicRun, IntegrityRun)
+# Beside a job's ``submission`` directory: the stored files its evaluation reads besides
+# the candidate's (``LeasedJob.inputs``); never mounted in a sandbox.
+INPUTS_DIR = "inputs"
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,8 @@ class JobOutcome:
     status: str
     retry_in: float | None = None
     detail: str = ""
+    # Jobs to queue now that this one is stored: (kind, id) pairs.
+    then: tuple[tuple[str, int], ...] = ()
 
 
 class Queue(Protocol):
@@ -120,6 +131,19 @@ class LeasedJob(ABC, Generic[Row]):
     def using(self, evaluate: Callable[..., Evaluation]) -> Self:
         """The same kind, evaluated by ``evaluate`` (the graders', bound to a sandbox)."""
         return type(self)(evaluate)
+
+    def with_sandbox(self, sandbox: Sandbox) -> Self:
+        """The same kind, running its jobs in ``sandbox`` (the worker's)."""
+        return self.using(partial(graders_evaluate, sandbox=sandbox))
+
+    def inputs(self, row: Row) -> Iterable[StoredFile]:
+        """Stored files the evaluation reads besides the candidate's (none by default),
+        written under ``INPUTS_DIR`` beside the ``submission`` directory."""
+        return ()
+
+    def queued_after(self, row: Row) -> tuple[tuple[str, int], ...]:
+        """Jobs to queue once this one's final result is committed (none by default)."""
+        return ()
 
     @property
     @abstractmethod
@@ -246,6 +270,7 @@ def _evaluate(job: LeasedJob[Row], row: Row, bundle: Bundle | None, problem: str
     job_id = row.id  # read now: after the commit below, ``row`` is expired
     try:
         materialise_files(job.files(row), settings.blobs, workdir / "submission")
+        materialise_files(job.inputs(row), settings.blobs, workdir / INPUTS_DIR)
         bound = bind_variant(bundle, row.attempt.variant_seed, settings.variant_cache)
         # Hold no transaction (nor its connection) through the sandbox run: a database
         # restarted meanwhile must not cost the result when it is saved.
@@ -314,7 +339,8 @@ def _store(job: LeasedJob[Row], job_id: int, owner: str, result: Evaluation,
     if result.status == "graded" or retry_in is None:
         job.record(row, result, now, kept)
     db.session.commit()
-    return JobOutcome(job_id, row.status, retry_in, result.error or "")
+    then = job.queued_after(row) if result.status == "graded" else ()
+    return JobOutcome(job_id, row.status, retry_in, result.error or "", then)
 
 
 def release(job: LeasedJob[Row], row: Row, *, now: datetime, tries_allowed: int) -> bool:

@@ -21,9 +21,9 @@ from heldout.graders.checks import explain
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.result import Evaluation, Split
 from heldout.platform.blobs import BlobStore
-from heldout.platform.errors import TooManySubmissions
+from heldout.platform.errors import PublicRunsUsedUp, TooManySubmissions
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, PublicRun, utcnow
+from heldout.platform.models import Attempt, Challenge, PublicRun, utcnow
 from heldout.platform.services import jobs
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
@@ -32,6 +32,8 @@ from heldout.platform.services.scoring import (
     GradingStatus,
     Reason,
     grading_pending,
+    public_run_spent,
+    public_runs_left,
     shortfalls,
 )
 from heldout.platform.services.submissions import STATUS_LABELS, SubmittedFile, check_files
@@ -67,14 +69,35 @@ def pending_public_runs(attempt: Attempt) -> int:
                PublicRun.status.in_(PENDING))) or 0)
 
 
+@dataclass(frozen=True)
+class PublicBudget:
+    """An attempt's public-check runs of one challenge: the bundle's budget and its use."""
+
+    budget: int | None  # None: no budget
+    spent: int
+
+    @property
+    def left(self) -> int | None:
+        return public_runs_left(self.budget, self.spent)
+
+
+def public_budget(attempt: Attempt, challenge: Challenge, bundle: Bundle) -> PublicBudget:
+    spent = int(db.session.scalar(
+        select(func.count()).select_from(PublicRun)
+        .where(PublicRun.attempt_id == attempt.id, PublicRun.challenge_id == challenge.id,
+               public_run_spent())) or 0)
+    return PublicBudget(bundle.grading.public_run_budget, spent)
+
+
 def request_public_run(*, attempt_public_id: str, challenge_slug: str,
                        files: Sequence[SubmittedFile], blobs: BlobStore, queue: jobs.Queue,
                        bundles: BundleCatalogue, now: datetime,
                        pasted_code: str | None = None) -> PublicRun:
     """Store the files (checked as a submission's are) and the queued run, then enqueue it.
 
-    Refused once the attempt is closed (``AttemptClosed``) and while another public run
-    of the attempt waits or runs (``TooManySubmissions``). The row is committed before
+    Refused once the attempt is closed (``AttemptClosed``), while another public run
+    of the attempt waits or runs (``TooManySubmissions``), and once the challenge's budget
+    of public runs is spent (``PublicRunsUsedUp``). The row is committed before
     the job is queued: a failed enqueue is picked up by the watchdog.
     """
     attempt = open_attempt(attempt_public_id, now=now)
@@ -88,6 +111,14 @@ def request_public_run(*, attempt_public_id: str, challenge_slug: str,
             "Your previous public check run has not finished yet.",
             hint="Wait for its results below, then run the checks again; your code is still "
                  "in the editor.", retry_after=max(1, int(bundle.limits.wall_seconds)))
+    budget = public_budget(attempt, challenge, bundle)
+    if budget.left == 0:
+        db.session.rollback()
+        raise PublicRunsUsedUp(
+            f"This challenge allows {budget.budget} public check runs per attempt, and all "
+            "of them are used.",
+            hint="Your code is still in the editor; you can still submit it to be graded "
+                 "(the final score uses other rows than the public checks).")
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
     checked = check_files(bundle.submission, files)

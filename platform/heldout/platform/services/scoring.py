@@ -1,6 +1,7 @@
 """The scoring rules, each in one place: the statuses stored in the model columns, which
 submission counts, where grading of a challenge stands, the total, an invite's state (with
-its SQL twin), percentile ranks, and why a graded run fell short.
+its SQL twin), percentile ranks, the budget of public runs and the public-vs-final gap,
+and why a graded run fell short.
 
 Every page, export and the candidate's own page ask these functions; none keeps a copy.
 """
@@ -11,12 +12,12 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
 
 from heldout.graders.result import Check, RunStats
-from heldout.platform.models import Attempt, Invite, Submission
+from heldout.platform.models import Attempt, Invite, PublicRun, Submission
 
 # The statuses the model columns store live beside the models (which import them); they
 # are part of these rules and are named from here.
@@ -201,6 +202,54 @@ def percentile_ranks(scores: Sequence[float]) -> list[float | None]:
         ties = bisect.bisect_right(ordered, score) - lower - 1  # not counting itself
         ranks.append(_rank(lower, ties, len(ordered) - 1))
     return ranks
+
+
+# --- public runs: the budget, and what they said beside the final score ---------------
+
+
+def public_run_spent() -> ColumnElement[bool]:
+    """The public runs that count against an attempt's budget: every one, except a run a
+    platform error ended for good (not the candidate's doing: the run is given back)."""
+    return ~and_(PublicRun.status == GradingStatus.INTERNAL_ERROR, PublicRun.retry_at.is_(None))
+
+
+def public_runs_left(budget: int | None, spent: int) -> int | None:
+    """Public runs an attempt may still make of a challenge (None: no budget)."""
+    return None if budget is None else max(0, budget - spent)
+
+
+def latest_public_metric(evaluations: Sequence[dict[str, Any]], metric: str) -> float | None:
+    """The metric the candidate last saw: that of the newest public run (oldest first in
+    ``evaluations``) that scored it, as shown (rounded)."""
+    for evaluation in reversed(evaluations):
+        value = (evaluation.get("metrics") or {}).get(metric)
+        if isinstance(value, int | float):
+            return float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class PublicFinalGap:
+    """The metric on the public slice (latest public run, as shown) beside the final one
+    (the counted submission, private slice). None: no such run or score."""
+
+    metric: str
+    public: float | None
+    final: float | None
+    higher_is_better: bool
+
+    @property
+    def drop(self) -> float | None:
+        """How much worse the final metric is than the public one (negative: better)."""
+        if self.public is None or self.final is None:
+            return None
+        gap = self.public - self.final
+        return gap if self.higher_is_better else -gap
+
+
+def public_final_gap(metric: str, public: float | None, final: float | None, *,
+                     higher_is_better: bool) -> PublicFinalGap:
+    return PublicFinalGap(metric, public, final, higher_is_better)
 
 
 # --- why a graded run fell short -----------------------------------------------------

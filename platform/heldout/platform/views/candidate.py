@@ -36,7 +36,12 @@ from limits import RateLimitItem, parse_many
 from heldout.graders.errors import ServedFileNotFound
 from heldout.graders.serving import AREAS, public_files, served_file, starter_files
 from heldout.platform import markdown
-from heldout.platform.errors import AttemptClosed, InvalidInput, TooManySubmissions
+from heldout.platform.errors import (
+    AttemptClosed,
+    InvalidInput,
+    PublicRunsUsedUp,
+    TooManySubmissions,
+)
 from heldout.platform.extensions import csrf, limiter
 from heldout.platform.http import status_of
 from heldout.platform.models import Attempt, Invite
@@ -224,6 +229,7 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"],
         submit_limits=submit_limits(), public_limits=public_run_limits(),
         public_run=_public_run_view(attempt, challenge.id), state=state,
+        public_budget=public_runs.public_budget(attempt, challenge, bundle),
         statuses=state["submissions"],
         latest=state["submissions"][0] if state["submissions"] else None), status
 
@@ -395,7 +401,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    except InvalidInput as exc:
+    except (InvalidInput, PublicRunsUsedUp) as exc:
         attempt = attempts.get_attempt(attempt_id)
         return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug)
