@@ -36,6 +36,7 @@ from heldout.platform.models import (
     Submission,
 )
 from heldout.platform.services import access, charts
+from heldout.platform.services.integrity import IntegrityView, integrity_views
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.candidates import (
     ranked_totals,
@@ -263,6 +264,8 @@ class CandidateReport:
     # Notebook, probe table, query shapes by submission id; public-check runs by challenge id.
     kinds: dict[int, KindViews] = dataclasses.field(default_factory=dict)
     activity: dict[int, PublicActivity] = dataclasses.field(default_factory=dict)
+    # Integrity evidence (gap, signals) by challenge id: staff only, never a penalty.
+    integrity: dict[int, IntegrityView] = dataclasses.field(default_factory=dict)
 
     @property
     def no_submission(self) -> bool:
@@ -344,7 +347,8 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
         ranked.peers if ranked is not None else 0, skills,
         charts.skills_profile(skills) if skills else None,
         review_summaries([attempt.id], viewer)[attempt.id], counting,
-        report_kind_views(results, blobs), public_activity(attempt))
+        report_kind_views(results, blobs), public_activity(attempt),
+        integrity_views(attempt, results))
 
 
 @dataclass(frozen=True)
