@@ -46,11 +46,11 @@ def make_bundle(root: Path, *, rows: int = ROWS, grading: str = "") -> Bundle:
     ids, labels, x1, x2 = _data(rows, 7)
     _, train_y, train_x1, train_x2 = _data(rows, 8)
     (root / "public" / "train.csv").write_text("id,x1,x2,y\n" + "".join(
-        f"t{i},{a},{b},{y}\n" for i, (a, b, y) in enumerate(zip(train_x1, train_x2, train_y))))
+        f"t{i},{a},{b},{y}\n" for i, (a, b, y) in enumerate(zip(train_x1, train_x2, train_y, strict=True))))
     (root / "public" / "test.csv").write_text("id,x1,x2\n" + "".join(
-        f"{i},{a},{b}\n" for i, a, b in zip(ids, x1, x2)))
+        f"{i},{a},{b}\n" for i, a, b in zip(ids, x1, x2, strict=True)))
     (root / "hidden" / "labels.csv").write_text(
-        "id,y\n" + "".join(f"{i},{y}\n" for i, y in zip(ids, labels)))
+        "id,y\n" + "".join(f"{i},{y}\n" for i, y in zip(ids, labels, strict=True)))
     (root / "starter" / "solution.py").write_text("print('start')\n")
     (root / "statement.md").write_text("# Probe\n\nPredict y.\n")
     (root / "challenge.toml").write_text(f"""\
@@ -81,7 +81,7 @@ label_column = "y"
 
 
 def _csv(ids: list[str], values: list[float]) -> str:
-    return "id,p\n" + "".join(f"{i},{v}\n" for i, v in zip(ids, values))
+    return "id,p\n" + "".join(f"{i},{v}\n" for i, v in zip(ids, values, strict=True))
 
 
 def _sub(tmp_path: Path) -> Path:
@@ -114,7 +114,7 @@ def test_slices_are_disjoint_cover_every_row_and_do_not_depend_on_row_order() ->
     assert split_labels(labels, fraction=0.0, seed="v1").public.ids == ()
     # Values follow their ids whatever the order.
     assert all(labels.values[ids.index(i)] == v
-               for i, v in zip(slices.private.ids, slices.private.values))
+               for i, v in zip(slices.private.ids, slices.private.values, strict=True))
 
 
 def test_public_checks_score_the_public_slice_and_the_final_score_the_private_one(
@@ -126,7 +126,7 @@ def test_public_checks_score_the_public_slice_and_the_final_score_the_private_on
     slices = config.slices(labels, bundle.version)
     public = set(slices.public.ids)
     # Right on every private row, inverted on every public one.
-    values = [(1 - y) if i in public else y for i, y in zip(labels.ids, labels.values)]
+    values = [(1 - y) if i in public else y for i, y in zip(labels.ids, labels.values, strict=True)]
     text = _csv(list(labels.ids), values)
     final = evaluate(bundle, _sub(tmp_path), sandbox=predictions_sandbox(text))
     shown = evaluate(bundle, _sub(tmp_path), sandbox=predictions_sandbox(text), split="public")
@@ -212,7 +212,7 @@ def test_probing_attack_learns_nothing_about_the_private_labels(tmp_path: Path) 
     config = bundle.grading
     assert isinstance(config, ModelTrainingGrading)
     slices = config.slices(labels, bundle.version)
-    truth = dict(zip(labels.ids, labels.values))
+    truth = dict(zip(labels.ids, labels.values, strict=True))
 
     guesses, _ = _attack(bundle, lambda text: evaluate(
         bundle, _sub(tmp_path), sandbox=predictions_sandbox(text), split="public"))
@@ -241,7 +241,7 @@ def test_probing_attack_in_the_real_sandbox(sandbox_image: str, tmp_path: Path) 
     config = bundle.grading
     assert isinstance(config, ModelTrainingGrading)
     slices = config.slices(labels, bundle.version)
-    truth = dict(zip(labels.ids, labels.values))
+    truth = dict(zip(labels.ids, labels.values, strict=True))
     chosen = list(slices.public.ids[:3]) + list(slices.private.ids[:3])
     work = tmp_path / "submission"
     work.mkdir()
@@ -294,12 +294,13 @@ def test_a_copied_pair_is_flagged_and_honest_pairs_of_the_same_accuracy_are_not(
         b1 = [1 - t if i in hard else t for i, t in enumerate(truth)]
         c1 = _model(b1, 0.85, rng)
         c2 = _model(b1, 0.85, rng)
-        mask = lambda values: wrong_rows(metric, truth, values)  # noqa: E731
-        flagged_copies += error_overlap(mask(a), mask(copy), rows).flagged
-        pair = error_overlap(mask(a), mask(honest), rows)
+        masks = {name: wrong_rows(metric, truth, values) for name, values in
+                 (("a", a), ("copy", copy), ("honest", honest), ("c1", c1), ("c2", c2))}
+        flagged_copies += error_overlap(masks["a"], masks["copy"], rows).flagged
+        pair = error_overlap(masks["a"], masks["honest"], rows)
         flagged_honest += pair.flagged
         z_honest.append(pair.z)
-        flagged_correlated += error_overlap(mask(c1), mask(c2), rows).flagged
+        flagged_correlated += error_overlap(masks["c1"], masks["c2"], rows).flagged
     assert flagged_copies == 20
     assert flagged_honest == 0 and flagged_correlated == 0
     assert max(z_honest) < COPY_MIN_Z
@@ -330,7 +331,7 @@ def test_following_tells_inputs_from_ids() -> None:
     original = {i: rng.random() for i in ids}
     donors = ids[:]
     rng.shuffle(donors)
-    source = dict(zip(ids, donors))
+    source = dict(zip(ids, donors, strict=True))
     reads_inputs = {i: original[source[i]] for i in ids}
     by_id = dict(original)
     read = following(original, reads_inputs, source, labels=False)
@@ -376,7 +377,7 @@ with open('/output/predictions.csv', 'w') as out:
 def _hard_coded_by_id(bundle: Bundle) -> str:
     labels = _labels(bundle)
     table = {i: round(0.2 + 0.6 * y + 0.01 * (n % 7), 3)
-             for n, (i, y) in enumerate(zip(labels.ids, labels.values))}
+             for n, (i, y) in enumerate(zip(labels.ids, labels.values, strict=True))}
     return ("ANSWERS = " + repr(table) + "\n"
             "with open('/output/predictions.csv', 'w') as out:\n"
             "    out.write('id,p\\n')\n"
@@ -391,7 +392,7 @@ def _hard_coded_by_position(bundle: Bundle) -> str:
             "ids = [row['id'] for row in csv.DictReader(open('/data/test.csv'))]\n"
             "with open('/output/predictions.csv', 'w') as out:\n"
             "    out.write('id,p\\n')\n"
-            "    out.writelines(f'{i},{p}\\n' for i, p in zip(ids, VALUES))\n")
+            "    out.writelines(f'{i},{p}\\n' for i, p in zip(ids, VALUES, strict=True))\n")
 
 
 @pytest.mark.docker

@@ -8,6 +8,7 @@ stand-ins returning what those produce, so the platform's handling is what is un
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +21,7 @@ from heldout.graders.bundle import Bundle
 from heldout.graders.kinds.model_training import PREDICTIONS_ARTEFACT
 from heldout.graders.kinds.model_training.integrity import COPY_MIN_Z, error_overlap
 from heldout.graders.kinds.model_training.rerun import (
+    COMPARED,
     FOLLOW,
     LABELS_KEY,
     ROW_ERRORS,
@@ -32,9 +34,10 @@ from heldout.platform.models import Attempt, IntegrityRun, PublicRun, Submission
 from heldout.platform.queue import get_queue
 from heldout.platform.services import grading, integrity, jobs, public_runs
 from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.services.submissions import SubmittedFile
 from heldout.platform.tasks import grading_settings
-from tests.platform.conftest import start_attempt
+from tests.platform.conftest import NewInvite, start_attempt
 
 SLUG = "churn-prediction"
 CODE = "print('model')\n"
@@ -64,7 +67,8 @@ def rerun_result(mask: int, *, follow: float, stuck: float):  # type: ignore[no-
         assert (submission / "solution.py").read_text() == CODE
         return Evaluation(bundle.slug, bundle.version, "graded", 0.0,
                           checks=(Check("run", "run", True, 0, 0, "finished"),),
-                          metrics={FOLLOW: follow, STUCK: stuck, ROWS: ROWS_COMPARED}, run=RUN,
+                          metrics={FOLLOW: follow, STUCK: stuck, COMPARED: 300,
+                                   ROWS: ROWS_COMPARED}, run=RUN,
                           artefacts={LABELS_KEY: b"k" * 64, ROW_ERRORS: f"{mask:x}".encode()})
     return rerun
 
@@ -109,13 +113,13 @@ def test_public_run_budget_is_enforced_and_shown(app: Flask, client: FlaskClient
         # A run a platform error ended for good is given back.
         failed = db.session.scalars(select(PublicRun).order_by(PublicRun.id)).first()
         assert failed is not None
-        failed.status, failed.retry_at = "internal_error", None
+        failed.status, failed.retry_at = GradingStatus.INTERNAL_ERROR, None
         db.session.commit()
     assert "1 of 20 public check runs left" in client.get(f"/a/{attempt}/c/{SLUG}").text
     with app.app_context():
         again = db.session.scalars(select(PublicRun).order_by(PublicRun.id)).first()
         assert again is not None
-        again.status = "graded"
+        again.status = GradingStatus.GRADED
         db.session.commit()
     refused = client.post(f"/a/{attempt}/c/{SLUG}/public-run", data={"code": CODE})
     assert refused.status_code == 429
@@ -128,7 +132,7 @@ def test_public_run_budget_is_enforced_and_shown(app: Flask, client: FlaskClient
 
 def test_report_shows_gap_and_signals_to_staff_only(
         app: Flask, client: FlaskClient, attempt: str, users: object,
-        make_invite, html: ModuleType) -> None:  # type: ignore[no-untyped-def]
+        make_invite: Callable[..., NewInvite], html: ModuleType) -> None:
     # Cara: one public run, then a graded submission whose predictions ignore the inputs.
     assert client.post(f"/a/{attempt}/c/{SLUG}/public-run", data={"code": CODE}).status_code == 302
     with app.app_context():
@@ -150,8 +154,8 @@ def test_report_shows_gap_and_signals_to_staff_only(
 
     with app.app_context():
         ids = {a.invite.candidate_name: a.id for a in db.session.scalars(select(Attempt))}
-        assert db.session.scalar(select(IntegrityRun).where(IntegrityRun.id == cara)) \
-            .row_errors == f"{copied:x}"
+        stored = db.session.get(IntegrityRun, cara)
+        assert stored is not None and stored.row_errors == f"{copied:x}"
     staff = _staff(app)
     page = staff.get(f"/attempts/{ids['Cara Candidate']}/report").text
     tree = html.parse(page)
@@ -182,6 +186,7 @@ def test_report_shows_gap_and_signals_to_staff_only(
     assert eve_box.find_all("p", cls="integrity-signal") == []
     assert "No integrity signal" in eve_box.text()
     assert "agree 0.95 with the moved features" in eve_box.text()
+    assert "and 0.01 with the ids" in eve_box.text() and "over 300 rows" in eve_box.text()
     assert "no public-check run scored it" in eve_box.text()
 
     # The candidate's own pages never mention any of it.

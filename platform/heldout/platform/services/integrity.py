@@ -27,6 +27,7 @@ from heldout.graders.kinds.model_training.integrity import (
     error_overlap,
 )
 from heldout.graders.kinds.model_training.rerun import (
+    COMPARED,
     FOLLOW,
     LABELS_KEY,
     NOT_COMPARED,
@@ -213,7 +214,7 @@ def _view(attempt: Attempt, row: IntegrityRun | None, gap: PublicFinalGap | None
     skipped = [c.detail for c in evaluation.checks if c.name == NOT_COMPARED]
     if FOLLOW in evaluation.metrics and STUCK in evaluation.metrics:
         compared = Following(evaluation.metrics[FOLLOW], evaluation.metrics[STUCK],
-                             int(evaluation.metrics.get(ROWS, 0)))
+                             int(evaluation.metrics.get(COMPARED, 0)))
         explained = compared.explain()
         if compared.flagged:
             signals.append(Signal("the predictions do not follow the inputs", explained))

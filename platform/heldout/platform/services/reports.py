@@ -36,7 +36,6 @@ from heldout.platform.models import (
     Submission,
 )
 from heldout.platform.services import access, charts
-from heldout.platform.services.integrity import IntegrityView, integrity_views
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.candidates import (
     ranked_totals,
@@ -45,6 +44,7 @@ from heldout.platform.services.candidates import (
 )
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
+from heldout.platform.services.integrity import IntegrityView, integrity_views
 from heldout.platform.services.report_kinds import (
     KindViews,
     PublicActivity,

@@ -3,7 +3,8 @@
 It goes through :func:`heldout.graders.evaluate.evaluate` like any grading (staging, the
 guarded sandbox, faults as ``internal_error``), with the perturbed copy of the public data
 bound as the variant; its score is thrown away. What it returns is an ``Evaluation`` whose
-``metrics`` hold the evidence (``follow``, ``stuck``, ``rows``) and whose ``artefacts``
+``metrics`` hold the evidence (``follow``, ``stuck`` over ``compared`` rows; ``rows`` in
+the private slice) and whose ``artefacts``
 hold the private slice's wrong-rows mask and the labels' key, for copied-prediction pairs.
 """
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 # What the integrity evaluation's artefacts and metrics are named.
 ROW_ERRORS = "row_errors"
 LABELS_KEY = "labels_key"
-FOLLOW, STUCK, ROWS = "follow", "stuck", "rows"
+FOLLOW, STUCK, ROWS, COMPARED = "follow", "stuck", "rows", "compared"
 # A check of this name says why the perturbed run could not be compared.
 NOT_COMPARED = "not compared"
 
@@ -83,6 +84,7 @@ def rerun_perturbed(bundle: Bundle, submission: Path, original: bytes, *, seed: 
     measured = dict(rows)
     if compared.follow is not None and compared.stuck is not None:
         measured[FOLLOW], measured[STUCK] = compared.follow, compared.stuck
+        measured[COMPARED] = float(compared.rows)
     return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                       score=0.0, checks=result.checks[:1], metrics=measured, run=result.run,
                       artefacts=found)
