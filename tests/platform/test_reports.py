@@ -89,6 +89,11 @@ def test_report(app: Flask, client: FlaskClient, attempt: str, users,  # type: i
         assert text in page, text
     assert '<span class="ok" aria-label="passed">✓</span>' in page
     assert '<span class="ko" aria-label="failed">✗</span>' in page
+    # The integrity lines (staff only): the public-vs-final gap, here with no public run.
+    integrity = tree.one(cls="integrity")
+    assert "Public vs final roc_auc: no public-check run scored it; 0.8512 final" in \
+        " ".join(integrity.text().split())
+    assert "Review suggested" not in page
     # The candidate's code and output are escaped, never markup.
     assert "&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page

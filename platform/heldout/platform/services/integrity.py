@@ -203,7 +203,8 @@ def integrity_views(attempt: Attempt, results: Iterable[ReportedResult]
 def _view(attempt: Attempt, row: IntegrityRun | None, gap: PublicFinalGap | None
           ) -> IntegrityView:
     if row is None:
-        return IntegrityView("not checked: graded before integrity runs existed", (), None, gap)
+        return IntegrityView("not checked: its grading kept no predictions to compare", (),
+                             None, gap)
     if row.status != GradingStatus.GRADED or row.result is None:
         state = "failed" if row.status == GradingStatus.INTERNAL_ERROR and \
             row.retry_at is None else "waiting"
