@@ -21,7 +21,7 @@ from heldout.graders.kinds.model_training.integrity import (
     wrong_rows,
 )
 from heldout.graders.kinds.model_training.rerun import FOLLOW, STUCK, rerun_perturbed
-from heldout.graders.kinds.model_training.slices import split_labels
+from heldout.graders.kinds.model_training.slices import Slices, split_labels
 from heldout.graders.metrics import METRICS
 from heldout.graders.tables import Labels
 from tests.graders.conftest import FakeSandbox, predictions_sandbox
@@ -96,6 +96,14 @@ def _labels(bundle: Bundle) -> Labels:
     from heldout.graders.tables import read_labels
 
     return read_labels(bundle.hidden_dir / "labels.csv", id_column="id", label_column="y")
+
+
+def _split(bundle: Bundle) -> tuple[Labels, Slices]:
+    """The bundle's labels and their public and private slices."""
+    labels = _labels(bundle)
+    config = bundle.grading
+    assert isinstance(config, ModelTrainingGrading)
+    return labels, config.slices(labels, bundle.version)
 
 
 # --- the slices ----------------------------------------------------------------------
@@ -208,10 +216,7 @@ def test_probing_attack_learns_nothing_about_the_private_labels(tmp_path: Path) 
     """One public run per test row, each with that row's prediction flipped (the whole
     attack, through the kind's real grading code; the sandbox only writes the file)."""
     bundle = make_bundle(tmp_path / "probe")
-    labels = _labels(bundle)
-    config = bundle.grading
-    assert isinstance(config, ModelTrainingGrading)
-    slices = config.slices(labels, bundle.version)
+    labels, slices = _split(bundle)
     truth = dict(zip(labels.ids, labels.values, strict=True))
 
     guesses, _ = _attack(bundle, lambda text: evaluate(
@@ -237,10 +242,7 @@ def test_probing_attack_in_the_real_sandbox(sandbox_image: str, tmp_path: Path) 
     """The same attack through the real sandbox, on a few rows of each slice: each run is
     a candidate program writing the predictions with one row flipped."""
     bundle = make_bundle(tmp_path / "probe")
-    labels = _labels(bundle)
-    config = bundle.grading
-    assert isinstance(config, ModelTrainingGrading)
-    slices = config.slices(labels, bundle.version)
+    labels, slices = _split(bundle)
     truth = dict(zip(labels.ids, labels.values, strict=True))
     chosen = list(slices.public.ids[:3]) + list(slices.private.ids[:3])
     work = tmp_path / "submission"
