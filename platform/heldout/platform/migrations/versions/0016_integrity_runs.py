@@ -1,7 +1,7 @@
 """integrity runs: a graded model_training submission's re-run on perturbed inputs
 
 Revision ID: 0016_integrity_runs
-Revises: 0013_api_tokens
+Revises: 0014_webhooks
 Created: 2026-12-05 22:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0016_integrity_runs'
-down_revision = '0013_api_tokens'
+down_revision = '0014_webhooks'
 branch_labels = None
 depends_on = None
 
