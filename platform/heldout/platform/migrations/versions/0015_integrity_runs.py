@@ -1,6 +1,6 @@
 """integrity runs: a graded model_training submission's re-run on perturbed inputs
 
-Revision ID: 0016_integrity_runs
+Revision ID: 0015_integrity_runs
 Revises: 0014_webhooks
 Created: 2026-12-05 22:00:00
 """
@@ -8,7 +8,7 @@ Created: 2026-12-05 22:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016_integrity_runs'
+revision = '0015_integrity_runs'
 down_revision = '0014_webhooks'
 branch_labels = None
 depends_on = None
