@@ -22,6 +22,7 @@ from heldout.platform.views import (
     account,
     admin,
     api,
+    ats,
     auth,
     candidate,
     internal,
@@ -64,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_login(login_manager)
     app.url_map.converters["int"] = IdConverter
     for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, webhooks.bp,
-                      stewardship.bp, account.bp, internal.bp):
+                      stewardship.bp, ats.bp, account.bp, internal.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     http.init_app(app)

@@ -623,3 +623,22 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None]
 
     endpoint: Mapped[WebhookEndpoint] = relationship(lazy="joined")
+
+
+class AtsOrder(Base):
+    """An assessment ordered from an applicant-tracking system (services/ats/): the invite it
+    made, and where the ATS wants to hear back. ``provider``: "greenhouse", …"""
+
+    __tablename__ = "ats_order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True, default=new_public_id)
+    provider: Mapped[str] = mapped_column(String(20))
+    invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id"), unique=True)
+    callback_url: Mapped[str] = mapped_column(String(1000), default="")
+    profile_url: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the ATS last reported as wrong with our answers (its error callback), if anything.
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    invite: Mapped[Invite] = relationship()
