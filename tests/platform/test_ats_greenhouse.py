@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, AtsOrder, Invite, User, utcnow
-from heldout.platform.services import api_tokens
+from heldout.platform.models import AtsOrder, Attempt, Invite, User, utcnow
+from heldout.platform.services import api_tokens, invites
 from tests.platform import review_seed as seed
 from tests.platform.conftest import Users
 
@@ -45,7 +44,7 @@ def greenhouse(app: Flask, users: Users, assessment_id: int) -> Callable[..., An
     return call
 
 
-SEND_TEST = {
+SEND_TEST: dict[str, Any] = {
     "partner_test_id": "{id}",
     "candidate": {"first_name": "Harriet", "last_name": "Example",
                   "resume_url": "https://app.greenhouse.io/resumes/123",
@@ -83,12 +82,12 @@ def test_send_test_invites_the_candidate_and_status_follows_the_attempt(
                                                                   "harriet@example.org")
         invite_id = invite.id
     status = greenhouse("GET", "test_status", query_string={"partner_interview_id": interview})
-    assert status.status_code == 200 and status.json == {"partner_status": "sent"}
+    assert status.status_code == 200 and status.json == {"partner_status": "link created"}
 
     # The candidate takes it and it is graded: complete, with the score and the report.
     with app.app_context():
-        invite = db.session.get(Invite, invite_id)
-        assert invite is not None
+        ordered = db.session.get(Invite, invite_id)
+        assert ordered is not None
         attempt_id = seed.candidate(assessment_id, users.recruiter, "Harriet Example",
                                     {SLUG: [seed.Graded(64.0, 12), seed.Graded(81.5, 30)]},
                                     email="harriet.other@example.org")
@@ -96,9 +95,9 @@ def test_send_test_invites_the_candidate_and_status_follows_the_attempt(
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt is not None
         seeded_invite = attempt.invite
-        attempt.invite_id = invite.id
-        invite.opened_at, invite.started_at = seeded_invite.opened_at, seeded_invite.started_at
-        invite.finished_at = seeded_invite.finished_at
+        attempt.invite_id = ordered.id
+        ordered.opened_at, ordered.started_at = seeded_invite.opened_at, seeded_invite.started_at
+        ordered.finished_at = seeded_invite.finished_at
         db.session.flush()
         db.session.delete(seeded_invite)
         db.session.commit()
@@ -108,14 +107,14 @@ def test_send_test_invites_the_candidate_and_status_follows_the_attempt(
     assert done.json["partner_score"] == 81.5
     assert done.json["partner_profile_url"].endswith(f"/attempts/{attempt_id}/report")
     assert done.json["metadata"][SLUG] == "81.5 / 100"
-    assert "Time used" in done.json["metadata"]
+    assert "Time used" in (done.json["metadata"] or {})
 
 
 def test_refusals_are_errors_greenhouse_can_show(app: Flask, greenhouse: Callable[..., Any],
                                                  assessment_id: int) -> None:
     assert greenhouse("GET", "list_tests", key="hld_not-a-real-token").status_code == 401
     nothing = app.test_client().get("/ats/greenhouse/list_tests")
-    assert nothing.status_code == 401 and "errors" in nothing.json
+    assert nothing.status_code == 401 and "errors" in (nothing.json or {})
     assert nothing.headers["WWW-Authenticate"].startswith("Basic")
     read_only = _token(app, "recruiter", scope="read")
     assert greenhouse("GET", "list_tests", key=read_only).status_code == 403
@@ -131,13 +130,25 @@ def test_refusals_are_errors_greenhouse_can_show(app: Flask, greenhouse: Callabl
     assert bad_email.status_code == 422
     assert greenhouse("POST", "send_test", data="not json",
                       content_type="application/json").status_code == 422
-    assert _send(greenhouse, assessment_id).status_code == 200
-    twice = _send(greenhouse, assessment_id)
-    assert twice.status_code == 422  # already invited to this assessment
+    first = _send(greenhouse, assessment_id)
+    assert first.status_code == 200
+    again = _send(greenhouse, assessment_id)  # Greenhouse retried: the same order
+    assert again.json == first.json
+    other = _send(greenhouse, assessment_id, candidate={**SEND_TEST["candidate"],
+                                                        "email": "cara@example.org"})
+    assert other.status_code == 200
+    with app.app_context():
+        invites.create_invite(assessment_id=assessment_id, candidate_name="By hand",
+                              candidate_email="byhand@example.org",
+                              created_by_id=db.session.scalars(select(User.id)).first() or 0,
+                              secret="s" * 32, ttl_days=7, now=utcnow())
+    by_hand = _send(greenhouse, assessment_id, candidate={**SEND_TEST["candidate"],
+                                                          "email": "byhand@example.org"})
+    assert by_hand.status_code == 422 and "already invited" in by_hand.json["errors"][0]
     missing = greenhouse("GET", "test_status", query_string={"partner_interview_id": "nope"})
     assert missing.status_code == 404
     with app.app_context():
-        assert db.session.scalar(select(db.func.count(AtsOrder.id))) == 1
+        assert db.session.scalar(select(func.count(AtsOrder.id))) == 2
 
 
 def test_response_error_is_kept_on_the_order(app: Flask, greenhouse: Callable[..., Any],

@@ -208,6 +208,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("api.v1.export_csv", "GET"): api("read", "recruiter", "interviewer"),
     ("api.v1.export_candidate", "POST"): api("admin", scoped=False),
     ("api.v1.erase_candidate", "POST"): api("admin", scoped=False),
+    # an applicant-tracking system, by an API token as the Basic user name: no browser
+    # session and no Bearer token opens them (401 to every visitor, as internal)
+    ("ats.greenhouse_list_tests", "GET"): INTERNAL,
+    ("ats.greenhouse_send_test", "POST"): INTERNAL,
+    ("ats.greenhouse_test_status", "GET"): INTERNAL,
+    ("ats.greenhouse_response_error", "POST"): INTERNAL,
     # internal: workers on other hosts, by token alone
     ("internal.ping", "GET"): INTERNAL,
     ("internal.blob_get", "GET"): INTERNAL,

@@ -92,7 +92,7 @@ def greenhouse_send_test(viewer: StaffViewer) -> ResponseReturnValue:
                        secret=config["SECRET_KEY"], ttl_days=int(config["HELDOUT_INVITE_TTL_DAYS"]),
                        now=now())
     smtp = mail.SmtpSettings.from_config(config)
-    if smtp is not None:
+    if smtp is not None and placed.link_token:
         deliver([NewInvite(placed.order.invite, placed.link_token)], kind="invite", smtp=smtp,
                 link_for=invite_link, org_name=config["HELDOUT_ORG_NAME"])
     return jsonify({"partner_interview_id": placed.order.public_id})

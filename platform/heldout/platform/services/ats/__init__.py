@@ -18,6 +18,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, AtsOrder
 from heldout.platform.services import access, candidates, invites
 from heldout.platform.services.access import StaffViewer
+from heldout.platform.services.accounts import normalise_email
 
 MAX_URL = 1000
 
@@ -38,15 +39,25 @@ def _assessment(viewer: StaffViewer, assessment_id: int) -> Assessment:
 @dataclass(frozen=True)
 class Order:
     order: AtsOrder
-    link_token: str     # the invite link's token, to hand to the candidate
+    link_token: str     # the invite link's token to hand over ("": handed over before)
 
 
 def place(viewer: StaffViewer, *, provider: str, assessment_id: int, name: str, email: str,
           callback_url: str, profile_url: str, secret: str, ttl_days: int,
           now: datetime) -> Order:
-    """Invite the candidate to the assessment for the ATS; an existing invite of the same
-    address to the same assessment is refused (as the pages refuse it)."""
+    """Invite the candidate to the assessment for the ATS. Ordering again what this ATS
+    already ordered (a retried call) answers the same order and sends nothing; an address
+    invited to the assessment some other way is refused, as the pages refuse it."""
     assessment = _assessment(viewer, assessment_id)
+    address = normalise_email(email)
+    earlier = invites.already_invited(assessment.id, [address]).get(address)
+    if earlier is not None:
+        order = db.session.scalars(select(AtsOrder).where(
+            AtsOrder.invite_id == earlier.id, AtsOrder.provider == provider)).first()
+        if order is None:
+            raise InvalidInput(f"{address} is already invited to this assessment.",
+                               field="email")
+        return Order(order, "")
     for url, field in ((callback_url, "url"), (profile_url, "profile_url")):
         if len(url) > MAX_URL:
             raise InvalidInput(f"{field} is longer than {MAX_URL} characters.", field=field)

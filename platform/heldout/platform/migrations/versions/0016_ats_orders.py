@@ -1,15 +1,15 @@
 """ats orders: assessments ordered from an applicant-tracking system, and their invites
 
-Revision ID: 0015_ats_orders
-Revises: 0014_webhooks
+Revision ID: 0016_ats_orders
+Revises: 0015_integrity_runs
 Created: 2026-12-05 22:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015_ats_orders'
-down_revision = '0014_webhooks'
+revision = '0016_ats_orders'
+down_revision = '0015_integrity_runs'
 branch_labels = None
 depends_on = None
 
