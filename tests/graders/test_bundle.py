@@ -76,7 +76,7 @@ BAD_FIELDS = [
     ("memory_mb = 256", "memory_mb = 0", "[limits].memory_mb: must be positive"),
     ('metric = "roc_auc"', 'metric = "foo"',
      "[grading].metric: unknown metric 'foo'; "
-     "known: accuracy, f1, log_loss, mae, r2, rmse, roc_auc"),
+     "known: accuracy, average_precision, f1, log_loss, macro_f1, mae, r2, rmse, roc_auc"),
     ("baseline = 0.5", 'baseline = "0.5"', "[grading].baseline: must be a number"),
     ("target = 0.9", "target = 0.4", "[grading].target: roc_auc is higher-is-better"),
     ('metric = "roc_auc"', 'metric = "rmse"', "[grading].target: rmse is lower-is-better"),
@@ -122,7 +122,7 @@ def test_messages_show_paths_relative_to_the_working_directory(
     toml_path = bundle_dir / "challenge.toml"
     toml_path.write_text(_edit(toml_path.read_text(), 'metric = "roc_auc"', 'metric = "foo"'))
     with pytest.raises(BundleError, match=r"^challenges/tiny/challenge.toml: \[grading\].metric: "
-                                          r"unknown metric 'foo'; known: accuracy, f1"):
+                                          r"unknown metric 'foo'; known: accuracy, average_precision, f1"):
         load_bundle(bundle_dir)
 
 

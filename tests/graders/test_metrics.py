@@ -28,11 +28,12 @@ def test_values_match_scikit_learn() -> None:
 
 def test_directions() -> None:
     higher = {name for name in METRICS.known() if METRICS.get(name).higher_is_better}
-    assert higher == {"roc_auc", "accuracy", "f1", "r2"}
+    assert higher == {"roc_auc", "accuracy", "f1", "r2", "average_precision", "macro_f1"}
 
 
 def test_unknown_metric_lists_the_known_ones() -> None:
-    with pytest.raises(LookupError, match=r"unknown metric 'auc'; known: accuracy, f1, log_loss"):
+    with pytest.raises(LookupError,
+                       match=r"unknown metric 'auc'; known: accuracy, average_precision, f1, log_loss"):
         METRICS.get("auc")
 
 
@@ -74,3 +75,35 @@ def test_bundle_faults_are_grader_errors() -> None:
         METRICS.get("roc_auc").compute([1.0, 1.0], [0.2, 0.3])
     with pytest.raises(GraderError, match="2 labels but 1 predictions"):
         METRICS.get("mae").compute([1.0, 2.0], [0.2])
+
+
+def test_average_precision_matches_scikit_learn_and_needs_two_classes() -> None:
+    assert METRICS.get("average_precision").compute(Y, P) == pytest.approx(
+        skm.average_precision_score(Y, P))
+    # Labels other than 0/1 score the larger one as the positive class.
+    assert METRICS.get("average_precision").compute([2.0 + y for y in Y], P) == pytest.approx(
+        skm.average_precision_score(Y, P))
+    with pytest.raises(GraderError, match="exactly two classes"):
+        METRICS.get("average_precision").compute([0.0, 0.0], [0.2, 0.3])
+
+
+def test_average_precision_punishes_hard_labels_on_rare_positives() -> None:
+    # One positive in ten ranked first by a score; the same ranking cut to 0/1 labels ties
+    # the positive with a false alarm, and the precision at its recall halves.
+    truth = [1.0] + [0.0] * 9
+    score = [0.9, 0.6] + [0.1] * 8
+    hard = [1.0, 1.0] + [0.0] * 8
+    metric = METRICS.get("average_precision")
+    assert metric.compute(truth, score) == pytest.approx(1.0)
+    assert metric.compute(truth, hard) == pytest.approx(0.5)
+
+
+def test_macro_f1_weighs_every_class_the_same() -> None:
+    truth = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 2.0]
+    pred = [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]  # the rare class 2 is never predicted
+    assert METRICS.get("macro_f1").compute(truth, pred) == pytest.approx(
+        skm.f1_score(truth, pred, average="macro", zero_division=0))
+    assert METRICS.get("macro_f1").compute(truth, pred) == pytest.approx((8 / 9 + 1 + 0) / 3)
+    assert METRICS.get("accuracy").compute(truth, pred) > METRICS.get("macro_f1").compute(truth, pred)
+    problem = METRICS.get("macro_f1").prediction_problem(truth, [0.0, 3.0, 0, 0, 1, 1, 2])
+    assert problem is not None and "not class labels (e.g. 3)" in problem
