@@ -1,0 +1,74 @@
+"""Flawed on purpose: one-sided tests where the statement asks for two-sided ones.
+
+"We only care whether B is better" halves every p-value for a B that looks better, sizes
+the test with the one-sided quantile (too few visitors), and can never declare A the
+winner. The interval and the sample-ratio check are right.
+"""
+
+import math
+
+from scipy import stats
+
+SRM_THRESHOLD = 0.001
+
+
+def diff_ci(conv_a, n_a, conv_b, n_b, confidence=0.95):
+    """Difference of conversion rates (B - A) with its Wald interval (unpooled variance)."""
+    p_a, p_b = conv_a / n_a, conv_b / n_b
+    effect = p_b - p_a
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    half = z * math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
+    return {"effect": effect, "low": effect - half, "high": effect + half}
+
+
+def p_value(conv_a, n_a, conv_b, n_b):
+    """Two-sided z-test of equal rates, with the pooled rate under the null hypothesis."""
+    pooled = (conv_a + conv_b) / (n_a + n_b)
+    variance = pooled * (1 - pooled) * (1 / n_a + 1 / n_b)
+    if variance == 0:
+        return 1.0  # nobody (or everybody) converted: no evidence of a difference
+    z = (conv_b / n_b - conv_a / n_a) / math.sqrt(variance)
+    return float(stats.norm.sf(z))  # P(Z >= z): is B better?
+
+
+def sample_size(baseline, mde, alpha=0.05, power=0.8):
+    """Visitors per group to detect an absolute change ``mde`` of ``baseline``, two-sided."""
+    p1, p2 = baseline, baseline + mde
+    mean = (p1 + p2) / 2
+    z_alpha = stats.norm.ppf(1 - alpha)
+    z_beta = stats.norm.ppf(power)
+    root = (z_alpha * math.sqrt(2 * mean * (1 - mean))
+            + z_beta * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2)))
+    return math.ceil(root ** 2 / mde ** 2)
+
+
+def srm_p_value(n_a, n_b, expected_share_a=0.5):
+    """Chi-square goodness-of-fit of the observed split against the planned one."""
+    total = n_a + n_b
+    expected = [total * expected_share_a, total * (1 - expected_share_a)]
+    return float(stats.chisquare([n_a, n_b], expected).pvalue)
+
+
+def verdict(n_a, c_a, n_b, c_b, alpha):
+    """The call on one set of totals: a broken split first, then the test."""
+    if srm_p_value(n_a, n_b) < SRM_THRESHOLD:
+        return "invalid"
+    if p_value(c_a, n_a, c_b, n_b) >= alpha:
+        return "inconclusive"
+    return "B"
+
+
+def cumulative(daily):
+    """Running totals in day order (the rows may come in any order)."""
+    columns = ["visitors_a", "conversions_a", "visitors_b", "conversions_b"]
+    totals = daily.sort_values("day")[columns].cumsum()
+    return [tuple(int(v) for v in row) for row in totals.itertuples(index=False)]
+
+
+def decide(daily, planned_per_group, alpha=0.05):
+    """One analysis, on the first day both groups reach the planned size; never earlier."""
+    for n_a, c_a, n_b, c_b in cumulative(daily):
+        if n_a >= planned_per_group and n_b >= planned_per_group:
+            # Later days come after the planned stop: they don't count.
+            return verdict(n_a, c_a, n_b, c_b, alpha)
+    return "not enough data"
