@@ -76,7 +76,8 @@ BAD_FIELDS = [
     ("memory_mb = 256", "memory_mb = 0", "[limits].memory_mb: must be positive"),
     ('metric = "roc_auc"', 'metric = "foo"',
      "[grading].metric: unknown metric 'foo'; "
-     "known: accuracy, average_precision, f1, log_loss, macro_f1, mae, r2, rmse, roc_auc"),
+     "known: accuracy, average_precision, f1, log_loss, macro_f1, mae, r2, rmse, roc_auc, "
+     "wape"),
     ("baseline = 0.5", 'baseline = "0.5"', "[grading].baseline: must be a number"),
     ("target = 0.9", "target = 0.4", "[grading].target: roc_auc is higher-is-better"),
     ('metric = "roc_auc"', 'metric = "rmse"', "[grading].target: rmse is lower-is-better"),

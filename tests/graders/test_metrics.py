@@ -107,3 +107,14 @@ def test_macro_f1_weighs_every_class_the_same() -> None:
     assert METRICS.get("accuracy").compute(truth, pred) > METRICS.get("macro_f1").compute(truth, pred)
     problem = METRICS.get("macro_f1").prediction_problem(truth, [0.0, 3.0, 0, 0, 1, 1, 2])
     assert problem is not None and "not class labels (e.g. 3)" in problem
+
+
+def test_wape_is_total_absolute_error_over_total_volume() -> None:
+    truth = [10.0, 0.0, 30.0, 60.0]
+    pred = [12.0, 3.0, 30.0, 50.0]
+    assert METRICS.get("wape").compute(truth, pred) == pytest.approx((2 + 3 + 0 + 10) / 100)
+    assert not METRICS.get("wape").higher_is_better
+    # Defined with days of zero sales, where a mean of per-row percentages is not.
+    assert math.isfinite(METRICS.get("wape").compute([0.0, 5.0], [1.0, 5.0]))
+    with pytest.raises(GraderError, match="not all zero"):
+        METRICS.get("wape").compute([0.0, 0.0], [1.0, 2.0])

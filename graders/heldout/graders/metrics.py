@@ -207,6 +207,18 @@ def _macro_f1(truth: Array, pred: Array) -> float:
     return float(skm.f1_score(truth, pred, average="macro", zero_division=0))
 
 
+def _wape(truth: Array, pred: Array) -> float:
+    import numpy as np
+
+    # Total absolute error over total actual volume: scale-free like a percentage error,
+    # yet defined when single days sell nothing (MAPE divides by each zero).
+    volume = float(np.sum(np.abs(truth)))
+    if volume == 0:
+        raise GraderError("wape needs labels that are not all zero")
+    return float(np.sum(np.abs(truth - pred)) / volume)
+
+
 METRICS.register(Metric("average_precision", "average precision", True, "score",
                         _average_precision))
 METRICS.register(Metric("macro_f1", "macro-averaged F1", True, "label", _macro_f1))
+METRICS.register(Metric("wape", "weighted absolute percentage error", False, "value", _wape))
