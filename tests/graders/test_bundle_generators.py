@@ -49,5 +49,6 @@ def test_generator_reproduces_the_committed_data(bundle: Bundle, tmp_path: Path)
 def test_the_catalogue_has_generated_bundles() -> None:
     # The parametrised test above must not pass by finding nothing.
     assert {"churn-prediction", "fraud-detection", "ab-test-analysis", "bm25-retrieval",
-            "ticket-classification", "drift-monitoring", "demand-forecasting"} <= {
+            "ticket-classification", "drift-monitoring", "demand-forecasting",
+            "sessionisation-sql"} <= {
         bundle.slug for bundle in GENERATED}
