@@ -50,5 +50,6 @@ def test_the_catalogue_has_generated_bundles() -> None:
     # The parametrised test above must not pass by finding nothing.
     assert {"churn-prediction", "fraud-detection", "ab-test-analysis", "bm25-retrieval",
             "ticket-classification", "drift-monitoring", "demand-forecasting",
-            "sessionisation-sql", "funnel-sql", "cleaning-pipeline", "kmeans-plusplus"} <= {
+            "sessionisation-sql", "funnel-sql", "cleaning-pipeline", "kmeans-plusplus",
+            "recommendation-ranking"} <= {
         bundle.slug for bundle in GENERATED}
