@@ -51,5 +51,5 @@ def test_the_catalogue_has_generated_bundles() -> None:
     assert {"churn-prediction", "fraud-detection", "ab-test-analysis", "bm25-retrieval",
             "ticket-classification", "drift-monitoring", "demand-forecasting",
             "sessionisation-sql", "funnel-sql", "cleaning-pipeline", "kmeans-plusplus",
-            "recommendation-ranking", "mislabelled-rows"} <= {
+            "recommendation-ranking", "mislabelled-rows", "batch-scoring-service"} <= {
         bundle.slug for bundle in GENERATED}
