@@ -297,7 +297,7 @@ def cases(rng: np.random.Generator, docs: list[str], about: list[Subtopic],
                         "ndcg", name))
 
     # End to end: queries on the corpus, their judgments, mean MRR and nDCG@k.
-    for i, (count, k) in enumerate([(6, 10), (8, 10), (8, 5), (10, 3)]):
+    for count, k in [(6, 10), (8, 10), (8, 5), (10, 3)]:
         picked = [subtopics[int(rng.integers(0, len(subtopics)))] for _ in range(count)]
         queries = [query(rng, t, s, int(rng.integers(2, 5))) for t, s in picked]
         qrels = [judgments(about, t, s) for t, s in picked]

@@ -281,7 +281,7 @@ def hidden_cases(rng: np.random.Generator) -> list[Case]:
                        ("ÖSTERREICH", "capitals and an umlaut"), ("BEL", "three letters"),
                        ("España", "a local name"), ("Atlantis", "unknown")]:
         out.append(case("country_code", [text], country_code(text), "countries", name))
-    for i, count in enumerate([6, 12, 20, 30, 40, 60], start=1):
+    for count in [6, 12, 20, 30, 40, 60]:
         raw = raw_orders(rng, count)
         expected = clean_orders(raw)
         out.append(case("clean_orders",
