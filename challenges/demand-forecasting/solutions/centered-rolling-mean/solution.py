@@ -24,8 +24,8 @@ def features(frame: pd.DataFrame) -> pd.DataFrame:
     when = pd.to_datetime(frame["date"])
     return pd.DataFrame({
         "smoothed_units": frame["smoothed_units"],
-        "weekday": when.dt.dayofweek,
-        "day_of_year": when.dt.dayofyear,
+        "weekday": when.dt.day_of_week,
+        "day_of_year": when.dt.day_of_year,
         "promo": frame["promo"],
         "price": frame["price"],
         "holiday": frame["holiday"],

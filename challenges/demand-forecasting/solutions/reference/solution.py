@@ -26,8 +26,8 @@ def features(frame: pd.DataFrame, reference_price: float) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["years"] = (when - ORIGIN).dt.days / 365.25
     for day in range(7):
-        out[f"weekday_{day}"] = (when.dt.dayofweek == day).astype(float)
-    angle = 2 * np.pi * when.dt.dayofyear / 365.25
+        out[f"weekday_{day}"] = (when.dt.day_of_week == day).astype(float)
+    angle = 2 * np.pi * when.dt.day_of_year / 365.25
     for k in (1, 2, 3):
         out[f"sin_{k}"] = np.sin(k * angle)
         out[f"cos_{k}"] = np.cos(k * angle)

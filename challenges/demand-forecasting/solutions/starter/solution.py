@@ -20,7 +20,7 @@ def main() -> None:
     train = pd.read_csv(DATA / "train.csv", parse_dates=["date"])
     test = pd.read_csv(DATA / "test.csv", parse_dates=["date"])
     for frame in (train, test):
-        frame["weekday"] = frame["date"].dt.dayofweek
+        frame["weekday"] = frame["date"].dt.day_of_week
 
     recent = train[(train["date"] > train["date"].max() - pd.Timedelta(weeks=4))
                    & (train["holiday"] == 0)]

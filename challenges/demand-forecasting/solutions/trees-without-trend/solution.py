@@ -21,8 +21,8 @@ OUTPUT = Path(os.environ.get("HELDOUT_OUTPUT", "/output"))
 def features(frame: pd.DataFrame) -> pd.DataFrame:
     when = pd.to_datetime(frame["date"])
     return pd.DataFrame({
-        "weekday": when.dt.dayofweek,
-        "day_of_year": when.dt.dayofyear,
+        "weekday": when.dt.day_of_week,
+        "day_of_year": when.dt.day_of_year,
         "month": when.dt.month,
         "promo": frame["promo"],
         "price": frame["price"],
