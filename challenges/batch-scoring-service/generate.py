@@ -31,7 +31,7 @@ import numpy as np
 SEED = 20250602
 TRAIN_ROWS = 8000
 PORTFOLIO = 200
-HIDDEN_PORTFOLIOS = 16
+HIDDEN_PORTFOLIOS = 10
 PUBLIC_PORTFOLIOS = 4
 GRADES = ["A", "B", "C", "D", "E"]
 PURPOSES = ["debt_consolidation", "home_improvement", "car", "business", "medical", "other"]

@@ -6,6 +6,8 @@ monitor, a pandas DataFrame.
 
 import math
 
+import pandas as pd
+
 EPSILON = 1e-4
 
 
@@ -35,6 +37,7 @@ def ks_statistic(expected, actual):
     raise NotImplementedError
 
 
-def monitor(reference, batches, psi_warn=0.1, psi_alert=0.25, ks_warn=0.1):
+def monitor(reference: pd.DataFrame, batches: list[pd.DataFrame], psi_warn=0.1, psi_alert=0.25,
+            ks_warn=0.1) -> pd.DataFrame:
     """A DataFrame: batch, feature, psi, ks_statistic, status (see the statement)."""
     raise NotImplementedError

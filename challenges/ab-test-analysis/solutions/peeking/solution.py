@@ -7,6 +7,7 @@ no real difference crosses p < 0.05 on some day far more often than 5 % of the t
 
 import math
 
+import pandas as pd
 from scipy import stats
 
 SRM_THRESHOLD = 0.001
@@ -58,14 +59,14 @@ def verdict(n_a, c_a, n_b, c_b, alpha):
     return "B" if c_b / n_b > c_a / n_a else "A"
 
 
-def cumulative(daily):
+def cumulative(daily: pd.DataFrame):
     """Running totals in day order (the rows may come in any order)."""
     columns = ["visitors_a", "conversions_a", "visitors_b", "conversions_b"]
     totals = daily.sort_values("day")[columns].cumsum()
     return [tuple(int(v) for v in row) for row in totals.itertuples(index=False)]
 
 
-def decide(daily, planned_per_group, alpha=0.05):
+def decide(daily: pd.DataFrame, planned_per_group, alpha=0.05):
     """Look every day; call the test at the first significant look or at the planned size."""
     for n_a, c_a, n_b, c_b in cumulative(daily):
         call = verdict(n_a, c_a, n_b, c_b, alpha)

@@ -7,6 +7,8 @@ str, dict) or numpy scalars.
 import math
 from statistics import NormalDist
 
+import pandas as pd
+
 
 def diff_ci(conv_a, n_a, conv_b, n_b, confidence=0.95):
     """Difference of conversion rates (B - A) with its Wald interval (unpooled variance)."""
@@ -32,6 +34,6 @@ def srm_p_value(n_a, n_b, expected_share_a=0.5):
     raise NotImplementedError
 
 
-def decide(daily, planned_per_group, alpha=0.05):
+def decide(daily: pd.DataFrame, planned_per_group, alpha=0.05):
     """"A", "B", "inconclusive", "invalid" or "not enough data" (see the statement)."""
     raise NotImplementedError

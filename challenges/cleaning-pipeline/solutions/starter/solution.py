@@ -3,6 +3,8 @@
 Python with pandas, numpy and the standard library (re, datetime, zoneinfo).
 """
 
+import pandas as pd
+
 COUNTRIES = {
     "DE": ["DE", "DEU", "Germany", "Deutschland"],
     "FR": ["FR", "FRA", "France"],
@@ -36,6 +38,6 @@ def country_code(text):
     return SPELLINGS.get(" ".join(str(text).split()).casefold())
 
 
-def clean_orders(raw):
+def clean_orders(raw: pd.DataFrame) -> pd.DataFrame:
     """One clean row per order (see the statement): a pandas DataFrame."""
     raise NotImplementedError

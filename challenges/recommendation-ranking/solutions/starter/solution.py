@@ -4,6 +4,8 @@ Python with pandas and numpy. Interaction logs arrive as pandas DataFrames with 
 columns user_id, item_id, timestamp.
 """
 
+import pandas as pd
+
 
 def recall_at_k(recommended, relevant, k):
     """Mean over users with relevant items of |top k ∩ relevant| / |relevant|."""
@@ -21,16 +23,16 @@ def ndcg_at_k(recommended, relevant, k):
     raise NotImplementedError
 
 
-def holdout_mask(interactions, n=1):
+def holdout_mask(interactions: pd.DataFrame, n=1):
     """A list of booleans, one per row: True for the rows held out for testing."""
     raise NotImplementedError
 
 
-def recommend_popular(train, users, k=10):
+def recommend_popular(train: pd.DataFrame, users, k=10):
     """{user: the k most popular items the user has not interacted with}."""
     raise NotImplementedError
 
 
-def evaluate(interactions, k=10):
+def evaluate(interactions: pd.DataFrame, k=10):
     """{"recall": ..., "ndcg": ..., "users": ...} of popularity, last interaction held out."""
     raise NotImplementedError
