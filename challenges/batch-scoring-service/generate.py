@@ -9,7 +9,7 @@ same NumPy version); any other seed gives fresh loans and portfolios from the sa
 
 Loans default following a logistic model of their grade, rate, income, debt-to-income
 ratio, utilisation, delinquencies and term (about 8 % default). ``public/train.csv`` holds
-past loans with their outcome. Each prediction request is a portfolio of 200 new loans,
+past loans with their outcome. Each prediction request is a portfolio of 500 new loans,
 drawn from one of several sales channels with their own risk mix; its ``expected`` value
 is the **expected number of defaults**, the sum of the loans' true default probabilities
 (known here because the loans are simulated). Invalid requests describe payloads the
@@ -30,9 +30,9 @@ import numpy as np
 
 SEED = 20250602
 TRAIN_ROWS = 8000
-PORTFOLIO = 200
-HIDDEN_PORTFOLIOS = 10
-PUBLIC_PORTFOLIOS = 4
+PORTFOLIO = 500
+HIDDEN_PORTFOLIOS = 8
+PUBLIC_PORTFOLIOS = 3
 GRADES = ["A", "B", "C", "D", "E"]
 PURPOSES = ["debt_consolidation", "home_improvement", "car", "business", "medical", "other"]
 HOMES = ["rent", "mortgage", "own"]
@@ -126,8 +126,8 @@ def invalid(sample: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": "an empty portfolio", "kind": "invalid", "body": {"loans": []}},
         {"label": "a loan that is not an object", "kind": "invalid",
          "body": {"loans": [good[0], "L123456"]}},
-        {"label": "too many loans (201)", "kind": "invalid",
-         "body": {"loans": [good[0]] * 201}},
+        {"label": "too many loans (501)", "kind": "invalid",
+         "body": {"loans": [good[0]] * 501}},
         {"label": "empty body", "kind": "invalid", "raw": ""},
         {"label": "not JSON", "kind": "invalid", "raw": "loans=L1,L2"},
         {"label": "huge body (2 MB)", "kind": "invalid", "huge_bytes": 2097152},

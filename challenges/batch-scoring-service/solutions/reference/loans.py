@@ -8,7 +8,7 @@ import pandas as pd
 NUMBERS = ["amount", "term_months", "interest_rate", "annual_income", "dti", "revol_util",
            "delinquencies_2y", "employment_years"]
 TEXTS = ["grade", "purpose", "home_ownership"]
-MAX_LOANS = 200
+MAX_LOANS = 500
 
 
 def problems(payload):
