@@ -145,3 +145,53 @@ def test_every_bundle_of_the_repository_has_cases_and_its_starter_case_matches()
             assert starter_drift(bundle, case) is None, (bundle.slug, case.name)
     churn = next(b for b in bundles if b.slug == "churn-prediction")
     assert churn.solution("starter").same_as_starter
+
+
+FLAWED_CASES = """
+[solutions.flawed-first]
+min_score = 0
+max_score = 100
+
+[solutions.flawed-second]
+min_score = 0
+max_score = 100
+"""
+
+
+def with_flawed_cases(bundle_dir: Path) -> Path:
+    with_starter_case(bundle_dir)
+    toml = bundle_dir / "challenge.toml"
+    toml.write_text(toml.read_text() + FLAWED_CASES)
+    for name in ("flawed-first", "flawed-second"):
+        (bundle_dir / "solutions" / name).mkdir()
+        (bundle_dir / "solutions" / name / "solution.py").write_text(f"print({name!r})\n")
+    return bundle_dir
+
+
+def test_the_quick_cases_are_the_reference_the_starter_and_the_first_flawed(
+        bundle_dir: Path) -> None:
+    bundle = load_bundle(with_flawed_cases(bundle_dir))
+    assert [c.name for c in bundle.solutions] == ["good", "starter", "flawed-first",
+                                                  "flawed-second"]
+    assert [c.name for c in bundle.quick_solutions] == ["good", "starter", "flawed-first"]
+    # The reference is the case with the highest min_score, wherever it is declared.
+    toml = bundle_dir / "challenge.toml"
+    toml.write_text(toml.read_text().replace(
+        "[solutions.flawed-second]\nmin_score = 0", "[solutions.flawed-second]\nmin_score = 95"))
+    bundle = load_bundle(bundle_dir)
+    # flawed-second is now the reference, and good the first other case.
+    assert [c.name for c in bundle.quick_solutions] == ["good", "starter", "flawed-second"]
+
+
+def test_check_grades_the_quick_cases_and_all_of_them_with_all(cli: CliRunner, bundle_dir: Path,
+                                                               sandbox: Any) -> None:
+    with_flawed_cases(bundle_dir)
+    result = check(cli, bundle_dir)
+    assert result.exit_code == 0, result.output
+    assert "3 of 3 ok (1 more case(s) not graded: --all grades every case)" in result.stdout
+    assert "flawed-second" not in result.stdout and len(sandbox.specs) == 3
+    every = cli.invoke(challenges_group, ["check", "--all", "--challenges-dir",
+                                          str(bundle_dir.parent)])
+    assert every.exit_code == 0, every.output
+    assert "4 of 4 ok\n" in every.stdout and "flawed-second" in every.stdout
+    assert len(sandbox.specs) == 7

@@ -148,6 +148,24 @@ class Bundle:
     def solutions_dir(self) -> Path:
         return self.root / "solutions"
 
+    @property
+    def quick_solutions(self) -> tuple[SolutionCase, ...]:
+        """The cases CI grades (``heldout challenges check`` without ``--all``), in order.
+
+        The reference (the case with the highest ``min_score``, the first of equals), the
+        starter case (``same_as_starter``) and the first other case challenge.toml
+        declares: one flawed solution, the one its author put first.
+        """
+        if not self.solutions:
+            return ()
+        reference = max(self.solutions, key=lambda case: case.min_score)
+        starter = [case for case in self.solutions
+                   if case.same_as_starter and case is not reference][:1]
+        flawed = [case for case in self.solutions
+                  if case is not reference and not case.same_as_starter][:1]
+        chosen = {id(case) for case in (reference, *starter, *flawed)}
+        return tuple(case for case in self.solutions if id(case) in chosen)
+
     def solution(self, name: str) -> SolutionCase:
         for case in self.solutions:
             if case.name == name:
