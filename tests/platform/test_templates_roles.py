@@ -1,4 +1,5 @@
-"""Role templates: each role picks the catalogue's challenges by skill tags and kinds, says why."""
+"""Role templates: each role starts from its own challenges of the catalogue, stands in the best
+fits by skill tags and kinds for those a catalogue lacks, and says why."""
 
 from __future__ import annotations
 
@@ -31,17 +32,41 @@ def _picks(app: Flask, key: str) -> list[roles.Pick]:
         return roles.pick_challenges(roles.get_role(key), catalogue.available_challenges())
 
 
+def test_every_template_is_an_assessment_of_the_shipped_catalogue(
+        app_factory: Callable[..., Flask]) -> None:
+    """The whole challenges/ directory: each role's own 2 to 4 challenges are there, picked
+    in their order, and cover every kind the role does."""
+    root = REPO / "challenges"
+    app = app_factory(HELDOUT_CHALLENGES_DIR=str(root))
+    with app.app_context():
+        report = catalogue.load_challenges(root)
+        assert report.errors == ()
+        shipped = catalogue.available_challenges()
+    kinds = {c.kind for c in shipped}
+    for role in roles.ROLES:
+        assert 2 <= len(role.challenges) <= roles.MAX_PICKS, role.key
+        assert set(role.kinds) <= kinds, f"{role.key} does a kind the catalogue lacks"
+        picks = roles.pick_challenges(role, shipped)
+        assert [p.challenge.slug for p in picks] == list(role.challenges), role.key
+        assert all(p.chosen and p.reason for p in picks), role.key
+        assert roles.missing_kinds(role, picks) == (), role.key
+        assert 60 <= sum(p.challenge.expected_minutes for p in picks) <= 240, role.key
+
+
 @pytest.mark.parametrize(("key", "expected"), [
-    ("ml-engineer", ["churn-prediction", "metrics-from-scratch", "late-delivery-features",
-                     "churn-eda-notebook"]),
-    ("data-scientist", ["churn-eda-notebook", "churn-prediction", "metrics-from-scratch",
-                        "late-delivery-features"]),
-    ("data-engineer", ["retention-cohorts", "late-delivery-features", "churn-prediction"]),
+    ("ml-engineer", ["late-delivery-features", "metrics-from-scratch", "churn-prediction"]),
+    ("data-scientist", ["churn-eda-notebook", "metrics-from-scratch", "late-delivery-features"]),
+    ("data-engineer", ["late-delivery-features", "retention-cohorts", "churn-prediction"]),
     ("mlops-engineer", ["metrics-from-scratch"]),
+    ("researcher", ["metrics-from-scratch"]),
+    ("data-labelling-lead", []),
 ])
-def test_each_role_picks_from_the_real_catalogue(catalogue_app: Flask, key: str,
-                                                 expected: list[str]) -> None:
-    assert [p.challenge.slug for p in _picks(catalogue_app, key)] == expected
+def test_the_best_fits_stand_in_for_what_a_catalogue_lacks(catalogue_app: Flask, key: str,
+                                                           expected: list[str]) -> None:
+    picks = _picks(catalogue_app, key)
+    assert [p.challenge.slug for p in picks] == expected
+    own = roles.get_role(key).challenges
+    assert [p.chosen for p in picks] == [p.challenge.slug in own for p in picks]
 
 
 def test_the_reasons_name_the_matched_skills_and_kind(catalogue_app: Flask) -> None:
@@ -84,10 +109,29 @@ def test_ranking_cap_and_case_insensitive_tags() -> None:
     assert roles.suggested_minutes([]) == 15
 
 
+def test_a_role_s_own_challenges_come_first_and_the_best_fit_stands_in() -> None:
+    role = roles.Role("data-engineer", "R", "", skills=("SQL",),
+                      challenges=("unrelated", "not-in-this-catalogue", "kind-only"))
+
+    def challenge(slug: str, kind: str, skills: list[str]) -> Challenge:
+        return Challenge(slug=slug, title=slug, kind=kind, skills=skills, expected_minutes=30,
+                         version="v")
+
+    catalogue_rows = [challenge("kind-only", "sql", []), challenge("tagged", "sql", ["SQL"]),
+                      challenge("unrelated", "notebook", ["Jupyter"])]
+    picks = roles.pick_challenges(role, catalogue_rows)
+    assert [(p.challenge.slug, p.chosen) for p in picks] == [
+        ("unrelated", True), ("kind-only", True), ("tagged", False)]
+    assert picks[0].reason == "Part of this role's template"
+    assert picks[1].reason == "A sql challenge, which this role does day to day"
+    assert picks[2].reason == ("Assesses SQL; a sql challenge, which this role does day to day")
+
+
 def test_unknown_role() -> None:
     with pytest.raises(NotFound, match="astronaut") as raised:
         roles.get_role("astronaut")
-    assert "ml-engineer, data-scientist, data-engineer, mlops-engineer" in raised.value.hint
+    assert ("ml-engineer, data-scientist, data-engineer, mlops-engineer, researcher, "
+            "data-labelling-lead") in raised.value.hint
 
 
 def test_builder_from_a_template_preselects_and_explains(catalogue_app: Flask,
@@ -98,7 +142,7 @@ def test_builder_from_a_template_preselects_and_explains(catalogue_app: Flask,
     page = recruiter.get("/assessments/new?role=data-engineer").text
     checked = re.findall(r'name="challenges" value="([^"]+)" checked', page)
     assert sorted(checked) == ["churn-prediction", "late-delivery-features", "retention-cohorts"]
-    assert "Data engineer: 3 challenges picked" in page
+    assert "Data engineer: 3 challenges picked, 160 minutes expected" in page
     assert ("<strong>Retention cohorts</strong> — Assesses SQL, window functions, cohort "
             "analysis, DuckDB; a sql challenge, which this role does day to day.") in page
     assert 'value="Data engineer assessment"' in page
@@ -157,4 +201,6 @@ def test_the_kinds_a_role_does_are_what_the_kinds_declare() -> None:
         "data-scientist": ("model_training", "notebook"),
         "data-engineer": ("feature_engineering", "sql"),
         "mlops-engineer": ("deployment", "function"),
+        "researcher": ("function",),
+        "data-labelling-lead": (),
     }

@@ -12,12 +12,18 @@ from heldout.platform.models import Challenge
 
 @dataclass(frozen=True)
 class Role:
-    """A job as the skills it needs: challenges tagged with them, or of its kinds, fit."""
+    """A job as an assessment and the skills it needs.
+
+    ``challenges`` are the slugs of the shipped catalogue its template starts from (2 to
+    ``MAX_PICKS``); ``skills`` rank the rest of the catalogue: challenges tagged with them, or
+    of the role's kinds, fit, and take the places of picks a catalogue does not have.
+    """
 
     key: str
     title: str
     description: str
     skills: tuple[str, ...]
+    challenges: tuple[str, ...] = ()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -26,23 +32,38 @@ class Role:
 
 
 # Skill tags are compared case-insensitively with the challenges' ``skills`` in
-# challenge.toml. One job title hides very different work, hence four roles.
+# challenge.toml. One job title hides very different work, hence one role per kind of work.
 ROLES: tuple[Role, ...] = (
     Role("ml-engineer", "ML engineer",
          "Trains and ships models: features, training, evaluation, code quality.",
-         skills=("binary classification", "feature engineering", "evaluation metrics",
-                 "scikit-learn", "leakage", "numpy")),
+         skills=("binary classification", "imbalanced classification", "feature engineering",
+                 "evaluation metrics", "scikit-learn", "leakage", "numpy"),
+         challenges=("fraud-detection", "late-delivery-features", "metrics-from-scratch")),
     Role("data-scientist", "Data scientist",
          "Explores data, answers questions with it, models and explains the results.",
-         skills=("exploratory data analysis", "Jupyter", "binary classification",
-                 "evaluation metrics", "pandas")),
+         skills=("exploratory data analysis", "Jupyter", "statistics", "A/B testing",
+                 "text classification", "evaluation metrics", "pandas"),
+         challenges=("churn-eda-notebook", "ab-test-analysis", "ticket-classification")),
     Role("data-engineer", "Data engineer",
          "Builds reliable tables and pipelines: SQL, dates, joins, data quality.",
          skills=("SQL", "window functions", "DuckDB", "cohort analysis", "dates and times",
-                 "missing values")),
+                 "data cleaning", "time zones", "missing values"),
+         challenges=("sessionisation-sql", "cleaning-pipeline", "late-delivery-features")),
     Role("mlops-engineer", "MLOps engineer",
-         "Puts models into service: deployment, latency, input validation, reproducibility.",
-         skills=("model serving", "WSGI", "latency", "input validation", "data splitting")),
+         "Puts models into service: deployment, latency, input validation, monitoring.",
+         skills=("model serving", "WSGI", "latency", "input validation", "monitoring",
+                 "data drift", "data splitting"),
+         challenges=("churn-service", "drift-monitoring")),
+    Role("researcher", "Research engineer",
+         "Turns papers into working code: algorithms from their description, ranking, evaluation.",
+         skills=("algorithms", "reading a paper", "numerical care", "information retrieval",
+                 "ranking", "clustering", "recommender systems"),
+         challenges=("kmeans-plusplus", "bm25-retrieval", "recommendation-ranking")),
+    Role("data-labelling-lead", "Data labelling lead",
+         "Keeps annotated data trustworthy: label noise, cleaning, consistent datasets.",
+         skills=("data-centric ML", "label noise", "data cleaning", "deduplication",
+                 "text classification"),
+         challenges=("mislabelled-rows", "cleaning-pipeline")),
 )
 ROLES_BY_KEY = {role.key: role for role in ROLES}
 # At most this many challenges per template: an assessment one can finish in a sitting.
@@ -56,10 +77,14 @@ class Pick:
     challenge: Challenge
     matched_skills: tuple[str, ...]
     matched_kind: bool
+    # One of the role's own ``challenges``, not a stand-in ranked by its skills.
+    chosen: bool = False
 
     @property
     def reason(self) -> str:
         parts = []
+        if self.chosen and not (self.matched_skills or self.matched_kind):
+            parts.append("part of this role's template")
         if self.matched_skills:
             parts.append("assesses " + ", ".join(self.matched_skills))
         if self.matched_kind:
@@ -82,22 +107,27 @@ def get_role(key: str) -> Role:
 
 
 def pick_challenges(role: Role, catalogue: Sequence[Challenge]) -> list[Pick]:
-    """The catalogue's challenges that fit ``role``, best fit first, at most ``MAX_PICKS``.
+    """The role's template: its own ``challenges`` the catalogue has, in their order; then,
+    for those it lacks (or up to ``MAX_PICKS`` for a role that names none), the best fits.
 
     A challenge fits when it shares a skill tag with the role or is of one of its kinds;
     more shared skills rank higher, then the shorter challenge.
     """
     wanted = {skill.casefold(): skill for skill in role.skills}
     kinds = role.kinds
-    picks = []
-    for challenge in catalogue:
+
+    def pick(challenge: Challenge, chosen: bool) -> Pick:
         matched = tuple(str(skill) for skill in challenge.skills
                         if str(skill).casefold() in wanted)
-        pick = Pick(challenge, matched, challenge.kind in kinds)
-        if pick.weight:
-            picks.append(pick)
-    picks.sort(key=lambda p: (-p.weight, p.challenge.expected_minutes, p.challenge.title))
-    return picks[:MAX_PICKS]
+        return Pick(challenge, matched, challenge.kind in kinds, chosen)
+
+    by_slug = {challenge.slug: challenge for challenge in catalogue}
+    chosen = [pick(by_slug[slug], True) for slug in role.challenges if slug in by_slug]
+    taken = {p.challenge.slug for p in chosen}
+    others = [p for p in (pick(c, False) for c in catalogue if c.slug not in taken) if p.weight]
+    others.sort(key=lambda p: (-p.weight, p.challenge.expected_minutes, p.challenge.title))
+    size = len(role.challenges) or MAX_PICKS
+    return (chosen + others)[:size]
 
 
 def missing_kinds(role: Role, picks: Sequence[Pick]) -> tuple[str, ...]:

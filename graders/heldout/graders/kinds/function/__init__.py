@@ -64,7 +64,7 @@ class FunctionKind:
     checks: tuple[CheckType, ...] = (RUN, TESTS)
     artefacts: tuple[str, ...] = ()
     report_parts: tuple[ReportPart, ...] = ()
-    roles: tuple[str, ...] = ("ml-engineer", "mlops-engineer")
+    roles: tuple[str, ...] = ("ml-engineer", "mlops-engineer", "researcher")
 
     def parse_grading(
         self, table: Table, *, root: Path, submission: SubmissionSpec
