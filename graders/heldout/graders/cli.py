@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from heldout.graders.authoring import AuthoringError, new_bundle
 from heldout.graders.bundle import (
     SKIPPED_DIRS,
     Bundle,
@@ -218,6 +219,26 @@ def deep_problems(bundle: Bundle) -> list[str]:
         if drift:
             problems.append(drift)
     return problems
+
+
+@challenges_group.command("new")
+@click.argument("slug")
+@click.option("--kind", "kind_name", required=True,
+              help="The kind of grading: " + ", ".join(sorted(KINDS.known())) + ".")
+@CHALLENGES_DIR_OPTION
+@click.pass_context
+def new_command(ctx: click.Context, slug: str, kind_name: str,
+                challenges_dir: Path | None) -> None:
+    """Write a new bundle SLUG from the kind's skeleton: a small challenge that validates and
+    passes `check` as written, to edit into yours (challenges/README.md, "Writing a bundle")."""
+    try:
+        target = new_bundle(slug, kind_name, challenges_dir or default_challenges_dir())
+    except AuthoringError as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(1)
+    click.echo(f"created {display_path(target)} ({kind_name}): edit challenge.toml, "
+               "statement.md, starter/, public/, hidden/ and solutions/, then run "
+               f"`heldout challenges validate` and `heldout challenges check {slug}`")
 
 
 @challenges_group.command("validate")
