@@ -303,8 +303,9 @@ def result_submission_files() -> dict[str, bytes]:
     files = {k: v for k, v in v2_files().items() if not k.startswith(("solution/", "starting_kit/"))}
     files["competition.yaml"] = V2_YAML.replace(b"    starting_kit: starting_kit/\n", b"")
     test = _rows(2, 80)
-    # Right on 70 of the 80 rows: an AUC well above a constant's.
-    guesses = [(r[0], r[3] if i % 8 else 1 - r[3]) for i, r in enumerate(test)]
+    # Right on two rows in three: an AUC near 0.67, above a constant's and short of the
+    # target on whichever rows the private slice holds.
+    guesses = [(r[0], r[3] if i % 3 else 1 - r[3]) for i, r in enumerate(test)]
     files["solution/predictions.csv"] = _csv("id,y", guesses)
     return files
 
