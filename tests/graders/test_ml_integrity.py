@@ -103,7 +103,7 @@ def _split(bundle: Bundle) -> tuple[Labels, Slices]:
     labels = _labels(bundle)
     config = bundle.grading
     assert isinstance(config, ModelTrainingGrading)
-    return labels, config.slices(labels, bundle.version)
+    return labels, config.slices(labels, bundle.slug)
 
 
 # --- the slices ----------------------------------------------------------------------
@@ -131,7 +131,7 @@ def test_public_checks_score_the_public_slice_and_the_final_score_the_private_on
     labels = _labels(bundle)
     config = bundle.grading
     assert isinstance(config, ModelTrainingGrading)
-    slices = config.slices(labels, bundle.version)
+    slices = config.slices(labels, bundle.slug)
     public = set(slices.public.ids)
     # Right on every private row, inverted on every public one.
     values = [(1 - y) if i in public else y for i, y in zip(labels.ids, labels.values, strict=True)]
@@ -180,7 +180,7 @@ def test_budget_and_overrides_are_read_from_the_bundle(tmp_path: Path) -> None:
     assert tuned.grading.public_run_budget == 5
     config = tuned.grading
     assert isinstance(config, ModelTrainingGrading)
-    assert len(config.slices(_labels(tuned), tuned.version).public) == ROWS // 2
+    assert len(config.slices(_labels(tuned), tuned.slug).public) == ROWS // 2
     from heldout.graders.errors import BundleError
 
     with pytest.raises(BundleError, match="public_fraction"):

@@ -57,8 +57,8 @@ class ModelTrainingGrading(GradingConfig):
     max_predictions_bytes: int = int(DEFAULT_MAX_PREDICTIONS_MB * 1024 * 1024)
     report_metrics: tuple[str, ...] = ()
     # The share of labelled test rows public checks score on (0: format only), the seed of
-    # the split ("": the bundle's version), the decimals a public metric is shown with and
-    # how many public runs an attempt may make.
+    # the split ("": the bundle's slug, so that editing a bundle keeps its split), the
+    # decimals a public metric is shown with and how many public runs an attempt may make.
     public_fraction: float = DEFAULT_PUBLIC_FRACTION
     public_seed: str = ""
     public_decimals: int = DEFAULT_PUBLIC_DECIMALS
@@ -68,9 +68,9 @@ class ModelTrainingGrading(GradingConfig):
     def public_run_budget(self) -> int | None:
         return self.public_runs
 
-    def slices(self, labels: Labels, version: str) -> Slices:
+    def slices(self, labels: Labels, slug: str) -> Slices:
         return split_labels(labels, fraction=self.public_fraction,
-                            seed=self.public_seed or version)
+                            seed=self.public_seed or slug)
 
 
 def _metric_name(table: Table, key: str, name: str) -> str:
@@ -156,7 +156,7 @@ class ModelTraining:
     def verify(self, bundle: Bundle) -> None:
         """The hidden labels parse and suit the metric on each slice (a constant scores)."""
         config, labels = self._labels(bundle)
-        slices = config.slices(labels, bundle.version)
+        slices = config.slices(labels, bundle.slug)
         for part in (slices.private, slices.public):
             if not part:
                 continue
@@ -174,7 +174,7 @@ class ModelTraining:
         public = split == "public"
         config, labels = self._labels(bundle)
         metric = METRICS.get(config.metric)
-        slices = config.slices(labels, bundle.version)
+        slices = config.slices(labels, bundle.slug)
         spec = JobSpec(
             command=("python", bundle.submission.entrypoint),
             workspace=workspace,

@@ -54,7 +54,7 @@ def rerun_perturbed(bundle: Bundle, submission: Path, original: bytes, *, seed: 
     key = hashlib.sha256((bundle.hidden_dir / config.labels).read_bytes()).hexdigest()
     with tempfile.TemporaryDirectory(prefix="heldout-integrity-") as tmp:
         mine = _values(Path(tmp) / "original.csv", original, config, labels)
-        slices = config.slices(labels, bundle.version)
+        slices = config.slices(labels, bundle.slug)
         mask = wrong_rows(metric, slices.private.values, slices.private.pick(mine))
         found = {LABELS_KEY: key.encode(), ROW_ERRORS: f"{mask:x}".encode()}
         rows = {ROWS: float(len(slices.private))}

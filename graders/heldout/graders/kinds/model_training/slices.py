@@ -53,7 +53,7 @@ def split_labels(labels: Labels, *, fraction: float, seed: str) -> Slices:
     """Split the labelled rows: the ``round(fraction * n)`` ids that hash first under
     ``seed`` are public, the rest private.
 
-    Deterministic (the same bundle version always splits the same way, whatever the row
+    Deterministic (the same bundle always splits the same way, whatever the row
     order) and needing nothing of the bundle beyond its labels, so every existing bundle
     gets a split. At least one row stays private; ``fraction`` 0 leaves the public slice
     empty (public checks then check the file's format only).
