@@ -149,7 +149,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("webhooks.endpoints", "GET"): ADMIN,
     ("webhooks.endpoint_create", "POST"): ADMIN,
     ("webhooks.endpoint", "GET"): ADMIN,
-    ("webhooks.endpoint_update", "POST"): ADMIN,
+    ("webhooks.endpoint", "POST"): ADMIN,
     ("webhooks.endpoint_active", "POST"): ADMIN,
     ("webhooks.endpoint_secret", "POST"): ADMIN,
     ("webhooks.endpoint_test", "POST"): ADMIN,

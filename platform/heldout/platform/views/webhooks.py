@@ -77,16 +77,15 @@ def _endpoint_page(endpoint_id: int, *, error: InvalidInput | None = None,
                            form=request.form if error else {}), status
 
 
-@bp.get("/<int:endpoint_id>")
+# One rule for both methods: werkzeug matches a path's methods before its converters, so
+# with a rule per method an id past the database's range would answer 405, not 404.
+@bp.route("/<int:endpoint_id>", methods=["GET", "POST"])
 @role_required()
 def endpoint(endpoint_id: int) -> ResponseReturnValue:
-    """One endpoint: its settings, its secret (once), its delivery log with redelivery."""
-    return _endpoint_page(endpoint_id)
-
-
-@bp.post("/<int:endpoint_id>")
-@role_required()
-def endpoint_update(endpoint_id: int) -> ResponseReturnValue:
+    """One endpoint: its settings, its secret (once), its delivery log with redelivery;
+    POST changes its settings."""
+    if request.method != "POST":
+        return _endpoint_page(endpoint_id)
     try:
         webhooks.update_endpoint(endpoint_id, _form_input(), actor=staff_user(),
                                  origin=request_origin())
