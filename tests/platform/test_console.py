@@ -21,6 +21,7 @@ from heldout.platform.models import PublicRun, Submission
 from heldout.platform.queue import get_queue
 from heldout.platform.services import assessments
 from heldout.platform.services.public_runs import PUBLIC_RUNS
+from heldout.platform.services.scoring import GradingStatus
 from tests.platform.conftest import Users, make_app, start_attempt
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ def _finish(app: Flask, run: PublicRun) -> None:
     with app.app_context():
         row = db.session.get(PublicRun, run.id)
         assert row is not None
-        row.status = "graded"
+        row.status = GradingStatus.GRADED
         row.evaluation = Evaluation(row.challenge_slug, row.challenge_version, "graded", 0.0,
                                     split="public").as_dict()
         db.session.commit()
