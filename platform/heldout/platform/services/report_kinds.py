@@ -103,8 +103,10 @@ def public_activity(attempt: Attempt) -> dict[int, PublicActivity]:
     by_challenge: dict[int, list[PublicRun]] = {}
     for run in runs:
         by_challenge.setdefault(run.challenge_id, []).append(run)
+    # A run of the run console is said so: it ran one input, no check.
     return {challenge_id: PublicActivity(len(rows), tuple(r.created_at for r in rows),
-                                         tuple(r.status for r in rows))
+                                         tuple(f"{r.status} (console)" if r.console is not None
+                                               else r.status for r in rows))
             for challenge_id, rows in by_challenge.items()}
 
 
