@@ -24,19 +24,12 @@ from heldout.platform.models import Attempt, PublicRun
 from heldout.platform.services import attempts, drafts
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.grids import Grid, columns_of, grid
-from heldout.platform.services.public_runs import latest_public_run
-from heldout.platform.services.scoring import Reason, grading_pending, shortfalls
+from heldout.platform.services.public_runs import RunProgress, latest_public_run, progress
+from heldout.platform.services.scoring import Reason, shortfalls
 from heldout.platform.services.submissions import SubmittedFile
 
 # The console form's fields, whatever the kind (each kind reads its own).
 FIELDS = ("function", "arguments", "query", "method", "path", "body")
-LABELS = {"queued": "Queued", "running": "Running", "graded": "Finished",
-          "internal_error": "Platform error"}
-MESSAGES = {
-    "queued": "Waiting for a worker (submissions go first).",
-    "running": "Your code is running in the sandbox.",
-    "graded": "Done.",
-}
 # What each mode runs, said plainly before the candidate presses Run.
 WHAT_RUNS = {
     "call": "Calls one function of your code with the arguments you type, in the sandbox "
@@ -51,14 +44,7 @@ WHAT_RUNS = {
 
 
 @dataclass(frozen=True)
-class ConsoleRunView:
-    id: int
-    status: str
-    label: str
-    final: bool
-    message: str
-    created_at: str
-    elapsed_seconds: int | None
+class ConsoleRunView(RunProgress):
     mode: str
     typed: Mapping[str, Any]
     answer: Mapping[str, Any]
@@ -69,10 +55,6 @@ class ConsoleRunView:
     stderr: str
     ran: bool
     exit_code: int | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "label": self.label, "final": self.final,
-                "message": self.message, "elapsed_seconds": self.elapsed_seconds}
 
 
 def mode_for(kind: str) -> str:
@@ -92,14 +74,8 @@ def _answer(run: PublicRun) -> dict[str, Any]:
 
 def console_run_view(run: PublicRun, *, now: datetime) -> ConsoleRunView:
     status = run.status
-    retrying = status == "internal_error" and run.retry_at is not None
-    message = MESSAGES.get(status) or (
-        "A platform problem interrupted the run; it will be retried automatically."
-        if retrying else "A platform problem prevented the run. It is not your code's fault; "
-                         "run it again in a while.")
-    elapsed = None
-    if status == "running" and run.started_at is not None:
-        elapsed = max(0, int((now - run.started_at).total_seconds()))
+    where = progress(run, now=now, running="Your code is running in the sandbox.",
+                     label="Finished", again="it")
     answer = _answer(run) if status == "graded" else {}
     table: Grid | None = None
     if "columns" in answer:
@@ -118,9 +94,7 @@ def console_run_view(run: PublicRun, *, now: datetime) -> ConsoleRunView:
             found = shortfalls(evaluation.run, (), public=True)
     request = run.console or {}
     return ConsoleRunView(
-        id=run.id, status=status, label=LABELS[status], final=not grading_pending(run),
-        message=message, created_at=run.created_at.isoformat(), elapsed_seconds=elapsed,
-        mode=str(request.get("mode", "")), typed=request, answer=answer, grid=table,
+        **vars(where), mode=str(request.get("mode", "")), typed=request, answer=answer, grid=table,
         error=str(answer.get("error", ""))[:1000], problems=found, stdout=stdout,
         stderr=stderr, ran=ran, exit_code=exit_code)
 

@@ -249,7 +249,9 @@ class CheckView:
 
 
 @dataclass(frozen=True)
-class PublicRunView:
+class RunProgress:
+    """Where a public run is (of the checks or the console): what the live status sends."""
+
     id: int
     status: str
     label: str
@@ -257,6 +259,38 @@ class PublicRunView:
     message: str
     created_at: str
     elapsed_seconds: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "label": self.label, "final": self.final,
+                "message": self.message, "elapsed_seconds": self.elapsed_seconds}
+
+
+def progress(run: PublicRun, *, now: datetime, running: str, label: str,
+             again: str) -> RunProgress:
+    """The run's status in words: ``running`` while it runs, ``again`` what to run again
+    after a platform problem, ``label`` the status's name once finished."""
+    status = run.status
+    retrying = status == "internal_error" and run.retry_at is not None
+    message = {
+        "queued": "Waiting for a worker (submissions go first).",
+        "running": running,
+        "graded": "Done.",
+        "internal_error": ("A platform problem interrupted the run; it will be retried "
+                           "automatically." if retrying else
+                           "A platform problem prevented the run. It is not your code's "
+                           f"fault; run {again} again in a while."),
+    }[status]
+    elapsed = None
+    if status == "running" and run.started_at is not None:
+        elapsed = max(0, int((now - run.started_at).total_seconds()))
+    return RunProgress(id=run.id, status=status,
+                       label=label if status == "graded" else STATUS_LABELS[status],
+                       final=not grading_pending(run), message=message,
+                       created_at=run.created_at.isoformat(), elapsed_seconds=elapsed)
+
+
+@dataclass(frozen=True)
+class PublicRunView(RunProgress):
     passed: int
     total: int
     checks: tuple[CheckView, ...]
@@ -266,10 +300,6 @@ class PublicRunView:
     ran: bool
     # A sql run's queries: the candidate's first rows beside each expected shape.
     queries: tuple[QueryRows, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "label": self.label, "final": self.final,
-                "message": self.message, "elapsed_seconds": self.elapsed_seconds}
 
 
 def explanation(name: str, kind: str) -> str:
@@ -292,19 +322,8 @@ def problems(evaluation: Evaluation) -> tuple[Reason, ...]:
 
 def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
     status = run.status
-    retrying = status == "internal_error" and run.retry_at is not None
-    message = {
-        "queued": "Waiting for a worker (submissions go first).",
-        "running": "Your code is running the public checks in the sandbox.",
-        "graded": "Done.",
-        "internal_error": ("A platform problem interrupted the run; it will be retried "
-                           "automatically." if retrying else
-                           "A platform problem prevented the run. It is not your code's "
-                           "fault; run the checks again in a while."),
-    }[status]
-    elapsed = None
-    if status == "running" and run.started_at is not None:
-        elapsed = max(0, int((now - run.started_at).total_seconds()))
+    where = progress(run, now=now, running="Your code is running the public checks in the "
+                     "sandbox.", label=STATUS_LABELS[GradingStatus.GRADED], again="the checks")
     checks: tuple[CheckView, ...] = ()
     found: tuple[Reason, ...] = ()
     stdout = stderr = ""
@@ -318,9 +337,7 @@ def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
             ran = True
             stdout, stderr = evaluation.run.stdout_tail, evaluation.run.stderr_tail
     return PublicRunView(
-        id=run.id, status=status, label=STATUS_LABELS[status],
-        final=not grading_pending(run),
-        message=message, created_at=run.created_at.isoformat(), elapsed_seconds=elapsed,
+        **vars(where),
         passed=sum(1 for c in checks if c.passed), total=len(checks), checks=checks,
         problems=found, stdout=stdout, stderr=stderr, ran=ran,
         queries=query_rows(run.output) if status == "graded" else ())
