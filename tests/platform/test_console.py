@@ -17,7 +17,7 @@ from sqlalchemy import select
 from heldout.graders.console import MAX_INPUT_CHARS
 from heldout.graders.result import Evaluation
 from heldout.platform.extensions import db
-from heldout.platform.models import PublicRun, Submission
+from heldout.platform.models import Attempt, PublicRun, Submission
 from heldout.platform.queue import get_queue
 from heldout.platform.services import assessments
 from heldout.platform.services.public_runs import PUBLIC_RUNS
@@ -286,3 +286,21 @@ def test_real_sql_public_checks_show_the_candidates_rows(app: Flask, client: Fla
     expected = json.loads((REPO / "challenges" / SQL / "public" / "expected" /
                            f"{queries[0]['name']}.json").read_text())
     assert len(expected["rows"]) == queries[0]["expected_rows"]
+
+
+def test_the_interviewer_sees_console_runs_marked_as_such(app: Flask, client: FlaskClient,
+                                                          attempt: str) -> None:
+    assert client.post(f"/a/{attempt}/c/{SQL}/public-run",
+                       data={"code": "-- name: x\nselect 1"}).status_code == 302
+    _finish(app, _runs(app)[-1])
+    assert _console(client, attempt, SQL, query="SELECT 1").status_code == 302
+    _finish(app, _runs(app)[-1])
+    staff = app.test_client()
+    staff.post("/login", data={"email": "interviewer@example.com",
+                               "password": "correct horse battery"})
+    with app.app_context():
+        attempt_id = db.session.scalars(select(Attempt.id)
+                                        .where(Attempt.public_id == attempt)).one()
+    page = staff.get(f"/attempts/{attempt_id}/report").text
+    assert "<strong>2</strong> public-check runs while working" in page
+    assert page.count("(run console)") == 1
