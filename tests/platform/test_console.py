@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -304,3 +305,22 @@ def test_the_interviewer_sees_console_runs_marked_as_such(app: Flask, client: Fl
     page = staff.get(f"/attempts/{attempt_id}/report").text
     assert "<strong>2</strong> public-check runs while working" in page
     assert page.count("(run console)") == 1
+
+
+def test_an_upload_only_challenge_runs_the_uploaded_file_or_else_the_starter(
+        app: Flask, client: FlaskClient, attempt: str) -> None:
+    page = client.get(f"/a/{attempt}/c/{NOTEBOOK}").text
+    assert 'id="console-files"' in page and 'enctype="multipart/form-data"' in page
+    notebook = (REPO / "challenges" / NOTEBOOK / "solutions" / "reference" /
+                "analysis.ipynb").read_bytes()
+    response = client.post(f"/a/{attempt}/c/{NOTEBOOK}/console",
+                           data={"files": [(io.BytesIO(notebook), "analysis.ipynb")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302, response.text
+    uploaded = _runs(app)[-1]
+    assert uploaded.console is not None and uploaded.console["mode"] == "run"
+    _finish(app, uploaded)
+    assert _console(client, attempt, NOTEBOOK).status_code == 302
+    starter = _runs(app)[-1]
+    assert [f["name"] for f in starter.files] == ["analysis.ipynb"]
+    assert starter.files[0]["sha256"] != uploaded.files[0]["sha256"]
