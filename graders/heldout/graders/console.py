@@ -38,13 +38,9 @@ CONSOLE_ARTEFACT = "console.json"
 # Caps on what the candidate may type: the console is for trying a case, not for bulk data.
 MAX_INPUT_CHARS = 16 * 1024
 MAX_NESTING = 40
-SQL_ROWS_SHOWN = 100
-# Rows counted past the ones shown, so the grid can say how many the query returned.
-SQL_ROWS_COUNTED = 1_000_000
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 MAX_PATH_CHARS = 2000
-MAX_VALUE_CHARS = 64 * 1024
-# What each kind's console does, in the words the page uses.
+# The console of each kind: a call, a query, a request, or the entrypoint run.
 MODES: dict[str, Mode] = {
     "function": "call", "sql": "sql", "deployment": "request",
     "model_training": "run", "feature_engineering": "run", "notebook": "run",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 CONSOLE_QUERY = "console"
 CONSOLE_FILE = "console.sql"
 ROWS_SHOWN = 100
+# Rows counted past the ones shown, so the grid can say how many the query returned.
 ROWS_COUNTED = 1_000_000
 
 
