@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from heldout.graders import evaluate, load_bundle
-from heldout.graders.console import (
-    CONSOLE_ARTEFACT,
+from heldout.graders.console import CONSOLE_ARTEFACT
+from heldout.graders.console_input import (
     MAX_INPUT_CHARS,
     ConsoleInputError,
     ConsoleRequest,

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from heldout.graders.console import MAX_INPUT_CHARS
+from heldout.graders.console_input import MAX_INPUT_CHARS
 from heldout.graders.result import Evaluation
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, PublicRun, Submission

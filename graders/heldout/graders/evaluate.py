@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from heldout.graders.bundle_types import Bundle, Variant
 from heldout.graders.checks import SUBMISSION, type_of
-from heldout.graders.console import ConsoleRequest, finished, run_console
+from heldout.graders.console import finished, run_console
+from heldout.graders.console_input import ConsoleRequest
 from heldout.graders.errors import GraderError
 from heldout.graders.guard import GuardedSandbox
 from heldout.graders.kinds import KINDS, Kind

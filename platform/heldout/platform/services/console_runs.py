@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from heldout.graders.bundle import Bundle
-from heldout.graders.console import MAX_INPUT_CHARS, METHODS, MODES
+from heldout.graders.console_input import MAX_INPUT_CHARS, METHODS, MODES
 from heldout.graders.kinds.deployment.config import DeploymentGrading
 from heldout.graders.kinds.function import FunctionGrading
 from heldout.graders.kinds.sql import SqlGrading

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.checks import explain
-from heldout.graders.console import ConsoleInputError, ConsoleRequest, parse_request, read_console
+from heldout.graders.console import read_console
+from heldout.graders.console_input import ConsoleInputError, ConsoleRequest, parse_request
 from heldout.graders.evaluate import evaluate as graders_evaluate
 from heldout.graders.kinds.sql import SHAPES_ARTEFACT
 from heldout.graders.result import Evaluation, Split

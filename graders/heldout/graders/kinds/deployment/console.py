@@ -13,7 +13,7 @@ from heldout.sandbox.spec import RunResult
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
-    from heldout.graders.console import ConsoleRequest
+    from heldout.graders.console_input import ConsoleRequest
     from heldout.sandbox.backend import Sandbox
 
 

@@ -20,7 +20,7 @@ from heldout.sandbox.spec import HARNESS, JobSpec, RunResult
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle
-    from heldout.graders.console import ConsoleRequest
+    from heldout.graders.console_input import ConsoleRequest
     from heldout.sandbox.backend import Sandbox
 
 CALL_ID = 0
