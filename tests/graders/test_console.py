@@ -18,6 +18,8 @@ from heldout.graders.console_input import (
     parse_request,
 )
 from heldout.graders.result import Evaluation
+from heldout.sandbox.spec import JobSpec, RunResult
+from tests.graders.conftest import FakeSandbox
 
 CHALLENGES = Path(__file__).resolve().parents[2] / "challenges"
 
@@ -152,3 +154,42 @@ def test_deployment_request_reaches_the_service(sandbox_image: str) -> None:
                             console=parse_request("deployment", {"method": "GET",
                                                                  "path": "/nowhere"})))
     assert health["response"]["status"] == 404
+
+
+class _Recording(FakeSandbox):
+    """Keeps what each job of a console run could read: its data mount and harness files."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[Path | None, dict[str, bytes]]] = []
+
+    def run(self, spec: JobSpec, output_dir: Path) -> RunResult:
+        harness = {} if spec.harness is None else {
+            p.relative_to(spec.harness).as_posix(): p.read_bytes()
+            for p in spec.harness.rglob("*") if p.is_file()}
+        self.seen.append((spec.data, harness))
+        return super().run(spec, output_dir)
+
+
+@pytest.mark.parametrize("slug, fields", [
+    ("retention-cohorts", {"query": "SELECT 1"}),
+    ("metrics-from-scratch", {"function": "roc_auc", "arguments": "[0, 1], [0.1, 0.9]"}),
+    ("churn-service", {"method": "GET", "path": "/health"}),
+    ("churn-prediction", {}),
+    ("churn-eda-notebook", {}),
+    ("late-delivery-features", {}),
+])
+def test_a_console_run_reads_public_data_only(slug: str, fields: dict[str, str]) -> None:
+    bundle = load_bundle(CHALLENGES / slug)
+    sandbox = _Recording()
+    evaluation = evaluate(bundle, bundle.solution("reference").path, sandbox=sandbox,
+                          console=parse_request(bundle.kind, fields))
+    assert evaluation.status == "graded" and evaluation.split == "public", evaluation.error
+    assert sandbox.seen
+    hidden = {p.read_bytes() for p in bundle.hidden_dir.rglob("*") if p.is_file()}
+    for data, harness in sandbox.seen:
+        assert data in (None, bundle.public_dir)
+        assert not [name for name, content in harness.items() if content in hidden]
+    if slug == "retention-cohorts":
+        [(_, harness)] = sandbox.seen
+        assert harness["db/users.csv"] == (bundle.public_dir / "users.csv").read_bytes()
