@@ -40,7 +40,7 @@ class SubmissionJob(jobs.LeasedJob[Submission]):
         return row.files
 
     def evaluate(self, bundle: Bundle, directory: Path,
-                 inputs: dict[str, Any] | None = None) -> GradedResult:
+                 request: dict[str, Any] | None = None) -> GradedResult:
         return (self.evaluator or graders_evaluate)(bundle, directory)
 
     def keep(self, job_id: int, result: GradedResult, blobs: BlobStore

@@ -186,15 +186,15 @@ class PublicRunJob(jobs.LeasedJob[PublicRun]):
     def files(self, row: PublicRun) -> list[StoredFile]:
         return stored_files(row)
 
-    def inputs(self, row: PublicRun) -> dict[str, Any] | None:
+    def request(self, row: PublicRun) -> dict[str, Any] | None:
         return row.console
 
     def evaluate(self, bundle: Bundle, directory: Path,
-                 inputs: dict[str, Any] | None = None) -> Evaluation:
-        if inputs is not None:
+                 request: dict[str, Any] | None = None) -> Evaluation:
+        if request is not None:
             console: ConsoleEvaluate = self.evaluator or graders_evaluate
             result = console(bundle, directory, split="public",
-                             console=ConsoleRequest.from_dict(inputs))
+                             console=ConsoleRequest.from_dict(request))
         else:
             evaluate: PublicEvaluate = self.evaluator or graders_evaluate
             result = evaluate(bundle, directory, split="public")
