@@ -31,11 +31,15 @@ class Violation:
                 f"    on {where}\n    {self.summary}")
 
 
-def serious_violations(page: Page, name: str) -> list[Violation]:
-    """axe-core on what ``page`` shows now: its serious and critical violations."""
+def serious_violations(page: Page, name: str, exclude: tuple[str, ...] = ()) -> list[Violation]:
+    """axe-core on what ``page`` shows now: its serious and critical violations.
+
+    ``exclude``: CSS selectors of parts another test answers for (say why where it is used).
+    """
     from axe_playwright_python.sync_playwright import Axe
 
-    results: dict[str, Any] = Axe().run(page).response
+    context = {"exclude": [[selector] for selector in exclude]} if exclude else None
+    results: dict[str, Any] = Axe().run(page, context=context).response
     found = []
     for violation in results["violations"]:
         if violation.get("impact") not in FAILING_IMPACTS:

@@ -171,6 +171,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.download", "GET"): CANDIDATE,
     ("candidate.submit", "POST"): CANDIDATE,
     ("candidate.public_run", "POST"): CANDIDATE,
+    ("candidate.console_run", "POST"): CANDIDATE,
     ("candidate.finish", "POST"): CANDIDATE,
     ("candidate.done", "GET"): CANDIDATE,
     ("api.candidate.submission_status", "GET"): CANDIDATE,

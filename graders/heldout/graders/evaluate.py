@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from heldout.graders.bundle_types import Bundle, Variant
 from heldout.graders.checks import SUBMISSION, type_of
+from heldout.graders.console import finished, run_console
+from heldout.graders.console_input import ConsoleRequest
 from heldout.graders.errors import GraderError
 from heldout.graders.guard import GuardedSandbox
 from heldout.graders.kinds import KINDS, Kind
@@ -25,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None = None,
-             split: Split = "hidden", variant: Variant | None = None) -> Evaluation:
+             split: Split = "hidden", variant: Variant | None = None,
+             console: ConsoleRequest | None = None) -> Evaluation:
     """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
 
     ``sandbox`` defaults to the backend ``HELDOUT_SANDBOX_BACKEND`` names. The kind gets it
@@ -35,6 +38,8 @@ def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None 
     ``split="public"`` runs the bundle's public checks instead (public data or cases only).
     ``variant`` (see :mod:`heldout.graders.variants`) grades on that variant's public and
     hidden data instead of the committed ones; a bundle already bound to one keeps it.
+    ``console`` runs that one run-console request instead of any check (public data only,
+    whatever ``split`` says; see :mod:`heldout.graders.console`).
 
     Candidate faults are graded (a low score with reasons). A platform fault (sandbox
     failure, broken bundle, grader bug, submission files gone) returns
@@ -42,13 +47,15 @@ def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None 
     """
     if variant is not None:
         bundle = bundle.with_variant(variant)
-    evaluation = _evaluate(bundle, submission, sandbox, split)
+    if console is not None:
+        split = "public"
+    evaluation = _evaluate(bundle, submission, sandbox, split, console)
     # Tagged here, once, so a refusal or a platform fault of a public run says so too.
     return dataclasses.replace(evaluation, split=split)
 
 
 def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
-              split: Split) -> Evaluation:
+              split: Split, console: ConsoleRequest | None) -> Evaluation:
     try:
         kind = KINDS.get(bundle.kind)
         guarded = GuardedSandbox.for_bundle(
@@ -56,6 +63,11 @@ def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
         with tempfile.TemporaryDirectory(prefix="heldout-submission-") as tmp:
             workspace = Path(tmp) / "workspace"
             staged = stage_submission(bundle.submission, Path(submission), workspace)
+            if console is not None:
+                if staged.problem is not None:
+                    return finished(bundle, None, {"mode": console.mode,
+                                                   "error": f"not run: {staged.problem}"})
+                return run_console(bundle, workspace, guarded, console)
             if staged.problem is not None:
                 return _refused(bundle, staged.problem)
             return _as_declared(kind, kind.grade(bundle, workspace, guarded, split))

@@ -172,8 +172,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_SUBMIT_LIMIT", "6 per minute; 60 per hour", _rate_limit,
             "Submissions a candidate may make per attempt in a period."),
     Setting("HELDOUT_PUBLIC_RUN_LIMIT", "3 per minute; 30 per hour", _rate_limit,
-            "Public check runs (\"Run public checks\" in the workspace) a candidate may start "
-            "per attempt in a period; one at a time, queued behind submissions."),
+            "Public check runs (\"Run public checks\" in the workspace) and run-console runs, "
+            "together, a candidate may start per attempt in a period; one at a time, queued "
+            "behind submissions."),
     Setting("HELDOUT_AUTOSAVE_LIMIT", "40 per minute; 1200 per hour", _rate_limit,
             "Draft autosaves the workspace may make per attempt in a period (it saves every "
             "few seconds while the candidate types, and when the page is left)."),

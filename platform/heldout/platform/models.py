@@ -349,7 +349,7 @@ class EvaluationRecord(Base):
 
 
 class PublicRun(Base):
-    """The candidate's code run on the public checks only, while working.
+    """The candidate's code run on the public checks only, or once in the run console.
 
     Kept apart from ``Submission`` on purpose: it never counts, is never graded on hidden
     data, and no report or pending count of submissions can pick it up by mistake. Its
@@ -376,6 +376,12 @@ class PublicRun(Base):
     retry_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     evaluation: Mapped[dict[str, Any] | None]
+    # A run-console run (see heldout.graders.console): its request; None: the public checks.
+    # (SQL NULL when absent, not JSON null: the workspace selects runs by it.)
+    console: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # What the run shows beside its checks and output, once run: the console's answer
+    # ({"console": …}) or a sql run's rows per query ({"queries": […]}).
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     attempt: Mapped[Attempt] = relationship()
     challenge: Mapped[Challenge] = relationship()

@@ -39,7 +39,8 @@ class SubmissionJob(jobs.LeasedJob[Submission]):
     def files(self, row: Submission) -> Iterable[SubmissionFile]:
         return row.files
 
-    def evaluate(self, bundle: Bundle, directory: Path) -> GradedResult:
+    def evaluate(self, bundle: Bundle, directory: Path,
+                 request: dict[str, Any] | None = None) -> GradedResult:
         return (self.evaluator or graders_evaluate)(bundle, directory)
 
     def keep(self, job_id: int, result: GradedResult, blobs: BlobStore

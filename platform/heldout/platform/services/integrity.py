@@ -105,7 +105,8 @@ class IntegrityJob(jobs.LeasedJob[IntegrityRun]):
     def with_sandbox(self, sandbox: Sandbox) -> IntegrityJob:
         return self.using(partial(rerun_perturbed, sandbox=sandbox))
 
-    def evaluate(self, bundle: Bundle, directory: Path) -> Evaluation:
+    def evaluate(self, bundle: Bundle, directory: Path,
+                 request: dict[str, Any] | None = None) -> Evaluation:
         kept = directory.parent / jobs.INPUTS_DIR / PREDICTIONS_ARTEFACT
         if not kept.is_file():
             return Evaluation.internal_error(bundle.slug, bundle.version,

@@ -1,9 +1,9 @@
 """One leased job, whatever it runs: claim, materialise, evaluate, store despite an outage.
 
-A submission's grading, a public run of the checks and a graded submission's integrity run
-go through this same pipeline; each kind says only what differs (``LeasedJob``): which row,
-which files, how it is evaluated, how its result is recorded and what is queued after it.
-Recovery of what a dead worker left is in ``recovery``.
+A submission's grading, a public run (of the checks or of the run console) and a graded
+submission's integrity run go through this same pipeline; each kind says only what differs
+(``LeasedJob``): which row, which files, inputs and request, how it is evaluated, how its
+result is recorded and what is queued after it. Recovery of what a dead worker left is in ``recovery``.
 """
 
 from __future__ import annotations
@@ -152,9 +152,16 @@ class LeasedJob(ABC, Generic[Row]):
     @abstractmethod
     def files(self, row: Row) -> Iterable[StoredFile]: ...
 
+    def request(self, row: Row) -> dict[str, Any] | None:
+        """What the run is asked beyond its files (a console run's input), read from the row
+        before the run starts; None: run the checks."""
+        return None
+
     @abstractmethod
-    def evaluate(self, bundle: Bundle, directory: Path) -> Evaluation:
-        """Run the checks on the job's files; a platform fault may raise."""
+    def evaluate(self, bundle: Bundle, directory: Path,
+                 request: dict[str, Any] | None = None) -> Evaluation:
+        """Run the checks on the job's files (or answer its ``request``); a platform fault
+        may raise."""
 
     def keep(self, job_id: int, result: Evaluation, blobs: BlobStore
              ) -> tuple[Evaluation, list[dict[str, Any]]]:
@@ -272,10 +279,11 @@ def _evaluate(job: LeasedJob[Row], row: Row, bundle: Bundle | None, problem: str
         materialise_files(job.files(row), settings.blobs, workdir / "submission")
         materialise_files(job.inputs(row), settings.blobs, workdir / INPUTS_DIR)
         bound = bind_variant(bundle, row.attempt.variant_seed, settings.variant_cache)
+        request = job.request(row)
         # Hold no transaction (nor its connection) through the sandbox run: a database
         # restarted meanwhile must not cost the result when it is saved.
         db.session.commit()
-        return job.evaluate(bound, workdir / "submission")
+        return job.evaluate(bound, workdir / "submission", request)
     except BlobMissing as exc:
         return Evaluation.internal_error(bundle.slug, bundle.version, str(exc))
     except VariantError as exc:

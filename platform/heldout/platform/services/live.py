@@ -1,5 +1,5 @@
 """What a workspace shows live: each submission with why it fell short and whether it counts,
-the latest public run, the deadline's submission. One snapshot serves the page, polling and
+the latest public run and console run, the deadline's submission. One snapshot serves the page, polling and
 the server-sent events."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from heldout.graders.result import Check, RunStats
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, DeadlineSubmission, EvaluationRecord, Submission
-from heldout.platform.services import public_runs, submissions
+from heldout.platform.services import console_runs, public_runs, submissions
 from heldout.platform.services.scoring import (
     Counting,
     GradingStatus,
@@ -99,17 +99,20 @@ def workspace_state(attempt: Attempt, challenge_id: int, *, now: datetime) -> di
              for s in reversed(history)]
     run = public_runs.latest_public_run(attempt, challenge_id)
     run_view = public_runs.public_run_view(run, now=now) if run is not None else None
+    console = console_runs.latest_console_run(attempt, challenge_id, now=now)
     claim = deadline_submission(attempt, challenge_id)
     return {
         "submissions": views,
         "public_run": run_view.as_json() if run_view is not None else None,
+        "console_run": console.as_json() if console is not None else None,
         "closed": attempt.finished_at is not None or now >= attempt.deadline,
         "deadline_submission": None if claim is None or claim.submission_id is None else {
             "submission_id": claim.submission_id,
             "submitted_at": claim.created_at.isoformat(),
             "draft_saved_at": claim.draft_saved_at.isoformat() if claim.draft_saved_at else None,
         },
-        "final": all(v["final"] for v in views) and (run_view is None or run_view.final),
+        "final": all(v["final"] for v in views) and (run_view is None or run_view.final)
+        and (console is None or console.final),
     }
 
 

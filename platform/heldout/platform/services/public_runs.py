@@ -7,8 +7,9 @@ public checks alone (``evaluate(split="public")``: public data or cases, nothing
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,15 +19,19 @@ from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.checks import explain
+from heldout.graders.console import read_console
+from heldout.graders.console_input import ConsoleInputError, ConsoleRequest, parse_request
 from heldout.graders.evaluate import evaluate as graders_evaluate
+from heldout.graders.kinds.sql import SHAPES_ARTEFACT
 from heldout.graders.result import Evaluation, Split
 from heldout.platform.blobs import BlobStore
-from heldout.platform.errors import PublicRunsUsedUp, TooManySubmissions
+from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmissions
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Challenge, PublicRun, utcnow
 from heldout.platform.services import jobs
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
+from heldout.platform.services.grids import QueryRows, query_rows
 from heldout.platform.services.scoring import (
     PENDING,
     GradingStatus,
@@ -46,9 +51,15 @@ MAX_PENDING_PUBLIC_RUNS = 1
 
 
 class PublicEvaluate(Protocol):
-    """The graders' ``evaluate``; the service always calls it with ``split="public"``."""
+    """The graders' ``evaluate``; the service always calls it with ``split="public"``, and
+    with ``console`` for a run of the run console."""
 
     def __call__(self, bundle: Bundle, submission: Path, *, split: Split) -> Evaluation: ...
+
+
+class ConsoleEvaluate(Protocol):
+    def __call__(self, bundle: Bundle, submission: Path, *, split: Split,
+                 console: ConsoleRequest) -> Evaluation: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ def stored_files(run: PublicRun) -> list[StoredFile]:
 
 
 def pending_public_runs(attempt: Attempt) -> int:
+    """Public runs of the attempt waiting or running, checks and console alike."""
     return int(db.session.scalar(
         select(func.count()).select_from(PublicRun)
         .where(PublicRun.attempt_id == attempt.id,
@@ -92,27 +104,32 @@ def public_budget(attempt: Attempt, challenge: Challenge, bundle: Bundle) -> Pub
 def request_public_run(*, attempt_public_id: str, challenge_slug: str,
                        files: Sequence[SubmittedFile], blobs: BlobStore, queue: jobs.Queue,
                        bundles: BundleCatalogue, now: datetime,
-                       pasted_code: str | None = None) -> PublicRun:
+                       pasted_code: str | None = None,
+                       console: Mapping[str, str] | None = None) -> PublicRun:
     """Store the files (checked as a submission's are) and the queued run, then enqueue it.
 
-    Refused once the attempt is closed (``AttemptClosed``), while another public run
-    of the attempt waits or runs (``TooManySubmissions``), and once the challenge's budget
-    of public runs is spent (``PublicRunsUsedUp``). The row is committed before
-    the job is queued: a failed enqueue is picked up by the watchdog.
+from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmissions
     """
     attempt = open_attempt(attempt_public_id, now=now)
     challenge = assessment_challenge(attempt, challenge_slug)
     bundle = bundles.for_challenge(challenge)
+    request: ConsoleRequest | None = None
+    if console is not None:
+        try:
+            request = parse_request(bundle.kind, console)
+        except ConsoleInputError as exc:
+            raise InvalidInput(str(exc), hint="Nothing was run; change the input and run "
+                               "it again.") from None
     hold_attempt(attempt)  # until the commit: concurrent requests count one another
     if pending_public_runs(attempt) >= MAX_PENDING_PUBLIC_RUNS:
         db.session.rollback()  # lets the others go
         # The earliest the run in the way can be over: its own time limit.
         raise TooManySubmissions(
-            "Your previous public check run has not finished yet.",
-            hint="Wait for its results below, then run the checks again; your code is still "
+            "Your previous run (public checks or console) has not finished yet.",
+            hint="Wait for its results below, then run again; your code is still "
                  "in the editor.", retry_after=max(1, int(bundle.limits.wall_seconds)))
     budget = public_budget(attempt, challenge, bundle)
-    if budget.left == 0:
+    if request is None and budget.left == 0:
         db.session.rollback()
         raise PublicRunsUsedUp(
             f"This challenge allows {budget.budget} public check runs per attempt, and all "
@@ -125,7 +142,8 @@ def request_public_run(*, attempt_public_id: str, challenge_slug: str,
     run = PublicRun(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
                     challenge_version=bundle.version, status=GradingStatus.QUEUED, created_at=now,
                     files=[{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)}
-                           for f in checked])
+                           for f in checked],
+                    console=None if request is None else request.as_dict())
     db.session.add(run)
     db.session.commit()
     try:
@@ -141,10 +159,13 @@ def attempt_public_run(attempt: Attempt, run_id: int) -> PublicRun | None:
     return run if run is not None and run.attempt_id == attempt.id else None
 
 
-def latest_public_run(attempt: Attempt, challenge_id: int) -> PublicRun | None:
+def latest_public_run(attempt: Attempt, challenge_id: int, *,
+                      console: bool = False) -> PublicRun | None:
+    """The attempt's latest run of the public checks (``console``: of the run console)."""
+    mode = PublicRun.console.is_not(None) if console else PublicRun.console.is_(None)
     return db.session.scalars(
         select(PublicRun).where(PublicRun.attempt_id == attempt.id,
-                                PublicRun.challenge_id == challenge_id)
+                                PublicRun.challenge_id == challenge_id, mode)
         .order_by(PublicRun.id.desc()).limit(1)).first()
 
 
@@ -165,9 +186,18 @@ class PublicRunJob(jobs.LeasedJob[PublicRun]):
     def files(self, row: PublicRun) -> list[StoredFile]:
         return stored_files(row)
 
-    def evaluate(self, bundle: Bundle, directory: Path) -> Evaluation:
-        evaluate: PublicEvaluate = self.evaluator or graders_evaluate
-        result = evaluate(bundle, directory, split="public")
+    def request(self, row: PublicRun) -> dict[str, Any] | None:
+        return row.console
+
+    def evaluate(self, bundle: Bundle, directory: Path,
+                 request: dict[str, Any] | None = None) -> Evaluation:
+        if request is not None:
+            console: ConsoleEvaluate = self.evaluator or graders_evaluate
+            result = console(bundle, directory, split="public",
+                             console=ConsoleRequest.from_dict(request))
+        else:
+            evaluate: PublicEvaluate = self.evaluator or graders_evaluate
+            result = evaluate(bundle, directory, split="public")
         if result.split != "public":
             # Whatever the evaluator, hidden checks' details (they quote expected values)
             # must never reach the candidate's page.
@@ -178,9 +208,26 @@ class PublicRunJob(jobs.LeasedJob[PublicRun]):
     def record(self, row: PublicRun, result: Evaluation, now: datetime,
                kept: list[dict[str, Any]]) -> None:
         row.evaluation = result.as_dict()
+        row.output = shown_beside(result)
 
 
 PUBLIC_RUNS = PublicRunJob()
+
+
+def shown_beside(result: Evaluation) -> dict[str, Any] | None:
+    """What a finished public run shows beyond checks and output, from its artefacts: the
+    console's answer, or a sql run's own rows per query (a malformed one is left out)."""
+    try:
+        console = read_console(result.artefacts)
+        if console is not None:
+            return {"console": console}
+        shapes = result.artefacts.get(SHAPES_ARTEFACT)
+        if shapes is not None:
+            queries = json.loads(shapes)
+            return {"queries": queries} if isinstance(queries, list) else None
+    except ValueError:
+        log.warning("public run of %s: unreadable artefact left out", result.challenge)
+    return None
 
 
 def run_public_checks(run_id: int, settings: jobs.GradingSettings, *,
@@ -203,7 +250,9 @@ class CheckView:
 
 
 @dataclass(frozen=True)
-class PublicRunView:
+class RunProgress:
+    """Where a public run is (of the checks or the console): what the live status sends."""
+
     id: int
     status: str
     label: str
@@ -211,6 +260,38 @@ class PublicRunView:
     message: str
     created_at: str
     elapsed_seconds: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "label": self.label, "final": self.final,
+                "message": self.message, "elapsed_seconds": self.elapsed_seconds}
+
+
+def progress(run: PublicRun, *, now: datetime, running: str, label: str,
+             again: str) -> RunProgress:
+    """The run's status in words: ``running`` while it runs, ``again`` what to run again
+    after a platform problem, ``label`` the status's name once finished."""
+    status = run.status
+    retrying = status == "internal_error" and run.retry_at is not None
+    message = {
+        "queued": "Waiting for a worker (submissions go first).",
+        "running": running,
+        "graded": "Done.",
+        "internal_error": ("A platform problem interrupted the run; it will be retried "
+                           "automatically." if retrying else
+                           "A platform problem prevented the run. It is not your code's "
+                           f"fault; run {again} again in a while."),
+    }[status]
+    elapsed = None
+    if status == "running" and run.started_at is not None:
+        elapsed = max(0, int((now - run.started_at).total_seconds()))
+    return RunProgress(id=run.id, status=status,
+                       label=label if status == "graded" else STATUS_LABELS[status],
+                       final=not grading_pending(run), message=message,
+                       created_at=run.created_at.isoformat(), elapsed_seconds=elapsed)
+
+
+@dataclass(frozen=True)
+class PublicRunView(RunProgress):
     passed: int
     total: int
     checks: tuple[CheckView, ...]
@@ -218,10 +299,8 @@ class PublicRunView:
     stdout: str
     stderr: str
     ran: bool
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "label": self.label, "final": self.final,
-                "message": self.message, "elapsed_seconds": self.elapsed_seconds}
+    # A sql run's queries: the candidate's first rows beside each expected shape.
+    queries: tuple[QueryRows, ...] = ()
 
 
 def explanation(name: str, kind: str) -> str:
@@ -244,19 +323,8 @@ def problems(evaluation: Evaluation) -> tuple[Reason, ...]:
 
 def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
     status = run.status
-    retrying = status == "internal_error" and run.retry_at is not None
-    message = {
-        "queued": "Waiting for a worker (submissions go first).",
-        "running": "Your code is running the public checks in the sandbox.",
-        "graded": "Done.",
-        "internal_error": ("A platform problem interrupted the run; it will be retried "
-                           "automatically." if retrying else
-                           "A platform problem prevented the run. It is not your code's "
-                           "fault; run the checks again in a while."),
-    }[status]
-    elapsed = None
-    if status == "running" and run.started_at is not None:
-        elapsed = max(0, int((now - run.started_at).total_seconds()))
+    where = progress(run, now=now, running="Your code is running the public checks in the "
+                     "sandbox.", label=STATUS_LABELS[GradingStatus.GRADED], again="the checks")
     checks: tuple[CheckView, ...] = ()
     found: tuple[Reason, ...] = ()
     stdout = stderr = ""
@@ -270,8 +338,7 @@ def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
             ran = True
             stdout, stderr = evaluation.run.stdout_tail, evaluation.run.stderr_tail
     return PublicRunView(
-        id=run.id, status=status, label=STATUS_LABELS[status],
-        final=not grading_pending(run),
-        message=message, created_at=run.created_at.isoformat(), elapsed_seconds=elapsed,
+        **vars(where),
         passed=sum(1 for c in checks if c.passed), total=len(checks), checks=checks,
-        problems=found, stdout=stdout, stderr=stderr, ran=ran)
+        problems=found, stdout=stdout, stderr=stderr, ran=ran,
+        queries=query_rows(run.output) if status == "graded" else ())

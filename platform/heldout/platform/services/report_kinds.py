@@ -57,11 +57,15 @@ class KindViews:
 
 @dataclass(frozen=True)
 class PublicActivity:
-    """The candidate's public-check runs on one challenge: activity, never submissions."""
+    """The candidate's public-check runs on one challenge: activity, never submissions.
+
+    ``console``: which of them were runs of the run console (one input, no check).
+    """
 
     count: int
     times: tuple[datetime, ...]
     statuses: tuple[str, ...]
+    console: tuple[bool, ...] = ()
 
 
 def kind_views(evaluation: EvaluationRecord, kind_name: str, blobs: BlobStore, render_dir: Path,
@@ -104,7 +108,8 @@ def public_activity(attempt: Attempt) -> dict[int, PublicActivity]:
     for run in runs:
         by_challenge.setdefault(run.challenge_id, []).append(run)
     return {challenge_id: PublicActivity(len(rows), tuple(r.created_at for r in rows),
-                                         tuple(r.status for r in rows))
+                                         tuple(r.status for r in rows),
+                                         tuple(r.console is not None for r in rows))
             for challenge_id, rows in by_challenge.items()}
 
 

@@ -208,9 +208,11 @@ def percentile_ranks(scores: Sequence[float]) -> list[float | None]:
 
 
 def public_run_spent() -> ColumnElement[bool]:
-    """The public runs that count against an attempt's budget: every one, except a run a
-    platform error ended for good (not the candidate's doing: the run is given back)."""
-    return ~and_(PublicRun.status == GradingStatus.INTERNAL_ERROR, PublicRun.retry_at.is_(None))
+    """The public runs that count against an attempt's budget: every run of the checks,
+    except one a platform error ended for good (not the candidate's doing: the run is given
+    back). A run of the run console scores nothing on the public slice: it never counts."""
+    return PublicRun.console.is_(None) & ~and_(PublicRun.status == GradingStatus.INTERNAL_ERROR,
+                                               PublicRun.retry_at.is_(None))
 
 
 def public_runs_left(budget: int | None, spent: int) -> int | None:

@@ -362,6 +362,8 @@
       item.classList.toggle("counts", !!s.counts);
       if (s.final) { item.removeAttribute("data-status-url"); }
     });
+    // Other parts of the page (the run console, static/console.js) follow the same state.
+    this.ws.dispatchEvent(new CustomEvent("heldout:state", { detail: state }));
     var run = state.public_run;
     if (run && (String(run.id) !== String(this.runId) || run.status !== this.runShown)) {
       this.runId = run.id; this.runShown = run.status;

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -50,6 +50,7 @@ from heldout.platform.services import (
     assessments,
     attempts,
     catalogue,
+    console_runs,
     drafts,
     invites,
     live,
@@ -207,7 +208,8 @@ def overview(attempt_id: str) -> ResponseReturnValue:
 def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                extra: list[drafts.DraftFile] | None = None,
                error: Exception | None = None, status: int = 200,
-               closed: bool = False) -> ResponseReturnValue:
+               closed: bool = False, console_typed: Mapping[str, str] | None = None,
+               console_error: Exception | None = None) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
     bundle = attempts.attempt_bundle(attempt, challenge, catalogue.get_bundles())
     entrypoint = bundle.submission.entrypoint
@@ -230,6 +232,8 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         submit_limits=submit_limits(), public_limits=public_run_limits(),
         public_run=_public_run_view(attempt, challenge.id), state=state,
         public_budget=public_runs.public_budget(attempt, challenge, bundle),
+        console=console_runs.console_form(bundle, attempt, challenge.id, now=now(),
+                                          typed=console_typed, error=console_error),
         statuses=state["submissions"],
         latest=state["submissions"][0] if state["submissions"] else None), status
 
@@ -409,6 +413,50 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
 
 csrf.exempt(public_run)
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/console")
+@bound_attempt
+def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Queue one run of the run console: the editor's text (sent by the page's script, else
+    the saved draft) with the typed input, as a public run; never a submission.
+
+    The same limits as the public checks (one run at a time with them, the same rate);
+    refusals bring the page back with what was typed, the reason beside the console.
+    """
+    sent = "code" in request.form
+    code, extra, files = _editor_form()
+    typed = {name: request.form.get(name, "") for name in console_runs.FIELDS}
+    try:
+        _check_form_token()
+        check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
+                   "Runs are limited to {limit} (public checks and console together), and "
+                   "this attempt reached that.",
+                   "Run again in {wait} seconds; your code is still in the editor.")
+        if not sent and not files:
+            files = console_runs.saved_files(attempts.get_attempt(attempt_id), slug,
+                                             catalogue.get_bundles(), blob_store())
+        public_runs.request_public_run(
+            attempt_public_id=attempt_id, challenge_slug=slug, files=files,
+            pasted_code=code if sent else None, blobs=blob_store(), queue=get_queue(),
+            bundles=catalogue.get_bundles(), now=now(), console=typed)
+    except AttemptClosed as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        return _workspace(attempt, slug, code=code if sent else None, extra=extra, error=exc,
+                          status=409, closed=True)
+    except (TooManySubmissions, InvalidInput) as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        response = current_app.make_response(_workspace(
+            attempt, slug, code=code if sent else None, extra=extra, console_typed=typed,
+            console_error=exc, status=status_of(exc)))
+        if isinstance(exc, TooManySubmissions) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug)
+                    + "#run-output")
+
+
+csrf.exempt(console_run)
 
 
 @bp.post("/a/<attempt_id>/finish")

@@ -15,7 +15,8 @@ import json
 import math
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ from heldout.graders.kinds.parts import KeptArtefact, ReportPart
 from heldout.graders.metrics import METRICS, read_scale
 from heldout.graders.result import Evaluation, Split
 from heldout.graders.runcheck import describe_stop
-from heldout.sandbox.spec import HARNESS, TMP, JobSpec, Limits, RunResult
+from heldout.sandbox.spec import HARNESS, TMP, JobSpec, Limits, RunResult, ServiceRun
 
 if TYPE_CHECKING:
     from heldout.graders.bundle_types import Bundle, SubmissionSpec
@@ -154,46 +155,68 @@ class DeploymentKind:
         requests = load_requests(data_dir / config.requests)
         labels = {"heldout.challenge": bundle.slug, "heldout.split": split}
         with tempfile.TemporaryDirectory(prefix="heldout-deployment-") as tmp:
-            root = Path(tmp)
-            serving, probe_dir, empty = root / "serving", root / "probe", root / "empty"
-            for directory in (serving / MODEL_DIR, probe_dir, empty):
-                directory.mkdir(parents=True)
-            built: RunResult | None = None
-            if config.build is not None and (workspace / config.build).is_file():
-                built = sandbox.run(JobSpec(
-                    command=("python", config.build), workspace=workspace, data=bundle.public_dir,
-                    limits=bundle.limits, labels=labels | {"heldout.phase": "build"},
-                ), root / "build-output")
-                stop = describe_stop(built, bundle.limits)
-                if stop is not None:
-                    return not_served(bundle, config, split, built,
-                                       f"the build step (python {config.build}) {stop}")
-                _copy_model(built, serving / MODEL_DIR)
-            write_probe_job(probe_dir, config, requests)
-            limits = serve_limits(bundle, config)
-            service = JobSpec(
-                command=service_command(config, bundle.submission.entrypoint),
-                workspace=workspace, data=bundle.public_dir, harness=serving,
-                limits=limits, env=service_env(),
-                labels=labels | {"heldout.phase": "serve"},
-            )
-            probe = JobSpec(
-                command=("python", f"{HARNESS}/{PROBE_SCRIPT}"), workspace=empty,
-                harness=probe_dir, limits=Limits(wall_seconds=limits.wall_seconds,
-                                                  memory_mb=512, pids=128, output_mb=16),
-                env={"HOME": TMP, "TMPDIR": TMP},
-                labels=labels | {"heldout.phase": "probe"},
-            )
-            ran = sandbox.run_service(service, probe, root / "service-output",
-                                      root / "probe-output")
-            if ran.probe is None:
-                report: dict[str, Any] | None = None
-                note = "the service was gone before the probe could reach it"
-            else:
-                report, note = read_report(ran.probe)
-                if report is None and ran.probe.exit_code not in (0, None):
-                    raise GraderError(f"the deployment probe failed: {ran.probe.stderr_tail[-500:]}")
-        return score_service(bundle, config, split, requests, report, ran.service, note, built)
+            served = serve(bundle, config, workspace, sandbox, Path(tmp), labels,
+                           lambda directory: write_probe_job(directory, config, requests))
+        if served.ran is None:
+            assert served.built is not None  # not served: the build failed
+            return not_served(bundle, config, split, served.built, served.note)
+        return score_service(bundle, config, split, requests, served.report, served.ran.service,
+                             served.note, served.built)
+
+
+@dataclass(frozen=True)
+class Served:
+    """What became of a build, a service and its probe: ``ran`` is None when the build
+    failed (``note`` says how); else ``report`` is the probe's, or None with ``note``."""
+
+    built: RunResult | None
+    ran: ServiceRun | None
+    report: dict[str, Any] | None
+    note: str
+
+
+def serve(bundle: Bundle, config: DeploymentGrading, workspace: Path, sandbox: Sandbox,
+          root: Path, labels: dict[str, str], probe_job: Callable[[Path], None]) -> Served:
+    """Build (when the bundle has a build step), start the service, run the probe beside it.
+
+    ``probe_job`` writes the probe's job into the directory it is given (the probe's
+    harness mount): the graded requests, or the run console's one request.
+    """
+    serving, probe_dir, empty = root / "serving", root / "probe", root / "empty"
+    for directory in (serving / MODEL_DIR, probe_dir, empty):
+        directory.mkdir(parents=True)
+    built: RunResult | None = None
+    if config.build is not None and (workspace / config.build).is_file():
+        built = sandbox.run(JobSpec(
+            command=("python", config.build), workspace=workspace, data=bundle.public_dir,
+            limits=bundle.limits, labels=labels | {"heldout.phase": "build"},
+        ), root / "build-output")
+        stop = describe_stop(built, bundle.limits)
+        if stop is not None:
+            return Served(built, None, None, f"the build step (python {config.build}) {stop}")
+        _copy_model(built, serving / MODEL_DIR)
+    probe_job(probe_dir)
+    limits = serve_limits(bundle, config)
+    service = JobSpec(
+        command=service_command(config, bundle.submission.entrypoint),
+        workspace=workspace, data=bundle.public_dir, harness=serving,
+        limits=limits, env=service_env(),
+        labels=labels | {"heldout.phase": "serve"},
+    )
+    probe = JobSpec(
+        command=("python", f"{HARNESS}/{PROBE_SCRIPT}"), workspace=empty,
+        harness=probe_dir, limits=Limits(wall_seconds=limits.wall_seconds,
+                                          memory_mb=512, pids=128, output_mb=16),
+        env={"HOME": TMP, "TMPDIR": TMP},
+        labels=labels | {"heldout.phase": "probe"},
+    )
+    ran = sandbox.run_service(service, probe, root / "service-output", root / "probe-output")
+    if ran.probe is None:
+        return Served(built, ran, None, "the service was gone before the probe could reach it")
+    report, note = read_report(ran.probe)
+    if report is None and ran.probe.exit_code not in (0, None):
+        raise GraderError(f"the deployment probe failed: {ran.probe.stderr_tail[-500:]}")
+    return Served(built, ran, report, note)
 
 
 def service_command(config: DeploymentGrading, entrypoint: str) -> tuple[str, ...]:
@@ -227,13 +250,22 @@ def _copy_model(built: RunResult, target: Path) -> None:
 
 
 def write_probe_job(directory: Path, config: DeploymentGrading,
-                    requests: Sequence[ServiceRequest]) -> None:
-    """The probe's harness: its script and the requests' inputs (no expected answer)."""
+                    requests: Sequence[ServiceRequest],
+                    console: Mapping[str, Any] | None = None) -> None:
+    """The probe's harness: its script and the requests' inputs (no expected answer).
+
+    ``console`` (method, path, body): the run console's one request, sent instead of the
+    graded ones and the burst.
+    """
     shutil.copyfile(PROBE_SOURCE, directory / PROBE_SCRIPT)
-    job = {"port": PORT, "health_path": config.health_path, "predict_path": config.predict_path,
-           "startup_seconds": config.startup_seconds, "budget_seconds": config.probe_seconds,
-           "request_timeout": config.request_timeout, "burst": config.burst,
-           "body_cap": BODY_CAP, "requests": [r.probe_input() for r in requests]}
+    job: dict[str, Any] = {
+        "port": PORT, "health_path": config.health_path, "predict_path": config.predict_path,
+        "startup_seconds": config.startup_seconds, "budget_seconds": config.probe_seconds,
+        "request_timeout": config.request_timeout,
+        "burst": 0 if console is not None else config.burst,
+        "body_cap": BODY_CAP, "requests": [r.probe_input() for r in requests]}
+    if console is not None:
+        job["console"] = dict(console)
     (directory / "job.json").write_text(json.dumps(job), encoding="utf-8")
 
 

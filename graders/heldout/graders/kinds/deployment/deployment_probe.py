@@ -3,7 +3,8 @@
 It shares the service's network namespace (loopback only) and nothing else of it. It
 reads ``/harness/job.json`` (request inputs, never the expected answers), waits for the
 service's health URL within the start-up limit, sends each request in turn, then a burst
-of concurrent ones, then asks for health once more, and writes what it saw to
+of concurrent ones, then asks for health once more (or, for the run console, sends the
+one request the candidate typed instead), and writes what it saw to
 ``/output/probe.json``: status, content type, a capped body and the latency of each
 response. The grading host scores that report; nothing here judges an answer.
 
@@ -162,6 +163,15 @@ def main() -> int:
     report["healthy"] = ready is not None
     _write(report)
     if ready is None:
+        return 0
+    console = job.get("console")
+    if isinstance(console, dict):
+        # The run console's one request, as the candidate typed it; nothing else is sent.
+        body = console.get("body")
+        report["console"] = exchange(port, str(console["method"]), str(console["path"]),
+                                     None if body is None else str(body).encode("utf-8"),
+                                     timeout=timeout, cap=cap)
+        _write(report)
         return 0
     started = time.monotonic()  # the budget is for requests; start-up has its own limit
     for request in job["requests"]:

@@ -119,7 +119,7 @@ class FunctionKind:
                 labels={"heldout.challenge": bundle.slug, "heldout.split": split},
             )
             result = sandbox.run(spec, output_dir)
-            outcomes, note = _read_outcomes(result, {case.number for case in cases.cases},
+            outcomes, note = read_outcomes(result, {case.number for case in cases.cases},
                                             max_bytes=len(cases.cases) * config.max_result_bytes
                                             + MAX_LINE_BYTES)
         ran = run_check(result, bundle.limits)
@@ -147,7 +147,7 @@ def _build_harness(harness: Path, cases: CaseSet, config: FunctionGrading) -> No
         shutil.copyfile(cases.base / relative, target)
 
 
-def _read_outcomes(result: RunResult, ids: set[int],
+def read_outcomes(result: RunResult, ids: set[int],
                    max_bytes: int) -> tuple[dict[int, Outcome | None], str]:
     """Each case's outcome from the results file; ``None`` marks an id reported twice."""
     return read_result_lines(result, RESULTS_NAME, max_bytes, ids, _parse_line)

@@ -161,7 +161,7 @@ class NotebookKind:
             harness = Path(tmp) / "harness"
             output_dir = Path(tmp) / "output"
             output_dir.mkdir()
-            _build_harness(harness, bundle.submission.entrypoint, submitted.format, config)
+            build_harness(harness, bundle.submission.entrypoint, submitted.format, config)
             spec = JobSpec(
                 command=("python", f"{HARNESS}/{HARNESS_SCRIPT}"), workspace=workspace,
                 data=bundle.public_dir, harness=harness, limits=bundle.limits,
@@ -213,7 +213,7 @@ def read_submission(path: Path) -> Submitted:
                      "of code (outputs in the file are discarded)")
 
 
-def _build_harness(harness: Path, entrypoint: str, fmt: str, config: NotebookGrading) -> None:
+def build_harness(harness: Path, entrypoint: str, fmt: str, config: NotebookGrading) -> None:
     """A fresh directory with the harness and its job: locked cells and limits, no answers."""
     harness.mkdir()
     shutil.copyfile(HARNESS_SOURCE, harness / HARNESS_SCRIPT)

@@ -46,6 +46,8 @@ MAX_QUERY_FILE_CHARS = 256 * 1024
 MAX_RESULT_BYTES = 4 * 1024 * 1024
 MAX_EXPECTED_BYTES = 32 * 1024 * 1024
 ROWS_SHOWN = 2
+# Rows of the candidate's own result a public run shows beside each query's expected shape.
+PREVIEW_ROWS = 20
 # The key of Evaluation.artefacts holding each query's result shape beside the expected one
 # (names, types, row counts: never a row's values) for the report.
 SHAPES_ARTEFACT = "queries.json"
@@ -104,6 +106,8 @@ class ResultTable:
     types: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
     truncated: bool = False
+    # How many rows the query returned, when the harness counted past those kept.
+    row_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,7 @@ class SqlKind:
             harness = Path(tmp) / "harness"
             output_dir = Path(tmp) / "output"
             output_dir.mkdir()
-            _build_harness(harness, bundle, data_dir, config)
+            build_harness(harness, bundle, data_dir, config)
             spec = JobSpec(
                 command=("python", f"{HARNESS}/{HARNESS_SCRIPT}", bundle.submission.entrypoint),
                 workspace=workspace, harness=harness, limits=bundle.limits,
@@ -225,25 +229,33 @@ class SqlKind:
         per_query = query_checks(config, expected, outcomes, ran.passed, note)
         checks = [ran, *per_query]
         score = min(round(sum(check.score for check in checks), 2), MAX_SCORE)
-        shapes = query_shapes(config, expected, outcomes, per_query)
+        shapes = query_shapes(config, expected, outcomes, per_query,
+                              preview=PREVIEW_ROWS if split == "public" else 0)
         return Evaluation(challenge=bundle.slug, version=bundle.version, status="graded",
                           score=score, checks=tuple(checks), run=RunStats.from_result(result),
                           artefacts={SHAPES_ARTEFACT: shapes})
 
 
-def _build_harness(harness: Path, bundle: Bundle, data_dir: Path, config: SqlGrading) -> None:
+def build_harness(harness: Path, bundle: Bundle, data_dir: Path, config: SqlGrading, *,
+                  queries: Sequence[str] | None = None, max_rows: int | None = None,
+                  count_rows: int = 0) -> None:
     """A fresh directory with the harness, the caps and the database's inputs.
 
     Copied, never linked, so the mount shares no inode with the bundle; expected results
-    are not among the files copied.
+    are not among the files copied. ``queries`` (default: the graded ones) names the
+    queries run; ``count_rows``, when positive, counts a result's rows up to it past the
+    ``max_rows`` kept (the run console says how many rows a query returned).
     """
     (harness / "db").mkdir(parents=True)
     shutil.copyfile(HARNESS_SOURCE, harness / HARNESS_SCRIPT)
     shutil.copyfile(bundle.public_dir / config.schema, harness / "db" / "schema.sql")
     for table in config.tables:
         shutil.copyfile(data_dir / f"{table}.csv", harness / "db" / f"{table}.csv")
-    job = {"tables": list(config.tables), "queries": [q.name for q in config.queries],
-           "query_timeout": config.query_timeout, "max_rows": config.max_rows,
+    job = {"tables": list(config.tables),
+           "queries": list(queries) if queries is not None else [q.name for q in config.queries],
+           "query_timeout": config.query_timeout,
+           "max_rows": config.max_rows if max_rows is None else max_rows,
+           "count_rows": count_rows,
            "max_columns": MAX_COLUMNS, "max_cell_chars": MAX_CELL_CHARS,
            "max_bytes": MAX_RESULT_BYTES, "max_file_chars": MAX_QUERY_FILE_CHARS,
            "memory_mb": config.memory_mb}
@@ -275,9 +287,12 @@ def parse_table(raw: Any) -> ResultTable | None:
         return None
     if not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
         return None
+    count = raw.get("row_count")
     return ResultTable(tuple(c["name"][:200] for c in columns),
                        tuple(c["type"][:80] for c in columns),
-                       tuple(tuple(r) for r in rows), raw.get("truncated") is True)
+                       tuple(tuple(r) for r in rows), raw.get("truncated") is True,
+                       count if isinstance(count, int) and not isinstance(count, bool)
+                       and count >= 0 else None)
 
 
 def read_outcomes(result: RunResult,
@@ -417,13 +432,16 @@ def query_checks(config: SqlGrading, expected: Mapping[str, ResultTable],
 
 
 def query_shapes(config: SqlGrading, expected: Mapping[str, ResultTable],
-                 outcomes: Mapping[str, QueryOutcome | None], checks: Sequence[Check]) -> bytes:
+                 outcomes: Mapping[str, QueryOutcome | None], checks: Sequence[Check],
+                 preview: int = 0) -> bytes:
     """Each query's result shape next to the expected shape, as JSON for the report.
 
     Shapes only: column names and types and row counts. No row of the expected table is
     written, so the artefact can be shown (and kept) without disclosing hidden answers.
+    ``preview`` rows of the candidate's own result go with it (the public checks show
+    them beside the expected shape; they are the candidate's, never an answer).
     """
-    shapes = []
+    shapes: list[dict[str, Any]] = []
     for query, check in zip(config.queries, checks, strict=True):
         want = expected[query.name]
         outcome = outcomes.get(query.name, QueryOutcome("absent"))
@@ -441,6 +459,8 @@ def query_shapes(config: SqlGrading, expected: Mapping[str, ResultTable],
             "ordered": query.ordered,
             "matched": check.passed,
         })
+        if preview:
+            shapes[-1]["preview"] = None if table is None else [list(r) for r in table.rows[:preview]]
     return json.dumps(shapes).encode("utf-8")
 
 

@@ -120,20 +120,33 @@ def fetch(cursor: Any, job: dict[str, Any]) -> dict[str, Any]:
     rows: list[Any] = []
     size = 0
     truncated = False
+    count_up_to = job.get("count_rows", 0)
+    counted = 0
     while True:
         batch = cursor.fetchmany(1000)
         if not batch:
             break
-        for row in batch:
+        for index, row in enumerate(batch):
             if len(rows) >= job["max_rows"] or size > job["max_bytes"]:
                 truncated = True
+                counted = len(rows) + len(batch) - index
                 break
             encoded = [encode(v, job["max_cell_chars"]) for v in row]
             size += len(json.dumps(encoded, allow_nan=False))
             rows.append(encoded)
         if truncated:
             break
-    return {"status": "ok", "columns": columns, "rows": rows, "truncated": truncated}
+    payload = {"status": "ok", "columns": columns, "rows": rows, "truncated": truncated}
+    if count_up_to:
+        # Rows past those kept are counted, not kept (up to a cap): the total the query gave.
+        while truncated and counted < count_up_to:
+            batch = cursor.fetchmany(10000)
+            if not batch:
+                break
+            counted += len(batch)
+        payload["row_count"] = min(counted, count_up_to) if truncated else len(rows)
+        payload["row_count_capped"] = truncated and counted >= count_up_to
+    return payload
 
 
 def run_one(database: str, job: dict[str, Any]) -> int:

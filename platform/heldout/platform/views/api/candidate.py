@@ -14,7 +14,15 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import InvalidInput
-from heldout.platform.services import attempts, catalogue, drafts, live, public_runs, submissions
+from heldout.platform.services import (
+    attempts,
+    catalogue,
+    console_runs,
+    drafts,
+    live,
+    public_runs,
+    submissions,
+)
 from heldout.platform.services.access import CandidateViewer
 from heldout.platform.views.api import streams
 from heldout.platform.views.api.auth import authenticated
@@ -40,11 +48,17 @@ def submission_status(viewer: CandidateViewer, attempt_id: str,
 @authenticated(candidate=True)
 def public_run_status(viewer: CandidateViewer, attempt_id: str,
                       run_id: int) -> ResponseReturnValue:
-    """The status of a public run with its results block as HTML, polled until final."""
+    """The status of a public run (of the checks or the console) with its results block as
+    HTML, polled until final."""
     attempt = attempts.get_attempt(viewer.attempt_public_id)
     run = public_runs.attempt_public_run(attempt, run_id)
     if run is None:
         abort(404)
+    if run.console is not None:  # a run of the run console
+        console = console_runs.console_run_view(run, now=now())
+        html = render_template("candidate/_console_run.html", attempt=attempt, run=console,
+                               slug=run.challenge_slug)
+        return {**console.as_json(), "html": html}
     view = public_runs.public_run_view(run, now=now())
     html = render_template("candidate/_public_run.html", attempt=attempt, run=view,
                            slug=run.challenge_slug)
