@@ -1,6 +1,6 @@
 """public run console: a public run's console request and what it shows beside its checks
 
-Revision ID: 0018_public_run_console
+Revision ID: 0017_public_run_console
 Revises: 0016_ats_orders
 Created: 2026-12-05 22:00:00
 """
@@ -8,7 +8,7 @@ Created: 2026-12-05 22:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018_public_run_console'
+revision = '0017_public_run_console'
 down_revision = '0016_ats_orders'
 branch_labels = None
 depends_on = None
