@@ -253,7 +253,7 @@ def fingerprint_submission(files: Mapping[str, bytes], bundle_own: Mapping[str, 
 
 
 def shared_counts(prints: Sequence[Fingerprints]) -> np.ndarray:
-    """Fingerprints shared by every two submissions, as an n×n matrix (one sparse product)."""
+    """Fingerprints shared by every two submissions, as an n-by-n matrix (one sparse product)."""
     from scipy.sparse import csr_matrix
 
     columns: dict[int, int] = {}

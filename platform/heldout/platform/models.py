@@ -642,3 +642,61 @@ class AtsOrder(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
     invite: Mapped[Invite] = relationship()
+
+
+class SimilarityCheck(Base):
+    """A graded submission's code compared with other candidates' of its challenge version.
+
+    A leased job like a grading (status, tries, lease): queued once the submission is
+    graded. ``fingerprints`` are its code's winnowed hashes (the bundle's own code left
+    out), made by the detector named in ``detector``; later checks compare with them.
+    """
+
+    __tablename__ = "similarity_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    detector: Mapped[str | None] = mapped_column(String(40))
+    fingerprints: Mapped[list[Any] | None]
+
+    submission: Mapped[Submission] = relationship()
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
+class SimilarityPair(Base):
+    """Two candidates' submissions of one challenge version and how much code they share.
+
+    ``share_a``: of submission a's fingerprints, the share found in b (and the reverse).
+    Evidence for review, never part of a score.
+    """
+
+    __tablename__ = "similarity_pair"
+    __table_args__ = (UniqueConstraint("submission_a_id", "submission_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_version: Mapped[str] = mapped_column(String(80), index=True)
+    submission_a_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    submission_b_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    share_a: Mapped[float] = mapped_column(Float)
+    share_b: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission_a: Mapped[Submission] = relationship(foreign_keys=[submission_a_id])
+    submission_b: Mapped[Submission] = relationship(foreign_keys=[submission_b_id])

@@ -97,5 +97,5 @@ def render(result: dict[str, Any]) -> str:
         f"(median {result['fingerprints_median']} per submission)",
         f"  every pair:    {result['compare_seconds']:.2f} s",
         f"  total:         {result['total_seconds']:.2f} s "
-        f"({result['ratio_to_baseline']}× the baseline)",
+        f"({result['ratio_to_baseline']} times the baseline)",
     ])
