@@ -258,10 +258,13 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
         graded = db.session.get(Attempt, ids["graded_attempt"])
         assert graded is not None
         ids["graded_submission"] = graded.submissions[-1].id
-        # The first (not counted) submission: the pages visited here show the counted one's
-        # code, and the seed gives that none.
+        # Code only where no page visited here shows it (a report shows the counted
+        # submission's): Priya's first submission, and a third candidate's.
+        copier = seed.candidate(assessment.id, ids["recruiter"], "Lee Lin",
+                                {SLUG: [seed.Graded(80.0, 30)]}, minutes_used=35, index=2)
+        db.session.commit()
         ids["pair"] = _similar_pair(app, graded.submissions[0],
-                                    db.session.get_one(Attempt, ids["other_attempt"]).submissions[-1])
+                                    db.session.get_one(Attempt, copier).submissions[-1])
         levels = {criterion.key: "3" for criterion in reviews.rubric_for(graded)}
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(
             levels=levels, notes="Sound validation; <b>explains</b> the threshold.",

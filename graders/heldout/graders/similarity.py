@@ -20,13 +20,16 @@ import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import numpy as np
 from pygments.lexer import Lexer
 from pygments.lexers import PythonLexer, SqlLexer
 from pygments.token import Comment, Keyword, Name, Number, Operator, String, Text, _TokenType
 
 from heldout.graders.bundle_types import SKIPPED_DIRS, Bundle
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Tokens per hashed run, and runs per winnowing window (tuned on the labelled set in
 # tests/graders/test_similarity_labelled.py).
@@ -254,6 +257,8 @@ def fingerprint_submission(files: Mapping[str, bytes], bundle_own: Mapping[str, 
 
 def shared_counts(prints: Sequence[Fingerprints]) -> np.ndarray:
     """Fingerprints shared by every two submissions, as an n-by-n matrix (one sparse product)."""
+    # Imported here: the web app reads stored pairs and never needs them.
+    import numpy as np
     from scipy.sparse import csr_matrix
 
     columns: dict[int, int] = {}
@@ -278,7 +283,9 @@ def score_pair(a: int, b: int, shared: int, size_a: int, size_b: int,
 
 def compare_all(prints: Sequence[Fingerprints], threshold: float = THRESHOLD) -> list[PairScore]:
     """Every pair of submissions, most similar first (ties in input order)."""
-    counts = shared_counts(prints) if prints else np.zeros((0, 0))
+    if not prints:
+        return []
+    counts = shared_counts(prints)
     sizes = [len(item.hashes) for item in prints]
     pairs = [score_pair(a, b, int(counts[a, b]), sizes[a], sizes[b], threshold)
              for a in range(len(prints)) for b in range(a + 1, len(prints))]

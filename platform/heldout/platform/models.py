@@ -278,7 +278,23 @@ class Attempt(Base):
         back_populates="attempt", order_by="Submission.id")
 
 
-class Submission(Base):
+class LeasedRow:
+    """The columns of a row run as a leased job (services/jobs.py), shared by its kinds."""
+
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Submission(LeasedRow, Base):
     """Files a candidate submitted for one challenge, and where grading stands.
 
     ``challenge_version`` is the bundle version it was made against; grading uses exactly
@@ -292,18 +308,7 @@ class Submission(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
 
     attempt: Mapped[Attempt] = relationship(back_populates="submissions")
     challenge: Mapped[Challenge] = relationship()
@@ -348,7 +353,7 @@ class EvaluationRecord(Base):
     submission: Mapped[Submission] = relationship(back_populates="evaluation")
 
 
-class PublicRun(Base):
+class PublicRun(LeasedRow, Base):
     """The candidate's code run on the public checks only, while working.
 
     Kept apart from ``Submission`` on purpose: it never counts, is never graded on hidden
@@ -364,17 +369,7 @@ class PublicRun(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
     files: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
     evaluation: Mapped[dict[str, Any] | None]
 
     attempt: Mapped[Attempt] = relationship()
@@ -644,7 +639,7 @@ class AtsOrder(Base):
     invite: Mapped[Invite] = relationship()
 
 
-class SimilarityCheck(Base):
+class SimilarityCheck(LeasedRow, Base):
     """A graded submission's code compared with other candidates' of its challenge version.
 
     A leased job like a grading (status, tries, lease): queued once the submission is
@@ -660,16 +655,6 @@ class SimilarityCheck(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80), index=True)
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
     detector: Mapped[str | None] = mapped_column(String(40))
     fingerprints: Mapped[list[Any] | None]
 
