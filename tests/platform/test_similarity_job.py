@@ -204,3 +204,19 @@ def test_a_candidates_own_pages_say_nothing_of_similarity(
     for url in (f"/similarity/{pair_id}", "/assessments/1/similarity"):
         answer = ben.get(url)
         assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_the_page_lists_the_most_similar_pairs_only(
+        app: Flask, client: FlaskClient, auth: Auth, assessment_id: int,
+        make_invite: Callable[..., NewInvite], three: dict[str, tuple[str, int]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    submit(app, make_invite("Dee", "dee@example.org"), REFERENCE)  # an exact copy of Ana's
+    run_checks(app)
+    with app.app_context():
+        assert len(db.session.scalars(select(SimilarityPair)).all()) == 3
+    monkeypatch.setattr(similarity, "MAX_PAIRS_SHOWN", 1)
+    auth.login("recruiter")
+    text = client.get(f"/assessments/{assessment_id}/similarity").get_data(as_text=True)
+    assert "Only the 1 most similar pairs are listed." in text
+    assert text.count('href="/similarity/') == 1
+    assert "100 %" in text  # Ana and Dee: the same code

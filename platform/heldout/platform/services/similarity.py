@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.result import Evaluation
@@ -54,6 +55,9 @@ DETECTOR = f"tokens-k{K}-w{WINDOW}"
 # Pairs sharing less than this are not stored (the pages rank what is stored).
 KEEP_FROM = 0.2
 FINGERPRINTS = "fingerprints.json"
+# The staff page lists at most this many pairs (the most similar): a challenge everyone
+# copied would otherwise list every two candidates.
+MAX_PAIRS_SHOWN = 300
 __all__ = [
     "KEEP_FROM",
     "SIMILARITY",
@@ -211,6 +215,7 @@ class SimilarityPage:
     versions: tuple[VersionPairs, ...]
     checked: int  # submissions of the assessment compared so far
     waiting: int  # and still to compare
+    capped: bool = False  # only the MAX_PAIRS_SHOWN most similar pairs are listed
 
     @property
     def flagged(self) -> int:
@@ -242,14 +247,21 @@ def _assessment_submissions(assessment_id: int) -> Sequence[int]:
         .where(Invite.assessment_id == assessment_id)).all()
 
 
-def _pairs_of(submission_ids: Sequence[int]) -> Sequence[SimilarityPair]:
+def _pairs_of(submission_ids: Sequence[int], limit: int | None = None
+              ) -> Sequence[SimilarityPair]:
+    """The stored pairs touching ``submission_ids``, most similar first, both sides' rows
+    (submission, attempt, invite, assessment) loaded with them."""
     if not submission_ids:
         return []
-    return db.session.scalars(
-        select(SimilarityPair)
-        .where(or_(SimilarityPair.submission_a_id.in_(submission_ids),
-                   SimilarityPair.submission_b_id.in_(submission_ids)))
-        .order_by(SimilarityPair.score.desc(), SimilarityPair.id)).all()
+    sides = [selectinload(side).selectinload(Submission.attempt).selectinload(Attempt.invite)
+             .selectinload(Invite.assessment)
+             for side in (SimilarityPair.submission_a, SimilarityPair.submission_b)]
+    query = (select(SimilarityPair)
+             .where(or_(SimilarityPair.submission_a_id.in_(submission_ids),
+                        SimilarityPair.submission_b_id.in_(submission_ids)))
+             .options(*sides)
+             .order_by(SimilarityPair.score.desc(), SimilarityPair.id))
+    return db.session.scalars(query if limit is None else query.limit(limit)).all()
 
 
 def assessment_pairs(assessment_id: int, viewer: StaffViewer | None) -> SimilarityPage:
@@ -263,7 +275,8 @@ def assessment_pairs(assessment_id: int, viewer: StaffViewer | None) -> Similari
     by_version: dict[str, list[PairRow]] = {}
     titles: dict[str, str] = {}
     seen: set[frozenset[int]] = set()
-    for pair in _pairs_of(ids):
+    found = _pairs_of(ids, limit=MAX_PAIRS_SHOWN + 1)
+    for pair in found[:MAX_PAIRS_SHOWN]:
         # One row per two candidates: their best-matching submissions (ranked first).
         attempts = frozenset((pair.submission_a.attempt_id, pair.submission_b.attempt_id))
         if attempts in seen or not _visible(viewer, pair):
@@ -279,7 +292,8 @@ def assessment_pairs(assessment_id: int, viewer: StaffViewer | None) -> Similari
         tuple(VersionPairs(titles[v], v, tuple(rows)) for v, rows in
               sorted(by_version.items(), key=lambda item: (titles[item[0]], item[0]))),
         checked=sum(s == GradingStatus.GRADED for s in checks),
-        waiting=sum(s in (GradingStatus.QUEUED, GradingStatus.RUNNING) for s in checks))
+        waiting=sum(s in (GradingStatus.QUEUED, GradingStatus.RUNNING) for s in checks),
+        capped=len(found) > MAX_PAIRS_SHOWN)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,8 @@ def similarity_pairs(assessment_id: int) -> ResponseReturnValue:
     """Pairs of candidates whose code is alike, per challenge version, most similar first."""
     page = similarity.assessment_pairs(assessment_id, staff_viewer())
     return render_template("review/similarity.html", page=page,
-                           threshold=similarity.THRESHOLD, keep_from=similarity.KEEP_FROM)
+                           threshold=similarity.THRESHOLD, keep_from=similarity.KEEP_FROM,
+                           max_shown=similarity.MAX_PAIRS_SHOWN)
 
 
 @bp.get("/similarity/<int:pair_id>")
