@@ -376,7 +376,7 @@ class PublicRun(LeasedRow, Base):
     challenge: Mapped[Challenge] = relationship()
 
 
-class IntegrityRun(Base):
+class IntegrityRun(LeasedRow, Base):
     """A graded model_training submission's integrity run, queued after its grading.
 
     It runs the submission once more on perturbed test inputs (does the output follow the
@@ -394,16 +394,6 @@ class IntegrityRun(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]
     labels_key: Mapped[str | None] = mapped_column(String(64), index=True)
     row_errors: Mapped[str | None] = mapped_column(Text)

@@ -65,8 +65,8 @@ __all__ = [
     "assessment_pairs",
     "pair_view",
     "queue_check",
-    "report_lines",
     "queued_for",
+    "report_lines",
 ]
 
 
