@@ -27,12 +27,15 @@ from flask import Flask, url_for
 from sqlalchemy import select
 
 from heldout.platform.app import create_app
+from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
     EvaluationRecord,
     PublicRun,
+    SimilarityPair,
     Submission,
+    SubmissionFile,
     User,
     WebhookDelivery,
     utcnow,
@@ -129,6 +132,8 @@ PAGES: dict[str, Visit] = {
     "review.report": Visit("interviewer", _graded),
     "review.submission": Visit("interviewer", lambda s: {**_graded(s),
                                                          "submission_id": s.ids["graded_submission"]}),
+    "review.similarity_pairs": Visit("interviewer", _assessment),
+    "review.similarity_pair": Visit("interviewer", lambda s: {"pair_id": s.ids["pair"]}),
     "admin.index": Visit("admin"),
     "admin.users": Visit("admin", queries=("", "?role=interviewer")),
     "admin.user_new": Visit("admin"),
@@ -253,6 +258,13 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
         graded = db.session.get(Attempt, ids["graded_attempt"])
         assert graded is not None
         ids["graded_submission"] = graded.submissions[-1].id
+        # Code only where no page visited here shows it (a report shows the counted
+        # submission's): Priya's first submission, and a third candidate's.
+        copier = seed.candidate(assessment.id, ids["recruiter"], "Lee Lin",
+                                {SLUG: [seed.Graded(80.0, 30)]}, minutes_used=35, index=2)
+        db.session.commit()
+        ids["pair"] = _similar_pair(app, graded.submissions[0],
+                                    db.session.get_one(Attempt, copier).submissions[-1])
         levels = {criterion.key: "3" for criterion in reviews.rubric_for(graded)}
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(
             levels=levels, notes="Sound validation; <b>explains</b> the threshold.",
@@ -279,6 +291,22 @@ def _webhook_log(admin: User) -> int:
             duration_ms=42, created_at=at, last_try_at=at, next_try_at=at + timedelta(hours=2)))
     db.session.commit()
     return endpoint.id
+
+
+def _similar_pair(app: Flask, first: Submission, second: Submission) -> int:
+    """The two seeded candidates' code alike (the reference, and a copy with other names):
+    a flagged pair on the similarity pages and a line in both reports."""
+    blobs = BlobStore(Path(app.config["HELDOUT_DATA_DIR"]) / "blobs")
+    code = (REPO / "challenges" / SLUG / "solutions" / "reference" / "solution.py").read_bytes()
+    for submission, data in ((first, code), (second, code.replace(b"model", b"estimator"))):
+        db.session.add(SubmissionFile(submission_id=submission.id, name="solution.py",
+                                      sha256=blobs.put(data), size=len(data)))
+    pair = SimilarityPair(challenge_version=first.challenge_version, submission_a_id=first.id,
+                          submission_b_id=second.id, score=0.96, share_a=0.97, share_b=0.95,
+                          flagged=True)
+    db.session.add(pair)
+    db.session.commit()
+    return pair.id
 
 
 def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:

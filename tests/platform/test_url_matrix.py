@@ -56,6 +56,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
     PublicRun,
+    SimilarityPair,
     Submission,
     Team,
     TeamMember,
@@ -131,6 +132,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("review.report", "GET"): READERS,
     ("review.submission", "GET"): READERS,
     ("review.save_review", "POST"): REVIEWERS,
+    ("review.similarity_pairs", "GET"): READERS,
+    ("review.similarity_pair", "GET"): READERS,
     # admin
     ("admin.index", "GET"): ADMIN,
     ("admin.users", "GET"): ADMIN,
@@ -316,11 +319,19 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                         challenge_version=version, status="queued")
         hook = WebhookEndpoint(team_id=team_id, url="http://127.0.0.1:9/hook", events=["ping"],
                                secret="whsec_matrix", active=True)
-        db.session.add_all([submission, run, hook])
+        attempt_b = db.session.scalars(select(Attempt).where(Attempt.id != attempt.id)).one()
+        submission_b = Submission(attempt_id=attempt_b.id, challenge_id=challenge_id,
+                                  challenge_slug=slug, challenge_version=version,
+                                  status="graded")
+        db.session.add_all([submission, run, hook, submission_b])
         db.session.flush()
         delivery = WebhookDelivery(endpoint_id=hook.id, event="ping", body="{}",
                                    status="failed", tries=1)
-        db.session.add(delivery)
+        # Candidates A and B's code alike: a pair the similarity pages show to the team.
+        pair = SimilarityPair(challenge_version=version, submission_a_id=submission.id,
+                              submission_b_id=submission_b.id, score=0.9, share_a=0.9,
+                              share_b=0.9, flagged=True)
+        db.session.add_all([delivery, pair])
         db.session.commit()
         headers, token_id = {}, 0
         for visitor, (who, scope) in TOKENS.items():
@@ -332,7 +343,7 @@ def build_world(tmp_path: Path, challenges_dir: Path,
             if visitor == f"token:{TOKEN_OWNER}":
                 token_id = new_token.token.id
         int_values = {"assessment_id": assessment_id, "attempt_id": attempt.id,
-                      "submission_id": submission.id, "run_id": run.id,
+                      "submission_id": submission.id, "run_id": run.id, "pair_id": pair.id,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id,
                       "token_id": token_id, "endpoint_id": hook.id,
                       "delivery_id": delivery.id}

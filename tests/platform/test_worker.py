@@ -15,9 +15,9 @@ from heldout.graders.bundle import Bundle
 from heldout.graders.result import Check, RunStats
 from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.extensions import db
-from heldout.platform.models import EvaluationRecord, Submission, utcnow
+from heldout.platform.models import EvaluationRecord, SimilarityCheck, Submission, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import grading, jobs, recovery
+from heldout.platform.services import grading, jobs, recovery, similarity
 from heldout.platform.tasks import grading_settings
 
 SLUG = "churn-prediction"
@@ -198,9 +198,17 @@ def test_the_task_runs_through_the_queue(app: Flask, submission_id: int,
     with app.app_context():
         huey = get_queue().huey
         huey.execute(huey.dequeue())
-        assert huey.pending_count() == 0
         submission = db.session.get(Submission, submission_id)
         assert submission is not None and submission.status == "graded"
+        # Graded: its similarity check is queued behind it, and runs through the queue too.
+        check = db.session.scalars(select(SimilarityCheck)).one()
+        assert check.submission_id == submission_id
+        assert get_queue().waiting(similarity.SIMILARITY.kind) == {check.id}
+        assert huey.pending_count() == 1
+        huey.execute(huey.dequeue())
+        assert huey.pending_count() == 0
+        db.session.refresh(check)
+        assert check.status == "graded" and check.fingerprints is not None
 
 
 def test_a_result_after_the_lease_was_lost_is_discarded(app: Flask, submission_id: int) -> None:

@@ -1,4 +1,5 @@
-"""``heldout grade`` and ``heldout challenges``: grade, list, validate and check bundles."""
+"""``heldout grade``, ``heldout similarity`` and ``heldout challenges``: grade, compare,
+list, validate and check bundles."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from heldout.graders.errors import BundleError, GraderError
 from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import KINDS
 from heldout.graders.result import Evaluation, Split
+from heldout.graders.similarity import ChallengeDetector, compare_all, submission_files
 from heldout.graders.submission import stage_submission
 from heldout.graders.variants import (
     ENV_VARIANTS_DIR,
@@ -317,6 +319,35 @@ def check_command(ctx: click.Context, slugs: tuple[str, ...], every_case: bool,
     ctx.exit(1 if bad else 0)
 
 
+@click.command("similarity")
+@click.argument("challenge", metavar="SLUG")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True,
+                type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the pairs as one JSON object.")
+@CHALLENGES_DIR_OPTION
+def similarity_command(challenge: str, paths: tuple[str, ...], as_json: bool,
+                       challenges_dir: Path | None) -> None:
+    """Compare submissions of SLUG, every pair, most similar first.
+
+    Each PATH is a directory, or one file taken as the challenge's entrypoint. The
+    bundle's own code (starter, public files) is left out, as on the staff page. The JSON
+    object is {"pairs": [{"a": PATH, "b": PATH, "score": 0..1, "flagged": bool}, ...]},
+    paths as given.
+    """
+    bundle = _resolve(challenge, challenges_dir)
+    detector = ChallengeDetector.for_bundle(bundle)
+    prints = [detector.fingerprint(submission_files(bundle, Path(path))) for path in paths]
+    pairs = [{"a": paths[pair.a], "b": paths[pair.b], "score": pair.score,
+              "flagged": pair.flagged} for pair in compare_all(prints)]
+    if as_json:
+        click.echo(json.dumps({"pairs": pairs}, indent=2))
+        return
+    rows = [("score", "flagged", "a", "b")] + [
+        (f"{p['score']:.2f}", "yes" if p["flagged"] else "", str(p["a"]), str(p["b"]))
+        for p in pairs]
+    click.echo(_table(rows) if pairs else "Give two paths or more to compare.")
+
+
 @click.group("heldout-graders")
 def graders_cli() -> None:
     """The grading commands on their own (``python -m heldout.graders``)."""
@@ -325,3 +356,4 @@ def graders_cli() -> None:
 
 graders_cli.add_command(grade_command)
 graders_cli.add_command(challenges_group)
+graders_cli.add_command(similarity_command)

@@ -278,7 +278,23 @@ class Attempt(Base):
         back_populates="attempt", order_by="Submission.id")
 
 
-class Submission(Base):
+class LeasedRow:
+    """The columns of a row run as a leased job (services/jobs.py), shared by its kinds."""
+
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Submission(LeasedRow, Base):
     """Files a candidate submitted for one challenge, and where grading stands.
 
     ``challenge_version`` is the bundle version it was made against; grading uses exactly
@@ -292,18 +308,7 @@ class Submission(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued_at: Mapped[datetime | None]
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
 
     attempt: Mapped[Attempt] = relationship(back_populates="submissions")
     challenge: Mapped[Challenge] = relationship()
@@ -348,7 +353,7 @@ class EvaluationRecord(Base):
     submission: Mapped[Submission] = relationship(back_populates="evaluation")
 
 
-class PublicRun(Base):
+class PublicRun(LeasedRow, Base):
     """The candidate's code run on the public checks only, or once in the run console.
 
     Kept apart from ``Submission`` on purpose: it never counts, is never graded on hidden
@@ -364,17 +369,7 @@ class PublicRun(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
     files: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
     evaluation: Mapped[dict[str, Any] | None]
     # A run-console run (see heldout.graders.console): its request; None: the public checks.
     # (SQL NULL when absent, not JSON null: the workspace selects runs by it.)
@@ -387,7 +382,7 @@ class PublicRun(Base):
     challenge: Mapped[Challenge] = relationship()
 
 
-class IntegrityRun(Base):
+class IntegrityRun(LeasedRow, Base):
     """A graded model_training submission's integrity run, queued after its grading.
 
     It runs the submission once more on perturbed test inputs (does the output follow the
@@ -405,16 +400,6 @@ class IntegrityRun(Base):
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     challenge_slug: Mapped[str] = mapped_column(String(100))
     challenge_version: Mapped[str] = mapped_column(String(80))
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]
     labels_key: Mapped[str | None] = mapped_column(String(64), index=True)
     row_errors: Mapped[str | None] = mapped_column(Text)
@@ -648,3 +633,51 @@ class AtsOrder(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
     invite: Mapped[Invite] = relationship()
+
+
+class SimilarityCheck(LeasedRow, Base):
+    """A graded submission's code compared with other candidates' of its challenge version.
+
+    A leased job like a grading (status, tries, lease): queued once the submission is
+    graded. ``fingerprints`` are its code's winnowed hashes (the bundle's own code left
+    out), made by the detector named in ``detector``; later checks compare with them.
+    """
+
+    __tablename__ = "similarity_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80), index=True)
+    detector: Mapped[str | None] = mapped_column(String(40))
+    fingerprints: Mapped[list[Any] | None]
+
+    submission: Mapped[Submission] = relationship()
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
+class SimilarityPair(Base):
+    """Two candidates' submissions of one challenge version and how much code they share.
+
+    ``share_a``: of submission a's fingerprints, the share found in b (and the reverse).
+    Evidence for review, never part of a score.
+    """
+
+    __tablename__ = "similarity_pair"
+    __table_args__ = (UniqueConstraint("submission_a_id", "submission_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_version: Mapped[str] = mapped_column(String(80), index=True)
+    submission_a_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    submission_b_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    share_a: Mapped[float] = mapped_column(Float)
+    share_b: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission_a: Mapped[Submission] = relationship(foreign_keys=[submission_a_id])
+    submission_b: Mapped[Submission] = relationship(foreign_keys=[submission_b_id])

@@ -30,6 +30,7 @@ from heldout.platform.services import (
     public_runs,
     recovery,
     retention,
+    similarity,
     webhooks,
 )
 from heldout.platform.services.catalogue import get_bundles
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Every kind of leased job the queue runs: a task of the kind's name each.
 JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS,
-                                     integrity.INTEGRITY_RUNS)
+                                    integrity.INTEGRITY_RUNS, similarity.SIMILARITY)
 DEADLINE_TASK_NAME = "submit_at_deadline"
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"

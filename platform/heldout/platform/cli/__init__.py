@@ -30,6 +30,7 @@ COMMANDS = {
     "sandbox": "heldout.sandbox.cli:sandbox_group",
     "serve": "heldout.platform.cli.serve:serve_command",
     "settings": "heldout.platform.cli.doctor:settings_command",
+    "similarity": "heldout.graders.cli:similarity_command",
     "tokens": "heldout.platform.cli.tokens:tokens_group",
     "up": "heldout.platform.cli.serve:up_command",
     "users": "heldout.platform.cli.users:users_group",

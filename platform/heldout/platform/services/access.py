@@ -27,6 +27,7 @@ from heldout.platform.models import (
     Attempt,
     Invite,
     PublicRun,
+    SimilarityPair,
     Submission,
     Team,
     TeamMember,
@@ -35,7 +36,8 @@ from heldout.platform.models import (
 
 DEFAULT_TEAM = "default"
 # URL parameters of staff pages that name something belonging to an assessment.
-SCOPED_PARAMETERS = ("assessment_id", "invite_id", "attempt_id", "submission_id", "run_id")
+SCOPED_PARAMETERS = ("assessment_id", "invite_id", "attempt_id", "submission_id", "run_id",
+                     "pair_id")
 
 
 def has_role(role: str, *roles: str) -> bool:
@@ -172,6 +174,10 @@ def assessment_of(parameter: str, value: int) -> Assessment | None:
     if parameter == "run_id":
         run = db.session.get(PublicRun, value)
         return run.attempt.invite.assessment if run is not None else None
+    if parameter == "pair_id":
+        # A similarity pair's first side; the service checks its other side as well.
+        pair = db.session.get(SimilarityPair, value)
+        return pair.submission_a.attempt.invite.assessment if pair is not None else None
     return None
 
 

@@ -15,7 +15,7 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, SubmissionFile, utcnow
 from heldout.platform.remote_files import FilesUnavailable
-from heldout.platform.services import integrity, jobs, webhooks
+from heldout.platform.services import integrity, jobs, similarity, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,10 @@ class SubmissionJob(jobs.LeasedJob[Submission]):
             webhooks.evaluation_graded(row, score=result.score, max_score=result.max_score,
                                        now=now)
             integrity.queue_integrity_run(row, kept)
+            similarity.queue_check(row, now)
 
     def queued_after(self, row: Submission) -> tuple[tuple[str, int], ...]:
-        return integrity.queued_for(row)
+        return integrity.queued_for(row) + similarity.queued_for(row)
 
 
 SUBMISSIONS = SubmissionJob()

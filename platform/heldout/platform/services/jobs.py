@@ -1,9 +1,10 @@
 """One leased job, whatever it runs: claim, materialise, evaluate, store despite an outage.
 
-A submission's grading, a public run (of the checks or of the run console) and a graded
-submission's integrity run go through this same pipeline; each kind says only what differs
-(``LeasedJob``): which row, which files, inputs and request, how it is evaluated, how its
-result is recorded and what is queued after it. Recovery of what a dead worker left is in ``recovery``.
+A submission's grading, a public run (of the checks or of the run console), and a graded
+submission's integrity run and similarity check go through this same pipeline; each kind
+says only what differs (``LeasedJob``): which row, which files, inputs and request, how it
+is evaluated, how its result is recorded and what is queued after it. Recovery of what a
+dead worker left is in ``recovery``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.extensions import db
-from heldout.platform.models import IntegrityRun, PublicRun, Submission, utcnow
+from heldout.platform.models import (
+    IntegrityRun,
+    PublicRun,
+    SimilarityCheck,
+    Submission,
+    utcnow,
+)
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.scoring import GradingStatus
 
@@ -48,7 +55,7 @@ DEFAULT_LEASE_SECONDS = 900
 STORE_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 # The rows a worker runs under a lease.
-Row = TypeVar("Row", Submission, PublicRun, IntegrityRun)
+Row = TypeVar("Row", Submission, PublicRun, IntegrityRun, SimilarityCheck)
 # Beside a job's ``submission`` directory: the stored files its evaluation reads besides
 # the candidate's (``LeasedJob.inputs``); never mounted in a sandbox.
 INPUTS_DIR = "inputs"

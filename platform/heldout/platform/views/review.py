@@ -1,4 +1,5 @@
-"""Interviewer pages: candidates table, compare, CSV export, reports, submissions, reviews.
+"""Interviewer pages: candidates table, compare, CSV export, reports, submissions, reviews,
+similarity across candidates.
 
 Recruiters see the same pages read-only (no review form); interviewers review. The JSON
 export lives with the other JSON routes in views/api/.
@@ -13,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import User
 from heldout.platform.services import candidates as table
-from heldout.platform.services import exports, reports, reviews
+from heldout.platform.services import exports, reports, reviews, similarity
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
 from heldout.platform.views.common import blob_store, now, parse_int
 
@@ -89,7 +90,9 @@ def _render_report(attempt_id: int, error: InvalidInput | None = None,
     report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now(), viewer=viewer)
     reviewer = reviews.writes_reviews(viewer)
     panel = reviews.review_panel(attempt_id, viewer)
+    similar = similarity.report_lines(report.attempt, viewer)
     page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
+                           similar=similar,
                            recommendations=reviews.RECOMMENDATIONS,
                            labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
                            levels=reviews.LEVELS)
@@ -128,3 +131,21 @@ def submission(attempt_id: int, submission_id: int) -> ResponseReturnValue:
     """Any submission of a candidate, counted or not: its status, checks and code."""
     view = reports.submission_page(attempt_id, submission_id, blobs=blob_store())
     return render_template("review/submission.html", view=view)
+
+
+@bp.get("/assessments/<int:assessment_id>/similarity")
+@role_required(*READERS)
+def similarity_pairs(assessment_id: int) -> ResponseReturnValue:
+    """Pairs of candidates whose code is alike, per challenge version, most similar first."""
+    page = similarity.assessment_pairs(assessment_id, staff_viewer())
+    return render_template("review/similarity.html", page=page,
+                           threshold=similarity.THRESHOLD, keep_from=similarity.KEEP_FROM,
+                           max_shown=similarity.MAX_PAIRS_SHOWN)
+
+
+@bp.get("/similarity/<int:pair_id>")
+@role_required(*READERS)
+def similarity_pair(pair_id: int) -> ResponseReturnValue:
+    """Two candidates' matching code fragments side by side."""
+    view = similarity.pair_view(pair_id, staff_viewer(), blob_store())
+    return render_template("review/similarity_pair.html", view=view)

@@ -1,4 +1,5 @@
-"""The ``heldout bench`` group: sandbox, pages and burst (each imports its measures when run)."""
+"""The ``heldout bench`` group: sandbox, pages, burst and similarity (each imports its measures
+when run)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,31 @@ def bench_burst(candidates: int, duration: float, window: float, late_share: flo
     if output is not None:
         output.write_text(text + "\n")
     click.echo(text if as_json else burst.render(result))
+
+
+@bench_group.command("similarity")
+@click.option("-n", "--submissions", default=1000, show_default=True,
+              type=click.IntRange(min=2), help="Submissions of the challenge to compare.")
+@click.option("--challenge", default="metrics-from-scratch", show_default=True,
+              help="The challenge (slug) whose solutions are disguised into submissions.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the JSON object to this file.")
+def bench_similarity(submissions: int, challenge: str, as_json: bool,
+                     output: Path | None) -> None:
+    """N submissions of one challenge, every pair compared, beside plain tokenisation."""
+    from heldout.graders.bundle import resolve_bundle
+    from heldout.graders.errors import BundleError
+    from heldout.tools.bench import similarity
+
+    try:
+        bundle = resolve_bundle(challenge,
+                                Path(load_app().config["HELDOUT_CHALLENGES_DIR"]))
+        say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+        result = similarity.run_similarity(bundle, submissions, say)
+    except (BundleError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+    click.echo(text if as_json else similarity.render(result))
