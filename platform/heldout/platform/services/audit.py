@@ -50,6 +50,8 @@ ACTIONS: dict[str, str] = {
     "candidate.erase": "erased a candidate's data",
     "retention.run": "deleted data past its retention period",
     "retention.start": "ran the retention job by hand",
+    "problem_report.resolve": "resolved a candidate's problem report",
+    "problem_report.reopen": "reopened a candidate's problem report",
 }
 
 

@@ -22,6 +22,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -39,6 +40,7 @@ from heldout.platform import markdown
 from heldout.platform.errors import (
     AttemptClosed,
     InvalidInput,
+    PlatformError,
     PublicRunsUsedUp,
     TooManySubmissions,
 )
@@ -53,6 +55,7 @@ from heldout.platform.services import (
     drafts,
     invites,
     live,
+    problem_reports,
     public_runs,
     submissions,
 )
@@ -207,7 +210,8 @@ def overview(attempt_id: str) -> ResponseReturnValue:
 def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                extra: list[drafts.DraftFile] | None = None,
                error: Exception | None = None, status: int = 200,
-               closed: bool = False) -> ResponseReturnValue:
+               closed: bool = False, problem: problem_reports.ProblemInput | None = None,
+               problem_error: PlatformError | None = None) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
     bundle = attempts.attempt_bundle(attempt, challenge, catalogue.get_bundles())
     entrypoint = bundle.submission.entrypoint
@@ -231,7 +235,10 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         public_run=_public_run_view(attempt, challenge.id), state=state,
         public_budget=public_runs.public_budget(attempt, challenge, bundle),
         statuses=state["submissions"],
-        latest=state["submissions"][0] if state["submissions"] else None), status
+        latest=state["submissions"][0] if state["submissions"] else None,
+        problem=problem, problem_error=problem_error,
+        problem_categories=problem_reports.CATEGORIES,
+        problem_max=problem_reports.MAX_TEXT), status
 
 
 @bp.get("/a/<attempt_id>/c/<slug>")
@@ -409,6 +416,43 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
 
 csrf.exempt(public_run)
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/problem")
+@bound_attempt
+def report_problem(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Keep the candidate's report of a problem with this challenge, for the admins.
+
+    A refusal (nothing said, too long, too many reports) brings the workspace back with
+    the words still in the form.
+    """
+    given = problem_reports.ProblemInput(request.form.get("category", ""),
+                                         request.form.get("text", ""))
+    try:
+        problem_reports.checked(given)  # a refused form does not count against the limit
+        check_rate("HELDOUT_PROBLEM_REPORT_LIMIT", "problem-report", attempt_id,
+                   "Problem reports are limited to {limit}, and this attempt reached that.",
+                   "Send it again in {wait} seconds; your words are still in the form.")
+        problem_reports.report_problem(attempt_public_id=attempt_id, challenge_slug=slug,
+                                       given=given, now=now())
+    except InvalidInput as exc:
+        return _problem_refused(attempt_id, slug, given, exc)
+    except TooManySubmissions as exc:
+        response = current_app.make_response(_problem_refused(attempt_id, slug, given, exc))
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    flash("Thank you: your report reached the team, with this challenge's version. Carry on "
+          "working: reporting does not pause the clock or change your score.", "success")
+    return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug))
+
+
+def _problem_refused(attempt_id: str, slug: str, given: problem_reports.ProblemInput,
+                     error: PlatformError) -> ResponseReturnValue:
+    attempt = attempts.get_attempt(attempt_id)
+    closed = attempt.finished_at is not None or attempt.deadline <= now()
+    return _workspace(attempt, slug, status=status_of(error), closed=closed, problem=given,
+                      problem_error=error)
 
 
 @bp.post("/a/<attempt_id>/finish")
