@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Assessment,
@@ -248,7 +249,7 @@ def test_team_choices(app: Flask, world: dict[str, int], users: Users) -> None:
 
         interviewer = viewer(users.interviewer)
         assert [c.id for c in access.team_choices(interviewer)] == [world["ours"]]
-        with pytest.raises(Exception, match="No team"):
+        with pytest.raises(NotFound, match="No team"):
             access.team_choice(interviewer, world["theirs"])
         # In no team: the default team alone (no row names it here).
         loner = User(email="loner@example.com", name="Loner", role="interviewer",

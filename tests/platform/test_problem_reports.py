@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from heldout.platform.errors import InvalidInput
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
@@ -20,7 +21,7 @@ from heldout.platform.models import (
     User,
     utcnow,
 )
-from heldout.platform.services import problem_reports
+from heldout.platform.services import assessments, invites, problem_reports
 from tests.platform.conftest import Auth, NewInvite, Users, start_attempt
 
 SLUG = "churn-prediction"
@@ -94,23 +95,28 @@ def test_exactly_the_longest_text_fits(app: Flask, client: FlaskClient, attempt:
     assert [r.text for r in _reports(app)] == [longest]
 
 
-def test_reports_are_rate_limited_per_attempt(app_factory: Callable[..., Flask]) -> None:
-    app = app_factory(HELDOUT_PROBLEM_REPORT_LIMIT="2 per hour")
-    from heldout.platform.services import assessments, invites
-
+def _links(app: Flask, *names: str) -> list[NewInvite]:
+    """Invites to a churn assessment of an app made by ``app_factory`` (its own settings)."""
     with app.app_context():
-        user = User(email="r2@example.com", name="R", role="recruiter", password_hash="x")
+        user = User(email="maker@example.com", name="Maker", role="recruiter",
+                    password_hash="x")
         db.session.add(user)
         db.session.commit()
         assessment = assessments.create_assessment(
-            name="Limits", challenge_slugs=[SLUG], time_limit_minutes=60, instructions="",
+            name="Reports", challenge_slugs=[SLUG], time_limit_minutes=60, instructions="",
             expires_at=None, show_scores=False, created_by_id=user.id)
-        made = [invites.create_invite(assessment_id=assessment.id, candidate_name=n,
-                                      candidate_email=f"{n}@example.org", created_by_id=user.id,
-                                      secret=app.config["SECRET_KEY"], ttl_days=3, now=utcnow())
-                for n in ("one", "two")]
+        made = [invites.create_invite(assessment_id=assessment.id, candidate_name=name,
+                                      candidate_email=f"{name}@example.org",
+                                      created_by_id=user.id, secret=app.config["SECRET_KEY"],
+                                      ttl_days=3, now=utcnow()) for name in names]
         links = [NewInvite(new.invite.id, new.token) for new in made]
         db.engine.dispose()
+    return links
+
+
+def test_reports_are_rate_limited_per_attempt(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(HELDOUT_PROBLEM_REPORT_LIMIT="2 per hour")
+    links = _links(app, "one", "two")
     first, second = app.test_client(), app.test_client()
     a = start_attempt(first, links[0])
     b = start_attempt(second, links[1])
@@ -148,19 +154,7 @@ def test_only_the_attempt_s_own_browser_may_report(
 
 def test_the_form_needs_its_token(app_factory: Callable[..., Flask]) -> None:
     app = app_factory(WTF_CSRF_ENABLED=True)
-    from heldout.platform.services import assessments, invites
-
-    with app.app_context():
-        user = User(email="r3@example.com", name="R", role="recruiter", password_hash="x")
-        db.session.add(user)
-        db.session.commit()
-        assessment = assessments.create_assessment(
-            name="Tokens", challenge_slugs=[SLUG], time_limit_minutes=60, instructions="",
-            expires_at=None, show_scores=False, created_by_id=user.id)
-        made = invites.create_invite(assessment_id=assessment.id, candidate_name="Tia",
-                                     candidate_email="tia@example.org", created_by_id=user.id,
-                                     secret=app.config["SECRET_KEY"], ttl_days=3, now=utcnow())
-        db.engine.dispose()
+    (made,) = _links(app, "tia")
     client = app.test_client()
     landing = client.get(f"/i/{made.token}")
     welcome = client.get(landing.headers["Location"])
@@ -243,3 +237,31 @@ def test_the_analytics_page_counts_the_open_reports(app: Flask, client: FlaskCli
     page = staff.get(url)
     assert page.status_code == 200
     assert 'data-figure="open-reports">1<' in page.text
+
+
+def test_the_list_filters_by_status_and_version_a_page_at_a_time(
+        app: Flask, client: FlaskClient, attempt: str, users: Users) -> None:
+    for n in range(3):
+        assert _post(client, attempt, category="other", text=f"Problem {n}.") == 302
+    with app.app_context():
+        version = db.session.scalars(select(Challenge).where(Challenge.slug == SLUG)).one().version
+        admin = db.session.get(User, users.admin)
+        assert admin is not None
+        oldest = min(r.id for r in problem_reports.list_reports(
+            problem_reports.ReportFilter()).reports)
+        problem_reports.set_resolved(oldest, resolved=True, actor=admin, now=utcnow())
+        both = problem_reports.list_reports(problem_reports.ReportFilter())
+        assert [r.text for r in both.reports] == ["Problem 2.", "Problem 1.", "Problem 0."]
+        assert both.open_count == 2
+        opened = problem_reports.list_reports(problem_reports.ReportFilter(status="open"))
+        assert [r.text for r in opened.reports] == ["Problem 2.", "Problem 1."]
+        other = problem_reports.ReportFilter(challenge_version="sha256:" + "f" * 64)
+        assert problem_reports.list_reports(other).total == 0
+        mine = problem_reports.ReportFilter(status="resolved", challenge_version=version)
+        assert [r.text for r in problem_reports.list_reports(mine).reports] == ["Problem 0."]
+        # A page past the end shows the last one.
+        last = problem_reports.list_reports(problem_reports.ReportFilter(), page=9, per_page=2)
+        assert (last.page, last.pages, [r.text for r in last.reports]) == (2, 2, ["Problem 0."])
+        with pytest.raises(InvalidInput, match="Unknown status"):
+            problem_reports.list_reports(problem_reports.ReportFilter(status="maybe"))
+        db.engine.dispose()

@@ -7,7 +7,6 @@ web layer); admins act as themselves, and each change of state is audited.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Attempt, Invite, ProblemReport, User
 from heldout.platform.services import access, attempts, audit
 from heldout.platform.services.audit import NO_ORIGIN, Origin
+from heldout.platform.services.paging import page_window
 
 # What a candidate may say is wrong, with the words the form and the admins' list show.
 CATEGORIES: dict[str, str] = {
@@ -108,15 +108,14 @@ def list_reports(criteria: ReportFilter, *, page: int = 1,
                            f"{', '.join(STATUSES)}", field="status")
     query = _filtered(select(ProblemReport), criteria)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(page, 1), pages)
+    window = page_window(total, page, per_page)
     reports = db.session.scalars(
         query.options(selectinload(ProblemReport.attempt).selectinload(Attempt.invite))
         .order_by(ProblemReport.created_at.desc(), ProblemReport.id.desc())
-        .offset((page - 1) * per_page).limit(per_page))
+        .offset(window.offset).limit(per_page))
     open_count = db.session.scalar(select(func.count(ProblemReport.id))
                                    .where(ProblemReport.resolved_at.is_(None))) or 0
-    return ReportPage(tuple(reports), page, pages, total, open_count)
+    return ReportPage(tuple(reports), window.page, window.pages, total, open_count)
 
 
 def open_count(challenge_id: int, version: str, team_id: int | None) -> int:
