@@ -265,3 +265,21 @@ def test_the_list_filters_by_status_and_version_a_page_at_a_time(
         with pytest.raises(InvalidInput, match="Unknown status"):
             problem_reports.list_reports(problem_reports.ReportFilter(status="maybe"))
         db.engine.dispose()
+
+
+def test_a_candidate_s_reports_are_part_of_what_is_held_about_them(
+        app: Flask, client: FlaskClient, attempt: str) -> None:
+    """Their own words: exported and erased with the rest of the candidate's data."""
+    from heldout.platform.services import audit, stewardship
+    from heldout.platform.views.common import blob_store
+
+    assert _post(client, attempt, category="other", text="I am Cara; step 4 fails.") == 302
+    with app.test_request_context():
+        held = stewardship.holdings("cara@example.org")
+        assert held.count("problem_report") == 1
+        receipt = stewardship.erase("cara@example.org", actor=None, blobs=blob_store(),
+                                    origin=audit.NO_ORIGIN)
+        db.session.commit()
+        assert receipt.rows.get("problem_report") == 1
+        db.engine.dispose()
+    assert _reports(app) == []
