@@ -32,6 +32,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
     EvaluationRecord,
+    ProblemReport,
     PublicRun,
     SimilarityPair,
     Submission,
@@ -134,12 +135,15 @@ PAGES: dict[str, Visit] = {
                                                          "submission_id": s.ids["graded_submission"]}),
     "review.similarity_pairs": Visit("interviewer", _assessment),
     "review.similarity_pair": Visit("interviewer", lambda s: {"pair_id": s.ids["pair"]}),
+    "analytics.item": Visit("interviewer", lambda s: {"slug": SLUG,
+                                                      "version_hex": s.ids["version_hex"]}),
     "admin.index": Visit("admin"),
     "admin.users": Visit("admin", queries=("", "?role=interviewer")),
     "admin.user_new": Visit("admin"),
     "admin.user_detail": Visit("admin", lambda s: {"user_id": s.ids["interviewer"]}),
     "admin.teams": Visit("admin"),
     "admin.audit_log": Visit("admin"),
+    "admin.problem_reports_page": Visit("admin", queries=("", "?status=resolved")),
     "admin.system_health": Visit("admin"),
     "webhooks.endpoints": Visit("admin"),
     "stewardship.candidate_data": Visit("admin"),
@@ -265,6 +269,12 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
         db.session.commit()
         ids["pair"] = _similar_pair(app, graded.submissions[0],
                                     db.session.get_one(Attempt, copier).submissions[-1])
+        ids["version_hex"] = graded.submissions[-1].challenge_version.removeprefix("sha256:")
+        db.session.add(ProblemReport(
+            attempt_id=graded.id, challenge_id=graded.submissions[-1].challenge_id,
+            challenge_version=graded.submissions[-1].challenge_version, category="data",
+            text="The data dictionary lists\na column train.csv lacks.", created_at=utcnow()))
+        db.session.commit()
         levels = {criterion.key: "3" for criterion in reviews.rubric_for(graded)}
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(
             levels=levels, notes="Sound validation; <b>explains</b> the threshold.",
@@ -512,13 +522,27 @@ AFTER_A_POST = ("candidate.start without consent", "admin.user_new (password sho
                 "account.token_create with an error", "account.token_create (token shown once)",
                 "webhooks.endpoint_create (secret shown once)",
                 "stewardship.candidate_find (what is held)",
-                "stewardship.candidate_erase unconfirmed")
+                "stewardship.candidate_erase unconfirmed",
+                "candidate.report_problem with an error", "candidate.report_problem (report sent)")
 BULK_CSV = "name,email\nBea Bulk,bea.bulk@example.org\nNo Mail,\nCal Bulk,cal@example.org\n"
 
 
 def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
                         check_shown: Callable[[Page, str], None]) -> None:
     """The pages only a POST shows: each reached by filling its form as a person would."""
+    candidate = page_of("candidate")
+    candidate.goto(_url(site, "candidate.workspace", _own(site)))
+    candidate.locator("#report-problem summary").click()
+    candidate.eval_on_selector("#report-problem form", "f => { f.noValidate = true; }")
+    candidate.get_by_role("button", name="Send report").click()
+    candidate.wait_for_selector("#report-problem .field-error")
+    check_shown(candidate, "candidate.report_problem with an error")
+    candidate.select_option("#problem-category", "statement")
+    candidate.fill("#problem-text", "Step 2 asks for a column the data does not have.")
+    candidate.get_by_role("button", name="Send report").click()
+    candidate.wait_for_selector("text=your report reached the team")
+    check_shown(candidate, "candidate.report_problem (report sent)")
+
     admin = page_of("admin")
     admin.goto(_url(site, "webhooks.endpoints", {}))
     admin.fill("#url", "https://ats.example.com/hooks/new")

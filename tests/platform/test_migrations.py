@@ -466,3 +466,31 @@ def test_a_database_recorded_under_a_revision_name_before_the_renumbering_upgrad
         db.engine.dispose()
     assert version == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert "api_token" in tables
+
+
+def test_problem_reports_upgrade_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0019_problem_reports")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO problem_report (attempt_id, challenge_id, challenge_version,"
+                f" category, text, created_at) VALUES (1, 1, '{NEW}', 'data',"
+                " 'train.csv is empty', '2026-12-01 10:00:00')")
+            # A report names an attempt that exists.
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.exec_driver_sql(
+                    "INSERT INTO problem_report (attempt_id, challenge_id, challenge_version,"
+                    f" category, text, created_at) VALUES (99, 1, '{NEW}', 'data', 'x',"
+                    " '2026-12-01 10:00:00')")
+        flask_migrate.downgrade(revision=before)
+        assert "problem_report" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM attempt").scalar() == 1
+        flask_migrate.upgrade()
+        assert "problem_report" in inspect(db.engine).get_table_names()
+        db.engine.dispose()

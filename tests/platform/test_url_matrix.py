@@ -55,6 +55,7 @@ from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
+    ProblemReport,
     PublicRun,
     SimilarityPair,
     Submission,
@@ -134,6 +135,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("review.save_review", "POST"): REVIEWERS,
     ("review.similarity_pairs", "GET"): READERS,
     ("review.similarity_pair", "GET"): READERS,
+    # item analytics: the team's readers (the URL names a challenge version, which belongs to
+    # no team; the figures are of the viewer's own team)
+    ("analytics.item", "GET"): staff("recruiter", "interviewer", scoped=False),
     # admin
     ("admin.index", "GET"): ADMIN,
     ("admin.users", "GET"): ADMIN,
@@ -149,6 +153,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("admin.assessment_team", "POST"): ADMIN,
     ("admin.audit_log", "GET"): ADMIN,
     ("admin.system_health", "GET"): ADMIN,
+    ("admin.problem_reports_page", "GET"): ADMIN,
+    ("admin.problem_report_status", "POST"): ADMIN,
     ("webhooks.endpoints", "GET"): ADMIN,
     ("webhooks.endpoint_create", "POST"): ADMIN,
     ("webhooks.endpoint", "GET"): ADMIN,
@@ -175,6 +181,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.submit", "POST"): CANDIDATE,
     ("candidate.public_run", "POST"): CANDIDATE,
     ("candidate.console_run", "POST"): CANDIDATE,
+    ("candidate.report_problem", "POST"): CANDIDATE,
     ("candidate.finish", "POST"): CANDIDATE,
     ("candidate.done", "GET"): CANDIDATE,
     ("api.candidate.submission_status", "GET"): CANDIDATE,
@@ -317,13 +324,16 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                                 status="queued")
         run = PublicRun(attempt_id=attempt.id, challenge_id=challenge_id, challenge_slug=slug,
                         challenge_version=version, status="queued")
+        report = ProblemReport(attempt_id=attempt.id, challenge_id=challenge_id,
+                               challenge_version=version, category="data",
+                               text="train.csv has no header")
         hook = WebhookEndpoint(team_id=team_id, url="http://127.0.0.1:9/hook", events=["ping"],
                                secret="whsec_matrix", active=True)
         attempt_b = db.session.scalars(select(Attempt).where(Attempt.id != attempt.id)).one()
         submission_b = Submission(attempt_id=attempt_b.id, challenge_id=challenge_id,
                                   challenge_slug=slug, challenge_version=version,
                                   status="graded")
-        db.session.add_all([submission, run, hook, submission_b])
+        db.session.add_all([submission, run, hook, submission_b, report])
         db.session.flush()
         delivery = WebhookDelivery(endpoint_id=hook.id, event="ping", body="{}",
                                    status="failed", tries=1)
@@ -346,7 +356,7 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                       "submission_id": submission.id, "run_id": run.id, "pair_id": pair.id,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id,
                       "token_id": token_id, "endpoint_id": hook.id,
-                      "delivery_id": delivery.id}
+                      "delivery_id": delivery.id, "report_id": report.id}
     values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
                               "name": "train.csv", "token": tokens[2],
                               "filename": "heldout.css", "sha256": "0" * 64,

@@ -21,6 +21,7 @@ from heldout.platform.services import webhooks as webhooks_service
 from heldout.platform.views import (
     account,
     admin,
+    analytics,
     api,
     ats,
     auth,
@@ -64,8 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_login(login_manager)
     app.url_map.converters["int"] = IdConverter
-    for blueprint in (auth.bp, staff.bp, review.bp, candidate.bp, admin.bp, webhooks.bp,
-                      stewardship.bp, ats.bp, account.bp, internal.bp):
+    for blueprint in (auth.bp, staff.bp, review.bp, analytics.bp, candidate.bp, admin.bp,
+                      webhooks.bp, stewardship.bp, ats.bp, account.bp, internal.bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     http.init_app(app)

@@ -175,6 +175,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Public check runs (\"Run public checks\" in the workspace) and run-console runs, "
             "together, a candidate may start per attempt in a period; one at a time, queued "
             "behind submissions."),
+    Setting("HELDOUT_PROBLEM_REPORT_LIMIT", "3 per 10 minutes; 10 per day", _rate_limit,
+            "Problem reports (\"Report a problem with this task\" in the workspace) a "
+            "candidate may send per attempt in a period."),
     Setting("HELDOUT_AUTOSAVE_LIMIT", "40 per minute; 1200 per hour", _rate_limit,
             "Draft autosaves the workspace may make per attempt in a period (it saves every "
             "few seconds while the candidate types, and when the page is left)."),
@@ -246,7 +249,7 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     values["HELDOUT_SECRET_KEY"] = secret
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
                  "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT",
-                 "HELDOUT_API_RATE_LIMIT"):
+                 "HELDOUT_API_RATE_LIMIT", "HELDOUT_PROBLEM_REPORT_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))

@@ -681,3 +681,32 @@ class SimilarityPair(Base):
 
     submission_a: Mapped[Submission] = relationship(foreign_keys=[submission_a_id])
     submission_b: Mapped[Submission] = relationship(foreign_keys=[submission_b_id])
+
+
+class ProblemReport(Base):
+    """A candidate's report of a problem with a challenge, sent from its workspace: kept with
+    the attempt and the challenge version the candidate had open, for admins to read.
+
+    Open until an admin marks it resolved (``resolved_at``); the state is not stored apart.
+    """
+
+    __tablename__ = "problem_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    # What kind of problem (``problem_reports.CATEGORIES``), and the candidate's own words.
+    category: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship(lazy="joined")
+    resolved_by: Mapped[User | None] = relationship()
+
+    @property
+    def status(self) -> str:
+        return "open" if self.resolved_at is None else "resolved"

@@ -124,12 +124,12 @@ def can_see(viewer: StaffViewer, assessment: Assessment) -> bool:
     return default is not None and assessment.team_id == default.id
 
 
-def same_team(assessment: Assessment) -> ColumnElement[bool]:
-    """A condition on ``Assessment``: of the same hiring team as ``assessment`` (an
-    assessment in no team is in the default team, with the default team's own)."""
+def in_team(team_id: int | None) -> ColumnElement[bool]:
+    """A condition on ``Assessment``: of the hiring team ``team_id`` (None, or the default
+    team's id: the default team, which also holds every assessment in no team)."""
     default = default_team()
-    if assessment.team_id is not None and (default is None or assessment.team_id != default.id):
-        return Assessment.team_id == assessment.team_id
+    if team_id is not None and (default is None or team_id != default.id):
+        return Assessment.team_id == team_id
     in_default: list[ColumnElement[bool]] = [Assessment.team_id.is_(None)]
     if default is not None:
         in_default.append(Assessment.team_id == default.id)
@@ -143,6 +143,52 @@ def team_id_of(assessment: Assessment) -> int | None:
         return assessment.team_id
     default = default_team()
     return None if default is None else default.id
+
+
+def same_team(assessment: Assessment) -> ColumnElement[bool]:
+    """A condition on ``Assessment``: of the same hiring team as ``assessment``."""
+    return in_team(assessment.team_id)
+
+
+@dataclass(frozen=True)
+class TeamChoice:
+    """A hiring team whose candidates form one population (scores are compared within a
+    team, never across): ``id`` None is the default team while no row names it."""
+
+    id: int | None
+    name: str
+
+
+def team_choices(viewer: StaffViewer) -> tuple[TeamChoice, ...]:
+    """The teams whose candidates ``viewer`` may count, their own first: an admin's are
+    every team; anyone else's are their teams (the default team when in none)."""
+    default = default_team()
+    default_choice = TeamChoice(default.id if default is not None else None,
+                                default.name if default is not None else "Default team")
+    ids, in_default = _scope(viewer)
+    teams = {team.id: team for team in db.session.scalars(select(Team).order_by(Team.name))}
+    choices = [TeamChoice(i, teams[i].name) for i in ids if i in teams]
+    if in_default and default_choice not in choices:
+        choices.append(default_choice)
+    if viewer.role == "admin":
+        if default_choice not in choices:
+            choices.append(default_choice)
+        choices += [TeamChoice(t.id, t.name) for t in teams.values()
+                    if TeamChoice(t.id, t.name) not in choices]
+    return tuple(choices)
+
+
+def team_choice(viewer: StaffViewer, team_id: int | None) -> tuple[TeamChoice,
+                                                                     tuple[TeamChoice, ...]]:
+    """The team ``viewer`` asked to count (None: their first) and every team they may;
+    a team they may not count does not exist for them."""
+    choices = team_choices(viewer)
+    if team_id is None:
+        return choices[0], choices
+    for choice in choices:
+        if choice.id == team_id:
+            return choice, choices
+    raise NotFound(f"No team {team_id}")
 
 
 def require_assessment_access(viewer: StaffViewer, assessment: Assessment) -> Assessment:

@@ -15,6 +15,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, AssessmentChallenge, Challenge, Invite
 from heldout.platform.services import access
 from heldout.platform.services.names import checked_name
+from heldout.platform.services.paging import page_window
 from heldout.platform.services.scoring import Counting
 
 MIN_MINUTES = 5
@@ -196,15 +197,14 @@ def list_assessments(*, viewer: access.StaffViewer | None, include_archived: boo
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     archived_count = db.session.scalar(select(func.count()).select_from(
         visible.where(Assessment.archived.is_(True)).subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    window = page_window(total, page, per_page)
     assessments = list(db.session.scalars(
         query.order_by(Assessment.created_at.desc(), Assessment.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)))
+        .limit(per_page).offset(window.offset)))
     counts = invite_counts([a.id for a in assessments])
     summaries = [AssessmentSummary(a, counts[a.id]["invited"], counts[a.id]["started"],
                                    counts[a.id]["finished"]) for a in assessments]
-    return AssessmentPage(summaries, page, pages, total, archived_count)
+    return AssessmentPage(summaries, window.page, window.pages, total, archived_count)
 
 
 def invite_counts(assessment_ids: Sequence[int]) -> dict[int, Counter[str]]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from heldout.platform.extensions import db
 from heldout.platform.models import AuditEvent, User, utcnow
+from heldout.platform.services.paging import page_window
 
 PAGE_SIZE = 50
 MAX_USER_AGENT = 300
@@ -50,6 +51,8 @@ ACTIONS: dict[str, str] = {
     "candidate.erase": "erased a candidate's data",
     "retention.run": "deleted data past its retention period",
     "retention.start": "ran the retention job by hand",
+    "problem_report.resolve": "resolved a candidate's problem report",
+    "problem_report.reopen": "reopened a candidate's problem report",
 }
 
 
@@ -115,9 +118,8 @@ def search(criteria: AuditFilter, *, page: int = 1, per_page: int = PAGE_SIZE) -
     if criteria.until is not None:
         query = query.where(AuditEvent.created_at < criteria.until)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    window = page_window(total, page, per_page)
     events = db.session.scalars(query.order_by(AuditEvent.created_at.desc(),
                                                AuditEvent.id.desc())
-                                .offset((page - 1) * per_page).limit(per_page))
-    return AuditPage(tuple(events), page, pages, total)
+                                .offset(window.offset).limit(per_page))
+    return AuditPage(tuple(events), window.page, window.pages, total)

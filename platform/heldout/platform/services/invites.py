@@ -27,6 +27,7 @@ from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.candidates import table_results, table_submissions
 from heldout.platform.services.names import checked_name
+from heldout.platform.services.paging import page_window
 from heldout.platform.services.scoring import (
     InviteState,
     invite_state,
@@ -168,11 +169,11 @@ def list_invites(assessment_id: int, *, now: datetime, state: str = "", page: in
         base.where(invite_state_clause(name, now)).subquery())) or 0 for name in STATES}
     query = base.where(invite_state_clause(wanted, now)) if wanted else base
     total = counts[wanted] if wanted else sum(counts.values())
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    window = page_window(total, page, per_page)
+    page, pages = window.page, window.pages
     invites = list(db.session.scalars(
         query.order_by(Invite.created_at.desc(), Invite.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page).offset(window.offset)
         .options(selectinload(Invite.attempt))))
     finished = {i.id: i.attempt.id for i in invites if i.attempt is not None
                 and invite_state(i, now) == InviteState.FINISHED}

@@ -47,6 +47,7 @@ from heldout.platform.models import (
     new_public_id,
 )
 from heldout.platform.services import access, audit
+from heldout.platform.services.paging import page_window
 
 log = logging.getLogger(__name__)
 
@@ -272,11 +273,10 @@ def deliveries(endpoint_id: int, *, status: str = "", page: int = 1,
     if status in STATUSES:
         query = query.where(WebhookDelivery.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    window = page_window(total, page, per_page)
     rows = db.session.scalars(query.order_by(WebhookDelivery.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page))
-    return DeliveryPage(tuple(rows), page, pages, total)
+                              .offset(window.offset).limit(per_page))
+    return DeliveryPage(tuple(rows), window.page, window.pages, total)
 
 
 # --- events --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Admin pages: users and roles, hiring teams, the audit log, system health."""
+"""Admin pages: users and roles, hiring teams, the audit log, system health, and the
+problems candidates report with challenges."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from heldout.platform.config import sandbox_settings
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import ROLES
 from heldout.platform.queue import get_queue
-from heldout.platform.services import audit, health, shown_once, users_admin
+from heldout.platform.services import audit, health, problem_reports, shown_once, users_admin
 from heldout.platform.views.auth import role_required, staff_user
 from heldout.platform.views.common import now, parse_int, request_origin
 
@@ -198,3 +199,31 @@ def system_health() -> ResponseReturnValue:
                                   queue_depth=get_queue().depth,
                                   queue_url=config["HELDOUT_QUEUE_URL"], now=now())
     return render_template("admin/health.html", report=report)
+
+
+@bp.get("/problem-reports")
+@role_required()
+def problem_reports_page() -> ResponseReturnValue:
+    """Problems candidates reported with challenges, newest first; open ones by default."""
+    args = request.args
+    status = args.get("status", "open")
+    criteria = problem_reports.ReportFilter(
+        status=status if status in problem_reports.STATUSES else "",
+        challenge_version=args.get("version", "")[:80])
+    found = problem_reports.list_reports(criteria, page=parse_int(args.get("page"), 1) or 1)
+    return render_template("admin/problem_reports.html", found=found, criteria=criteria,
+                           statuses=problem_reports.STATUSES,
+                           categories=problem_reports.CATEGORIES)
+
+
+@bp.post("/problem-reports/<int:report_id>/status")
+@role_required()
+def problem_report_status(report_id: int) -> ResponseReturnValue:
+    """Mark a report resolved, or open again (audited)."""
+    report = problem_reports.set_resolved(
+        report_id, resolved=request.form.get("resolved") == "1", actor=staff_user(),
+        now=now(), origin=request_origin())
+    back = request.form.get("status", "")
+    return redirect(url_for("admin.problem_reports_page",
+                            status=back if back in (*problem_reports.STATUSES, "all") else None,
+                            _anchor=f"report-{report.id}"), code=303)

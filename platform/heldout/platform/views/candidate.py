@@ -22,6 +22,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -39,6 +40,7 @@ from heldout.platform import markdown
 from heldout.platform.errors import (
     AttemptClosed,
     InvalidInput,
+    PlatformError,
     PublicRunsUsedUp,
     TooManySubmissions,
 )
@@ -54,6 +56,7 @@ from heldout.platform.services import (
     drafts,
     invites,
     live,
+    problem_reports,
     public_runs,
     submissions,
 )
@@ -209,7 +212,9 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                extra: list[drafts.DraftFile] | None = None,
                error: Exception | None = None, status: int = 200,
                closed: bool = False, console_typed: Mapping[str, str] | None = None,
-               console_error: Exception | None = None) -> ResponseReturnValue:
+               console_error: Exception | None = None,
+               problem: problem_reports.ProblemInput | None = None,
+               problem_error: PlatformError | None = None) -> ResponseReturnValue:
     challenge = attempts.assessment_challenge(attempt, slug)
     bundle = attempts.attempt_bundle(attempt, challenge, catalogue.get_bundles())
     entrypoint = bundle.submission.entrypoint
@@ -235,7 +240,10 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         console=console_runs.console_form(bundle, attempt, challenge.id, now=now(),
                                           typed=console_typed, error=console_error),
         statuses=state["submissions"],
-        latest=state["submissions"][0] if state["submissions"] else None), status
+        latest=state["submissions"][0] if state["submissions"] else None,
+        problem=problem, problem_error=problem_error,
+        problem_categories=problem_reports.CATEGORIES,
+        problem_max=problem_reports.MAX_TEXT), status
 
 
 @bp.get("/a/<attempt_id>/c/<slug>")
@@ -457,6 +465,43 @@ def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
 
 csrf.exempt(console_run)
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/problem")
+@bound_attempt
+def report_problem(attempt_id: str, slug: str) -> ResponseReturnValue:
+    """Keep the candidate's report of a problem with this challenge, for the admins.
+
+    A refusal (nothing said, too long, too many reports) brings the workspace back with
+    the words still in the form.
+    """
+    given = problem_reports.ProblemInput(request.form.get("category", ""),
+                                         request.form.get("text", ""))
+    try:
+        problem_reports.checked(given)  # a refused form does not count against the limit
+        check_rate("HELDOUT_PROBLEM_REPORT_LIMIT", "problem-report", attempt_id,
+                   "Problem reports are limited to {limit}, and this attempt reached that.",
+                   "Send it again in {wait} seconds; your words are still in the form.")
+        problem_reports.report_problem(attempt_public_id=attempt_id, challenge_slug=slug,
+                                       given=given, now=now())
+    except InvalidInput as exc:
+        return _problem_refused(attempt_id, slug, given, exc)
+    except TooManySubmissions as exc:
+        response = current_app.make_response(_problem_refused(attempt_id, slug, given, exc))
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    flash("Thank you: your report reached the team, with this challenge's version. Carry on "
+          "working: reporting does not pause the clock or change your score.", "success")
+    return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug))
+
+
+def _problem_refused(attempt_id: str, slug: str, given: problem_reports.ProblemInput,
+                     error: PlatformError) -> ResponseReturnValue:
+    attempt = attempts.get_attempt(attempt_id)
+    closed = attempt.finished_at is not None or attempt.deadline <= now()
+    return _workspace(attempt, slug, status=status_of(error), closed=closed, problem=given,
+                      problem_error=error)
 
 
 @bp.post("/a/<attempt_id>/finish")
