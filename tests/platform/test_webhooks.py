@@ -1,7 +1,7 @@
 """Webhooks: signed deliveries to a real receiver on 127.0.0.1, retried, logged, redelivered.
 
 The receiver is a real HTTP server in a thread; deliveries go through the same function
-the worker's task runs (``webhooks.deliver``), after the request that caused the event
+the worker's task runs (``webhook_sending.deliver``), after the request that caused the event
 has returned.
 """
 
@@ -35,7 +35,8 @@ from heldout.platform.models import (
     utcnow,
 )
 from heldout.platform.queue import get_queue
-from heldout.platform.services import attempts, audit, drafts, reviews, webhooks
+from heldout.platform.services import attempts, audit, drafts, reviews, webhook_sending, webhooks
+from heldout.platform.services.webhook_sending import SIGNATURE_HEADER, verify
 from tests.platform.conftest import Auth, NewInvite, Users
 
 
@@ -122,10 +123,10 @@ def _deliveries(app: Flask) -> list[WebhookDelivery]:
         return rows
 
 
-def _deliver_all(app: Flask, **options: Any) -> list[webhooks.DeliveryOutcome]:
+def _deliver_all(app: Flask, **options: Any) -> list[webhook_sending.DeliveryOutcome]:
     with app.app_context():
         ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
-        return [webhooks.deliver(i, now=utcnow(), **options) for i in ids]
+        return [webhook_sending.deliver(i, now=utcnow(), **options) for i in ids]
 
 
 def test_events_are_signed_and_reach_a_real_receiver_after_the_request(
@@ -151,8 +152,8 @@ def test_events_are_signed_and_reach_a_real_receiver_after_the_request(
     assert [o.status for o in outcomes] == ["delivered"] * 3
     assert len(receiver.received) == 3
     for (headers, body), row in zip(receiver.received, rows, strict=True):
-        assert webhooks.verify(secret, body, headers[webhooks.SIGNATURE_HEADER], now=time.time())
-        assert not webhooks.verify(secret, body + b" ", headers[webhooks.SIGNATURE_HEADER],
+        assert verify(secret, body, headers[SIGNATURE_HEADER], now=time.time())
+        assert not verify(secret, body + b" ", headers[SIGNATURE_HEADER],
                                    now=time.time())
         assert headers["Heldout-Event"] == row.event
         assert headers["Heldout-Delivery"] == row.public_id
@@ -197,12 +198,12 @@ def test_a_failing_receiver_is_tried_again_with_back_off_then_succeeds(
     now = utcnow()
     with app.app_context():
         (delivery_id,) = db.session.scalars(select(WebhookDelivery.id))
-        first = webhooks.deliver(delivery_id, now=now)
-        assert (first.status, first.retry_in) == ("pending", webhooks.RETRY_SECONDS[0])
+        first = webhook_sending.deliver(delivery_id, now=now)
+        assert (first.status, first.retry_in) == ("pending", webhook_sending.RETRY_SECONDS[0])
         assert first.detail == "the endpoint answered 500"
-        early = webhooks.deliver(delivery_id, now=now + timedelta(seconds=5))
+        early = webhook_sending.deliver(delivery_id, now=now + timedelta(seconds=5))
         assert early.status == "skipped"
-        second = webhooks.deliver(delivery_id, now=now + timedelta(seconds=31))
+        second = webhook_sending.deliver(delivery_id, now=now + timedelta(seconds=31))
         assert second.status == "delivered"
         row = db.session.get(WebhookDelivery, delivery_id)
         assert row is not None
@@ -223,10 +224,10 @@ def test_after_the_last_try_it_fails_and_an_admin_sends_it_again(
     now = utcnow()
     with app.app_context():
         (delivery_id,) = db.session.scalars(select(WebhookDelivery.id))
-        for step in range(webhooks.MAX_TRIES):
-            outcome = webhooks.deliver(delivery_id, now=now + timedelta(days=2 * step))
+        for step in range(webhook_sending.MAX_TRIES):
+            outcome = webhook_sending.deliver(delivery_id, now=now + timedelta(days=2 * step))
         assert outcome.status == "failed" and outcome.retry_in is None
-    assert len(receiver.received) == webhooks.MAX_TRIES
+    assert len(receiver.received) == webhook_sending.MAX_TRIES
 
     receiver.answers = [204]
     response = client.post(f"/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver")
@@ -234,7 +235,7 @@ def test_after_the_last_try_it_fails_and_an_admin_sends_it_again(
     rows = _deliveries(app)
     assert len(rows) == 2 and rows[1].body == rows[0].body and rows[1].status == "pending"
     with app.app_context():
-        assert webhooks.deliver(rows[1].id, now=utcnow()).status == "delivered"
+        assert webhook_sending.deliver(rows[1].id, now=utcnow()).status == "delivered"
         actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
     assert "webhook.redeliver" in actions
     assert json.loads(receiver.received[-1][1])["id"] == json.loads(rows[0].body)["id"]
@@ -249,7 +250,7 @@ def test_a_hanging_receiver_never_holds_the_request_and_times_out_in_the_worker(
     start(app.test_client(), invite)  # returns with nothing sent
     assert receiver.received == []
     outcome = _deliver_all(app, timeout=urllib3.Timeout(total=0.5))[0]
-    assert outcome.status == "pending" and outcome.retry_in == webhooks.RETRY_SECONDS[0]
+    assert outcome.status == "pending" and outcome.retry_in == webhook_sending.RETRY_SECONDS[0]
     assert "timed out" in outcome.detail.lower()
 
 
@@ -359,8 +360,8 @@ def test_a_test_event_a_new_secret_and_removal(
     assert [o.status for o in _deliver_all(app)] == ["delivered"]
     headers, body = receiver.received[0]
     assert json.loads(body)["event"] == "ping"
-    assert webhooks.verify(match.group(1), body, headers[webhooks.SIGNATURE_HEADER], now=time.time())
-    assert not webhooks.verify(secret, body, headers[webhooks.SIGNATURE_HEADER], now=time.time())
+    assert verify(match.group(1), body, headers[SIGNATURE_HEADER], now=time.time())
+    assert not verify(secret, body, headers[SIGNATURE_HEADER], now=time.time())
     assert client.post(f"/admin/webhooks/{endpoint_id}/delete").status_code == 303
     with app.app_context():
         assert db.session.scalar(select(func.count(WebhookEndpoint.id))) == 0
@@ -369,10 +370,10 @@ def test_a_test_event_a_new_secret_and_removal(
 
 def test_a_signature_too_old_is_refused() -> None:
     body = b'{"event":"ping"}'
-    header = webhooks.sign("whsec_x", body, 1_000_000)
-    assert webhooks.verify("whsec_x", body, header, now=1_000_000 + 299)
-    assert not webhooks.verify("whsec_x", body, header, now=1_000_000 + 301)
-    assert not webhooks.verify("whsec_x", body, "t=abc,v1=00", now=1_000_000)
+    header = webhook_sending.sign("whsec_x", body, 1_000_000)
+    assert verify("whsec_x", body, header, now=1_000_000 + 299)
+    assert not verify("whsec_x", body, header, now=1_000_000 + 301)
+    assert not verify("whsec_x", body, "t=abc,v1=00", now=1_000_000)
 
 
 def test_the_watchdog_queues_again_what_the_queue_lost(
@@ -389,8 +390,8 @@ def test_the_watchdog_queues_again_what_the_queue_lost(
         db.session.commit()
         (delivery_id,) = db.session.scalars(select(WebhookDelivery.id))
         queued: list[int] = []
-        assert webhooks.requeue_due({delivery_id}, queued.append, now=utcnow()) == 0
-        assert webhooks.requeue_due(set(), queued.append, now=utcnow()) == 1
+        assert webhook_sending.requeue_due({delivery_id}, queued.append, now=utcnow()) == 0
+        assert webhook_sending.requeue_due(set(), queued.append, now=utcnow()) == 1
         assert queued == [delivery_id]
 
 
@@ -402,8 +403,8 @@ def test_the_readmes_verification_snippet_accepts_a_real_signature_and_refuses_o
     exec(found.group(1), namespace)  # the project's own documentation, run as written
     verified = namespace["verified"]
     body = b'{"event":"ping"}'
-    header = webhooks.sign("whsec_readme", body, int(time.time()))
+    header = webhook_sending.sign("whsec_readme", body, int(time.time()))
     assert verified("whsec_readme", body, header)
     assert not verified("whsec_other", body, header)
     assert not verified("whsec_readme", body + b"x", header)
-    assert not verified("whsec_readme", body, webhooks.sign("whsec_readme", body, 1_000_000))
+    assert not verified("whsec_readme", body, webhook_sending.sign("whsec_readme", body, 1_000_000))

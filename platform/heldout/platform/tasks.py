@@ -31,6 +31,7 @@ from heldout.platform.services import (
     recovery,
     retention,
     similarity,
+    webhook_sending,
     webhooks,
 )
 from heldout.platform.services.catalogue import get_bundles
@@ -156,7 +157,7 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
         # Sent from the worker only: a receiver that hangs holds this task, never a page.
         with retried_while_database_unavailable(f"webhook delivery {delivery_id}"), \
                 app_context():
-            outcome = webhooks.deliver(delivery_id, now=utcnow())
+            outcome = webhook_sending.deliver(delivery_id, now=utcnow())
         log.info("webhook delivery %s: %s %s", delivery_id, outcome.status, outcome.detail)
         if outcome.retry_in is not None:
             # Lost if the queue is down; the watchdog queues it again once it is due.
@@ -181,7 +182,7 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
             tries = int(current_app.config["HELDOUT_GRADING_TRIES"])
             for kind in JOBS:
                 recovery.recover(kind, queue, now=utcnow(), tries_allowed=tries)
-            webhooks.requeue_due(queue.waiting(webhooks.QUEUE_KIND),
+            webhook_sending.requeue_due(queue.waiting(webhooks.QUEUE_KIND),
                                  lambda delivery_id: queue.enqueue(webhooks.QUEUE_KIND,
                                                                    delivery_id),
                                  now=utcnow())

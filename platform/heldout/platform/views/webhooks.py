@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import InvalidInput
-from heldout.platform.services import shown_once, users_admin, webhooks
+from heldout.platform.services import shown_once, users_admin, webhook_sending, webhooks
 from heldout.platform.views.auth import role_required, staff_user
 from heldout.platform.views.common import now, parse_int, request_origin
 
@@ -73,7 +73,7 @@ def _endpoint_page(endpoint_id: int, *, error: InvalidInput | None = None,
                            statuses=webhooks.STATUSES, chosen_status=chosen_status,
                            teams=users_admin.list_teams(), events=webhooks.EVENTS,
                            new_secret=_take_secret(endpoint_id), error=error,
-                           max_tries=webhooks.MAX_TRIES,
+                           max_tries=webhook_sending.MAX_TRIES,
                            form=request.form if error else {}), status
 
 
