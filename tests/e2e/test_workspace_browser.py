@@ -151,15 +151,62 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     page.screenshot(path=str(SHOTS / "workspace-reloaded.png"))
     assert not errors, errors
 
-    # A second file, where the challenge allows more than one.
-    page.once("dialog", lambda dialog: dialog.accept("helpers.py"))
-    page.get_by_role("button", name="+ Add file").click()
+    # The editor fills the pane: taller than the old fixed box (26rem) in this window, and
+    # a taller window gives it more.
+    def editor_height() -> float:
+        return float(page.locator(".cm-editor").evaluate("el => el.getBoundingClientRect().height"))
+
+    height = editor_height()
+    assert height > 26 * 16, height
+    page.set_viewport_size({"width": 1440, "height": 1300})
+    assert editor_height() >= height + 200, (height, editor_height())
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+    # Soft wrap: off by default, switched on, remembered after a reload.
+    wrap = page.get_by_label("Wrap long lines")
+    expect(wrap).not_to_be_checked()
+    wrap.check()
+    expect(page.locator(".cm-content.cm-lineWrapping")).to_have_count(1)
+
+    # A second file, where the challenge allows more than one: named inline, checked as typed.
+    page.get_by_role("button", name="+ New file").click()
+    name = page.get_by_label("New file name")
+    expect(name).to_be_focused()
+    name.type("helpers.txt")
+    expect(page.locator("#file-name-hint")).to_have_text(
+        "helpers.txt is not accepted here: names must match *.py.")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    name.fill("solution.py")
+    expect(page.locator("#file-name-hint")).to_have_text("There is a file called solution.py already.")
+    name.fill("helpers.py")
+    expect(name).to_have_attribute("aria-invalid", "false")
+    name.press("Enter")
     expect(page.get_by_role("tab", name="helpers.py")).to_have_attribute("aria-selected", "true")
     page.keyboard.type("HELPER = 'second file'")
     expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.screenshot(path=str(SHOTS / "workspace-two-files.png"))
     page.reload()
-    expect(page.get_by_role("tab", name="helpers.py")).to_be_visible()
-    page.get_by_role("tab", name="solution.py").click()
+    expect(page.get_by_label("Wrap long lines")).to_be_checked()
+    expect(page.locator(".cm-content.cm-lineWrapping")).to_have_count(2)   # both files
+
+    # Renamed inline (the draft follows), then deleted after an inline confirmation.
+    page.get_by_role("tab", name="helpers.py").click()
+    page.get_by_role("button", name="Rename helpers.py").click()
+    page.get_by_label("New name for helpers.py").fill("utils.py")
+    page.get_by_role("button", name="Rename", exact=True).click()
+    expect(page.get_by_role("tab", name="utils.py")).to_have_attribute("aria-selected", "true")
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.reload()
+    expect(page.get_by_role("tab", name="utils.py")).to_be_visible()
+    expect(page.get_by_role("tab", name="helpers.py")).to_have_count(0)
+    page.get_by_role("tab", name="utils.py").click()
+    page.get_by_role("button", name="Delete utils.py").click()
+    page.get_by_role("button", name="Delete utils.py").last.click()
+    expect(page.get_by_role("tab", name="utils.py")).to_have_count(0)
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.reload()
+    expect(page.get_by_role("tab", name="solution.py")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab")).to_have_count(4)   # solution.py and the three result tabs
     assert not errors, errors
 
     # Filling the editor as a whole (as the end-to-end test pastes the reference) works too.

@@ -75,6 +75,28 @@ class EditorFiles:
     editable: bool
 
 
+@dataclass(frozen=True)
+class EditorTab:
+    """One tab of the editor. ``role``: "entrypoint" (always submitted), "optional" (a file
+    the challenge names, such as a build step, submitted once it has text) or "file"."""
+
+    name: str
+    content: str
+    role: str
+
+
+def editor_tabs(bundle: Bundle, files: Sequence[DraftFile]) -> list[EditorTab]:
+    """The editor's files as tabs, and a tab for each optional file the challenge names
+    that is not among them yet, so the candidate never has to guess its name."""
+    entrypoint = bundle.submission.entrypoint
+    named = bundle.grading.optional_files() if several_files(bundle) else ()
+    tabs = [EditorTab(f.name, f.content, "entrypoint" if f.name == entrypoint
+                      else "optional" if f.name in named else "file") for f in files]
+    present = {f.name for f in files}
+    tabs.extend(EditorTab(name, "", "optional") for name in named if name not in present)
+    return tabs
+
+
 def editable(bundle: Bundle) -> bool:
     """Whether the challenge's files are written in the editor (not uploaded, as notebooks)."""
     return bundle.submission.entrypoint.endswith(EDITABLE_SUFFIXES)

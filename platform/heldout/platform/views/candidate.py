@@ -228,7 +228,8 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         "candidate/workspace.html", attempt=attempt, assessment=assessment,
         challenge=challenge, bundle=bundle, statement=markdown.render_statement(bundle.statement),
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
-        accepted=bundle.submission.describe(), files=files, opened=opened,
+        accepted=bundle.submission.describe(), files=drafts.editor_tabs(bundle, files),
+        opened=opened,
         code=files[0].content if files else "", error=error, closed=closed,
         several_files=drafts.several_files(bundle), allowed=bundle.submission.allowed,
         max_files=bundle.submission.max_files, max_bytes=bundle.submission.max_bytes,
@@ -333,9 +334,11 @@ def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.Submit
     """
     # A form sends a textarea's line breaks as CRLF; the editor (and its drafts) use LF.
     code = request.form.get("code", "").replace("\r\n", "\n")
+    # A tab the challenge names as optional (a build step) counts once it has text.
+    optional = set(request.form.getlist("optional_name"))
     extra = [drafts.DraftFile(name, text.replace("\r\n", "\n")) for name, text in
              zip(request.form.getlist("extra_name"), request.form.getlist("extra_code"),
-                 strict=False) if name]
+                 strict=False) if name and (text.strip() or name not in optional)]
     files = [submissions.SubmittedFile(upload.filename, upload.read())
              for upload in request.files.getlist("files") if upload.filename]
     if not files and extra:
