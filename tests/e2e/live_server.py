@@ -160,3 +160,29 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Assessments", level=1)).to_be_visible()
+
+
+# The page's width, the window's, and the outermost elements reaching past the window
+# (not those inside a box that scrolls sideways on its own).
+WIDER_THAN_THE_PAGE = """() => {
+  const limit = window.innerWidth, wide = [];
+  // Clipped: inside a box that scrolls or hides its overflow, which also contains it for
+  // layout (an absolutely placed element escapes a box that is not positioned).
+  const clipped = el => {
+    let free = getComputedStyle(el).position;
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      const contains = !['absolute', 'fixed'].includes(free) || style.position !== 'static';
+      if (contains && ['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) return true;
+      if (contains && free === 'absolute') free = style.position;
+      if (free === 'fixed') return false;
+    }
+    return false; };
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.right > limit + 1 && !clipped(el) && !wide.some(w => w.el.contains(el)))
+      wide.push({el, what: el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+                 + ' ' + Math.round(box.right) + 'px'});
+  }
+  return [document.documentElement.scrollWidth, limit, wide.slice(0, 5).map(w => w.what)];
+}"""
