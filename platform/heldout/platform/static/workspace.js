@@ -64,7 +64,16 @@
     box.id = "file-panel-" + this.counter;
     textarea.classList.toggle("wrap", this.wrap);
     var self = this;
-    if (window.HeldoutEditor && !textarea.readOnly) {
+    var notebook = /\.ipynb$/i.test(name) && window.HeldoutNotebook && !textarea.readOnly
+      ? window.HeldoutNotebook.create(box, textarea, {
+        name: name, wrap: this.wrap, outputs: this.cellOutputs(),
+        readOnly: this.ws.getAttribute("data-shown-upload") === "yes",
+        onChange: function () { self.onChange(); }
+      }) : null;
+    if (notebook) {
+      entry.editor = notebook;
+      this.notebook = notebook;
+    } else if (window.HeldoutEditor && !textarea.readOnly) {
       var mount = element("div", "cm-mount");
       textarea.hidden = true;
       textarea.insertAdjacentElement("afterend", mount);
@@ -78,6 +87,13 @@
     }
     this.entries.push(entry);
     return entry;
+  };
+
+  // The last public run's outputs per notebook cell (server-rendered, sanitised there).
+  Files.prototype.cellOutputs = function () {
+    var outputs = {};
+    all(this.ws, ".js-cell-outputs [data-cell]").forEach(function (el) { outputs[el.getAttribute("data-cell")] = el.innerHTML; });
+    return outputs;
   };
 
   // What is saved and submitted: an optional file the challenge names counts once it has text.
@@ -478,8 +494,8 @@
   }
 
   // ---- live status ------------------------------------------------------------------
-  function Live(ws, tabset) {
-    this.ws = ws; this.tabset = tabset;
+  function Live(ws, tabset, files) {
+    this.ws = ws; this.tabset = tabset; this.files = files;
     this.eventsUrl = ws.getAttribute("data-events-url");
     this.stateUrl = ws.getAttribute("data-state-url");
     this.runBase = ws.getAttribute("data-public-run-base");
@@ -566,6 +582,7 @@
         var fresh = $(box, ".public-run");
         if (!fresh || !holder) { return; }
         fresh.removeAttribute("data-public-run-url");  // the event stream follows it now
+        if (self.files && self.files.notebook && s.cells) { self.files.notebook.showOutputs(s.cells); }
         holder.textContent = "";
         holder.appendChild(fresh);
         var output = $(fresh, ".run-output");
@@ -676,7 +693,7 @@
           if (wait > 0 && wait < 2147483647) { window.setTimeout(function () { if (saver.dirty()) { saver.save(); } }, wait); }
         }
       }
-      new Live(ws, tabset).start();
+      new Live(ws, tabset, files).start();
     }
     // The done page, while the server is still submitting the last saved work.
     var waiting = document.querySelector("[data-reload-while-pending]");
