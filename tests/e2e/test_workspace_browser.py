@@ -158,6 +158,17 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
 
     height = editor_height()
     assert height > 26 * 16, height
+    # The workspace fits the window: statement, editor and results scroll in their panes.
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight")
+
+    # The split between statement and editor moves with the keyboard and is remembered.
+    split = page.get_by_role("separator", name=re.compile("Width of the statement"))
+    assert split.get_attribute("aria-valuenow") == "45"
+    split.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(split).to_have_attribute("aria-valuenow", "35")
+    assert editor_height() >= height   # the editor got wider, never shorter
     page.set_viewport_size({"width": 1440, "height": 1300})
     assert editor_height() >= height + 200, (height, editor_height())
     page.set_viewport_size({"width": 1440, "height": 1000})
@@ -186,6 +197,8 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
     page.screenshot(path=str(SHOTS / "workspace-two-files.png"))
     page.reload()
+    expect(page.get_by_role("separator", name=re.compile("Width of the statement"))
+           ).to_have_attribute("aria-valuenow", "35")
     expect(page.get_by_label("Wrap long lines")).to_be_checked()
     expect(page.locator(".cm-content.cm-lineWrapping")).to_have_count(2)   # both files
 

@@ -51,8 +51,8 @@
     this.list = element("ol", "nb-cells");
     this.adders = element("div", "nb-add");
     var self = this;
-    this.adders.appendChild(button("+ Code cell", "Add a code cell at the end", function () { self.insert(self.cells.length, "code", "", true); }));
-    this.adders.appendChild(button("+ Markdown cell", "Add a Markdown cell at the end", function () { self.insert(self.cells.length, "markdown", "", true); }));
+    this.adders.appendChild(button("+ Code cell", "", function () { self.insert(self.cells.length, "code", "", true); }));
+    this.adders.appendChild(button("+ Markdown cell", "", function () { self.insert(self.cells.length, "markdown", "", true); }));
     this.root.appendChild(this.bar);
     this.root.appendChild(this.list);
     this.root.appendChild(this.adders);
@@ -174,7 +174,7 @@
     this.cells.splice(i, 1);
     this.relabel();
     this.changed();
-    this.say("Cell " + (i + 1) + " deleted.", button("Undo", "Undo: bring cell " + (i + 1) + " back", function () {
+    this.say("Cell " + (i + 1) + " deleted.", button("Undo", "", function () {
       var back = self.insert(i, cell.type, text, true, { id: cell.id, metadata: cell.metadata, attachments: cell.attachments });
       self.changed();
       self.say("Cell " + (self.cells.indexOf(back) + 1) + " is back.");
@@ -214,7 +214,7 @@
     this.root.classList.toggle("nb-read-only", on);
     if (on) {
       this.say("This is the notebook you uploaded, shown read-only; it is your draft, so Submit sends it as it is.",
-        button("Edit it here", "Edit the notebook in the browser", function () {
+        button("Edit it here", "", function () {
           self.setReadOnly(false);
           self.say("Editing: your changes are saved as your draft.");
           if (self.cells[0]) { self.cells[0].editor.focus(); }
