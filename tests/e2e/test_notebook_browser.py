@@ -10,26 +10,20 @@ Chromium. Screenshots go to var/screenshots/notebook/.
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import flask_migrate
 import pytest
 
-from heldout.platform.app import create_app
-from heldout.platform.extensions import db
-from heldout.platform.models import utcnow
-from heldout.platform.services import accounts, assessments, catalogue, invites
 from tests.e2e.axe_check import report, serious_violations
 from tests.e2e.live_server import (
     REPO,
     SHOTS,
     environment,
-    free_port,
+    invited_site,
     new_page,
     serving,
     spawn,
@@ -58,32 +52,15 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path, sandbox_image: str) -> Iterator[Served]:
-    challenges = tmp_path / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges / SLUG)
-    port = free_port()
-    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
-                "HELDOUT_DATA_DIR": str(tmp_path / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges),
-                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}", "HELDOUT_WORKERS": "1"}
-    app = create_app(settings)
-    with app.app_context():
-        flask_migrate.upgrade(revision="heads")
-        catalogue.load_challenges(challenges)
-        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter",
-                                   "notebook browser horse")
-        assessment = assessments.create_assessment(
-            name="Notebook check", challenge_slugs=[SLUG], time_limit_minutes=60,
-            instructions="", expires_at=None, show_scores=True, created_by_id=user.id)
-        made = invites.create_invite(
-            assessment_id=assessment.id, candidate_name="Nia Notebook",
-            candidate_email="nia@example.org", created_by_id=user.id, secret=SECRET,
-            ttl_days=2, now=utcnow())
-        db.engine.dispose()
+    site = invited_site(tmp_path, SECRET, [SLUG], assessment="Notebook check",
+                        candidate=("Nia Notebook", "nia@example.org"),
+                        recruiter_password="notebook browser horse")
+    settings = {**site.settings, "HELDOUT_WORKERS": "1"}
     worker_log = tmp_path / "worker.log"
     worker = spawn(worker_log, environment(settings), "worker")
     try:
-        with serving(settings, tmp_path / "server.log", port) as base_url:
-            yield Served(base_url, f"/i/{made.token}", worker_log)
+        with serving(settings, tmp_path / "server.log", site.port) as base_url:
+            yield Served(base_url, f"/i/{site.token}", worker_log)
         assert worker.poll() is None, f"the worker died:\n{tail(worker_log)}"
     finally:
         stop(worker, signal.SIGINT)

@@ -9,29 +9,25 @@ first challenge; Debian's Chromium. Screenshots go to var/screenshots/phone/.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import flask_migrate
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from heldout.graders.result import Check, Evaluation, RunStats
-from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
-from heldout.platform.services import accounts, assessments, catalogue, invites
+from heldout.platform.services import catalogue
 from tests.e2e.axe_check import Violation, report, serious_violations
 from tests.e2e.live_server import (
     REPO,
     SHOTS,
     WIDER_THAN_THE_PAGE,
-    free_port,
+    invited_site,
     new_page,
     serving,
 )
@@ -59,30 +55,12 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("phone")
-    challenges = root / "challenges"
-    for slug in SLUGS:
-        shutil.copytree(REPO / "challenges" / slug, challenges / slug)
-    port = free_port()
-    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
-                "HELDOUT_DATA_DIR": str(root / "var"), "HELDOUT_CHALLENGES_DIR": str(challenges),
-                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
-    app = create_app(settings)
-    with app.app_context():
-        flask_migrate.upgrade(revision="heads")
-        catalogue.load_challenges(challenges)
-        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter",
-                                   "phone layout horse")
-        assessment = assessments.create_assessment(
-            name="A take-home with a rather long name to see how the top bar copes on a phone",
-            challenge_slugs=SLUGS, time_limit_minutes=240, instructions="Any documentation.",
-            expires_at=None, show_scores=True, created_by_id=user.id)
-        made = invites.create_invite(
-            assessment_id=assessment.id, candidate_name="Pia Phone",
-            candidate_email="pia@example.org", created_by_id=user.id, secret=SECRET,
-            ttl_days=2, now=utcnow())
-        db.engine.dispose()
-    with serving(settings, root / "server.log", port) as base_url:
-        yield Site(base_url, app, made.token)
+    made = invited_site(
+        root, SECRET, SLUGS, candidate=("Pia Phone", "pia@example.org"),
+        assessment="A take-home with a rather long name to see how the top bar copes on a phone",
+        recruiter_password="phone layout horse", time_limit_minutes=240)
+    with serving(made.settings, root / "server.log", made.port) as base_url:
+        yield Site(base_url, made.app, made.token)
 
 
 def _graded_work(app: Flask, public_id: str, slug: str) -> None:

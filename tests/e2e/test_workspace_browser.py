@@ -8,14 +8,12 @@ A `heldout serve` over a temporary data directory; Debian's Chromium driven by P
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import flask_migrate
 import pytest
 from sqlalchemy import select
 
@@ -24,9 +22,9 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import accounts, assessments, catalogue, drafts, invites
+from heldout.platform.services import drafts
 from heldout.platform.services.catalogue import get_bundles
-from tests.e2e.live_server import REPO, SHOTS, SLUG, free_port, new_page, serving, sign_in
+from tests.e2e.live_server import SHOTS, SLUG, invited_site, new_page, serving, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -47,29 +45,11 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    challenges_dir = tmp_path / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
-    port = free_port()
-    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
-                "HELDOUT_DATA_DIR": str(tmp_path / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
-                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
-    app = create_app(settings)
-    with app.app_context():
-        flask_migrate.upgrade(revision="heads")  # every branch, while one is being re-chained
-        catalogue.load_challenges(challenges_dir)
-        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter",
-                                   RECRUITER_PASSWORD)
-        assessment = assessments.create_assessment(
-            name="Workspace check", challenge_slugs=[SLUG], time_limit_minutes=45,
-            instructions="", expires_at=None, show_scores=True, created_by_id=user.id)
-        made = invites.create_invite(
-            assessment_id=assessment.id, candidate_name="Wren Writer",
-            candidate_email="wren@example.org", created_by_id=user.id, secret=SECRET,
-            ttl_days=2, now=utcnow())
-        db.engine.dispose()
-    with serving(settings, tmp_path / "server.log", port) as base_url:
-        yield Served(base_url, f"/i/{made.token}", settings)
+    site = invited_site(tmp_path, SECRET, [SLUG], assessment="Workspace check",
+                        candidate=("Wren Writer", "wren@example.org"),
+                        recruiter_password=RECRUITER_PASSWORD, time_limit_minutes=45)
+    with serving(site.settings, tmp_path / "server.log", site.port) as base_url:
+        yield Served(base_url, f"/i/{site.token}", site.settings)
 
 
 def _editor_text(page: Page) -> str:

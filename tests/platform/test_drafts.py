@@ -6,10 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -18,10 +16,10 @@ from sqlalchemy import select, update
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, Draft, DraftSnapshot, User, utcnow
-from heldout.platform.services import assessments, drafts, invites
+from heldout.platform.models import Attempt, Draft, DraftSnapshot, utcnow
+from heldout.platform.services import drafts
 from heldout.platform.services.catalogue import get_bundles
-from tests.platform.conftest import REPO, SECRET, NewInvite, make_app, start_attempt
+from tests.platform.conftest import NewInvite
 
 SLUG = "churn-prediction"
 CODE = "import pandas as pd\nprint('draft <b>one</b>')\n"

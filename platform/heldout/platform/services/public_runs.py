@@ -32,9 +32,9 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Challenge, PublicRun, utcnow
 from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import jobs
-from heldout.platform.services.grading import keep_artefacts
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
+from heldout.platform.services.grading import keep_artefacts
 from heldout.platform.services.grids import QueryRows, query_rows
 from heldout.platform.services.scoring import (
     PENDING,
