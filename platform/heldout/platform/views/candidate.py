@@ -455,7 +455,7 @@ def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     refusals bring the page back with what was typed, the reason beside the console.
     """
     sent = "code" in request.form
-    code, extra, files = _editor_form()
+    code, extra, files, _uploaded = _editor_form()
     typed = {name: request.form.get(name, "") for name in console_runs.FIELDS}
     try:
         _check_form_token()
