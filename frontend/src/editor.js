@@ -5,7 +5,7 @@ import { basicSetup } from "codemirror";
 import { EditorState, Compartment } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
 import { indentWithTab } from "@codemirror/commands";
-import { indentUnit } from "@codemirror/language";
+import { indentUnit, HighlightStyle, defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { python } from "@codemirror/lang-python";
 import { sql, StandardSQL } from "@codemirror/lang-sql";
 import { markdown } from "@codemirror/lang-markdown";
@@ -27,8 +27,9 @@ export function modeFor(name) {
 
 // The page's policy allows no inline styles (no <style> element), so each editor lives in
 // a shadow root, where CodeMirror's styles are constructed style sheets instead.
+// The editor fills its host element (the page sizes the host: the pane, or a notebook cell).
 const THEME = EditorView.theme({
-  "&": { height: "26rem", fontSize: ".88rem", backgroundColor: "#fbfbfc", color: "#1d2330" },
+  "&": { height: "100%", fontSize: ".88rem", backgroundColor: "#fbfbfc", color: "#1d2330" },
   ".cm-scroller": {
     fontFamily: 'ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, Consolas, monospace',
     lineHeight: "1.45",
@@ -39,6 +40,12 @@ const THEME = EditorView.theme({
   ".cm-activeLineGutter": { backgroundColor: "#e3ebf4" },
 });
 
+// CodeMirror's default colours, with the few that fall short of 4.5:1 on the editor's
+// background (type names, regular expressions, invalid text) darkened.
+const DARKER = { "#085": "#00704a", "#e40": "#b53200", "#f00": "#c80000" };
+const HIGHLIGHT = syntaxHighlighting(HighlightStyle.define(defaultHighlightStyle.specs.map(
+  (spec) => (DARKER[spec.color] ? Object.assign({}, spec, { color: DARKER[spec.color] }) : spec))));
+
 const views = new WeakMap();
 
 // One editor in `parent`; `options.onChange(text)` hears every edit. Tab indents; Esc then
@@ -47,6 +54,11 @@ export function create(parent, options) {
   const root = parent.shadowRoot || parent.attachShadow({ mode: "open" });
   const language = new Compartment();
   const editable = new Compartment();
+  const wrapping = new Compartment();
+  const labelled = new Compartment();
+  // tabindex: a contenteditable is in the tab order already, but checkers (axe) only
+  // count the attribute as keyboard access to the scrolling region around it.
+  const attributes = (label) => EditorView.contentAttributes.of({ "aria-label": label || "Code editor", tabindex: "0" });
   const view = new EditorView({
     parent: root,
     root,
@@ -54,15 +66,15 @@ export function create(parent, options) {
       doc: options.doc || "",
       extensions: [
         basicSetup,
+        HIGHLIGHT,
         keymap.of([indentWithTab]),
         indentUnit.of("    "),
         EditorState.tabSize.of(4),
         THEME,
         language.of((MODES[options.mode] || MODES.text)()),
         editable.of(EditorView.editable.of(!options.readOnly)),
-        // tabindex: a contenteditable is in the tab order already, but checkers (axe) only
-        // count the attribute as keyboard access to the scrolling region around it.
-        EditorView.contentAttributes.of({ "aria-label": options.label || "Code editor", tabindex: "0" }),
+        wrapping.of(options.wrap ? EditorView.lineWrapping : []),
+        labelled.of(attributes(options.label)),
         EditorView.updateListener.of((update) => {
           if (update.docChanged && options.onChange) { options.onChange(update.state.doc.toString()); }
         }),
@@ -75,6 +87,9 @@ export function create(parent, options) {
     getValue: () => view.state.doc.toString(),
     setValue: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
     setMode: (mode) => view.dispatch({ effects: language.reconfigure((MODES[mode] || MODES.text)()) }),
+    setWrap: (on) => view.dispatch({ effects: wrapping.reconfigure(on ? EditorView.lineWrapping : []) }),
+    setReadOnly: (on) => view.dispatch({ effects: editable.reconfigure(EditorView.editable.of(!on)) }),
+    setLabel: (label) => view.dispatch({ effects: labelled.reconfigure(attributes(label)) }),
     focus: () => view.focus(),
     destroy: () => { views.delete(parent); view.destroy(); },
   };

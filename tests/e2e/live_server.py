@@ -15,17 +15,19 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import flask_migrate
 import pytest
 
 from heldout.platform.processes import stop_processes
 
 if TYPE_CHECKING:
+    from flask import Flask
     from playwright.sync_api import Browser, Page
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,6 +120,52 @@ def site_settings(root: Path, secret: str, **extra: str) -> tuple[dict[str, str]
     return settings, challenges_dir, port
 
 
+@dataclass(frozen=True)
+class InvitedSite:
+    """A data directory ready to serve: its settings, port and one candidate's invite token."""
+
+    settings: dict[str, str]
+    port: int
+    token: str
+    app: Flask
+
+
+def invited_site(root: Path, secret: str, slugs: Sequence[str], *, assessment: str,
+                 candidate: tuple[str, str], recruiter_password: str,
+                 time_limit_minutes: int = 60) -> InvitedSite:
+    """Copies of ``slugs``' bundles in ``root``, the database migrated and the bundles
+    loaded, a recruiter (rec@example.com), an assessment of the bundles showing scores and
+    an invite for ``candidate`` (name, e-mail)."""
+    from heldout.platform.app import create_app
+    from heldout.platform.extensions import db
+    from heldout.platform.models import utcnow
+    from heldout.platform.services import accounts, assessments, catalogue, invites
+
+    challenges_dir = root / "challenges"
+    for slug in slugs:
+        shutil.copytree(REPO / "challenges" / slug, challenges_dir / slug)
+    port = free_port()
+    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": secret,
+                "HELDOUT_DATA_DIR": str(root / "var"),
+                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
+                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
+    app = create_app(settings)
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")  # every branch, while one is being re-chained
+        catalogue.load_challenges(challenges_dir)
+        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter",
+                                    recruiter_password)
+        made_assessment = assessments.create_assessment(
+            name=assessment, challenge_slugs=list(slugs), time_limit_minutes=time_limit_minutes,
+            instructions="", expires_at=None, show_scores=True, created_by_id=user.id)
+        made = invites.create_invite(
+            assessment_id=made_assessment.id, candidate_name=candidate[0],
+            candidate_email=candidate[1], created_by_id=user.id, secret=secret, ttl_days=2,
+            now=utcnow())
+        db.engine.dispose()
+    return InvitedSite(settings, port, made.token, app)
+
+
 @contextmanager
 def serving(settings: Mapping[str, str], log: Path, port: int) -> Iterator[str]:
     """`heldout serve` on ``port`` with ``settings``, healthy; its base URL. Stopped after."""
@@ -160,3 +208,29 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Assessments", level=1)).to_be_visible()
+
+
+# The page's width, the window's, and the outermost elements reaching past the window
+# (not those inside a box that scrolls sideways on its own).
+WIDER_THAN_THE_PAGE = """() => {
+  const limit = window.innerWidth, wide = [];
+  // Clipped: inside a box that scrolls or hides its overflow, which also contains it for
+  // layout (an absolutely placed element escapes a box that is not positioned).
+  const clipped = el => {
+    let free = getComputedStyle(el).position;
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const style = getComputedStyle(p);
+      const contains = !['absolute', 'fixed'].includes(free) || style.position !== 'static';
+      if (contains && ['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) return true;
+      if (contains && free === 'absolute') free = style.position;
+      if (free === 'fixed') return false;
+    }
+    return false; };
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.right > limit + 1 && !clipped(el) && !wide.some(w => w.el.contains(el)))
+      wide.push({el, what: el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+                 + ' ' + Math.round(box.right) + 'px'});
+  }
+  return [document.documentElement.scrollWidth, limit, wide.slice(0, 5).map(w => w.what)];
+}"""

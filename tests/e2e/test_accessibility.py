@@ -53,7 +53,7 @@ from heldout.platform.services import (
     webhooks,
 )
 from tests.e2e.axe_check import Violation, report, serious_violations
-from tests.e2e.live_server import REPO, SHOTS, SLUG, serving, site_settings
+from tests.e2e.live_server import REPO, SHOTS, SLUG, WIDER_THAN_THE_PAGE, serving, site_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -613,32 +613,6 @@ def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
     interviewer.locator("form.review-form button[value=submit]").click()
     interviewer.wait_for_selector(".field-error, .notice-error")
     check_shown(interviewer, "review.save_review with an error")
-
-
-# The page's width, the window's, and the outermost elements reaching past the window
-# (not those inside a box that scrolls sideways on its own).
-WIDER_THAN_THE_PAGE = """() => {
-  const limit = window.innerWidth, wide = [];
-  // Clipped: inside a box that scrolls or hides its overflow, which also contains it for
-  // layout (an absolutely placed element escapes a box that is not positioned).
-  const clipped = el => {
-    let free = getComputedStyle(el).position;
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const style = getComputedStyle(p);
-      const contains = !['absolute', 'fixed'].includes(free) || style.position !== 'static';
-      if (contains && ['auto', 'scroll', 'hidden', 'clip'].includes(style.overflowX)) return true;
-      if (contains && free === 'absolute') free = style.position;
-      if (free === 'fixed') return false;
-    }
-    return false; };
-  for (const el of document.querySelectorAll('body *')) {
-    const box = el.getBoundingClientRect();
-    if (box.right > limit + 1 && !clipped(el) && !wide.some(w => w.el.contains(el)))
-      wide.push({el, what: el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
-                 + ' ' + Math.round(box.right) + 'px'});
-  }
-  return [document.documentElement.scrollWidth, limit, wide.slice(0, 5).map(w => w.what)];
-}"""
 
 
 def test_invites_table_keeps_times_on_one_line_and_scrolls_in_its_box(

@@ -8,14 +8,12 @@ A `heldout serve` over a temporary data directory; Debian's Chromium driven by P
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import flask_migrate
 import pytest
 from sqlalchemy import select
 
@@ -24,9 +22,9 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import accounts, assessments, catalogue, drafts, invites
+from heldout.platform.services import drafts
 from heldout.platform.services.catalogue import get_bundles
-from tests.e2e.live_server import REPO, SHOTS, SLUG, free_port, new_page, serving, sign_in
+from tests.e2e.live_server import SHOTS, SLUG, invited_site, new_page, serving, sign_in
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -47,29 +45,11 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    challenges_dir = tmp_path / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
-    port = free_port()
-    settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": SECRET,
-                "HELDOUT_DATA_DIR": str(tmp_path / "var"),
-                "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
-                "HELDOUT_BASE_URL": f"http://127.0.0.1:{port}"}
-    app = create_app(settings)
-    with app.app_context():
-        flask_migrate.upgrade(revision="heads")  # every branch, while one is being re-chained
-        catalogue.load_challenges(challenges_dir)
-        user = accounts.create_user("rec@example.com", "Rita Recruiter", "recruiter",
-                                   RECRUITER_PASSWORD)
-        assessment = assessments.create_assessment(
-            name="Workspace check", challenge_slugs=[SLUG], time_limit_minutes=45,
-            instructions="", expires_at=None, show_scores=True, created_by_id=user.id)
-        made = invites.create_invite(
-            assessment_id=assessment.id, candidate_name="Wren Writer",
-            candidate_email="wren@example.org", created_by_id=user.id, secret=SECRET,
-            ttl_days=2, now=utcnow())
-        db.engine.dispose()
-    with serving(settings, tmp_path / "server.log", port) as base_url:
-        yield Served(base_url, f"/i/{made.token}", settings)
+    site = invited_site(tmp_path, SECRET, [SLUG], assessment="Workspace check",
+                        candidate=("Wren Writer", "wren@example.org"),
+                        recruiter_password=RECRUITER_PASSWORD, time_limit_minutes=45)
+    with serving(site.settings, tmp_path / "server.log", site.port) as base_url:
+        yield Served(base_url, f"/i/{site.token}", site.settings)
 
 
 def _editor_text(page: Page) -> str:
@@ -151,15 +131,75 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     page.screenshot(path=str(SHOTS / "workspace-reloaded.png"))
     assert not errors, errors
 
-    # A second file, where the challenge allows more than one.
-    page.once("dialog", lambda dialog: dialog.accept("helpers.py"))
-    page.get_by_role("button", name="+ Add file").click()
+    # The editor fills the pane: taller than the old fixed box (26rem) in this window, and
+    # a taller window gives it more.
+    def editor_height() -> float:
+        return float(page.locator(".cm-editor").evaluate("el => el.getBoundingClientRect().height"))
+
+    height = editor_height()
+    assert height > 26 * 16, height
+    # The workspace fits the window: statement, editor and results scroll in their panes.
+    assert page.evaluate("document.documentElement.scrollHeight <= innerHeight")
+
+    # The split between statement and editor moves with the keyboard and is remembered.
+    split = page.get_by_role("separator", name=re.compile("Width of the statement"))
+    assert split.get_attribute("aria-valuenow") == "45"
+    split.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(split).to_have_attribute("aria-valuenow", "35")
+    assert editor_height() >= height   # the editor got wider, never shorter
+    page.set_viewport_size({"width": 1440, "height": 1300})
+    assert editor_height() >= height + 200, (height, editor_height())
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+    # Soft wrap: off by default, switched on, remembered after a reload.
+    wrap = page.get_by_label("Wrap long lines")
+    expect(wrap).not_to_be_checked()
+    wrap.check()
+    expect(page.locator(".cm-content.cm-lineWrapping")).to_have_count(1)
+
+    # A second file, where the challenge allows more than one: named inline, checked as typed.
+    page.get_by_role("button", name="+ New file").click()
+    name = page.get_by_label("New file name")
+    expect(name).to_be_focused()
+    name.type("helpers.txt")
+    expect(page.locator("#file-name-hint")).to_have_text(
+        "helpers.txt is not accepted here: names must match *.py.")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    name.fill("solution.py")
+    expect(page.locator("#file-name-hint")).to_have_text("There is a file called solution.py already.")
+    name.fill("helpers.py")
+    expect(name).to_have_attribute("aria-invalid", "false")
+    name.press("Enter")
     expect(page.get_by_role("tab", name="helpers.py")).to_have_attribute("aria-selected", "true")
     page.keyboard.type("HELPER = 'second file'")
     expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.screenshot(path=str(SHOTS / "workspace-two-files.png"))
     page.reload()
-    expect(page.get_by_role("tab", name="helpers.py")).to_be_visible()
-    page.get_by_role("tab", name="solution.py").click()
+    expect(page.get_by_role("separator", name=re.compile("Width of the statement"))
+           ).to_have_attribute("aria-valuenow", "35")
+    expect(page.get_by_label("Wrap long lines")).to_be_checked()
+    expect(page.locator(".cm-content.cm-lineWrapping")).to_have_count(2)   # both files
+
+    # Renamed inline (the draft follows), then deleted after an inline confirmation.
+    page.get_by_role("tab", name="helpers.py").click()
+    page.get_by_role("button", name="Rename helpers.py").click()
+    page.get_by_label("New name for helpers.py").fill("utils.py")
+    page.get_by_role("button", name="Rename", exact=True).click()
+    expect(page.get_by_role("tab", name="utils.py")).to_have_attribute("aria-selected", "true")
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.reload()
+    expect(page.get_by_role("tab", name="utils.py")).to_be_visible()
+    expect(page.get_by_role("tab", name="helpers.py")).to_have_count(0)
+    page.get_by_role("tab", name="utils.py").click()
+    page.get_by_role("button", name="Delete utils.py").click()
+    page.get_by_role("button", name="Delete utils.py").last.click()
+    expect(page.get_by_role("tab", name="utils.py")).to_have_count(0)
+    expect(page.locator(".js-save-state")).to_have_text(re.compile(r"^Saved "), timeout=15_000)
+    page.reload()
+    expect(page.get_by_role("tab", name="solution.py")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab")).to_have_count(4)   # solution.py and the three result tabs
     assert not errors, errors
 
     # Filling the editor as a whole (as the end-to-end test pastes the reference) works too.

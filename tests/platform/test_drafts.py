@@ -6,10 +6,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -18,10 +16,10 @@ from sqlalchemy import select, update
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
-from heldout.platform.models import Attempt, Draft, DraftSnapshot, User, utcnow
-from heldout.platform.services import assessments, drafts, invites
+from heldout.platform.models import Attempt, Draft, DraftSnapshot, utcnow
+from heldout.platform.services import drafts
 from heldout.platform.services.catalogue import get_bundles
-from tests.platform.conftest import REPO, SECRET, NewInvite, make_app, start_attempt
+from tests.platform.conftest import NewInvite
 
 SLUG = "churn-prediction"
 CODE = "import pandas as pd\nprint('draft <b>one</b>')\n"
@@ -261,35 +259,6 @@ def test_the_overview_says_draft_saved_until_that_work_is_submitted(client: Flas
     assert "submitted" in page and "draft saved" not in page
     save(client, attempt, {"solution.py": CODE + "# more\n"})
     assert "draft saved" in client.get(f"/a/{attempt}/").text
-
-
-def test_a_notebook_challenge_is_uploaded_and_keeps_no_draft(tmp_path: Path) -> None:
-    challenges = tmp_path / "nb-challenges"
-    shutil.copytree(REPO / "challenges" / "churn-eda-notebook", challenges / "churn-eda-notebook")
-    app = make_app(tmp_path / "nb", challenges)
-    with app.app_context():
-        user = User(email="nb@example.com", name="NB", role="recruiter", password_hash="x")
-        db.session.add(user)
-        db.session.commit()
-        assessment = assessments.create_assessment(
-            name="Notebook", challenge_slugs=["churn-eda-notebook"], time_limit_minutes=30,
-            instructions="", expires_at=None, show_scores=False, created_by_id=user.id)
-        made = invites.create_invite(assessment_id=assessment.id, candidate_name="N",
-                                     candidate_email="n@example.org", created_by_id=user.id,
-                                     secret=SECRET, ttl_days=1, now=utcnow())
-        opened = NewInvite(made.invite.id, made.token)
-    client = app.test_client()
-    attempt = start_attempt(client, opened)
-    page = client.get(f"/a/{attempt}/c/churn-eda-notebook").text
-    assert "answered with a file" in page and 'name="code"' not in page
-    assert "vendor/editor.js" not in page and "data-draft-url" not in page
-    refused = client.post(f"/a/{attempt}/c/churn-eda-notebook/draft", data=json.dumps(
-        {"files": [{"name": "analysis.ipynb", "content": "{}"}]}), headers={
-        "Content-Type": "application/json", "Accept": "application/json"})
-    assert refused.status_code == 400
-    with app.app_context():
-        assert db.session.scalars(select(Draft)).all() == []
-        db.engine.dispose()
 
 
 def test_the_editors_files_are_submitted_together(app: Flask, client: FlaskClient,

@@ -195,6 +195,11 @@ class GradingConfig:
         """
         return None
 
+    def optional_files(self) -> tuple[str, ...]:
+        """Files besides the entrypoint that the kind runs by name when the candidate adds
+        them (a deployment's build step): the workspace opens a tab for each."""
+        return ()
+
 
 @dataclass(frozen=True)
 class BundleScan:

@@ -19,7 +19,11 @@ def _parser() -> MarkdownIt:
 def render(text: str) -> Markup:
     # A code block scrolls sideways on a narrow screen: tabindex lets the keyboard reach it
     # (markdown-it escapes text, so "<pre>" only ever stands for its own blocks).
-    html = _parser().render(text).replace("<pre>", '<pre tabindex="0">')
+    # A wide table scrolls in its own box the same way, never the page.
+    html = (_parser().render(text).replace("<pre>", '<pre tabindex="0">')
+            .replace("<table>", '<div class="table-wrap" role="region" tabindex="0" '
+                     'aria-label="Table (scrolls sideways on a narrow screen)"><table>')
+            .replace("</table>", "</table></div>"))
     return Markup(html)  # noqa: S704 - markdown-it escapes; html is off
 
 

@@ -43,8 +43,9 @@ SNAPSHOT_EVERY = timedelta(seconds=30)
 # four hours of one file at the fastest pace. Spacing and cap go by the challenge, never
 # by file name, so files renamed at every autosave store no more.
 MAX_SNAPSHOTS = 480
-# Files the editor can open: text the candidate writes (notebooks are uploaded instead).
-EDITABLE_SUFFIXES = (".py", ".sql", ".md", ".txt", ".toml", ".yaml", ".yml", ".cfg", ".sh")
+# Files the editor can open: text the candidate writes (a notebook in the cell editor).
+EDITABLE_SUFFIXES = (".py", ".sql", ".md", ".txt", ".toml", ".yaml", ".yml", ".cfg", ".sh",
+                     ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,28 @@ class EditorFiles:
     source: str
     saved_at: datetime | None
     editable: bool
+
+
+@dataclass(frozen=True)
+class EditorTab:
+    """One tab of the editor. ``role``: "entrypoint" (always submitted), "optional" (a file
+    the challenge names, such as a build step, submitted once it has text) or "file"."""
+
+    name: str
+    content: str
+    role: str
+
+
+def editor_tabs(bundle: Bundle, files: Sequence[DraftFile]) -> list[EditorTab]:
+    """The editor's files as tabs, and a tab for each optional file the challenge names
+    that is not among them yet, so the candidate never has to guess its name."""
+    entrypoint = bundle.submission.entrypoint
+    named = bundle.grading.optional_files() if several_files(bundle) else ()
+    tabs = [EditorTab(f.name, f.content, "entrypoint" if f.name == entrypoint
+                      else "optional" if f.name in named else "file") for f in files]
+    present = {f.name for f in files}
+    tabs.extend(EditorTab(name, "", "optional") for name in named if name not in present)
+    return tabs
 
 
 def editable(bundle: Bundle) -> bool:
@@ -154,6 +177,31 @@ def save_drafts(*, attempt_public_id: str, challenge_slug: str, files: Sequence[
     db.session.commit()
     latest = max((d.updated_at for d in attempt_drafts(attempt, challenge.id)), default=None)
     return SavedDrafts(tuple(f.name for f in checked), latest, changed)
+
+
+def keep_uploads(*, attempt_public_id: str, challenge_slug: str,
+                 files: Sequence[SubmittedFile], bundles: BundleCatalogue, now: datetime
+                 ) -> str | None:
+    """Uploaded files the editor can open become the draft, so the next run or submission
+    needs no file chosen again; the sha256 of the entrypoint's text kept, or None when they
+    stay an upload only (an archive, a binary, a file the draft refuses)."""
+    try:
+        texts = [DraftFile(f.name, f.data.decode("utf-8").removeprefix("\ufeff")) for f in files]
+    except UnicodeDecodeError:
+        return None
+    try:
+        attempt = open_attempt(attempt_public_id, now=now)
+        spec = bundles.for_challenge(assessment_challenge(attempt, challenge_slug)).submission
+        save_drafts(attempt_public_id=attempt_public_id, challenge_slug=challenge_slug,
+                    files=texts, bundles=bundles, now=now)
+    except PlatformError:
+        db.session.rollback()
+        return None
+    return next((text_digest(f.content) for f in texts if f.name == spec.entrypoint), None)
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _snapshot_due(attempt: Attempt, challenge: Challenge, now: datetime) -> bool:

@@ -22,15 +22,19 @@ from heldout.graders.checks import explain
 from heldout.graders.console import read_console
 from heldout.graders.console_input import ConsoleInputError, ConsoleRequest, parse_request
 from heldout.graders.evaluate import evaluate as graders_evaluate
+from heldout.graders.kinds.notebook.config import EXECUTED_ARTEFACT
+from heldout.graders.kinds.notebook.render import cell_outputs as notebook_cell_outputs
 from heldout.graders.kinds.sql import SHAPES_ARTEFACT
 from heldout.graders.result import Evaluation, Split
-from heldout.platform.blobs import BlobStore
+from heldout.platform.blobs import BlobMissing, BlobStore
 from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmissions
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Challenge, PublicRun, utcnow
+from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import jobs
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
+from heldout.platform.services.grading import keep_artefacts
 from heldout.platform.services.grids import QueryRows, query_rows
 from heldout.platform.services.scoring import (
     PENDING,
@@ -205,9 +209,22 @@ class PublicRunJob(jobs.LeasedJob[PublicRun]):
                                              "the evaluator did not run the public checks")
         return result
 
+    def keep(self, job_id: int, result: Evaluation, blobs: BlobStore
+             ) -> tuple[Evaluation, list[dict[str, Any]]]:
+        """A notebook's executed copy, for its outputs beside the cells in the workspace."""
+        executed = {name: data for name, data in result.artefacts.items()
+                    if name == EXECUTED_ARTEFACT}
+        if result.status != "graded" or not executed:
+            return result, []
+        try:
+            return result, keep_artefacts(executed, blobs)
+        except FilesUnavailable as exc:  # the checks' results stand; the outputs are missing
+            log.warning("public run %s: artefacts not sent back: %s", job_id, exc)
+            return result, []
+
     def record(self, row: PublicRun, result: Evaluation, now: datetime,
                kept: list[dict[str, Any]]) -> None:
-        row.evaluation = result.as_dict()
+        row.evaluation = {**result.as_dict(), "artefacts": kept} if kept else result.as_dict()
         row.output = shown_beside(result)
 
 
@@ -235,6 +252,20 @@ def run_public_checks(run_id: int, settings: jobs.GradingSettings, *,
                       clock: Callable[[], datetime] = utcnow) -> jobs.JobOutcome:
     """Run one public run if nobody else holds it, under a lease like a submission's grading."""
     return jobs.run(PublicRunJob(evaluate), run_id, settings, clock=clock)
+
+
+def cell_outputs(run: PublicRun | None, blobs: BlobStore) -> dict[str, str]:
+    """The outputs of each cell of the notebook the run executed, as sanitised HTML keyed
+    by cell id (none for other kinds, or when the executed notebook was not kept)."""
+    if run is None or run.status != "graded" or not run.evaluation:
+        return {}
+    for item in run.evaluation.get("artefacts") or []:
+        if isinstance(item, dict) and item.get("name") == EXECUTED_ARTEFACT and item.get("sha256"):
+            try:
+                return notebook_cell_outputs(blobs.get(str(item["sha256"])))
+            except BlobMissing:
+                return {}
+    return {}
 
 
 # --- what the candidate reads --------------------------------------------------------

@@ -22,47 +22,160 @@
   }
 
   // ---- editor and files -------------------------------------------------------------
+  // The files are tabs (a list of them, with add / rename / delete inline); each tab's panel
+  // is the form's textarea, with CodeMirror mounted over it when the bundle is loaded.
+  var WRAP_KEY = "heldout-wrap";
+
+  function element(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) { el.className = className; }
+    if (text) { el.textContent = text; }
+    return el;
+  }
+
+  function storedFlag(key) {
+    try { return window.localStorage.getItem(key) === "on"; } catch (e) { return false; }
+  }
+
+  function storeFlag(key, on) {
+    try { window.localStorage.setItem(key, on ? "on" : "off"); } catch (e) { /* private mode */ }
+  }
+
   function Files(ws, form, onChange) {
     this.ws = ws; this.form = form; this.onChange = onChange;
     this.holder = $(form, ".js-editor-files");
     this.entries = [];
+    this.counter = 0;
     this.several = ws.getAttribute("data-several") === "yes";
     this.allowed = (ws.getAttribute("data-allowed") || "").split(" ").filter(Boolean);
     this.maxFiles = parseInt(ws.getAttribute("data-max-files"), 10) || 1;
+    this.wrap = storedFlag(WRAP_KEY);
     var self = this;
-    all(this.holder, ".js-editor-file").forEach(function (box, i) { self.adopt(box, i === 0); });
-    this.tabs();
+    all(this.holder, ".js-editor-file").forEach(function (box) { self.adopt(box); });
+    this.tools();
   }
 
-  Files.prototype.adopt = function (box, main) {
+  Files.prototype.adopt = function (box) {
     var textarea = $(box, "textarea");
     var name = box.getAttribute("data-name");
-    var entry = { name: name, box: box, textarea: textarea, main: main, editor: null };
-    if (window.HeldoutEditor && !textarea.readOnly) {
-      var mount = document.createElement("div");
-      mount.className = "cm-mount";
+    var role = box.getAttribute("data-role") || (this.entries.length ? "file" : "entrypoint");
+    var entry = { name: name, box: box, textarea: textarea, role: role, editor: null };
+    this.counter += 1;
+    box.id = "file-panel-" + this.counter;
+    textarea.classList.toggle("wrap", this.wrap);
+    var self = this;
+    var notebook = /\.ipynb$/i.test(name) && window.HeldoutNotebook && !textarea.readOnly
+      ? window.HeldoutNotebook.create(box, textarea, {
+        name: name, wrap: this.wrap, outputs: this.cellOutputs(),
+        readOnly: this.ws.getAttribute("data-shown-upload") === "yes",
+        onChange: function () { self.onChange(); }
+      }) : null;
+    if (notebook) {
+      entry.editor = notebook;
+      this.notebook = notebook;
+    } else if (window.HeldoutEditor && !textarea.readOnly) {
+      var mount = element("div", "cm-mount");
       textarea.hidden = true;
       textarea.insertAdjacentElement("afterend", mount);
-      var label = $(box, "label");
-      if (label) { label.removeAttribute("for"); label.id = "label-" + Math.random().toString(36).slice(2); }
-      var self = this;
       entry.editor = window.HeldoutEditor.create(mount, {
-        doc: textarea.value, mode: window.HeldoutEditor.modeFor(name),
+        doc: textarea.value, mode: window.HeldoutEditor.modeFor(name), wrap: this.wrap,
         label: "Code editor: " + name,
         onChange: function (text) { textarea.value = text; self.onChange(); }
       });
     } else {
-      var that = this;
-      textarea.addEventListener("input", function () { that.onChange(); });
+      textarea.addEventListener("input", function () { self.onChange(); });
     }
     this.entries.push(entry);
     return entry;
   };
 
+  // The last public run's outputs per notebook cell (server-rendered, sanitised there).
+  Files.prototype.cellOutputs = function () {
+    var outputs = {};
+    all(this.ws, ".js-cell-outputs [data-cell]").forEach(function (el) { outputs[el.getAttribute("data-cell")] = el.innerHTML; });
+    return outputs;
+  };
+
+  // What is saved and submitted: an optional file the challenge names counts once it has text.
   Files.prototype.values = function () {
     return this.entries.map(function (e) {
-      return { name: e.name, content: e.editor ? e.editor.getValue() : e.textarea.value };
+      return { name: e.name, content: e.editor ? e.editor.getValue() : e.textarea.value, role: e.role };
+    }).filter(function (f) { return f.role !== "optional" || f.content.trim(); })
+      .map(function (f) { return { name: f.name, content: f.content }; });
+  };
+
+  Files.prototype.tools = function () {
+    var self = this;
+    var bar = element("div", "file-bar");
+    var list = element("div", "file-list");
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", "Your files");
+    bar.appendChild(list);
+    this.list = list;
+    var actions = element("div", "file-actions");
+    if (this.several) {
+      this.addButton = element("button", "link js-add-file", "+ New file");
+      this.addButton.type = "button";
+      this.addButton.addEventListener("click", function () { self.askName(null); });
+      this.renameButton = element("button", "link js-rename-file", "Rename");
+      this.renameButton.type = "button";
+      this.renameButton.addEventListener("click", function () { self.askName(self.current); });
+      this.deleteButton = element("button", "link danger js-delete-file", "Delete");
+      this.deleteButton.type = "button";
+      this.deleteButton.addEventListener("click", function () { self.askDelete(self.current); });
+      actions.appendChild(this.addButton);
+      actions.appendChild(this.renameButton);
+      actions.appendChild(this.deleteButton);
+    }
+    var wrapLabel = element("label", "checkbox wrap-toggle");
+    var wrap = element("input");
+    wrap.type = "checkbox"; wrap.checked = this.wrap; wrap.className = "js-wrap";
+    wrap.addEventListener("change", function () { self.setWrap(wrap.checked); });
+    wrapLabel.appendChild(wrap);
+    wrapLabel.appendChild(document.createTextNode(" Wrap long lines"));
+    actions.appendChild(wrapLabel);
+    bar.appendChild(actions);
+    this.dialog = this.nameEditor();
+    bar.appendChild(this.dialog.box);
+    this.confirm = this.deleteConfirm();
+    bar.appendChild(this.confirm.box);
+    this.holder.insertAdjacentElement("beforebegin", bar);
+    this.entries.forEach(function (e) { self.tabFor(e); });
+    list.addEventListener("keydown", function (ev) {
+      var i = self.entries.indexOf(self.current), n = 0;
+      if (ev.key === "ArrowRight" || ev.key === "ArrowDown") { n = 1; }
+      if (ev.key === "ArrowLeft" || ev.key === "ArrowUp") { n = -1; }
+      var next = null;
+      if (n) { next = self.entries[(i + n + self.entries.length) % self.entries.length]; }
+      if (ev.key === "Home") { next = self.entries[0]; }
+      if (ev.key === "End") { next = self.entries[self.entries.length - 1]; }
+      if (next) { ev.preventDefault(); self.show(next); next.tab.focus(); }
     });
+    this.show(this.entries[0]);
+  };
+
+  Files.prototype.tabFor = function (entry) {
+    var self = this;
+    var tab = element("button", "file-tab mono");
+    tab.type = "button"; tab.setAttribute("role", "tab");
+    tab.id = entry.box.id + "-tab";
+    tab.setAttribute("aria-controls", entry.box.id);
+    tab.addEventListener("click", function () { self.show(entry); });
+    entry.tab = tab;
+    entry.box.setAttribute("role", "tabpanel");
+    entry.box.setAttribute("aria-labelledby", tab.id);
+    this.list.appendChild(tab);
+    var label = $(entry.box, "label");
+    if (label) { label.classList.add("sr-only"); }
+    this.label(entry);
+  };
+
+  Files.prototype.label = function (entry) {
+    entry.tab.textContent = entry.name;
+    var note = entry.role === "entrypoint" ? "main" : entry.role === "optional" ? "optional" : "";
+    if (note) { entry.tab.appendChild(element("span", "tab-note", note)); }
+    entry.tab.title = entry.role === "entrypoint" ? "The file the checks run"
+      : entry.role === "optional" ? "Named by the challenge; submitted once it has text" : "";
   };
 
   Files.prototype.show = function (entry) {
@@ -71,54 +184,18 @@
       if (e.tab) { e.tab.setAttribute("aria-selected", e === entry ? "true" : "false"); e.tab.tabIndex = e === entry ? 0 : -1; }
     });
     this.current = entry;
+    var own = entry && entry.role === "file";  // the entrypoint and the named files keep their names
+    if (this.renameButton) { this.renameButton.hidden = !own; this.renameButton.setAttribute("aria-label", "Rename " + (entry ? entry.name : "")); }
+    if (this.deleteButton) { this.deleteButton.hidden = !own; this.deleteButton.setAttribute("aria-label", "Delete " + (entry ? entry.name : "")); }
   };
 
-  Files.prototype.tabs = function () {
-    if (!this.several && this.entries.length < 2) { return; }
-    var self = this;
-    var bar = document.createElement("div");
-    bar.className = "file-tabs";
-    var list = document.createElement("div");
-    list.setAttribute("role", "tablist");
-    list.setAttribute("aria-label", "Your files");
-    bar.appendChild(list);
-    this.list = list;
-    if (this.several) {
-      var add = document.createElement("button");
-      add.type = "button"; add.className = "link js-add-file"; add.textContent = "+ Add file";
-      add.addEventListener("click", function () { self.addFile(); });
-      bar.appendChild(add);
-    }
-    this.holder.insertAdjacentElement("beforebegin", bar);
-    this.entries.forEach(function (e) { self.tabFor(e); });
-    list.addEventListener("keydown", function (ev) {
-      var i = self.entries.indexOf(self.current);
-      if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
-        ev.preventDefault();
-        var next = self.entries[(i + (ev.key === "ArrowRight" ? 1 : -1) + self.entries.length) % self.entries.length];
-        self.show(next); next.tab.focus();
-      }
+  Files.prototype.setWrap = function (on) {
+    this.wrap = on;
+    storeFlag(WRAP_KEY, on);
+    this.entries.forEach(function (e) {
+      if (e.editor) { e.editor.setWrap(on); }
+      e.textarea.classList.toggle("wrap", on);
     });
-    this.show(this.entries[0]);
-  };
-
-  Files.prototype.tabFor = function (entry) {
-    var self = this;
-    var tab = document.createElement("button");
-    tab.type = "button"; tab.setAttribute("role", "tab"); tab.className = "file-tab mono";
-    tab.textContent = entry.name;
-    tab.addEventListener("click", function () { self.show(entry); });
-    entry.tab = tab;
-    this.list.appendChild(tab);
-    var label = $(entry.box, "label");
-    if (label) { label.classList.add("sr-only"); }
-    if (!entry.main) {
-      var remove = document.createElement("button");
-      remove.type = "button"; remove.className = "link small remove-file";
-      remove.textContent = "Remove " + entry.name;
-      remove.addEventListener("click", function () { self.removeFile(entry); });
-      entry.box.appendChild(remove);
-    }
   };
 
   Files.prototype.accepts = function (name) {
@@ -128,39 +205,161 @@
     });
   };
 
-  Files.prototype.addFile = function () {
-    if (this.entries.length >= this.maxFiles) { window.alert("This challenge takes at most " + this.maxFiles + " files."); return; }
-    var name = window.prompt("Name of the new file (accepted: " + this.allowed.join(", ") + ")", "helpers.py");
-    if (!name) { return; }
-    name = name.trim();
-    if (!this.accepts(name) || name.indexOf("..") >= 0 || name.charAt(0) === "." || name.charAt(0) === "/") { window.alert(name + " is not a file this challenge accepts."); return; }
-    if (this.entries.some(function (e) { return e.name === name; })) { window.alert(name + " is already open."); return; }
-    var box = document.createElement("div");
-    box.className = "editor-file js-editor-file";
+  // What is wrong with `name` for a new file (or as the new name of `renaming`), or "".
+  Files.prototype.problem = function (name, renaming) {
+    var accepted = "names must match " + this.allowed.join(" or ");
+    if (!name) { return "Type a name (" + accepted + ")."; }
+    if (/\s/.test(name.charAt(0)) || /\s$/.test(name)) { return "No spaces at the start or the end of the name."; }
+    if (name.charAt(0) === "." || name.charAt(0) === "/" || name.indexOf("..") >= 0 || name.indexOf("\\") >= 0 || /[\u0000-\u001f]/.test(name)) {
+      return "Use a plain name: no leading dot or slash, no \"..\", no backslash.";
+    }
+    if (name.length > 200) { return "At most 200 characters."; }
+    if (!this.accepts(name)) { return name + " is not accepted here: " + accepted + "."; }
+    var taken = this.entries.some(function (e) { return e.name === name && e !== renaming; });
+    if (taken) { return "There is a file called " + name + " already."; }
+    return "";
+  };
+
+  Files.prototype.nameEditor = function () {
+    var self = this;
+    var box = element("div", "name-editor js-name-editor");
+    box.hidden = true;
+    var label = element("label", "", "New file name");
+    label.htmlFor = "file-name-input";
+    var input = element("input", "mono");
+    input.type = "text"; input.id = "file-name-input"; input.autocomplete = "off";
+    input.spellcheck = false; input.setAttribute("autocapitalize", "off");
+    input.setAttribute("aria-describedby", "file-name-hint");
+    var ok = element("button", "primary", "Create");
+    ok.type = "button";
+    var cancel = element("button", "", "Cancel");
+    cancel.type = "button";
+    var hint = element("p", "small file-name-hint");
+    hint.id = "file-name-hint";
+    hint.setAttribute("aria-live", "polite");
+    var row = element("div", "name-row");
+    row.appendChild(input); row.appendChild(ok); row.appendChild(cancel);
+    box.appendChild(label); box.appendChild(row); box.appendChild(hint);
+    var state = { box: box, input: input, hint: hint, label: label, ok: ok, renaming: null };
+    function check() {
+      var problem = self.problem(input.value, state.renaming);
+      hint.textContent = problem || (input.value + " is accepted.");
+      hint.classList.toggle("bad", !!problem);
+      input.setAttribute("aria-invalid", problem ? "true" : "false");
+      return !problem;
+    }
+    function done() {
+      if (!check()) { input.focus(); return; }
+      var name = input.value;
+      box.hidden = true;
+      if (state.renaming) { self.rename(state.renaming, name); } else { self.addFile(name); }
+    }
+    input.addEventListener("input", check);
+    input.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") { ev.preventDefault(); done(); }   // never the form's submit
+      if (ev.key === "Escape") { ev.preventDefault(); box.hidden = true; (state.renaming || self.current).tab.focus(); }
+    });
+    ok.addEventListener("click", done);
+    cancel.addEventListener("click", function () { box.hidden = true; self.current.tab.focus(); });
+    state.check = check;
+    return state;
+  };
+
+  Files.prototype.askName = function (renaming) {
+    this.confirm.box.hidden = true;
+    var d = this.dialog;
+    if (!renaming && this.entries.length >= this.maxFiles) {
+      d.box.hidden = false;
+      d.label.textContent = "New file name";
+      d.input.hidden = true; d.ok.hidden = true;
+      d.hint.textContent = "This challenge takes at most " + this.maxFiles + " files: delete one first.";
+      d.hint.classList.add("bad");
+      return;
+    }
+    d.input.hidden = false; d.ok.hidden = false;
+    d.renaming = renaming;
+    d.label.textContent = renaming ? "New name for " + renaming.name : "New file name";
+    d.ok.textContent = renaming ? "Rename" : "Create";
+    d.input.value = renaming ? renaming.name : "";
+    d.box.hidden = false;
+    if (renaming) { d.check(); } else { d.hint.textContent = "File names must match " + this.allowed.join(" or ") + "."; d.hint.classList.remove("bad"); }
+    d.input.focus();
+    if (renaming) { d.input.setSelectionRange(0, renaming.name.lastIndexOf(".") > 0 ? renaming.name.lastIndexOf(".") : renaming.name.length); }
+  };
+
+  Files.prototype.deleteConfirm = function () {
+    var self = this;
+    var box = element("div", "delete-confirm js-delete-confirm");
+    box.hidden = true;
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-labelledby", "delete-question");
+    var question = element("p", "");
+    question.id = "delete-question";
+    var yes = element("button", "danger-button", "Delete");
+    yes.type = "button";
+    var no = element("button", "", "Keep it");
+    no.type = "button";
+    box.appendChild(question); box.appendChild(yes); box.appendChild(no);
+    var state = { box: box, question: question, yes: yes, entry: null };
+    yes.addEventListener("click", function () { box.hidden = true; self.removeFile(state.entry); });
+    no.addEventListener("click", function () { box.hidden = true; state.entry.tab.focus(); });
+    return state;
+  };
+
+  Files.prototype.askDelete = function (entry) {
+    this.dialog.box.hidden = true;
+    this.confirm.entry = entry;
+    this.confirm.question.textContent = "Delete " + entry.name + "? Its text leaves your draft and your next submission.";
+    this.confirm.yes.textContent = "Delete " + entry.name;
+    this.confirm.box.hidden = false;
+    this.confirm.yes.focus();
+  };
+
+  Files.prototype.addFile = function (name) {
+    var box = element("div", "editor-file js-editor-file");
     box.setAttribute("data-name", name);
-    var hidden = document.createElement("input");
+    box.setAttribute("data-role", "file");
+    var hidden = element("input");
     hidden.type = "hidden"; hidden.name = "extra_name"; hidden.value = name;
-    var id = "extra-new-" + this.entries.length;
-    var label = document.createElement("label");
-    label.className = "mono file-label"; label.htmlFor = id; label.textContent = name;
-    var textarea = document.createElement("textarea");
-    textarea.id = id; textarea.name = "extra_code"; textarea.className = "code-editor"; textarea.rows = 14;
+    var id = "extra-new-" + (this.counter + 1);
+    var label = element("label", "mono file-label", name);
+    label.htmlFor = id;
+    var textarea = element("textarea", "code-editor");
+    textarea.id = id; textarea.name = "extra_code"; textarea.rows = 14;
     textarea.spellcheck = false;
     box.appendChild(hidden); box.appendChild(label); box.appendChild(textarea);
     this.holder.appendChild(box);
-    var entry = this.adopt(box, false);
+    var entry = this.adopt(box);
     this.tabFor(entry);
     this.show(entry);
     if (entry.editor) { entry.editor.focus(); } else { textarea.focus(); }
     this.onChange();
   };
 
+  Files.prototype.rename = function (entry, name) {
+    if (name === entry.name) { entry.tab.focus(); return; }
+    entry.name = name;
+    entry.box.setAttribute("data-name", name);
+    var hidden = $(entry.box, "input[name=extra_name]");
+    if (hidden) { hidden.value = name; }
+    var label = $(entry.box, "label");
+    if (label) { label.textContent = name; }
+    if (entry.editor) {
+      entry.editor.setMode(window.HeldoutEditor.modeFor(name));
+      entry.editor.setLabel("Code editor: " + name);
+    }
+    this.label(entry);
+    this.show(entry);
+    entry.tab.focus();
+    this.onChange();
+  };
+
   Files.prototype.removeFile = function (entry) {
-    if (!window.confirm("Remove " + entry.name + " from your solution?")) { return; }
     if (entry.editor) { entry.editor.destroy(); }
     entry.box.remove(); entry.tab.remove();
     this.entries.splice(this.entries.indexOf(entry), 1);
     this.show(this.entries[0]);
+    this.entries[0].tab.focus();
     this.onChange();
   };
 
@@ -295,8 +494,8 @@
   }
 
   // ---- live status ------------------------------------------------------------------
-  function Live(ws, tabset) {
-    this.ws = ws; this.tabset = tabset;
+  function Live(ws, tabset, files) {
+    this.ws = ws; this.tabset = tabset; this.files = files;
     this.eventsUrl = ws.getAttribute("data-events-url");
     this.stateUrl = ws.getAttribute("data-state-url");
     this.runBase = ws.getAttribute("data-public-run-base");
@@ -383,6 +582,7 @@
         var fresh = $(box, ".public-run");
         if (!fresh || !holder) { return; }
         fresh.removeAttribute("data-public-run-url");  // the event stream follows it now
+        if (self.files && self.files.notebook && s.cells) { self.files.notebook.showOutputs(s.cells); }
         holder.textContent = "";
         holder.appendChild(fresh);
         var output = $(fresh, ".run-output");
@@ -398,10 +598,76 @@
       .catch(function () { /* the next event tries again */ self.runShown = null; });
   };
 
+  // ---- layout: the split between statement and editor, and the results' height -------
+  // A separator the mouse drags and the arrow keys move; where it was left is remembered.
+  // Sizes go through custom properties (the page's policy allows no style attributes in
+  // the markup; the CSS object model is allowed).
+  function splitter(options) {
+    var sep = element("div", "splitter " + options.className);
+    sep.setAttribute("role", "separator");
+    sep.setAttribute("aria-orientation", options.vertical ? "vertical" : "horizontal");
+    sep.setAttribute("aria-label", options.label);
+    sep.setAttribute("aria-valuemin", String(options.min));
+    sep.setAttribute("aria-valuemax", String(options.max));
+    sep.tabIndex = 0;
+    var value = options.initial;
+    try { value = parseFloat(window.localStorage.getItem(options.key)) || options.initial; } catch (e) { /* private mode */ }
+    function set(v, keep) {
+      value = Math.max(options.min, Math.min(options.max, Math.round(v)));
+      sep.setAttribute("aria-valuenow", String(value));
+      options.apply(value);
+      if (keep) { try { window.localStorage.setItem(options.key, String(value)); } catch (e) { /* private mode */ } }
+    }
+    sep.addEventListener("keydown", function (ev) {
+      var step = { ArrowLeft: -5, ArrowUp: -5, ArrowRight: 5, ArrowDown: 5 }[ev.key];
+      if (ev.key === "Home") { ev.preventDefault(); set(options.min, true); }
+      else if (ev.key === "End") { ev.preventDefault(); set(options.max, true); }
+      else if (step) { ev.preventDefault(); set(value + (options.invert ? -step : step), true); }
+    });
+    sep.addEventListener("pointerdown", function (ev) {
+      ev.preventDefault();
+      sep.setPointerCapture(ev.pointerId);
+      sep.classList.add("dragging");
+      function move(e) { set(options.fromPointer(e), false); }
+      function up(e) {
+        sep.releasePointerCapture(e.pointerId);
+        sep.classList.remove("dragging");
+        sep.removeEventListener("pointermove", move);
+        sep.removeEventListener("pointerup", up);
+        set(value, true);
+      }
+      sep.addEventListener("pointermove", move);
+      sep.addEventListener("pointerup", up);
+    });
+    set(value, false);
+    return sep;
+  }
+
+  function layout(ws) {
+    var left = $(ws, ".split-left"), pane = $(ws, ".editor-pane"), results = $(ws, ".bottom-panel");
+    if (!left || !pane) { return; }
+    ws.classList.add("resizable");
+    left.insertAdjacentElement("afterend", splitter({
+      className: "splitter-columns", vertical: true, key: "heldout-split", min: 20, max: 80, initial: 45,
+      label: "Width of the statement (percent); the editor takes the rest",
+      apply: function (v) { ws.style.setProperty("--statement-share", v + "fr"); ws.style.setProperty("--editor-share", (100 - v) + "fr"); },
+      fromPointer: function (e) { var box = ws.getBoundingClientRect(); return 100 * (e.clientX - box.left) / box.width; }
+    }));
+    if (results) {
+      results.insertAdjacentElement("beforebegin", splitter({
+        className: "splitter-rows", vertical: false, key: "heldout-results", min: 10, max: 70, initial: 22, invert: true,
+        label: "Height of the results (percent of the pane); the editor takes the rest",
+        apply: function (v) { pane.style.setProperty("--results-share", v + "%"); },
+        fromPointer: function (e) { var box = pane.getBoundingClientRect(); return 100 * (box.bottom - e.clientY) / box.height; }
+      }));
+    }
+  }
+
   // ---- page wiring ------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", function () {
     var ws = document.querySelector(".js-workspace");
     if (ws) {
+      layout(ws);
       var tabset = tabs($(ws, ".js-tabs"));
       var form = $(ws, ".js-editor-form");
       var indicator = $(ws, ".js-save-state");
@@ -427,7 +693,7 @@
           if (wait > 0 && wait < 2147483647) { window.setTimeout(function () { if (saver.dirty()) { saver.save(); } }, wait); }
         }
       }
-      new Live(ws, tabset).start();
+      new Live(ws, tabset, files).start();
     }
     // The done page, while the server is still submitting the last saved work.
     var waiting = document.querySelector("[data-reload-while-pending]");

@@ -72,6 +72,9 @@ LINK_KEY = "link"
 # The link this browser exchanged (its hash: unguessable), until it starts or continues.
 INVITE_KEY = "invite"
 F = TypeVar("F", bound=Callable[..., Any])
+# Per challenge, the digest of the notebook this browser uploaded and kept as the draft:
+# the cell editor shows it read-only until the candidate chooses to edit it.
+UPLOADED_KEY = "uploaded"
 
 
 def _find_invite(token: str) -> Invite:
@@ -224,18 +227,26 @@ def _workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         files = [drafts.DraftFile(entrypoint, code), *(extra or [])]
     assessment = attempt.invite.assessment
     state = live.workspace_state(attempt, challenge.id, now=now())
+    latest_run = public_runs.latest_public_run(attempt, challenge.id)
+    uploaded = session.get(UPLOADED_KEY, {}).get(slug)
+    shown_upload = bool(code is None and opened.source == "draft" and files and uploaded
+                        and drafts.text_digest(files[0].content) == uploaded)
     return render_template(
         "candidate/workspace.html", attempt=attempt, assessment=assessment,
         challenge=challenge, bundle=bundle, statement=markdown.render_statement(bundle.statement),
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
-        accepted=bundle.submission.describe(), files=files, opened=opened,
+        accepted=bundle.submission.describe(), files=drafts.editor_tabs(bundle, files),
+        opened=opened,
         code=files[0].content if files else "", error=error, closed=closed,
         several_files=drafts.several_files(bundle), allowed=bundle.submission.allowed,
         max_files=bundle.submission.max_files, max_bytes=bundle.submission.max_bytes,
         counting=live.counting_sentence(assessment.counting),
         max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"],
         submit_limits=submit_limits(), public_limits=public_run_limits(),
-        public_run=_public_run_view(attempt, challenge.id), state=state,
+        public_run=None if latest_run is None else public_runs.public_run_view(latest_run,
+                                                                              now=now()),
+        cell_outputs=public_runs.cell_outputs(latest_run, blob_store()),
+        notebook=entrypoint.endswith(".ipynb"), shown_upload=shown_upload, state=state,
         public_budget=public_runs.public_budget(attempt, challenge, bundle),
         console=console_runs.console_form(bundle, attempt, challenge.id, now=now(),
                                           typed=console_typed, error=console_error),
@@ -325,24 +336,36 @@ def check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: st
                                  hint=hint.format(wait=wait), retry_after=wait)
 
 
-def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile]]:
-    """The editor's text, its other files (several-file challenges) and any uploads.
+def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile], bool]:
+    """The editor's text, its other files (several-file challenges), the files to send and
+    whether they are uploads.
 
     Uploads win; else, with other files open in the editor, they go with the entrypoint
     (named by the form, checked by the service like any file name).
     """
     # A form sends a textarea's line breaks as CRLF; the editor (and its drafts) use LF.
     code = request.form.get("code", "").replace("\r\n", "\n")
+    # A tab the challenge names as optional (a build step) counts once it has text.
+    optional = set(request.form.getlist("optional_name"))
     extra = [drafts.DraftFile(name, text.replace("\r\n", "\n")) for name, text in
              zip(request.form.getlist("extra_name"), request.form.getlist("extra_code"),
-                 strict=False) if name]
+                 strict=False) if name and (text.strip() or name not in optional)]
     files = [submissions.SubmittedFile(upload.filename, upload.read())
              for upload in request.files.getlist("files") if upload.filename]
+    uploaded = bool(files)
     if not files and extra:
         main = request.form.get("code_name", "")
         files = [submissions.SubmittedFile(main, code.encode("utf-8")),
                  *(submissions.SubmittedFile(f.name, f.content.encode("utf-8")) for f in extra)]
-    return code, extra, files
+    return code, extra, files, uploaded
+
+
+def _keep_uploads(attempt_id: str, slug: str, files: list[submissions.SubmittedFile]) -> None:
+    """Taken uploads become the draft (nothing to choose again before the next submit)."""
+    digest = drafts.keep_uploads(attempt_public_id=attempt_id, challenge_slug=slug, files=files,
+                                 bundles=catalogue.get_bundles(), now=now())
+    if digest is not None:
+        session[UPLOADED_KEY] = {**session.get(UPLOADED_KEY, {}), slug: digest}
 
 
 @bp.post("/a/<attempt_id>/c/<slug>/submit")
@@ -353,7 +376,7 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
     Whatever refuses it (expired form, too many submissions, bad files, time up), the page
     comes back with the candidate's text in the editor: nothing typed is lost.
     """
-    code, extra, files = _editor_form()
+    code, extra, files, uploaded = _editor_form()
     try:
         _check_form_token()
         _check_submit_rate(attempt_id)
@@ -374,16 +397,13 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
     except InvalidInput as exc:
         attempt = attempts.get_attempt(attempt_id)
         return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
+    if uploaded:
+        _keep_uploads(attempt_id, slug, files)
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug) + "#status")
 
 
 # Checked inside the view instead (``_check_form_token``), where a refusal can keep the code.
 csrf.exempt(submit)
-
-
-def _public_run_view(attempt: Attempt, challenge_id: int) -> public_runs.PublicRunView | None:
-    run = public_runs.latest_public_run(attempt, challenge_id)
-    return None if run is None else public_runs.public_run_view(run, now=now())
 
 
 @bp.post("/a/<attempt_id>/c/<slug>/public-run")
@@ -393,7 +413,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
     Refusals bring the page back with the typed code, as for Submit.
     """
-    code, extra, files = _editor_form()
+    code, extra, files, uploaded = _editor_form()
     try:
         _check_form_token()
         check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
@@ -416,6 +436,8 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     except (InvalidInput, PublicRunsUsedUp) as exc:
         attempt = attempts.get_attempt(attempt_id)
         return _workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
+    if uploaded:
+        _keep_uploads(attempt_id, slug, files)
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug)
                     + "#public-checks")
 
@@ -433,7 +455,7 @@ def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     refusals bring the page back with what was typed, the reason beside the console.
     """
     sent = "code" in request.form
-    code, extra, files = _editor_form()
+    code, extra, files, _uploaded = _editor_form()
     typed = {name: request.form.get(name, "") for name in console_runs.FIELDS}
     try:
         _check_form_token()

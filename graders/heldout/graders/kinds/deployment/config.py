@@ -99,6 +99,9 @@ class DeploymentGrading(GradingConfig):
     burst: int = 32
     requests: str = "requests.jsonl"
 
+    def optional_files(self) -> tuple[str, ...]:
+        return (self.build,) if self.build is not None else ()
+
 
 def path_field(table: Table, key: str, default: str) -> str:
     value = table.string(key, default)

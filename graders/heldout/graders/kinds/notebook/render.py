@@ -4,6 +4,7 @@ template), sanitised, cached by the artefact's hash."""
 from __future__ import annotations
 
 import base64
+import html as html_text
 import json
 import os
 import re
@@ -145,6 +146,63 @@ def render_html(data: bytes) -> RenderedNotebook:
     except Exception as exc:  # a malformed cell the schema let through
         return RenderedNotebook("", 0, f"could not be rendered: {type(exc).__name__}: {exc}"[:300])
     return RenderedNotebook(sanitise(body), len(notebook.cells))
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
+
+
+def _joined(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _output_html(output: Any) -> str:
+    """One output as HTML, before sanitising: text escaped, images inline, HTML as given."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        stream = "output_stderr" if output.get("name") == "stderr" else "output_stdout"
+        return f'<pre class="{stream}">{html_text.escape(_joined(output.get("text", "")))}</pre>'
+    if kind == "error":
+        trace = ANSI_ESCAPE.sub("", "\n".join(_joined(line) for line in output.get("traceback", [])))
+        shown = trace or f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+        return f'<pre class="output_error">{html_text.escape(shown)}</pre>'
+    data = output.get("data")
+    if not isinstance(data, dict):
+        return ""
+    for mime in ("image/png", "image/jpeg"):
+        encoded = _joined(data.get(mime, ""))
+        if encoded and BASE64.fullmatch(encoded):
+            return f'<img alt="Figure" src="data:{mime};base64,{"".join(encoded.split())}">'
+    if "text/html" in data:
+        return f'<div class="output_html">{_joined(data["text/html"])}</div>'
+    for mime in ("text/markdown", "text/plain"):
+        if mime in data:
+            return f'<pre class="output_text">{html_text.escape(_joined(data[mime]))}</pre>'
+    return ""
+
+
+def cell_outputs(data: bytes) -> dict[str, str]:
+    """Each code cell's outputs as sanitised HTML (the report's policy), keyed by the cell's
+    id, or by its position where the notebook has no ids: for the workspace's cell editor.
+    An unreadable or oversized notebook has none."""
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        return {}
+    import nbformat
+
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception:  # nbformat raises JSON, schema and its own reader errors
+        return {}
+    _prepare(notebook)
+    shown: dict[str, str] = {}
+    for index, cell in enumerate(notebook.get("cells", [])):
+        outputs = cell.get("outputs") or []
+        if cell.get("cell_type") != "code" or not outputs:
+            continue
+        body = sanitise("".join(_output_html(o) for o in outputs if isinstance(o, dict)))
+        if body:
+            shown[str(cell.get("id") or index)] = body
+    return shown
 
 
 def render_cached(digest: str, data_of: Callable[[], bytes], cache_dir: Path) -> RenderedNotebook:

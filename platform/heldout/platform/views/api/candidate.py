@@ -62,7 +62,9 @@ def public_run_status(viewer: CandidateViewer, attempt_id: str,
     view = public_runs.public_run_view(run, now=now())
     html = render_template("candidate/_public_run.html", attempt=attempt, run=view,
                            slug=run.challenge_slug)
-    return {**view.as_json(), "html": html}
+    # A notebook's outputs per cell, sanitised here, for the cell editor.
+    return {**view.as_json(), "html": html,
+            "cells": public_runs.cell_outputs(run, blob_store())}
 
 
 def _draft_payload() -> list[drafts.DraftFile]:
