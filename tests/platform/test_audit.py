@@ -81,6 +81,8 @@ def test_the_log_page_filters_and_pages(app: Flask, client: FlaskClient, auth: A
     last = client.get("/admin/audit?action=invite.create&page=99").text
     assert "60 events" in last and "page 2 of 2" in last
     assert len(ROWS.findall(last)) == 10 and 'rel="prev"' in last
+    newer = re.search(r'<a href="([^"]+)" rel="prev">Newer</a>', last)
+    assert newer and "page=1" in newer.group(1) and "action=invite.create" in newer.group(1)
 
     filtered = client.get("/admin/audit?actor=admin@&action=user.role").text
     assert "1 event." in filtered and "changed a user&#39;s role" in filtered
