@@ -68,7 +68,8 @@ def honest() -> Attack:
         name="honest", path=HONEST_SOLUTION, summary="an honest logistic regression",
         category="control", expect="graded with the same real score, alone or next to attacks",
         limits={"wall_seconds": 90, "memory_mb": 1024}, score_min=1, score_max=100,
-        details=(r"1500 rows, one finite prediction per test id", r"roc_auc 0\.\d+: "),
+        details=(r"1500 rows, one finite prediction per test id",
+                 r"roc_auc 0\.\d+ on the \d+ private test rows: "),
         run=(RunTerm("exit_code", "=", ("0",)),),
     )
 
