@@ -124,8 +124,9 @@ def apply(config: Mapping[str, Any], *, blobs: BlobStore, now: datetime,
         files = select(SubmissionFile.id, SubmissionFile.sha256).join(Submission).where(
             Submission.attempt_id.in_(attempt_ids))
         found = db.session.execute(files).all()
-        runs = list(db.session.scalars(select(PublicRun).where(
-            PublicRun.attempt_id.in_(attempt_ids), PublicRun.files != [])))
+        # JSON has no equality on PostgreSQL: the runs with files are picked here.
+        runs = [run for run in db.session.scalars(select(PublicRun).where(
+            PublicRun.attempt_id.in_(attempt_ids))) if run.files]
         digests = {str(digest) for _, digest in found} | {
             str(entry.get("sha256")) for run in runs for entry in run.files or []
             if isinstance(entry, dict) and entry.get("sha256")}
