@@ -40,11 +40,13 @@ def assert_graded_once(rows: dict[int, Row], tries: int = 1) -> None:
         assert row.score == 100, (row.id, row.score)  # reference solutions
 
 
-def grader(topology: Topology, row: Row) -> str:
-    """The one host that fetched the submission's file to grade it."""
+def fetchers(topology: Topology, row: Row) -> list[str]:
+    """The hosts that fetched the submission's file: the one that graded it and, when
+    another host took it, the one that ran the similarity check queued after the grading
+    (it reads the same code)."""
     found = holders(topology, row.file_sha256)
-    assert len(found) == 1, (row.id, found)
-    return found[0]
+    assert 1 <= len(found) <= 2, (row.id, found)
+    return found
 
 
 def test_three_hosts_drain_one_queue(topology: Topology) -> None:
@@ -57,10 +59,12 @@ def test_three_hosts_drain_one_queue(topology: Topology) -> None:
     assert_graded_once(rows)
     by_host: dict[str, list[int]] = {}
     for row in rows.values():
-        name = grader(topology, row)
-        by_host.setdefault(name, []).append(row.id)
-        # Any lease seen while it ran was that host's (owners read "host-N:life:claim").
-        assert {owner.partition(":")[0] for owner in owners.get(row.id, set())} <= {name}
+        names = fetchers(topology, row)
+        for name in names:
+            by_host.setdefault(name, []).append(row.id)
+        # Any lease seen while it ran was one of those hosts' (owners read
+        # "host-N:life:claim").
+        assert {owner.partition(":")[0] for owner in owners.get(row.id, set())} <= set(names)
     assert sorted(by_host) == [host.name for host in topology.hosts], by_host
 
     for host in topology.hosts:
@@ -78,7 +82,7 @@ def test_three_hosts_drain_one_queue(topology: Topology) -> None:
         for digest in row.artefacts:
             # Written by the worker, sent back: the web app holds it for the report.
             assert (topology.web_data / "blobs" / digest[:2] / digest).is_file()
-            assert grader(topology, row) in holders(topology, digest)
+            assert set(holders(topology, digest)) & set(fetchers(topology, row))
 
 
 def test_each_host_sees_only_its_own_disk_and_network(topology: Topology) -> None:
@@ -143,7 +147,9 @@ def test_killed_worker_is_graded_once_elsewhere_and_swept(topology: Topology,
         assert row.evaluations == 1 and row.score == 100
         assert row.tries == 2  # the killed claim, then one other
         holder = holders(topology, row.file_sha256)
-        assert victim_name in holder and len(holder) == 2, holder  # fetched by both lives
+        # Fetched by both lives of the grading, and maybe by the host of the similarity
+        # check queued after it.
+        assert victim_name in holder and 2 <= len(holder) <= 3, holder
         print(f"re-graded by {set(holder) - {victim_name}} {recovered_after:.1f} s after the kill")
 
         # The orphan outlived its worker, as after a real crash; a new life sweeps it.

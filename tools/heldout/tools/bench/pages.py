@@ -80,6 +80,10 @@ class Seeded:
     report_submission: int = 0
     compare_attempts: list[int] = field(default_factory=list)
     candidate_token: str = ""
+    # A similarity pair, a webhook endpoint and the version analytics are read for.
+    pair_id: int = 0
+    endpoint_id: int = 0
+    version_hex: str = ""
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -327,6 +331,7 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
     if out.report_attempt:
         out.report_submission = min(s.id for s in db.session.scalars(
             db.select(Submission).where(Submission.attempt_id == out.report_attempt)))
+        _seed_evidence(out, team.id, now)
     # The candidate whose pages are timed starts over HTTP (``_candidate_client``).
     out.candidate_token = invites.create_invite(
         assessment_id=assessment.id, candidate_name="Bench Candidate",
@@ -335,6 +340,34 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
     out.states["started"] += 1
     out.seconds = time.monotonic() - started_clock
     return out
+
+
+def _seed_evidence(out: Seeded, team_id: int, now: datetime) -> None:
+    """One similarity pair (the report's submission and another of its version), a webhook
+    endpoint, and the version the analytics page is read for."""
+    from heldout.platform.extensions import db
+    from heldout.platform.models import SimilarityPair, Submission, WebhookEndpoint
+
+    first = db.session.get(Submission, out.report_submission)
+    assert first is not None
+    other = db.session.scalars(db.select(Submission).where(
+        Submission.challenge_version == first.challenge_version,
+        Submission.attempt_id != first.attempt_id).limit(1)).first()
+    if other is not None:
+        pair = SimilarityPair(challenge_version=first.challenge_version,
+                              submission_a_id=first.id, submission_b_id=other.id, score=0.82,
+                              share_a=0.8, share_b=0.84, flagged=True, created_at=now)
+        db.session.add(pair)
+        db.session.flush()
+        out.pair_id = pair.id
+    endpoint = WebhookEndpoint(team_id=team_id, url="https://ats.example.com/hooks",
+                               events=["attempt.started"], active=True,
+                               secret="whsec_bench",  # noqa: S106 - a throwaway database
+                               description="bench", created_at=now)
+    db.session.add(endpoint)
+    db.session.commit()
+    out.endpoint_id = endpoint.id
+    out.version_hex = first.challenge_version.removeprefix("sha256:")
 
 
 # --------------------------------------------------------------------------- the clients
@@ -445,6 +478,16 @@ def pages(seeded: Seeded, attempt_public_id: str) -> list[Page]:
         Page("admin.teams", "/admin/teams", "admin"),
         Page("admin.audit_log", "/admin/audit", "admin"),
         Page("admin.system_health", "/admin/health", "admin", "probes the Docker engine"),
+        Page("admin.problem_reports_page", "/admin/problem-reports", "admin"),
+        Page("webhooks.endpoints", "/admin/webhooks/", "admin"),
+        Page("webhooks.endpoint", f"/admin/webhooks/{seeded.endpoint_id}", "admin"),
+        Page("stewardship.candidate_data", "/admin/candidates/", "admin"),
+        Page("stewardship.retention_page", "/admin/retention", "admin",
+             "counts what is past its period"),
+        Page("review.similarity_pairs", f"/assessments/{a}/similarity", "interviewer"),
+        Page("review.similarity_pair", f"/similarity/{seeded.pair_id}", "interviewer"),
+        Page("analytics.item", f"/catalogue/{SLUGS[0]}/versions/{seeded.version_hex}/analytics",
+             "interviewer"),
         Page("candidate.overview", f"/a/{attempt_public_id}/", "candidate"),
         Page("candidate.workspace", f"/a/{attempt_public_id}/c/{SLUGS[0]}", "candidate"),
         Page("api.candidate.workspace_state", f"/a/{attempt_public_id}/c/{SLUGS[0]}/state",
