@@ -184,7 +184,7 @@ def test_a_percent_script_is_run_as_a_script(tmp_path: Path) -> None:
 
 
 def test_the_harness_gets_locked_cells_and_no_answer(
-        tiny: Bundle, tmp_path: Path, fake_sandbox: Callable[..., Any]) -> None:
+        tmp_path: Path, fake_sandbox: Callable[..., Any]) -> None:
     seen: dict[str, str] = {}
 
     class Peeking:
@@ -196,15 +196,18 @@ def test_the_harness_gets_locked_cells_and_no_answer(
 
         def run(self, spec: Any, output_dir: Path) -> Any:
             seen.update({p.name: p.read_text() for p in spec.harness.iterdir()})
-            assert spec.data == tiny.public_dir
+            assert spec.data == hidden.public_dir
             return self.inner.run(spec, output_dir)
 
-    evaluate(tiny, _submission(tmp_path, nbformat.writes(_starter())), sandbox=Peeking())
+    # A value no cell id can contain by chance (ids are random hex, "42" once matched one).
+    hidden = load_bundle(_tiny(tmp_path / "secret" / "tiny",
+                               answers={"answer": {"expected": 7.3190561, "points": 70}}))
+    evaluate(hidden, _submission(tmp_path, nbformat.writes(_starter())), sandbox=Peeking())
     job = json.loads(seen["job.json"])
     assert sorted(seen) == ["job.json", "notebook_harness.py"]
     assert [entry["grade_id"] for entry in job["locked"]] == ["intro", "test"]
     assert job["order"] == ["intro", "answer", "test"] and job["format"] == "ipynb"
-    assert "42" not in seen["job.json"] and "expected" not in seen["job.json"]
+    assert "7.3190561" not in seen["job.json"] and "expected" not in seen["job.json"]
 
 
 def test_cells_answers_and_the_executed_notebook_read_from_the_run(
