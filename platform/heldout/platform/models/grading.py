@@ -1,0 +1,232 @@
+"""Submissions and what the queue does with them: evaluations, public runs, integrity
+runs, similarity checks, and the reviews interviewers write."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from heldout.platform.models.base import Base, EnumText, utcnow
+
+# The statuses of the columns below live with the rules that read them.
+from heldout.platform.statuses import GradingStatus
+
+if TYPE_CHECKING:
+    from heldout.platform.models.assessments import Attempt
+    from heldout.platform.models.catalogue import Challenge
+    from heldout.platform.models.people import User
+
+
+class LeasedRow:
+    """The columns of a row run as a leased job (services/jobs.py), shared by its kinds."""
+
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Submission(LeasedRow, Base):
+    """Files a candidate submitted for one challenge, and where grading stands.
+
+    ``challenge_version`` is the bundle version it was made against; grading uses exactly
+    that version's files, whatever the catalogue holds by then.
+    """
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    enqueued_at: Mapped[datetime | None]
+
+    attempt: Mapped[Attempt] = relationship(back_populates="submissions")
+    challenge: Mapped[Challenge] = relationship()
+    files: Mapped[list[SubmissionFile]] = relationship(
+        order_by="SubmissionFile.name", cascade="all, delete-orphan")
+    evaluation: Mapped[EvaluationRecord | None] = relationship(back_populates="submission")
+
+
+class SubmissionFile(Base):
+    """One submitted file: its name and the sha256 of its content in the blob store."""
+
+    __tablename__ = "submission_file"
+    __table_args__ = (UniqueConstraint("submission_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class EvaluationRecord(Base):
+    """The graders' ``Evaluation`` of a submission, as stored (the table keeps its name)."""
+
+    __tablename__ = "evaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float, default=100.0)
+    checks: Mapped[list[Any]] = mapped_column(default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The files a kind kept for the report (executed notebook, probe table, query shapes):
+    # [{"name", "sha256", "size"}] in the blob store; "sha256" null and a "note" when not kept.
+    artefacts: Mapped[list[Any]] = mapped_column(default=list)
+
+    submission: Mapped[Submission] = relationship(back_populates="evaluation")
+
+
+class PublicRun(LeasedRow, Base):
+    """The candidate's code run on the public checks only, or once in the run console.
+
+    Kept apart from ``Submission`` on purpose: it never counts, is never graded on hidden
+    data, and no report or pending count of submissions can pick it up by mistake. Its
+    files sit in the same content-addressed blob store (``files`` lists name, sha256 and
+    size); ``evaluation`` is the graders' public ``Evaluation`` as a dict, once run.
+    """
+
+    __tablename__ = "public_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    evaluation: Mapped[dict[str, Any] | None]
+    # A run-console run (see heldout.graders.console): its request; None: the public checks.
+    # (SQL NULL when absent, not JSON null: the workspace selects runs by it.)
+    console: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # What the run shows beside its checks and output, once run: the console's answer
+    # ({"console": …}) or a sql run's rows per query ({"queries": […]}).
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
+class IntegrityRun(LeasedRow, Base):
+    """A graded model_training submission's integrity run, queued after its grading.
+
+    It runs the submission once more on perturbed test inputs (does the output follow the
+    input?) and keeps the private slice's wrong rows (``row_errors``, a hex bit mask over
+    the rows of labels keyed ``labels_key``) to compare with other candidates'. Evidence
+    for the report, never a score; candidates never see it. ``result`` is the integrity
+    evaluation as a dict, once run.
+    """
+
+    __tablename__ = "integrity_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    result: Mapped[dict[str, Any] | None]
+    labels_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    row_errors: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship()
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
+class SimilarityCheck(LeasedRow, Base):
+    """A graded submission's code compared with other candidates' of its challenge version.
+
+    A leased job like a grading (status, tries, lease): queued once the submission is
+    graded. ``fingerprints`` are its code's winnowed hashes (the bundle's own code left
+    out), made by the detector named in ``detector``; later checks compare with them.
+    """
+
+    __tablename__ = "similarity_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80), index=True)
+    detector: Mapped[str | None] = mapped_column(String(40))
+    fingerprints: Mapped[list[Any] | None]
+
+    submission: Mapped[Submission] = relationship()
+    attempt: Mapped[Attempt] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
+class SimilarityPair(Base):
+    """Two candidates' submissions of one challenge version and how much code they share.
+
+    ``share_a``: of submission a's fingerprints, the share found in b (and the reverse).
+    Evidence for review, never part of a score.
+    """
+
+    __tablename__ = "similarity_pair"
+    __table_args__ = (UniqueConstraint("submission_a_id", "submission_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_version: Mapped[str] = mapped_column(String(80), index=True)
+    submission_a_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    submission_b_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    share_a: Mapped[float] = mapped_column(Float)
+    share_b: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission_a: Mapped[Submission] = relationship(foreign_keys=[submission_a_id])
+    submission_b: Mapped[Submission] = relationship(foreign_keys=[submission_b_id])
+
+
+class Review(Base):
+    """One interviewer's review of one attempt: rubric levels, notes, a recommendation.
+
+    ``scores`` maps a rubric criterion's key to its level (1-4). ``submitted_at`` is None
+    while a review is only saved: the others' reviews stay hidden until it is set.
+    """
+
+    __tablename__ = "review"
+    __table_args__ = (UniqueConstraint("attempt_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recommendation: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+
+    attempt: Mapped[Attempt] = relationship()
+    reviewer: Mapped[User] = relationship(lazy="joined")
