@@ -55,6 +55,11 @@ from heldout.platform.models.people import (
     TeamMember,
     User,
 )
+from heldout.platform.models.standings import (
+    AttemptStanding,
+    ChallengeStanding,
+    ScoreAggregate,
+)
 
 __all__ = [
     "API_SCOPES",
@@ -66,9 +71,11 @@ __all__ = [
     "AssessmentChallenge",
     "AtsOrder",
     "Attempt",
+    "AttemptStanding",
     "AuditEvent",
     "Base",
     "Challenge",
+    "ChallengeStanding",
     "ChallengeVersion",
     "DeadlineSubmission",
     "Draft",
@@ -82,6 +89,7 @@ __all__ = [
     "PublicRun",
     "Review",
     "Role",
+    "ScoreAggregate",
     "ShownOnce",
     "SimilarityCheck",
     "SimilarityPair",

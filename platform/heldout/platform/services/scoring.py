@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Float, and_, case, cast, literal, null, or_
 
 from heldout.graders.result import Check, RunStats
 from heldout.platform.models import Attempt, Invite, PublicRun, Submission
@@ -182,6 +182,15 @@ def invite_state_clause(state: InviteState, now: datetime) -> ColumnElement[bool
 
 def _rank(lower: int, ties: int, others: int) -> float | None:
     return None if others <= 0 else 100.0 * (lower + ties / 2) / others
+
+
+def percentile_rank_clause(lower: ColumnElement[Any], ties: ColumnElement[Any],
+                           others: ColumnElement[Any]) -> ColumnElement[float]:
+    """``_rank`` in SQL, over counts (``standings.percentile_of``): the same rule, in
+    double precision as Python computes it."""
+    as_float = [cast(value, Float) for value in (lower, ties, others)]
+    return case((others > 0, literal(100.0, Float) * (as_float[0] + as_float[1] / 2.0)
+                 / as_float[2]), else_=null())
 
 
 def percentile_rank(score: float, others: Iterable[float]) -> float | None:

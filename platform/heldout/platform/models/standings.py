@@ -1,0 +1,52 @@
+"""What the scoring rules make of each attempt, kept as rows so pages page, sort and rank
+in SQL: each attempt's settled total, its counted score per challenge, and per assessment
+and version group how many settled totals hold each value (the percentile aggregate).
+
+Derived data only: ``services/standings.py`` writes them as scores land and can rebuild
+them from the submissions at any time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from heldout.platform.models.base import Base
+
+
+class AttemptStanding(Base):
+    """An attempt's settled total (None while any challenge is unsettled or nothing was
+    submitted) and the version group it is ranked in (None: not ranked, a challenge was
+    never graded)."""
+
+    __tablename__ = "attempt_standing"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    total: Mapped[float | None] = mapped_column(Float)
+    # sha256 of the graded version of every challenge, in order (``standings.group_key``).
+    versions: Mapped[str | None] = mapped_column(String(64))
+
+
+class ChallengeStanding(Base):
+    """The counted score of one challenge of one attempt (no row: nothing counts yet)."""
+
+    __tablename__ = "challenge_standing"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ScoreAggregate(Base):
+    """How many ranked totals of an assessment's version group hold ``total``: a
+    percentile rank is read from these counts, never from every candidate's row."""
+
+    __tablename__ = "score_aggregate"
+    __table_args__ = (UniqueConstraint("assessment_id", "versions", "total"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"))
+    versions: Mapped[str] = mapped_column(String(64))
+    total: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
