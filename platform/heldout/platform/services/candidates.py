@@ -1,42 +1,63 @@
 """The candidates of an assessment: the table interviewers sort and filter (and export),
-compare side by side, and the settled totals their percentiles rank.
+and compare side by side.
 
-The table reads submissions as plain values from one column query (``TableSubmission``):
-with a thousand candidates, ORM objects for their submissions and evaluations would cost
-most of the page's time. Which submission counts, the total and the percentile rank are
-the rules of ``scoring``, the same the report and the candidate's own page use.
+The table is filtered, sorted and paged in SQL over the attempts' standings (their settled
+totals, counted scores and percentile ranks, ``standings``), so a page costs the same with
+ten candidates or ten thousand; exports read every matching row a batch at a time. The
+rows of a page read their submissions as plain values from one column query
+(``TableSubmission``). Which submission counts, the total and the percentile rank are the
+rules of ``scoring``, the same the report and the candidate's own page use.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    FunctionElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased, selectinload
 
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Assessment,
     Attempt,
+    AttemptStanding,
     Challenge,
+    ChallengeStanding,
     EvaluationRecord,
     Invite,
+    Review,
     Submission,
+    UTCDateTime,
 )
+from heldout.platform.services import standings
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
+from heldout.platform.services.paging import page_window
 from heldout.platform.services.reviews import ReviewSummary, review_summaries
 from heldout.platform.services.scoring import (
     InviteState,
     Standing,
     counted,
     invite_state,
-    percentile_ranks,
+    invite_state_clause,
     submitted_any,
     total_score,
 )
@@ -133,26 +154,28 @@ class TableQuery:
 
 @dataclass(frozen=True)
 class CandidatesTable:
+    """One page of the candidates table: ``rows`` are the page's (the filtering, sorting
+    and paging ran in SQL); ``iter_rows`` gives every matching row, for exports."""
+
     assessment: Assessment
     rows: tuple[CandidateRow, ...]
     query: TableQuery
     total_rows: int  # before filtering
+    matched: int  # after filtering
     states: tuple[str, ...]  # states present, for the filter
     per_page: int = PER_PAGE
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(len(self.rows) / self.per_page))
+        return page_window(self.matched, self.query.page, self.per_page).pages
 
     @property
     def page(self) -> int:
-        return min(max(1, self.query.page), self.pages)
+        return page_window(self.matched, self.query.page, self.per_page).page
 
     @property
     def page_rows(self) -> tuple[CandidateRow, ...]:
-        """The rows of the page shown; exports take every row (``rows``)."""
-        start = (self.page - 1) * self.per_page
-        return self.rows[start:start + self.per_page]
+        return self.rows
 
 
 def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None) -> list[Invite]:
@@ -204,43 +227,6 @@ def table_results(history: Sequence[TableSubmission], challenges: Sequence[Chall
     return results
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """A total's percentile rank, and how many others it was ranked among."""
-
-    percentile: float | None
-    peers: int
-
-
-def ranked_totals(totals: Mapping[int, tuple[float, Versions]]) -> dict[int, Ranked]:
-    """Each attempt's total ranked among the other attempts graded on exactly the same
-    versions of every challenge (totals of other versions are not comparable). An attempt
-    with a challenge never graded has no versions to match: it is not ranked."""
-    groups: dict[Versions, list[int]] = {}
-    for attempt_id, (_, versions) in totals.items():
-        if all(v is not None for v in versions):
-            groups.setdefault(versions, []).append(attempt_id)
-    ranked: dict[int, Ranked] = {}
-    for members in groups.values():
-        ranks = percentile_ranks([totals[a][0] for a in members])
-        for attempt_id, rank in zip(members, ranks, strict=True):
-            ranked[attempt_id] = Ranked(rank, len(members) - 1)
-    return ranked
-
-
-def settled_totals(assessment: Assessment) -> dict[int, tuple[float, Versions]]:
-    """Every attempt's total and counted versions, for the attempts whose total is settled
-    (``total_score`` is not None), from one column query."""
-    totals: dict[int, tuple[float, Versions]] = {}
-    challenges, counting = assessment.challenges, assessment.counting
-    for attempt_id, history in table_submissions(assessment.id).items():
-        results = table_results(history, challenges, counting)
-        total = total_score(results)
-        if total is not None:
-            totals[attempt_id] = (total, tuple(r.graded_version for r in results))
-    return totals
-
-
 def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
           viewer: StaffViewer | None,
           attempt_ids: Sequence[int] | None = None) -> list[CandidateRow]:
@@ -261,61 +247,179 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
     return rows
 
 
-def _sort_key(row: CandidateRow, sort: str) -> Any:
-    if sort == "name":
-        return row.invite.candidate_name.casefold()
-    if sort == "state":
-        return row.state
-    if sort == "total":
-        return row.total
-    if sort == "percentile":
-        return row.percentile
-    if sort == "time":
-        return row.time_used
-    if sort == "review":
-        return row.review_status
-    if sort.startswith("c:"):
-        for r in row.results:
-            if r.challenge.slug == sort[2:]:
-                return r.score
-    return (row.invite.created_at, row.invite.id)
+class seconds_between(FunctionElement[float]):
+    """Seconds from one time to another, in SQL (each backend has its own arithmetic)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - "
+            f"{compiler.process(start, **kw)}))")
+
+
+@compiles(seconds_between)
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (f"((julianday({compiler.process(end, **kw)}) - "
+            f"julianday({compiler.process(start, **kw)})) * 86400.0)")
+
+
+def _state_column(now: datetime) -> ColumnElement[str]:
+    """``invite_state`` in SQL (over ``Invite`` outer-joined with its ``Attempt``)."""
+    return case(*((invite_state_clause(state, now), state.value) for state in InviteState))
+
+
+def _state_order(now: datetime) -> ColumnElement[int]:
+    """The position of the state's name in alphabetical order (how the table sorts it)."""
+    ordered = sorted(InviteState, key=lambda s: s.value)
+    return case(*((invite_state_clause(state, now), ordered.index(state))
+                  for state in InviteState))
+
+
+def _submitted_reviews() -> ColumnElement[int]:
+    return (select(func.count(Review.id))
+            .where(Review.attempt_id == Attempt.id, Review.submitted_at.is_not(None))
+            .correlate(Attempt).scalar_subquery())
+
+
+def _review_order() -> list[ColumnElement[Any]]:
+    """``CandidateRow.review_status`` in order: reviewed (by how many), not reviewed,
+    review started, no attempt."""
+    submitted = _submitted_reviews()
+    drafts = (select(func.count(Review.id))
+              .where(Review.attempt_id == Attempt.id, Review.submitted_at.is_(None))
+              .correlate(Attempt).scalar_subquery())
+    return [case((Attempt.id.is_(None), 3), (submitted > 0, 0), (drafts > 0, 2), else_=1),
+            submitted]
+
+
+def _time_used(now: datetime) -> ColumnElement[float]:
+    """``time_used`` in seconds, in SQL."""
+    end = case((Attempt.finished_at.is_not(None), Attempt.finished_at),
+               (Attempt.deadline < now, Attempt.deadline), else_=literal(now, UTCDateTime()))
+    used = seconds_between(Attempt.started_at, end)
+    return case((Attempt.id.is_(None), null()), (used < 0, 0.0), else_=used)
+
+
+def table_filters(query: TableQuery, now: datetime) -> list[ColumnElement[bool]]:
+    """The table's filters as SQL conditions over ``Invite``, its ``Attempt`` and its
+    ``AttemptStanding`` (outer-joined): a new filter is one more condition here."""
+    found: list[ColumnElement[bool]] = []
+    if query.search.strip():
+        needle = query.search.strip()
+        found.append(or_(Invite.candidate_name.icontains(needle, autoescape=True),
+                         Invite.candidate_email.icontains(needle, autoescape=True)))
+    if query.state:
+        try:
+            found.append(invite_state_clause(InviteState(query.state), now))
+        except ValueError:
+            found.append(false())
+    if query.review == "reviewed":
+        found.append(and_(Attempt.id.is_not(None), _submitted_reviews() > 0))
+    elif query.review == "not reviewed":
+        found.append(and_(Attempt.id.is_not(None), _submitted_reviews() == 0))
+    if query.min_total is not None:
+        found.append(AttemptStanding.total >= query.min_total)
+    return found
+
+
+def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select[int, float]:
+    """The matching invites' ids and percentiles, sorted as asked: rows without a value
+    last whichever the direction; ties in name order; then newest invite first."""
+    ranks = standings.rank_table(assessment.id)
+    percentile = standings.percentile_of(ranks)
+    statement = (select(Invite.id, percentile.label("percentile"))
+                 .outerjoin(Attempt, Attempt.invite_id == Invite.id)
+                 .outerjoin(AttemptStanding, AttemptStanding.attempt_id == Attempt.id)
+                 .outerjoin(ranks, standings.joins_rank(ranks))
+                 .where(Invite.assessment_id == assessment.id, *table_filters(query, now)))
+    newest: list[Any] = [Invite.created_at.desc(), Invite.id.desc()]
+    if query.sort == "invited":
+        if query.descending:
+            return statement.order_by(*newest)
+        return statement.order_by(Invite.created_at, Invite.id)
+    keys: list[Any]
+    if query.sort == "name":
+        keys = [func.lower(Invite.candidate_name)]
+    elif query.sort == "state":
+        keys = [_state_order(now)]
+    elif query.sort == "total":
+        keys = [AttemptStanding.total]
+    elif query.sort == "percentile":
+        keys = [percentile]
+    elif query.sort == "time":
+        keys = [_time_used(now)]
+    elif query.sort == "review":
+        keys = _review_order()
+    else:
+        challenge = next(c for c in assessment.challenges if c.slug == query.sort[2:])
+        scored = aliased(ChallengeStanding)
+        statement = statement.outerjoin(scored, and_(scored.attempt_id == Attempt.id,
+                                                     scored.challenge_id == challenge.id))
+        keys = [scored.score]
+    order: list[Any] = [case((keys[0].is_(None), 1), else_=0)]
+    order += [key.desc() if query.descending else key.asc() for key in keys]
+    return statement.order_by(*order, func.lower(Invite.candidate_name), *newest)
+
+
+def _page_rows(assessment: Assessment, found: Sequence[Any], now: datetime,
+               viewer: StaffViewer | None) -> list[CandidateRow]:
+    """The rows of these (invite id, percentile) pairs, in their order."""
+    ids = [invite_id for invite_id, _ in found]
+    percentiles = {invite_id: p for invite_id, p in found}
+    invites = {i.id: i for i in db.session.scalars(
+        select(Invite).where(Invite.id.in_(ids)).options(selectinload(Invite.attempt)))}
+    ordered = [invites[i] for i in ids if i in invites]
+    attempts = [i.attempt.id for i in ordered if i.attempt is not None]
+    rows = _rows(assessment, ordered, now, viewer, attempts)
+    return [dataclasses.replace(r, percentile=float(percentiles[r.invite.id]))
+            if percentiles.get(r.invite.id) is not None else r for r in rows]
+
+
+EXPORT_BATCH = 200
 
 
 def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
                      viewer: StaffViewer | None) -> CandidatesTable:
-    """The candidates of an assessment with scores, percentile, time and review state,
-    filtered and sorted on the server (the page works without script). ``viewer``: whose
-    eyes the reviews' recommendations are for (``reviews.review_summaries``)."""
+    """A page of the candidates of an assessment with scores, percentile, time and review
+    state, filtered, sorted and paged in SQL (the page works without script). ``viewer``:
+    whose eyes the reviews' recommendations are for (``reviews.review_summaries``)."""
     assessment = get_assessment(assessment_id)
     query = query.normalised([c.slug for c in assessment.challenges])
-    rows = _rows(assessment, _table_invites(assessment_id), now, viewer)
-    # Every attempt of the assessment is a row: the rows' totals are its settled totals.
-    ranked = ranked_totals({r.attempt.id: (r.total, r.versions) for r in rows
-                            if r.attempt is not None and r.total is not None})
-    rows = [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
-            if r.attempt is not None and r.attempt.id in ranked else r for r in rows]
-    states = tuple(sorted({r.state for r in rows}))
-    shown = rows
-    if query.search.strip():
-        needle = query.search.strip().casefold()
-        shown = [r for r in shown if needle in r.invite.candidate_name.casefold()
-                 or needle in r.invite.candidate_email.casefold()]
-    if query.state:
-        shown = [r for r in shown if r.state == query.state]
-    if query.review == "reviewed":
-        shown = [r for r in shown if r.review is not None and r.review.submitted]
-    elif query.review == "not reviewed":
-        shown = [r for r in shown if r.attempt is not None
-                 and (r.review is None or not r.review.submitted)]
-    if query.min_total is not None:
-        shown = [r for r in shown if r.total is not None and r.total >= query.min_total]
-    # Ties keep name order whichever the direction (Python's sort is stable, reversed too).
-    shown = sorted(shown, key=lambda r: r.invite.candidate_name.casefold()) \
-        if query.sort != "invited" else shown
-    present = [r for r in shown if _sort_key(r, query.sort) is not None]
-    missing = [r for r in shown if _sort_key(r, query.sort) is None]
-    present.sort(key=lambda r: _sort_key(r, query.sort), reverse=query.descending)
-    return CandidatesTable(assessment, tuple(present + missing), query, len(rows), states)
+    ordered = _ordered(assessment, query, now)
+    matched = db.session.scalar(select(func.count()).select_from(ordered.subquery())) or 0
+    window = page_window(matched, query.page, PER_PAGE)
+    found = db.session.execute(ordered.limit(PER_PAGE).offset(window.offset)).all()
+    total_rows = db.session.scalar(select(func.count(Invite.id))
+                                   .where(Invite.assessment_id == assessment_id)) or 0
+    state = _state_column(now)
+    states = tuple(sorted(str(s) for s in db.session.scalars(
+        select(state).select_from(Invite).outerjoin(Attempt, Attempt.invite_id == Invite.id)
+        .where(Invite.assessment_id == assessment_id).distinct()) if s is not None))
+    return CandidatesTable(assessment, tuple(_page_rows(assessment, found, now, viewer)),
+                           query, total_rows, matched, states)
+
+
+def every_row(assessment_id: int, query: TableQuery, *, now: datetime,
+              viewer: StaffViewer | None) -> tuple[Assessment, Iterator[CandidateRow]]:
+    """The assessment, and every row matching ``query`` (whatever its page) in its order,
+    read a batch at a time as the caller consumes them: exports write each batch out
+    before the next is read, so memory stays the same whatever the population."""
+    assessment = get_assessment(assessment_id)
+    query = query.normalised([c.slug for c in assessment.challenges])
+
+    def rows() -> Iterator[CandidateRow]:
+        found = db.session.execute(_ordered(assessment, query, now)
+                                   .execution_options(yield_per=EXPORT_BATCH))
+        for batch in found.partitions(EXPORT_BATCH):
+            yield from _page_rows(assessment, batch, now, viewer)
+
+    return assessment, rows()
 
 
 # --- compare -------------------------------------------------------------------------------
@@ -354,7 +458,7 @@ def compare(assessment_id: int, attempt_ids: Sequence[int], *, now: datetime,
     assessment = get_assessment(assessment_id)
     wanted = list(dict.fromkeys(attempt_ids))[:MAX_COMPARED]
     invites = [i for i in _table_invites(assessment_id, wanted) if i.attempt is not None]
-    ranked = ranked_totals(settled_totals(assessment))
+    ranked = standings.ranked(assessment.id, wanted)
     rows = [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
             if r.attempt is not None and r.attempt.id in ranked else r
             for r in _rows(assessment, invites, now, viewer, wanted)]

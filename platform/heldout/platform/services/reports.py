@@ -35,13 +35,9 @@ from heldout.platform.models import (
     Invite,
     Submission,
 )
-from heldout.platform.services import access, charts
+from heldout.platform.services import access, charts, standings
 from heldout.platform.services.access import StaffViewer
-from heldout.platform.services.candidates import (
-    ranked_totals,
-    settled_totals,
-    time_used,
-)
+from heldout.platform.services.candidates import time_used
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
 from heldout.platform.services.integrity import IntegrityView, integrity_views
@@ -338,7 +334,7 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
                  blobs, max(end, attempt.started_at))
         for r in results)
     total = total_score(results)
-    ranked = ranked_totals(settled_totals(assessment)).get(attempt.id) \
+    ranked = standings.ranked(assessment.id, [attempt.id]).get(attempt.id) \
         if total is not None else None
     skills = _skills(results)
     return CandidateReport(

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from heldout.platform.extensions import db
 from heldout.platform.models import (
     Assessment,
     AssessmentChallenge,
@@ -312,14 +313,13 @@ class Ranked:
     peers: int
 
 
-def ranked(assessment_id: int, attempt_ids: Sequence[int],
-           session: Session) -> dict[int, Ranked]:
+def ranked(assessment_id: int, attempt_ids: Sequence[int]) -> dict[int, Ranked]:
     """The percentile rank of these attempts' totals (ranked attempts only)."""
     if not attempt_ids:
         return {}
     ranks = rank_table(assessment_id)
     return {attempt_id: Ranked(float(p) if p is not None else None, int(peers))
-            for attempt_id, p, peers in session.execute(
+            for attempt_id, p, peers in db.session.execute(
                 select(AttemptStanding.attempt_id, percentile_of(ranks), ranks.c.ranked - 1)
                 .join(ranks, joins_rank(ranks))
                 .where(AttemptStanding.attempt_id.in_(list(attempt_ids))))}

@@ -95,10 +95,10 @@ def standing(viewer: StaffViewer, order: AtsOrder, *, now: datetime) -> Standing
     """The order's candidate as the candidates table shows them (the same counted
     submissions and totals as every page and export)."""
     invite = order.invite
-    table = candidates.candidates_table(
+    _, rows = candidates.every_row(
         invite.assessment_id, candidates.TableQuery(search=invite.candidate_email), now=now,
         viewer=viewer)
-    row = next((r for r in table.rows if r.invite.id == invite.id), None)
+    row = next((r for r in rows if r.invite.id == invite.id), None)
     if row is None:
         raise NotFound(f"No order {order.public_id!r}")
     grading = any(result.pending for result in row.results)
