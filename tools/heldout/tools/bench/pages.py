@@ -384,6 +384,38 @@ def _get(client: Any, url: str) -> Any:
     return client.get(url, base_url=BASE_URL)
 
 
+def _get_streamed(client: Any, url: str) -> tuple[Any, float, bytes]:
+    """A GET read as a client reads a streamed answer: (response, seconds to its first
+    chunk of body, the whole body)."""
+    started = time.perf_counter()
+    response = client.get(url, base_url=BASE_URL, buffered=False)
+    chunks = iter(response.response)
+    first = next(chunks, b"")
+    first_at = time.perf_counter() - started
+    body = (first if isinstance(first, bytes) else first.encode()) + b"".join(
+        c if isinstance(c, bytes) else c.encode() for c in chunks)
+    response.close()
+    return response, first_at, body
+
+
+def _memory_kib(field: str) -> int | None:
+    """A line of this process's /proc status (VmRSS, VmHWM), in KiB; None off Linux."""
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def _reset_peak() -> bool:
+    """Start this process's peak resident size (VmHWM) afresh; False where impossible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def _post(client: Any, url: str, data: dict[str, str], referrer: str) -> Any:
     # Flask-WTF checks the referrer of every HTTPS form post, as a browser sends it.
     return client.post(url, base_url=BASE_URL, data=data,
@@ -537,6 +569,7 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
     wall: dict[int, list[float]] = {i: [] for i in range(len(everything))}
     cpu: dict[int, list[float]] = {i: [] for i in range(len(everything))}
     queries: dict[int, list[int]] = {i: [] for i in range(len(everything))}
+    first_byte: dict[int, list[float]] = {i: [] for i in range(len(everything))}
     statuses: dict[int, int] = {}
     sizes: dict[int, int] = {}
     with _counting_statements(engine) as counter:
@@ -545,14 +578,14 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
                 client = clients[page.role]
                 counter[0] = 0
                 started, started_cpu = time.perf_counter(), time.process_time()
-                response = _get(client, page.url)
-                body = response.get_data()
+                response, first_at, body = _get_streamed(client, page.url)
                 elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
                 statuses[index] = response.status_code
                 sizes[index] = len(body)
                 if round_no == 0:
                     continue  # warm-up: templates compiled, caches filled, variants built
                 wall[index].append(elapsed * 1000)
+                first_byte[index].append(first_at * 1000)
                 cpu[index].append(elapsed_cpu * 1000)
                 queries[index].append(counter[0])
             if round_no:
@@ -565,6 +598,7 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
                 "p50_ms": round(statistics.median(wall[index]), 2),
                 "p95_ms": round(_percentile(wall[index], 0.95), 2),
                 "cpu_ms": round(statistics.median(cpu[index]), 2),
+                "first_byte_ms": round(statistics.median(first_byte[index]), 2),
                 "queries": round(statistics.median(queries[index]))}
 
     rows = [row(i) for i in range(1, len(everything))]
@@ -632,8 +666,11 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
         load_before = os.getloadavg()[0]
         with app.app_context():
             engine = db.engine
+        rss_before = _memory_kib("VmRSS")
+        peak_reset = _reset_peak()
         rows, baseline = time_pages(engine, clients, listed, repeat, say)
         load_after = os.getloadavg()[0]
+        rss_after, peak = _memory_kib("VmRSS"), _memory_kib("VmHWM")
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -641,7 +678,16 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
             "database": app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0],
             "server": "Flask test client (the app's own WSGI handling), HELDOUT_ENV=production",
             "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
-            "seeded": seeded.as_dict(), "pages": rows, "baseline": baseline}
+            "seeded": seeded.as_dict(), "pages": rows, "baseline": baseline,
+            # The serving process (this one: the app runs in it) while the pages are timed.
+            "memory": {"rss_before_mb": _mb(rss_before), "rss_after_mb": _mb(rss_after),
+                       "peak_mb": _mb(peak) if peak_reset else None,
+                       "peak_growth_mb": _mb(peak - rss_before)
+                       if peak_reset and peak is not None and rss_before is not None else None}}
+
+
+def _mb(kib: int | None) -> float | None:
+    return None if kib is None else round(kib / 1024, 1)
 
 
 def render(result: dict[str, Any]) -> str:
@@ -649,15 +695,20 @@ def render(result: dict[str, Any]) -> str:
     lines = [f"pages with {result['candidates']} candidates ({result['database']}, "
              f"{result['repeat']} passes; load average {result['load_average_before_after']}):",
              f"  {'endpoint':<26} {'role':<11} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8} "
-             f"{'SQL':>5} {'x base':>7}  url"]
+             f"{'1st B ms':>8} {'SQL':>5} {'x base':>7}  url"]
     for row in result["pages"]:
         ratio = row["p50_ms"] / base["p50_ms"] if base["p50_ms"] else 0.0
         lines.append(f"  {row['endpoint']:<26} {row['role']:<11} {row['p50_ms']:8.1f} "
-                     f"{row['p95_ms']:8.1f} {row['cpu_ms']:8.1f} {row['queries']:5d} "
+                     f"{row['p95_ms']:8.1f} {row['cpu_ms']:8.1f} {row['first_byte_ms']:8.1f} "
+                     f"{row['queries']:5d} "
                      f"{ratio:7.1f}  {row['url']}" + (f"  ({row['note']})" if row["note"] else "")
                      + ("" if row["status"] == 200 else f"  [status {row['status']}]"))
     lines.append(f"  {'baseline /healthz':<38} {base['p50_ms']:8.1f} {base['p95_ms']:8.1f} "
-                 f"{base['cpu_ms']:8.1f} {base['queries']:5d}")
+                 f"{base['cpu_ms']:8.1f} {base['first_byte_ms']:8.1f} {base['queries']:5d}")
+    memory = result["memory"]
+    lines.append(f"serving process memory: {memory['rss_before_mb']} MB resident before the "
+                 f"passes, peak {memory['peak_mb']} MB during them (growth "
+                 f"{memory['peak_growth_mb']} MB), {memory['rss_after_mb']} MB after")
     seeded = result["seeded"]
     lines.append(f"seeded in {seeded['seconds']:.0f} s: invites {seeded['invites']}, "
                  f"submissions {seeded['submissions']}, {seeded['reviews']} reviews, "
