@@ -15,9 +15,9 @@ from heldout.platform.models.base import Base
 
 
 class AttemptStanding(Base):
-    """An attempt's settled total (None while any challenge is unsettled or nothing was
-    submitted) and the version group it is ranked in (None: not ranked, a challenge was
-    never graded)."""
+    """An attempt's settled total and the version group it is ranked in (None: not ranked,
+    a challenge was never graded). No row while the total is not settled (a challenge
+    still grading or failed, or nothing submitted)."""
 
     __tablename__ = "attempt_standing"
 
@@ -32,9 +32,11 @@ class ChallengeStanding(Base):
     """The counted score of one challenge of one attempt (no row: nothing counts yet)."""
 
     __tablename__ = "challenge_standing"
+    __table_args__ = (UniqueConstraint("attempt_id", "challenge_id"),)
 
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), primary_key=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # one key column, as erasure follows
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"))
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     score: Mapped[float] = mapped_column(Float)
 
 

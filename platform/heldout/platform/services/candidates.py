@@ -402,7 +402,7 @@ def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
         select(state).select_from(Invite).outerjoin(Attempt, Attempt.invite_id == Invite.id)
         .where(Invite.assessment_id == assessment_id).distinct()) if s is not None))
     return CandidatesTable(assessment, tuple(_page_rows(assessment, found, now, viewer)),
-                           query, total_rows, matched, states)
+                           query, total_rows, matched, states, PER_PAGE)
 
 
 def every_row(assessment_id: int, query: TableQuery, *, now: datetime,

@@ -197,6 +197,8 @@ def refresh(session: Session, attempt_ids: Iterable[int]) -> None:
         .where(AttemptStanding.attempt_id.in_(ids)))}
     for attempt_id in ids:
         old, new = held.get(attempt_id), now.get(attempt_id)
+        if new is not None and new.total is None:
+            new = None  # no settled total: no row (as an attempt never written)
         before = _ranked(old.assessment_id, old.total, old.versions) if old is not None else None
         after = _ranked(new.assessment_id, new.total, new.versions) if new is not None else None
         if before != after:
@@ -259,9 +261,10 @@ def rebuild(session: Session, assessment_ids: Collection[int] | None = None,
         computed = compute(session, chunk)
         if not computed:
             continue
-        session.execute(insert(AttemptStanding), [
-            {"attempt_id": a, "assessment_id": c.assessment_id, "total": c.total,
-             "versions": c.versions} for a, c in computed.items()])
+        settled = [{"attempt_id": a, "assessment_id": c.assessment_id, "total": c.total,
+                    "versions": c.versions} for a, c in computed.items() if c.total is not None]
+        if settled:
+            session.execute(insert(AttemptStanding), settled)
         scores = [{"attempt_id": a, "challenge_id": ch, "score": s}
                   for a, c in computed.items() for ch, s in c.scores.items()]
         if scores:

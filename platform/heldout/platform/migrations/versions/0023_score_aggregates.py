@@ -29,12 +29,14 @@ def upgrade() -> None:
     with op.batch_alter_table('attempt_standing', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attempt_standing_assessment_id'), ['assessment_id'], unique=False)
     op.create_table('challenge_standing',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
     sa.Column('challenge_id', sa.Integer(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempt.id'], name=op.f('fk_challenge_standing_attempt_id_attempt')),
     sa.ForeignKeyConstraint(['challenge_id'], ['challenge.id'], name=op.f('fk_challenge_standing_challenge_id_challenge')),
-    sa.PrimaryKeyConstraint('attempt_id', 'challenge_id', name=op.f('pk_challenge_standing'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_challenge_standing')),
+    sa.UniqueConstraint('attempt_id', 'challenge_id', name=op.f('uq_challenge_standing_attempt_id_challenge_id'))
     )
     op.create_table('score_aggregate',
     sa.Column('id', sa.Integer(), nullable=False),
