@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.result import Check
@@ -76,7 +76,7 @@ def assert_as_from_scratch(assessment_id: int) -> None:
     for attempt_id, c in computed.items():
         if c.total is not None and c.versions is not None:
             groups.setdefault(c.versions, []).append(attempt_id)
-    expected = {}
+    expected: dict[int, float | None] = {}
     for members in groups.values():
         ranks = scoring.percentile_ranks([computed[a].total or 0.0 for a in members])
         expected.update(zip(members, ranks, strict=True))
@@ -140,9 +140,8 @@ def test_rebuild_repairs_lost_standings(app: Flask, users: Any, assessment_id: i
                            {SLUG: [seed.Graded(score)]}, index=index)
         db.session.commit()
         before = _stored()
-        db.session.execute(ScoreAggregate.__table__.delete())
-        db.session.execute(ChallengeStanding.__table__.delete())
-        db.session.execute(AttemptStanding.__table__.delete())
+        for model in (ScoreAggregate, ChallengeStanding, AttemptStanding):
+            db.session.execute(delete(model))
         db.session.commit()
         assert standings.rebuild(db.session) == 3
         db.session.commit()

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from heldout.platform.extensions import db
 from heldout.platform.models import (
@@ -56,6 +56,8 @@ from heldout.platform.services.scoring import (
 )
 
 Versions = tuple[str | None, ...]  # the graded version of each challenge, in order
+# The app's scoped session, or a plain one (the migration's, on its connection).
+AnySession = Session | scoped_session[Any]
 _TOUCHED = "heldout.standings.attempts"
 _TOUCHED_SUBMISSIONS = "heldout.standings.submissions"
 _TOUCHED_ASSESSMENTS = "heldout.standings.assessments"
@@ -99,7 +101,7 @@ class Computed:
     scores: dict[int, float]  # challenge id -> counted score
 
 
-def compute(session: Session, attempt_ids: Collection[int]) -> dict[int, Computed]:
+def compute(session: AnySession, attempt_ids: Collection[int]) -> dict[int, Computed]:
     """The standing of each of these attempts (missing: no such attempt any more), from
     their submissions and the ``scoring`` rules, in a few column queries."""
     if not attempt_ids:
@@ -146,7 +148,7 @@ def compute(session: Session, attempt_ids: Collection[int]) -> dict[int, Compute
     return found
 
 
-def _count(session: Session, assessment_id: int, versions: str, total: float,
+def _count(session: AnySession, assessment_id: int, versions: str, total: float,
            change: int) -> None:
     """Add ``change`` to how many ranked totals hold ``total`` (atomic in SQL: two workers
     landing the same total at once both count)."""
@@ -181,7 +183,7 @@ def _ranked(assessment_id: int | None, total: float | None,
     return assessment_id, versions, total
 
 
-def refresh(session: Session, attempt_ids: Iterable[int]) -> None:
+def refresh(session: AnySession, attempt_ids: Iterable[int]) -> None:
     """Write these attempts' standings as the rules give them now, moving their totals in
     the percentile aggregate (an attempt gone: its standing and counts go)."""
     ids = sorted(set(attempt_ids))
@@ -222,7 +224,7 @@ def refresh(session: Session, attempt_ids: Iterable[int]) -> None:
         session.execute(insert(ChallengeStanding), scores)
 
 
-def forget(session: Session, attempt_ids: Collection[int]) -> None:
+def forget(session: AnySession, attempt_ids: Collection[int]) -> None:
     """Take these attempts out of the standings before they are deleted in bulk."""
     if not attempt_ids:
         return
@@ -239,7 +241,7 @@ def forget(session: Session, attempt_ids: Collection[int]) -> None:
                     .where(ChallengeStanding.attempt_id.in_(list(attempt_ids))))
 
 
-def rebuild(session: Session, assessment_ids: Collection[int] | None = None,
+def rebuild(session: AnySession, assessment_ids: Collection[int] | None = None,
             batch: int = 500) -> int:
     """Compute the standings of every attempt (of these assessments) from scratch and
     replace what is stored; the number of attempts. The caller commits."""
