@@ -29,7 +29,8 @@ class AttemptStanding(Base):
 
 
 class ChallengeStanding(Base):
-    """The counted score of one challenge of one attempt (no row: nothing counts yet)."""
+    """The counted score of one challenge of one attempt and the version it was graded on
+    (no row: nothing counts yet): the report ranks a score among these."""
 
     __tablename__ = "challenge_standing"
     __table_args__ = (UniqueConstraint("attempt_id", "challenge_id"),)
@@ -38,6 +39,7 @@ class ChallengeStanding(Base):
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"))
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
     score: Mapped[float] = mapped_column(Float)
+    version: Mapped[str] = mapped_column(String(80))  # the bundle version it was graded on
 
 
 class ScoreAggregate(Base):

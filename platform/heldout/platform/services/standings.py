@@ -98,7 +98,7 @@ class Computed:
     assessment_id: int
     total: float | None
     versions: str | None
-    scores: dict[int, float]  # challenge id -> counted score
+    scores: dict[int, tuple[float, str]]  # challenge id -> counted score, graded version
 
 
 def compute(session: AnySession, attempt_ids: Collection[int]) -> dict[int, Computed]:
@@ -142,7 +142,7 @@ def compute(session: AnySession, attempt_ids: Collection[int]) -> dict[int, Comp
                                    for r in results)
         found[attempt_id] = Computed(
             assessment_id, total, group_key(versions) if total is not None else None,
-            {challenge_id: r.counted.score
+            {challenge_id: (r.counted.score, r.counted.version or "")
              for challenge_id, r in zip(challenges.get(assessment_id, []), results, strict=True)
              if r.counted is not None and r.counted.score is not None})
     return found
@@ -218,8 +218,8 @@ def refresh(session: AnySession, attempt_ids: Iterable[int]) -> None:
                 attempt_id=attempt_id, assessment_id=new.assessment_id, total=new.total,
                 versions=new.versions))
     session.execute(delete(ChallengeStanding).where(ChallengeStanding.attempt_id.in_(ids)))
-    scores = [{"attempt_id": a, "challenge_id": c, "score": s}
-              for a, computed in now.items() for c, s in computed.scores.items()]
+    scores = [{"attempt_id": a, "challenge_id": c, "score": s, "version": v}
+              for a, computed in now.items() for c, (s, v) in computed.scores.items()]
     if scores:
         session.execute(insert(ChallengeStanding), scores)
 
@@ -267,8 +267,8 @@ def rebuild(session: AnySession, assessment_ids: Collection[int] | None = None,
                     "versions": c.versions} for a, c in computed.items() if c.total is not None]
         if settled:
             session.execute(insert(AttemptStanding), settled)
-        scores = [{"attempt_id": a, "challenge_id": ch, "score": s}
-                  for a, c in computed.items() for ch, s in c.scores.items()]
+        scores = [{"attempt_id": a, "challenge_id": ch, "score": s, "version": v}
+                  for a, c in computed.items() for ch, (s, v) in c.scores.items()]
         if scores:
             session.execute(insert(ChallengeStanding), scores)
         for c in computed.values():
