@@ -5,8 +5,9 @@ an empty PostgreSQL database given by URL): one hiring team, its staff, an asses
 three challenges and N candidates in the states a real assessment holds. It then asks
 every page through the app's own WSGI handling (Flask's test client, no socket), signed in
 with the role each page is for, and reports per page the median and p95 wall time, the
-process CPU time and the SQL statements per request, beside the trivial ``/healthz`` timed
-the same way in the same passes.
+process CPU time, the time to the first byte of the body (exports stream theirs) and the
+SQL statements per request, beside the trivial ``/healthz`` timed the same way in the same
+passes; and the memory of the serving process (this one) while the pages are timed.
 
 The app runs with ``HELDOUT_ENV=production`` (CSRF with its HTTPS referrer check, secure
 cookies): every request goes to an ``https://`` base URL, so the client sends the secure
@@ -20,8 +21,9 @@ or the deadline closing it in ``attempts.open_attempt``), submissions' files
 (``drafts.save_drafts``), reviews (``reviews.save_review``) and audit rows. Through the
 models, in bulk: what grading would write. No sandbox runs: each graded submission gets an
 ``EvaluationRecord`` built from a graders ``Evaluation`` (checks, metrics, run statistics
-shaped like the real kinds' results, scores drawn at random). This is seeded data for
-timing pages only; its scores mean nothing.
+shaped like the real kinds' results, scores drawn at random); the standings follow them
+as they would after grading (the session hook of ``services/standings.py``). This is
+seeded data for timing pages only; its scores mean nothing.
 """
 
 from __future__ import annotations
