@@ -328,15 +328,12 @@ def table_filters(query: TableQuery, now: datetime) -> list[ColumnElement[bool]]
     return found
 
 
-def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select[int, float]:
-    """The matching invites' ids and percentiles, sorted as asked: rows without a value
+def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select[int]:
+    """The matching invites' ids, sorted as asked: rows without a value
     last whichever the direction; ties in name order; then newest invite first."""
-    ranks = standings.rank_table(assessment.id)
-    percentile = standings.percentile_of(ranks)
-    statement = (select(Invite.id, percentile.label("percentile"))
+    statement = (select(Invite.id)
                  .outerjoin(Attempt, Attempt.invite_id == Invite.id)
                  .outerjoin(AttemptStanding, AttemptStanding.attempt_id == Attempt.id)
-                 .outerjoin(ranks, standings.joins_rank(ranks))
                  .where(Invite.assessment_id == assessment.id, *table_filters(query, now)))
     newest: list[Any] = [Invite.created_at.desc(), Invite.id.desc()]
     if query.sort == "invited":
@@ -351,7 +348,11 @@ def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select
     elif query.sort == "total":
         keys = [AttemptStanding.total]
     elif query.sort == "percentile":
-        keys = [percentile]
+        # Only this sort joins the ranks (computed over the aggregate's counts); the rows'
+        # own percentiles are read for the page alone (``_page_rows``).
+        ranks = standings.rank_table(assessment.id)
+        statement = statement.outerjoin(ranks, standings.joins_rank(ranks))
+        keys = [standings.percentile_of(ranks)]
     elif query.sort == "time":
         keys = [_time_used(now)]
     elif query.sort == "review":
@@ -369,16 +370,16 @@ def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select
 
 def _page_rows(assessment: Assessment, found: Sequence[Any], now: datetime,
                viewer: StaffViewer | None) -> list[CandidateRow]:
-    """The rows of these (invite id, percentile) pairs, in their order."""
-    ids = [invite_id for invite_id, _ in found]
-    percentiles = {invite_id: p for invite_id, p in found}
+    """The rows of these invite ids, in their order, with their percentile ranks."""
+    ids = [invite_id for invite_id, in found]
     invites = {i.id: i for i in db.session.scalars(
         select(Invite).where(Invite.id.in_(ids)).options(selectinload(Invite.attempt)))}
     ordered = [invites[i] for i in ids if i in invites]
     attempts = [i.attempt.id for i in ordered if i.attempt is not None]
     rows = _rows(assessment, ordered, now, viewer, attempts)
-    return [dataclasses.replace(r, percentile=float(percentiles[r.invite.id]))
-            if percentiles.get(r.invite.id) is not None else r for r in rows]
+    ranked = standings.ranked(assessment.id, attempts)
+    return [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
+            if r.attempt is not None and r.attempt.id in ranked else r for r in rows]
 
 
 EXPORT_BATCH = 200
