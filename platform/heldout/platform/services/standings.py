@@ -52,6 +52,7 @@ from heldout.platform.services.scoring import (
     Standing,
     counted,
     percentile_rank_clause,
+    rank_from_counts,
     total_score,
 )
 
@@ -319,15 +320,35 @@ class Ranked:
 
 
 def ranked(assessment_id: int, attempt_ids: Sequence[int]) -> dict[int, Ranked]:
-    """The percentile rank of these attempts' totals (ranked attempts only)."""
+    """The percentile rank of these attempts' totals (ranked attempts only): their
+    standings, and the counts of their version groups (one row per distinct total), in two
+    queries; the rank from the counts by ``scoring.rank_from_counts``."""
     if not attempt_ids:
         return {}
-    ranks = rank_table(assessment_id)
-    return {attempt_id: Ranked(float(p) if p is not None else None, int(peers))
-            for attempt_id, p, peers in db.session.execute(
-                select(AttemptStanding.attempt_id, percentile_of(ranks), ranks.c.ranked - 1)
-                .join(ranks, joins_rank(ranks))
-                .where(AttemptStanding.attempt_id.in_(list(attempt_ids))))}
+    mine = db.session.execute(
+        select(AttemptStanding.attempt_id, AttemptStanding.versions, AttemptStanding.total)
+        .where(AttemptStanding.attempt_id.in_(list(attempt_ids)),
+               AttemptStanding.versions.is_not(None), AttemptStanding.total.is_not(None))).all()
+    groups = sorted({str(versions) for _, versions, _ in mine})
+    if not groups:
+        return {}
+    counts: dict[tuple[str, float], tuple[int, int]] = {}  # (lower, equal)
+    sizes: dict[str, int] = {}
+    for versions, total, count in db.session.execute(
+            select(ScoreAggregate.versions, ScoreAggregate.total, ScoreAggregate.count)
+            .where(ScoreAggregate.assessment_id == assessment_id,
+                   ScoreAggregate.versions.in_(groups))
+            .order_by(ScoreAggregate.versions, ScoreAggregate.total)):
+        below = sizes.get(versions, 0)
+        counts[(versions, total)] = (below, count)
+        sizes[versions] = below + count
+    found = {}
+    for attempt_id, group, value in mine:
+        if group is not None and value is not None and (group, value) in counts:
+            versions, (lower, equal) = group, counts[(group, value)]
+            found[attempt_id] = Ranked(rank_from_counts(lower, equal - 1, sizes[versions] - 1),
+                                       sizes[versions] - 1)
+    return found
 
 
 # --- kept up to date as submissions are written ------------------------------------------
