@@ -418,7 +418,14 @@ def every_row(assessment_id: int, query: TableQuery, *, now: datetime,
         found = db.session.execute(_ordered(assessment, query, now)
                                    .execution_options(yield_per=EXPORT_BATCH))
         for batch in found.partitions(EXPORT_BATCH):
-            yield from _page_rows(assessment, batch, now, viewer)
+            rows = _page_rows(assessment, batch, now, viewer)
+            yield from rows
+            # Written out: let the batch's invites and attempts go, so the session's
+            # identity map (and the collector's work) does not grow with the export.
+            for row in rows:
+                db.session.expunge(row.invite)
+                if row.attempt is not None:
+                    db.session.expunge(row.attempt)
 
     return assessment, rows()
 
