@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from heldout.platform.config import SETTINGS_BY_NAME
+from heldout.platform.server import IDLE_CONNECTION_SECONDS
 from heldout.tools.bench import burst
 
 CANDIDATES = 5
@@ -49,6 +50,13 @@ def test_schedule_puts_late_candidates_in_the_window() -> None:
         assert 2.0 <= public_at < submit_at
     early = [burst._schedule({**plan, "late_share": 0.0}, rng)[1] for _ in range(200)]
     assert all(submit_at <= 120.0 for submit_at in early)
+
+
+def test_a_candidates_pauses_stay_within_the_servers_idle_close() -> None:
+    # Locust sends no POST twice: one reaching a connection as the server closes it for
+    # idleness is an error of the bench (the "status 0" of a public run, now and then).
+    plan = burst.BurstPlan()
+    assert 2 * max(plan.autosave_every_s, plan.poll_every_s) <= IDLE_CONNECTION_SECONDS
 
 
 def test_plan_refuses_a_window_outside_the_timeline() -> None:
