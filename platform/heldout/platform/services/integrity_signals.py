@@ -197,8 +197,9 @@ def mark_reviewed(attempt_id: int, key: str, note: str, *, actor: User,
         raise InvalidInput(f"The note has {len(note):,} characters; at most {MAX_NOTE:,}.",
                            field="note")
     if key not in {s.key for s in gather([attempt], context).get(attempt.id, [])}:
-        raise NotFound("This signal is not among the candidate's signals (any more).",
-                       hint="Reload the report.")
+        raise InvalidInput("This signal is not among the candidate's signals (any more), "
+                           "so it was not marked.", hint="Reload the report.",
+                           field="signal")
     review = db.session.scalar(select(SignalReview).where(
         SignalReview.attempt_id == attempt.id, SignalReview.signal == key))
     if review is None:
