@@ -105,7 +105,9 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
                 bubbles: true, cancelable: true, composed: true}));
         }""", pasted)
     assert sent.value.status == 200
-    batch = sent.value.request.post_data_json["events"]
+    body = sent.value.request.post_data_json
+    assert body is not None
+    batch = body["events"]
     assert [{k: e[k] for k in ("kind", "file", "chars")} for e in batch
             if e["kind"] == "paste"] == [{"kind": "paste", "file": "solution.py", "chars": 600}]
     assert "x = 1" not in (sent.value.request.post_data or "")

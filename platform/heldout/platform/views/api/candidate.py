@@ -68,14 +68,21 @@ def public_run_status(viewer: CandidateViewer, attempt_id: str,
             "cells": public_runs.cell_outputs(run, blob_store())}
 
 
-def _draft_payload() -> list[drafts.DraftFile]:
-    """The editor's files from JSON (fetch) or a form field ``payload`` (a beacon on leaving)."""
+def _json_or_beacon() -> Any:
+    """The body as JSON (fetch), or a form field ``payload`` holding it (a beacon on
+    leaving the page); None when neither can be read."""
     raw: Any = request.get_json(silent=True) if request.is_json else None
     if raw is None and "payload" in request.form:
         try:
             raw = json.loads(request.form["payload"])
         except ValueError:
             raw = None
+    return raw
+
+
+def _draft_payload() -> list[drafts.DraftFile]:
+    """The editor's files from JSON (fetch) or a form field ``payload`` (a beacon on leaving)."""
+    raw = _json_or_beacon()
     items = raw.get("files") if isinstance(raw, dict) else None
     if not isinstance(items, list) or not all(
             isinstance(i, dict) and isinstance(i.get("name"), str)
@@ -111,15 +118,9 @@ def record_editor_events(viewer: CandidateViewer, attempt_id: str,
     check_rate("HELDOUT_EDITOR_EVENTS_LIMIT", "editor-events", viewer.attempt_public_id,
                "Editor events are limited to {limit} batches, and this page reached that.",
                "They are sent again in {wait} seconds.")
-    raw: Any = request.get_json(silent=True) if request.is_json else None
-    if raw is None and "payload" in request.form:
-        try:
-            raw = json.loads(request.form["payload"])
-        except ValueError:
-            raw = None
     kept = editor_events.record_events(
         attempt_public_id=viewer.attempt_public_id, challenge_slug=slug,
-        events=editor_events.parse_batch(raw), bundles=catalogue.get_bundles(), now=now(),
+        events=editor_events.parse_batch(_json_or_beacon()), bundles=catalogue.get_bundles(), now=now(),
         idle_minutes=int(current_app.config["HELDOUT_IDLE_GAP_MINUTES"]))
     return {"recorded": kept}
 
