@@ -31,6 +31,7 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
+    EditorEvent,
     EvaluationRecord,
     ProblemReport,
     PublicRun,
@@ -274,6 +275,11 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             attempt_id=graded.id, challenge_id=graded.submissions[-1].challenge_id,
             challenge_version=graded.submissions[-1].challenge_version, category="data",
             text="The data dictionary lists\na column train.csv lacks.", created_at=utcnow()))
+        # A large paste: a line on the report's timeline and a signal in its panel.
+        db.session.add(EditorEvent(
+            attempt_id=graded.id, challenge_id=graded.submissions[-1].challenge_id,
+            kind="paste", at=graded.started_at + timedelta(minutes=12), file="solution.py",
+            amount=1240))
         db.session.commit()
         levels = {criterion.key: "3" for criterion in reviews.rubric_for(graded)}
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(

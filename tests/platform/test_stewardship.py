@@ -26,7 +26,9 @@ from heldout.platform.extensions import db
 from heldout.platform.models import (
     AuditEvent,
     Base,
+    EditorEvent,
     PublicRun,
+    SignalReview,
     Submission,
     Team,
     User,
@@ -59,6 +61,10 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
                         headers={"Content-Type": "application/json",
                                  "Accept": "application/json"})
     assert saved.status_code == 200, saved.text
+    pasted = client.post(f"/a/{public_id}/c/{SLUG}/editor-events", data=json.dumps(
+        {"events": [{"kind": "paste", "ago_ms": 0, "file": "solution.py", "chars": 900}]}),
+        headers={"Content-Type": "application/json"})
+    assert pasted.status_code == 200, pasted.text
     submitted = client.post(f"/a/{public_id}/c/{SLUG}/submit",
                             data={"code": f"# {marker}\n{SHARED_CODE}"})
     assert submitted.status_code in (302, 303), submitted.text
@@ -90,6 +96,12 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
             levels={c.key: "3" for c in reviews.rubric_for(attempt)},
             notes=f"{attempt.invite.candidate_name} explained {marker} well.",
             recommendation="yes", submit=True), now=utcnow())
+        paste = db.session.scalars(select(EditorEvent).where(
+            EditorEvent.attempt_id == attempt.id)).one()
+        db.session.add(SignalReview(attempt_id=attempt.id, signal=f"paste:{paste.id}",
+                                    note=f"{attempt.invite.candidate_name}: {marker} is theirs",
+                                    reviewed_by_id=reviewer.id))
+        db.session.commit()
     return public_id
 
 
@@ -170,6 +182,9 @@ def test_erasing_a_candidate_leaves_nothing_of_them_and_everything_of_others(
         for (digest,) in db.session.execute(text("SELECT sha256 FROM submission_file")):
             assert blobs.get(digest)
         assert audit_before <= set(db.session.scalars(select(AuditEvent.id)))  # kept, anonymised
+        # Editor events and reviews of signals hang off the attempt: Olaf's alone are left.
+        assert db.session.scalar(select(func.count(EditorEvent.id))) == 1
+        assert db.session.scalar(select(func.count(SignalReview.id))) == 1
         erasure = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "candidate.erase")).one()
         assert erasure.actor_label == "admin@example.com" and erasure.detail["rows"] > 5
@@ -190,7 +205,10 @@ def test_export_holds_every_row_and_file_about_the_person(
     names = set(archive.namelist())
     assert {"README.txt", "data/invite.json", "data/attempt.json", "data/submission.json",
             "data/submission_file.json", "data/evaluation.json", "data/draft.json",
-            "data/public_run.json", "data/review.json", "data/audit_event.json"} <= names
+            "data/public_run.json", "data/review.json", "data/audit_event.json",
+            "data/editor_event.json", "data/signal_review.json"} <= names
+    pastes = json.loads(archive.read("data/editor_event.json"))
+    assert [(e["kind"], e["file"], e["amount"]) for e in pastes] == [("paste", "solution.py", 900)]
     invites = json.loads(archive.read("data/invite.json"))
     assert [i["candidate_email"] for i in invites] == ["zelda.quux@example.org"]
     files = [archive.read(name) for name in names if name.startswith("files/")]

@@ -133,6 +133,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("review.report", "GET"): READERS,
     ("review.submission", "GET"): READERS,
     ("review.save_review", "POST"): REVIEWERS,
+    ("review.review_signal", "POST"): REVIEWERS,
     ("review.similarity_pairs", "GET"): READERS,
     ("review.similarity_pair", "GET"): READERS,
     # item analytics: the team's readers (the URL names a challenge version, which belongs to
@@ -187,6 +188,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("api.candidate.submission_status", "GET"): CANDIDATE,
     ("api.candidate.public_run_status", "GET"): CANDIDATE,
     ("api.candidate.save_draft", "POST"): CANDIDATE,
+    ("api.candidate.record_editor_events", "POST"): CANDIDATE,
     ("api.candidate.load_draft", "GET"): CANDIDATE,
     ("api.candidate.workspace_state", "GET"): CANDIDATE,
     ("api.candidate.workspace_events", "GET"): CANDIDATE,

@@ -181,6 +181,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_AUTOSAVE_LIMIT", "40 per minute; 1200 per hour", _rate_limit,
             "Draft autosaves the workspace may make per attempt in a period (it saves every "
             "few seconds while the candidate types, and when the page is left)."),
+    Setting("HELDOUT_EDITOR_EVENTS_LIMIT", "20 per minute; 600 per hour", _rate_limit,
+            "Batches of editor events (pastes, focus lost and regained, idle gaps) the "
+            "workspace may send per attempt in a period; it sends one every few seconds at "
+            "most while something happens, never one per keystroke."),
+    Setting("HELDOUT_IDLE_GAP_MINUTES", 5, _positive_int,
+            "Minutes without typing in the workspace's editor (the page open) after which "
+            "the gap is recorded as an editor event and shown on the report's timeline."),
+    Setting("HELDOUT_PASTE_SIGNAL_CHARS", 500, _positive_int,
+            "A paste of at least this many characters into the editor is listed in the "
+            "report's integrity panel (review suggested); every paste is on the timeline."),
     Setting("HELDOUT_API_RATE_LIMIT", "120 per minute; 3000 per hour", _rate_limit,
             "Calls one API token may make to `/api/v1/` in a period (calls with no token: "
             "per client address); past it the API answers 429 with `Retry-After`."),
@@ -194,6 +204,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after an attempt ends before the files of its submissions and public runs "
             "are deleted (0: kept); scores, checks and reviews stay, the report then lists "
             "no files."),
+    Setting("HELDOUT_RETENTION_EDITOR_EVENTS_DAYS", 0, _days,
+            "Days after an attempt ends before its editor events (pastes, focus, idle gaps) "
+            "are deleted (0: kept)."),
     Setting("HELDOUT_RETENTION_CANDIDATES_DAYS", 0, _days,
             "Days after an attempt ends (or an invite that was never used expires) before "
             "everything about that invite is erased, as an admin's erasure would (0: kept)."),
@@ -249,7 +262,8 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     values["HELDOUT_SECRET_KEY"] = secret
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
                  "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT",
-                 "HELDOUT_API_RATE_LIMIT", "HELDOUT_PROBLEM_REPORT_LIMIT"):
+                 "HELDOUT_API_RATE_LIMIT", "HELDOUT_PROBLEM_REPORT_LIMIT",
+                 "HELDOUT_EDITOR_EVENTS_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))

@@ -10,7 +10,9 @@ from heldout.platform.models.assessments import (
     DeadlineSubmission,
     Draft,
     DraftSnapshot,
+    EditorEvent,
     Invite,
+    SignalReview,
 )
 from heldout.platform.models.base import (
     NAMING_CONVENTION,
@@ -73,6 +75,7 @@ __all__ = [
     "DeadlineSubmission",
     "Draft",
     "DraftSnapshot",
+    "EditorEvent",
     "EnumText",
     "EvaluationRecord",
     "IntegrityRun",
@@ -83,6 +86,7 @@ __all__ = [
     "Review",
     "Role",
     "ShownOnce",
+    "SignalReview",
     "SimilarityCheck",
     "SimilarityPair",
     "Submission",

@@ -182,3 +182,46 @@ class DeadlineSubmission(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission | None] = relationship()
+
+
+class EditorEvent(Base):
+    """Something the workspace's editor saw, recorded as evidence for the interviewer:
+    a paste (its size in characters and the file), the page losing or regaining focus,
+    a long idle gap. What is recorded is said on the consent page; never the pasted text.
+
+    ``at`` is the server's clock: the browser sends how long ago each event happened, so
+    a wrong clock on the candidate's machine moves nothing.
+    """
+
+    __tablename__ = "editor_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    # "paste", "focus_lost", "focus_back" or "idle" (services/editor_events.py).
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    file: Mapped[str | None] = mapped_column(String(255))
+    # paste: characters pasted; focus_back and idle: seconds away or idle.
+    amount: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignalReview(Base):
+    """An interviewer's mark that an integrity signal was looked at, with their note.
+
+    ``signal`` is the signal's stable key (services/integrity_signals.py); marking it again
+    replaces the note. Audited (``signal.review``).
+    """
+
+    __tablename__ = "signal_review"
+    __table_args__ = (UniqueConstraint("attempt_id", "signal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    signal: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewed_by: Mapped[User | None] = relationship()

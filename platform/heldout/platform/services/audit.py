@@ -53,6 +53,7 @@ ACTIONS: dict[str, str] = {
     "retention.start": "ran the retention job by hand",
     "problem_report.resolve": "resolved a candidate's problem report",
     "problem_report.reopen": "reopened a candidate's problem report",
+    "signal.review": "marked an integrity signal reviewed",
 }
 
 

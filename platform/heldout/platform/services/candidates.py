@@ -30,6 +30,7 @@ from heldout.platform.models import (
 )
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
+from heldout.platform.services.integrity_signals import SignalContext, attempts_with_signals
 from heldout.platform.services.reviews import ReviewSummary, review_summaries
 from heldout.platform.services.scoring import (
     InviteState,
@@ -109,6 +110,7 @@ class CandidateRow:
 PER_PAGE = 100
 SORTS = ("invited", "name", "state", "total", "percentile", "time", "review")
 REVIEW_FILTERS = ("reviewed", "not reviewed")
+SIGNAL_FILTERS = ("any", "none")  # integrity signals (services/integrity_signals.py)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class TableQuery:
     review: str = ""
     min_total: float | None = None
     page: int = 1
+    signals: str = ""  # one of SIGNAL_FILTERS, or "" for everyone
 
     def normalised(self, slugs: Sequence[str]) -> TableQuery:
         valid = self.sort in SORTS or (self.sort.startswith("c:") and self.sort[2:] in slugs)
@@ -282,10 +285,12 @@ def _sort_key(row: CandidateRow, sort: str) -> Any:
 
 
 def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
-                     viewer: StaffViewer | None) -> CandidatesTable:
+                     viewer: StaffViewer | None,
+                     signals: SignalContext | None = None) -> CandidatesTable:
     """The candidates of an assessment with scores, percentile, time and review state,
     filtered and sorted on the server (the page works without script). ``viewer``: whose
-    eyes the reviews' recommendations are for (``reviews.review_summaries``)."""
+    eyes the reviews' recommendations are for (``reviews.review_summaries``); ``signals``:
+    the thresholds of the integrity signals the "signals" filter reads."""
     assessment = get_assessment(assessment_id)
     query = query.normalised([c.slug for c in assessment.challenges])
     rows = _rows(assessment, _table_invites(assessment_id), now, viewer)
@@ -309,6 +314,11 @@ def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
                  and (r.review is None or not r.review.submitted)]
     if query.min_total is not None:
         shown = [r for r in shown if r.total is not None and r.total >= query.min_total]
+    if query.signals in SIGNAL_FILTERS:
+        flagged = attempts_with_signals(assessment.id, signals or SignalContext(viewer))
+        wanted = query.signals == "any"
+        shown = [r for r in shown
+                 if (r.attempt is not None and r.attempt.id in flagged) == wanted]
     # Ties keep name order whichever the direction (Python's sort is stable, reversed too).
     shown = sorted(shown, key=lambda r: r.invite.candidate_name.casefold()) \
         if query.sort != "invited" else shown

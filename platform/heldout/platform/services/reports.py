@@ -44,6 +44,7 @@ from heldout.platform.services.candidates import (
 )
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
+from heldout.platform.services.editor_events import EventLine, event_lines
 from heldout.platform.services.integrity import IntegrityView, integrity_views
 from heldout.platform.services.report_kinds import (
     KindViews,
@@ -215,6 +216,7 @@ class DraftFrame:
     name: str
     taken_at: datetime
     content: str
+    id: int = 0  # the snapshot's id: what an editor event's "draft before/after" links to
 
 
 def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...]:
@@ -222,7 +224,7 @@ def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...]:
     rows = db.session.scalars(select(DraftSnapshot).where(
         DraftSnapshot.attempt_id == attempt_id, DraftSnapshot.challenge_id == challenge_id)
         .order_by(DraftSnapshot.taken_at, DraftSnapshot.id))
-    return tuple(DraftFrame(r.name, r.taken_at, r.content) for r in rows)
+    return tuple(DraftFrame(r.name, r.taken_at, r.content, r.id) for r in rows)
 
 
 @dataclass(frozen=True)
@@ -239,11 +241,15 @@ class ChallengeSection:
     shown: Submission | None  # the counted submission, else the latest
     files: tuple[CodeView, ...]
     drafts: tuple[DraftFrame, ...]
+    events: tuple[EventLine, ...] = ()  # editor events, in time order
 
     @property
     def playback(self) -> tuple[DraftFrame, ...]:
-        """The latest snapshots, for a playback of how the work grew."""
-        return self.drafts[-MAX_PLAYBACK_FRAMES:]
+        """The latest snapshots, for a playback of how the work grew, and the ones an
+        editor event names as the draft before or after it."""
+        named = {i for e in self.events for i in (e.before, e.after) if i is not None}
+        latest = self.drafts[-MAX_PLAYBACK_FRAMES:]
+        return tuple(d for d in self.drafts if d.id in named or d in latest)
 
 
 @dataclass(frozen=True)
@@ -310,11 +316,13 @@ def _section(attempt: Attempt, result: ChallengeResult, scores: dict[int, float]
         f"submission #{s.id}") for s in result.history]
     points_in_time += [charts.TimelinePoint(d.taken_at, None, f"draft of {d.name}", "draft")
                        for d in drafts]
+    events = event_lines(attempt.id, result.challenge.id)
+    points_in_time += [charts.TimelinePoint(e.at, None, e.text, "event") for e in events]
     shown = result.counted or (result.history[-1] if result.history else None)
     return ChallengeSection(
         result, percentile_rank(mine, others) if mine is not None else None, len(others), points,
         metrics, distribution, charts.timeline(points_in_time, attempt.started_at, end), shown,
-        code_views(shown, blobs) if shown is not None else (), drafts)
+        code_views(shown, blobs) if shown is not None else (), drafts, events)
 
 
 def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,

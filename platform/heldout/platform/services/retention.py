@@ -4,6 +4,7 @@ Each class of data has a period (days after the attempt ends; 0 keeps it), set b
 ``HELDOUT_RETENTION_*`` settings:
 - ``drafts``: autosaved drafts and their playback snapshots;
 - ``code``: the files of submissions and public runs (scores, checks, reviews stay);
+- ``editor_events``: the editor events (pastes, focus lost and regained, idle gaps);
 - ``candidates``: everything about an invite, erased as an admin's erasure would
   (``stewardship.erase_invites``), counted from the attempt's end, or from the link's
   expiry for an invite never used.
@@ -28,6 +29,7 @@ from heldout.platform.models import (
     AuditEvent,
     Draft,
     DraftSnapshot,
+    EditorEvent,
     Invite,
     PublicRun,
     Submission,
@@ -51,6 +53,8 @@ CLASSES = (
               "autosaved drafts and the snapshots a playback shows"),
     DataClass("code", "HELDOUT_RETENTION_CODE_DAYS", "Submitted code",
               "the files of submissions and public runs (scores, checks and reviews stay)"),
+    DataClass("editor_events", "HELDOUT_RETENTION_EDITOR_EVENTS_DAYS", "Editor events",
+              "pastes (size, time, file), focus lost and regained, idle gaps in the editor"),
     DataClass("candidates", "HELDOUT_RETENTION_CANDIDATES_DAYS", "Candidates",
               "everything about an invite: attempts, submissions, reports, reviews (erased "
               "as an admin's erasure would; the audit log keeps anonymised entries)"),
@@ -118,6 +122,14 @@ def apply(config: Mapping[str, Any], *, blobs: BlobStore, now: datetime,
                                                  .select_from(model)) or 0)
             if not dry_run and removed[key]:
                 db.session.execute(delete(model).where(where))
+    if days["editor_events"]:
+        attempt_ids = _attempts_ended_before(now - timedelta(days=days["editor_events"]),
+                                             sparing=invite_ids)
+        where = EditorEvent.attempt_id.in_(attempt_ids)
+        removed["editor events"] = int(db.session.scalar(
+            select(func.count()).where(where).select_from(EditorEvent)) or 0)
+        if not dry_run and removed["editor events"]:
+            db.session.execute(delete(EditorEvent).where(where))
     if days["code"]:
         attempt_ids = _attempts_ended_before(now - timedelta(days=days["code"]),
                                              sparing=invite_ids)

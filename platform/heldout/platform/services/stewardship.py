@@ -175,8 +175,8 @@ def export_zip(found: Holdings, blobs: BlobStore, *, now: datetime) -> bytes:
         archive.writestr("README.txt", (
             f"What heldout holds about {found.email}, exported {now.isoformat()}.\n\n"
             "data/<table>.json: every stored row about you, one file per table (invites,\n"
-            "attempts, drafts and their snapshots, submissions and their files,\n"
-            "evaluations, public check runs, reviews by interviewers, ...).\n"
+            "attempts, drafts and their snapshots, editor events, submissions and their\n"
+            "files, evaluations, public check runs, reviews by interviewers, ...).\n"
             "data/audit_event.json: the audit log's entries about you.\n"
             f"files/<sha256>: the {written} files those rows name (your submitted code,\n"
             "notebooks and the outputs of its runs), by the sha256 of their content.\n"))

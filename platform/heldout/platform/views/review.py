@@ -7,16 +7,26 @@ export lives with the other JSON routes in views/api/.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from heldout.platform.errors import InvalidInput
+from heldout.platform.errors import InvalidInput, PlatformError
 from heldout.platform.models import User
 from heldout.platform.services import candidates as table
-from heldout.platform.services import exports, reports, reviews, similarity
+from heldout.platform.services import exports, integrity_signals, reports, reviews, similarity
+from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
-from heldout.platform.views.common import blob_store, now, parse_int
+from heldout.platform.views.common import blob_store, now, parse_int, request_origin
 
 bp = Blueprint("review", __name__)
 
@@ -41,7 +51,15 @@ def table_query(args: MultiDict[str, str]) -> table.TableQuery:
         sort=args.get("sort", "invited"), descending=args.get("dir", "desc") != "asc",
         search=args.get("q", "")[:200], state=args.get("state", ""),
         review=args.get("review", "") if args.get("review", "") in table.REVIEW_FILTERS
-        else "", min_total=min_total, page=parse_int(args.get("page"), 1) or 1)
+        else "", min_total=min_total, page=parse_int(args.get("page"), 1) or 1,
+        signals=args.get("signals", "") if args.get("signals", "") in table.SIGNAL_FILTERS
+        else "")
+
+
+def signal_context(viewer: StaffViewer) -> integrity_signals.SignalContext:
+    """Whose eyes the integrity signals are for, with the instance's thresholds."""
+    return integrity_signals.SignalContext(
+        viewer, int(current_app.config["HELDOUT_PASTE_SIGNAL_CHARS"]))
 
 
 @bp.get("/assessments/<int:assessment_id>/candidates")
@@ -49,7 +67,8 @@ def table_query(args: MultiDict[str, str]) -> table.TableQuery:
 def candidates(assessment_id: int) -> ResponseReturnValue:
     """Every candidate of an assessment: scores, percentile, time used, review status."""
     found = table.candidates_table(assessment_id, table_query(request.args), now=now(),
-                                   viewer=staff_viewer())
+                                   viewer=staff_viewer(),
+                                   signals=signal_context(staff_viewer()))
     return render_template("review/candidates.html", table=found, assessment=found.assessment,
                            rows=found.page_rows)
 
@@ -70,7 +89,8 @@ def export_download(actor: User, assessment_id: int, fmt: str, body: str,
 def export(assessment_id: int) -> ResponseReturnValue:
     """The candidates table (as filtered and sorted) as CSV."""
     found = table.candidates_table(assessment_id, table_query(request.args), now=now(),
-                                   viewer=staff_viewer())
+                                   viewer=staff_viewer(),
+                                   signals=signal_context(staff_viewer()))
     return export_download(staff_user(), assessment_id, "csv", exports.to_csv(found), "text/csv")
 
 
@@ -85,18 +105,22 @@ def compare(assessment_id: int) -> ResponseReturnValue:
 
 
 def _render_report(attempt_id: int, error: InvalidInput | None = None,
-                   form: reviews.ReviewInput | None = None) -> ResponseReturnValue:
+                   form: reviews.ReviewInput | None = None,
+                   signal_error: PlatformError | None = None,
+                   signal_form: tuple[str, str] | None = None) -> ResponseReturnValue:
     viewer = staff_viewer()
     report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now(), viewer=viewer)
     reviewer = reviews.writes_reviews(viewer)
     panel = reviews.review_panel(attempt_id, viewer)
     similar = similarity.report_lines(report.attempt, viewer)
+    signals = integrity_signals.signal_panel(report.attempt, signal_context(viewer))
     page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
-                           similar=similar,
+                           similar=similar, signals=signals, signal_error=signal_error,
+                           signal_form=signal_form, max_note=integrity_signals.MAX_NOTE,
                            recommendations=reviews.RECOMMENDATIONS,
                            labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
                            levels=reviews.LEVELS)
-    return (page, 400) if error is not None else page
+    return (page, 400) if error is not None or signal_error is not None else page
 
 
 @bp.get("/attempts/<int:attempt_id>/report")
@@ -123,6 +147,21 @@ def save_review(attempt_id: int) -> ResponseReturnValue:
     flash("Review submitted." if data.submit else "Review saved as a draft.", "success")
     record_action(staff_user(), f"review.{'submit' if data.submit else 'save'}", "attempt", attempt_id)
     return redirect(url_for("review.report", attempt_id=attempt_id, _anchor="review"))
+
+
+@bp.post("/attempts/<int:attempt_id>/signals")
+@role_required(*REVIEWERS)
+def review_signal(attempt_id: int) -> ResponseReturnValue:
+    """Mark one integrity signal of the candidate reviewed, with a note (audited)."""
+    key, note = request.form.get("signal", ""), request.form.get("note", "")
+    try:
+        integrity_signals.mark_reviewed(attempt_id, key, note, actor=staff_user(),
+                                        context=signal_context(staff_viewer()),
+                                        origin=request_origin(), now=now())
+    except InvalidInput as exc:
+        return _render_report(attempt_id, signal_error=exc, signal_form=(key, note))
+    flash("Signal marked reviewed.", "success")
+    return redirect(url_for("review.report", attempt_id=attempt_id, _anchor="integrity"))
 
 
 @bp.get("/attempts/<int:attempt_id>/submissions/<int:submission_id>")

@@ -9,7 +9,7 @@ from heldout.platform.services import candidates, exports
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.auth import authenticated
 from heldout.platform.views.common import now
-from heldout.platform.views.review import READERS, export_download, table_query
+from heldout.platform.views.review import READERS, export_download, signal_context, table_query
 
 bp = Blueprint("staff", __name__)
 
@@ -19,6 +19,6 @@ bp = Blueprint("staff", __name__)
 def export(viewer: StaffViewer, assessment_id: int) -> ResponseReturnValue:
     """The candidates table (as filtered and sorted on the page) as JSON, to keep."""
     table = candidates.candidates_table(assessment_id, table_query(request.args), now=now(),
-                                        viewer=viewer)
+                                        viewer=viewer, signals=signal_context(viewer))
     return export_download(viewer.user, assessment_id, "json", exports.to_json(table),
                            "application/json")

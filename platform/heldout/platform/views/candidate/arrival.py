@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    current_app,
     redirect,
     render_template,
     request,
@@ -76,7 +77,8 @@ def welcome() -> ResponseReturnValue:
 def _landing(invite: Invite, *, error: Exception | None) -> str:
     return render_template("candidate/landing.html", invite=invite, assessment=invite.assessment,
                            written=assessments.what_candidates_write(invite.assessment),
-                           environment=environment_paragraph(), error=error)
+                           environment=environment_paragraph(), error=error,
+                           idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"])
 
 
 def _start(invite: Invite) -> ResponseReturnValue:

@@ -99,7 +99,8 @@ def render_workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         latest=state["submissions"][0] if state["submissions"] else None,
         problem=problem, problem_error=problem_error,
         problem_categories=problem_reports.CATEGORIES,
-        problem_max=problem_reports.MAX_TEXT), status
+        problem_max=problem_reports.MAX_TEXT,
+        idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"]), status
 
 
 @bp.get("/a/<attempt_id>/c/<slug>")
