@@ -4,6 +4,7 @@ Each class of data has a period (days after the attempt ends; 0 keeps it), set b
 ``HELDOUT_RETENTION_*`` settings:
 - ``drafts``: autosaved drafts and their playback snapshots;
 - ``code``: the files of submissions and public runs (scores, checks, reviews stay);
+- ``ai``: the conversation with the workspace's AI assistant (the disclosure stays);
 - ``candidates``: everything about an invite, erased as an admin's erasure would
   (``stewardship.erase_invites``), counted from the attempt's end, or from the link's
   expiry for an invite never used.
@@ -24,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AiMessage,
     Attempt,
     AuditEvent,
     Draft,
@@ -51,6 +53,9 @@ CLASSES = (
               "autosaved drafts and the snapshots a playback shows"),
     DataClass("code", "HELDOUT_RETENTION_CODE_DAYS", "Submitted code",
               "the files of submissions and public runs (scores, checks and reviews stay)"),
+    DataClass("ai", "HELDOUT_RETENTION_AI_DAYS", "AI transcripts",
+              "the candidate's conversation with the workspace's AI assistant (the policy "
+              "and the candidate's disclosure stay)"),
     DataClass("candidates", "HELDOUT_RETENTION_CANDIDATES_DAYS", "Candidates",
               "everything about an invite: attempts, submissions, reports, reviews (erased "
               "as an admin's erasure would; the audit log keeps anonymised entries)"),
@@ -118,6 +123,14 @@ def apply(config: Mapping[str, Any], *, blobs: BlobStore, now: datetime,
                                                  .select_from(model)) or 0)
             if not dry_run and removed[key]:
                 db.session.execute(delete(model).where(where))
+    if days["ai"]:
+        attempt_ids = _attempts_ended_before(now - timedelta(days=days["ai"]),
+                                             sparing=invite_ids)
+        where = AiMessage.attempt_id.in_(attempt_ids)
+        removed["AI messages"] = int(db.session.scalar(
+            select(func.count()).where(where).select_from(AiMessage)) or 0)
+        if not dry_run and removed["AI messages"]:
+            db.session.execute(delete(AiMessage).where(where))
     if days["code"]:
         attempt_ids = _attempts_ended_before(now - timedelta(days=days["code"]),
                                              sparing=invite_ids)

@@ -7,14 +7,23 @@ export lives with the other JSON routes in views/api/.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import User
+from heldout.platform.services import assistant, exports, reports, reviews, similarity
 from heldout.platform.services import candidates as table
-from heldout.platform.services import exports, reports, reviews, similarity
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
 from heldout.platform.views.common import blob_store, now, parse_int
 
@@ -91,8 +100,11 @@ def _render_report(attempt_id: int, error: InvalidInput | None = None,
     reviewer = reviews.writes_reviews(viewer)
     panel = reviews.review_panel(attempt_id, viewer)
     similar = similarity.report_lines(report.attempt, viewer)
+    config = current_app.config
+    ai = assistant.transcript(report.attempt, assistant.AssistantSettings.from_config(config),
+                              budget=config["HELDOUT_AI_TOKEN_BUDGET"])
     page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
-                           similar=similar,
+                           similar=similar, ai=ai, ai_labels=assistant.LABELS,
                            recommendations=reviews.RECOMMENDATIONS,
                            labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
                            levels=reviews.LEVELS)
