@@ -15,10 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('assessment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('ai_policy', sa.String(length=20), server_default='not_allowed', nullable=False))
-    with op.batch_alter_table('attempt', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('ai_disclosure', sa.Text(), nullable=True))
+    op.add_column('assessment', sa.Column('ai_policy', sa.String(length=20), server_default='not_allowed', nullable=False))
+    op.add_column('attempt', sa.Column('ai_disclosure', sa.Text(), nullable=True))
     op.create_table('ai_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -41,7 +39,6 @@ def downgrade() -> None:
     with op.batch_alter_table('ai_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ai_message_attempt_id'))
     op.drop_table('ai_message')
-    with op.batch_alter_table('attempt', schema=None) as batch_op:
-        batch_op.drop_column('ai_disclosure')
-    with op.batch_alter_table('assessment', schema=None) as batch_op:
-        batch_op.drop_column('ai_policy')
+    # Not batch mode: SQLite would copy the tables other tables' foreign keys point at.
+    op.drop_column('attempt', 'ai_disclosure')
+    op.drop_column('assessment', 'ai_policy')
