@@ -103,6 +103,7 @@ def test_the_recruiter_chooses_the_policy_and_the_candidate_reads_it(
         made = db.session.scalars(select(Assessment).where(Assessment.name == "Disclosed")).one()
         assert made.ai_policy is AiPolicy.DISCLOSURE
         made_id = made.id
+    assert "AI allowed with disclosure" in client.get(f"/assessments/{made_id}").text
     edit = client.get(f"/assessments/{made_id}/edit")
     assert 'value="disclosure" checked' in edit.text
     # No model server configured: the assistant can't be offered, on the page or by a post.

@@ -245,6 +245,7 @@ def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = Non
                            form=form or {}, error=error, new_invite=new_invite, link=link,
                            preview=preview, smtp=_smtp() is not None,
                            links_base=links_base(), reached_at=_address_mismatch(),
+                           ai_labels=assistant.LABELS,
                            limits={"bytes": bulk_invites.MAX_CSV_BYTES, "rows": bulk_invites.MAX_CSV_ROWS})
 
 
