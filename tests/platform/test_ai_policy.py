@@ -281,3 +281,23 @@ def test_the_ai_url_setting_is_checked() -> None:
 
     with pytest.raises(ConfigError, match="HELDOUT_AI_URL"):
         load_settings({"HELDOUT_AI_URL": "127.0.0.1:8080/v1", "HELDOUT_ENV": "testing"})
+
+
+@WITH_SERVER
+def test_the_doctor_says_whether_the_model_server_answers(
+        app: Flask, model: model_server.ModelServer) -> None:
+    from heldout.platform.doctor import ai_finding
+
+    found = ai_finding(app)
+    assert found is not None and found.ok and "test-model" in found.detail
+    assert model.requests[-1]["body"]["max_tokens"] == 1
+    model.mode = "error"
+    found = ai_finding(app)
+    assert found is not None and not found.ok and not found.required
+    assert "HTTP 500" in found.detail
+
+
+def test_the_doctor_says_nothing_of_an_assistant_not_set_up(app: Flask) -> None:
+    from heldout.platform.doctor import ai_finding
+
+    assert ai_finding(app) is None
