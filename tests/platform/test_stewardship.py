@@ -24,6 +24,7 @@ from heldout.graders.result import Evaluation
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AiMessage,
     AuditEvent,
     Base,
     EditorEvent,
@@ -89,6 +90,9 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
                                  challenge_version=submission.challenge_version,
                                  status="graded", files=[{"name": "solution.py",
                                                           "sha256": digest, "size": 9}]))
+        # The workspace assistant's transcript: a table of its own, erased and exported too.
+        db.session.add(AiMessage(attempt_id=attempt.id, challenge_id=submission.challenge_id,
+                                 role="candidate", content=f"how do I write {marker}?"))
         db.session.commit()
         reviewer = db.session.get(User, users.interviewer)
         assert reviewer is not None
@@ -206,9 +210,11 @@ def test_export_holds_every_row_and_file_about_the_person(
     assert {"README.txt", "data/invite.json", "data/attempt.json", "data/submission.json",
             "data/submission_file.json", "data/evaluation.json", "data/draft.json",
             "data/public_run.json", "data/review.json", "data/audit_event.json",
-            "data/editor_event.json", "data/signal_review.json"} <= names
+            "data/editor_event.json", "data/signal_review.json", "data/ai_message.json"} <= names
     pastes = json.loads(archive.read("data/editor_event.json"))
     assert [(e["kind"], e["file"], e["amount"]) for e in pastes] == [("paste", "solution.py", 900)]
+    assert [m["content"] for m in json.loads(archive.read("data/ai_message.json"))] == [
+        f"how do I write {SECRET_CODE}?"]
     invites = json.loads(archive.read("data/invite.json"))
     assert [i["candidate_email"] for i in invites] == ["zelda.quux@example.org"]
     files = [archive.read(name) for name in names if name.startswith("files/")]

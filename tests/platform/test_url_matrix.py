@@ -192,6 +192,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("api.candidate.load_draft", "GET"): CANDIDATE,
     ("api.candidate.workspace_state", "GET"): CANDIDATE,
     ("api.candidate.workspace_events", "GET"): CANDIDATE,
+    ("api.assistant.ask", "POST"): CANDIDATE,
     ("api.staff.export", "GET"): READERS,
     # the account's own API tokens
     ("account.tokens", "GET"): EVERY_STAFF,

@@ -197,6 +197,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
+    Setting("HELDOUT_AI_URL", "", _text,
+            "The OpenAI-compatible chat API the workspace's AI assistant talks to, e.g. "
+            "`http://127.0.0.1:8080/v1` for a model server on this host (`/chat/completions` "
+            "is added unless the address ends with it). The web app calls it, never the "
+            "browser. Empty (the default): no assistant, the \"AI assistant in the "
+            "workspace\" policy can't be chosen, and nothing is sent anywhere."),
+    Setting("HELDOUT_AI_MODEL", "", _text,
+            "The model name sent with each request to `HELDOUT_AI_URL` (what the server "
+            "calls it, e.g. `qwen2.5-coder-7b-instruct`)."),
+    Setting("HELDOUT_AI_KEY", "", _text,
+            "Bearer key sent to `HELDOUT_AI_URL` (`Authorization: Bearer …`); empty sends "
+            "none. Stays on the server: never in a page or a browser request."),
+    Setting("HELDOUT_AI_TOKEN_BUDGET", 20000, _positive_int,
+            "Tokens (question and answer, as the model server counts them) one attempt may "
+            "use with the assistant; shown to the candidate, who is refused further "
+            "questions once it is used up."),
+    Setting("HELDOUT_AI_TIMEOUT_SECONDS", 30, _positive_int,
+            "Longest the web app waits for one answer from `HELDOUT_AI_URL` before telling "
+            "the candidate it did not come (the question stays in the transcript)."),
+    Setting("HELDOUT_AI_LIMIT", "6 per minute; 100 per hour", _rate_limit,
+            "Questions a candidate may ask the assistant per attempt in a period (one at a "
+            "time)."),
     Setting("HELDOUT_RETENTION_DRAFTS_DAYS", 0, _days,
             "Days after an attempt ends before its autosaved drafts and their playback "
             "snapshots are deleted (0: kept). Submissions are not touched."),
@@ -207,6 +229,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_RETENTION_EDITOR_EVENTS_DAYS", 0, _days,
             "Days after an attempt ends before its editor events (pastes, focus, idle gaps) "
             "are deleted (0: kept)."),
+    Setting("HELDOUT_RETENTION_AI_DAYS", 0, _days,
+            "Days after an attempt ends before its conversation with the AI assistant is "
+            "deleted (0: kept). The disclosure and the policy stay."),
     Setting("HELDOUT_RETENTION_CANDIDATES_DAYS", 0, _days,
             "Days after an attempt ends (or an invite that was never used expires) before "
             "everything about that invite is erased, as an admin's erasure would (0: kept)."),
@@ -263,7 +288,7 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
                  "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT",
                  "HELDOUT_API_RATE_LIMIT", "HELDOUT_PROBLEM_REPORT_LIMIT",
-                 "HELDOUT_EDITOR_EVENTS_LIMIT"):
+                 "HELDOUT_EDITOR_EVENTS_LIMIT", "HELDOUT_AI_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))
@@ -287,6 +312,12 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         if not token:
             raise ConfigError("HELDOUT_FILES_URL is set: set HELDOUT_INTERNAL_TOKEN to the "
                               "web app's token too")
+    values["HELDOUT_AI_URL"] = str(values["HELDOUT_AI_URL"]).strip()
+    if values["HELDOUT_AI_URL"] and not values["HELDOUT_AI_URL"].startswith(("http://",
+                                                                             "https://")):
+        raise ConfigError(f"HELDOUT_AI_URL={values['HELDOUT_AI_URL']!r}: must start with "
+                          "http:// or https:// (an OpenAI-compatible API, e.g. "
+                          "http://127.0.0.1:8080/v1)")
     secure = values["HELDOUT_SECURE_COOKIES"]
     values["HELDOUT_SECURE_COOKIES"] = production if secure is None else bool(secure)
 

@@ -148,6 +148,32 @@ class ServerBusy(RetryLater):
     title = "Busy for a moment"
 
 
+class AssistantOff(PlatformError):
+    """The workspace's AI assistant is not offered: not this assessment's policy, or no
+    endpoint is configured on the server."""
+
+    title = "No AI assistant here"
+
+
+class AssistantBusy(RetryLater):
+    """A question of this attempt is still being answered."""
+
+    title = "One question at a time"
+
+
+class AssistantUsedUp(PlatformError):
+    """The attempt used the assistant's whole token budget."""
+
+    title = "No assistant tokens left"
+
+
+class AssistantFailed(PlatformError):
+    """The assistant's endpoint did not answer in time, could not be reached or answered
+    with an error (a platform fault, never the candidate's)."""
+
+    title = "The assistant did not answer"
+
+
 class StorageFull(PlatformError, OSError):
     """The data directory has no room left (disk full, quota): nothing was kept.
 

@@ -4,6 +4,7 @@ Every model is importable from here; importing this package registers them all w
 ``Base.metadata`` (what Alembic and ``create_all`` read)."""
 
 from heldout.platform.models.assessments import (
+    AiMessage,
     Assessment,
     AssessmentChallenge,
     Attempt,
@@ -62,6 +63,7 @@ __all__ = [
     "API_SCOPES",
     "NAMING_CONVENTION",
     "ROLES",
+    "AiMessage",
     "ApiScope",
     "ApiToken",
     "Assessment",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from heldout.platform.models.base import Base, EnumText, new_public_id, new_variant_seed, utcnow
 
 # The statuses of the columns below live with the rules that read them.
-from heldout.platform.statuses import Counting
+from heldout.platform.statuses import AiPolicy, Counting
 
 if TYPE_CHECKING:
     from heldout.platform.models.catalogue import Challenge
@@ -40,6 +40,10 @@ class Assessment(Base):
     # Which graded submission of a challenge counts: shown to candidates before they submit.
     counting: Mapped[Counting] = mapped_column(EnumText(Counting, 10), default=Counting.LAST,
                                                server_default=Counting.LAST.value)
+    # What the candidate may do with AI tools: shown before they start and in the workspace.
+    ai_policy: Mapped[AiPolicy] = mapped_column(
+        EnumText(AiPolicy, 20), default=AiPolicy.NOT_ALLOWED,
+        server_default=AiPolicy.NOT_ALLOWED.value)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -121,6 +125,9 @@ class Attempt(Base):
     # Picks this candidate's variant of every challenge that generates its data. None (an
     # attempt started before variants) keeps the committed data it was already given.
     variant_seed: Mapped[int | None] = mapped_column(Integer, default=new_variant_seed)
+    # Under the "AI allowed with disclosure" policy: what the candidate said they used, given
+    # when they finished (None: not asked, or the time ran out first).
+    ai_disclosure: Mapped[str | None] = mapped_column(Text)
 
     invite: Mapped[Invite] = relationship(back_populates="attempt")
     submissions: Mapped[list[Submission]] = relationship(
@@ -225,3 +232,21 @@ class SignalReview(Base):
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     reviewed_by: Mapped[User | None] = relationship()
+class AiMessage(Base):
+    """One turn of an attempt's conversation with the workspace's AI assistant, kept whole
+    for the report: the candidate's question, the assistant's answer (with the tokens the
+    endpoint counted for it), or the error the candidate was shown instead of an answer."""
+
+    __tablename__ = "ai_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    # The challenge whose workspace the turn was typed in.
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    # "candidate", "assistant" or "error" (``services/assistant.py``).
+    role: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text, default="")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,8 +22,8 @@ from werkzeug.datastructures import MultiDict
 
 from heldout.platform.errors import InvalidInput, PlatformError
 from heldout.platform.models import User
+from heldout.platform.services import assistant, exports, integrity_signals, reports, reviews, similarity
 from heldout.platform.services import candidates as table
-from heldout.platform.services import exports, integrity_signals, reports, reviews, similarity
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
 from heldout.platform.views.common import blob_store, now, parse_int, request_origin
@@ -114,9 +114,13 @@ def _render_report(attempt_id: int, error: InvalidInput | None = None,
     panel = reviews.review_panel(attempt_id, viewer)
     similar = similarity.report_lines(report.attempt, viewer)
     signals = integrity_signals.signal_panel(report.attempt, signal_context(viewer))
+    config = current_app.config
+    ai = assistant.transcript(report.attempt, assistant.AssistantSettings.from_config(config),
+                              budget=config["HELDOUT_AI_TOKEN_BUDGET"])
     page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
                            similar=similar, signals=signals, signal_error=signal_error,
                            signal_form=signal_form, max_note=integrity_signals.MAX_NOTE,
+                           ai=ai, ai_labels=assistant.LABELS,
                            recommendations=reviews.RECOMMENDATIONS,
                            labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
                            levels=reviews.LEVELS)

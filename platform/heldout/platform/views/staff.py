@@ -24,6 +24,7 @@ from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
 from heldout.platform.services import (
     assessments,
+    assistant,
     bulk_invites,
     catalogue,
     invites,
@@ -101,7 +102,13 @@ def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
         instructions=str(form.get("instructions", "")),
         expires_at=_parse_expiry(str(form.get("expires_at", "")).strip()),
         show_scores=form.get("show_scores") == "on",
-        counting=str(form.get("counting") or "last"))
+        counting=str(form.get("counting") or "last"),
+        ai_policy=str(form.get("ai_policy") or "not_allowed"),
+        assistant_available=_assistant_settings() is not None)
+
+
+def _assistant_settings() -> assistant.AssistantSettings | None:
+    return assistant.AssistantSettings.from_config(current_app.config)
 
 
 def _catalogue_filter() -> assessments.CatalogueFilter:
@@ -124,6 +131,7 @@ def _builder(*, form: Mapping[str, Any], chosen: list[str], error: InvalidInput 
         wanted=_catalogue_filter(), form=form, chosen=chosen, error=error, editing=editing,
         summed=summed, roles=roles.ROLES, role=role, picks=picks or [],
         missing_kinds=roles.missing_kinds(role, picks or []) if role else (),
+        ai_labels=assistant.LABELS, assistant_settings=_assistant_settings(),
         started=editing is not None and assessments.has_started_attempts(editing.id))
 
 
@@ -149,7 +157,8 @@ def assessment_new() -> ResponseReturnValue:
             name=values.name, challenge_slugs=values.challenge_slugs,
             time_limit_minutes=values.time_limit_minutes, instructions=values.instructions,
             expires_at=values.expires_at, show_scores=values.show_scores,
-            created_by_id=staff_user().id, counting=values.counting)
+            created_by_id=staff_user().id, counting=values.counting,
+            ai_policy=values.ai_policy, assistant_available=values.assistant_available)
     except InvalidInput as exc:
         return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
     flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
@@ -167,7 +176,7 @@ def assessment_edit(assessment_id: int) -> ResponseReturnValue:
                 "expires_at": f"{assessment.expires_at:%Y-%m-%d}"
                 if assessment.expires_at else "",
                 "show_scores": "on" if assessment.show_scores else "",
-                "counting": assessment.counting}
+                "counting": assessment.counting, "ai_policy": assessment.ai_policy}
         return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
                         editing=assessment)
     form = request.form
@@ -236,6 +245,7 @@ def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = Non
                            form=form or {}, error=error, new_invite=new_invite, link=link,
                            preview=preview, smtp=_smtp() is not None,
                            links_base=links_base(), reached_at=_address_mismatch(),
+                           ai_labels=assistant.LABELS,
                            limits={"bytes": bulk_invites.MAX_CSV_BYTES, "rows": bulk_invites.MAX_CSV_ROWS})
 
 

@@ -24,6 +24,7 @@ from heldout.platform.errors import (
 )
 from heldout.platform.models import Attempt
 from heldout.platform.services import (
+    assistant,
     attempts,
     catalogue,
     console_runs,
@@ -100,7 +101,10 @@ def render_workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         problem=problem, problem_error=problem_error,
         problem_categories=problem_reports.CATEGORIES,
         problem_max=problem_reports.MAX_TEXT,
-        idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"]), status
+        idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"],
+        ai=assistant.transcript(attempt, assistant.AssistantSettings.from_config(
+            current_app.config), budget=current_app.config["HELDOUT_AI_TOKEN_BUDGET"]),
+        ai_max_question=assistant.MAX_QUESTION_CHARS), status
 
 
 @bp.get("/a/<attempt_id>/c/<slug>")
