@@ -29,6 +29,7 @@ from heldout.platform.models.catalogue import (
     ChallengeVersion,
     ProblemReport,
 )
+from heldout.platform.models.followups import FollowupQuestion
 from heldout.platform.models.grading import (
     EvaluationRecord,
     IntegrityRun,
@@ -75,6 +76,7 @@ __all__ = [
     "DraftSnapshot",
     "EnumText",
     "EvaluationRecord",
+    "FollowupQuestion",
     "IntegrityRun",
     "Invite",
     "LeasedRow",

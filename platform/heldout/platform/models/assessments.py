@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import false
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -41,6 +42,8 @@ class Assessment(Base):
     counting: Mapped[Counting] = mapped_column(EnumText(Counting, 10), default=Counting.LAST,
                                                server_default=Counting.LAST.value)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Authorship follow-up questions after the candidate finishes (services/followups.py).
+    followups: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The hiring team whose staff see it; None is the default team (services/access.py).
@@ -97,7 +100,7 @@ class Invite(Base):
     # How the current link was handed over: "email", "download" (CSV) or "page".
     delivery: Mapped[str | None] = mapped_column(String(20))
     send_error: Mapped[str | None] = mapped_column(Text)
-    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default=false())
 
     assessment: Mapped[Assessment] = relationship()
     created_by: Mapped[User] = relationship()
