@@ -43,6 +43,8 @@ class AssessmentForm:
     expires_at: datetime | None
     show_scores: bool
     counting: str = "last"
+    # Authorship follow-up questions once the candidate finishes (services/followups.py).
+    followups: bool = False
 
 
 def _counting(counting: str) -> Counting:
@@ -81,7 +83,8 @@ def _check_minutes(time_limit_minutes: int) -> None:
 
 def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_minutes: int,
                       instructions: str, expires_at: datetime | None, show_scores: bool,
-                      created_by_id: int, counting: str = "last") -> Assessment:
+                      created_by_id: int, counting: str = "last",
+                      followups: bool = False) -> Assessment:
     """A new assessment with the challenges in the order given."""
     name = _validated_name(name)
     chosen = _chosen_challenges(challenge_slugs)
@@ -90,7 +93,7 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
                             show_scores=show_scores, created_by_id=created_by_id,
-                            counting=rule)
+                            counting=rule, followups=followups)
     assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
                         for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
@@ -141,6 +144,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
                                  Invite.expires_at > form.expires_at)
             .values(expires_at=form.expires_at))
     assessment.show_scores = form.show_scores
+    assessment.followups = form.followups
     assessment.counting = rule
     db.session.commit()
     return assessment
@@ -153,7 +157,8 @@ def duplicate_assessment(assessment_id: int, *, created_by_id: int) -> Assessmen
     copy = Assessment(name=name, instructions=source.instructions,
                       time_limit_minutes=source.time_limit_minutes,
                       expires_at=source.expires_at, show_scores=source.show_scores,
-                      created_by_id=created_by_id, counting=source.counting)
+                      created_by_id=created_by_id, counting=source.counting,
+                      followups=source.followups)
     copy.items = [AssessmentChallenge(challenge_id=item.challenge_id, position=item.position)
                   for item in source.items]
     copy.team_id = source.team_id

@@ -101,7 +101,8 @@ def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
         instructions=str(form.get("instructions", "")),
         expires_at=_parse_expiry(str(form.get("expires_at", "")).strip()),
         show_scores=form.get("show_scores") == "on",
-        counting=str(form.get("counting") or "last"))
+        counting=str(form.get("counting") or "last"),
+        followups=form.get("followups") == "on")
 
 
 def _catalogue_filter() -> assessments.CatalogueFilter:
@@ -149,7 +150,8 @@ def assessment_new() -> ResponseReturnValue:
             name=values.name, challenge_slugs=values.challenge_slugs,
             time_limit_minutes=values.time_limit_minutes, instructions=values.instructions,
             expires_at=values.expires_at, show_scores=values.show_scores,
-            created_by_id=staff_user().id, counting=values.counting)
+            created_by_id=staff_user().id, counting=values.counting,
+            followups=values.followups)
     except InvalidInput as exc:
         return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
     flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
@@ -167,7 +169,8 @@ def assessment_edit(assessment_id: int) -> ResponseReturnValue:
                 "expires_at": f"{assessment.expires_at:%Y-%m-%d}"
                 if assessment.expires_at else "",
                 "show_scores": "on" if assessment.show_scores else "",
-                "counting": assessment.counting}
+                "counting": assessment.counting,
+                "followups": "on" if assessment.followups else ""}
         return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
                         editing=assessment)
     form = request.form
