@@ -6,8 +6,8 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import AttemptClosed, NotFound
-from heldout.platform.queue import get_queue
 from heldout.platform.models import Attempt
+from heldout.platform.queue import get_queue
 from heldout.platform.services import attempts, catalogue, followups
 from heldout.platform.views.candidate.common import bound_attempt, bp, check_form_token
 from heldout.platform.views.common import blob_store, now
