@@ -362,7 +362,9 @@ def prepare_followups(attempt: Attempt, *, bundles: BundleCatalogue, blobs: Blob
     sources: list[tuple[Submission, Bundle]] = []
     plans: list[list[Planned]] = []
     for challenge in attempt.invite.assessment.challenges:
-        counted = counted_submission(history.get(challenge.id, []), counting)
+        made = history.get(challenge.id, [])
+        # The counted one; while grading is still under way, the last one they sent.
+        counted = counted_submission(made, counting) or (made[-1] if made else None)
         if counted is None:
             continue
         submission = counted
