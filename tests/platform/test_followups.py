@@ -4,6 +4,8 @@ that computes a value is tested in tests/sandbox/test_followup_sandbox.py)."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,9 +21,10 @@ from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, FollowupQuestion, User, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import assessments, followups, invites, submissions
+from heldout.platform.services import assessments, followups, invites, jobs, submissions
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.submissions import SubmittedFile
+from heldout.platform.tasks import grading_settings
 from heldout.platform.views.common import blob_store
 from tests.platform.conftest import SECRET, NewInvite, Users, make_app, start_attempt
 
@@ -290,3 +293,30 @@ def test_an_assessment_without_follow_ups_asks_nothing(
     assert "followups" not in client.get(f"/a/{attempt}/done").text
     assert client.get(f"/a/{attempt}/followups").status_code == 404
     assert client.post(f"/a/{attempt}/followups/next").status_code == 404
+
+
+# --- the real sandbox: a computed question runs the candidate's own code ---------------
+
+
+@pytest.mark.docker
+def test_a_computed_question_runs_their_own_code_in_the_sandbox(
+        flow: tuple[Flask, FlaskClient, str], sandbox_image: str) -> None:
+    app, client, attempt_id = flow
+    client.post(f"/a/{attempt_id}/finish")
+    client.post(f"/a/{attempt_id}/followups/next")
+    [computed] = [q for q in _questions(app, attempt_id) if q.request is not None]
+    with app.app_context():
+        outcome = jobs.run(followups.FOLLOWUPS, computed.id, grading_settings())
+        assert outcome.status == "graded", outcome.detail
+        row = db.session.get(FollowupQuestion, computed.id)
+        assert row is not None and row.expected is not None, row.error
+        returned = json.loads(row.expected["value_text"])
+    # The same call of the same (reference) code, run here only to check the sandbox's answer.
+    spec = importlib.util.spec_from_file_location(
+        "reference_solution", CHALLENGES / FUNCTION / "solutions" / "reference" / "solution.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    request = computed.request or {}
+    want = getattr(module, request["function"])(*request["args"], **request["kwargs"])
+    assert followups.agrees(json.dumps(want), row.expected) is True, (returned, want)

@@ -26,6 +26,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import (
     AuditEvent,
     Base,
+    FollowupQuestion,
     PublicRun,
     Submission,
     Team,
@@ -83,6 +84,13 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
                                  challenge_version=submission.challenge_version,
                                  status="graded", files=[{"name": "solution.py",
                                                           "sha256": digest, "size": 9}]))
+        # A follow-up question, answered in the candidate's words.
+        db.session.add(FollowupQuestion(
+            attempt_id=attempt.id, submission_id=submission.id,
+            challenge_id=submission.challenge_id, challenge_slug=SLUG,
+            challenge_version=submission.challenge_version, position=1, answer_kind="text",
+            prompt="What does your function do?", time_limit_seconds=180, status="graded",
+            answer=f"{marker} is what it computes"))
         db.session.commit()
         reviewer = db.session.get(User, users.interviewer)
         assert reviewer is not None
@@ -190,7 +198,8 @@ def test_export_holds_every_row_and_file_about_the_person(
     names = set(archive.namelist())
     assert {"README.txt", "data/invite.json", "data/attempt.json", "data/submission.json",
             "data/submission_file.json", "data/evaluation.json", "data/draft.json",
-            "data/public_run.json", "data/review.json", "data/audit_event.json"} <= names
+            "data/public_run.json", "data/review.json", "data/audit_event.json",
+            "data/followup_question.json"} <= names
     invites = json.loads(archive.read("data/invite.json"))
     assert [i["candidate_email"] for i in invites] == ["zelda.quux@example.org"]
     files = [archive.read(name) for name in names if name.startswith("files/")]
