@@ -15,9 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('assessment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('followups', sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+    # A plain ADD COLUMN, not a batch (as in 0009): SQLite's batch mode would copy and drop
+    # the assessment table, which the invites' foreign keys refuse.
+    op.add_column('assessment', sa.Column('followups', sa.Boolean(), server_default=sa.false(),
+                                          nullable=False))
     op.create_table('followup_question',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -63,5 +64,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_followup_question_status'))
         batch_op.drop_index(batch_op.f('ix_followup_question_attempt_id'))
     op.drop_table('followup_question')
-    with op.batch_alter_table('assessment', schema=None) as batch_op:
-        batch_op.drop_column('followups')
+    op.drop_column('assessment', 'followups')
