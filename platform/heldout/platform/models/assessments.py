@@ -100,7 +100,7 @@ class Invite(Base):
     # How the current link was handed over: "email", "download" (CSV) or "page".
     delivery: Mapped[str | None] = mapped_column(String(20))
     send_error: Mapped[str | None] = mapped_column(Text)
-    resends: Mapped[int] = mapped_column(Integer, default=0, server_default=false())
+    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     assessment: Mapped[Assessment] = relationship()
     created_by: Mapped[User] = relationship()
