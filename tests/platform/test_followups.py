@@ -15,18 +15,21 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from heldout.graders import load_bundle
+from heldout.graders.kinds.function import FunctionGrading
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, FollowupQuestion, User, utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import assessments, followups, invites, jobs, submissions
 from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.services.submissions import SubmittedFile
 from heldout.platform.tasks import grading_settings
 from heldout.platform.views.common import blob_store
-from tests.platform.conftest import SECRET, NewInvite, Users, make_app, start_attempt
+from tests.platform.conftest import PASSWORD, SECRET, NewInvite, Users, make_app, start_attempt
 
 CHALLENGES = Path(__file__).resolve().parents[2] / "challenges"
 FUNCTION, MODEL, SQL = "metrics-from-scratch", "churn-prediction", "funnel-sql"
@@ -55,6 +58,7 @@ def test_a_function_question_calls_one_of_their_functions_on_a_fresh_public_inpu
     assert again == followups.function_question(bundle, 7)  # deterministic
     assert again is not None and again.answer_kind == "value" and again.request is not None
     request = again.request
+    assert isinstance(bundle.grading, FunctionGrading)
     assert request["mode"] == "call" and request["function"] in bundle.grading.functions
     public = [c["args"] for c in followups.public_cases(bundle, request["function"])]
     assert request["args"] not in public  # not a case the candidate could recall
@@ -144,7 +148,8 @@ def three_challenges(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def flow(tmp_path: Path, three_challenges: Path) -> Iterator[tuple[Flask, FlaskClient, str]]:
     app = make_app(tmp_path, three_challenges)
     with app.app_context():
-        recruiter = User(email="r@example.com", name="R", role="recruiter", password_hash="x")
+        recruiter = User(email="r@example.com", name="R", role="recruiter",
+                         password_hash=generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"))
         db.session.add(recruiter)
         db.session.commit()
         made = assessments.create_assessment(
@@ -177,6 +182,15 @@ def _questions(app: Flask, attempt_id: str) -> list[FollowupQuestion]:
         for q in found:
             db.session.expunge(q)
         return found
+
+
+def _computed(app: Flask, question_id: int, value_text: str) -> None:
+    """The question's run as the job would store it (the job itself: the Docker test)."""
+    with app.app_context():
+        row = db.session.get(FollowupQuestion, question_id)
+        assert row is not None
+        row.status, row.expected = GradingStatus.GRADED, {"value_text": value_text}
+        db.session.commit()
 
 
 def test_questions_come_after_finishing_timed_and_kept_as_evidence(
@@ -244,11 +258,7 @@ def test_questions_come_after_finishing_timed_and_kept_as_evidence(
     assert [(q.answer, q.late) for q in kept] == [
         ("0.75", False), ("tenure, from the feature importances", True), (None, False)]
     # The candidate's pages never show a computed value (there is none yet, nor after).
-    with app.app_context():
-        row = db.session.get(FollowupQuestion, first.id)
-        assert row is not None
-        row.status, row.expected = "graded", {"value_text": "0.123456789"}
-        db.session.commit()
+    _computed(app, first.id, "0.123456789")
     assert "0.123456789" not in client.get(f"/a/{attempt_id}/followups").text
 
 
@@ -258,20 +268,23 @@ def test_the_report_shows_answers_timings_and_the_computed_value(
     client.post(f"/a/{attempt_id}/finish")
     client.post(f"/a/{attempt_id}/followups/next")
     first = _questions(app, attempt_id)[0]
-    with app.app_context():
-        row = db.session.get(FollowupQuestion, first.id)
-        assert row is not None
-        row.status, row.expected = "graded", {"value_text": "0.875"}
-        db.session.commit()
+    _computed(app, first.id, "0.875")
     client.post(f"/a/{attempt_id}/followups/{first.id}", data={"answer": "0.875"})
     with app.app_context():
         attempt = db.session.scalars(select(Attempt).where(
             Attempt.public_id == attempt_id)).one()
         views = followups.followup_views(attempt)
+        report_url = f"/attempts/{attempt.id}/report"
     assert views[0].expected == "0.875" and views[0].agrees is True
     assert views[0].seconds is not None and views[0].seconds >= 0
     assert [v.state for v in views] == ["computed", "", ""]
     assert views[1].shown and views[1].answer is None and not views[2].shown
+    staff = app.test_client()
+    staff.post("/login", data={"email": "r@example.com", "password": PASSWORD})
+    page = staff.get(report_url)
+    assert page.status_code == 200
+    assert "Authorship follow-up" in page.text and "answer matches" in page.text
+    assert "0.875" in page.text and "not answered" in page.text and "not opened" in page.text
 
 
 def test_another_attempt_s_question_is_not_found(
@@ -309,7 +322,8 @@ def test_a_computed_question_runs_their_own_code_in_the_sandbox(
         outcome = jobs.run(followups.FOLLOWUPS, computed.id, grading_settings())
         assert outcome.status == "graded", outcome.detail
         row = db.session.get(FollowupQuestion, computed.id)
-        assert row is not None and row.expected is not None, row.error
+        assert row is not None
+        assert row.expected is not None, row.error
         returned = json.loads(row.expected["value_text"])
     # The same call of the same (reference) code, run here only to check the sandbox's answer.
     spec = importlib.util.spec_from_file_location(

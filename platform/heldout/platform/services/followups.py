@@ -362,9 +362,9 @@ def prepare_followups(attempt: Attempt, *, bundles: BundleCatalogue, blobs: Blob
     sources: list[tuple[Submission, Bundle]] = []
     plans: list[list[Planned]] = []
     for challenge in attempt.invite.assessment.challenges:
-        made = history.get(challenge.id, [])
+        sent = history.get(challenge.id, [])
         # The counted one; while grading is still under way, the last one they sent.
-        counted = counted_submission(made, counting) or (made[-1] if made else None)
+        counted = counted_submission(sent, counting) or (sent[-1] if sent else None)
         if counted is None:
             continue
         submission = counted
@@ -378,7 +378,7 @@ def prepare_followups(attempt: Attempt, *, bundles: BundleCatalogue, blobs: Blob
         plans.append(plan_for(bundle, _texts(submission.files, blobs), _starter(bundle),
                               public_metric=_public_metric(attempt, submission, bundle),
                               seed=seed))
-    made = []
+    made: list[FollowupQuestion] = []
     for position, (index, planned) in enumerate(choose(plans), start=1):
         submission, _bundle = sources[index]
         row = FollowupQuestion(
