@@ -28,6 +28,7 @@ from heldout.platform.models import (
     AuditEvent,
     Base,
     EditorEvent,
+    FollowupQuestion,
     PublicRun,
     SignalReview,
     Submission,
@@ -93,6 +94,13 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
         # The workspace assistant's transcript: a table of its own, erased and exported too.
         db.session.add(AiMessage(attempt_id=attempt.id, challenge_id=submission.challenge_id,
                                  role="candidate", content=f"how do I write {marker}?"))
+        # A follow-up question, answered in the candidate's words.
+        db.session.add(FollowupQuestion(
+            attempt_id=attempt.id, submission_id=submission.id,
+            challenge_id=submission.challenge_id, challenge_slug=SLUG,
+            challenge_version=submission.challenge_version, position=1, answer_kind="text",
+            prompt="What does your function do?", time_limit_seconds=180, status="graded",
+            answer=f"{marker} is what it computes"))
         db.session.commit()
         reviewer = db.session.get(User, users.interviewer)
         assert reviewer is not None
@@ -210,7 +218,8 @@ def test_export_holds_every_row_and_file_about_the_person(
     assert {"README.txt", "data/invite.json", "data/attempt.json", "data/submission.json",
             "data/submission_file.json", "data/evaluation.json", "data/draft.json",
             "data/public_run.json", "data/review.json", "data/audit_event.json",
-            "data/editor_event.json", "data/signal_review.json", "data/ai_message.json"} <= names
+            "data/editor_event.json", "data/signal_review.json", "data/ai_message.json",
+            "data/followup_question.json"} <= names
     pastes = json.loads(archive.read("data/editor_event.json"))
     assert [(e["kind"], e["file"], e["amount"]) for e in pastes] == [("paste", "solution.py", 900)]
     assert [m["content"] for m in json.loads(archive.read("data/ai_message.json"))] == [

@@ -32,6 +32,7 @@ from heldout.platform.models.catalogue import (
     ChallengeVersion,
     ProblemReport,
 )
+from heldout.platform.models.followups import FollowupQuestion
 from heldout.platform.models.grading import (
     EvaluationRecord,
     IntegrityRun,
@@ -80,6 +81,7 @@ __all__ = [
     "EditorEvent",
     "EnumText",
     "EvaluationRecord",
+    "FollowupQuestion",
     "IntegrityRun",
     "Invite",
     "LeasedRow",

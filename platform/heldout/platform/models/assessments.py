@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,6 +46,8 @@ class Assessment(Base):
         EnumText(AiPolicy, 20), default=AiPolicy.NOT_ALLOWED,
         server_default=AiPolicy.NOT_ALLOWED.value)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Authorship follow-up questions after the candidate finishes (services/followups.py).
+    followups: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The hiring team whose staff see it; None is the default team (services/access.py).

@@ -46,6 +46,8 @@ class AssessmentForm:
     ai_policy: str = "not_allowed"  # ``statuses.AiPolicy``
     # Whether the server has an AI endpoint (the assistant policy needs one).
     assistant_available: bool = False
+    # Authorship follow-up questions once the candidate finishes (services/followups.py).
+    followups: bool = False
 
 
 def _counting(counting: str) -> Counting:
@@ -86,7 +88,8 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
                       instructions: str, expires_at: datetime | None, show_scores: bool,
                       created_by_id: int, counting: str = "last",
                       ai_policy: str = "not_allowed",
-                      assistant_available: bool = False) -> Assessment:
+                      assistant_available: bool = False,
+                      followups: bool = False) -> Assessment:
     """A new assessment with the challenges in the order given."""
     name = _validated_name(name)
     chosen = _chosen_challenges(challenge_slugs)
@@ -96,7 +99,7 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
                             show_scores=show_scores, created_by_id=created_by_id,
-                            counting=rule, ai_policy=policy)
+                            counting=rule, ai_policy=policy, followups=followups)
     assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
                         for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
@@ -155,6 +158,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
                                  Invite.expires_at > form.expires_at)
             .values(expires_at=form.expires_at))
     assessment.show_scores = form.show_scores
+    assessment.followups = form.followups
     assessment.counting = rule
     assessment.ai_policy = policy
     db.session.commit()
@@ -169,7 +173,7 @@ def duplicate_assessment(assessment_id: int, *, created_by_id: int) -> Assessmen
                       time_limit_minutes=source.time_limit_minutes,
                       expires_at=source.expires_at, show_scores=source.show_scores,
                       created_by_id=created_by_id, counting=source.counting,
-                      ai_policy=source.ai_policy)
+                      ai_policy=source.ai_policy, followups=source.followups)
     copy.items = [AssessmentChallenge(challenge_id=item.challenge_id, position=item.position)
                   for item in source.items]
     copy.team_id = source.team_id

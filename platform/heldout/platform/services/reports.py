@@ -45,6 +45,7 @@ from heldout.platform.services.candidates import (
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
 from heldout.platform.services.editor_events import EventLine, event_lines
+from heldout.platform.services.followups import FollowupView, followup_views
 from heldout.platform.services.integrity import IntegrityView, integrity_views
 from heldout.platform.services.report_kinds import (
     KindViews,
@@ -272,6 +273,8 @@ class CandidateReport:
     activity: dict[int, PublicActivity] = dataclasses.field(default_factory=dict)
     # Integrity evidence (gap, signals) by challenge id: staff only, never a penalty.
     integrity: dict[int, IntegrityView] = dataclasses.field(default_factory=dict)
+    # Authorship follow-up questions and answers, with timings: evidence, never a score.
+    followups: tuple[FollowupView, ...] = ()
 
     @property
     def no_submission(self) -> bool:
@@ -356,7 +359,7 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
         charts.skills_profile(skills) if skills else None,
         review_summaries([attempt.id], viewer)[attempt.id], counting,
         report_kind_views(results, blobs), public_activity(attempt),
-        integrity_views(attempt, results))
+        integrity_views(attempt, results), tuple(followup_views(attempt)))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,12 @@
       var saved = document.querySelector(".js-save-state") ? " Your work is saved as you type and submitted for you when the time ends." : "";
       if (left <= 600 && left > 120 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left." + (saved || " Submit your latest work before the time ends.")); }
       if (left <= 120 && !warned2) { warned2 = warned10 = true; box.classList.add("warn", "urgent"); announce(box, "2 minutes left." + (saved || " Submit your work now.")); }
+      if (left === 0 && box.hasAttribute("data-late-note")) {
+        // A follow-up question: the answer is still taken (marked late); keep the typing.
+        box.classList.add("warn", "urgent");
+        announce(box, box.getAttribute("data-late-note"));
+        return;
+      }
       if (left === 0) {
         // The server enforces the deadline; reloading shows what it decided.
         window.setTimeout(function () { window.location.reload(); }, 1500);

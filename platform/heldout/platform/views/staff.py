@@ -104,7 +104,8 @@ def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
         show_scores=form.get("show_scores") == "on",
         counting=str(form.get("counting") or "last"),
         ai_policy=str(form.get("ai_policy") or "not_allowed"),
-        assistant_available=_assistant_settings() is not None)
+        assistant_available=_assistant_settings() is not None,
+        followups=form.get("followups") == "on")
 
 
 def _assistant_settings() -> assistant.AssistantSettings | None:
@@ -158,7 +159,8 @@ def assessment_new() -> ResponseReturnValue:
             time_limit_minutes=values.time_limit_minutes, instructions=values.instructions,
             expires_at=values.expires_at, show_scores=values.show_scores,
             created_by_id=staff_user().id, counting=values.counting,
-            ai_policy=values.ai_policy, assistant_available=values.assistant_available)
+            ai_policy=values.ai_policy, assistant_available=values.assistant_available,
+            followups=values.followups)
     except InvalidInput as exc:
         return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
     flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
@@ -176,7 +178,8 @@ def assessment_edit(assessment_id: int) -> ResponseReturnValue:
                 "expires_at": f"{assessment.expires_at:%Y-%m-%d}"
                 if assessment.expires_at else "",
                 "show_scores": "on" if assessment.show_scores else "",
-                "counting": assessment.counting, "ai_policy": assessment.ai_policy}
+                "counting": assessment.counting, "ai_policy": assessment.ai_policy,
+                "followups": "on" if assessment.followups else ""}
         return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
                         editing=assessment)
     form = request.form
