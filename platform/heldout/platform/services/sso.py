@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from heldout.platform.errors import Forbidden
 from heldout.platform.extensions import db
-from heldout.platform.models import ROLES, Team, TeamMember, User
-from heldout.platform.services import accounts, audit
+from heldout.platform.models import ROLES, Team, User
+from heldout.platform.services import accounts, audit, users_admin
 
 # An account that single sign-on created and no claim gave a role to.
 NO_ROLE = ""
@@ -65,17 +65,6 @@ def teams_from(claims: Mapping[str, Any], names: ClaimNames) -> list[Team] | Non
         return None
     slugs = {value.strip().lower() for value in _values(claims[names.teams])}
     return list(db.session.scalars(select(Team).where(Team.slug.in_(slugs)).order_by(Team.slug)))
-
-
-def _set_teams(user: User, teams: list[Team]) -> None:
-    wanted = {team.id for team in teams}
-    members = {m.team_id: m for m in db.session.scalars(
-        select(TeamMember).where(TeamMember.user_id == user.id))}
-    for team_id, member in members.items():
-        if team_id not in wanted:
-            db.session.delete(member)
-    for team_id in wanted - set(members):
-        db.session.add(TeamMember(team_id=team_id, user_id=user.id))
 
 
 def _name(claims: Mapping[str, Any], email: str) -> str:
@@ -130,6 +119,6 @@ def sign_in(claims: Mapping[str, Any], *, issuer: str, names: ClaimNames,
         user.role = role
     teams = teams_from(claims, names)
     if teams is not None:
-        _set_teams(user, teams)
+        users_admin.set_memberships(user.id, [team.id for team in teams])
     db.session.commit()
     return SignIn(user, created, waiting=user.role not in ROLES)
