@@ -108,6 +108,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): PUBLIC,
     ("auth.logout", "POST"): PUBLIC,
+    # Single sign-on's start and return (404 where it is not set up; test_oidc.py covers it)
+    ("auth.sso_start", "GET"): PUBLIC,
+    ("auth.sso_callback", "GET"): PUBLIC,
     ("staff.index", "GET"): PUBLIC,
     ("staff.healthz", "GET"): PUBLIC,
     # staff: recruiters build and invite; interviewers read the list

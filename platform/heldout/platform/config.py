@@ -235,6 +235,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_RETENTION_CANDIDATES_DAYS", 0, _days,
             "Days after an attempt ends (or an invite that was never used expires) before "
             "everything about that invite is erased, as an admin's erasure would (0: kept)."),
+    Setting("HELDOUT_OIDC_ISSUER", "", _text,
+            "Single sign-on for staff: the OpenID Connect provider's issuer URL (its "
+            "`/.well-known/openid-configuration` is read on the first sign-in). Empty (the "
+            "default): no single sign-on. Needs `HELDOUT_OIDC_CLIENT_ID` and "
+            "`HELDOUT_OIDC_CLIENT_SECRET`; register `<BASE_URL>/login/sso/callback` as the "
+            "client's redirect URI at the provider."),
+    Setting("HELDOUT_OIDC_CLIENT_ID", "", _text,
+            "The client id heldout was given by the OpenID Connect provider."),
+    Setting("HELDOUT_OIDC_CLIENT_SECRET", "", _text,
+            "The client secret that goes with `HELDOUT_OIDC_CLIENT_ID`."),
+    Setting("HELDOUT_OIDC_PROVIDER_NAME", "single sign-on", _text,
+            "Shown on the sign-in page's button: \"Sign in with <name>\"."),
+    Setting("HELDOUT_OIDC_SCOPES", "openid email profile", _text,
+            "Scopes asked for at sign-in (`openid` is always asked); add the scope that "
+            "releases the role and team claims if the provider needs one."),
+    Setting("HELDOUT_OIDC_ROLE_CLAIM", "", _text,
+            "Claim of the ID token (or user info) that gives a staff member's role: a role "
+            "name (`admin`, `recruiter`, `interviewer`) or a list of values among which the "
+            "strongest role is taken, set again at every sign-in. Empty, or no role in the "
+            "claim: a new account waits for an admin to give it a role (Admin → Users), and "
+            "an existing account keeps the role an admin gave it."),
+    Setting("HELDOUT_OIDC_TEAMS_CLAIM", "", _text,
+            "Claim listing the hiring teams (their short names) a staff member belongs to, "
+            "set again at every sign-in; names of teams heldout does not have are ignored. "
+            "Empty, or the claim absent: teams are assigned by an admin."),
+    Setting("HELDOUT_PASSWORD_LOGIN", True, _bool,
+            "Staff may sign in with an e-mail and password. Turn off (`false`) to allow "
+            "single sign-on only (needs `HELDOUT_OIDC_ISSUER`); `heldout` commands and API "
+            "tokens work as before."),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -318,6 +347,18 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         raise ConfigError(f"HELDOUT_AI_URL={values['HELDOUT_AI_URL']!r}: must start with "
                           "http:// or https:// (an OpenAI-compatible API, e.g. "
                           "http://127.0.0.1:8080/v1)")
+    # Kept exactly (a trailing slash included): the ID token's ``iss`` must equal it.
+    values["HELDOUT_OIDC_ISSUER"] = str(values["HELDOUT_OIDC_ISSUER"]).strip()
+    if values["HELDOUT_OIDC_ISSUER"]:
+        if not values["HELDOUT_OIDC_ISSUER"].startswith(("http://", "https://")):
+            raise ConfigError(f"HELDOUT_OIDC_ISSUER={values['HELDOUT_OIDC_ISSUER']!r}: must "
+                              "start with https:// (the provider's issuer URL)")
+        if not (values["HELDOUT_OIDC_CLIENT_ID"] and values["HELDOUT_OIDC_CLIENT_SECRET"]):
+            raise ConfigError("HELDOUT_OIDC_ISSUER is set: set HELDOUT_OIDC_CLIENT_ID and "
+                              "HELDOUT_OIDC_CLIENT_SECRET to the client registered there")
+    elif not values["HELDOUT_PASSWORD_LOGIN"]:
+        raise ConfigError("HELDOUT_PASSWORD_LOGIN=false leaves no way to sign in: set "
+                          "HELDOUT_OIDC_ISSUER (single sign-on) too")
     secure = values["HELDOUT_SECURE_COOKIES"]
     values["HELDOUT_SECURE_COOKIES"] = production if secure is None else bool(secure)
 
