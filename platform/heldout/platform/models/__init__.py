@@ -3,6 +3,7 @@
 Every model is importable from here; importing this package registers them all with
 ``Base.metadata`` (what Alembic and ``create_all`` read)."""
 
+from heldout.platform.models.accommodations import Accommodation, AttemptBreak
 from heldout.platform.models.assessments import (
     Assessment,
     AssessmentChallenge,
@@ -58,6 +59,7 @@ from heldout.platform.models.people import (
 
 __all__ = [
     "API_SCOPES",
+    "Accommodation",
     "NAMING_CONVENTION",
     "ROLES",
     "ApiScope",
@@ -66,6 +68,7 @@ __all__ = [
     "AssessmentChallenge",
     "AtsOrder",
     "Attempt",
+    "AttemptBreak",
     "AuditEvent",
     "Base",
     "Challenge",

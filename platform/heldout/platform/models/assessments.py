@@ -21,6 +21,7 @@ from heldout.platform.models.base import Base, EnumText, new_public_id, new_vari
 from heldout.platform.statuses import Counting
 
 if TYPE_CHECKING:
+    from heldout.platform.models.accommodations import Accommodation, AttemptBreak
     from heldout.platform.models.catalogue import Challenge
     from heldout.platform.models.grading import Submission
     from heldout.platform.models.people import User
@@ -102,6 +103,8 @@ class Invite(Base):
     assessment: Mapped[Assessment] = relationship()
     created_by: Mapped[User] = relationship()
     attempt: Mapped[Attempt | None] = relationship(back_populates="invite")
+    # Extra time and breaks (``services/clock.py``): recruiters' business, never reviewers'.
+    accommodation: Mapped[Accommodation | None] = relationship(back_populates="invite")
 
 
 class Attempt(Base):
@@ -114,6 +117,8 @@ class Attempt(Base):
     invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id"), unique=True)
     consent_at: Mapped[datetime]
     started_at: Mapped[datetime]
+    # When the time runs out: the candidate's own limit plus the breaks taken, set and
+    # moved by ``services/clock.py`` alone (while on a break, as if it lasts its allowance).
     deadline: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     # "candidate" (Finish pressed) or "deadline" (time ran out).
@@ -125,6 +130,8 @@ class Attempt(Base):
     invite: Mapped[Invite] = relationship(back_populates="attempt")
     submissions: Mapped[list[Submission]] = relationship(
         back_populates="attempt", order_by="Submission.id")
+    breaks: Mapped[list[AttemptBreak]] = relationship(
+        back_populates="attempt", order_by="AttemptBreak.id")
 
 
 class Draft(Base):
