@@ -59,9 +59,9 @@ from heldout.platform.models.people import (
 
 __all__ = [
     "API_SCOPES",
-    "Accommodation",
     "NAMING_CONVENTION",
     "ROLES",
+    "Accommodation",
     "ApiScope",
     "ApiToken",
     "Assessment",
