@@ -43,7 +43,7 @@ class AccommodationInput:
 
     @property
     def none(self) -> bool:
-        return self == AccommodationInput()
+        return self == NO_ACCOMMODATION
 
     def describe(self) -> str:
         """In words, for the recruiters' pages and the audit log."""
@@ -55,6 +55,9 @@ class AccommodationInput:
         if self.break_minutes:
             parts.append(f"breaks up to {self.break_minutes} minutes")
         return ", ".join(parts) or "none"
+
+
+NO_ACCOMMODATION = AccommodationInput()
 
 
 def _minutes(value: str, *, what: str, most: int, field: str) -> int:
@@ -106,7 +109,7 @@ def _same_number(text: str, wanted: str) -> bool:
 def accommodation_of(invite: Invite) -> AccommodationInput:
     held = invite.accommodation
     if held is None:
-        return AccommodationInput()
+        return NO_ACCOMMODATION
     return AccommodationInput(held.time_percent, held.extra_minutes, held.break_minutes)
 
 
