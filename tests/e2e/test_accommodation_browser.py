@@ -1,4 +1,4 @@
-"""An accommodated candidate in a real browser: ×1.5 time and a break allowance; they hide
+"""An accommodated candidate in a real browser: x1.5 time and a break allowance; they hide
 the timer, take a break (the work hidden, the clock paused), come back, and at the extended
 deadline the server submits their saved work.
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.slow]
 
 SECRET = "accommodation-browser-secret-key-not-for-production"
-LIMIT = 40  # minutes: ×1.5 is 60
+LIMIT = 40  # minutes: x1.5 is 60
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,7 @@ from heldout.platform.models import (
     Attempt,
     AuditEvent,
     Challenge,
-    EvaluationRecord,
     Invite,
-    Submission,
     User,
     utcnow,
 )
@@ -37,11 +35,13 @@ from heldout.platform.services import (
 )
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.tasks import grading_settings
+from tests.platform import review_seed as seed
 from tests.platform.conftest import SECRET, Auth, NewInvite, Users, start_attempt
 
 SLUG = "churn-prediction"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
+X = clock.TIMES
 
 
 def accommodate(app: Flask, users: Users, invite_id: int, factor: str = "", extra: str = "",
@@ -85,7 +85,7 @@ def test_bad_accommodations_are_refused_with_the_reason(given: tuple[str, str, s
 
 def test_the_deadline_is_the_own_limit(app: Flask, users: Users,
                                        make_invite: Callable[..., NewInvite]) -> None:
-    """Limit 60 min: ×1.5 ends after 90, 25 extra minutes after 85, none after 60."""
+    """Limit 60 min: x1.5 ends after 90, 25 extra minutes after 85, none after 60."""
     cases = {"f": ("1.5", "", 90), "m": ("", "25", 85), "n": ("", "", 60)}
     for key, (factor, extra, _) in cases.items():
         made = make_invite(f"Cand {key}", f"{key}@example.org")
@@ -196,7 +196,7 @@ def test_bulk_csv_columns_set_accommodations_and_bad_ones_are_named(
     with app.app_context():
         preview = bulk_invites.preview_bulk(assessment_id, text.encode(), now=utcnow())
         assert [(b.line, b.reason) for b in preview.bad] == [
-            (5, "extra time factor '1.7' is not offered; choose ×1.25, ×1.5, ×2"),
+            (5, f"extra time factor '1.7' is not offered; choose {X}1.25, {X}1.5, {X}2"),
             (6, "give extra time as a factor or as minutes, not both"),
             (7, "break time must be a whole number of minutes, not 'lots'")]
         created, _ = bulk_invites.create_bulk(
@@ -210,7 +210,7 @@ def test_bulk_csv_columns_set_accommodations_and_bad_ones_are_named(
         audited = db.session.scalars(select(AuditEvent.detail).where(
             AuditEvent.action == "invite.accommodation")).all()
         assert sorted(d["to"] for d in audited) == [
-            "30 extra minutes", "time ×1.5, breaks up to 20 minutes"]
+            "30 extra minutes", f"time {X}1.5, breaks up to 20 minutes"]
 
 
 def test_recruiters_set_it_on_the_invite_page_until_the_candidate_starts(
@@ -225,7 +225,7 @@ def test_recruiters_set_it_on_the_invite_page_until_the_candidate_starts(
         "time_factor": "2", "break_minutes": "15"})
     assert made.status_code == 303
     page = client.get(f"/assessments/{assessment_id}").text
-    assert "Accommodation: time ×2, breaks up to 15 minutes" in page
+    assert f"Accommodation: time {X}2, breaks up to 15 minutes" in page
     with app.app_context():
         invite = db.session.scalars(select(Invite)).one()
         invite_id = invite.id
@@ -238,8 +238,9 @@ def test_recruiters_set_it_on_the_invite_page_until_the_candidate_starts(
         events = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "invite.accommodation").order_by(AuditEvent.id)).all()
         assert [(e.actor_label, e.detail) for e in events] == [
-            ("recruiter@example.com", {"from": "none", "to": "time ×2, breaks up to 15 minutes"}),
-            ("recruiter@example.com", {"from": "time ×2, breaks up to 15 minutes",
+            ("recruiter@example.com", {"from": "none",
+                                       "to": f"time {X}2, breaks up to 15 minutes"}),
+            ("recruiter@example.com", {"from": f"time {X}2, breaks up to 15 minutes",
                                        "to": "20 extra minutes"})]
         attempts.start_attempt(invite, consent=True, now=utcnow())
     late = client.post(f"/invites/{invite_id}/accommodation", data={"time_factor": "2"},
@@ -252,7 +253,7 @@ def test_recruiters_set_it_on_the_invite_page_until_the_candidate_starts(
 
 
 def _accommodated_candidate(app: Flask, users: Users, invite_id: int) -> int:
-    """×2 (120 of 60 minutes), a 10-minute break at minute 30, submitted at minute 100 and
+    """x2 (120 of 60 minutes), a 10-minute break at minute 30, submitted at minute 100 and
     finished then: 90 minutes worked, 45 of the assessment's. The attempt's id."""
     accommodate(app, users, invite_id, factor="2", breaks="25")
     with app.app_context():
@@ -260,19 +261,8 @@ def _accommodated_candidate(app: Flask, users: Users, invite_id: int) -> int:
                                          now=T0)
         clock.start_break(attempt, now=T0 + 30 * MINUTE)
         clock.end_break(attempt, now=T0 + 40 * MINUTE)
-        challenge = db.session.scalars(select(Challenge)).one()
+        seed.add_submission(attempt.id, SLUG, seed.Graded(71.0, 100), T0)
         at = T0 + 100 * MINUTE
-        submission = Submission(attempt_id=attempt.id, challenge_id=challenge.id,
-                                challenge_slug=SLUG, challenge_version=challenge.version,
-                                status="graded", created_at=at, finished_at=at, tries=1)
-        db.session.add(submission)
-        db.session.flush()
-        db.session.add(EvaluationRecord(
-            submission_id=submission.id, status="graded", challenge_version=challenge.version,
-            score=71.0, max_score=100.0, checks=[{"name": "roc_auc", "kind": "metric",
-                                                  "passed": True, "score": 71, "max_score": 100,
-                                                  "detail": "71 points"}],
-            metrics={"roc_auc": 0.77}, run={"exit_code": 0, "wall_seconds": 3.0}, created_at=at))
         attempts.close_attempt(attempt, at=at, reason="candidate")
         db.session.commit()
         assert clock.time_used(attempt, utcnow()) == 45 * MINUTE
