@@ -128,6 +128,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("staff.invite_bulk_create", "POST"): RECRUITERS,
     ("staff.invite_resend", "POST"): RECRUITERS,
     ("staff.invite_extend", "POST"): RECRUITERS,
+    ("staff.invite_accommodation", "POST"): RECRUITERS,
     ("staff.invite_revoke", "POST"): RECRUITERS,
     ("staff.mail_test", "POST"): staff("recruiter", scoped=False),
     # review: recruiters read, interviewers review
@@ -192,6 +193,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.followup_page", "GET"): CANDIDATE,
     ("candidate.followup_next", "POST"): CANDIDATE,
     ("candidate.followup_answer", "POST"): CANDIDATE,
+    ("candidate.on_break", "GET"): CANDIDATE,
+    ("candidate.break_start", "POST"): CANDIDATE,
+    ("candidate.break_end", "POST"): CANDIDATE,
     ("api.candidate.submission_status", "GET"): CANDIDATE,
     ("api.candidate.public_run_status", "GET"): CANDIDATE,
     ("api.candidate.save_draft", "POST"): CANDIDATE,

@@ -109,6 +109,12 @@ class DeadlinePassed(AttemptClosed):
         super().__init__(message, hint=hint, reason="deadline")
 
 
+class OnBreak(PlatformError):
+    """The candidate is on a break: the clock is paused and nothing is taken until it ends."""
+
+    title = "You are on a break"
+
+
 class QueueUnavailable(PlatformError):
     """The job queue cannot be reached (a platform fault, not the user's)."""
 

@@ -41,6 +41,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.SessionMoved, 403),
     (errors.InviteError, 410),
     (errors.AttemptClosed, 409),
+    (errors.OnBreak, 409),
     (errors.TooManySubmissions, 429),
     (errors.PublicRunsUsedUp, 429),
     (errors.TooManyStreams, 429),

@@ -4,22 +4,25 @@ Every model is importable from here; importing this package registers them all w
 ``Base.metadata`` (what Alembic and ``create_all`` read)."""
 
 from heldout.platform.models.assessments import (
-    AiMessage,
     Assessment,
     AssessmentChallenge,
+)
+from heldout.platform.models.attempts import (
+    Accommodation,
     Attempt,
+    AttemptBreak,
     DeadlineSubmission,
-    Draft,
-    DraftSnapshot,
-    EditorEvent,
+    EvaluationRecord,
     Invite,
-    SignalReview,
+    Submission,
+    SubmissionFile,
 )
 from heldout.platform.models.base import (
     NAMING_CONVENTION,
     ROLES,
     Base,
     EnumText,
+    LeasedRow,
     Role,
     UTCDateTime,
     new_public_id,
@@ -30,19 +33,16 @@ from heldout.platform.models.base import (
 from heldout.platform.models.catalogue import (
     Challenge,
     ChallengeVersion,
-    ProblemReport,
 )
-from heldout.platform.models.followups import FollowupQuestion
+from heldout.platform.models.followups import (
+    FollowupQuestion,
+)
 from heldout.platform.models.grading import (
-    EvaluationRecord,
     IntegrityRun,
-    LeasedRow,
     PublicRun,
     Review,
     SimilarityCheck,
     SimilarityPair,
-    Submission,
-    SubmissionFile,
 )
 from heldout.platform.models.integrations import (
     AtsOrder,
@@ -59,11 +59,20 @@ from heldout.platform.models.people import (
     TeamMember,
     User,
 )
+from heldout.platform.models.work import (
+    AiMessage,
+    Draft,
+    DraftSnapshot,
+    EditorEvent,
+    ProblemReport,
+    SignalReview,
+)
 
 __all__ = [
     "API_SCOPES",
     "NAMING_CONVENTION",
     "ROLES",
+    "Accommodation",
     "AiMessage",
     "ApiScope",
     "ApiToken",
@@ -71,6 +80,7 @@ __all__ = [
     "AssessmentChallenge",
     "AtsOrder",
     "Attempt",
+    "AttemptBreak",
     "AuditEvent",
     "Base",
     "Challenge",

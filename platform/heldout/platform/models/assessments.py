@@ -1,4 +1,4 @@
-"""Assessments, invites, attempts and what a candidate writes during one."""
+"""Assessments and the challenges they hold."""
 
 from __future__ import annotations
 
@@ -16,14 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from heldout.platform.models.base import Base, EnumText, new_public_id, new_variant_seed, utcnow
-
-# The statuses of the columns below live with the rules that read them.
+from heldout.platform.models.base import Base, EnumText, utcnow
 from heldout.platform.statuses import AiPolicy, Counting
 
 if TYPE_CHECKING:
     from heldout.platform.models.catalogue import Challenge
-    from heldout.platform.models.grading import Submission
     from heldout.platform.models.people import User
 
 
@@ -74,182 +71,3 @@ class AssessmentChallenge(Base):
 
     assessment: Mapped[Assessment] = relationship(back_populates="items")
     challenge: Mapped[Challenge] = relationship(lazy="joined")
-
-
-class Invite(Base):
-    """One candidate's invitation. Only the sha256 of the link's token is kept.
-
-    Its state (sent, opened, started, finished, expired, revoked) is not stored: it follows
-    from the times below and the attempt's deadline (``scoring.invite_state``).
-    """
-
-    __tablename__ = "invite"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
-    candidate_name: Mapped[str] = mapped_column(String(200))
-    candidate_email: Mapped[str] = mapped_column(String(254))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-    opened_at: Mapped[datetime | None]
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-    # The recruiter's own note (from the bulk CSV), never shown to the candidate.
-    note: Mapped[str | None] = mapped_column(String(500))
-    # When the current link was made; a resend replaces the link and moves it.
-    sent_at: Mapped[datetime | None]
-    # How the current link was handed over: "email", "download" (CSV) or "page".
-    delivery: Mapped[str | None] = mapped_column(String(20))
-    send_error: Mapped[str | None] = mapped_column(Text)
-    resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-
-    assessment: Mapped[Assessment] = relationship()
-    created_by: Mapped[User] = relationship()
-    attempt: Mapped[Attempt | None] = relationship(back_populates="invite")
-
-
-class Attempt(Base):
-    """A candidate's timed run through an assessment, started from an invite."""
-
-    __tablename__ = "attempt"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    invite_id: Mapped[int] = mapped_column(ForeignKey("invite.id"), unique=True)
-    consent_at: Mapped[datetime]
-    started_at: Mapped[datetime]
-    deadline: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-    # "candidate" (Finish pressed) or "deadline" (time ran out).
-    finish_reason: Mapped[str | None] = mapped_column(String(20))
-    # Picks this candidate's variant of every challenge that generates its data. None (an
-    # attempt started before variants) keeps the committed data it was already given.
-    variant_seed: Mapped[int | None] = mapped_column(Integer, default=new_variant_seed)
-    # Under the "AI allowed with disclosure" policy: what the candidate said they used, given
-    # when they finished (None: not asked, or the time ran out first).
-    ai_disclosure: Mapped[str | None] = mapped_column(Text)
-
-    invite: Mapped[Invite] = relationship(back_populates="attempt")
-    submissions: Mapped[list[Submission]] = relationship(
-        back_populates="attempt", order_by="Submission.id")
-
-
-class Draft(Base):
-    """The latest autosaved text of one file a candidate edits: per attempt, challenge and file.
-
-    Kept on the server so work survives a reload, another device and a restart; at the
-    deadline the worker submits the attempt's drafts (``DeadlineSubmission``).
-    """
-
-    __tablename__ = "draft"
-    __table_args__ = (UniqueConstraint("attempt_id", "challenge_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
-    name: Mapped[str] = mapped_column(String(255))
-    content: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # When the last snapshot was taken: snapshots are spaced, not one per keystroke.
-    snapshot_at: Mapped[datetime | None]
-
-
-class DraftSnapshot(Base):
-    """A point in a challenge's draft history (bounded per attempt and challenge), for a later
-    playback of the work."""
-
-    __tablename__ = "draft_snapshot"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
-    name: Mapped[str] = mapped_column(String(255))
-    content: Mapped[str] = mapped_column(Text, default="")
-    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class DeadlineSubmission(Base):
-    """The worker's claim on submitting one challenge's drafts once the time ran out.
-
-    Unique per attempt and challenge: however often the job runs, and however many workers
-    race, one row (and so at most one submission) wins. ``submission_id`` stays empty when
-    there was nothing new to submit; ``note`` says why.
-    """
-
-    __tablename__ = "deadline_submission"
-    __table_args__ = (UniqueConstraint("attempt_id", "challenge_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
-    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
-    draft_saved_at: Mapped[datetime | None]
-    note: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    submission: Mapped[Submission | None] = relationship()
-
-
-class EditorEvent(Base):
-    """Something the workspace's editor saw, recorded as evidence for the interviewer:
-    a paste (its size in characters and the file), the page losing or regaining focus,
-    a long idle gap. What is recorded is said on the consent page; never the pasted text.
-
-    ``at`` is the server's clock: the browser sends how long ago each event happened, so
-    a wrong clock on the candidate's machine moves nothing.
-    """
-
-    __tablename__ = "editor_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
-    # "paste", "focus_lost", "focus_back" or "idle" (services/editor_events.py).
-    kind: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime]
-    file: Mapped[str | None] = mapped_column(String(255))
-    # paste: characters pasted; focus_back and idle: seconds away or idle.
-    amount: Mapped[int] = mapped_column(Integer, default=0)
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class SignalReview(Base):
-    """An interviewer's mark that an integrity signal was looked at, with their note.
-
-    ``signal`` is the signal's stable key (services/integrity_signals.py); marking it again
-    replaces the note. Audited (``signal.review``).
-    """
-
-    __tablename__ = "signal_review"
-    __table_args__ = (UniqueConstraint("attempt_id", "signal"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    signal: Mapped[str] = mapped_column(String(120))
-    note: Mapped[str] = mapped_column(Text, default="")
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    reviewed_by: Mapped[User | None] = relationship()
-class AiMessage(Base):
-    """One turn of an attempt's conversation with the workspace's AI assistant, kept whole
-    for the report: the candidate's question, the assistant's answer (with the tokens the
-    endpoint counted for it), or the error the candidate was shown instead of an answer."""
-
-    __tablename__ = "ai_message"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    # The challenge whose workspace the turn was typed in.
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
-    # "candidate", "assistant" or "error" (``services/assistant.py``).
-    role: Mapped[str] = mapped_column(String(20))
-    content: Mapped[str] = mapped_column(Text, default="")
-    model: Mapped[str] = mapped_column(String(200), default="")
-    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,16 +6,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from heldout.platform.models.base import Base
-from heldout.platform.models.grading import LeasedRow
+from heldout.platform.models.base import Base, LeasedRow
 
 if TYPE_CHECKING:
-    from heldout.platform.models.assessments import Attempt
+    from heldout.platform.models.attempts import Attempt, Submission
     from heldout.platform.models.catalogue import Challenge
-    from heldout.platform.models.grading import Submission
 
 
 class FollowupQuestion(LeasedRow, Base):

@@ -28,6 +28,7 @@ from heldout.platform.models import (
     Invite,
     Submission,
 )
+from heldout.platform.services import clock
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.integrity_signals import SignalContext, attempts_with_signals
@@ -73,11 +74,6 @@ class TableResult(Standing):
     @property
     def score(self) -> float | None:
         return self.counted.score if self.counted is not None else None
-
-
-def time_used(attempt: Attempt, now: datetime) -> timedelta:
-    end = attempt.finished_at or min(now, attempt.deadline)
-    return max(end - attempt.started_at, timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -251,6 +247,7 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
     submitted = table_submissions(assessment.id, attempt_ids)
     summaries = review_summaries([i.attempt.id for i in invites if i.attempt is not None],
                                  viewer)
+    clock.with_clocks([i.attempt.id for i in invites if i.attempt is not None])
     rows = []
     for invite in invites:
         attempt = invite.attempt
@@ -259,7 +256,7 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
         rows.append(CandidateRow(
             invite, attempt, invite_state(invite, now), tuple(results),
             total_score(results) if attempt is not None else None,
-            time_used=time_used(attempt, now) if attempt is not None else None,
+            time_used=clock.time_used(attempt, now) if attempt is not None else None,
             review=summaries.get(attempt.id) if attempt is not None else None))
     return rows
 

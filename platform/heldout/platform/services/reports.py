@@ -35,12 +35,11 @@ from heldout.platform.models import (
     Invite,
     Submission,
 )
-from heldout.platform.services import access, charts
+from heldout.platform.services import access, charts, clock
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.candidates import (
     ranked_totals,
     settled_totals,
-    time_used,
 )
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
@@ -313,18 +312,21 @@ def _section(attempt: Attempt, result: ChallengeResult, scores: dict[int, float]
     distribution = charts.score_distribution(list(scores.values()), mine) \
         if mine is not None else None
     drafts = _draft_frames(attempt.id, result.challenge.id)
+    # On the assessment's clock: an accommodation shows neither on the axis nor in the dots.
     points_in_time = [charts.TimelinePoint(
-        s.created_at,
+        clock.on_assessment_clock(attempt, s.created_at),
         s.evaluation.score if s.status == GradingStatus.GRADED and s.evaluation else None,
         f"submission #{s.id}") for s in result.history]
-    points_in_time += [charts.TimelinePoint(d.taken_at, None, f"draft of {d.name}", "draft")
+    points_in_time += [charts.TimelinePoint(clock.on_assessment_clock(attempt, d.taken_at),
+                                            None, f"draft of {d.name}", "draft")
                        for d in drafts]
     events = event_lines(attempt.id, result.challenge.id)
     points_in_time += [charts.TimelinePoint(e.at, None, e.text, "event") for e in events]
     shown = result.counted or (result.history[-1] if result.history else None)
     return ChallengeSection(
         result, percentile_rank(mine, others) if mine is not None else None, len(others), points,
-        metrics, distribution, charts.timeline(points_in_time, attempt.started_at, end), shown,
+        metrics, distribution, charts.timeline(points_in_time, attempt.started_at,
+                                         clock.on_assessment_clock(attempt, end)), shown,
         code_views(shown, blobs) if shown is not None else (), drafts, events)
 
 
@@ -353,7 +355,7 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
         if total is not None else None
     skills = _skills(results)
     return CandidateReport(
-        attempt, invite, assessment, tuple(results), total, time_used(attempt, now),
+        attempt, invite, assessment, tuple(results), total, clock.time_used(attempt, now),
         sections, ranked.percentile if ranked is not None else None,
         ranked.peers if ranked is not None else 0, skills,
         charts.skills_profile(skills) if skills else None,

@@ -55,6 +55,34 @@
     tick();
   }
 
+  // A candidate may hide the countdown (kept per browser); the warnings still show.
+  function countdownToggle(button) {
+    var box = document.querySelector(".countdown");
+    if (!box) { return; }
+    var key = "heldout.countdown.hidden";
+    function show(hidden) {
+      box.classList.toggle("countdown-hidden", hidden);
+      button.setAttribute("aria-pressed", hidden ? "true" : "false");
+      button.textContent = hidden ? "Show timer" : "Hide timer";
+    }
+    var stored = false;
+    try { stored = window.localStorage.getItem(key) === "1"; } catch (e) { stored = false; }
+    show(stored);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var hidden = !box.classList.contains("countdown-hidden");
+      show(hidden);
+      try { window.localStorage.setItem(key, hidden ? "1" : "0"); } catch (e) { /* private mode */ }
+    });
+  }
+
+  // A page that changes at a known moment (a break running out) reloads itself then.
+  function reloadAt(element) {
+    var at = Date.parse(element.getAttribute("data-reload-at"));
+    if (isNaN(at)) { return; }
+    window.setTimeout(function () { window.location.reload(); }, Math.max(0, at - Date.now()) + 1500);
+  }
+
   function poll(item) {
     var url = item.getAttribute("data-status-url");
     var delay = 1500;
@@ -152,6 +180,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     document.querySelectorAll("[data-deadline]").forEach(startCountdown);
+    document.querySelectorAll(".js-countdown-toggle").forEach(countdownToggle);
+    document.querySelectorAll("[data-reload-at]").forEach(reloadAt);
     // In the workspace, workspace.js follows these by server-sent events (or polls).
     var live = function (el) { return !el.closest(".js-workspace"); };
     Array.prototype.filter.call(document.querySelectorAll("[data-status-url]"), live).forEach(poll);

@@ -27,6 +27,7 @@ from heldout.platform.services import (
     assistant,
     bulk_invites,
     catalogue,
+    clock,
     invites,
     mail,
     roles,
@@ -39,7 +40,13 @@ from heldout.platform.views.auth import (
     staff_user,
     staff_viewer,
 )
-from heldout.platform.views.common import invite_link, links_base, now, parse_int
+from heldout.platform.views.common import (
+    invite_link,
+    links_base,
+    now,
+    parse_int,
+    request_origin,
+)
 
 bp = Blueprint("staff", __name__)
 
@@ -298,6 +305,7 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
     config = current_app.config
     form = request.form
     try:
+        wanted = _accommodation_form(form)
         created = invites.create_invite(
             assessment_id=assessment_id, candidate_name=form.get("candidate_name", ""),
             candidate_email=form.get("candidate_email", ""), created_by_id=staff_user().id,
@@ -306,6 +314,8 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _assessment_page(assessment_id, form=form, error=exc), 400
     record_action(staff_user(), "invite.create", "invite", created.invite.id)
+    clock.set_accommodation(created.invite, wanted, actor=staff_user(),
+                            origin=request_origin(), now=now())
     _hand_over(created, kind="invite")
     return redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
 
@@ -415,6 +425,28 @@ def invite_extend(invite_id: int) -> ResponseReturnValue:
         message += " They were told by e-mail." if error is None else \
             f" The e-mail telling them was not sent ({error})."
     flash(message, "success")
+    return _invite_back(invite)
+
+
+def _accommodation_form(form: Mapping[str, str]) -> clock.AccommodationInput:
+    return clock.parse_accommodation(form.get("time_factor", ""), form.get("extra_minutes", ""),
+                                     form.get("break_minutes", ""))
+
+
+@bp.post("/invites/<int:invite_id>/accommodation")
+@role_required(*RECRUITERS)
+def invite_accommodation(invite_id: int) -> ResponseReturnValue:
+    """Set or clear a candidate's extra time and breaks, until they start (audited; never
+    shown to interviewers)."""
+    invite = invites.get_invite(invite_id)
+    try:
+        wanted = _accommodation_form(request.form)
+        clock.set_accommodation(invite, wanted, actor=staff_user(), origin=request_origin(),
+                                now=now())
+    except InvalidInput as exc:
+        flash(exc.message + (f" {exc.hint}" if exc.hint else ""), "error")
+        return _invite_back(invite)
+    flash(f"{invite.candidate_name}'s accommodation: {wanted.describe()}.", "success")
     return _invite_back(invite)
 
 

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from heldout.platform.errors import (
     AttemptClosed,
     InvalidInput,
+    OnBreak,
     PlatformError,
     PublicRunsUsedUp,
     TooManySubmissions,
@@ -264,6 +265,8 @@ def done(attempt_id: str) -> ResponseReturnValue:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
         attempt = attempts.get_attempt(attempt_id)
+    except OnBreak:
+        return redirect(url_for("candidate.on_break", attempt_id=attempt_id))
     else:
         return redirect(url_for("candidate.overview", attempt_id=attempt_id))
     return render_template("candidate/done.html", attempt=attempt,

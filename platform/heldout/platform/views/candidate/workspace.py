@@ -20,6 +20,7 @@ from heldout.graders.serving import AREAS, public_files, served_file, starter_fi
 from heldout.platform import markdown
 from heldout.platform.errors import (
     AttemptClosed,
+    OnBreak,
     PlatformError,
 )
 from heldout.platform.models import Attempt
@@ -52,6 +53,8 @@ def overview(attempt_id: str) -> ResponseReturnValue:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
         return redirect(url_for("candidate.done", attempt_id=attempt_id))
+    except OnBreak:  # the work stays hidden until the break ends
+        return redirect(url_for("candidate.on_break", attempt_id=attempt_id))
     return render_template("candidate/overview.html", attempt=attempt,
                            assessment=attempt.invite.assessment,
                            cards=attempts.challenge_statuses(attempt))
@@ -115,6 +118,8 @@ def workspace(attempt_id: str, slug: str) -> ResponseReturnValue:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
         return redirect(url_for("candidate.done", attempt_id=attempt_id))
+    except OnBreak:  # the work stays hidden until the break ends
+        return redirect(url_for("candidate.on_break", attempt_id=attempt_id))
     return render_workspace(attempt, slug)
 
 
