@@ -248,12 +248,12 @@ def test_a_short_attempt_warns_at_two_minutes_and_the_server_submits_at_zero(
     page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     _start(page, served)
     expect(page.locator(".cm-editor")).to_be_visible()
-    # A 5-minute attempt with 25 s left: the 2-minute notice only, never "10 minutes left".
+    # A 5-minute attempt with 15 s left: the 2-minute notice only, never "10 minutes left".
     app = create_app(served.settings)
     with app.app_context():
         attempt = db.session.scalars(select(Attempt)).one()
-        attempt.started_at = utcnow() - timedelta(minutes=5) + timedelta(seconds=25)
-        attempt.deadline = utcnow() + timedelta(seconds=25)
+        attempt.started_at = utcnow() - timedelta(minutes=5) + timedelta(seconds=15)
+        attempt.deadline = utcnow() + timedelta(seconds=15)
         db.session.commit()
     page.reload()
     page.locator(".cm-content").click()
