@@ -31,6 +31,7 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
+    EditorEvent,
     EvaluationRecord,
     ProblemReport,
     PublicRun,
@@ -48,6 +49,7 @@ from heldout.platform.services import (
     attempts,
     audit,
     catalogue,
+    clock,
     invites,
     reviews,
     webhooks,
@@ -154,6 +156,8 @@ PAGES: dict[str, Visit] = {
     "candidate.overview": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "candidate.workspace": Visit("candidate", _own),
     "candidate.done": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
+    # Reached by Take a break (the candidate's invite has a break allowance).
+    "candidate.on_break": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "account.tokens": Visit("interviewer"),
     "api.v1.docs_page": Visit("nobody"),
 }
@@ -246,6 +250,10 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             created_by_id=ids["recruiter"], secret=SECRET, ttl_days=7, now=utcnow())
             for name in ("Ana Able", "Sam Spare", "Cy Continue")}
         ids["token"], ids["spare_token"] = made["Ana Able"].token, made["Sam Spare"].token
+        # Extra time and breaks: the invites table shows them, the candidate's pages offer
+        # a break.
+        clock.set_accommodation(made["Ana Able"].invite, clock.parse_accommodation("1.5", "", "20"),
+                                actor=people["recruiter"], now=utcnow())
         # Started elsewhere, then a new link to continue on another device.
         attempts.start_attempt(made["Cy Continue"].invite, consent=True, now=utcnow())
         ids["continue_token"] = invites.resend_invite(
@@ -274,6 +282,11 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             attempt_id=graded.id, challenge_id=graded.submissions[-1].challenge_id,
             challenge_version=graded.submissions[-1].challenge_version, category="data",
             text="The data dictionary lists\na column train.csv lacks.", created_at=utcnow()))
+        # A large paste: a line on the report's timeline and a signal in its panel.
+        db.session.add(EditorEvent(
+            attempt_id=graded.id, challenge_id=graded.submissions[-1].challenge_id,
+            kind="paste", at=graded.started_at + timedelta(minutes=12), file="solution.py",
+            amount=1240))
         db.session.commit()
         levels = {criterion.key: "3" for criterion in reviews.rubric_for(graded)}
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(
@@ -472,7 +485,7 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     check(mover, "candidate.welcome (continue here)", mover.url)
 
     for endpoint, visit in PAGES.items():
-        if endpoint in ("candidate.welcome", "candidate.done"):
+        if endpoint in ("candidate.welcome", "candidate.done", "candidate.on_break"):
             continue
         for query in visit.queries:
             name = endpoint + (query.split("=")[0] if query else "")
@@ -498,6 +511,15 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
         check(page_of(who), name, site.base_url + path, error=True)
 
     _pages_after_a_post(site, page_of, check_shown)
+
+    # On a break (the clock paused), then back.
+    candidate.goto(_url(site, "candidate.overview", {"attempt_id": site.ids["public_id"]}))
+    candidate.once("dialog", lambda dialog: dialog.accept())
+    candidate.get_by_role("button", name=re.compile("Take a break")).click()
+    candidate.wait_for_url(lambda url: url.endswith("/break"))
+    check(candidate, "candidate.on_break", candidate.url)
+    candidate.get_by_role("button", name="End the break and continue").click()
+    candidate.wait_for_url(lambda url: not url.endswith("/break"))
 
     # Finished: the done page.
     candidate.goto(_url(site, "candidate.overview", {"attempt_id": site.ids["public_id"]}))

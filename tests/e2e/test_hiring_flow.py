@@ -8,7 +8,7 @@ interviewer opens the report, reviews, compares two candidates and exports the t
 axe-core checks each step's page. Screenshots go to var/screenshots/flow-*.png.
 
 The assessment uses the shortest time limit the builder takes (5 minutes); once the candidate
-has worked, the test moves the attempt's clock forward so the deadline falls 30 s later
+has worked, the test moves the attempt's clock forward so the deadline falls 15 s later
 (its start moves by as much), instead of waiting out the rest.
 """
 
@@ -56,7 +56,7 @@ PEOPLE_CSV = ("name,email,note\n"
               "Erin again,ERIN.EDITOR@example.org,\n")
 TYPED = "# typed by the candidate: keep this line"
 PUBLIC_RUN_TIMEOUT_MS = 240_000
-DEADLINE_AHEAD_S = 30
+DEADLINE_AHEAD_S = 15
 SUBMITTED_BY_SERVER_TIMEOUT_MS = 150_000   # the deadline, then a worker duty turn (a bound, not a wait)
 GRADED_TIMEOUT_S = 240
 

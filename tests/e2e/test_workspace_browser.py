@@ -94,6 +94,25 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     # The page's own syntax colouring: Python keywords get a class of their own.
     assert page.locator(".cm-content span").count() > 5
 
+    # A paste goes into the editor and is recorded as an editor event: its size and file,
+    # never its text, in a batch sent soon after (never a request per keystroke).
+    pasted = "x = 1\n" * 100
+    with page.expect_response(lambda r: r.url.endswith("/editor-events")) as sent:
+        page.locator(".cm-content").first.evaluate("""(content, text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data,
+                bubbles: true, cancelable: true, composed: true}));
+        }""", pasted)
+    assert sent.value.status == 200
+    body = sent.value.request.post_data_json
+    assert body is not None
+    batch = body["events"]
+    assert [{k: e[k] for k in ("kind", "file", "chars")} for e in batch
+            if e["kind"] == "paste"] == [{"kind": "paste", "file": "solution.py", "chars": 600}]
+    assert "x = 1" not in (sent.value.request.post_data or "")
+    assert _editor_text(page).count("x = 1") == 100
+
     page.reload()
     expect(page.locator(".cm-editor")).to_be_visible()
     assert TYPED in _editor_text(page)
@@ -229,12 +248,12 @@ def test_a_short_attempt_warns_at_two_minutes_and_the_server_submits_at_zero(
     page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     _start(page, served)
     expect(page.locator(".cm-editor")).to_be_visible()
-    # A 5-minute attempt with 25 s left: the 2-minute notice only, never "10 minutes left".
+    # A 5-minute attempt with 15 s left: the 2-minute notice only, never "10 minutes left".
     app = create_app(served.settings)
     with app.app_context():
         attempt = db.session.scalars(select(Attempt)).one()
-        attempt.started_at = utcnow() - timedelta(minutes=5) + timedelta(seconds=25)
-        attempt.deadline = utcnow() + timedelta(seconds=25)
+        attempt.started_at = utcnow() - timedelta(minutes=5) + timedelta(seconds=15)
+        attempt.deadline = utcnow() + timedelta(seconds=15)
         db.session.commit()
     page.reload()
     page.locator(".cm-content").click()

@@ -66,25 +66,31 @@ def candidate(assessment_id: int, created_by_id: int, name: str,
                       finish_reason="candidate", variant_seed=None)
     db.session.add(attempt)
     db.session.flush()
-    challenges = {c.slug: c for c in db.session.scalars(select(Challenge))}
     for slug, graded in submissions.items():
-        challenge = challenges[slug]
         for g in graded:
-            version = g.version or challenge.version
-            at = started + timedelta(minutes=g.minute)
-            submission = Submission(
-                attempt_id=attempt.id, challenge_id=challenge.id, challenge_slug=slug,
-                challenge_version=version, status="graded" if g.score is not None else "queued",
-                created_at=at, finished_at=at if g.score is not None else None, tries=1)
-            db.session.add(submission)
-            db.session.flush()
-            if g.score is not None:
-                db.session.add(EvaluationRecord(
-                    submission_id=submission.id, status="graded", challenge_version=version,
-                    score=g.score, max_score=100.0, checks=list(g.checks) or checks_for(g.score),
-                    metrics=g.metrics if g.metrics is not None else {"roc_auc": 0.7 + g.score / 1000},
-                    run={"exit_code": 0, "timed_out": False, "oom_killed": False,
-                         "wall_seconds": 3.0, "cpu_seconds": 2.5, "peak_memory_mb": 120,
-                         "output_bytes": 10, "stdout_tail": "", "stderr_tail": ""},
-                    created_at=at))
+            add_submission(attempt.id, slug, g, started)
     return attempt.id
+
+
+def add_submission(attempt_id: int, slug: str, g: Graded, started: datetime) -> int:
+    """One submission of ``attempt_id`` (graded, unless ``g.score`` is None), ``g.minute``
+    minutes after ``started``; its id. Commits nothing."""
+    challenge = db.session.scalars(select(Challenge).where(Challenge.slug == slug)).one()
+    version = g.version or challenge.version
+    at = started + timedelta(minutes=g.minute)
+    submission = Submission(
+        attempt_id=attempt_id, challenge_id=challenge.id, challenge_slug=slug,
+        challenge_version=version, status="graded" if g.score is not None else "queued",
+        created_at=at, finished_at=at if g.score is not None else None, tries=1)
+    db.session.add(submission)
+    db.session.flush()
+    if g.score is not None:
+        db.session.add(EvaluationRecord(
+            submission_id=submission.id, status="graded", challenge_version=version,
+            score=g.score, max_score=100.0, checks=list(g.checks) or checks_for(g.score),
+            metrics=g.metrics if g.metrics is not None else {"roc_auc": 0.7 + g.score / 1000},
+            run={"exit_code": 0, "timed_out": False, "oom_killed": False,
+                 "wall_seconds": 3.0, "cpu_seconds": 2.5, "peak_memory_mb": 120,
+                 "output_bytes": 10, "stdout_tail": "", "stderr_tail": ""},
+            created_at=at))
+    return submission.id

@@ -494,3 +494,32 @@ def test_problem_reports_upgrade_and_downgrade_clean(tmp_path: Path) -> None:
         flask_migrate.upgrade()
         assert "problem_report" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_ai_policy_upgrade_with_data_and_downgrade_clean(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    before = _revises("0021_ai_policy")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002_session_tokens")
+        with db.engine.begin() as connection:
+            _insert_previous_release_data(connection)
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            # Assessments made before choose no AI; attempts made before disclosed nothing.
+            assert connection.exec_driver_sql("SELECT ai_policy FROM assessment").scalar() == \
+                "not_allowed"
+            assert connection.exec_driver_sql("SELECT ai_disclosure FROM attempt").scalar() \
+                is None
+            connection.exec_driver_sql(
+                "INSERT INTO ai_message (attempt_id, challenge_id, role, content, model,"
+                " prompt_tokens, completion_tokens, created_at) VALUES (1, 1, 'candidate',"
+                " 'hello', '', 0, 0, '2026-12-01 10:00:00')")
+        flask_migrate.downgrade(revision=before)
+        columns = {c["name"] for c in inspect(db.engine).get_columns("assessment")}
+        assert "ai_message" not in inspect(db.engine).get_table_names()
+        assert "ai_policy" not in columns
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM attempt").scalar() == 1
+        flask_migrate.upgrade()
+        assert "ai_message" in inspect(db.engine).get_table_names()
+        db.engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AiMessage,
     AuditEvent,
     Draft,
     DraftSnapshot,
@@ -28,7 +29,7 @@ from tests.platform.conftest import Auth, Users, make_app
 
 SLUG = "churn-prediction"
 PERIODS = {"HELDOUT_RETENTION_DRAFTS_DAYS": 30, "HELDOUT_RETENTION_CODE_DAYS": 60,
-           "HELDOUT_RETENTION_CANDIDATES_DAYS": 365}
+           "HELDOUT_RETENTION_AI_DAYS": 45, "HELDOUT_RETENTION_CANDIDATES_DAYS": 365}
 
 
 @pytest.fixture
@@ -65,7 +66,9 @@ def _world(app: Flask, assessment_id: int, recruiter: int) -> dict[str, int]:
                 Draft(attempt_id=attempt_id, challenge_id=submission.challenge_id,
                       name="solution.py", content=f"# {name} draft"),
                 DraftSnapshot(attempt_id=attempt_id, challenge_id=submission.challenge_id,
-                              name="solution.py", content=f"# {name} snapshot")])
+                              name="solution.py", content=f"# {name} snapshot"),
+                AiMessage(attempt_id=attempt_id, challenge_id=submission.challenge_id,
+                          role="candidate", content=f"{name} asks the assistant")])
             ids[name] = attempt_id
         for name, expired_days in (("Gone Gus", 400), ("Open Ola", -7)):
             invite = Invite(assessment_id=assessment_id, candidate_name=name,
@@ -99,7 +102,7 @@ def test_each_kind_of_data_goes_once_past_its_period(app: Flask, users: Users,
         counted = retention.apply(app.config, blobs=blobs, now=utcnow(), dry_run=True)
     # A dry run counts and deletes nothing.
     assert counted.removed == {"candidates": 2, "drafts": 1, "draft snapshots": 1,
-                               "submitted files": 2}
+                               "AI messages": 1, "submitted files": 2}
     assert len(_names(app)) == 5
     with app.app_context():
         done = retention.apply(app.config, blobs=blobs, now=utcnow())
@@ -111,6 +114,7 @@ def test_each_kind_of_data_goes_once_past_its_period(app: Flask, users: Users,
     mid = ids["Mid Mia"]
     assert _count(app, Draft, attempt_id=mid) == 0
     assert _count(app, DraftSnapshot, attempt_id=mid) == 0
+    assert _count(app, AiMessage, attempt_id=mid) == 0  # the AI transcript too (45 days)
     with app.app_context():
         submission = db.session.scalars(select(Submission).where(
             Submission.attempt_id == mid)).one()
@@ -121,6 +125,7 @@ def test_each_kind_of_data_goes_once_past_its_period(app: Flask, users: Users,
     new = ids["New Nia"]
     assert _count(app, Draft, attempt_id=new) == 1
     assert _count(app, DraftSnapshot, attempt_id=new) == 1
+    assert _count(app, AiMessage, attempt_id=new) == 1
     with app.app_context():
         kept = list(db.session.scalars(select(SubmissionFile.sha256)))
     assert len(kept) == 2 and all(blobs.get(digest) for digest in kept)

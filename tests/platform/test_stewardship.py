@@ -24,9 +24,13 @@ from heldout.graders.result import Evaluation
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AiMessage,
     AuditEvent,
     Base,
+    EditorEvent,
+    FollowupQuestion,
     PublicRun,
+    SignalReview,
     Submission,
     Team,
     User,
@@ -59,6 +63,10 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
                         headers={"Content-Type": "application/json",
                                  "Accept": "application/json"})
     assert saved.status_code == 200, saved.text
+    pasted = client.post(f"/a/{public_id}/c/{SLUG}/editor-events", data=json.dumps(
+        {"events": [{"kind": "paste", "ago_ms": 0, "file": "solution.py", "chars": 900}]}),
+        headers={"Content-Type": "application/json"})
+    assert pasted.status_code == 200, pasted.text
     submitted = client.post(f"/a/{public_id}/c/{SLUG}/submit",
                             data={"code": f"# {marker}\n{SHARED_CODE}"})
     assert submitted.status_code in (302, 303), submitted.text
@@ -83,6 +91,16 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
                                  challenge_version=submission.challenge_version,
                                  status="graded", files=[{"name": "solution.py",
                                                           "sha256": digest, "size": 9}]))
+        # The workspace assistant's transcript: a table of its own, erased and exported too.
+        db.session.add(AiMessage(attempt_id=attempt.id, challenge_id=submission.challenge_id,
+                                 role="candidate", content=f"how do I write {marker}?"))
+        # A follow-up question, answered in the candidate's words.
+        db.session.add(FollowupQuestion(
+            attempt_id=attempt.id, submission_id=submission.id,
+            challenge_id=submission.challenge_id, challenge_slug=SLUG,
+            challenge_version=submission.challenge_version, position=1, answer_kind="text",
+            prompt="What does your function do?", time_limit_seconds=180, status="graded",
+            answer=f"{marker} is what it computes"))
         db.session.commit()
         reviewer = db.session.get(User, users.interviewer)
         assert reviewer is not None
@@ -90,6 +108,12 @@ def _candidate(app: Flask, client: FlaskClient, invite: NewInvite,
             levels={c.key: "3" for c in reviews.rubric_for(attempt)},
             notes=f"{attempt.invite.candidate_name} explained {marker} well.",
             recommendation="yes", submit=True), now=utcnow())
+        paste = db.session.scalars(select(EditorEvent).where(
+            EditorEvent.attempt_id == attempt.id)).one()
+        db.session.add(SignalReview(attempt_id=attempt.id, signal=f"paste:{paste.id}",
+                                    note=f"{attempt.invite.candidate_name}: {marker} is theirs",
+                                    reviewed_by_id=reviewer.id))
+        db.session.commit()
     return public_id
 
 
@@ -170,6 +194,9 @@ def test_erasing_a_candidate_leaves_nothing_of_them_and_everything_of_others(
         for (digest,) in db.session.execute(text("SELECT sha256 FROM submission_file")):
             assert blobs.get(digest)
         assert audit_before <= set(db.session.scalars(select(AuditEvent.id)))  # kept, anonymised
+        # Editor events and reviews of signals hang off the attempt: Olaf's alone are left.
+        assert db.session.scalar(select(func.count(EditorEvent.id))) == 1
+        assert db.session.scalar(select(func.count(SignalReview.id))) == 1
         erasure = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "candidate.erase")).one()
         assert erasure.actor_label == "admin@example.com" and erasure.detail["rows"] > 5
@@ -190,7 +217,13 @@ def test_export_holds_every_row_and_file_about_the_person(
     names = set(archive.namelist())
     assert {"README.txt", "data/invite.json", "data/attempt.json", "data/submission.json",
             "data/submission_file.json", "data/evaluation.json", "data/draft.json",
-            "data/public_run.json", "data/review.json", "data/audit_event.json"} <= names
+            "data/public_run.json", "data/review.json", "data/audit_event.json",
+            "data/editor_event.json", "data/signal_review.json", "data/ai_message.json",
+            "data/followup_question.json"} <= names
+    pastes = json.loads(archive.read("data/editor_event.json"))
+    assert [(e["kind"], e["file"], e["amount"]) for e in pastes] == [("paste", "solution.py", 900)]
+    assert [m["content"] for m in json.loads(archive.read("data/ai_message.json"))] == [
+        f"how do I write {SECRET_CODE}?"]
     invites = json.loads(archive.read("data/invite.json"))
     assert [i["candidate_email"] for i in invites] == ["zelda.quux@example.org"]
     files = [archive.read(name) for name in names if name.startswith("files/")]

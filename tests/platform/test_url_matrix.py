@@ -55,6 +55,7 @@ from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Attempt,
+    FollowupQuestion,
     ProblemReport,
     PublicRun,
     SimilarityPair,
@@ -107,6 +108,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): PUBLIC,
     ("auth.logout", "POST"): PUBLIC,
+    # Single sign-on's start and return (404 where it is not set up; test_oidc.py covers it)
+    ("auth.sso_start", "GET"): PUBLIC,
+    ("auth.sso_callback", "GET"): PUBLIC,
     ("staff.index", "GET"): PUBLIC,
     ("staff.healthz", "GET"): PUBLIC,
     # staff: recruiters build and invite; interviewers read the list
@@ -124,6 +128,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("staff.invite_bulk_create", "POST"): RECRUITERS,
     ("staff.invite_resend", "POST"): RECRUITERS,
     ("staff.invite_extend", "POST"): RECRUITERS,
+    ("staff.invite_accommodation", "POST"): RECRUITERS,
     ("staff.invite_revoke", "POST"): RECRUITERS,
     ("staff.mail_test", "POST"): staff("recruiter", scoped=False),
     # review: recruiters read, interviewers review
@@ -133,6 +138,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("review.report", "GET"): READERS,
     ("review.submission", "GET"): READERS,
     ("review.save_review", "POST"): REVIEWERS,
+    ("review.review_signal", "POST"): REVIEWERS,
     ("review.similarity_pairs", "GET"): READERS,
     ("review.similarity_pair", "GET"): READERS,
     # item analytics: the team's readers (the URL names a challenge version, which belongs to
@@ -184,12 +190,20 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.report_problem", "POST"): CANDIDATE,
     ("candidate.finish", "POST"): CANDIDATE,
     ("candidate.done", "GET"): CANDIDATE,
+    ("candidate.followup_page", "GET"): CANDIDATE,
+    ("candidate.followup_next", "POST"): CANDIDATE,
+    ("candidate.followup_answer", "POST"): CANDIDATE,
+    ("candidate.on_break", "GET"): CANDIDATE,
+    ("candidate.break_start", "POST"): CANDIDATE,
+    ("candidate.break_end", "POST"): CANDIDATE,
     ("api.candidate.submission_status", "GET"): CANDIDATE,
     ("api.candidate.public_run_status", "GET"): CANDIDATE,
     ("api.candidate.save_draft", "POST"): CANDIDATE,
+    ("api.candidate.record_editor_events", "POST"): CANDIDATE,
     ("api.candidate.load_draft", "GET"): CANDIDATE,
     ("api.candidate.workspace_state", "GET"): CANDIDATE,
     ("api.candidate.workspace_events", "GET"): CANDIDATE,
+    ("api.assistant.ask", "POST"): CANDIDATE,
     ("api.staff.export", "GET"): READERS,
     # the account's own API tokens
     ("account.tokens", "GET"): EVERY_STAFF,
@@ -300,7 +314,8 @@ def build_world(tmp_path: Path, challenges_dir: Path,
         db.session.commit()
         assessment = assessments.create_assessment(
             name="Matrix", challenge_slugs=["churn-prediction"], time_limit_minutes=60,
-            instructions="", expires_at=None, show_scores=True, created_by_id=ids["recruiter"])
+            instructions="", expires_at=None, show_scores=True, created_by_id=ids["recruiter"],
+            followups=True)
         made = [invites.create_invite(
             assessment_id=assessment.id, candidate_name=name, candidate_email=f"{name}@ex.org",
             created_by_id=ids["recruiter"], secret=SECRET, ttl_days=14, now=utcnow())
@@ -341,7 +356,11 @@ def build_world(tmp_path: Path, challenges_dir: Path,
         pair = SimilarityPair(challenge_version=version, submission_a_id=submission.id,
                               submission_b_id=submission_b.id, score=0.9, share_a=0.9,
                               share_b=0.9, flagged=True)
-        db.session.add_all([delivery, pair])
+        question = FollowupQuestion(
+            attempt_id=attempt.id, submission_id=submission.id, challenge_id=challenge_id,
+            challenge_slug=slug, challenge_version=version, position=1, answer_kind="text",
+            prompt="What does your function do?", time_limit_seconds=180, status="graded")
+        db.session.add_all([delivery, pair, question])
         db.session.commit()
         headers, token_id = {}, 0
         for visitor, (who, scope) in TOKENS.items():
@@ -356,7 +375,8 @@ def build_world(tmp_path: Path, challenges_dir: Path,
                       "submission_id": submission.id, "run_id": run.id, "pair_id": pair.id,
                       "invite_id": spare_invite, "user_id": spare, "team_id": team_id,
                       "token_id": token_id, "endpoint_id": hook.id,
-                      "delivery_id": delivery.id, "report_id": report.id}
+                      "delivery_id": delivery.id, "report_id": report.id,
+                      "question_id": question.id}
     values: dict[str, Any] = {"attempt_id": public_a, "slug": slug, "area": "public",
                               "name": "train.csv", "token": tokens[2],
                               "filename": "heldout.css", "sha256": "0" * 64,

@@ -398,3 +398,109 @@ def test_a_short_burst_is_accounted_exactly(tmp_path: Path, pool: WarmPool | Non
     assert result.exit_code == 0, result.stderr_tail
     assert result.peak_memory_mb >= 200
     assert result.cpu_seconds > 0
+
+
+# What a submission can see of how its interpreter was started. Run in a cold and in a
+# warm container, the two reports must be equal but for the modules the warm-up loaded.
+_STATE_PROBE = """
+    import gc, json, os, signal, sys, threading, warnings
+
+    def fds():
+        found = []
+        for name in sorted(os.listdir("/proc/self/fd"), key=int):
+            try:
+                target = os.readlink(f"/proc/self/fd/{name}")
+            except OSError:
+                continue  # the listing's own descriptor, closed by now
+            found.append([int(name), target.split(":[")[0]])
+        return found
+
+    def traces():
+        # Containers still holding a string of the warm-up or the launcher's job.
+        # Joined at run time: a literal would be a constant of this very code.
+        markers = ["".join(parts) for parts in
+                   (["HELDOUT_", "PRELOAD"], ["HELDOUT_", "JOB"], ["/run/", "heldout"])]
+        hits = []
+        for item in gc.get_objects():
+            if item is markers or item is hits:
+                continue
+            if isinstance(item, dict):
+                values = [*item.keys(), *item.values()]
+            elif isinstance(item, (list, tuple)):
+                values = list(item)
+            else:
+                continue
+            for value in values:
+                if isinstance(value, bytes):
+                    value = value.decode("latin-1")
+                if isinstance(value, str) and any(m in value for m in markers):
+                    hits.append(type(item).__name__ + ":" + value[:80])
+        return sorted(hits)
+
+    def own():
+        return sorted(name for name, module in list(sys.modules.items())
+                      if str(getattr(module, "__file__", "")).startswith("/workspace"))
+
+    def state():
+        # Reachable traces are looked for once, before this report holds copies of them.
+        return {"own_modules": own(), "cwd": os.getcwd(), "argv": sys.argv,
+                "path": sys.path, "environ": dict(os.environ), "fds": fds(),
+                "threads": [t.name for t in threading.enumerate()],
+                "main_globals": sorted(globals()),
+                "signals": [str(signal.getsignal(s)) for s in
+                            (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD)]}
+
+    report = {"preloaded": "sklearn" in sys.modules, "traces": traces(), "start": state()}
+    import helper
+    report["helper"] = helper.__file__
+    report["own_after_import"] = own()
+    for name in STACK:
+        __import__(name)
+    report["after_stack"] = state()
+    report["after_stack"]["modules"] = sorted(sys.modules)
+    # Filters the libraries install when imported (a warm start has them from the start).
+    report["after_stack"]["warnings"] = [repr(f) for f in warnings.filters]
+    report["after_stack"]["tasks"] = len(os.listdir("/proc/self/task"))
+    print(json.dumps(report))
+"""
+
+
+def _state_of(tmp_path: Path, pool: WarmPool | None, code: str, files: dict[str, str]) -> Any:
+    import json
+
+    result = run_code(tmp_path, pool=pool, code=code, files=files)
+    assert result.exit_code == 0, result.stderr_tail
+    return json.loads(result.stdout_tail.splitlines()[-1]), result.stderr_tail
+
+
+def test_a_warm_run_looks_like_a_cold_start(tmp_path: Path, warm_pool: WarmPool) -> None:
+    """The warm-up leaves no trace a submission can find: its own modules are imported
+    fresh, and cwd, environment, argv, open files, threads, handlers and reachable objects
+    are what a cold start gives; only the library modules are already loaded."""
+    from heldout.sandbox.pool import DEFAULT_PRELOAD
+
+    code = textwrap.dedent(_STATE_PROBE).replace("STACK", repr(DEFAULT_PRELOAD))
+    files = {"helper.py": "VALUE = 1\n"}
+    (tmp_path / "cold").mkdir()
+    (tmp_path / "warm").mkdir()
+    cold, cold_err = _state_of(tmp_path / "cold", None, code, files)
+    warm, warm_err = _state_of(tmp_path / "warm", warm_pool, code, files)
+    assert (cold["preloaded"], warm["preloaded"]) == (False, True)
+    assert warm["traces"] == cold["traces"]
+    assert warm["start"] == cold["start"]
+    assert warm["helper"] == cold["helper"] == "/workspace/helper.py"
+    assert warm["own_after_import"] == cold["own_after_import"] == ["helper"]
+    assert warm["after_stack"] == cold["after_stack"]
+    assert warm_err == cold_err
+
+
+def test_a_module_named_like_a_preloaded_library_is_the_submissions_own(
+        tmp_path: Path, warm_pool: WarmPool) -> None:
+    # A cold start imports the submission's lightgbm.py, which comes first on its path.
+    files = {"lightgbm.py": "WHO = 'own'\n"}
+    code = "import lightgbm\nprint(lightgbm.WHO, lightgbm.__file__)\n"
+    for name, pool in (("cold", None), ("warm", warm_pool)):
+        (tmp_path / name).mkdir()
+        result = run_code(tmp_path / name, pool=pool, code=code, files=files)
+        assert result.exit_code == 0, (name, result.stderr_tail)
+        assert result.stdout_tail.strip() == "own /workspace/lightgbm.py", name

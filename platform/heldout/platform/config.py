@@ -181,12 +181,44 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_AUTOSAVE_LIMIT", "40 per minute; 1200 per hour", _rate_limit,
             "Draft autosaves the workspace may make per attempt in a period (it saves every "
             "few seconds while the candidate types, and when the page is left)."),
+    Setting("HELDOUT_EDITOR_EVENTS_LIMIT", "20 per minute; 600 per hour", _rate_limit,
+            "Batches of editor events (pastes, focus lost and regained, idle gaps) the "
+            "workspace may send per attempt in a period; it sends one every few seconds at "
+            "most while something happens, never one per keystroke."),
+    Setting("HELDOUT_IDLE_GAP_MINUTES", 5, _positive_int,
+            "Minutes without typing in the workspace's editor (the page open) after which "
+            "the gap is recorded as an editor event and shown on the report's timeline."),
+    Setting("HELDOUT_PASTE_SIGNAL_CHARS", 500, _positive_int,
+            "A paste of at least this many characters into the editor is listed in the "
+            "report's integrity panel (review suggested); every paste is on the timeline."),
     Setting("HELDOUT_API_RATE_LIMIT", "120 per minute; 3000 per hour", _rate_limit,
             "Calls one API token may make to `/api/v1/` in a period (calls with no token: "
             "per client address); past it the API answers 429 with `Retry-After`."),
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
+    Setting("HELDOUT_AI_URL", "", _text,
+            "The OpenAI-compatible chat API the workspace's AI assistant talks to, e.g. "
+            "`http://127.0.0.1:8080/v1` for a model server on this host (`/chat/completions` "
+            "is added unless the address ends with it). The web app calls it, never the "
+            "browser. Empty (the default): no assistant, the \"AI assistant in the "
+            "workspace\" policy can't be chosen, and nothing is sent anywhere."),
+    Setting("HELDOUT_AI_MODEL", "", _text,
+            "The model name sent with each request to `HELDOUT_AI_URL` (what the server "
+            "calls it, e.g. `qwen2.5-coder-7b-instruct`)."),
+    Setting("HELDOUT_AI_KEY", "", _text,
+            "Bearer key sent to `HELDOUT_AI_URL` (`Authorization: Bearer …`); empty sends "
+            "none. Stays on the server: never in a page or a browser request."),
+    Setting("HELDOUT_AI_TOKEN_BUDGET", 20000, _positive_int,
+            "Tokens (question and answer, as the model server counts them) one attempt may "
+            "use with the assistant; shown to the candidate, who is refused further "
+            "questions once it is used up."),
+    Setting("HELDOUT_AI_TIMEOUT_SECONDS", 30, _positive_int,
+            "Longest the web app waits for one answer from `HELDOUT_AI_URL` before telling "
+            "the candidate it did not come (the question stays in the transcript)."),
+    Setting("HELDOUT_AI_LIMIT", "6 per minute; 100 per hour", _rate_limit,
+            "Questions a candidate may ask the assistant per attempt in a period (one at a "
+            "time)."),
     Setting("HELDOUT_RETENTION_DRAFTS_DAYS", 0, _days,
             "Days after an attempt ends before its autosaved drafts and their playback "
             "snapshots are deleted (0: kept). Submissions are not touched."),
@@ -194,9 +226,44 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after an attempt ends before the files of its submissions and public runs "
             "are deleted (0: kept); scores, checks and reviews stay, the report then lists "
             "no files."),
+    Setting("HELDOUT_RETENTION_EDITOR_EVENTS_DAYS", 0, _days,
+            "Days after an attempt ends before its editor events (pastes, focus, idle gaps) "
+            "are deleted (0: kept)."),
+    Setting("HELDOUT_RETENTION_AI_DAYS", 0, _days,
+            "Days after an attempt ends before its conversation with the AI assistant is "
+            "deleted (0: kept). The disclosure and the policy stay."),
     Setting("HELDOUT_RETENTION_CANDIDATES_DAYS", 0, _days,
             "Days after an attempt ends (or an invite that was never used expires) before "
             "everything about that invite is erased, as an admin's erasure would (0: kept)."),
+    Setting("HELDOUT_OIDC_ISSUER", "", _text,
+            "Single sign-on for staff: the OpenID Connect provider's issuer URL (its "
+            "`/.well-known/openid-configuration` is read on the first sign-in). Empty (the "
+            "default): no single sign-on. Needs `HELDOUT_OIDC_CLIENT_ID` and "
+            "`HELDOUT_OIDC_CLIENT_SECRET`; register `<BASE_URL>/login/sso/callback` as the "
+            "client's redirect URI at the provider."),
+    Setting("HELDOUT_OIDC_CLIENT_ID", "", _text,
+            "The client id heldout was given by the OpenID Connect provider."),
+    Setting("HELDOUT_OIDC_CLIENT_SECRET", "", _text,
+            "The client secret that goes with `HELDOUT_OIDC_CLIENT_ID`."),
+    Setting("HELDOUT_OIDC_PROVIDER_NAME", "single sign-on", _text,
+            "Shown on the sign-in page's button: \"Sign in with <name>\"."),
+    Setting("HELDOUT_OIDC_SCOPES", "openid email profile", _text,
+            "Scopes asked for at sign-in (`openid` is always asked); add the scope that "
+            "releases the role and team claims if the provider needs one."),
+    Setting("HELDOUT_OIDC_ROLE_CLAIM", "", _text,
+            "Claim of the ID token (or user info) that gives a staff member's role: a role "
+            "name (`admin`, `recruiter`, `interviewer`) or a list of values among which the "
+            "strongest role is taken, set again at every sign-in. Empty, or no role in the "
+            "claim: a new account waits for an admin to give it a role (Admin → Users), and "
+            "an existing account keeps the role an admin gave it."),
+    Setting("HELDOUT_OIDC_TEAMS_CLAIM", "", _text,
+            "Claim listing the hiring teams (their short names) a staff member belongs to, "
+            "set again at every sign-in; names of teams heldout does not have are ignored. "
+            "Empty, or the claim absent: teams are assigned by an admin."),
+    Setting("HELDOUT_PASSWORD_LOGIN", True, _bool,
+            "Staff may sign in with an e-mail and password. Turn off (`false`) to allow "
+            "single sign-on only (needs `HELDOUT_OIDC_ISSUER`); `heldout` commands and API "
+            "tokens work as before."),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -249,7 +316,8 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
     values["HELDOUT_SECRET_KEY"] = secret
     for name in ("HELDOUT_LOGIN_LIMIT_ACCOUNT", "HELDOUT_LOGIN_LIMIT_ADDRESS",
                  "HELDOUT_SUBMIT_LIMIT", "HELDOUT_PUBLIC_RUN_LIMIT", "HELDOUT_AUTOSAVE_LIMIT",
-                 "HELDOUT_API_RATE_LIMIT", "HELDOUT_PROBLEM_REPORT_LIMIT"):
+                 "HELDOUT_API_RATE_LIMIT", "HELDOUT_PROBLEM_REPORT_LIMIT",
+                 "HELDOUT_EDITOR_EVENTS_LIMIT", "HELDOUT_AI_LIMIT"):
         if name in overrides:  # the environment's values were parsed above
             try:
                 _rate_limit(str(values[name]))
@@ -273,6 +341,24 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         if not token:
             raise ConfigError("HELDOUT_FILES_URL is set: set HELDOUT_INTERNAL_TOKEN to the "
                               "web app's token too")
+    values["HELDOUT_AI_URL"] = str(values["HELDOUT_AI_URL"]).strip()
+    if values["HELDOUT_AI_URL"] and not values["HELDOUT_AI_URL"].startswith(("http://",
+                                                                             "https://")):
+        raise ConfigError(f"HELDOUT_AI_URL={values['HELDOUT_AI_URL']!r}: must start with "
+                          "http:// or https:// (an OpenAI-compatible API, e.g. "
+                          "http://127.0.0.1:8080/v1)")
+    # Kept exactly (a trailing slash included): the ID token's ``iss`` must equal it.
+    values["HELDOUT_OIDC_ISSUER"] = str(values["HELDOUT_OIDC_ISSUER"]).strip()
+    if values["HELDOUT_OIDC_ISSUER"]:
+        if not values["HELDOUT_OIDC_ISSUER"].startswith(("http://", "https://")):
+            raise ConfigError(f"HELDOUT_OIDC_ISSUER={values['HELDOUT_OIDC_ISSUER']!r}: must "
+                              "start with https:// (the provider's issuer URL)")
+        if not (values["HELDOUT_OIDC_CLIENT_ID"] and values["HELDOUT_OIDC_CLIENT_SECRET"]):
+            raise ConfigError("HELDOUT_OIDC_ISSUER is set: set HELDOUT_OIDC_CLIENT_ID and "
+                              "HELDOUT_OIDC_CLIENT_SECRET to the client registered there")
+    elif not values["HELDOUT_PASSWORD_LOGIN"]:
+        raise ConfigError("HELDOUT_PASSWORD_LOGIN=false leaves no way to sign in: set "
+                          "HELDOUT_OIDC_ISSUER (single sign-on) too")
     secure = values["HELDOUT_SECURE_COOKIES"]
     values["HELDOUT_SECURE_COOKIES"] = production if secure is None else bool(secure)
 

@@ -1,4 +1,5 @@
-"""Health of an installation: the sandbox, database, queue, challenges; each OK or a fix."""
+"""Health of an installation: the sandbox, database, queue, challenges (and, where set up,
+the other hosts' files endpoint and the AI model server); each OK or a fix."""
 
 from __future__ import annotations
 
@@ -99,9 +100,29 @@ def files_finding(app: Flask) -> Finding | None:
     return Finding("files", True, f"{client.base_url}: internal endpoint answers")
 
 
+def ai_finding(app: Flask) -> Finding | None:
+    """With ``HELDOUT_AI_URL`` set: whether the model server answers a one-token question
+    (optional: without it, assessments simply can't offer the assistant)."""
+    from heldout.platform.errors import AssistantFailed
+    from heldout.platform.services.assistant import AssistantSettings, post_chat
+
+    settings = AssistantSettings.from_config(app.config)
+    if settings is None:
+        return None
+    try:
+        post_chat(settings, [{"role": "user", "content": "Say OK."}], 1)
+    except AssistantFailed as exc:
+        return Finding("ai assistant", False, f"{settings.endpoint}: {exc.message}",
+                       "check HELDOUT_AI_URL, HELDOUT_AI_MODEL and HELDOUT_AI_KEY, and that "
+                       "the model server runs", required=False)
+    return Finding("ai assistant", True, f"{settings.endpoint}: answers "
+                   f"({settings.model or 'its default model'})", required=False)
+
+
 def findings(app: Flask) -> list[Finding]:
     with app.app_context():
         files = files_finding(app)
+        ai = ai_finding(app)
         return [*sandbox_findings(sandbox_settings(app.config)), database_finding(app),
                 queue_finding(app), challenges_finding(app),
-                *([files] if files is not None else [])]
+                *([files] if files is not None else []), *([ai] if ai is not None else [])]

@@ -109,6 +109,12 @@ class DeadlinePassed(AttemptClosed):
         super().__init__(message, hint=hint, reason="deadline")
 
 
+class OnBreak(PlatformError):
+    """The candidate is on a break: the clock is paused and nothing is taken until it ends."""
+
+    title = "You are on a break"
+
+
 class QueueUnavailable(PlatformError):
     """The job queue cannot be reached (a platform fault, not the user's)."""
 
@@ -146,6 +152,32 @@ class ServerBusy(RetryLater):
     """The server has as many long-lived connections open as it serves; try later."""
 
     title = "Busy for a moment"
+
+
+class AssistantOff(PlatformError):
+    """The workspace's AI assistant is not offered: not this assessment's policy, or no
+    endpoint is configured on the server."""
+
+    title = "No AI assistant here"
+
+
+class AssistantBusy(RetryLater):
+    """A question of this attempt is still being answered."""
+
+    title = "One question at a time"
+
+
+class AssistantUsedUp(PlatformError):
+    """The attempt used the assistant's whole token budget."""
+
+    title = "No assistant tokens left"
+
+
+class AssistantFailed(PlatformError):
+    """The assistant's endpoint did not answer in time, could not be reached or answered
+    with an error (a platform fault, never the candidate's)."""
+
+    title = "The assistant did not answer"
 
 
 class StorageFull(PlatformError, OSError):

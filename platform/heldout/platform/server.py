@@ -37,15 +37,32 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return self.application
 
 
-def run_gunicorn(app: Flask, *, host: str, port: int, threads: int) -> None:
+# How long an idle kept-alive connection stays open. A request that reaches a connection
+# just as the server closes it is lost without an answer (the client sees the connection
+# closed; a browser sends it again, a load generator does not). gunicorn's default of 2 s
+# falls right on the workspace's own rhythm (a status poll 2 s after the last answer, an
+# autosave every 3 s while the editor is dirty, backoff up to 15 s), so the page's next
+# request often met the close. Well above every regular pause, the close comes only after
+# the page has stopped talking. An idle connection waits in gunicorn's poller, not on a
+# thread: the cost is a file descriptor.
+IDLE_CONNECTION_SECONDS = 30
+
+
+def gunicorn_options(*, host: str, port: int, threads: int) -> dict[str, Any]:
+    """The settings ``heldout serve`` gives gunicorn."""
     # One process with threads: status polling is cheap, and the app keeps no
     # per-process state that would need several workers to be consistent. gthread's
     # timeout watches the worker's heartbeat, not a request's length, so a long-lived
     # stream is not killed by it. An open event stream holds a thread: streams are capped
     # (views/api/streams.py) and get threads of their own beside ``threads`` ordinary
     # requests, so however many are asked for, the rest of the site keeps answering.
-    _Server(app, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
-                  "threads": threads + MAX_OPEN_STREAMS, "timeout": 60, "graceful_timeout": 20,
-                  "accesslog": "-", "errorlog": "-", "logger_class": MaskingLogger,
-                  # No control socket in the user's home: several instances may run.
-                  "control_socket_disable": True}).run()
+    return {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
+            "threads": threads + MAX_OPEN_STREAMS, "timeout": 60, "graceful_timeout": 20,
+            "keepalive": IDLE_CONNECTION_SECONDS,
+            "accesslog": "-", "errorlog": "-", "logger_class": MaskingLogger,
+            # No control socket in the user's home: several instances may run.
+            "control_socket_disable": True}
+
+
+def run_gunicorn(app: Flask, *, host: str, port: int, threads: int) -> None:
+    _Server(app, gunicorn_options(host=host, port=port, threads=threads)).run()

@@ -28,6 +28,15 @@ class Counting(StrEnum):
     BEST = "best"
 
 
+class AiPolicy(StrEnum):
+    """What an assessment allows of AI tools (``Assessment.ai_policy``), in the order the
+    builder offers them."""
+
+    NOT_ALLOWED = "not_allowed"
+    DISCLOSURE = "disclosure"  # allowed; the candidate says what they used before finishing
+    ASSISTANT = "assistant"  # the workspace's own assistant, its whole conversation kept
+
+
 class InviteState(StrEnum):
     """An invite as recruiters and interviewers see it, saying what happened, derived from
     its times and how its link went out (in the order the invites list offers them)."""

@@ -24,6 +24,7 @@ from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import blob_store
 from heldout.platform.services import (
     drafts,
+    followups,
     grading,
     integrity,
     jobs,
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 
 # Every kind of leased job the queue runs: a task of the kind's name each.
 JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS,
-                                    integrity.INTEGRITY_RUNS, similarity.SIMILARITY)
+                                    integrity.INTEGRITY_RUNS, similarity.SIMILARITY,
+                                    followups.FOLLOWUPS)
 DEADLINE_TASK_NAME = "submit_at_deadline"
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"

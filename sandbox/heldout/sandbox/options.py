@@ -50,6 +50,10 @@ def container_options(spec: JobSpec, rundir: RunDir, settings: SandboxSettings, 
         "OMP_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
+        # scikit-learn sets these (if unset) when imported; set for every job, a warm
+        # container's imports leave the environment as a cold start finds it.
+        "KMP_DUPLICATE_LIB_OK": "True",
+        "KMP_INIT_AT_FORK": "FALSE",
     }
     if warm:
         environment.update(spec.env)

@@ -6,17 +6,23 @@ Every model is importable from here; importing this package registers them all w
 from heldout.platform.models.assessments import (
     Assessment,
     AssessmentChallenge,
+)
+from heldout.platform.models.attempts import (
+    Accommodation,
     Attempt,
+    AttemptBreak,
     DeadlineSubmission,
-    Draft,
-    DraftSnapshot,
+    EvaluationRecord,
     Invite,
+    Submission,
+    SubmissionFile,
 )
 from heldout.platform.models.base import (
     NAMING_CONVENTION,
     ROLES,
     Base,
     EnumText,
+    LeasedRow,
     Role,
     UTCDateTime,
     new_public_id,
@@ -27,18 +33,16 @@ from heldout.platform.models.base import (
 from heldout.platform.models.catalogue import (
     Challenge,
     ChallengeVersion,
-    ProblemReport,
+)
+from heldout.platform.models.followups import (
+    FollowupQuestion,
 )
 from heldout.platform.models.grading import (
-    EvaluationRecord,
     IntegrityRun,
-    LeasedRow,
     PublicRun,
     Review,
     SimilarityCheck,
     SimilarityPair,
-    Submission,
-    SubmissionFile,
 )
 from heldout.platform.models.integrations import (
     AtsOrder,
@@ -60,17 +64,28 @@ from heldout.platform.models.standings import (
     ChallengeStanding,
     ScoreAggregate,
 )
+from heldout.platform.models.work import (
+    AiMessage,
+    Draft,
+    DraftSnapshot,
+    EditorEvent,
+    ProblemReport,
+    SignalReview,
+)
 
 __all__ = [
     "API_SCOPES",
     "NAMING_CONVENTION",
     "ROLES",
+    "Accommodation",
+    "AiMessage",
     "ApiScope",
     "ApiToken",
     "Assessment",
     "AssessmentChallenge",
     "AtsOrder",
     "Attempt",
+    "AttemptBreak",
     "AttemptStanding",
     "AuditEvent",
     "Base",
@@ -80,8 +95,10 @@ __all__ = [
     "DeadlineSubmission",
     "Draft",
     "DraftSnapshot",
+    "EditorEvent",
     "EnumText",
     "EvaluationRecord",
+    "FollowupQuestion",
     "IntegrityRun",
     "Invite",
     "LeasedRow",
@@ -91,6 +108,7 @@ __all__ = [
     "Role",
     "ScoreAggregate",
     "ShownOnce",
+    "SignalReview",
     "SimilarityCheck",
     "SimilarityPair",
     "Submission",

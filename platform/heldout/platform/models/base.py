@@ -11,11 +11,15 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    Integer,
     MetaData,
     String,
+    Text,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from heldout.platform.statuses import GradingStatus
 
 # The statuses of the columns below live with the rules that read them.
 
@@ -97,3 +101,19 @@ class EnumText(TypeDecorator[E]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class LeasedRow:
+    """The columns of a row run as a leased job (services/jobs.py), shared by its kinds."""
+
+    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
+                                                  default=GradingStatus.QUEUED, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

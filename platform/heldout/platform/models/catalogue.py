@@ -1,9 +1,9 @@
-"""Challenges, their versions and the problems candidates report about them."""
+"""Challenges and their versions."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -16,12 +16,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from heldout.platform.models.base import Base, utcnow
-
-# The statuses of the columns below live with the rules that read them.
-
-if TYPE_CHECKING:
-    from heldout.platform.models.assessments import Attempt
-    from heldout.platform.models.people import User
 
 
 class Challenge(Base):
@@ -60,32 +54,3 @@ class ChallengeVersion(Base):
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     challenge: Mapped[Challenge] = relationship(back_populates="versions")
-
-
-class ProblemReport(Base):
-    """A candidate's report of a problem with a challenge, sent from its workspace: kept with
-    the attempt and the challenge version the candidate had open, for admins to read.
-
-    Open until an admin marks it resolved (``resolved_at``); the state is not stored apart.
-    """
-
-    __tablename__ = "problem_report"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
-    challenge_version: Mapped[str] = mapped_column(String(80))
-    # What kind of problem (``problem_reports.CATEGORIES``), and the candidate's own words.
-    category: Mapped[str] = mapped_column(String(20))
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    resolved_at: Mapped[datetime | None]
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-
-    attempt: Mapped[Attempt] = relationship()
-    challenge: Mapped[Challenge] = relationship(lazy="joined")
-    resolved_by: Mapped[User | None] = relationship()
-
-    @property
-    def status(self) -> str:
-        return "open" if self.resolved_at is None else "resolved"

@@ -1,5 +1,5 @@
-"""Submissions and what the queue does with them: evaluations, public runs, integrity
-runs, similarity checks, and the reviews interviewers write."""
+"""What the queue runs beside grading (public runs, integrity runs, similarity checks) and
+the reviews interviewers write."""
 
 from __future__ import annotations
 
@@ -11,97 +11,18 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
-    Integer,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from heldout.platform.models.base import Base, EnumText, utcnow
-
-# The statuses of the columns below live with the rules that read them.
-from heldout.platform.statuses import GradingStatus
+from heldout.platform.models.base import Base, LeasedRow, utcnow
 
 if TYPE_CHECKING:
-    from heldout.platform.models.assessments import Attempt
+    from heldout.platform.models.attempts import Attempt, Submission
     from heldout.platform.models.catalogue import Challenge
     from heldout.platform.models.people import User
-
-
-class LeasedRow:
-    """The columns of a row run as a leased job (services/jobs.py), shared by its kinds."""
-
-    status: Mapped[GradingStatus] = mapped_column(EnumText(GradingStatus, 20),
-                                                  default=GradingStatus.QUEUED, index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
-    tries: Mapped[int] = mapped_column(Integer, default=0)
-    # A running job belongs to whoever holds the lease; past lease_expires_at it is stale.
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[datetime | None]
-    retry_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
-
-
-class Submission(LeasedRow, Base):
-    """Files a candidate submitted for one challenge, and where grading stands.
-
-    ``challenge_version`` is the bundle version it was made against; grading uses exactly
-    that version's files, whatever the catalogue holds by then.
-    """
-
-    __tablename__ = "submission"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
-    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
-    challenge_slug: Mapped[str] = mapped_column(String(100))
-    challenge_version: Mapped[str] = mapped_column(String(80))
-    enqueued_at: Mapped[datetime | None]
-
-    attempt: Mapped[Attempt] = relationship(back_populates="submissions")
-    challenge: Mapped[Challenge] = relationship()
-    files: Mapped[list[SubmissionFile]] = relationship(
-        order_by="SubmissionFile.name", cascade="all, delete-orphan")
-    evaluation: Mapped[EvaluationRecord | None] = relationship(back_populates="submission")
-
-
-class SubmissionFile(Base):
-    """One submitted file: its name and the sha256 of its content in the blob store."""
-
-    __tablename__ = "submission_file"
-    __table_args__ = (UniqueConstraint("submission_id", "name"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
-    name: Mapped[str] = mapped_column(String(255))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(Integer)
-
-
-class EvaluationRecord(Base):
-    """The graders' ``Evaluation`` of a submission, as stored (the table keeps its name)."""
-
-    __tablename__ = "evaluation"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(20))
-    challenge_version: Mapped[str] = mapped_column(String(80))
-    score: Mapped[float | None] = mapped_column(Float)
-    max_score: Mapped[float] = mapped_column(Float, default=100.0)
-    checks: Mapped[list[Any]] = mapped_column(default=list)
-    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    run: Mapped[dict[str, Any] | None]
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The files a kind kept for the report (executed notebook, probe table, query shapes):
-    # [{"name", "sha256", "size"}] in the blob store; "sha256" null and a "note" when not kept.
-    artefacts: Mapped[list[Any]] = mapped_column(default=list)
-
-    submission: Mapped[Submission] = relationship(back_populates="evaluation")
 
 
 class PublicRun(LeasedRow, Base):

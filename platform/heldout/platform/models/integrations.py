@@ -17,7 +17,7 @@ from heldout.platform.models.base import Base, new_public_id, utcnow
 # The statuses of the columns below live with the rules that read them.
 
 if TYPE_CHECKING:
-    from heldout.platform.models.assessments import Invite
+    from heldout.platform.models.attempts import Invite
     from heldout.platform.models.people import Team
 
 

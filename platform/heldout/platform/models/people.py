@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -20,9 +21,14 @@ from heldout.platform.models.base import Base, new_session_token, utcnow
 
 
 class User(Base):
-    """A staff account. ``session_token`` is what the login session remembers."""
+    """A staff account. ``session_token`` is what the login session remembers.
+
+    ``role`` is empty for an account single sign-on created without a role: it waits for
+    an admin to give it one and can't sign in until then."""
 
     __tablename__ = "user_account"
+    __table_args__ = (Index("ix_user_account_oidc_issuer_subject", "oidc_issuer", "oidc_subject",
+                            unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -33,6 +39,10 @@ class User(Base):
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who this account is at the OpenID Connect provider it signs in with (its ``iss`` and
+    # ``sub``), once it has signed in that way.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
     # The four members flask-login looks for, without importing it here.
     @property

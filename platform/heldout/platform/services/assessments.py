@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, AssessmentChallenge, Challenge, Invite
-from heldout.platform.services import access
+from heldout.platform.services import access, assistant
 from heldout.platform.services.names import checked_name
 from heldout.platform.services.paging import page_window
 from heldout.platform.services.scoring import Counting
@@ -43,6 +43,11 @@ class AssessmentForm:
     expires_at: datetime | None
     show_scores: bool
     counting: str = "last"
+    ai_policy: str = "not_allowed"  # ``statuses.AiPolicy``
+    # Whether the server has an AI endpoint (the assistant policy needs one).
+    assistant_available: bool = False
+    # Authorship follow-up questions once the candidate finishes (services/followups.py).
+    followups: bool = False
 
 
 def _counting(counting: str) -> Counting:
@@ -81,16 +86,20 @@ def _check_minutes(time_limit_minutes: int) -> None:
 
 def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_minutes: int,
                       instructions: str, expires_at: datetime | None, show_scores: bool,
-                      created_by_id: int, counting: str = "last") -> Assessment:
+                      created_by_id: int, counting: str = "last",
+                      ai_policy: str = "not_allowed",
+                      assistant_available: bool = False,
+                      followups: bool = False) -> Assessment:
     """A new assessment with the challenges in the order given."""
     name = _validated_name(name)
     chosen = _chosen_challenges(challenge_slugs)
     _check_minutes(time_limit_minutes)
     rule = _counting(counting)
+    policy = assistant.checked_policy(ai_policy, assistant_available=assistant_available)
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
                             show_scores=show_scores, created_by_id=created_by_id,
-                            counting=rule)
+                            counting=rule, ai_policy=policy, followups=followups)
     assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
                         for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
@@ -108,12 +117,20 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
     """Apply the builder's form to an existing assessment.
 
     Once a candidate has started, the challenges stay as they are (their attempt, scores
-    and comparisons rest on them); name, instructions, limit, expiry and scores may change.
+    and comparisons rest on them), and so does the AI policy (they agreed to it); name,
+    instructions, limit, expiry and scores may change.
     """
     assessment = get_assessment(assessment_id)
     name = _validated_name(form.name)
     _check_minutes(form.time_limit_minutes)
     rule = _counting(form.counting)
+    policy = assistant.checked_policy(form.ai_policy,
+                                      assistant_available=form.assistant_available,
+                                      current=assessment.ai_policy)
+    if policy is not assessment.ai_policy and has_started_attempts(assessment_id):
+        raise InvalidInput("Candidates have already started this assessment under its AI "
+                           "policy, so the policy can't change", field="ai_policy",
+                           hint="Duplicate it and change the copy instead.")
     current = [c.slug for c in assessment.challenges]
     if list(form.challenge_slugs) != current:
         if has_started_attempts(assessment_id):
@@ -141,7 +158,9 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
                                  Invite.expires_at > form.expires_at)
             .values(expires_at=form.expires_at))
     assessment.show_scores = form.show_scores
+    assessment.followups = form.followups
     assessment.counting = rule
+    assessment.ai_policy = policy
     db.session.commit()
     return assessment
 
@@ -153,7 +172,8 @@ def duplicate_assessment(assessment_id: int, *, created_by_id: int) -> Assessmen
     copy = Assessment(name=name, instructions=source.instructions,
                       time_limit_minutes=source.time_limit_minutes,
                       expires_at=source.expires_at, show_scores=source.show_scores,
-                      created_by_id=created_by_id, counting=source.counting)
+                      created_by_id=created_by_id, counting=source.counting,
+                      ai_policy=source.ai_policy, followups=source.followups)
     copy.items = [AssessmentChallenge(challenge_id=item.challenge_id, position=item.position)
                   for item in source.items]
     copy.team_id = source.team_id

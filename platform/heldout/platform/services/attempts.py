@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,7 @@ from heldout.platform.models import (
     Submission,
     new_variant_seed,
 )
-from heldout.platform.services import webhooks
+from heldout.platform.services import clock, webhooks
 from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,8 @@ def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
     if not consent:
         raise InvalidInput("Please tick the box to agree to how your data is used before "
                            "starting.", field="consent")
-    minutes = invite.assessment.time_limit_minutes
     attempt = Attempt(invite=invite, consent_at=now, started_at=now,
-                      deadline=now + timedelta(minutes=minutes),
+                      deadline=clock.first_deadline(invite, now=now),
                       variant_seed=new_variant_seed())
     invite.started_at = now
     first_open = invite.opened_at is None
@@ -107,11 +106,12 @@ def _close(attempt: Attempt, *, at: datetime, reason: str) -> None:
     db.session.commit()
 
 
-def open_attempt(public_id: str, *, now: datetime) -> Attempt:
+def open_attempt(public_id: str, *, now: datetime, on_break: bool = False) -> Attempt:
     """The attempt if the candidate may still work on it; closes it once the deadline passed.
 
     Raises ``DeadlinePassed`` or ``AttemptClosed``; the clock is the server's, never the
-    browser's.
+    browser's. During a break, ``OnBreak`` (nothing is taken) unless ``on_break`` (the
+    break's own page and its end).
     """
     attempt = get_attempt(public_id)
     if attempt.finished_at is None and now >= attempt.deadline:
@@ -123,6 +123,8 @@ def open_attempt(public_id: str, *, now: datetime) -> Attempt:
                 hint="Everything you submitted before then is kept and will be reviewed.")
         raise AttemptClosed("You finished this assessment; nothing more can be submitted.",
                             hint="Your submissions are kept and will be reviewed.")
+    if not on_break:
+        clock.check_working(attempt, now)
     return attempt
 
 

@@ -24,6 +24,9 @@ ACTIONS: dict[str, str] = {
     "invite.resend": "resent an invite",
     "invite.extend": "extended an invite",
     "invite.revoke": "revoked an invite",
+    "invite.accommodation": "set a candidate's accommodation",
+    "attempt.break_start": "started a break (clock paused)",
+    "attempt.break_end": "ended a break (clock running)",
     "review.submit": "submitted a review",
     "review.save": "saved a review draft",
     "export.candidates": "exported candidates",
@@ -53,6 +56,7 @@ ACTIONS: dict[str, str] = {
     "retention.start": "ran the retention job by hand",
     "problem_report.resolve": "resolved a candidate's problem report",
     "problem_report.reopen": "reopened a candidate's problem report",
+    "signal.review": "marked an integrity signal reviewed",
 }
 
 

@@ -1,5 +1,8 @@
 """Many invites at once from a CSV of name,email[,note]: previewed (every bad row named by
-its line and why), then confirmed; and the CSV of new links handed to the recruiter."""
+its line and why), then confirmed; and the CSV of new links handed to the recruiter.
+
+With a header row, optional columns give each candidate an accommodation:
+``time_factor`` (1.25, 1.5 or 2), ``extra_minutes`` and ``break_minutes`` (``clock``)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from datetime import datetime
 
 from heldout.platform.errors import InvalidInput, UploadTooLarge
 from heldout.platform.extensions import db
-from heldout.platform.models import Assessment, Invite
+from heldout.platform.models import Assessment, Invite, User
+from heldout.platform.services import clock
 from heldout.platform.services.accounts import normalise_email
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.invites import (
@@ -30,7 +34,9 @@ MAX_CSV_ROWS = 1000
 MAX_SHOWN_LINE_CHARS = 120
 DEFAULT_COLUMNS = {"name": 0, "email": 1, "note": 2}
 HEADER_NAMES = {"name": "name", "candidate": "name", "email": "email", "e-mail": "email",
-                "mail": "email", "note": "note", "notes": "note"}
+                "mail": "email", "note": "note", "notes": "note",
+                "time_factor": "time_factor", "extra_time_factor": "time_factor",
+                "extra_minutes": "extra_minutes", "break_minutes": "break_minutes"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class CsvRow:
     name: str
     email: str
     note: str
+    accommodation: clock.AccommodationInput = clock.NO_ACCOMMODATION
 
 
 @dataclass(frozen=True)
@@ -165,13 +172,13 @@ def _sorted_rows(assessment: Assessment, parsed: list[tuple[int, list[str]]],
         if row is None:
             bad.append(BadRow(line_no, _shown(cells), reason))
             continue
-        name, email, note = row
+        name, email, note, accommodation = row
         if email in seen:
             bad.append(BadRow(line_no, _shown(cells),
                               f"{email} already appears on line {seen[email]}"))
             continue
         seen[email] = line_no
-        good.append(CsvRow(line_no, name, email, note))
+        good.append(CsvRow(line_no, name, email, note, accommodation))
     invited = already_invited(assessment.id, [row.email for row in good])
     already = [BadRow(row.line, _shown([row.name, row.email]),
                       f"{row.email} is already invited ({invite_state(invited[row.email], now)}"
@@ -182,7 +189,7 @@ def _sorted_rows(assessment: Assessment, parsed: list[tuple[int, list[str]]],
 
 
 def _read_row(cells: list[str], columns: dict[str, int]
-              ) -> tuple[tuple[str, str, str] | None, str]:
+              ) -> tuple[tuple[str, str, str, clock.AccommodationInput] | None, str]:
     def cell(field: str) -> str:
         index = columns.get(field)
         return cells[index].strip() if index is not None and index < len(cells) else ""
@@ -206,7 +213,12 @@ def _read_row(cells: list[str], columns: dict[str, int]
     note = cell("note")
     if len(note) > MAX_NOTE_CHARS:
         return None, f"the note is longer than {MAX_NOTE_CHARS} characters"
-    return (name, email, note), ""
+    try:
+        accommodation = clock.parse_accommodation(
+            cell("time_factor"), cell("extra_minutes"), cell("break_minutes"))
+    except InvalidInput as exc:
+        return None, exc.message[0].lower() + exc.message[1:]
+    return (name, email, note, accommodation), ""
 
 
 def create_bulk(*, assessment_id: int, text: str, created_by_id: int, secret: str,
@@ -236,6 +248,7 @@ def _invite_rows(assessment_id: int, preview: BulkPreview, *, created_by_id: int
                  ttl_days: int, now: datetime, delivery: str) -> list[NewInvite]:
     assessment = get_assessment(assessment_id)
     expires_at = link_expiry(assessment, now=now, ttl_days=ttl_days)
+    recruiter = db.session.get(User, created_by_id)
     created = []
     for row in preview.good:
         token = new_invite_token(secret)
@@ -245,6 +258,9 @@ def _invite_rows(assessment_id: int, preview: BulkPreview, *, created_by_id: int
                         expires_at=expires_at, sent_at=now, delivery=delivery,
                         note=row.note or None, resends=0)
         db.session.add(invite)
+        if not row.accommodation.none and recruiter is not None:
+            clock.set_accommodation(invite, row.accommodation, actor=recruiter, now=now,
+                                    commit=False)
         created.append(NewInvite(invite, token))
     db.session.commit()
     return created

@@ -19,19 +19,14 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
-    FunctionElement,
     Select,
     and_,
     case,
     false,
     func,
-    literal,
-    null,
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, selectinload
 
 from heldout.platform.extensions import db
@@ -45,11 +40,11 @@ from heldout.platform.models import (
     Invite,
     Review,
     Submission,
-    UTCDateTime,
 )
-from heldout.platform.services import standings
+from heldout.platform.services import clock, standings
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
+from heldout.platform.services.integrity_signals import SignalContext, attempts_with_signals
 from heldout.platform.services.paging import page_window
 from heldout.platform.services.reviews import ReviewSummary, review_summaries
 from heldout.platform.services.scoring import (
@@ -95,11 +90,6 @@ class TableResult(Standing):
         return self.counted.score if self.counted is not None else None
 
 
-def time_used(attempt: Attempt, now: datetime) -> timedelta:
-    end = attempt.finished_at or min(now, attempt.deadline)
-    return max(end - attempt.started_at, timedelta(0))
-
-
 @dataclass(frozen=True)
 class CandidateRow:
     invite: Invite
@@ -130,6 +120,7 @@ class CandidateRow:
 PER_PAGE = 100
 SORTS = ("invited", "name", "state", "total", "percentile", "time", "review")
 REVIEW_FILTERS = ("reviewed", "not reviewed")
+SIGNAL_FILTERS = ("any", "none")  # integrity signals (services/integrity_signals.py)
 
 
 @dataclass(frozen=True)
@@ -146,6 +137,7 @@ class TableQuery:
     review: str = ""
     min_total: float | None = None
     page: int = 1
+    signals: str = ""  # one of SIGNAL_FILTERS, or "" for everyone
 
     def normalised(self, slugs: Sequence[str]) -> TableQuery:
         valid = self.sort in SORTS or (self.sort.startswith("c:") and self.sort[2:] in slugs)
@@ -234,6 +226,7 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
     submitted = table_submissions(assessment.id, attempt_ids)
     summaries = review_summaries([i.attempt.id for i in invites if i.attempt is not None],
                                  viewer)
+    clock.with_clocks([i.attempt.id for i in invites if i.attempt is not None])
     rows = []
     for invite in invites:
         attempt = invite.attempt
@@ -242,31 +235,9 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
         rows.append(CandidateRow(
             invite, attempt, invite_state(invite, now), tuple(results),
             total_score(results) if attempt is not None else None,
-            time_used=time_used(attempt, now) if attempt is not None else None,
+            time_used=clock.time_used(attempt, now) if attempt is not None else None,
             review=summaries.get(attempt.id) if attempt is not None else None))
     return rows
-
-
-class seconds_between(FunctionElement[float]):
-    """Seconds from one time to another, in SQL (each backend has its own arithmetic)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "seconds_between"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_pg(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (f"EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - "
-            f"{compiler.process(start, **kw)}))")
-
-
-@compiles(seconds_between)
-def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (f"((julianday({compiler.process(end, **kw)}) - "
-            f"julianday({compiler.process(start, **kw)})) * 86400.0)")
 
 
 def _state_column(now: datetime) -> ColumnElement[str]:
@@ -298,15 +269,8 @@ def _review_order() -> list[ColumnElement[Any]]:
             submitted]
 
 
-def _time_used(now: datetime) -> ColumnElement[float]:
-    """``time_used`` in seconds, in SQL."""
-    end = case((Attempt.finished_at.is_not(None), Attempt.finished_at),
-               (Attempt.deadline < now, Attempt.deadline), else_=literal(now, UTCDateTime()))
-    used = seconds_between(Attempt.started_at, end)
-    return case((Attempt.id.is_(None), null()), (used < 0, 0.0), else_=used)
-
-
-def table_filters(query: TableQuery, now: datetime) -> list[ColumnElement[bool]]:
+def table_filters(assessment_id: int, query: TableQuery, now: datetime,
+                  signals: SignalContext) -> list[ColumnElement[bool]]:
     """The table's filters as SQL conditions over ``Invite``, its ``Attempt`` and its
     ``AttemptStanding`` (outer-joined): a new filter is one more condition here."""
     found: list[ColumnElement[bool]] = []
@@ -325,21 +289,31 @@ def table_filters(query: TableQuery, now: datetime) -> list[ColumnElement[bool]]
         found.append(and_(Attempt.id.is_not(None), _submitted_reviews() == 0))
     if query.min_total is not None:
         found.append(AttemptStanding.total >= query.min_total)
+    if query.signals in SIGNAL_FILTERS:
+        # Which attempts have a signal is decided in Python (``integrity_signals.gather``).
+        flagged = sorted(attempts_with_signals(assessment_id, signals))
+        found.append(Attempt.id.in_(flagged) if query.signals == "any"
+                     else or_(Attempt.id.is_(None), Attempt.id.not_in(flagged)))
     return found
 
 
-def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select[int]:
+def _ordered(assessment: Assessment, query: TableQuery, now: datetime,
+             signals: SignalContext) -> Select[int]:
     """The matching invites' ids, sorted as asked: rows without a value
-    last whichever the direction; ties in name order; then newest invite first."""
+    last whichever the direction; ties in name order; then newest invite first. Sorted by
+    time used, only the ties' order (``_by_time_used`` sorts the rest)."""
     statement = (select(Invite.id)
                  .outerjoin(Attempt, Attempt.invite_id == Invite.id)
                  .outerjoin(AttemptStanding, AttemptStanding.attempt_id == Attempt.id)
-                 .where(Invite.assessment_id == assessment.id, *table_filters(query, now)))
+                 .where(Invite.assessment_id == assessment.id,
+                        *table_filters(assessment.id, query, now, signals)))
     newest: list[Any] = [Invite.created_at.desc(), Invite.id.desc()]
     if query.sort == "invited":
         if query.descending:
             return statement.order_by(*newest)
         return statement.order_by(Invite.created_at, Invite.id)
+    if query.sort == "time":
+        return statement.order_by(func.lower(Invite.candidate_name), *newest)
     keys: list[Any]
     if query.sort == "name":
         keys = [func.lower(Invite.candidate_name)]
@@ -353,8 +327,6 @@ def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select
         ranks = standings.rank_table(assessment.id)
         statement = statement.outerjoin(ranks, standings.joins_rank(ranks))
         keys = [standings.percentile_of(ranks)]
-    elif query.sort == "time":
-        keys = [_time_used(now)]
     elif query.sort == "review":
         keys = _review_order()
     else:
@@ -368,10 +340,27 @@ def _ordered(assessment: Assessment, query: TableQuery, now: datetime) -> Select
     return statement.order_by(*order, func.lower(Invite.candidate_name), *newest)
 
 
-def _page_rows(assessment: Assessment, found: Sequence[Any], now: datetime,
+def _by_time_used(ordered: Select[int], query: TableQuery, now: datetime) -> list[int]:
+    """Every matching invite's id sorted by time used, rows without an attempt last, ties
+    in the order of ``ordered`` (names). In Python: time used is ``clock.time_used`` (breaks
+    left out, against the candidate's own limit), a rule SQL would have to copy; so this
+    sort alone reads the clocks of every match, whatever the page."""
+    found = db.session.execute(ordered.add_columns(Attempt.id)).all()
+    clocks = clock.with_clocks([attempt_id for _, attempt_id in found if attempt_id is not None])
+
+    def key(pair: Any) -> tuple[int, timedelta]:
+        attempt = clocks.get(pair[1]) if pair[1] is not None else None
+        if attempt is None:
+            return 1, timedelta(0)
+        used = clock.time_used(attempt, now)
+        return 0, -used if query.descending else used
+
+    return [invite_id for invite_id, _ in sorted(found, key=key)]
+
+
+def _page_rows(assessment: Assessment, ids: Sequence[int], now: datetime,
                viewer: StaffViewer | None) -> list[CandidateRow]:
     """The rows of these invite ids, in their order, with their percentile ranks."""
-    ids = [invite_id for invite_id, in found]
     invites = {i.id: i for i in db.session.scalars(
         select(Invite).where(Invite.id.in_(ids)).options(selectinload(Invite.attempt)))}
     ordered = [invites[i] for i in ids if i in invites]
@@ -386,16 +375,24 @@ EXPORT_BATCH = 200
 
 
 def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
-                     viewer: StaffViewer | None) -> CandidatesTable:
+                     viewer: StaffViewer | None,
+                     signals: SignalContext | None = None) -> CandidatesTable:
     """A page of the candidates of an assessment with scores, percentile, time and review
     state, filtered, sorted and paged in SQL (the page works without script). ``viewer``:
-    whose eyes the reviews' recommendations are for (``reviews.review_summaries``)."""
+    whose eyes the reviews' recommendations are for (``reviews.review_summaries``);
+    ``signals``: the thresholds of the integrity signals the "signals" filter reads."""
     assessment = get_assessment(assessment_id)
     query = query.normalised([c.slug for c in assessment.challenges])
-    ordered = _ordered(assessment, query, now)
-    matched = db.session.scalar(select(func.count()).select_from(ordered.subquery())) or 0
-    window = page_window(matched, query.page, PER_PAGE)
-    found = db.session.execute(ordered.limit(PER_PAGE).offset(window.offset)).all()
+    ordered = _ordered(assessment, query, now, signals or SignalContext(viewer))
+    if query.sort == "time":
+        every = _by_time_used(ordered, query, now)
+        matched = len(every)
+        window = page_window(matched, query.page, PER_PAGE)
+        found = every[window.offset:window.offset + PER_PAGE]
+    else:
+        matched = db.session.scalar(select(func.count()).select_from(ordered.subquery())) or 0
+        window = page_window(matched, query.page, PER_PAGE)
+        found = list(db.session.scalars(ordered.limit(PER_PAGE).offset(window.offset)))
     total_rows = db.session.scalar(select(func.count(Invite.id))
                                    .where(Invite.assessment_id == assessment_id)) or 0
     state = _state_column(now)
@@ -407,17 +404,29 @@ def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
 
 
 def every_row(assessment_id: int, query: TableQuery, *, now: datetime,
-              viewer: StaffViewer | None) -> tuple[Assessment, Iterator[CandidateRow]]:
+              viewer: StaffViewer | None, signals: SignalContext | None = None
+              ) -> tuple[Assessment, Iterator[CandidateRow]]:
     """The assessment, and every row matching ``query`` (whatever its page) in its order,
     read a batch at a time as the caller consumes them: exports write each batch out
-    before the next is read, so memory stays the same whatever the population."""
+    before the next is read, so memory stays the same whatever the population (sorted by
+    time used, the ids and clocks of every match are read first: ``_by_time_used``)."""
     assessment = get_assessment(assessment_id)
     query = query.normalised([c.slug for c in assessment.challenges])
+    context = signals or SignalContext(viewer)
+
+    def batches() -> Iterator[list[int]]:
+        ordered = _ordered(assessment, query, now, context)
+        if query.sort == "time":
+            every = _by_time_used(ordered, query, now)
+            for start in range(0, len(every), EXPORT_BATCH):
+                yield every[start:start + EXPORT_BATCH]
+            return
+        found = db.session.scalars(ordered.execution_options(yield_per=EXPORT_BATCH))
+        for batch in found.partitions(EXPORT_BATCH):
+            yield list(batch)
 
     def rows() -> Iterator[CandidateRow]:
-        found = db.session.execute(_ordered(assessment, query, now)
-                                   .execution_options(yield_per=EXPORT_BATCH))
-        for batch in found.partitions(EXPORT_BATCH):
+        for batch in batches():
             rows = _page_rows(assessment, batch, now, viewer)
             yield from rows
             # Written out: let the batch's invites and attempts go, so the session's

@@ -154,7 +154,7 @@ class TimelinePoint:
     at: datetime
     score: float | None  # None: not graded (queued, running, platform error) or a draft
     label: str
-    kind: str = "submission"  # or "draft"
+    kind: str = "submission"  # or "draft", or "event" (an editor event, at the top)
 
 
 def timeline(points: Sequence[TimelinePoint], start: datetime, end: datetime) -> Markup:
@@ -185,7 +185,10 @@ def timeline(points: Sequence[TimelinePoint], start: datetime, end: datetime) ->
     for p in points:
         px = x(p.at)
         minute = _minutes((p.at - start).total_seconds())
-        if p.kind == "draft":
+        if p.kind == "event":
+            body.append(f'<path class="editor-event" d="M{_num(px)} {top} l-4 -7 h8 z">'
+                        f"<title>{escape(p.label)} ({minute} in)</title></path>")
+        elif p.kind == "draft":
             body.append(f'<rect class="draft" x="{_num(px - 2)}" y="{top + plot_h - 8}" '
                         f'width="4" height="8"><title>{escape(p.label)} at {minute}</title>'
                         "</rect>")
@@ -199,12 +202,16 @@ def timeline(points: Sequence[TimelinePoint], start: datetime, end: datetime) ->
                         f'<text x="{_num(px)}" y="{_num(y(p.score) - 7)}" text-anchor="middle" '
                         f'font-size="10">{_num(p.score)}</text>')
     count = sum(1 for p in points if p.kind == "submission")
-    drafts = len(points) - count
+    drafts = sum(1 for p in points if p.kind == "draft")
+    events = sum(1 for p in points if p.kind == "event")
     desc = f"{count} submission{'s' if count != 1 else ''} over {_minutes(total)}"
     if drafts:
         desc += f" and {drafts} draft save{'s' if drafts != 1 else ''}"
+    if events:
+        desc += f", {events} editor event{'s' if events != 1 else ''}"
     return _svg(width, height, "Submissions over time", desc, body, cls="chart-timeline",
-                data={"submissions": str(count), "drafts": str(drafts)})
+                data={"submissions": str(count), "drafts": str(drafts),
+                      "events": str(events)})
 
 
 def _minutes(seconds: float) -> str:

@@ -23,6 +23,7 @@ from heldout.platform.models import (
     DeadlineSubmission,
     Draft,
     DraftSnapshot,
+    EditorEvent,
     Submission,
 )
 from heldout.platform.services.attempts import assessment_challenge, close_attempt, open_attempt
@@ -36,6 +37,8 @@ from heldout.platform.services.submissions import (
     new_submission,
 )
 
+# The kind of editor event (services/editor_events.py) that makes the next save a snapshot.
+PASTE = "paste"
 # Snapshots of a challenge's drafts at most this often (each file changed since is kept):
 # enough for a playback, not one per keystroke.
 SNAPSHOT_EVERY = timedelta(seconds=30)
@@ -108,6 +111,16 @@ def several_files(bundle: Bundle) -> bool:
     return editable(bundle) and bool(bundle.submission.allowed) and bundle.submission.max_files > 1
 
 
+def editable_name(bundle: Bundle, name: str) -> str:
+    """``name`` cleaned, if it is a file of the challenge the editor may hold; else refused."""
+    spec = bundle.submission
+    name = clean_name(name)
+    if not spec.accepts(name) or not name.endswith(EDITABLE_SUFFIXES):
+        raise InvalidInput(f"{name} is not a file this challenge accepts.",
+                           hint=f"Accepted: {spec.describe()}.", field="files")
+    return name
+
+
 def _checked(bundle: Bundle, files: Sequence[DraftFile]) -> list[DraftFile]:
     spec = bundle.submission
     if not editable(bundle):
@@ -115,10 +128,7 @@ def _checked(bundle: Bundle, files: Sequence[DraftFile]) -> list[DraftFile]:
                            "draft to save.", field="files")
     cleaned: dict[str, DraftFile] = {}
     for item in files:
-        name = clean_name(item.name)
-        if not spec.accepts(name) or not name.endswith(EDITABLE_SUFFIXES):
-            raise InvalidInput(f"{name} is not a file this challenge accepts.",
-                               hint=f"Accepted: {spec.describe()}.", field="files")
+        name = editable_name(bundle, item.name)
         if name in cleaned:
             raise InvalidInput(f"{name} was given twice", field="files")
         cleaned[name] = DraftFile(name, item.content)
@@ -205,10 +215,16 @@ def text_digest(text: str) -> str:
 
 
 def _snapshot_due(attempt: Attempt, challenge: Challenge, now: datetime) -> bool:
+    """Due when the spacing has passed, or when a paste was recorded since the last
+    snapshot: the report's "draft after" a paste is then the save that followed it."""
     last = db.session.scalar(
         select(func.max(DraftSnapshot.taken_at)).where(
             DraftSnapshot.attempt_id == attempt.id, DraftSnapshot.challenge_id == challenge.id))
-    return last is None or now - last >= SNAPSHOT_EVERY
+    if last is None or now - last >= SNAPSHOT_EVERY:
+        return True
+    return db.session.scalar(select(EditorEvent.id).where(
+        EditorEvent.attempt_id == attempt.id, EditorEvent.challenge_id == challenge.id,
+        EditorEvent.kind == PASTE, EditorEvent.at >= last).limit(1)) is not None
 
 
 def _snapshot(attempt: Attempt, challenge: Challenge, draft: Draft, now: datetime) -> None:

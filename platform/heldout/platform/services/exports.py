@@ -1,5 +1,5 @@
 """The candidates table as CSV or JSON, for spreadsheets and other tools, written as the
-rows are read (``candidates.iter_rows``): the first bytes leave at once and memory stays
+rows are read (``candidates.every_row``): the first bytes leave at once and memory stays
 the same whatever the number of candidates.
 
 Each challenge names the submission that counts (``submission:<slug>``, ``submissions``),
@@ -21,19 +21,22 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, User
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.candidates import CandidateRow, TableQuery, every_row
+from heldout.platform.services.integrity_signals import DEFAULT_PASTE_CHARS, SignalContext
 from heldout.platform.services.spreadsheets import escape_cell
 
 Writer = Callable[[Assessment, Iterable[CandidateRow]], Iterator[str]]
 
 
 def streamed(write: Writer, assessment_id: int, query: TableQuery, *, now: datetime,
-             viewer_id: int | None) -> Iterator[str]:
+             viewer_id: int | None, paste_chars: int = DEFAULT_PASTE_CHARS) -> Iterator[str]:
     """The export ``write`` makes of the matching rows, read as it is sent. Nothing runs
     before the first chunk is asked for, so everything is read in the session of the
-    response's streaming (the view's own is closed by then): the viewer too, by id."""
+    response's streaming (the view's own is closed by then): the viewer too, by id.
+    ``paste_chars``: the instance's threshold for the "signals" filter (``SignalContext``)."""
     user = db.session.get(User, viewer_id) if viewer_id is not None else None
     viewer = StaffViewer.of(user) if user is not None else None
-    assessment, rows = every_row(assessment_id, query, now=now, viewer=viewer)
+    assessment, rows = every_row(assessment_id, query, now=now, viewer=viewer,
+                                 signals=SignalContext(viewer, paste_chars))
     yield from write(assessment, rows)
 
 

@@ -19,7 +19,7 @@ from typing import Literal, TypeVar
 from sqlalchemy import func, select
 
 from heldout.platform.extensions import db
-from heldout.platform.models import IntegrityRun, PublicRun, Submission
+from heldout.platform.models import FollowupQuestion, IntegrityRun, PublicRun, Submission
 from heldout.sandbox import Finding, SandboxHealth, SandboxSettings
 
 Level = Literal["ok", "warn", "fail"]
@@ -160,7 +160,7 @@ def local_workers(data_dir: Path) -> list[str]:
 def leasing_workers(now: datetime) -> list[str]:
     """Workers holding a live lease on a job right now (from any host)."""
     owners: set[str] = set()
-    for model in (Submission, PublicRun, IntegrityRun):
+    for model in (Submission, PublicRun, IntegrityRun, FollowupQuestion):
         for owner in db.session.scalars(select(model.lease_owner).where(
                 model.lease_owner.is_not(None), model.lease_expires_at > now).distinct()):
             if owner:

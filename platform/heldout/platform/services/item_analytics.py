@@ -39,7 +39,7 @@ from heldout.platform.models import (
     PublicRun,
     Submission,
 )
-from heldout.platform.services import access, charts, problem_reports
+from heldout.platform.services import access, charts, clock, problem_reports
 from heldout.platform.services.access import StaffViewer, TeamChoice
 from heldout.platform.services.candidates import table_results, table_submissions
 from heldout.platform.services.catalogue import get_bundles
@@ -265,6 +265,8 @@ def population(challenge: Challenge, version: str, team_id: int | None,
         .join(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
         .where(Submission.id.in_(counted_ids)))}
     first = _first_work([f.attempt_id for f in found if f.clock_start is None], challenge.id)
+    # Minutes on each candidate's own clock (breaks left out, against their own limit).
+    clocks = clock.with_clocks([f.attempt_id for f in found if f.counted_id is not None])
     items = []
     for f in found:
         minutes: float | None = None
@@ -273,7 +275,9 @@ def population(challenge: Challenge, version: str, team_id: int | None,
             submitted_at, raw_checks = evaluations[f.counted_id]
             start = f.clock_start or first.get(f.attempt_id)
             if start is not None:
-                minutes = max(0.0, (submitted_at - start).total_seconds() / 60)
+                attempt = clocks[f.attempt_id]
+                minutes = clock.against_limit(
+                    attempt, clock.worked(attempt, start, submitted_at)).total_seconds() / 60
             checks = tuple((str(c.get("name", "")), bool(c.get("passed")))
                            for c in raw_checks or () if isinstance(c, dict))
         items.append(ItemAttempt(f.attempt_id, f.ended, f.score, f.rest, minutes, checks))

@@ -34,6 +34,7 @@ from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    FollowupQuestion,
     IntegrityRun,
     PublicRun,
     SimilarityCheck,
@@ -55,7 +56,7 @@ DEFAULT_LEASE_SECONDS = 900
 STORE_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 # The rows a worker runs under a lease.
-Row = TypeVar("Row", Submission, PublicRun, IntegrityRun, SimilarityCheck)
+Row = TypeVar("Row", Submission, PublicRun, IntegrityRun, SimilarityCheck, FollowupQuestion)
 # Beside a job's ``submission`` directory: the stored files its evaluation reads besides
 # the candidate's (``LeasedJob.inputs``); never mounted in a sandbox.
 INPUTS_DIR = "inputs"

@@ -36,11 +36,12 @@ from heldout.platform.models import (
     Invite,
     Submission,
 )
-from heldout.platform.services import access, charts, standings
+from heldout.platform.services import access, charts, clock, standings
 from heldout.platform.services.access import StaffViewer
-from heldout.platform.services.candidates import time_used
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
+from heldout.platform.services.editor_events import EventLine, event_lines
+from heldout.platform.services.followups import FollowupView, followup_views
 from heldout.platform.services.integrity import IntegrityView, integrity_views
 from heldout.platform.services.report_kinds import (
     KindViews,
@@ -200,6 +201,7 @@ class DraftFrame:
     name: str
     taken_at: datetime
     content: str
+    id: int = 0  # the snapshot's id: what an editor event's "draft before/after" links to
 
 
 def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...]:
@@ -207,7 +209,7 @@ def _draft_frames(attempt_id: int, challenge_id: int) -> tuple[DraftFrame, ...]:
     rows = db.session.scalars(select(DraftSnapshot).where(
         DraftSnapshot.attempt_id == attempt_id, DraftSnapshot.challenge_id == challenge_id)
         .order_by(DraftSnapshot.taken_at, DraftSnapshot.id))
-    return tuple(DraftFrame(r.name, r.taken_at, r.content) for r in rows)
+    return tuple(DraftFrame(r.name, r.taken_at, r.content, r.id) for r in rows)
 
 
 @dataclass(frozen=True)
@@ -224,11 +226,15 @@ class ChallengeSection:
     shown: Submission | None  # the counted submission, else the latest
     files: tuple[CodeView, ...]
     drafts: tuple[DraftFrame, ...]
+    events: tuple[EventLine, ...] = ()  # editor events, in time order
 
     @property
     def playback(self) -> tuple[DraftFrame, ...]:
-        """The latest snapshots, for a playback of how the work grew."""
-        return self.drafts[-MAX_PLAYBACK_FRAMES:]
+        """The latest snapshots, for a playback of how the work grew, and the ones an
+        editor event names as the draft before or after it."""
+        named = {i for e in self.events for i in (e.before, e.after) if i is not None}
+        latest = self.drafts[-MAX_PLAYBACK_FRAMES:]
+        return tuple(d for d in self.drafts if d.id in named or d in latest)
 
 
 @dataclass(frozen=True)
@@ -251,6 +257,8 @@ class CandidateReport:
     activity: dict[int, PublicActivity] = dataclasses.field(default_factory=dict)
     # Integrity evidence (gap, signals) by challenge id: staff only, never a penalty.
     integrity: dict[int, IntegrityView] = dataclasses.field(default_factory=dict)
+    # Authorship follow-up questions and answers, with timings: evidence, never a score.
+    followups: tuple[FollowupView, ...] = ()
 
     @property
     def no_submission(self) -> bool:
@@ -289,17 +297,22 @@ def _section(attempt: Attempt, result: ChallengeResult, scores: dict[int, float]
     distribution = charts.score_distribution(list(scores.values()), mine) \
         if mine is not None else None
     drafts = _draft_frames(attempt.id, result.challenge.id)
+    # On the assessment's clock: an accommodation shows neither on the axis nor in the dots.
     points_in_time = [charts.TimelinePoint(
-        s.created_at,
+        clock.on_assessment_clock(attempt, s.created_at),
         s.evaluation.score if s.status == GradingStatus.GRADED and s.evaluation else None,
         f"submission #{s.id}") for s in result.history]
-    points_in_time += [charts.TimelinePoint(d.taken_at, None, f"draft of {d.name}", "draft")
+    points_in_time += [charts.TimelinePoint(clock.on_assessment_clock(attempt, d.taken_at),
+                                            None, f"draft of {d.name}", "draft")
                        for d in drafts]
+    events = event_lines(attempt.id, result.challenge.id)
+    points_in_time += [charts.TimelinePoint(e.at, None, e.text, "event") for e in events]
     shown = result.counted or (result.history[-1] if result.history else None)
     return ChallengeSection(
         result, percentile_rank(mine, others) if mine is not None else None, len(others), points,
-        metrics, distribution, charts.timeline(points_in_time, attempt.started_at, end), shown,
-        code_views(shown, blobs) if shown is not None else (), drafts)
+        metrics, distribution, charts.timeline(points_in_time, attempt.started_at,
+                                         clock.on_assessment_clock(attempt, end)), shown,
+        code_views(shown, blobs) if shown is not None else (), drafts, events)
 
 
 def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
@@ -327,13 +340,13 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
         if total is not None else None
     skills = _skills(results)
     return CandidateReport(
-        attempt, invite, assessment, tuple(results), total, time_used(attempt, now),
+        attempt, invite, assessment, tuple(results), total, clock.time_used(attempt, now),
         sections, ranked.percentile if ranked is not None else None,
         ranked.peers if ranked is not None else 0, skills,
         charts.skills_profile(skills) if skills else None,
         review_summaries([attempt.id], viewer)[attempt.id], counting,
         report_kind_views(results, blobs), public_activity(attempt),
-        integrity_views(attempt, results))
+        integrity_views(attempt, results), tuple(followup_views(attempt)))
 
 
 @dataclass(frozen=True)

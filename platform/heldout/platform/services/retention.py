@@ -4,6 +4,8 @@ Each class of data has a period (days after the attempt ends; 0 keeps it), set b
 ``HELDOUT_RETENTION_*`` settings:
 - ``drafts``: autosaved drafts and their playback snapshots;
 - ``code``: the files of submissions and public runs (scores, checks, reviews stay);
+- ``editor_events``: the editor events (pastes, focus lost and regained, idle gaps);
+- ``ai``: the conversation with the workspace's AI assistant (the disclosure stays);
 - ``candidates``: everything about an invite, erased as an admin's erasure would
   (``stewardship.erase_invites``), counted from the attempt's end, or from the link's
   expiry for an invite never used.
@@ -24,10 +26,12 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AiMessage,
     Attempt,
     AuditEvent,
     Draft,
     DraftSnapshot,
+    EditorEvent,
     Invite,
     PublicRun,
     Submission,
@@ -51,6 +55,11 @@ CLASSES = (
               "autosaved drafts and the snapshots a playback shows"),
     DataClass("code", "HELDOUT_RETENTION_CODE_DAYS", "Submitted code",
               "the files of submissions and public runs (scores, checks and reviews stay)"),
+    DataClass("editor_events", "HELDOUT_RETENTION_EDITOR_EVENTS_DAYS", "Editor events",
+              "pastes (size, time, file), focus lost and regained, idle gaps in the editor"),
+    DataClass("ai", "HELDOUT_RETENTION_AI_DAYS", "AI transcripts",
+              "the candidate's conversation with the workspace's AI assistant (the policy "
+              "and the candidate's disclosure stay)"),
     DataClass("candidates", "HELDOUT_RETENTION_CANDIDATES_DAYS", "Candidates",
               "everything about an invite: attempts, submissions, reports, reviews (erased "
               "as an admin's erasure would; the audit log keeps anonymised entries)"),
@@ -118,6 +127,22 @@ def apply(config: Mapping[str, Any], *, blobs: BlobStore, now: datetime,
                                                  .select_from(model)) or 0)
             if not dry_run and removed[key]:
                 db.session.execute(delete(model).where(where))
+    if days["editor_events"]:
+        attempt_ids = _attempts_ended_before(now - timedelta(days=days["editor_events"]),
+                                             sparing=invite_ids)
+        where = EditorEvent.attempt_id.in_(attempt_ids)
+        removed["editor events"] = int(db.session.scalar(
+            select(func.count()).where(where).select_from(EditorEvent)) or 0)
+        if not dry_run and removed["editor events"]:
+            db.session.execute(delete(EditorEvent).where(where))
+    if days["ai"]:
+        attempt_ids = _attempts_ended_before(now - timedelta(days=days["ai"]),
+                                             sparing=invite_ids)
+        where = AiMessage.attempt_id.in_(attempt_ids)
+        removed["AI messages"] = int(db.session.scalar(
+            select(func.count()).where(where).select_from(AiMessage)) or 0)
+        if not dry_run and removed["AI messages"]:
+            db.session.execute(delete(AiMessage).where(where))
     if days["code"]:
         attempt_ids = _attempts_ended_before(now - timedelta(days=days["code"]),
                                              sparing=invite_ids)

@@ -241,6 +241,13 @@ def latest_public_metric(evaluations: Sequence[dict[str, Any]], metric: str) -> 
     return None
 
 
+# A final metric this much worse than the public one (a share of the public value) is
+# worth a reviewer's look. The sampling error of a metric on a public slice of a few hundred
+# rows is a few hundredths (of AUC, say); a tenth of the value is well beyond it. An
+# estimate, not yet measured on the catalogue's submissions.
+GAP_REVIEW_SHARE = 0.10
+
+
 @dataclass(frozen=True)
 class PublicFinalGap:
     """The metric on the public slice (latest public run, as shown) beside the final one
@@ -258,6 +265,15 @@ class PublicFinalGap:
             return None
         gap = self.public - self.final
         return gap if self.higher_is_better else -gap
+
+    @property
+    def large(self) -> bool:
+        """Whether the final is worse than the public value by ``GAP_REVIEW_SHARE`` of it
+        or more: listed in the report's integrity panel (a model tuned to the public slice
+        looks like this; so may honest bad luck on a small slice, hence evidence only)."""
+        drop = self.drop
+        return drop is not None and self.public is not None and self.public != 0 \
+            and drop >= GAP_REVIEW_SHARE * abs(self.public)
 
 
 def public_final_gap(metric: str, public: float | None, final: float | None, *,

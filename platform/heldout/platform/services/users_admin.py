@@ -83,7 +83,8 @@ def user_teams(user_id: int) -> list[int]:
     return team_ids_of(user_id)
 
 
-def _set_memberships(user_id: int, team_ids: Sequence[int]) -> list[str]:
+def set_memberships(user_id: int, team_ids: Sequence[int]) -> list[str]:
+    """The user is in exactly these teams (part of the caller's transaction); their slugs."""
     wanted = set(team_ids)
     known = {t.id: t for t in db.session.scalars(select(Team).where(Team.id.in_(wanted)))}
     unknown = wanted - set(known)
@@ -113,7 +114,7 @@ def create_user(*, actor: User, email: str, name: str, role: str, team_ids: Sequ
                 password_hash=generate_password_hash(password, method="scrypt"))
     db.session.add(user)
     db.session.flush()
-    teams = _set_memberships(user.id, team_ids)
+    teams = set_memberships(user.id, team_ids)
     audit.record(actor, "user.create", "user", user.id,
                  {"email": email, "role": role, "teams": teams}, origin=origin, commit=False)
     db.session.commit()
@@ -169,7 +170,7 @@ def change_role(*, actor: User, user_id: int, role: str, origin: audit.Origin) -
 def set_teams(*, actor: User, user_id: int, team_ids: Sequence[int],
               origin: audit.Origin) -> User:
     user = get_user(user_id)
-    teams = _set_memberships(user.id, team_ids)
+    teams = set_memberships(user.id, team_ids)
     audit.record(actor, "user.teams", "user", user.id, {"email": user.email, "teams": teams},
                  origin=origin, commit=False)
     db.session.commit()

@@ -39,6 +39,12 @@
       var saved = document.querySelector(".js-save-state") ? " Your work is saved as you type and submitted for you when the time ends." : "";
       if (left <= 600 && left > 120 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left." + (saved || " Submit your latest work before the time ends.")); }
       if (left <= 120 && !warned2) { warned2 = warned10 = true; box.classList.add("warn", "urgent"); announce(box, "2 minutes left." + (saved || " Submit your work now.")); }
+      if (left === 0 && box.hasAttribute("data-late-note")) {
+        // A follow-up question: the answer is still taken (marked late); keep the typing.
+        box.classList.add("warn", "urgent");
+        announce(box, box.getAttribute("data-late-note"));
+        return;
+      }
       if (left === 0) {
         // The server enforces the deadline; reloading shows what it decided.
         window.setTimeout(function () { window.location.reload(); }, 1500);
@@ -47,6 +53,34 @@
       window.setTimeout(tick, 1000);
     }
     tick();
+  }
+
+  // A candidate may hide the countdown (kept per browser); the warnings still show.
+  function countdownToggle(button) {
+    var box = document.querySelector(".countdown");
+    if (!box) { return; }
+    var key = "heldout.countdown.hidden";
+    function show(hidden) {
+      box.classList.toggle("countdown-hidden", hidden);
+      button.setAttribute("aria-pressed", hidden ? "true" : "false");
+      button.textContent = hidden ? "Show timer" : "Hide timer";
+    }
+    var stored = false;
+    try { stored = window.localStorage.getItem(key) === "1"; } catch (e) { stored = false; }
+    show(stored);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var hidden = !box.classList.contains("countdown-hidden");
+      show(hidden);
+      try { window.localStorage.setItem(key, hidden ? "1" : "0"); } catch (e) { /* private mode */ }
+    });
+  }
+
+  // A page that changes at a known moment (a break running out) reloads itself then.
+  function reloadAt(element) {
+    var at = Date.parse(element.getAttribute("data-reload-at"));
+    if (isNaN(at)) { return; }
+    window.setTimeout(function () { window.location.reload(); }, Math.max(0, at - Date.now()) + 1500);
   }
 
   function poll(item) {
@@ -146,6 +180,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     document.querySelectorAll("[data-deadline]").forEach(startCountdown);
+    document.querySelectorAll(".js-countdown-toggle").forEach(countdownToggle);
+    document.querySelectorAll("[data-reload-at]").forEach(reloadAt);
     // In the workspace, workspace.js follows these by server-sent events (or polls).
     var live = function (el) { return !el.closest(".js-workspace"); };
     Array.prototype.filter.call(document.querySelectorAll("[data-status-url]"), live).forEach(poll);

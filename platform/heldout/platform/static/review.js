@@ -29,6 +29,17 @@
     }
     range.addEventListener("input", show);
     show();
+    // An editor event's "draft before/after" link: open the playback at that snapshot.
+    function follow() {
+      var at = frames.findIndex(function (li) { return "#" + li.id === window.location.hash; });
+      if (at < 0) { return; }
+      box.open = true;
+      range.value = String(at + 1);
+      show();
+      frames[at].scrollIntoView({ block: "nearest" });
+    }
+    window.addEventListener("hashchange", follow);
+    follow();
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("details.playback").forEach(enhance);

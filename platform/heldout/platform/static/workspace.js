@@ -461,6 +461,105 @@
     if (out.textContent !== text) { out.textContent = text; }
   };
 
+  // ---- editor events ----------------------------------------------------------------
+  // What the consent page says is recorded, and nothing more: a paste's size in characters
+  // and its file (never its text), the page losing and regaining focus, a long idle gap.
+  // Batched: sent every few seconds when something happened (soon after a paste, so the
+  // next autosave is the draft after it), and once more when the page is left. Each event
+  // says how long ago it happened; the server dates it by its own clock.
+  var EVENTS_EVERY_MS = 10000;
+  var EVENTS_MAX_QUEUED = 100;
+
+  function EditorEvents(ws, files) {
+    this.url = ws.getAttribute("data-editor-events-url");
+    this.csrf = ws.getAttribute("data-csrf");
+    this.idleMs = 60000 * (parseInt(ws.getAttribute("data-idle-minutes"), 10) || 5);
+    this.files = files; this.queue = []; this.stopped = false; this.holdUntil = 0;
+    this.lastActive = Date.now(); this.lostAt = null;
+    var self = this, holder = files.holder;
+    holder.addEventListener("paste", function (ev) {
+      var text = ev.clipboardData ? ev.clipboardData.getData("text/plain") : "";
+      var entry = self.entryOf(ev.target);
+      self.active();
+      if (text.length && entry) { self.add({ kind: "paste", file: entry.name, chars: text.length }); self.soon(); }
+    }, true);
+    holder.addEventListener("keydown", function () { self.active(); }, true);
+    window.addEventListener("blur", function () {
+      if (self.lostAt === null) { self.lostAt = Date.now(); self.add({ kind: "focus_lost" }); }
+    });
+    window.addEventListener("focus", function () {
+      if (self.lostAt === null) { return; }
+      self.add({ kind: "focus_back", seconds: Math.round((Date.now() - self.lostAt) / 1000) });
+      self.lostAt = null;
+    });
+    window.setInterval(function () { self.send(false); }, EVENTS_EVERY_MS);
+  }
+
+  EditorEvents.prototype.entryOf = function (node) {
+    var found = null;
+    this.files.entries.forEach(function (e) { if (e.box.contains(node)) { found = e; } });
+    return found || this.files.current;
+  };
+
+  // Typing again after a long pause: the pause is an idle gap.
+  EditorEvents.prototype.active = function () {
+    var now = Date.now(), gap = now - this.lastActive;
+    if (gap >= this.idleMs) {
+      var entry = this.files.current;
+      this.add({ kind: "idle", seconds: Math.floor(gap / 1000), file: entry ? entry.name : null });
+    }
+    this.lastActive = now;
+  };
+
+  EditorEvents.prototype.add = function (event) {
+    if (this.stopped) { return; }
+    event.t = Date.now();
+    this.queue.push(event);
+    if (this.queue.length > EVENTS_MAX_QUEUED) { this.queue.shift(); }
+  };
+
+  EditorEvents.prototype.soon = function () {
+    var self = this;
+    if (!this.timer) { this.timer = window.setTimeout(function () { self.timer = null; self.send(false); }, 500); }
+  };
+
+  EditorEvents.prototype.body = function (batch) {
+    var now = Date.now();
+    return JSON.stringify({ events: batch.map(function (e) {
+      var out = { kind: e.kind, ago_ms: Math.max(0, now - e.t) };
+      if (e.file) { out.file = e.file; }
+      if (e.chars !== undefined) { out.chars = e.chars; }
+      if (e.seconds !== undefined) { out.seconds = e.seconds; }
+      return out;
+    }) });
+  };
+
+  // ``leaving``: the page is going away, so the request must outlive it (keepalive).
+  EditorEvents.prototype.send = function (leaving) {
+    if (this.stopped || this.inFlight || !this.queue.length || Date.now() < this.holdUntil) { return; }
+    var self = this, batch = this.queue.splice(0, this.queue.length);
+    var body = this.body(batch);
+    var headers = { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": this.csrf };
+    if (leaving) {
+      try { fetch(this.url, { method: "POST", credentials: "same-origin", keepalive: true, body: body, headers: headers }); }
+      catch (e) { /* the page is gone either way */ }
+      return;
+    }
+    this.inFlight = true;
+    fetch(this.url, { method: "POST", credentials: "same-origin", body: body, headers: headers })
+      .then(function (r) {
+        self.inFlight = false;
+        if (r.status === 429) {
+          self.queue = batch.concat(self.queue);
+          self.holdUntil = Date.now() + 1000 * (parseInt(r.headers.get("Retry-After"), 10) || 10);
+        } else if (r.status === 403 || r.status === 404 || r.status === 409 || r.status === 410) {
+          self.stopped = true;  // the attempt is closed or moved: nothing more is taken
+        }
+        // Any other refusal: that batch is dropped (sending it again would fail again).
+      })
+      .catch(function () { self.inFlight = false; self.queue = batch.concat(self.queue).slice(-EVENTS_MAX_QUEUED); });
+  };
+
   // ---- result tabs ------------------------------------------------------------------
   function tabs(box) {
     var list = $(box, "[role=tablist]");
@@ -677,6 +776,8 @@
         ? new Files(ws, form, function () { if (saver) { saver.changed(); } }) : null;
       if (files && ws.getAttribute("data-draft-url")) {
         saver = new Autosave(ws, files, indicator);
+        var recorder = ws.getAttribute("data-editor-events-url") ? new EditorEvents(ws, files) : null;
+        if (recorder) { window.addEventListener("pagehide", function () { recorder.send(true); }); }
         var submitting = false;
         // The submitted text is the draft too (a refused submit keeps it on the server).
         form.addEventListener("submit", function () { saver.flush(); submitting = true; });

@@ -9,6 +9,9 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client.errors import MismatchingStateError
+from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     Flask,
@@ -25,12 +28,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
+from joserfc.errors import JoseError
 
+from heldout.platform.errors import PlatformError
 from heldout.platform.extensions import limiter
 from heldout.platform.http import API_BLUEPRINT
 from heldout.platform.models import User
-from heldout.platform.services import access, accounts, audit
-from heldout.platform.views.common import request_origin
+from heldout.platform.services import access, accounts, audit, sso
+from heldout.platform.views.common import links_base, request_origin
 
 bp = Blueprint("auth", __name__)
 
@@ -101,6 +106,44 @@ def init_app(app: Flask) -> None:
     """Check every staff URL's ids against the signed-in staff member's teams, so a page
     added later is scoped without remembering to ask."""
     app.before_request(_check_url_ids)
+    if app.config["HELDOUT_OIDC_ISSUER"]:
+        # Registered only: the provider's discovery document is read on the first sign-in,
+        # never while the app is made.
+        oauth = OAuth(app)
+        oauth.register(
+            SSO_CLIENT,
+            client_id=app.config["HELDOUT_OIDC_CLIENT_ID"],
+            client_secret=app.config["HELDOUT_OIDC_CLIENT_SECRET"],
+            server_metadata_url=(app.config["HELDOUT_OIDC_ISSUER"].rstrip("/")
+                                 + "/.well-known/openid-configuration"),
+            client_kwargs={"scope": _scopes(app.config["HELDOUT_OIDC_SCOPES"]),
+                           "code_challenge_method": "S256", "timeout": 10},
+        )
+
+
+SSO_CLIENT = "sso"
+
+
+def _scopes(configured: str) -> str:
+    scopes = configured.split()
+    return " ".join(scopes if "openid" in scopes else ["openid", *scopes])
+
+
+def _sso_client() -> Any:
+    if not current_app.config["HELDOUT_OIDC_ISSUER"]:
+        abort(404)
+    return current_app.extensions["authlib.integrations.flask_client"].create_client(SSO_CLIENT)
+
+
+def _sign_in(user: User, how: str) -> ResponseReturnValue:
+    # A new session: nothing held before signing in (a form token someone planted,
+    # a candidate's binding, a finished sign-on's state) carries over into the signed-in one.
+    target = safe_next(session.get(_NEXT_KEY) if how == "sso" else request.args.get("next"))
+    session.clear()
+    login_user(user)
+    audit.record(user, "login.success", "user", user.id, {"by": how} if how == "sso" else None,
+                 origin=request_origin())
+    return redirect(target or url_for("staff.assessment_list"))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -142,24 +185,104 @@ def _failed(response: Response) -> bool:
 @limiter.limit(_login_limit("HELDOUT_LOGIN_LIMIT_ADDRESS"), methods=["POST"],
                deduct_when=_failed, scope="login-address")
 def login() -> ResponseReturnValue:
-    """Staff sign-in form."""
+    """Staff sign-in form (and the single sign-on button when it is set up)."""
     error = None
     email = ""
     if request.method == "POST":
+        if not current_app.config["HELDOUT_PASSWORD_LOGIN"]:
+            return _login_page("Sign-in with a password is turned off here: use single "
+                               "sign-on.", status=403)
         email = request.form.get("email", "")
         user = accounts.authenticate(email, request.form.get("password", ""))
         if user is not None:
-            # A new session: nothing held before signing in (a form token someone planted,
-            # a candidate's binding) carries over into the signed-in one.
-            session.clear()
-            login_user(user)
-            audit.record(user, "login.success", "user", user.id, origin=request_origin())
-            target = safe_next(request.args.get("next"))
-            return redirect(target or url_for("staff.assessment_list"))
+            return _sign_in(user, "password")
         error = "That e-mail and password don't match an account."
         audit.record(None, "login.failure", "user", actor_label=email.strip().lower(),
                      origin=request_origin())
-    return render_template("auth/login.html", error=error, email=email), 401 if error else 200
+    return _login_page(error, email=email, status=401 if error else 200)
+
+
+def _login_page(error: str | None, *, email: str = "", status: int = 200) -> ResponseReturnValue:
+    config = current_app.config
+    return render_template(
+        "auth/login.html", error=error, email=email,
+        password_login=config["HELDOUT_PASSWORD_LOGIN"],
+        sso_name=config["HELDOUT_OIDC_PROVIDER_NAME"] if config["HELDOUT_OIDC_ISSUER"] else None,
+        next=safe_next(request.args.get("next")),
+    ), status
+
+
+_NEXT_KEY = "sso_next"
+
+
+@bp.get("/login/sso")
+def sso_start() -> ResponseReturnValue:
+    """Off to the OpenID Connect provider (Authorization Code with PKCE, a fresh state and
+    nonce kept in this browser's session)."""
+    client = _sso_client()
+    session[_NEXT_KEY] = safe_next(request.args.get("next"))
+    try:
+        return cast(ResponseReturnValue, client.authorize_redirect(
+            links_base() + url_for("auth.sso_callback")))
+    except OSError:
+        return _login_page(f"{current_app.config['HELDOUT_OIDC_PROVIDER_NAME']} can't be "
+                           "reached just now; try again in a moment.", status=502)
+
+
+@bp.get("/login/sso/callback")
+def sso_callback() -> ResponseReturnValue:
+    """Back from the provider: the code is exchanged (with the PKCE verifier), the ID token
+    checked (signature, issuer, audience, expiry, nonce), then the account signs in."""
+    client = _sso_client()
+    label = current_app.config["HELDOUT_OIDC_PROVIDER_NAME"]
+    names = sso.ClaimNames(role=current_app.config["HELDOUT_OIDC_ROLE_CLAIM"],
+                           teams=current_app.config["HELDOUT_OIDC_TEAMS_CLAIM"])
+    try:
+        token = client.authorize_access_token(claims_options=_id_token_checks(client))
+        claims = dict(token.get("userinfo") or {})
+        if not claims:
+            raise ValueError("no ID token")
+        # Many providers put only the subject in the ID token: the rest is at user info.
+        if any(name and name not in claims for name in ("email", names.role, names.teams)):
+            extra = dict(client.userinfo(token=token))
+            if extra.get("sub") != claims.get("sub"):
+                raise ValueError("the user info is about someone else")
+            claims = {**extra, **claims}
+    except (AuthlibBaseError, JoseError, ValueError, OSError) as exc:
+        audit.record(None, "login.failure", "user", None, {"by": "sso", "reason": str(exc)[:200]},
+                     actor_label="single sign-on", origin=request_origin())
+        session.pop(_NEXT_KEY, None)
+        return _login_page(f"Signing in with {label} did not work ({_reason(exc)}). "
+                           "Please start again.", status=403)
+    try:
+        outcome = sso.sign_in(claims, issuer=current_app.config["HELDOUT_OIDC_ISSUER"],
+                              names=names, origin=request_origin())
+    except PlatformError as exc:
+        return _login_page(f"{exc.message}. {exc.hint}".strip(), status=403)
+    if outcome.waiting:
+        return _login_page(f"Welcome, {outcome.user.name}: your account is made and waits for "
+                           "an admin to give it a role. Sign in again once they have.",
+                           status=403)
+    return _sign_in(outcome.user, "sso")
+
+
+def _id_token_checks(client: Any) -> dict[str, Any]:
+    """What the ID token's issuer and audience must be. Authlib checks the audience only
+    through ``azp``, so a token for another application that names heldout as its
+    authorized party would pass: the audience must contain our client id."""
+    issuer = current_app.config["HELDOUT_OIDC_ISSUER"]
+    if client.load_server_metadata().get("issuer") != issuer:
+        raise ValueError("the provider's discovery document names another issuer")
+    return {"iss": {"essential": True, "values": [issuer]},
+            "aud": {"essential": True, "values": [current_app.config["HELDOUT_OIDC_CLIENT_ID"]]}}
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, MismatchingStateError):
+        return "this sign-in was started elsewhere or already used"
+    if isinstance(exc, OSError):
+        return "the provider can't be reached"
+    return "the provider's answer was refused"
 
 
 @bp.post("/logout")

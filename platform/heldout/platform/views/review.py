@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -22,13 +23,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from heldout.platform.errors import InvalidInput
+from heldout.platform.errors import InvalidInput, PlatformError
 from heldout.platform.models import User
+from heldout.platform.services import assistant, exports, integrity_signals, reports, reviews, similarity
 from heldout.platform.services import candidates as table
-from heldout.platform.services import exports, reports, reviews, similarity
+from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
-from heldout.platform.views.common import blob_store, now, parse_int
+from heldout.platform.views.common import blob_store, now, parse_int, request_origin
 
 bp = Blueprint("review", __name__)
 
@@ -53,7 +55,15 @@ def table_query(args: MultiDict[str, str]) -> table.TableQuery:
         sort=args.get("sort", "invited"), descending=args.get("dir", "desc") != "asc",
         search=args.get("q", "")[:200], state=args.get("state", ""),
         review=args.get("review", "") if args.get("review", "") in table.REVIEW_FILTERS
-        else "", min_total=min_total, page=parse_int(args.get("page"), 1) or 1)
+        else "", min_total=min_total, page=parse_int(args.get("page"), 1) or 1,
+        signals=args.get("signals", "") if args.get("signals", "") in table.SIGNAL_FILTERS
+        else "")
+
+
+def signal_context(viewer: StaffViewer) -> integrity_signals.SignalContext:
+    """Whose eyes the integrity signals are for, with the instance's thresholds."""
+    return integrity_signals.SignalContext(
+        viewer, int(current_app.config["HELDOUT_PASTE_SIGNAL_CHARS"]))
 
 
 @bp.get("/assessments/<int:assessment_id>/candidates")
@@ -61,7 +71,8 @@ def table_query(args: MultiDict[str, str]) -> table.TableQuery:
 def candidates(assessment_id: int) -> ResponseReturnValue:
     """Every candidate of an assessment: scores, percentile, time used, review status."""
     found = table.candidates_table(assessment_id, table_query(request.args), now=now(),
-                                   viewer=staff_viewer())
+                                   viewer=staff_viewer(),
+                                   signals=signal_context(staff_viewer()))
     return render_template("review/candidates.html", table=found, assessment=found.assessment,
                            rows=found.page_rows)
 
@@ -85,7 +96,8 @@ def export(assessment_id: int) -> ResponseReturnValue:
     get_assessment(assessment_id)  # a missing one is a 404, before any byte is sent
     viewer = staff_viewer()
     body = exports.streamed(exports.csv_chunks, assessment_id, table_query(request.args),
-                            now=now(), viewer_id=viewer.user.id)
+                            now=now(), viewer_id=viewer.user.id,
+                            paste_chars=signal_context(viewer).paste_chars)
     return export_download(viewer.user, assessment_id, "csv", body, "text/csv")
 
 
@@ -100,18 +112,26 @@ def compare(assessment_id: int) -> ResponseReturnValue:
 
 
 def _render_report(attempt_id: int, error: InvalidInput | None = None,
-                   form: reviews.ReviewInput | None = None) -> ResponseReturnValue:
+                   form: reviews.ReviewInput | None = None,
+                   signal_error: PlatformError | None = None,
+                   signal_form: tuple[str, str] | None = None) -> ResponseReturnValue:
     viewer = staff_viewer()
     report = reports.candidate_report(attempt_id, blobs=blob_store(), now=now(), viewer=viewer)
     reviewer = reviews.writes_reviews(viewer)
     panel = reviews.review_panel(attempt_id, viewer)
     similar = similarity.report_lines(report.attempt, viewer)
+    signals = integrity_signals.signal_panel(report.attempt, signal_context(viewer))
+    config = current_app.config
+    ai = assistant.transcript(report.attempt, assistant.AssistantSettings.from_config(config),
+                              budget=config["HELDOUT_AI_TOKEN_BUDGET"])
     page = render_template("review/report.html", report=report, panel=panel, reviewer=reviewer,
-                           similar=similar,
+                           similar=similar, signals=signals, signal_error=signal_error,
+                           signal_form=signal_form, max_note=integrity_signals.MAX_NOTE,
+                           ai=ai, ai_labels=assistant.LABELS,
                            recommendations=reviews.RECOMMENDATIONS,
                            labels=reviews.RECOMMENDATION_LABELS, error=error, form=form,
                            levels=reviews.LEVELS)
-    return (page, 400) if error is not None else page
+    return (page, 400) if error is not None or signal_error is not None else page
 
 
 @bp.get("/attempts/<int:attempt_id>/report")
@@ -138,6 +158,21 @@ def save_review(attempt_id: int) -> ResponseReturnValue:
     flash("Review submitted." if data.submit else "Review saved as a draft.", "success")
     record_action(staff_user(), f"review.{'submit' if data.submit else 'save'}", "attempt", attempt_id)
     return redirect(url_for("review.report", attempt_id=attempt_id, _anchor="review"))
+
+
+@bp.post("/attempts/<int:attempt_id>/signals")
+@role_required(*REVIEWERS)
+def review_signal(attempt_id: int) -> ResponseReturnValue:
+    """Mark one integrity signal of the candidate reviewed, with a note (audited)."""
+    key, note = request.form.get("signal", ""), request.form.get("note", "")
+    try:
+        integrity_signals.mark_reviewed(attempt_id, key, note, actor=staff_user(),
+                                        context=signal_context(staff_viewer()),
+                                        origin=request_origin(), now=now())
+    except InvalidInput as exc:
+        return _render_report(attempt_id, signal_error=exc, signal_form=(key, note))
+    flash("Signal marked reviewed.", "success")
+    return redirect(url_for("review.report", attempt_id=attempt_id, _anchor="integrity"))
 
 
 @bp.get("/attempts/<int:attempt_id>/submissions/<int:submission_id>")

@@ -24,8 +24,10 @@ from heldout.platform.errors import InvalidInput
 from heldout.platform.models import Invite
 from heldout.platform.services import (
     assessments,
+    assistant,
     bulk_invites,
     catalogue,
+    clock,
     invites,
     mail,
     roles,
@@ -38,7 +40,13 @@ from heldout.platform.views.auth import (
     staff_user,
     staff_viewer,
 )
-from heldout.platform.views.common import invite_link, links_base, now, parse_int
+from heldout.platform.views.common import (
+    invite_link,
+    links_base,
+    now,
+    parse_int,
+    request_origin,
+)
 
 bp = Blueprint("staff", __name__)
 
@@ -101,7 +109,14 @@ def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
         instructions=str(form.get("instructions", "")),
         expires_at=_parse_expiry(str(form.get("expires_at", "")).strip()),
         show_scores=form.get("show_scores") == "on",
-        counting=str(form.get("counting") or "last"))
+        counting=str(form.get("counting") or "last"),
+        ai_policy=str(form.get("ai_policy") or "not_allowed"),
+        assistant_available=_assistant_settings() is not None,
+        followups=form.get("followups") == "on")
+
+
+def _assistant_settings() -> assistant.AssistantSettings | None:
+    return assistant.AssistantSettings.from_config(current_app.config)
 
 
 def _catalogue_filter() -> assessments.CatalogueFilter:
@@ -124,6 +139,7 @@ def _builder(*, form: Mapping[str, Any], chosen: list[str], error: InvalidInput 
         wanted=_catalogue_filter(), form=form, chosen=chosen, error=error, editing=editing,
         summed=summed, roles=roles.ROLES, role=role, picks=picks or [],
         missing_kinds=roles.missing_kinds(role, picks or []) if role else (),
+        ai_labels=assistant.LABELS, assistant_settings=_assistant_settings(),
         started=editing is not None and assessments.has_started_attempts(editing.id))
 
 
@@ -149,7 +165,9 @@ def assessment_new() -> ResponseReturnValue:
             name=values.name, challenge_slugs=values.challenge_slugs,
             time_limit_minutes=values.time_limit_minutes, instructions=values.instructions,
             expires_at=values.expires_at, show_scores=values.show_scores,
-            created_by_id=staff_user().id, counting=values.counting)
+            created_by_id=staff_user().id, counting=values.counting,
+            ai_policy=values.ai_policy, assistant_available=values.assistant_available,
+            followups=values.followups)
     except InvalidInput as exc:
         return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
     flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
@@ -167,7 +185,8 @@ def assessment_edit(assessment_id: int) -> ResponseReturnValue:
                 "expires_at": f"{assessment.expires_at:%Y-%m-%d}"
                 if assessment.expires_at else "",
                 "show_scores": "on" if assessment.show_scores else "",
-                "counting": assessment.counting}
+                "counting": assessment.counting, "ai_policy": assessment.ai_policy,
+                "followups": "on" if assessment.followups else ""}
         return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
                         editing=assessment)
     form = request.form
@@ -236,6 +255,7 @@ def _assessment_page(assessment_id: int, *, form: Mapping[str, str] | None = Non
                            form=form or {}, error=error, new_invite=new_invite, link=link,
                            preview=preview, smtp=_smtp() is not None,
                            links_base=links_base(), reached_at=_address_mismatch(),
+                           ai_labels=assistant.LABELS,
                            limits={"bytes": bulk_invites.MAX_CSV_BYTES, "rows": bulk_invites.MAX_CSV_ROWS})
 
 
@@ -285,6 +305,7 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
     config = current_app.config
     form = request.form
     try:
+        wanted = _accommodation_form(form)
         created = invites.create_invite(
             assessment_id=assessment_id, candidate_name=form.get("candidate_name", ""),
             candidate_email=form.get("candidate_email", ""), created_by_id=staff_user().id,
@@ -293,6 +314,8 @@ def invite_create(assessment_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _assessment_page(assessment_id, form=form, error=exc), 400
     record_action(staff_user(), "invite.create", "invite", created.invite.id)
+    clock.set_accommodation(created.invite, wanted, actor=staff_user(),
+                            origin=request_origin(), now=now())
     _hand_over(created, kind="invite")
     return redirect(url_for("staff.assessment_detail", assessment_id=assessment_id), code=303)
 
@@ -402,6 +425,28 @@ def invite_extend(invite_id: int) -> ResponseReturnValue:
         message += " They were told by e-mail." if error is None else \
             f" The e-mail telling them was not sent ({error})."
     flash(message, "success")
+    return _invite_back(invite)
+
+
+def _accommodation_form(form: Mapping[str, str]) -> clock.AccommodationInput:
+    return clock.parse_accommodation(form.get("time_factor", ""), form.get("extra_minutes", ""),
+                                     form.get("break_minutes", ""))
+
+
+@bp.post("/invites/<int:invite_id>/accommodation")
+@role_required(*RECRUITERS)
+def invite_accommodation(invite_id: int) -> ResponseReturnValue:
+    """Set or clear a candidate's extra time and breaks, until they start (audited; never
+    shown to interviewers)."""
+    invite = invites.get_invite(invite_id)
+    try:
+        wanted = _accommodation_form(request.form)
+        clock.set_accommodation(invite, wanted, actor=staff_user(), origin=request_origin(),
+                                now=now())
+    except InvalidInput as exc:
+        flash(exc.message + (f" {exc.hint}" if exc.hint else ""), "error")
+        return _invite_back(invite)
+    flash(f"{invite.candidate_name}'s accommodation: {wanted.describe()}.", "success")
     return _invite_back(invite)
 
 

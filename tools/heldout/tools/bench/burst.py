@@ -48,6 +48,8 @@ SLUG = "churn-prediction"
 PAGES = ("workspace",)
 OPENING = ("invite link", "invite page", "start", "overview", "workspace (first open)")
 AUTOSAVE = "autosave"
+# What issue 16 asks of the workspace page and autosave at the deadline, in every run.
+P95_GOAL_MS = 200.0
 # Every candidate comes from 127.0.0.1: the per-address sign-in limit would count them as
 # one client. Per-attempt limits stay well above what a scripted candidate does (one
 # public run, one submission, an autosave every few seconds), so they refuse nothing
@@ -466,8 +468,71 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say) -> dict[str, Any]:
-    """Everything ``heldout bench burst`` reports, as one dict."""
+def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say, repeat: int = 1) -> dict[str, Any]:
+    """Everything ``heldout bench burst`` reports, as one dict: ``repeat`` bursts one after
+    the other, each from scratch; with more than one, the latency figures over all of them
+    and every run's own figures under ``runs``."""
+    runs: list[dict[str, Any]] = []
+    loads: list[dict[str, Any]] = []
+    for index in range(repeat):
+        if repeat > 1:
+            say(f"burst: run {index + 1} of {repeat}")
+        summary, loaded = _run_once(plan, challenges_dir, say)
+        runs.append(summary)
+        loads.append(loaded)
+    return combine(plan, runs, loads)
+
+
+def combine(plan: BurstPlan, runs: list[dict[str, Any]],
+            loads: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's figures as they are; several runs' latencies pooled, each run kept."""
+    within = [run for run in runs if run["errors"] == 0
+              and max(run["pages_p95_ms"], run["autosave_p95_ms"]) < P95_GOAL_MS]
+    goal = {"p95_limit_ms": P95_GOAL_MS, "runs": len(runs), "runs_within": len(within),
+            "pages_p95_ms": [run["pages_p95_ms"] for run in runs],
+            "autosave_p95_ms": [run["autosave_p95_ms"] for run in runs],
+            "errors": [run["errors"] for run in runs]}
+    if len(runs) == 1:
+        return {**runs[0], "repeat": 1, "goal": goal}
+    latencies: dict[str, list[float]] = {}
+    failures: dict[str, int] = {}
+    problems: list[str] = []
+    for loaded in loads:
+        for name, values in loaded["latencies"].items():
+            latencies.setdefault(name, []).extend(values)
+        for name, count in loaded["failures"].items():
+            failures[name] = failures.get(name, 0) + count
+        problems.extend(loaded["problems"])
+    return {"candidates": plan.candidates, "duration_s": plan.duration_s,
+            "window_s": plan.window_s, "repeat": len(runs), "goal": goal,
+            **latency_figures(latencies, failures, problems), "runs": runs}
+
+
+def latency_figures(latencies: dict[str, list[float]], failures: dict[str, int],
+                    problems: list[str]) -> dict[str, Any]:
+    """Requests, errors and latency per endpoint (the pages and autosave apart)."""
+    everything = [ms for values in latencies.values() for ms in values]
+    requests = len(everything)
+    errors = sum(failures.values())
+    return {
+        "requests": requests, "errors": errors,
+        "error_rate": errors / requests if requests else 0.0,
+        "error_samples": problems,
+        **latency_summary(everything),
+        "pages_p95_ms": latency_summary(
+            [ms for name in PAGES for ms in latencies.get(name, [])])["p95_ms"],
+        "opening_p95_ms": latency_summary(
+            [ms for name in OPENING for ms in latencies.get(name, [])])["p95_ms"],
+        "autosave_p95_ms": latency_summary(latencies.get(AUTOSAVE, []))["p95_ms"],
+        "endpoints": {name: {"requests": len(values), "failures": failures.get(name, 0),
+                             **latency_summary(values)}
+                      for name, values in sorted(latencies.items())},
+    }
+
+
+def _run_once(plan: BurstPlan, challenges_dir: Path,
+              say: Say) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One burst from scratch: its figures, and what the load process wrote."""
     from heldout.platform.processes import stop_processes
     from heldout.tools.bench.sandbox import TRIVIAL_SUBMISSION, engine_limit
 
@@ -528,7 +593,7 @@ def run_burst(plan: BurstPlan, challenges_dir: Path, say: Say) -> dict[str, Any]
         say(f"burst: the sandbox's own limit ({plan.limit_runs} bare docker runs, "
             f"{plan.workers} at a time)")
         sandbox_limit = engine_limit(plan.limit_runs, plan.workers, challenges_dir, say)
-    return summarise(plan, loaded, submissions, runs, samples, sandbox_limit, autosave)
+    return summarise(plan, loaded, submissions, runs, samples, sandbox_limit, autosave), loaded
 
 
 def summarise(plan: BurstPlan, loaded: dict[str, Any],
@@ -537,13 +602,7 @@ def summarise(plan: BurstPlan, loaded: dict[str, Any],
               samples: list[tuple[float, int]], sandbox_limit: float,
               autosave: Autosave) -> dict[str, Any]:
     """The figures: latency per endpoint, errors, grading backlog and throughput."""
-    latencies: dict[str, list[float]] = loaded["latencies"]
-    failures: dict[str, int] = loaded["failures"]
-    everything = [ms for values in latencies.values() for ms in values]
-    pages = [ms for name in PAGES for ms in latencies.get(name, [])]
-    opening = [ms for name in OPENING for ms in latencies.get(name, [])]
-    requests = len(everything)
-    errors = sum(failures.values())
+    figures = latency_figures(loaded["latencies"], loaded["failures"], loaded["problems"])
     start = float(loaded["start"])
     deadline = start + plan.duration_s
     window_start = deadline - plan.window_s
@@ -567,6 +626,14 @@ def summarise(plan: BurstPlan, loaded: dict[str, Any],
     drain_per_min = drain_jobs / (drain_end - window_start) * 60 if drain_end > window_start else 0.0
     outcome = loaded["outcome"]
     not_graded = plan.candidates - len(graded)
+    # From the deadline to the last graded submission, against the rate the queue reached
+    # in this run and the bare limit: how long the backlog left at the deadline took.
+    waiting = [s for s in submissions if s[1] <= deadline and (s[2] is None or s[2] > deadline)]
+    jobs_waiting = sum(1 for _, created, end in submissions + runs
+                       if created <= deadline and (end is None or end > deadline))
+    after = last_graded - deadline if last_graded is not None else None
+    drained = sum(1 for end in submission_ends if end > deadline)
+    after_deadline_per_min = drained / after * 60 if after is not None and after >= 1 else None
     return {
         "candidates": plan.candidates,
         "duration_s": plan.duration_s, "window_s": plan.window_s, "late_share": plan.late_share,
@@ -574,19 +641,11 @@ def summarise(plan: BurstPlan, loaded: dict[str, Any],
         "server_threads": plan.server_threads, "workers": plan.workers,
         "autosave_endpoint": autosave.describe(), "autosave_present": autosave.present,
         "limits": load_test_limits(),
-        "requests": requests, "errors": errors,
-        "requests_per_s": round(requests / max(float(loaded["end"]) - float(loaded["opening"]), 1e-9), 1),
+        **figures,
+        "requests_per_s": round(figures["requests"] / max(
+            float(loaded["end"]) - float(loaded["opening"]), 1e-9), 1),
         "load_average_before_after": loaded.get("load_average"),
-        "error_rate": errors / requests if requests else 0.0,
-        "error_samples": loaded["problems"],
-        **latency_summary(everything),
-        "pages_p95_ms": latency_summary(pages)["p95_ms"],
-        "opening_p95_ms": latency_summary(opening)["p95_ms"],
         "opening_s": round(start - float(loaded["opening"]), 2),
-        "autosave_p95_ms": latency_summary(latencies.get(AUTOSAVE, []))["p95_ms"],
-        "endpoints": {name: {"requests": len(values), "failures": failures.get(name, 0),
-                             **latency_summary(values)}
-                      for name, values in sorted(latencies.items())},
         "started": outcome["started"], "start_failed": outcome["start_failed"],
         "submitted": outcome["submitted"],
         "submitted_in_window": outcome["submitted_in_window"],
@@ -612,15 +671,48 @@ def summarise(plan: BurstPlan, loaded: dict[str, Any],
         "submissions_graded_per_min": (round(submissions_busy / busy * 60, 1)
                                        if busy_per_min is not None else None),
         "sandbox_limit_per_min": round(sandbox_limit, 1),
+        "submissions_waiting_at_deadline": len(waiting),
+        "jobs_waiting_at_deadline": jobs_waiting,
+        "drain_submissions_per_min": (round(after_deadline_per_min, 1)
+                                      if after_deadline_per_min is not None else None),
+        "drain_vs_queue": (round(after_deadline_per_min / busy_per_min, 3)
+                           if after_deadline_per_min is not None and busy_per_min else None),
+        "drain_vs_limit": (round(after_deadline_per_min / sandbox_limit, 3)
+                           if after_deadline_per_min is not None and sandbox_limit else None),
+        "drain_floor_s": (round(len(waiting) / sandbox_limit * 60, 1) if sandbox_limit else None),
         "throughput_vs_limit": (round(busy_per_min / sandbox_limit, 3)
                                 if busy_per_min is not None and sandbox_limit else None),
     }
 
 
-def render(result: dict[str, Any]) -> str:
-    rows = [f"  {name:<24} {e['requests']:6d} req  {e['failures']:4d} err   p50 {e['p50_ms']:7.1f}"
+def _endpoint_rows(result: dict[str, Any]) -> list[str]:
+    return [f"  {name:<24} {e['requests']:6d} req  {e['failures']:4d} err   p50 {e['p50_ms']:7.1f}"
             f"  p95 {e['p95_ms']:7.1f}  p99 {e['p99_ms']:7.1f}  max {e['max_ms']:7.1f} ms"
             for name, e in result["endpoints"].items()]
+
+
+def _goal_line(goal: dict[str, Any]) -> str:
+    pairs = ", ".join(f"{pages:.0f}/{saves:.0f} ms, {errors} err" for pages, saves, errors
+                      in zip(goal["pages_p95_ms"], goal["autosave_p95_ms"], goal["errors"], strict=True))
+    return (f"goal (workspace and autosave p95 < {goal['p95_limit_ms']:.0f} ms, no error): "
+            f"{goal['runs_within']} of {goal['runs']} runs ({pairs})")
+
+
+def render(result: dict[str, Any]) -> str:
+    if "runs" not in result:
+        return render_run(result) + "\n" + _goal_line(result["goal"])
+    runs = [f"run {index} of {result['repeat']}:\n{render_run(run)}"
+            for index, run in enumerate(result["runs"], start=1)]
+    return "\n\n".join([*runs, "\n".join([
+        f"all {result['repeat']} runs:", *_endpoint_rows(result),
+        f"  all requests: {result['requests']}, errors {result['errors']} "
+        f"({result['error_rate']:.2%}); pages p95 {result['pages_p95_ms']:.1f} ms, autosave p95 "
+        f"{result['autosave_p95_ms']:.1f} ms",
+        _goal_line(result["goal"])])])
+
+
+def render_run(result: dict[str, Any]) -> str:
+    rows = _endpoint_rows(result)
     after = result["last_graded_after_deadline_s"]
     return "\n".join([
         f"deadline burst: {result['candidates']} candidates, {result['duration_s']:.0f} s timeline, "
@@ -648,7 +740,23 @@ def render(result: dict[str, Any]) -> str:
          "set the pace"),
         f"the sandbox's own limit (bare docker run, {result['workers']} at a time): "
         f"{result['sandbox_limit_per_min']:.0f}/min",
+        _drain_line(result),
     ])
+
+
+def _drain_line(result: dict[str, Any]) -> str:
+    after = result["last_graded_after_deadline_s"]
+    rate = result["drain_submissions_per_min"]
+    if after is None or rate is None:
+        return (f"after the deadline: {result['submissions_waiting_at_deadline']} submissions "
+                "waiting; none graded a second or more after it")
+    against = (f"{result['drain_vs_queue']:.0%} of the queue's rate while jobs waited, "
+               if result["drain_vs_queue"] is not None else "")
+    return (f"after the deadline: {result['submissions_waiting_at_deadline']} submissions waiting "
+            f"({result['jobs_waiting_at_deadline']} jobs with public runs), the last graded "
+            f"{after:.1f} s later = {rate:.0f} submissions/min, {against}"
+            f"{result['drain_vs_limit']:.0%} of the bare limit (which would take "
+            f"{result['drain_floor_s']:.1f} s)")
 
 
 if __name__ == "__main__":

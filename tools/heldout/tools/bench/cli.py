@@ -60,12 +60,15 @@ bench_group.add_command(pages_command)
 @click.option("--limit-runs", default=20, show_default=True, type=click.IntRange(min=1),
               help="Bare docker runs measuring the sandbox's own limit.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the schedule.")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Bursts one after the other, each from scratch: every run's figures and all.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the JSON object to this file.")
 def bench_burst(candidates: int, duration: float, window: float, late_share: float,
                 autosave_every: float, ramp: float | None, threads: int, workers: int,
-                limit_runs: int, seed: int, as_json: bool, output: Path | None) -> None:
+                limit_runs: int, seed: int, repeat: int, as_json: bool,
+                output: Path | None) -> None:
     """The deadline burst: N candidates against gunicorn and a real worker on 127.0.0.1."""
     from heldout.tools.bench import burst
 
@@ -78,7 +81,8 @@ def bench_burst(candidates: int, duration: float, window: float, late_share: flo
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    result = burst.run_burst(plan, Path(load_app().config["HELDOUT_CHALLENGES_DIR"]), say)
+    result = burst.run_burst(plan, Path(load_app().config["HELDOUT_CHALLENGES_DIR"]), say,
+                             repeat=repeat)
     text = json.dumps(result, indent=2, sort_keys=True)
     if output is not None:
         output.write_text(text + "\n")

@@ -26,6 +26,11 @@ from heldout.platform.services import accounts, assessments, attempts, catalogue
 
 Say = Callable[[str], None]
 SLUG = "churn-prediction"
+# Issue 16's targets: heldout / bare docker run at most this (queue: at least).
+TARGET_KIND_RATIO = 0.5
+TARGET_TRIVIAL_RATIO = 0.20
+TARGET_ML_RATIO = 0.08
+TARGET_QUEUE_VS_ENGINE = 1.0
 # A valid submission with the least work possible: the standard library only.
 TRIVIAL_SUBMISSION = """\
 import csv
@@ -122,7 +127,25 @@ def run_all(n: int, batch: int, challenges_dir: Path, say: Say) -> dict[str, Any
     result["engine_limit_per_min_2_at_a_time"] = engine_limit(batch, 2, challenges_dir, say)
     result["throughput_vs_engine_2_workers"] = (result["throughput_per_min_2_workers"]
                                                 / result["engine_limit_per_min_2_at_a_time"])
+    add_targets(result)
     return result
+
+
+def _target(value: float, target: float, *, at_least: bool = False) -> dict[str, Any]:
+    return {"target": target, "at_least": at_least,
+            "met": value >= target if at_least else value <= target}
+
+
+def add_targets(result: dict[str, Any]) -> None:
+    """Beside each ratio: its target and whether this run met it."""
+    for kind in result.get("kinds", []):
+        kind.update(_target(kind["ratio"], TARGET_KIND_RATIO))
+    result["targets"] = {
+        "trivial": _target(result["ratio"], TARGET_TRIVIAL_RATIO),
+        "typical_ml": _target(result["ml_ratio"], TARGET_ML_RATIO),
+        "queue_2_workers": _target(result["throughput_vs_engine_2_workers"],
+                                   TARGET_QUEUE_VS_ENGINE, at_least=True),
+    }
 
 
 def render(result: dict[str, Any]) -> str:
@@ -130,12 +153,17 @@ def render(result: dict[str, Any]) -> str:
         stats = result[key]
         return f"  {label:<28} median {stats['median_s']:6.3f} s   p95 {stats['p95_s']:6.3f} s"
 
+    def verdict(target: dict[str, Any]) -> str:
+        sign = ">=" if target["at_least"] else "<="
+        return f"(target {sign} {target['target']:.2f}: {'met' if target['met'] else 'NOT met'})"
+
     def kind_row(kind: dict[str, Any]) -> str:
         return (f"  {kind['kind']:<20} {kind['challenge']:<24} graded median "
                 f"{kind['grade']['median_s']:6.3f} s (sandbox run {kind['sandbox_run']['median_s']:.3f} s)"
-                f"   bare {kind['bare']['median_s']:6.3f} s   ratio {kind['ratio']:.2f}"
+                f"   bare {kind['bare']['median_s']:6.3f} s   ratio {kind['ratio']:.2f} {verdict(kind)}"
                 f"   runs/grade {max(kind['runs_per_grade'])}")
 
+    targets = result["targets"]
     kinds = [f"grading each kind's reference, {result['n']} runs each (interleaved with bare "
              "docker run of the same jobs):", *(kind_row(kind) for kind in result["kinds"])]
     cases = result.get("function_cases")
@@ -147,14 +175,14 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join([
         f"sandbox start-to-result, {result['n']} runs each (interleaved):",
         row("trivial, bare docker run", "bare"), row("trivial, heldout", "heldout"),
-        f"  ratio heldout/bare: {result['ratio']:.2f}",
+        f"  ratio heldout/bare: {result['ratio']:.2f} {verdict(targets['trivial'])}",
         row("typical ML, bare docker run", "ml_bare"), row("typical ML, heldout", "ml_heldout"),
-        f"  ml_ratio heldout/bare: {result['ml_ratio']:.2f}",
+        f"  ml_ratio heldout/bare: {result['ml_ratio']:.2f} {verdict(targets['typical_ml'])}",
         f"queue throughput, batch of {result['batch']} trivial submissions:",
         f"  1 worker : {result['throughput_per_min_1_worker']:6.0f}/min   "
         f"(engine, 1 at a time: {result['engine_limit_per_min_1_at_a_time']:.0f}/min)",
         f"  2 workers: {result['throughput_per_min_2_workers']:6.0f}/min   "
         f"(engine, 2 at a time: {result['engine_limit_per_min_2_at_a_time']:.0f}/min, "
-        f"{result['throughput_vs_engine_2_workers']:.0%} of it)",
+        f"{result['throughput_vs_engine_2_workers']:.0%} of it) {verdict(targets['queue_2_workers'])}",
         *kinds,
     ])

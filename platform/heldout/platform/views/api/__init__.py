@@ -21,10 +21,11 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from heldout.platform.http import API_BLUEPRINT
-from heldout.platform.views.api import candidate, staff, streams, v1
+from heldout.platform.views.api import assistant, candidate, staff, streams, v1
 
 bp = Blueprint(API_BLUEPRINT, __name__)
 bp.register_blueprint(candidate.bp)
+bp.register_blueprint(assistant.bp)
 bp.register_blueprint(staff.bp)
 bp.register_blueprint(v1.bp)
 
@@ -32,4 +33,5 @@ bp.register_blueprint(v1.bp)
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     streams.init_app(app)
+    assistant.init_app(app)
     v1.init_app(app)

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from heldout.platform.errors import InvalidInput
+from heldout.platform.errors import InvalidInput, UploadTooLarge
 from heldout.platform.services import (
     attempts,
     catalogue,
     console_runs,
     drafts,
+    editor_events,
     live,
     public_runs,
     submissions,
@@ -67,14 +68,21 @@ def public_run_status(viewer: CandidateViewer, attempt_id: str,
             "cells": public_runs.cell_outputs(run, blob_store())}
 
 
-def _draft_payload() -> list[drafts.DraftFile]:
-    """The editor's files from JSON (fetch) or a form field ``payload`` (a beacon on leaving)."""
+def _json_or_beacon() -> Any:
+    """The body as JSON (fetch), or a form field ``payload`` holding it (a beacon on
+    leaving the page); None when neither can be read."""
     raw: Any = request.get_json(silent=True) if request.is_json else None
     if raw is None and "payload" in request.form:
         try:
             raw = json.loads(request.form["payload"])
         except ValueError:
             raw = None
+    return raw
+
+
+def _draft_payload() -> list[drafts.DraftFile]:
+    """The editor's files from JSON (fetch) or a form field ``payload`` (a beacon on leaving)."""
+    raw = _json_or_beacon()
     items = raw.get("files") if isinstance(raw, dict) else None
     if not isinstance(items, list) or not all(
             isinstance(i, dict) and isinstance(i.get("name"), str)
@@ -96,6 +104,25 @@ def save_draft(viewer: CandidateViewer, attempt_id: str, slug: str) -> ResponseR
                                bundles=catalogue.get_bundles(), now=now())
     return {"saved_at": saved.saved_at.isoformat() if saved.saved_at else None,
             "changed": saved.changed, "files": list(saved.names)}
+
+
+@bp.post("/a/<attempt_id>/c/<slug>/editor-events")
+@authenticated(candidate=True)
+def record_editor_events(viewer: CandidateViewer, attempt_id: str,
+                         slug: str) -> ResponseReturnValue:
+    """A batch of editor events (pastes, focus, idle gaps): JSON, or a form field
+    ``payload`` (a beacon on leaving); size- and rate-capped, refused whole when wrong."""
+    if (request.content_length or 0) > editor_events.MAX_BODY_BYTES:
+        raise UploadTooLarge(f"A batch of editor events takes at most "
+                             f"{editor_events.MAX_BODY_BYTES:,} bytes.", field="events")
+    check_rate("HELDOUT_EDITOR_EVENTS_LIMIT", "editor-events", viewer.attempt_public_id,
+               "Editor events are limited to {limit} batches, and this page reached that.",
+               "They are sent again in {wait} seconds.")
+    kept = editor_events.record_events(
+        attempt_public_id=viewer.attempt_public_id, challenge_slug=slug,
+        events=editor_events.parse_batch(_json_or_beacon()), bundles=catalogue.get_bundles(), now=now(),
+        idle_minutes=int(current_app.config["HELDOUT_IDLE_GAP_MINUTES"]))
+    return {"recorded": kept}
 
 
 @bp.get("/a/<attempt_id>/c/<slug>/draft")

@@ -3,8 +3,6 @@ report a problem, finish; and the page that follows."""
 
 from __future__ import annotations
 
-from contextlib import suppress
-
 from flask import (
     current_app,
     flash,
@@ -19,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from heldout.platform.errors import (
     AttemptClosed,
     InvalidInput,
+    OnBreak,
     PlatformError,
     PublicRunsUsedUp,
     TooManySubmissions,
@@ -27,6 +26,7 @@ from heldout.platform.extensions import csrf
 from heldout.platform.http import status_of
 from heldout.platform.queue import get_queue
 from heldout.platform.services import (
+    assistant,
     attempts,
     catalogue,
     console_runs,
@@ -241,9 +241,19 @@ def _problem_refused(attempt_id: str, slug: str, given: problem_reports.ProblemI
 @bp.post("/a/<attempt_id>/finish")
 @bound_attempt
 def finish(attempt_id: str) -> ResponseReturnValue:
-    """The candidate is done; nothing more is accepted."""
-    with suppress(AttemptClosed):  # finishing twice, or after the deadline, is harmless
-        attempts.finish_attempt(attempt_id, now=now())
+    """The candidate is done; nothing more is accepted. Under the "AI allowed with
+    disclosure" policy, only with the disclosure (refused: the overview again, with it)."""
+    disclosure = request.form.get("ai_disclosure", "")
+    try:
+        assistant.finish(attempt_id, disclosure=disclosure, now=now())
+    except AttemptClosed:  # finishing twice, or after the deadline, is harmless
+        pass
+    except InvalidInput as exc:
+        attempt = attempts.get_attempt(attempt_id)
+        return render_template("candidate/overview.html", attempt=attempt,
+                               assessment=attempt.invite.assessment,
+                               cards=attempts.challenge_statuses(attempt),
+                               disclosure=disclosure, disclosure_error=exc), 400
     return redirect(url_for("candidate.done", attempt_id=attempt_id))
 
 
@@ -255,6 +265,8 @@ def done(attempt_id: str) -> ResponseReturnValue:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
         attempt = attempts.get_attempt(attempt_id)
+    except OnBreak:
+        return redirect(url_for("candidate.on_break", attempt_id=attempt_id))
     else:
         return redirect(url_for("candidate.overview", attempt_id=attempt_id))
     return render_template("candidate/done.html", attempt=attempt,

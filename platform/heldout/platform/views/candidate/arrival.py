@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    current_app,
     redirect,
     render_template,
     request,
@@ -18,6 +19,7 @@ from heldout.platform.models import Attempt, Invite
 from heldout.platform.services import (
     assessments,
     attempts,
+    clock,
     invites,
 )
 from heldout.platform.views.candidate.common import (
@@ -76,7 +78,10 @@ def welcome() -> ResponseReturnValue:
 def _landing(invite: Invite, *, error: Exception | None) -> str:
     return render_template("candidate/landing.html", invite=invite, assessment=invite.assessment,
                            written=assessments.what_candidates_write(invite.assessment),
-                           environment=environment_paragraph(), error=error)
+                           environment=environment_paragraph(), error=error,
+                           idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"],
+                           minutes_allowed=round(clock.time_allowed(invite).total_seconds() / 60),
+                           break_allowance=clock.break_allowance(invite))
 
 
 def _start(invite: Invite) -> ResponseReturnValue:

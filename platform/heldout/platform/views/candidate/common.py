@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -28,6 +29,7 @@ from heldout.platform.extensions import csrf, limiter
 from heldout.platform.models import Attempt, Invite
 from heldout.platform.services import (
     attempts,
+    clock,
     invites,
 )
 from heldout.platform.views.common import now
@@ -44,6 +46,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Per challenge, the digest of the notebook this browser uploaded and kept as the draft:
 # the cell editor shows it read-only until the candidate chooses to edit it.
 UPLOADED_KEY = "uploaded"
+
+
+@bp.context_processor
+def _clock_controls() -> dict[str, Any]:
+    """For the top bar: the break time the candidate may still take (zero: no button)."""
+    def break_time_left(attempt: Attempt) -> timedelta:
+        return clock.break_left(attempt, now())
+    return {"break_time_left": break_time_left}
 
 
 def find_invite(token: str) -> Invite:

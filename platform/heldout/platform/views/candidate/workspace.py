@@ -20,10 +20,12 @@ from heldout.graders.serving import AREAS, public_files, served_file, starter_fi
 from heldout.platform import markdown
 from heldout.platform.errors import (
     AttemptClosed,
+    OnBreak,
     PlatformError,
 )
 from heldout.platform.models import Attempt
 from heldout.platform.services import (
+    assistant,
     attempts,
     catalogue,
     console_runs,
@@ -51,6 +53,8 @@ def overview(attempt_id: str) -> ResponseReturnValue:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
         return redirect(url_for("candidate.done", attempt_id=attempt_id))
+    except OnBreak:  # the work stays hidden until the break ends
+        return redirect(url_for("candidate.on_break", attempt_id=attempt_id))
     return render_template("candidate/overview.html", attempt=attempt,
                            assessment=attempt.invite.assessment,
                            cards=attempts.challenge_statuses(attempt))
@@ -99,7 +103,11 @@ def render_workspace(attempt: Attempt, slug: str, *, code: str | None = None,
         latest=state["submissions"][0] if state["submissions"] else None,
         problem=problem, problem_error=problem_error,
         problem_categories=problem_reports.CATEGORIES,
-        problem_max=problem_reports.MAX_TEXT), status
+        problem_max=problem_reports.MAX_TEXT,
+        idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"],
+        ai=assistant.transcript(attempt, assistant.AssistantSettings.from_config(
+            current_app.config), budget=current_app.config["HELDOUT_AI_TOKEN_BUDGET"]),
+        ai_max_question=assistant.MAX_QUESTION_CHARS), status
 
 
 @bp.get("/a/<attempt_id>/c/<slug>")
@@ -110,6 +118,8 @@ def workspace(attempt_id: str, slug: str) -> ResponseReturnValue:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
         return redirect(url_for("candidate.done", attempt_id=attempt_id))
+    except OnBreak:  # the work stays hidden until the break ends
+        return redirect(url_for("candidate.on_break", attempt_id=attempt_id))
     return render_workspace(attempt, slug)
 
 

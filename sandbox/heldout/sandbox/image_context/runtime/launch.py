@@ -8,6 +8,7 @@ same, already warm interpreter. Either way the container is never reused afterwa
 
 import atexit
 import contextlib
+import importlib.machinery
 import json
 import os
 import runpy
@@ -21,14 +22,50 @@ import seccomp_extra
 PIPE = "/run/heldout/job"
 
 
-def preload() -> None:
-    names = [n for n in os.environ.get("HELDOUT_PRELOAD", "").split(",") if n]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+def preload(names: list) -> set:
+    """Import ``names``; the top-level names of every module that brought in.
+
+    What the imports leave behind is what they would leave in a cold start that imports
+    the same libraries (the warning filters they install stay); what they would not
+    (the warnings they raise, environment variables they set) is undone.
+    """
+    before = set(sys.modules)
+    environ = dict(os.environ)
+    warnings.simplefilter("ignore")
+    silence = warnings.filters[0]
+    try:
         for name in names:
             # A library missing from the image must not stop the launcher.
             with contextlib.suppress(Exception):
                 __import__(name)
+    finally:
+        warnings.filters.remove(silence)
+        warnings._filters_mutated()
+    if dict(os.environ) != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    return {module.split(".")[0] for module in set(sys.modules) - before}
+
+
+def shadowed(directory: str, loaded: set) -> bool:
+    """Whether ``directory`` (first on the job's path) holds a module of its own named
+    like one the warm-up loaded: a cold start would import the job's, a warm one has the
+    library's already."""
+    suffixes = tuple(importlib.machinery.all_suffixes())
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return False
+    for entry in entries:
+        name = entry.name.split(".")[0]
+        if name not in loaded:
+            continue
+        if entry.name.endswith(suffixes):
+            return True
+        if entry.is_dir() and any(os.path.exists(os.path.join(entry.path, "__init__" + suffix))
+                                  for suffix in suffixes):
+            return True
+    return False
 
 
 def read_job() -> dict:
@@ -84,16 +121,26 @@ def main() -> None:
         print(f"heldout-launcher: could not install the seccomp filter: {exc}", file=sys.stderr)
         sys.exit(125)
     inline = os.environ.pop("HELDOUT_JOB", None)
+    warm_names = os.environ.pop("HELDOUT_PRELOAD", None)
+    loaded = set()
     if inline is not None:
         job = json.loads(inline)
     else:
-        preload()
+        loaded = preload([n for n in (warm_names or "").split(",") if n])
         job = read_job()
-    os.environ.update(job.get("env", {}))
-    os.chdir(job.get("cwd", "/workspace"))
     argv = job["argv"]
     simple_python = argv[0] in ("python", "python3") and len(argv) >= 2 and (
         argv[1] == "-m" or not argv[1].startswith("-"))
+    cwd = job.get("cwd", "/workspace")
+    if simple_python and loaded:
+        first = cwd if argv[1] == "-m" else os.path.dirname(os.path.join(cwd, argv[1]))
+        if shadowed(first, loaded):
+            # Start this job cold, in this same container.
+            os.environ["HELDOUT_JOB"] = json.dumps(job)
+            os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)])  # noqa: S606
+    os.environ.update(job.get("env", {}))
+    os.chdir(cwd)
+    del inline, warm_names, loaded, cwd
     if not simple_python:
         os.execvp(argv[0], argv)  # noqa: S606 - the job's own command, as given
     sys.path[:] = [p for p in sys.path if p not in ("", "/opt/heldout")]

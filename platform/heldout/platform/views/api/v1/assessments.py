@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.models import Assessment
-from heldout.platform.services import assessments
+from heldout.platform.services import assessments, assistant
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.base import bp, operation, resource
@@ -27,7 +28,8 @@ def assessment_record(assessment: Assessment, counts: dict[str, int]) -> dict[st
             "time_limit_minutes": assessment.time_limit_minutes,
             "expected_minutes": assessments.expected_minutes(assessment),
             "expires_at": assessment.expires_at, "show_scores": assessment.show_scores,
-            "counting": assessment.counting, "archived": assessment.archived,
+            "counting": assessment.counting, "ai_policy": assessment.ai_policy,
+            "archived": assessment.archived,
             "team_id": assessment.team_id, "created_by": assessment.created_by.email,
             "created_at": assessment.created_at,
             **{key: counts.get(key, 0) for key in ("invited", "started", "finished")}}
@@ -73,8 +75,13 @@ def create_assessment(viewer: StaffViewer, body: dict[str, Any]) -> ResponseRetu
         time_limit_minutes=body["time_limit_minutes"],
         instructions=body.get("instructions", ""), expires_at=body.get("expires_at"),
         show_scores=body.get("show_scores", False), created_by_id=viewer.user.id,
-        counting=body.get("counting", "last"))
+        counting=body.get("counting", "last"), ai_policy=body.get("ai_policy", "not_allowed"),
+        assistant_available=_assistant_available())
     return _one(created)
+
+
+def _assistant_available() -> bool:
+    return assistant.AssistantSettings.from_config(current_app.config) is not None
 
 
 @operation(scope="read", roles=READERS)
@@ -104,7 +111,9 @@ def update_assessment(viewer: StaffViewer, body: dict[str, Any],
         instructions=body.get("instructions", current.instructions),
         expires_at=body.get("expires_at", current.expires_at),
         show_scores=body.get("show_scores", current.show_scores),
-        counting=body.get("counting", current.counting))
+        counting=body.get("counting", current.counting),
+        ai_policy=body.get("ai_policy", current.ai_policy),
+        assistant_available=_assistant_available())
     return _one(assessments.update_assessment(assessment_id, form))
 
 

@@ -6,10 +6,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import NotFound
-from heldout.platform.services import access, attempts, candidates, exports, reports, reviews
+from heldout.platform.services import (
+    access,
+    assistant,
+    attempts,
+    candidates,
+    exports,
+    reports,
+    reviews,
+)
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.api.v1 import schemas
@@ -154,7 +163,20 @@ def get_report(viewer: StaffViewer, attempt_id: int) -> ResponseReturnValue:
             "counting": report.counting, "peers": report.peers,
             "skills": [{"skill": skill, "score": score} for skill, score in report.skills],
             "challenges": [_section(report, section) for section in report.sections],
-            "reviews": _reviews(viewer, attempt_id)}
+            "reviews": _reviews(viewer, attempt_id), "ai": _ai(report)}
+
+
+def _ai(report: reports.CandidateReport) -> dict[str, Any]:
+    """The AI policy and what the candidate did under it, as the report page shows it."""
+    config = current_app.config
+    held = assistant.transcript(report.attempt, assistant.AssistantSettings.from_config(config),
+                                budget=config["HELDOUT_AI_TOKEN_BUDGET"])
+    slugs = {c.id: c.slug for c in report.assessment.challenges}
+    return {"policy": report.assessment.ai_policy, "disclosure": report.attempt.ai_disclosure,
+            "tokens_used": held.used,
+            "transcript": [{"role": t.role, "challenge": slugs.get(t.challenge_id, ""),
+                            "content": t.content, "tokens": t.tokens,
+                            "created_at": t.created_at} for t in held.turns]}
 
 
 def _export(write: exports.Writer, viewer: StaffViewer, assessment_id: int, status: str,

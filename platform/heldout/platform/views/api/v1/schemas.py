@@ -9,9 +9,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from heldout.platform.services import assessments, bulk_invites, invites
-from heldout.platform.statuses import Counting, InviteState
+from heldout.platform.statuses import AiPolicy, Counting, InviteState
 
 COUNTINGS = tuple(Counting)
+AI_POLICIES = tuple(AiPolicy)
+AI_POLICY_HELP = ("What candidates may do with AI tools: `not_allowed`, `disclosure` (allowed; "
+                  "they say what they used before finishing) or `assistant` (the workspace's "
+                  "assistant only, its conversation kept; needs the server's HELDOUT_AI_URL).")
 
 Aware = fields.AwareDateTime  # ISO 8601 with an offset; naive times are read as UTC
 
@@ -71,6 +75,8 @@ class Assessment(ma.Schema):
                        allow_none=True)
     show_scores = fields.Boolean(required=True)
     counting = fields.String(required=True, validate=validate.OneOf(COUNTINGS))
+    ai_policy = fields.String(required=True, validate=validate.OneOf(AI_POLICIES),
+                              metadata={"description": AI_POLICY_HELP})
     archived = fields.Boolean(required=True)
     team_id = fields.Integer(required=True, allow_none=True,
                              metadata={"description": "null: the default team."})
@@ -93,6 +99,8 @@ class AssessmentFields(ma.Schema):
     show_scores = fields.Boolean()
     counting = fields.String(validate=validate.OneOf(COUNTINGS), metadata={
         "description": "Which graded submission counts: the last, or the best."})
+    ai_policy = fields.String(validate=validate.OneOf(AI_POLICIES), metadata={
+        "description": AI_POLICY_HELP + " It can't change once a candidate has started."})
 
 
 class AssessmentCreate(AssessmentFields):
@@ -281,6 +289,27 @@ class Reviews(ma.Schema):
     items = fields.List(fields.Nested(ReviewLine), required=True)
 
 
+class AiTurn(ma.Schema):
+    role = fields.String(required=True, validate=validate.OneOf(("candidate", "assistant",
+                                                                  "error")))
+    challenge = fields.String(required=True, metadata={
+        "description": "Slug of the challenge whose workspace it was typed in."})
+    content = fields.String(required=True)
+    tokens = fields.Integer(required=True)
+    created_at = _when("", required=True)
+
+
+class AiUse(ma.Schema):
+    policy = fields.String(required=True, validate=validate.OneOf(AI_POLICIES),
+                           metadata={"description": AI_POLICY_HELP})
+    disclosure = fields.String(required=True, allow_none=True, metadata={
+        "description": "Under `disclosure`: what the candidate said they used (null: not "
+                       "asked, not finished yet, or the time ran out first)."})
+    tokens_used = fields.Integer(required=True)
+    transcript = fields.List(fields.Nested(AiTurn), required=True, metadata={
+        "description": "The whole conversation with the workspace's assistant, oldest first."})
+
+
 class Report(ma.Schema):
     attempt = fields.Nested(Attempt, required=True)
     assessment = fields.String(required=True)
@@ -290,6 +319,8 @@ class Report(ma.Schema):
     skills = fields.List(fields.Nested(Skill), required=True)
     challenges = fields.List(fields.Nested(ReportChallenge), required=True)
     reviews = fields.Nested(Reviews, required=True)
+    ai = fields.Nested(AiUse, required=True, metadata={
+        "description": "The assessment's AI policy and what the candidate did under it."})
 
 
 class ExportQuery(ma.Schema):
