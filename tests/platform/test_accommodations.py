@@ -298,8 +298,11 @@ def test_interviewers_see_no_accommodation_anywhere(
     api = [f"/api/v1/assessments/{assessment_id}/attempts", f"/api/v1/attempts/{attempt_id}",
            f"/api/v1/attempts/{attempt_id}/report", f"/api/v1/assessments/{assessment_id}/export",
            f"/api/v1/assessments/{assessment_id}/export.csv"]
-    answers = {url: client.get(url) for url in pages}
-    answers |= {url: client.get(url, headers={"Authorization": f"Bearer {token}"})
+    # Buffered: exports are streamed, and a streamed body read only after later requests
+    # would run inside their request contexts (a server sends each one before the next).
+    answers = {url: client.get(url, buffered=True) for url in pages}
+    answers |= {url: client.get(url, headers={"Authorization": f"Bearer {token}"},
+                                buffered=True)
                 for url in api}
     for url, answer in answers.items():
         assert answer.status_code == 200, (url, answer.status_code)
