@@ -19,6 +19,8 @@ from heldout.graders.result import Evaluation as GradedResult
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    Accommodation,
+    Attempt,
     AttemptStanding,
     ChallengeStanding,
     ScoreAggregate,
@@ -155,9 +157,14 @@ def test_pages_in_sql_are_slices_of_one_ordering(
     with app.app_context():
         for index, graded in enumerate(([G(50)], [G(70)], [G(None)], [G(70)], [], [G(20)],
                                         [G(90, version=OTHER_VERSION)])):
-            seed.candidate(assessment_id, users.recruiter, f"Cand {7 - index}",
-                           {SLUG: graded} if graded else {}, index=index,
-                           minutes_used=10 + 7 * index)
+            attempt_id = seed.candidate(assessment_id, users.recruiter, f"Cand {7 - index}",
+                                        {SLUG: graded} if graded else {}, index=index,
+                                        minutes_used=10 + 7 * index)
+        # Twice the time: the last one's 52 minutes are 26 of the assessment's (clock.py),
+        # so the time sort places them between the 24 and 31 minutes of others.
+        accommodated = db.session.get_one(Attempt, attempt_id)
+        db.session.add(Accommodation(invite_id=accommodated.invite_id, time_percent=200,
+                                     set_by_id=users.recruiter))
         db.session.commit()
         now = utcnow()
         for sort in (*candidates.SORTS, f"c:{SLUG}"):
