@@ -276,6 +276,57 @@ def test_lists_are_paginated_and_answer_304_while_unchanged(
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
+def test_an_update_with_a_stale_if_match_is_refused_with_412(
+        client: FlaskClient, token_of: Callable[..., dict[str, str]]) -> None:
+    """Updates answer the ETag a GET gives; If-Match with an older one changes nothing."""
+    headers = token_of("recruiter")
+    created = client.post("/api/v1/assessments", headers=headers, json={
+        "name": "Versioned", "challenges": [SLUG], "time_limit_minutes": 30}).json
+    assert created is not None
+    url = f"/api/v1/assessments/{created['id']}"
+    read = client.get(url, headers=headers)
+    first = read.headers["ETag"]
+    assert client.get(url, headers={**headers, "If-None-Match": first}).status_code == 304
+    changed = client.patch(url, headers={**headers, "If-Match": first}, json={"name": "Two"})
+    assert changed.status_code == 200, changed.text
+    second = changed.headers["ETag"]
+    assert second != first and client.get(url, headers=headers).headers["ETag"] == second
+    assert client.get(url, headers={**headers, "If-None-Match": second}).status_code == 304
+    stale = client.patch(url, headers={**headers, "If-Match": first}, json={"name": "Three"})
+    body = problem(stale, 412, "stale-version")
+    assert "GET it again" in body["hint"]
+    assert stale.headers.get("ETag") is None
+    problem(client.post(f"{url}/archive", headers={**headers, "If-Match": first}), 412,
+            "stale-version")
+    assert client.get(url, headers=headers).json == changed.json  # nothing changed
+    # Without If-Match, as before: the change is made.
+    archived = client.post(f"{url}/archive", headers=headers)
+    assert archived.status_code == 200 and archived.headers["ETag"] != second
+    assert client.patch(url, headers={**headers, "If-Match": "*"},
+                        json={"name": "Four"}).status_code == 200
+
+
+def test_invite_changes_check_if_match_and_answer_the_etag_a_get_gives(
+        client: FlaskClient, invite: NewInvite,
+        token_of: Callable[..., dict[str, str]]) -> None:
+    headers = token_of("recruiter")
+    url = f"/api/v1/invites/{invite.id}"
+    first = client.get(url, headers=headers).headers["ETag"]
+    later = {"expires_at": (utcnow() + timedelta(days=20)).isoformat()}
+    extended = client.post(f"{url}/extend", headers={**headers, "If-Match": first}, json=later)
+    assert extended.status_code == 200, extended.text
+    second = extended.headers["ETag"]
+    assert second != first and client.get(url, headers=headers).headers["ETag"] == second
+    for action in ("revoke", "resend"):
+        problem(client.post(f"{url}/{action}", headers={**headers, "If-Match": first}), 412,
+                "stale-version")
+    assert client.get(url, headers=headers).headers["ETag"] == second  # nothing changed
+    resent = client.post(f"{url}/resend", headers={**headers, "If-Match": second})
+    assert resent.status_code == 200 and resent.json is not None and resent.json["link"]
+    # The link is in the answer, not in the invite the ETag names.
+    assert resent.headers["ETag"] == client.get(url, headers=headers).headers["ETag"]
+
+
 # --- invites -----------------------------------------------------------------------------------
 
 def test_invites_many_with_links_returned_once(
