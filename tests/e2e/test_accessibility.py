@@ -176,6 +176,13 @@ NOT_PAGES: dict[str, NotAPage] = {
     "ats.greenhouse_test_status": NotAPage("nobody", lambda _s: {}, "application/json",
                                            "Greenhouse's partner API (Basic auth)"),
     "staff.index": NotAPage("recruiter", lambda _s: {}, "redirect", "sends staff to their list"),
+    # Single sign-on's two steps send the browser to the provider and back; with no provider
+    # configured (this site) they answer the site's 404 page (ERROR_PAGES checks its axe).
+    # tests/platform/test_oidc.py runs them against a real provider.
+    "auth.sso_start": NotAPage("nobody", lambda _s: {}, "text/html",
+                               "redirects to the OpenID provider (404 without one)"),
+    "auth.sso_callback": NotAPage("nobody", lambda _s: {}, "text/html",
+                                  "the provider's redirect back (404 without one)"),
     "candidate.landing": NotAPage("nobody", lambda s: {"token": s.ids["spare_token"]}, "redirect",
                                   "swaps the link's token for the session, then the welcome page"),
     "candidate.download": NotAPage("candidate", lambda s: {**_own(s), "area": "public",

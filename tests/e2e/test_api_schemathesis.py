@@ -24,7 +24,7 @@ import pytest
 
 from heldout.platform.app import create_app
 from heldout.platform.extensions import db
-from heldout.platform.models import utcnow
+from heldout.platform.models import EditorEvent, SignalReview, utcnow
 from heldout.platform.services import accounts, api_tokens, assessments, catalogue, invites
 from tests.e2e.live_server import REPO, SLUG, serving, site_settings
 from tests.platform import review_seed as seed
@@ -70,8 +70,15 @@ def _seed(app_settings: dict[str, str], challenges_dir: Path) -> str:
                                   candidate_email=f"{name.split()[0].lower()}@example.org",
                                   created_by_id=recruiter.id, secret=SECRET, ttl_days=7,
                                   now=utcnow())
-        seed.candidate(main.id, recruiter.id, "Priya Raman",
-                       {SLUG: [seed.Graded(41.0, 12), seed.Graded(82.0, 40)]})
+        priya = seed.candidate(main.id, recruiter.id, "Priya Raman",
+                               {SLUG: [seed.Graded(41.0, 12), seed.Graded(82.0, 40)]})
+        # An integrity signal in her report (a large paste), reviewed.
+        paste = EditorEvent(attempt_id=priya, challenge_id=main.challenges[0].id,
+                            kind="paste", at=utcnow(), file="solution.py", amount=1240)
+        db.session.add(paste)
+        db.session.flush()
+        db.session.add(SignalReview(attempt_id=priya, signal=f"paste:{paste.id}",
+                                    note="Their own notes.", reviewed_by_id=admin.id))
         seed.candidate(main.id, recruiter.id, "Tom Becker", {SLUG: [seed.Graded(35.0, 25)]},
                        index=1)
         db.session.commit()

@@ -17,13 +17,17 @@ from heldout.platform.extensions import db
 from heldout.platform.models import (
     ApiToken,
     AuditEvent,
+    EditorEvent,
     Invite,
+    SimilarityPair,
+    Submission,
     Team,
     TeamMember,
     User,
     utcnow,
 )
-from heldout.platform.services import api_tokens, reviews
+from heldout.platform.services import api_tokens, integrity_signals, reviews
+from heldout.platform.services.audit import NO_ORIGIN
 from heldout.platform.tokens import token_hash
 from heldout.platform.views.api.v1 import schemas
 from tests.platform import review_seed as seed
@@ -272,6 +276,57 @@ def test_lists_are_paginated_and_answer_304_while_unchanged(
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
+def test_an_update_with_a_stale_if_match_is_refused_with_412(
+        client: FlaskClient, token_of: Callable[..., dict[str, str]]) -> None:
+    """Updates answer the ETag a GET gives; If-Match with an older one changes nothing."""
+    headers = token_of("recruiter")
+    created = client.post("/api/v1/assessments", headers=headers, json={
+        "name": "Versioned", "challenges": [SLUG], "time_limit_minutes": 30}).json
+    assert created is not None
+    url = f"/api/v1/assessments/{created['id']}"
+    read = client.get(url, headers=headers)
+    first = read.headers["ETag"]
+    assert client.get(url, headers={**headers, "If-None-Match": first}).status_code == 304
+    changed = client.patch(url, headers={**headers, "If-Match": first}, json={"name": "Two"})
+    assert changed.status_code == 200, changed.text
+    second = changed.headers["ETag"]
+    assert second != first and client.get(url, headers=headers).headers["ETag"] == second
+    assert client.get(url, headers={**headers, "If-None-Match": second}).status_code == 304
+    stale = client.patch(url, headers={**headers, "If-Match": first}, json={"name": "Three"})
+    body = problem(stale, 412, "stale-version")
+    assert "GET it again" in body["hint"]
+    assert stale.headers.get("ETag") is None
+    problem(client.post(f"{url}/archive", headers={**headers, "If-Match": first}), 412,
+            "stale-version")
+    assert client.get(url, headers=headers).json == changed.json  # nothing changed
+    # Without If-Match, as before: the change is made.
+    archived = client.post(f"{url}/archive", headers=headers)
+    assert archived.status_code == 200 and archived.headers["ETag"] != second
+    assert client.patch(url, headers={**headers, "If-Match": "*"},
+                        json={"name": "Four"}).status_code == 200
+
+
+def test_invite_changes_check_if_match_and_answer_the_etag_a_get_gives(
+        client: FlaskClient, invite: NewInvite,
+        token_of: Callable[..., dict[str, str]]) -> None:
+    headers = token_of("recruiter")
+    url = f"/api/v1/invites/{invite.id}"
+    first = client.get(url, headers=headers).headers["ETag"]
+    later = {"expires_at": (utcnow() + timedelta(days=20)).isoformat()}
+    extended = client.post(f"{url}/extend", headers={**headers, "If-Match": first}, json=later)
+    assert extended.status_code == 200, extended.text
+    second = extended.headers["ETag"]
+    assert second != first and client.get(url, headers=headers).headers["ETag"] == second
+    for action in ("revoke", "resend"):
+        problem(client.post(f"{url}/{action}", headers={**headers, "If-Match": first}), 412,
+                "stale-version")
+    assert client.get(url, headers=headers).headers["ETag"] == second  # nothing changed
+    resent = client.post(f"{url}/resend", headers={**headers, "If-Match": second})
+    assert resent.status_code == 200 and resent.json is not None and resent.json["link"]
+    # The link is in the answer, not in the invite the ETag names.
+    assert resent.headers["ETag"] == client.get(url, headers=headers).headers["ETag"]
+
+
 # --- invites -----------------------------------------------------------------------------------
 
 def test_invites_many_with_links_returned_once(
@@ -417,6 +472,64 @@ def test_the_report_has_scores_checks_metrics_and_the_reviews_one_may_see(
     # Blind: not even the recommendation, only that one review was submitted.
     assert hidden["reviews"]["consensus"] is None and hidden["reviews"]["submitted"] == 1
     assert report["reviews"]["consensus"] == "Yes"
+
+
+def test_the_report_lists_the_integrity_signals_with_their_reviews(
+        app: Flask, client: FlaskClient, users: Users, graded: dict[str, int],
+        token_of: Callable[..., dict[str, str]]) -> None:
+    """The report page's integrity panel, as data: kind, reason, evidence a script can
+    follow (ids the report names, and the page), "review suggested", and the review."""
+    first, second = graded["first"], graded["second"]
+    with app.app_context():
+        ours = db.session.scalars(select(Submission).where(Submission.attempt_id == first)
+                                  .order_by(Submission.id)).all()[-1]
+        theirs = db.session.scalars(select(Submission).where(
+            Submission.attempt_id == second)).one()
+        pair = SimilarityPair(challenge_version=ours.challenge_version,
+                              submission_a_id=ours.id, submission_b_id=theirs.id, score=0.9,
+                              share_a=0.87, share_b=0.9, flagged=True)
+        paste = EditorEvent(attempt_id=first, challenge_id=ours.challenge_id, kind="paste",
+                            at=utcnow(), file="solution.py", amount=1240)
+        db.session.add_all([pair, paste])
+        db.session.commit()
+        pair_id, paste_id, ours_id = pair.id, paste.id, ours.id
+        interviewer = db.session.get(User, users.interviewer)
+        assert interviewer is not None
+        integrity_signals.mark_reviewed(
+            first, f"paste:{paste_id}", "Pasted their own notes.", actor=interviewer,
+            context=integrity_signals.SignalContext(None), origin=NO_ORIGIN,
+            now=utcnow())
+
+    url = f"/api/v1/attempts/{first}/report"
+    report = client.get(url, headers=token_of("interviewer", "read")).json
+    assert report is not None
+    by_key = {signal["key"]: signal for signal in report["integrity"]}
+    assert list(by_key) == [f"similarity:{pair_id}", f"paste:{paste_id}"]
+    similar, pasted = by_key[f"similarity:{pair_id}"], by_key[f"paste:{paste_id}"]
+    assert similar["kind"] == "similarity" and similar["challenge"] == SLUG
+    assert "87 % of this code matches Tom Becker's" in similar["reason"]
+    assert similar["review_suggested"] is True
+    assert similar["evidence"] == {
+        "page": f"{app.config['HELDOUT_BASE_URL']}/similarity/{pair_id}", "submission_id": ours_id,
+        "similarity_pair_id": pair_id, "editor_event_id": None}
+    # The submission named is one the report lists.
+    assert ours_id in [s["id"] for s in report["challenges"][0]["submissions"]]
+    assert similar["review"] == {"reviewed": False, "note": None, "reviewed_by": None,
+                                 "reviewed_at": None}
+    assert pasted["kind"] == "paste" and "pasted 1,240 characters" in pasted["reason"]
+    assert pasted["evidence"]["editor_event_id"] == paste_id
+    assert pasted["evidence"]["page"].endswith(f"/attempts/{first}/report#event-{paste_id}")
+    review = pasted["review"]
+    assert review["reviewed"] is True and review["note"] == "Pasted their own notes."
+    assert review["reviewed_by"] == "interviewer@example.com" and review["reviewed_at"]
+    # A recruiter reads the report page, panel included: the same lines.
+    recruiter = client.get(url, headers=token_of("recruiter", "read")).json
+    assert recruiter is not None and recruiter["integrity"] == report["integrity"]
+    # Tom's report: the same pair seen from his side, no paste.
+    other = client.get(f"/api/v1/attempts/{second}/report",
+                       headers=token_of("interviewer", "read")).json
+    assert other is not None
+    assert [s["key"] for s in other["integrity"]] == [f"similarity:{pair_id}"]
 
 
 def test_exports_are_the_pages_exports_and_audited(

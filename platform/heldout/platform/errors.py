@@ -46,6 +46,12 @@ class NotAuthenticated(PlatformError):
     title = "Not authenticated"
 
 
+class StaleVersion(PlatformError):
+    """A change made to a version of something that has changed since (``If-Match``)."""
+
+    title = "Changed since you read it"
+
+
 class InvalidInput(PlatformError):
     """A form or upload failed validation; the page shows it again with the message."""
 

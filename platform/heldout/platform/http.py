@@ -34,6 +34,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PlatformError], int], ...] = (
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
     (errors.NotAuthenticated, 401),
+    (errors.StaleVersion, 412),
     (errors.InviteInvalid, 404),
     (errors.InviteExpired, 410),
     (errors.InviteRevoked, 410),

@@ -1,6 +1,6 @@
 """Every integrity signal that fired for a candidate, gathered in one place: what the
 report's integrity panel lists, what the candidates table's "signals" filter reads, and
-what the API will read.
+what the API's report lists.
 
 Each source is one function in ``SOURCES`` taking the attempts and a ``SignalContext`` and
 returning the signals it finds; a new source (an AI-policy breach, an authorship answer)
@@ -32,6 +32,8 @@ from heldout.platform.services.scoring import counted_submission
 ACTION = "signal.review"
 MAX_NOTE = 2000
 DEFAULT_PASTE_CHARS = 500
+# What each function in SOURCES names its signals' source.
+SOURCE_NAMES = ("similarity", "ml", "paste")
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,14 @@ class SignalContext:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Where to look: a staff page (endpoint and its values), maybe at an anchor."""
+    """Where to look: a staff page (endpoint and its values), maybe at an anchor; and the
+    ids of what it shows, for scripts (``refs``: ``submission_id``, ``similarity_pair_id``,
+    ``editor_event_id``)."""
 
     endpoint: str
     values: dict[str, Any]
     anchor: str | None = None
+    refs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class IntegritySignal:
     key: str
     attempt_id: int
     challenge_id: int | None
-    source: str  # "similarity", "ml" or "paste" (one per function in SOURCES)
+    source: str  # one of SOURCE_NAMES (one per function in SOURCES)
     title: str
     reason: str
     evidence: Evidence
@@ -84,7 +89,9 @@ def similarity_signals(attempts: Sequence[Attempt], context: SignalContext
                     f"{line.percent} % of this code matches {line.other}'s"
                     + (f" (in {line.other_assessment})"
                        if line.other_assessment != attempt.invite.assessment.name else ""),
-                    Evidence("review.similarity_pair", {"pair_id": line.pair_id}))
+                    Evidence("review.similarity_pair", {"pair_id": line.pair_id},
+                             refs={"similarity_pair_id": line.pair_id,
+                                   "submission_id": line.submission_id}))
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def ml_signals(attempts: Sequence[Attempt], context: SignalContext
         for challenge_id, view in integrity.integrity_views(attempt, results).items():
             submission_id = counted[challenge_id].id
             evidence = Evidence("review.report", {"attempt_id": attempt.id},
-                                f"integrity-{challenge_id}")
+                                f"integrity-{challenge_id}", {"submission_id": submission_id})
             for signal in view.signals:
                 yield IntegritySignal(f"ml:{submission_id}:{_short(signal.title)}", attempt.id,
                                       challenge_id, "ml", signal.title, signal.reason, evidence)
@@ -130,7 +137,8 @@ def paste_signals(attempts: Sequence[Attempt], context: SignalContext
             f"paste:{event.id}", event.attempt_id, event.challenge_id, "paste",
             "a large paste into the editor",
             f"{line.text} ({context.paste_chars:,} characters or more are listed here)",
-            Evidence("review.report", {"attempt_id": event.attempt_id}, f"event-{event.id}"))
+            Evidence("review.report", {"attempt_id": event.attempt_id}, f"event-{event.id}",
+                     {"editor_event_id": event.id}))
 
 
 # Every source of signals; one more source is one more function here.

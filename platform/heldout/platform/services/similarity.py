@@ -336,6 +336,7 @@ class ReportLine:
     percent: int
     other: str
     other_assessment: str
+    submission_id: int  # this candidate's side of the pair
 
 
 def report_lines(attempt: Attempt, viewer: StaffViewer | None) -> dict[int, tuple[ReportLine, ...]]:
@@ -353,7 +354,7 @@ def report_lines(attempt: Attempt, viewer: StaffViewer | None) -> dict[int, tupl
             continue
         share = pair.share_a if ours_is_a else pair.share_b
         line = ReportLine(pair.id, round(share * 100), theirs.attempt.invite.candidate_name,
-                          theirs.attempt.invite.assessment.name)
+                          theirs.attempt.invite.assessment.name, ours.id)
         found = lines.setdefault(ours.challenge_id, {})
         if theirs.attempt_id not in found or found[theirs.attempt_id].percent < line.percent:
             found[theirs.attempt_id] = line

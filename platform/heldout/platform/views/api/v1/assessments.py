@@ -11,7 +11,14 @@ from heldout.platform.models import Assessment
 from heldout.platform.services import assessments, assistant
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.views.api.v1 import schemas
-from heldout.platform.views.api.v1.base import bp, operation, resource
+from heldout.platform.views.api.v1.base import (
+    bp,
+    check_if_match,
+    operation,
+    resource,
+    updated,
+    updates,
+)
 from heldout.platform.views.auth import record_action
 
 # As on the pages: recruiters build and archive; interviewers read the list.
@@ -93,6 +100,7 @@ def get_assessment(viewer: StaffViewer, assessment_id: int) -> ResponseReturnVal
 
 
 @operation(scope="admin", roles=BUILDERS)
+@updates
 @bp.arguments(schemas.AssessmentFields, required=False)
 @bp.response(200, schemas.Assessment)
 @bp.alt_response(400, response="BAD_REQUEST")
@@ -101,9 +109,11 @@ def update_assessment(viewer: StaffViewer, body: dict[str, Any],
     """Change an assessment
 
     Only the fields sent change. Once a candidate has started, its challenges stay as they
-    are (400): duplicate it in the app instead.
+    are (400): duplicate it in the app instead. Send the ETag you read as `If-Match` to
+    refuse the change (412) if someone changed it since.
     """
     current = assessments.get_assessment(assessment_id)
+    check_if_match(schemas.Assessment, _one(current))
     form = assessments.AssessmentForm(
         name=body.get("name", current.name),
         challenge_slugs=tuple(body.get("challenges", [c.slug for c in current.challenges])),
@@ -114,22 +124,24 @@ def update_assessment(viewer: StaffViewer, body: dict[str, Any],
         counting=body.get("counting", current.counting),
         ai_policy=body.get("ai_policy", current.ai_policy),
         assistant_available=_assistant_available())
-    return _one(assessments.update_assessment(assessment_id, form))
+    return updated(_one(assessments.update_assessment(assessment_id, form)), schemas.Assessment)
 
 
 resource("/assessments", "assessments", tags=TAGS, get=list_assessments, post=create_assessment)
 resource(f"/assessments/{ID}", "assessment", tags=TAGS, get=get_assessment, patch=update_assessment)
 
 
-def _archive(viewer: StaffViewer, assessment_id: int, archived: bool) -> dict[str, Any]:
+def _archive(viewer: StaffViewer, assessment_id: int, archived: bool) -> ResponseReturnValue:
+    check_if_match(schemas.Assessment, _one(assessments.get_assessment(assessment_id)))
     assessment = assessments.set_archived(assessment_id, archived)
     record_action(viewer.user, "assessment.archive", "assessment", assessment_id,
                   {"on": archived, "via": "api"})
-    return _one(assessment)
+    return updated(_one(assessment), schemas.Assessment)
 
 
 @bp.route(f"/assessments/{ID}/archive", methods=["POST"], tags=TAGS)
 @operation(scope="admin", roles=BUILDERS)
+@updates
 @bp.response(200, schemas.Assessment)
 def archive_assessment(viewer: StaffViewer, assessment_id: int) -> ResponseReturnValue:
     """Archive an assessment
@@ -141,6 +153,7 @@ def archive_assessment(viewer: StaffViewer, assessment_id: int) -> ResponseRetur
 
 @bp.route(f"/assessments/{ID}/restore", methods=["POST"], tags=TAGS)
 @operation(scope="admin", roles=BUILDERS)
+@updates
 @bp.response(200, schemas.Assessment)
 def restore_assessment(viewer: StaffViewer, assessment_id: int) -> ResponseReturnValue:
     """Restore an archived assessment"""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import NotFound
@@ -16,6 +16,7 @@ from heldout.platform.services import (
     attempts,
     candidates,
     exports,
+    integrity_signals,
     reports,
     reviews,
 )
@@ -24,8 +25,8 @@ from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
 from heldout.platform.views.api.v1.base import bp, operation
-from heldout.platform.views.common import blob_store, now
-from heldout.platform.views.review import READERS, export_download
+from heldout.platform.views.common import blob_store, links_base, now
+from heldout.platform.views.review import READERS, export_download, signal_context
 
 TAGS = ["Attempts and reports"]
 ID = "<int:attempt_id>"
@@ -153,7 +154,7 @@ def get_report(viewer: StaffViewer, attempt_id: int) -> ResponseReturnValue:
 
     What the report page shows, as data: the total and percentile, then per challenge the
     score, checks, metrics, run, every submission, the public-check runs made while
-    working, and the reviews you may see.
+    working, the reviews you may see, and the integrity signals with their reviews.
     """
     at = now()
     report = reports.candidate_report(attempt_id, blobs=blob_store(), now=at, viewer=viewer)
@@ -163,7 +164,32 @@ def get_report(viewer: StaffViewer, attempt_id: int) -> ResponseReturnValue:
             "counting": report.counting, "peers": report.peers,
             "skills": [{"skill": skill, "score": score} for skill, score in report.skills],
             "challenges": [_section(report, section) for section in report.sections],
-            "reviews": _reviews(viewer, attempt_id), "ai": _ai(report)}
+            "reviews": _reviews(viewer, attempt_id), "ai": _ai(report),
+            "integrity": _integrity(viewer, report)}
+
+
+def _integrity(viewer: StaffViewer, report: reports.CandidateReport) -> list[dict[str, Any]]:
+    """The report page's integrity panel, as data: each signal with its review."""
+    panel = integrity_signals.signal_panel(report.attempt, signal_context(viewer))
+    slugs = {c.id: c.slug for c in report.assessment.challenges}
+    lines = []
+    for entry in panel.entries:
+        signal, review = entry.signal, entry.review
+        evidence = signal.evidence
+        page = url_for(evidence.endpoint, _anchor=evidence.anchor, **evidence.values)
+        lines.append({
+            "key": signal.key, "kind": signal.source,
+            "challenge": slugs.get(signal.challenge_id) if signal.challenge_id else None,
+            "title": signal.title, "reason": signal.reason, "review_suggested": True,
+            "evidence": {"page": f"{links_base()}{page}",
+                         **{ref: evidence.refs.get(ref) for ref in
+                            ("submission_id", "similarity_pair_id", "editor_event_id")}},
+            "review": {"reviewed": review is not None,
+                       "note": review.note if review is not None else None,
+                       "reviewed_by": review.reviewed_by.email
+                       if review is not None and review.reviewed_by is not None else None,
+                       "reviewed_at": review.reviewed_at if review is not None else None}})
+    return lines
 
 
 def _ai(report: reports.CandidateReport) -> dict[str, Any]:

@@ -9,12 +9,14 @@ from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 from flask_smorest.utils import load_info_from_docstring
 from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.http import quote_etag
 
+from heldout.platform.errors import StaleVersion
 from heldout.platform.http import PROBLEM_JSON, problem
 from heldout.platform.services import api_tokens
 from heldout.platform.views.api.auth import authenticated
@@ -107,6 +109,43 @@ def operation(*, scope: str, roles: tuple[str, ...], ids: bool = True
         return documented
 
     return decorator
+
+
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The ETag of the version you read: the change is refused (412) if "
+                           "it has changed since. Without it, the change is made whatever "
+                           "the current version."}
+
+
+def etag_of(schema: type[ma.Schema], record: dict[str, Any]) -> str:
+    """The ETag a ``GET`` answers for ``record`` (flask-smorest's: a hash of what the
+    schema dumps), so an update's answer and a read of the same thing carry the same one."""
+    return str(bp._generate_etag(schema().dump(record)))
+
+
+def check_if_match(schema: type[ma.Schema], current: dict[str, Any]) -> None:
+    """Refuse an update whose ``If-Match`` names none of the current version's ETag (412);
+    without ``If-Match``, the update goes ahead (checking is the caller's choice)."""
+    if request.if_match and etag_of(schema, current) not in request.if_match:
+        raise StaleVersion(
+            "What you are changing has changed since you read it (its ETag is not the one "
+            "sent in If-Match); nothing was changed.",
+            hint="GET it again, check it, and send the new ETag.")
+
+
+def updated(answer: dict[str, Any], schema: type[ma.Schema],
+            record: dict[str, Any] | None = None) -> ResponseReturnValue:
+    """An update's answer, with the ETag of the thing as it now is (``record``, when the
+    answer is more than the thing, as a new invite's link is)."""
+    return answer, 200, {"ETag": quote_etag(etag_of(schema, answer if record is None
+                                                    else record))}
+
+
+def updates(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Document an update's optional ``If-Match`` (412 when stale) and its answer's ETag."""
+    documented: Callable[..., ResponseReturnValue] = bp.doc(parameters=[IF_MATCH], responses={
+        "412": "PRECONDITION_FAILED", "200": {"headers": {"ETag": "ETAG"}}})(view)
+    return documented
 
 
 def resource(rule: str, endpoint: str, *, tags: list[str],

@@ -15,7 +15,14 @@ from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.scoring import invite_state
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
-from heldout.platform.views.api.v1.base import bp, operation, resource
+from heldout.platform.views.api.v1.base import (
+    bp,
+    check_if_match,
+    operation,
+    resource,
+    updated,
+    updates,
+)
 from heldout.platform.views.auth import record_action
 from heldout.platform.views.common import invite_link, now
 
@@ -106,6 +113,11 @@ resource(f"/assessments/{ASSESSMENT_ID}/invites", "assessment_invites", tags=TAG
          get=list_invites, post=create_invites)
 
 
+def _check_current(invite_id: int, at: datetime) -> None:
+    """A stale ``If-Match`` refuses the change (412), before anything is changed."""
+    check_if_match(schemas.Invite, invite_record(invites.get_invite(invite_id), at=at))
+
+
 @bp.route(f"/invites/{ID}", methods=["GET"], tags=TAGS)
 @operation(scope="read", roles=RECRUITERS)
 @bp.etag
@@ -117,6 +129,7 @@ def get_invite(viewer: StaffViewer, invite_id: int) -> ResponseReturnValue:
 
 @bp.route(f"/invites/{ID}/resend", methods=["POST"], tags=TAGS)
 @operation(scope="invite", roles=RECRUITERS)
+@updates
 @bp.arguments(schemas.Resend, required=False)
 @bp.response(200, schemas.NewInvite)
 @bp.alt_response(400, response="BAD_REQUEST")
@@ -127,17 +140,19 @@ def resend_invite(viewer: StaffViewer, body: dict[str, Any], invite_id: int) -> 
     another device. The link is in this answer only.
     """
     config, at = current_app.config, now()
+    _check_current(invite_id, at)
     created = invites.resend_invite(invite_id, secret=config["SECRET_KEY"],
                                     ttl_days=config["HELDOUT_INVITE_TTL_DAYS"], now=at,
                                     delivery=DELIVERY)
     record_action(viewer.user, "invite.resend", "invite", invite_id, {"via": "api"})
     if body["send_email"]:
         _email([created], "continue" if created.invite.started_at is not None else "resend")
-    return _with_link(created, at)
+    return updated(_with_link(created, at), schemas.Invite, invite_record(created.invite, at=at))
 
 
 @bp.route(f"/invites/{ID}/extend", methods=["POST"], tags=TAGS)
 @operation(scope="invite", roles=RECRUITERS)
+@updates
 @bp.arguments(schemas.Extend)
 @bp.response(200, schemas.Invite)
 @bp.alt_response(400, response="BAD_REQUEST")
@@ -147,14 +162,16 @@ def extend_invite(viewer: StaffViewer, body: dict[str, Any], invite_id: int) -> 
     The same link keeps working.
     """
     at = now()
+    _check_current(invite_id, at)
     invite = invites.extend_invite(invite_id, until=body["expires_at"], now=at)
     record_action(viewer.user, "invite.extend", "invite", invite_id,
                   {"until": invite.expires_at.isoformat(), "via": "api"})
-    return invite_record(invite, at=at)
+    return updated(invite_record(invite, at=at), schemas.Invite)
 
 
 @bp.route(f"/invites/{ID}/revoke", methods=["POST"], tags=TAGS)
 @operation(scope="invite", roles=RECRUITERS)
+@updates
 @bp.response(200, schemas.Invite)
 def revoke_invite(viewer: StaffViewer, invite_id: int) -> ResponseReturnValue:
     """Withdraw an invite's link
@@ -162,6 +179,7 @@ def revoke_invite(viewer: StaffViewer, invite_id: int) -> ResponseReturnValue:
     A started attempt is not stopped, but the link no longer opens.
     """
     at = now()
+    _check_current(invite_id, at)
     invite = invites.revoke_invite(invite_id, now=at)
     record_action(viewer.user, "invite.revoke", "invite", invite_id, {"via": "api"})
-    return invite_record(invite, at=at)
+    return updated(invite_record(invite, at=at), schemas.Invite)

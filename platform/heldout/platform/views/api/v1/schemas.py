@@ -8,10 +8,11 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from heldout.platform.services import assessments, bulk_invites, invites
+from heldout.platform.services import assessments, bulk_invites, integrity_signals, invites
 from heldout.platform.statuses import AiPolicy, Counting, InviteState
 
 COUNTINGS = tuple(Counting)
+SIGNAL_KINDS = integrity_signals.SOURCE_NAMES
 AI_POLICIES = tuple(AiPolicy)
 AI_POLICY_HELP = ("What candidates may do with AI tools: `not_allowed`, `disclosure` (allowed; "
                   "they say what they used before finishing) or `assistant` (the workspace's "
@@ -310,6 +311,44 @@ class AiUse(ma.Schema):
         "description": "The whole conversation with the workspace's assistant, oldest first."})
 
 
+class SignalEvidence(ma.Schema):
+    page = fields.String(required=True, metadata={
+        "description": "The staff page that shows it (a full URL)."})
+    submission_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "The candidate's submission it is about: one of `challenges[]."
+                       "submissions[].id` in this report."})
+    similarity_pair_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "For `similarity`: the pair of submissions compared."})
+    editor_event_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "For `paste`: the editor event (its time and size are in `reason`)."})
+
+
+class SignalReviewState(ma.Schema):
+    reviewed = fields.Boolean(required=True)
+    note = fields.String(required=True, allow_none=True)
+    reviewed_by = fields.String(required=True, allow_none=True, metadata={
+        "description": "The reviewer's e-mail (null: not reviewed, or a deleted user)."})
+    reviewed_at = _when("", required=True, allow_none=True)
+
+
+class Signal(ma.Schema):
+    key = fields.String(required=True, metadata={
+        "description": "Stable across calls: what a review marks."})
+    kind = fields.String(required=True, validate=validate.OneOf(SIGNAL_KINDS), metadata={
+        "description": "`similarity` (code like another candidate's), `ml` (the integrity "
+                       "run's findings, or a final score well below the public one) or "
+                       "`paste` (a large paste into the editor)."})
+    challenge = fields.String(required=True, allow_none=True,
+                              metadata={"description": "The challenge's slug."})
+    title = fields.String(required=True)
+    reason = fields.String(required=True)
+    review_suggested = fields.Boolean(required=True, metadata={
+        "description": "Always true: evidence for a reviewer, never a verdict nor a score "
+                       "penalty."})
+    evidence = fields.Nested(SignalEvidence, required=True)
+    review = fields.Nested(SignalReviewState, required=True)
+
+
 class Report(ma.Schema):
     attempt = fields.Nested(Attempt, required=True)
     assessment = fields.String(required=True)
@@ -321,6 +360,9 @@ class Report(ma.Schema):
     reviews = fields.Nested(Reviews, required=True)
     ai = fields.Nested(AiUse, required=True, metadata={
         "description": "The assessment's AI policy and what the candidate did under it."})
+    integrity = fields.List(fields.Nested(Signal), required=True, metadata={
+        "description": "Every integrity signal that fired, as the report page's integrity "
+                       "panel lists them, each with its review (staff only)."})
 
 
 class ExportQuery(ma.Schema):
