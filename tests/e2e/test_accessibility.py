@@ -180,12 +180,6 @@ NOT_PAGES: dict[str, NotAPage] = {
                                           "Greenhouse's partner API (Basic auth)"),
     "ats.greenhouse_test_status": NotAPage("nobody", lambda _s: {}, "application/json",
                                            "Greenhouse's partner API (Basic auth)"),
-    # Single sign-on: redirects to and from the provider; with none set (as here) a 404
-    # page, the error page already checked below.
-    "auth.sso_start": NotAPage("nobody", lambda _s: {}, "text/html",
-                               "a redirect to the sign-on provider"),
-    "auth.sso_callback": NotAPage("nobody", lambda _s: {}, "text/html",
-                                  "the provider's redirect back"),
     "staff.index": NotAPage("recruiter", lambda _s: {}, "redirect", "sends staff to their list"),
     # Single sign-on's two steps send the browser to the provider and back; with no provider
     # configured (this site) they answer the site's 404 page (ERROR_PAGES checks its axe).
