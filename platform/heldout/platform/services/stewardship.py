@@ -3,12 +3,11 @@
 A candidate is known by their e-mail address; everything about them hangs off their
 invites. ``holdings`` follows every foreign key from those invites, whatever table it is
 in (attempts, drafts, snapshots, submissions and their files, evaluations, public runs,
-AI assistant transcripts, reviews, voluntary self-identification, and any table added later that points at one of
-these), so a new kind of candidate data is exported and erased without this module
-changing. Two places hold
-candidate data by value rather than by key and are handled by name: the audit log (kept,
-with the candidate's e-mail and name replaced) and webhook deliveries (their bodies and
-answers redacted the same way).
+AI assistant transcripts, reviews, voluntary self-identification, and any table added
+later that points at one of these), so a new kind of candidate data is exported and
+erased without this module changing. Two places hold candidate data by value rather than
+by key and are handled by name: the audit log (kept, with the candidate's e-mail and name
+replaced) and webhook deliveries (their bodies and answers redacted the same way).
 
 Blobs (submitted files, artefacts) are content-addressed and shared: erasing removes
 those no remaining row names.
