@@ -9,14 +9,11 @@ and are part of the candidate's own export and erasure.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from flask import Flask
@@ -29,24 +26,12 @@ from heldout.platform.errors import ConfigError
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, AuditEvent, SelfIdentification, utcnow
 from heldout.platform.services import attempts, audit, stewardship
+from tests.platform import review_seed as seed
 from tests.platform.conftest import PASSWORD, Auth, NewInvite, Users
 
-REPO = Path(__file__).resolve().parents[2]
 SLUG = "churn-prediction"
 # An answer no other page could show by chance.
 CATEGORIES = "Tea: Earl Grey, Oolong, Rooibos; Shoe size: Small, Large"
-
-
-def _load_seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "heldout_test_review_seed", REPO / "tests" / "platform" / "review_seed.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
-    spec.loader.exec_module(module)
-    return module
-
-
-seed = _load_seed()
 
 
 def _population(app: Flask, assessment_id: int, users: Users) -> None:
