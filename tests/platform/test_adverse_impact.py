@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,8 @@ def _population(app: Flask, assessment_id: int, users: Users) -> None:
                                                   attempt_id=attempt_id,
                                                   answers={"Sex": sex}))
         for index, sex in enumerate(("Female", "Female", "Male"), start=len(people)):
-            graded = {SLUG: [seed.Graded(None)]} if sex == "Female" else {}
+            graded: dict[str, Sequence[seed.Graded]] = \
+                {SLUG: [seed.Graded(None)]} if sex == "Female" else {}
             attempt_id = seed.candidate(assessment_id, users.recruiter, f"Person {index}",
                                         graded, index=index)
             db.session.add(SelfIdentification(assessment_id=assessment_id,
