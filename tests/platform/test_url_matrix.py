@@ -161,6 +161,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("admin.system_health", "GET"): ADMIN,
     ("admin.problem_reports_page", "GET"): ADMIN,
     ("admin.problem_report_status", "POST"): ADMIN,
+    ("admin.adverse_impact_page", "GET"): ADMIN,
+    ("admin.adverse_impact_csv", "GET"): ADMIN,
     ("webhooks.endpoints", "GET"): ADMIN,
     ("webhooks.endpoint_create", "POST"): ADMIN,
     ("webhooks.endpoint", "GET"): ADMIN,

@@ -57,6 +57,37 @@ def _rate_limit(value: str) -> str:
     return value.strip()
 
 
+# Voluntary self-identification on the landing page (services/self_identification.py):
+# the categories and answers of US EEO-1 reporting.
+SELF_ID_DEFAULT = (
+    "Sex: Female, Male; "
+    "Race or ethnicity: Hispanic or Latino, White, Black or African American, "
+    "Native Hawaiian or Other Pacific Islander, Asian, American Indian or Alaska Native, "
+    "Two or more races")
+
+
+def self_id_categories(value: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``Category: answer, answer; Category: …`` as (category, answers) pairs; empty: none."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for part in value.split(";"):
+        if not part.strip():
+            continue
+        name, colon, answers = part.partition(":")
+        options = tuple(a.strip() for a in answers.split(",") if a.strip())
+        if not colon or not name.strip() or len(options) < 2:
+            raise ValueError("must look like `Sex: Female, Male; Race or ethnicity: …` "
+                             "(each category with two answers or more)")
+        if len(set(options)) != len(options) or name.strip() in dict(found):
+            raise ValueError("names a category or an answer twice")
+        found.append((name.strip(), options))
+    return tuple(found)
+
+
+def _self_id(value: str) -> str:
+    self_id_categories(value)
+    return value.strip()
+
+
 def _environment(value: str) -> str:
     if value not in ENVIRONMENTS:
         raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
@@ -197,6 +228,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HELDOUT_MAX_PENDING_SUBMISSIONS", 3, _positive_int,
             "Submissions of one attempt that may wait for or be in grading at once; the next "
             "is refused (the typed code is kept) until one is graded."),
+    Setting("HELDOUT_SELF_ID_CATEGORIES", SELF_ID_DEFAULT, _self_id,
+            "Voluntary self-identification offered on the candidate's landing page, for the "
+            "admins' adverse-impact report: `Category: answer, answer; Category: …`. Every "
+            "question is optional (\"Prefer not to say\" is preselected). The answers are "
+            "stored apart from the attempt and shown only as counts per group. Default: "
+            "the sex and race or ethnicity categories of US EEO-1 reporting; empty: no "
+            "questions asked."),
     Setting("HELDOUT_AI_URL", "", _text,
             "The OpenAI-compatible chat API the workspace's AI assistant talks to, e.g. "
             "`http://127.0.0.1:8080/v1` for a model server on this host (`/chat/completions` "

@@ -34,6 +34,9 @@ from heldout.platform.models.catalogue import (
     Challenge,
     ChallengeVersion,
 )
+from heldout.platform.models.fairness import (
+    SelfIdentification,
+)
 from heldout.platform.models.followups import (
     FollowupQuestion,
 )
@@ -99,6 +102,7 @@ __all__ = [
     "PublicRun",
     "Review",
     "Role",
+    "SelfIdentification",
     "ShownOnce",
     "SignalReview",
     "SimilarityCheck",
