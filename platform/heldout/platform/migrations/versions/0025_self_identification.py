@@ -1,6 +1,6 @@
 """self identification: voluntary answers for the adverse-impact report, apart from attempts
 
-Revision ID: 0026_self_identification
+Revision ID: 0025_self_identification
 Revises: 0024_accommodations
 Created: 2026-12-06 02:00:00
 """
@@ -8,7 +8,7 @@ Created: 2026-12-06 02:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0026_self_identification'
+revision = '0025_self_identification'
 down_revision = '0024_accommodations'
 branch_labels = None
 depends_on = None
