@@ -58,7 +58,7 @@ from heldout.platform.services import (
 )
 from heldout.platform.statuses import AiPolicy, GradingStatus
 from tests.e2e.axe_check import Violation, report, serious_violations
-from tests.e2e.live_server import REPO, SHOTS, SLUG, WIDER_THAN_THE_PAGE, serving, site_settings
+from tests.e2e.live_server import REPO, SHOTS, SLUG, SWEEP_SHOTS, WIDER_THAN_THE_PAGE, serving, site_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -482,8 +482,9 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
         label = name if width == DESKTOP[0] else f"{name} @{width}px"
         found.extend(serious_violations(page, label))
         # The whole page at the desktop's width; the phone's first screen is what to look at.
-        page.screenshot(path=str(AXE_SHOTS / f"{_shot_name(name)}-{width}.png"),
-                        full_page=width == DESKTOP[0])
+        if SWEEP_SHOTS:
+            page.screenshot(path=str(AXE_SHOTS / f"{_shot_name(name)}-{width}.png"),
+                            full_page=width == DESKTOP[0])
 
     def check(page: Page, name: str, url: str, error: bool = False) -> None:
         for shown in (page, phone_of(page)):
