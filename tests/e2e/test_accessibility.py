@@ -31,6 +31,7 @@ from heldout.platform.app import create_app
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AtsOrder,
     Attempt,
     EditorEvent,
     EvaluationRecord,
@@ -325,6 +326,20 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             levels=levels, notes="Sound validation; <b>explains</b> the threshold.",
             recommendation="yes", submit=True), now=utcnow())
         ids["webhook"] = _webhook_log(people["admin"])
+        # A Greenhouse order for the copier, called back and refused once: the webhooks
+        # page's table of callbacks to applicant-tracking systems.
+        order = AtsOrder(provider="greenhouse", invite_id=db.session.get_one(
+            Attempt, copier).invite_id, callback_url="https://ats.example.com/partner/456",
+            profile_url="", created_at=utcnow(), last_error="")
+        db.session.add(order)
+        db.session.flush()
+        db.session.add(WebhookDelivery(
+            ats_order_id=order.id, event="ats.complete", status="pending", tries=1,
+            body=f'{{"partner_interview_id":"{order.public_id}","partner_status":"complete"}}',
+            response_status=503, response_body="Service unavailable",
+            error="the endpoint answered 503", duration_ms=87, created_at=utcnow(),
+            last_try_at=utcnow(), next_try_at=utcnow() + timedelta(seconds=30)))
+        db.session.commit()
         db.engine.dispose()
     return ids
 

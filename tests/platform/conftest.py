@@ -20,6 +20,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import User, utcnow
 from heldout.platform.services import assessments, catalogue, invites
 from tests import pg
+from tests.platform.http_receiver import Receiver
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -232,3 +233,11 @@ def app_factory(tmp_path: Path, challenges_dir: Path) -> Iterator[Callable[..., 
     for app in made:
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP server on 127.0.0.1 recording what heldout sends it (tests/platform/http_receiver.py)."""
+    server = Receiver()
+    yield server
+    server.close()
