@@ -102,6 +102,35 @@ def test_a_model_question_quotes_the_public_score_only() -> None:
     assert followup_questions.model_question(load_bundle(CHALLENGES / FUNCTION), 0.5) is None
 
 
+@pytest.mark.parametrize(("slug", "said"), [
+    ("late-delivery-features", "With your features the fixed model scored 0.812"),
+    ("churn-service", "The model behind your service scored 0.812"),
+])
+def test_kinds_graded_by_a_model_metric_ask_about_their_score(slug: str, said: str) -> None:
+    asked = followup_questions.model_question(load_bundle(CHALLENGES / slug), 0.8123)
+    assert asked is not None and asked.prompt.startswith(said)
+    assert "public slice" in asked.prompt and "feature" in asked.prompt
+
+
+def test_a_kind_without_a_question_of_its_own_asks_about_two_of_their_fragments() -> None:
+    notebook = load_bundle(CHALLENGES / "churn-eda-notebook")
+    assert followup_questions.model_question(notebook, 0.8) is None
+    mine = {"analysis.py": "def clean(frame):\n    kept = frame.dropna()\n    return kept\n\n\n"
+                           "def tenure_bands(frame):\n    years = frame.tenure // 12\n"
+                           "    return years\n"}
+    planned = followup_questions.plan_for(notebook, mine, {}, public_metric=None, seed=0)
+    assert len(planned) == 2 and all(p.answer_kind == "text" for p in planned)
+    assert {"clean" in planned[0].prompt, "tenure_bands" in planned[1].prompt} == {True}
+    # One fragment only: one question, never the same one twice.
+    one = followup_questions.plan_for(notebook, {"a.py": "def f(x):\n    y = x\n    return y\n"},
+                                      {}, public_metric=None, seed=3)
+    assert len(one) == 1
+    # A kind with its own question: it, then one fragment.
+    model = followup_questions.plan_for(load_bundle(CHALLENGES / MODEL), mine, {},
+                                        public_metric=0.7, seed=0)
+    assert [p.prompt.split(" ")[0] for p in model] == ["Your", "In"]
+
+
 def test_a_fragment_is_their_own_code_never_the_starter() -> None:
     starter = {"solution.py": "def given(x):\n    y = x\n    return y\n"}
     mine = {"solution.py": starter["solution.py"]

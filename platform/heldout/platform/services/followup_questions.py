@@ -133,20 +133,33 @@ def sql_question(bundle: Bundle, files: dict[str, str], seed: int) -> Planned | 
                    "tables? Answer with a number.", _cut(body), request.as_dict())
 
 
+# Whose score a kind's metric measures, in the question's words (kinds graded by a model
+# metric on hidden labels; the others ask about a function, a query or a fragment).
+MODEL_SUBJECTS = {
+    "model_training": ("Your model", "your model"),
+    "feature_engineering": ("With your features the fixed model", "your features"),
+    "deployment": ("The model behind your service", "the model behind your service"),
+    "notebook": ("Your notebook's model", "your notebook's model"),
+}
+
+
 def model_question(bundle: Bundle, public_metric: float | None) -> Planned | None:
     """Their public score, and which feature helped most (the score they saw, if any)."""
-    if bundle.kind != "model_training":
+    metric = str(getattr(bundle.grading, "metric", "") or "")
+    if bundle.kind not in MODEL_SUBJECTS or not metric:
         return None
-    metric = str(getattr(bundle.grading, "metric", ""))
+    subject, object_ = MODEL_SUBJECTS[bundle.kind]
     try:
         metric_name = METRICS.get(metric).name
     except UnknownName:
         metric_name = metric
-    if public_metric is not None and metric_name:
-        said = (f"Your model scored {public_metric:.3g} {metric_name} on the public slice. "
+    if public_metric is not None:
+        said = (f"{subject} scored {public_metric:.3g} {metric_name} on the public slice. "
                 "Which feature helped it most, and how did you find out?")
+    elif bundle.kind == "feature_engineering":
+        said = "Which of your features helped the fixed model most, and how did you find out?"
     else:
-        said = "Which feature helped your model most, and how did you find out?"
+        said = f"Which feature helped {object_} most, and how did you find out?"
     return Planned("text", said)
 
 
@@ -154,12 +167,21 @@ def fragment_question(files: dict[str, str], starter: dict[str, str], seed: int
                       ) -> Planned | None:
     """Explain one named part of their code (a function or class they wrote, else a few
     lines of their own), picked from the files by the seed."""
+    asked = fragment_questions(files, starter, seed, 1)
+    return asked[0] if asked else None
+
+
+def fragment_questions(files: dict[str, str], starter: dict[str, str], seed: int,
+                       count: int) -> list[Planned]:
+    """Up to ``count`` questions on different parts of their own code, from the seed's
+    pick onwards."""
     fragments = [f for f in _fragments(files) if not _from_starter(f[2], starter)]
-    if not fragments:
-        return None
-    label, where, code = fragments[seed % len(fragments)]
-    return Planned("text", f"In a few sentences: what does {label} ({where}) do, and why did "
-                   "you write it this way?", _cut(code))
+    asked = []
+    for step in range(min(count, len(fragments))):
+        label, where, code = fragments[(seed + step) % len(fragments)]
+        asked.append(Planned("text", f"In a few sentences: what does {label} ({where}) do, "
+                             "and why did you write it this way?", _cut(code)))
+    return asked
 
 
 def _fragments(files: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -244,11 +266,12 @@ def _cut(code: str) -> str:
 def plan_for(bundle: Bundle, files: dict[str, str], starter: dict[str, str], *,
              public_metric: float | None, seed: int) -> list[Planned]:
     """The questions one submission could get, best first: the kind's own question (a
-    computed value, or the model's score), then a fragment of their code to explain."""
+    computed value, or the model's score), then a fragment of their code to explain — two
+    fragments when the kind has no question of its own, so one challenge still asks two."""
     kind_question = (function_question(bundle, seed) or sql_question(bundle, files, seed)
                      or model_question(bundle, public_metric))
-    fragment = fragment_question(files, starter, seed)
-    return [q for q in (kind_question, fragment) if q is not None]
+    fragments = fragment_questions(files, starter, seed, 1 if kind_question else 2)
+    return ([kind_question] if kind_question else []) + fragments
 
 
 def choose(plans: Sequence[Sequence[Planned]], limit: int = MAX_QUESTIONS) -> list[tuple[int, Planned]]:
