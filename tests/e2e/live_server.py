@@ -204,6 +204,17 @@ def new_page(browser: Browser, base_url: str, width: int = 1280, height: int = 8
     return context.new_page()
 
 
+def paste_into_editor(page: Page, text: str) -> None:
+    """Paste ``text`` into the workspace's editor as a person would: a ``paste`` event with
+    the text on its clipboard data (CodeMirror inserts it, the page records the event)."""
+    page.locator(".cm-content").first.evaluate("""(content, text) => {
+        const data = new DataTransfer();
+        data.setData("text/plain", text);
+        content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data,
+            bubbles: true, cancelable: true, composed: true}));
+    }""", text)
+
+
 def sign_in(page: Page, email: str, password: str) -> None:
     """Fill the sign-in form the page shows and land on the assessments list."""
     from playwright.sync_api import expect

@@ -38,6 +38,7 @@ from tests.e2e.live_server import (
     STACK_SECRET,
     Stack,
     new_page,
+    paste_into_editor,
     sign_in,
 )
 
@@ -154,12 +155,7 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     expect(finn.locator(".cm-editor")).to_be_visible()
     finn.get_by_role("textbox", name=re.compile(r"\.py$")).fill("")
     with finn.expect_response(lambda r: r.url.endswith("/editor-events")) as pasted:
-        finn.locator(".cm-content").first.evaluate("""(content, text) => {
-            const data = new DataTransfer();
-            data.setData("text/plain", text);
-            content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data,
-                bubbles: true, cancelable: true, composed: true}));
-        }""", solution)
+        paste_into_editor(finn, solution)
     assert pasted.value.status == 200
     finn.get_by_role("button", name="Submit", exact=True).click()
     expect(finn.locator(".submission").first).to_be_visible()
