@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from heldout.platform.config import self_id_categories
 from heldout.platform.errors import InvalidInput
+from heldout.platform.settings import self_id_categories
 
 PREFER_NOT_TO_SAY = "Prefer not to say"
 FIELD_PREFIX = "self_id_"
