@@ -13,6 +13,8 @@ pytest as deselected, never as skipped), so the skip gate still counts every ski
 
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
 import os
 import pwd
@@ -107,7 +109,6 @@ class Databases:
         self._names = (f"heldout_test_{os.getpid()}_{n}" for n in itertools.count())
         self._made: dict[str, str] = {}
         self._template: str | None = None
-        self._schema_ready: set[str] = set()
 
     @property
     def cluster(self) -> Cluster:
@@ -137,15 +138,8 @@ class Databases:
                 connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
             self._made[key] = name
             if schema:
-                self._schema_ready.add(key)
+                _SCHEMA_READY.add(key)
         return self.cluster.url(self._made[key])
-
-    def claim_schema(self, key: Path | str) -> bool:
-        """True once for a database just copied from the template (its tables are there)."""
-        key = str(key)
-        ready = key in self._schema_ready
-        self._schema_ready.discard(key)
-        return ready
 
     def _schema_template(self) -> str:
         """A database holding every model's table, made once per session."""
@@ -174,7 +168,6 @@ class Databases:
             for name in self._made.values():
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self._made.clear()
-        self._schema_ready.clear()
 
 
 def create_tables(url: str) -> None:
@@ -210,30 +203,33 @@ def schema_ready(data_dir: Path) -> bool:
     False when the data directory already had a database (a second app on it): the caller
     empties and rebuilds it as before.
     """
-    if on_postgresql():
-        return DATABASES.claim_schema(data_dir)
-    copied = str(data_dir) in _SQLITE_COPIED
-    _SQLITE_COPIED.discard(str(data_dir))
-    return copied
+    ready = str(data_dir) in _SCHEMA_READY
+    _SCHEMA_READY.discard(str(data_dir))
+    return ready
 
 
+# Data directories whose database was just made with its tables, until ``schema_ready``.
+_SCHEMA_READY: set[str] = set()
 SQLITE_FILE = "heldout.db"  # the default database file in a data directory (config.py)
-_SQLITE_TEMPLATE: list[Path] = []
-_SQLITE_COPIED: set[str] = set()
+
+
+@functools.cache
+def _sqlite_template() -> Path:
+    """A SQLite file holding every model's table, made once per session, removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="heldout-schema-"))
+    atexit.register(shutil.rmtree, folder, True)
+    create_tables(f"sqlite:///{folder / SQLITE_FILE}")
+    return folder / SQLITE_FILE
 
 
 def _copy_sqlite_template(data_dir: Path) -> None:
-    """Copy a SQLite file holding every model's table to ``data_dir``, unless one is there."""
+    """Copy the template to ``data_dir``, unless a database is there already."""
     target = data_dir / SQLITE_FILE
     if target.exists():
         return
-    if not _SQLITE_TEMPLATE:
-        folder = Path(tempfile.mkdtemp(prefix="heldout-schema-"))
-        create_tables(f"sqlite:///{folder / SQLITE_FILE}")
-        _SQLITE_TEMPLATE.append(folder / SQLITE_FILE)
     data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_SQLITE_TEMPLATE[0], target)
-    _SQLITE_COPIED.add(str(data_dir))
+    shutil.copyfile(_sqlite_template(), target)
+    _SCHEMA_READY.add(str(data_dir))
 
 
 def configure(config: pytest.Config) -> None:
