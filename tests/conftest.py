@@ -40,16 +40,14 @@ def html() -> ModuleType:
 
 
 # scripts/test splits the SQLite pass of the whole suite in two sessions that run side by
-# side: "engine-free" is every test that needs no Docker engine, outside the browser tests
-# (tests/e2e), and "rest" is everything else. Unset: every test.
+# side: "engine-free" is every test that needs no Docker engine (browser tests included
+# when their pages need no grading), and "rest" is everything else. Unset: every test.
 SHARD_ENV = "HELDOUT_TEST_SHARD"
 SHARDS = ("engine-free", "rest")
 
 
 def _engine_free(item: pytest.Item) -> bool:
-    e2e = Path(__file__).parent / "e2e"
-    return (not Path(str(item.path)).is_relative_to(e2e)
-            and item.get_closest_marker("docker") is None
+    return (item.get_closest_marker("docker") is None
             and item.get_closest_marker("disruptive") is None)
 
 

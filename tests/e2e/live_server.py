@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "var" / "screenshots"
+# The page-by-page sweeps (axe at two widths, the phone layout) picture every page they
+# check only when asked: some three hundred full-page PNGs cost CI about a minute and
+# nobody reads them there. The single pictures of a flow are always taken.
+SWEEP_SHOTS = os.environ.get("HELDOUT_TEST_SCREENSHOTS") == "1"
 SLUG = "churn-prediction"
 CHALLENGE_TITLE = "Predict customer churn"
 STACK_SECRET = "browser-e2e-secret-key-not-for-production"
@@ -198,6 +202,17 @@ def new_page(browser: Browser, base_url: str, width: int = 1280, height: int = 8
     context = browser.new_context(base_url=base_url, accept_downloads=True,
                                   viewport={"width": width, "height": height})
     return context.new_page()
+
+
+def paste_into_editor(page: Page, text: str) -> None:
+    """Paste ``text`` into the workspace's editor as a person would: a ``paste`` event with
+    the text on its clipboard data (CodeMirror inserts it, the page records the event)."""
+    page.locator(".cm-content").first.evaluate("""(content, text) => {
+        const data = new DataTransfer();
+        data.setData("text/plain", text);
+        content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data,
+            bubbles: true, cancelable: true, composed: true}));
+    }""", text)
 
 
 def sign_in(page: Page, email: str, password: str) -> None:

@@ -5,7 +5,8 @@ The list of pages comes from the app's URL map: every GET route needs an entry i
 page, which the test checks), so a new page cannot be forgotten. A `heldout serve` runs over
 a temporary data directory seeded with an assessment, invites, a graded candidate and a
 submitted review; Debian's Chromium (never a downloaded one) signs in as each role, and a
-candidate starts an attempt in the browser. Error states (a bad invite link, a page that
+candidate starts an attempt in the browser (the assessment offers the workspace's AI
+assistant, and follow-up questions once finished). Error states (a bad invite link, a page that
 does not exist) are checked as pages too.
 """
 
@@ -30,9 +31,11 @@ from heldout.platform.app import create_app
 from heldout.platform.blobs import BlobStore
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    AtsOrder,
     Attempt,
     EditorEvent,
     EvaluationRecord,
+    FollowupQuestion,
     ProblemReport,
     PublicRun,
     SimilarityPair,
@@ -54,8 +57,9 @@ from heldout.platform.services import (
     reviews,
     webhooks,
 )
+from heldout.platform.statuses import AiPolicy, GradingStatus
 from tests.e2e.axe_check import Violation, report, serious_violations
-from tests.e2e.live_server import REPO, SHOTS, SLUG, WIDER_THAN_THE_PAGE, serving, site_settings
+from tests.e2e.live_server import REPO, SHOTS, SLUG, SWEEP_SHOTS, WIDER_THAN_THE_PAGE, serving, site_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -147,6 +151,7 @@ PAGES: dict[str, Visit] = {
     "admin.audit_log": Visit("admin"),
     "admin.problem_reports_page": Visit("admin", queries=("", "?status=resolved")),
     "admin.system_health": Visit("admin"),
+    "admin.adverse_impact_page": Visit("admin", _assessment, ("", "?cut=70")),
     "webhooks.endpoints": Visit("admin"),
     "stewardship.candidate_data": Visit("admin"),
     "stewardship.retention_page": Visit("admin"),
@@ -158,6 +163,8 @@ PAGES: dict[str, Visit] = {
     "candidate.done": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     # Reached by Take a break (the candidate's invite has a break allowance).
     "candidate.on_break": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
+    # Once finished: the start, then a question shown (its countdown and form).
+    "candidate.followup_page": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "account.tokens": Visit("interviewer"),
     "api.v1.docs_page": Visit("nobody"),
 }
@@ -211,6 +218,8 @@ NOT_PAGES: dict[str, NotAPage] = {
                                     "workers' API: a bundle version"),
     "review.export": NotAPage("interviewer", _assessment, "text/csv",
                               "the candidates table as a file"),
+    "admin.adverse_impact_csv": NotAPage("admin", _assessment, "text/csv",
+                                         "the adverse-impact report as a file"),
     "api.staff.export": NotAPage("interviewer", _assessment, "application/json",
                                  "the candidates table as a JSON file"),
     "api.v1.openapi_json": NotAPage("nobody", lambda _s: {}, "application/json",
@@ -249,14 +258,16 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
         assessment = assessments.create_assessment(
             name="Accessible take-home", challenge_slugs=[SLUG], time_limit_minutes=60,
             instructions="Work as you would at work; **any** documentation is fine.",
-            expires_at=None, show_scores=True, created_by_id=ids["recruiter"])
+            expires_at=None, show_scores=True, created_by_id=ids["recruiter"],
+            ai_policy=AiPolicy.ASSISTANT, assistant_available=True, followups=True)
         ids["assessment"] = assessment.id
         made = {name: invites.create_invite(
             assessment_id=assessment.id, candidate_name=name,
             candidate_email=f"{name.split()[0].lower()}@example.org",
             created_by_id=ids["recruiter"], secret=SECRET, ttl_days=7, now=utcnow())
-            for name in ("Ana Able", "Sam Spare", "Cy Continue")}
+            for name in ("Ana Able", "Sam Spare", "Cy Continue", "Fay Follow")}
         ids["token"], ids["spare_token"] = made["Ana Able"].token, made["Sam Spare"].token
+        ids["followup_token"] = made["Fay Follow"].token
         # Extra time and breaks: the invites table shows them, the candidate's pages offer
         # a break.
         clock.set_accommodation(made["Ana Able"].invite, clock.parse_accommodation("1.5", "", "20"),
@@ -294,12 +305,41 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             attempt_id=graded.id, challenge_id=graded.submissions[-1].challenge_id,
             kind="paste", at=graded.started_at + timedelta(minutes=12), file="solution.py",
             amount=1240))
+        # Follow-up answers on the report: one in time, one late.
+        assert graded.finished_at is not None
+        for position, (seconds, late) in enumerate(((75, False), (230, True)), start=1):
+            shown = graded.finished_at + timedelta(minutes=position)
+            db.session.add(FollowupQuestion(
+                attempt_id=graded.id, submission_id=graded.submissions[-1].id,
+                challenge_id=graded.submissions[-1].challenge_id, challenge_slug=SLUG,
+                challenge_version=graded.submissions[-1].challenge_version, position=position,
+                answer_kind="text", prompt="Which feature helped your model most?",
+                quoted="def features(frame):\n    return frame.drop(columns=['churned'])"
+                if position == 2 else "", request=None, expected=None,
+                time_limit_seconds=180, shown_at=shown,
+                answered_at=shown + timedelta(seconds=seconds),
+                answer="Tenure: <b>the</b> permutation importance said so.", late=late,
+                status=GradingStatus.GRADED, created_at=shown, finished_at=shown))
         db.session.commit()
         levels = {criterion.key: "3" for criterion in reviews.rubric_for(graded)}
         reviews.save_review(ids["graded_attempt"], people["interviewer"], reviews.ReviewInput(
             levels=levels, notes="Sound validation; <b>explains</b> the threshold.",
             recommendation="yes", submit=True), now=utcnow())
         ids["webhook"] = _webhook_log(people["admin"])
+        # A Greenhouse order for the copier, called back and refused once: the webhooks
+        # page's table of callbacks to applicant-tracking systems.
+        order = AtsOrder(provider="greenhouse", invite_id=db.session.get_one(
+            Attempt, copier).invite_id, callback_url="https://ats.example.com/partner/456",
+            profile_url="", created_at=utcnow(), last_error="")
+        db.session.add(order)
+        db.session.flush()
+        db.session.add(WebhookDelivery(
+            ats_order_id=order.id, event="ats.complete", status="pending", tries=1,
+            body=f'{{"partner_interview_id":"{order.public_id}","partner_status":"complete"}}',
+            response_status=503, response_body="Service unavailable",
+            error="the endpoint answered 503", duration_ms=87, created_at=utcnow(),
+            last_try_at=utcnow(), next_try_at=utcnow() + timedelta(seconds=30)))
+        db.session.commit()
         db.engine.dispose()
     return ids
 
@@ -339,8 +379,9 @@ def _similar_pair(app: Flask, first: Submission, second: Submission) -> int:
     return pair.id
 
 
-def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:
-    """A graded submission and a queued public run on the browser's own attempt."""
+def _candidate_work(app: Flask, public_id: str, code: bytes | None = None) -> dict[str, int]:
+    """A graded submission (with ``code`` as its solution.py, if given) and a queued public
+    run on the browser's own attempt."""
     with app.app_context():
         attempt = db.session.scalars(select(Attempt).where(Attempt.public_id == public_id)).one()
         challenge = catalogue.available_challenges()[0]
@@ -350,6 +391,10 @@ def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:
                                 status="graded", created_at=at, finished_at=at, tries=1)
         db.session.add(submission)
         db.session.flush()
+        if code is not None:
+            blobs = BlobStore(Path(app.config["HELDOUT_DATA_DIR"]) / "blobs")
+            db.session.add(SubmissionFile(submission_id=submission.id, name="solution.py",
+                                          sha256=blobs.put(code), size=len(code)))
         db.session.add(EvaluationRecord(
             submission_id=submission.id, status="graded", challenge_version=challenge.version,
             score=64.0, max_score=100.0, checks=seed.checks_for(64.0), metrics={"roc_auc": 0.76},
@@ -360,7 +405,7 @@ def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:
                         challenge_version=challenge.version, status="queued")
         db.session.add(run)
         db.session.commit()
-        ids = {"own_submission": submission.id, "own_run": run.id}
+        ids = {"own_submission": submission.id, "own_run": run.id, "attempt": attempt.id}
         db.engine.dispose()
     return ids
 
@@ -368,7 +413,10 @@ def _candidate_work(app: Flask, public_id: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("a11y")
-    settings, challenges_dir, port = site_settings(root, SECRET)
+    # The assistant's panel needs a model server's address to show; the page never calls it
+    # (only a question does), so nothing listens there.
+    settings, challenges_dir, port = site_settings(
+        root, SECRET, HELDOUT_AI_URL="http://127.0.0.1:9/v1", HELDOUT_AI_MODEL="test-model")
     app = create_app(settings)
     ids = _seed(app, challenges_dir)
     with serving(settings, root / "server.log", port) as base_url:
@@ -449,8 +497,9 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
         label = name if width == DESKTOP[0] else f"{name} @{width}px"
         found.extend(serious_violations(page, label))
         # The whole page at the desktop's width; the phone's first screen is what to look at.
-        page.screenshot(path=str(AXE_SHOTS / f"{_shot_name(name)}-{width}.png"),
-                        full_page=width == DESKTOP[0])
+        if SWEEP_SHOTS:
+            page.screenshot(path=str(AXE_SHOTS / f"{_shot_name(name)}-{width}.png"),
+                            full_page=width == DESKTOP[0])
 
     def check(page: Page, name: str, url: str, error: bool = False) -> None:
         for shown in (page, phone_of(page)):
@@ -492,7 +541,8 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     check(mover, "candidate.welcome (continue here)", mover.url)
 
     for endpoint, visit in PAGES.items():
-        if endpoint in ("candidate.welcome", "candidate.done", "candidate.on_break"):
+        if endpoint in ("candidate.welcome", "candidate.done", "candidate.on_break",
+                        "candidate.followup_page"):
             continue
         for query in visit.queries:
             name = endpoint + (query.split("=")[0] if query else "")
@@ -534,6 +584,12 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     candidate.get_by_role("button", name="Finish assessment").click()
     candidate.wait_for_url(lambda url: url.endswith("/done"))
     check(candidate, "candidate.done", candidate.url)
+    candidate.get_by_role("link", name="Answer the follow-up questions").click()
+    candidate.wait_for_url(lambda url: url.endswith("/followups"))
+    check(candidate, "candidate.followup_page before the first question", candidate.url)
+    candidate.get_by_role("button", name="Start the questions").click()
+    candidate.wait_for_selector("textarea#answer")
+    check(candidate, "candidate.followup_page", candidate.url)
 
     for page in pages.values():
         page.context.close()
@@ -675,3 +731,81 @@ def test_invites_table_keeps_times_on_one_line_and_scrolls_in_its_box(
         else:
             assert inner > shown, "at 390 px the table scrolls in its box (or was squeezed)"
         context.close()
+
+
+IN_TIME = "Tenure: the permutation importance on the public slice put it first."
+TYPING = "It adds ratios of the charges, because raw totals grow with tenure"
+
+
+def test_a_candidate_answers_the_follow_up_questions(site: Site, browser: Browser) -> None:
+    """A candidate finishes, starts the follow-up questions and answers the first in time;
+    the second's time runs out while they type (the server's clock by its shown_at moved
+    back, the page's by Playwright's clock): the page says the answer is taken late and
+    keeps the text (no reload). The interviewer's report shows both answers and timings.
+    Both questions are in words (the churn bundle has no function to call): no sandbox."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": DESKTOP[0], "height": DESKTOP[1]})
+    page = context.new_page()
+    page.clock.install()
+    page.goto(_url(site, "candidate.landing", {"token": site.ids["followup_token"]}))
+    page.check("input[name=consent]")
+    page.get_by_role("button", name="Start the assessment").click()
+    page.wait_for_url(lambda url: "/a/" in url)
+    public_id = page.url.split("/a/")[1].split("/")[0]
+    code = (REPO / "challenges" / SLUG / "solutions" / "reference" / "solution.py").read_bytes()
+    attempt_id = _candidate_work(site.app, public_id, code)["attempt"]
+    page.goto(_url(site, "candidate.overview", {"attempt_id": public_id}))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Finish assessment").click()
+    page.wait_for_url(lambda url: url.endswith("/done"))
+    page.get_by_role("link", name="Answer the follow-up questions").click()
+    page.get_by_role("button", name="Start the questions").click()
+
+    expect(page.get_by_text("Question 1 of 2")).to_be_visible()
+    expect(page.locator(".js-countdown-label")).to_have_text("Time left")
+    expect(page.locator(".js-countdown")).to_have_text(re.compile(r"^[23]:\d\d$"))
+    page.fill("#answer", IN_TIME)
+    page.get_by_role("button", name="Send answer").click()
+    expect(page.get_by_text("Question 2 of 2")).to_be_visible()
+    expect(page.locator("pre.log")).to_contain_text("def ")    # their own code, quoted
+    page.fill("#answer", TYPING)
+    page.evaluate("window.sameDocument = true")
+    overdue = _let_the_question_go_late(site.app, attempt_id, position=2)
+    page.clock.fast_forward(overdue * 1000)
+    expect(page.locator(".js-countdown")).to_have_text("0:00")
+    expect(page.locator(".js-countdown-note")).to_contain_text("the answer is marked late")
+    page.clock.fast_forward(5000)     # a reload would have come 1.5 s after zero
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    expect(page.locator("#answer")).to_have_value(TYPING)
+    page.get_by_role("button", name="Send answer").click()
+    expect(page.get_by_text("all 2 answers were sent")).to_be_visible()
+    context.close()
+
+    staff = browser.new_context(viewport={"width": DESKTOP[0], "height": DESKTOP[1]})
+    report_page = _sign_in(staff, site, "interviewer")
+    report_page.goto(_url(site, "review.report", {"attempt_id": attempt_id}))
+    rows = report_page.locator("#followups tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".followup-answer")).to_have_text(IN_TIME)
+    expect(rows.nth(0)).to_contain_text("s of 180 s")
+    expect(rows.nth(0).locator(".badge")).to_have_count(0)
+    expect(rows.nth(1).locator(".followup-answer")).to_have_text(TYPING)
+    took = re.search(r"(\d+) s of 180 s", rows.nth(1).inner_text())
+    assert took is not None and int(took.group(1)) >= overdue, rows.nth(1).inner_text()
+    expect(rows.nth(1).locator(".badge")).to_have_text("late")
+    staff.close()
+
+
+def _let_the_question_go_late(app: Flask, attempt_id: int, *, position: int) -> int:
+    """Move a shown question's clock back past its limit; by how many seconds."""
+    with app.app_context():
+        question = db.session.scalars(select(FollowupQuestion).where(
+            FollowupQuestion.attempt_id == attempt_id,
+            FollowupQuestion.position == position)).one()
+        assert question.shown_at is not None
+        overdue = question.time_limit_seconds + 5
+        question.shown_at -= timedelta(seconds=overdue)
+        db.session.commit()
+        db.engine.dispose()
+    return overdue

@@ -38,6 +38,7 @@ from tests.e2e.live_server import (
     STACK_SECRET,
     Stack,
     new_page,
+    paste_into_editor,
     sign_in,
 )
 
@@ -142,12 +143,23 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     assert not any(link in recruiter.content() for link in links.values())
     step(recruiter, "03-invites")
 
-    # A second candidate starts and stops, so there is someone to compare with.
+    # A second candidate pastes a whole solution (the one the first will also hand in),
+    # submits it and finishes: someone to compare with, and integrity evidence to find.
+    solution = (REPO / "challenges" / SLUG / "solutions" / "reference" / "solution.py").read_text()
     finn = open_page()
     finn.goto(links["finn.second@example.org"])
     finn.get_by_label(re.compile("I have read how my data is used")).check()
     finn.get_by_role("button", name="Start the assessment").click()
     expect(finn.get_by_role("heading", name="Your challenges")).to_be_visible()
+    finn.get_by_role("link", name=re.compile(TITLE)).click()
+    expect(finn.locator(".cm-editor")).to_be_visible()
+    finn.get_by_role("textbox", name=re.compile(r"\.py$")).fill("")
+    with finn.expect_response(lambda r: r.url.endswith("/editor-events")) as pasted:
+        paste_into_editor(finn, solution)
+    assert pasted.value.status == 200
+    finn.get_by_role("button", name="Submit", exact=True).click()
+    expect(finn.locator(".submission").first).to_be_visible()
+    finn.get_by_role("link", name="All challenges").click()
     finn.once("dialog", lambda dialog: dialog.accept())
     finn.get_by_role("button", name="Finish assessment").click()
     expect(finn.get_by_role("heading", name="Assessment finished")).to_be_visible()
@@ -160,7 +172,6 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     erin.get_by_role("button", name="Start the assessment").click()
     erin.get_by_role("link", name=re.compile(TITLE)).click()
     expect(erin.locator(".cm-editor")).to_be_visible()
-    solution = (REPO / "challenges" / SLUG / "solutions" / "reference" / "solution.py").read_text()
     erin.get_by_role("textbox", name=re.compile(r"\.py$")).fill(solution)
     erin.locator(".cm-content").click()
     erin.keyboard.press("Control+End")
@@ -222,6 +233,32 @@ def test_template_bulk_invites_deadline_submit_review_compare_export(
     form.get_by_role("button", name="Submit review").click()
     expect(interviewer.get_by_text(re.compile("Validates properly")).first).to_be_visible()
     step(interviewer, "09-report-reviewed")
+
+    # Integrity evidence, made by the worker from what the two did in the browser: Erin's
+    # code matches Finn's (the similarity job after grading), and Finn pasted a whole
+    # solution into the editor. Each a "review suggested" line, never a score change.
+    panel = interviewer.locator("#integrity")
+    similar = panel.locator("li.signal[data-source=similarity]")
+    limit = time.monotonic() + GRADED_TIMEOUT_S
+    while similar.count() == 0:
+        assert time.monotonic() < limit, "no similarity signal on Erin's report"
+        time.sleep(3)
+        interviewer.reload()
+    expect(similar.first).to_contain_text("Finn Second")
+    expect(similar.first).to_contain_text("review suggested")
+    interviewer.get_by_role("region", name=re.compile(TITLE)).locator(
+        ".similarity-line a").first.click()
+    expect(interviewer.locator("body")).to_contain_text("Finn Second")
+    step(interviewer, "09b-similar-pair")
+    interviewer.goto(candidates_url)
+    interviewer.get_by_role("row", name=re.compile("Finn Second")).get_by_role(
+        "link", name="Report").click()
+    expect(interviewer.get_by_role("heading", name="Finn Second", level=1)).to_be_visible()
+    paste = interviewer.locator("#integrity li.signal[data-source=paste]")
+    expect(paste).to_have_count(1)
+    expect(paste).to_contain_text(re.compile(r"pasted [\d,]+ characters"))
+    expect(interviewer.locator("#integrity li.signal[data-source=similarity]")).to_have_count(1)
+    step(interviewer, "09c-report-signals")
 
     interviewer.goto(candidates_url)
     interviewer.get_by_label("Compare Erin Editor").check()

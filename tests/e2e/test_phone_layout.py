@@ -26,6 +26,7 @@ from tests.e2e.axe_check import Violation, report, serious_violations
 from tests.e2e.live_server import (
     REPO,
     SHOTS,
+    SWEEP_SHOTS,
     WIDER_THAN_THE_PAGE,
     invited_site,
     new_page,
@@ -99,7 +100,8 @@ def _measure(page: Page, name: str, found: list[Violation], widths: dict[str, An
     label = f"{name} @{width}px"
     found.extend(serious_violations(page, label))
     shot = re.sub(r"[^a-z0-9-]+", "-", name.lower())
-    page.screenshot(path=str(PHONE_SHOTS / f"{shot}-{width}.png"), full_page=True)
+    if SWEEP_SHOTS:
+        page.screenshot(path=str(PHONE_SHOTS / f"{shot}-{width}.png"), full_page=True)
     if width == PHONE[0]:
         page_width, _viewport, wide = page.evaluate(WIDER_THAN_THE_PAGE)
         widths[name] = (page_width, wide)

@@ -24,7 +24,15 @@ from heldout.platform.models import Attempt, utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import drafts
 from heldout.platform.services.catalogue import get_bundles
-from tests.e2e.live_server import SHOTS, SLUG, invited_site, new_page, serving, sign_in
+from tests.e2e.live_server import (
+    SHOTS,
+    SLUG,
+    invited_site,
+    new_page,
+    paste_into_editor,
+    serving,
+    sign_in,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -98,12 +106,7 @@ def test_type_autosave_reload_and_leave(served: Served, browser: Browser) -> Non
     # never its text, in a batch sent soon after (never a request per keystroke).
     pasted = "x = 1\n" * 100
     with page.expect_response(lambda r: r.url.endswith("/editor-events")) as sent:
-        page.locator(".cm-content").first.evaluate("""(content, text) => {
-            const data = new DataTransfer();
-            data.setData("text/plain", text);
-            content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data,
-                bubbles: true, cancelable: true, composed: true}));
-        }""", pasted)
+        paste_into_editor(page, pasted)
     assert sent.value.status == 200
     body = sent.value.request.post_data_json
     assert body is not None

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from jinja2.bccache import Bucket, BytecodeCache
 from werkzeug.security import generate_password_hash
 
 from heldout.platform.app import create_app
@@ -19,6 +20,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import User, utcnow
 from heldout.platform.services import assessments, catalogue, invites
 from tests import pg
+from tests.platform.http_receiver import Receiver
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,6 +55,26 @@ def challenges_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept for the session: each test's app has its own Jinja
+    environment, which would compile every page's templates again (a quarter of a platform
+    test's time). Keyed by the template's source checksum, so an edit is never served stale."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = _CompiledTemplates()
+
+
 def make_app(tmp_path: Path, challenges_dir: Path, **overrides: Any) -> Flask:
     config: dict[str, Any] = {
         "HELDOUT_ENV": "testing",
@@ -63,15 +85,20 @@ def make_app(tmp_path: Path, challenges_dir: Path, **overrides: Any) -> Flask:
         "HELDOUT_BASE_URL": "http://heldout.test",
         "WTF_CSRF_ENABLED": False,
     }
-    # HELDOUT_TEST_DB=postgresql: a fresh PostgreSQL database per data directory (tests/pg.py).
-    database_url = pg.database_url(tmp_path / "var")
+    # A fresh database per data directory with every table made (tests/pg.py): a copy of
+    # the session's template, a PostgreSQL database with HELDOUT_TEST_DB=postgresql.
+    data_dir = Path(overrides.get("HELDOUT_DATA_DIR", tmp_path / "var"))
+    own_database = "HELDOUT_DATABASE_URL" in overrides
+    database_url = None if own_database else pg.database_url(data_dir, schema=True)
     if database_url is not None:
         config["HELDOUT_DATABASE_URL"] = database_url
     config.update(overrides)
     app = create_app(config)
+    app.jinja_env.bytecode_cache = TEMPLATES
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        if own_database or not pg.schema_ready(data_dir):
+            db.drop_all()
+            db.create_all()
         catalogue.load_challenges(challenges_dir)
     return app
 
@@ -206,3 +233,11 @@ def app_factory(tmp_path: Path, challenges_dir: Path) -> Iterator[Callable[..., 
     for app in made:
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP server on 127.0.0.1 recording what heldout sends it (tests/platform/http_receiver.py)."""
+    server = Receiver()
+    yield server
+    server.close()

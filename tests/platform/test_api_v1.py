@@ -361,6 +361,19 @@ def test_invites_many_with_links_returned_once(
     assert again is not None and "link" not in again and again["status"] == "opened"
 
 
+def test_a_boolean_in_a_body_is_true_or_false_only(
+        client: FlaskClient, invite: NewInvite, token_of: Callable[..., dict[str, str]]) -> None:
+    """The document says boolean: 0 or "yes" is refused, and nothing is resent (schemathesis
+    found `{"send_email": 0}` taken)."""
+    headers = token_of("recruiter", "invite")
+    for value in (0, 1, "yes"):
+        refused = client.post(f"/api/v1/invites/{invite.id}/resend", headers=headers,
+                              json={"send_email": value})
+        assert refused.status_code == 422, (value, refused.status_code)
+    again = client.get(f"/api/v1/invites/{invite.id}", headers=headers).json
+    assert again is not None and again["resends"] == 0
+
+
 def test_invite_resend_extend_revoke(client: FlaskClient, invite: NewInvite,
                                      token_of: Callable[..., dict[str, str]]) -> None:
     headers = token_of("recruiter", "invite")

@@ -4,18 +4,35 @@ documentation's examples (HTTP Basic with the API key as user name, JSON bodies)
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from heldout.graders.bundle import Bundle
+from heldout.graders.result import Evaluation
 from heldout.platform.extensions import db
-from heldout.platform.models import AtsOrder, Attempt, Invite, User, utcnow
-from heldout.platform.services import api_tokens, invites
+from heldout.platform.models import (
+    AtsOrder,
+    Attempt,
+    Invite,
+    Submission,
+    User,
+    WebhookDelivery,
+    utcnow,
+)
+from heldout.platform.queue import get_queue
+from heldout.platform.services import api_tokens, grading, invites, webhook_sending, webhooks
+from heldout.platform.services.webhook_sending import SIGNATURE_HEADER
+from heldout.platform.tasks import grading_settings
 from tests.platform import review_seed as seed
-from tests.platform.conftest import Users
+from tests.platform.conftest import PASSWORD, NewInvite, Users, start_attempt
+from tests.platform.http_receiver import Receiver
 
 SLUG = "churn-prediction"
 
@@ -160,3 +177,123 @@ def test_response_error_is_kept_on_the_order(app: Flask, greenhouse: Callable[..
     with app.app_context():
         assert db.session.scalars(select(AtsOrder)).one().last_error == \
             "partner_score must be a number"
+
+
+# --- the callback when the candidate is complete ---------------------------------------
+
+def _graded(score: float) -> Callable[[Bundle, Path], Evaluation]:
+    def evaluate(bundle: Bundle, submission: Path) -> Evaluation:
+        return Evaluation(bundle.slug, bundle.version, "graded", score)
+    return evaluate
+
+
+def _callbacks(app: Flask) -> list[WebhookDelivery]:
+    with app.app_context():
+        rows = list(db.session.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.ats_order_id.is_not(None)).order_by(WebhookDelivery.id)))
+        db.session.expunge_all()
+        return rows
+
+
+def _link(app: Flask, invite_id: int) -> NewInvite:
+    """A link for an ordered invite (the one Greenhouse's order sent went by e-mail)."""
+    link = invites.resend_invite(invite_id, secret=app.config["SECRET_KEY"], ttl_days=7,
+                                 now=utcnow(), delivery="manual")
+    db.session.commit()
+    return NewInvite(invite_id, link.token)
+
+
+def _deliver(app: Flask, delivery_id: int, **when: Any) -> webhook_sending.DeliveryOutcome:
+    with app.app_context():
+        return webhook_sending.deliver(delivery_id, now=utcnow() + timedelta(**when))
+
+
+def test_a_complete_candidate_calls_greenhouse_back_once_after_grading(
+        app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
+        receiver: Receiver) -> None:
+    sent = _send(greenhouse, assessment_id, url=receiver.url)
+    interview = sent.json["partner_interview_id"]
+    with app.app_context():
+        order = db.session.scalars(select(AtsOrder)).one()
+        link = _link(app, order.invite_id)
+    candidate = app.test_client()
+    attempt = start_attempt(candidate, link)
+    assert candidate.post(f"/a/{attempt}/c/{SLUG}/submit",
+                          data={"code": "print('hi')"}).status_code == 302
+    assert candidate.post(f"/a/{attempt}/finish").status_code in (302, 303)
+    # Finished but still grading: not complete, nothing written for Greenhouse yet.
+    assert _callbacks(app) == []
+    with app.app_context():
+        submission_id = db.session.scalars(select(Submission.id)).one()
+        grading.grade_submission(submission_id, grading_settings(), evaluate=_graded(72.0))
+        queued = get_queue().waiting(webhooks.QUEUE_KIND)
+    [callback] = _callbacks(app)
+    assert callback.id in queued, "queued for the worker once the grading committed"
+    assert (callback.event, callback.endpoint_id, callback.status) == (
+        "ats.complete", None, "pending")
+
+    # The worker sends it: a PATCH to the order's url, and Greenhouse then reads the results.
+    receiver.answers = [503, 200]
+    first = _deliver(app, callback.id)
+    assert (first.status, first.retry_in) == ("pending", webhook_sending.RETRY_SECONDS[0])
+    second = _deliver(app, callback.id, seconds=webhook_sending.RETRY_SECONDS[0] + 1)
+    assert second.status == "delivered"
+    assert len(receiver.received) == 2
+    headers, body = receiver.received[-1]
+    assert json.loads(body) == {"partner_interview_id": interview, "partner_status": "complete"}
+    assert headers["Content-Type"] == "application/json"
+    assert SIGNATURE_HEADER not in headers  # Greenhouse holds no secret of ours
+    status = greenhouse("GET", "test_status", query_string={"partner_interview_id": interview})
+    assert status.json["partner_status"] == "complete" and status.json["partner_score"] == 72.0
+
+    # A regrade does not call back again (Greenhouse reads test_status); neither does a
+    # second graded submission of the same finished candidate.
+    with app.app_context():
+        grading.grade_submission(submission_id, grading_settings(), evaluate=_graded(75.0))
+    assert [row.id for row in _callbacks(app)] == [callback.id]
+    # The admin sees the callback with Greenhouse's answer on the webhooks page.
+    admin = app.test_client()
+    admin.post("/login", data={"email": "admin@example.com", "password": PASSWORD})
+    page = admin.get("/admin/webhooks/").text
+    assert interview in page and "delivered" in page and "answer 200" in page
+
+
+def test_no_callback_without_a_url_and_none_for_an_order_that_never_finishes(
+        app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
+        receiver: Receiver) -> None:
+    assert _send(greenhouse, assessment_id, url="").status_code == 200
+    sent = _send(greenhouse, assessment_id, url=receiver.url,
+                 candidate={**SEND_TEST["candidate"], "email": "ivo@example.org"})
+    assert sent.status_code == 200
+    with app.app_context():
+        orders = list(db.session.scalars(select(AtsOrder).order_by(AtsOrder.id)))
+        links = [_link(app, order.invite_id) for order in orders]
+    # The first finishes without a url to call; the second starts and never finishes.
+    first = app.test_client()
+    attempt = start_attempt(first, links[0])
+    assert first.post(f"/a/{attempt}/finish").status_code in (302, 303)
+    start_attempt(app.test_client(), links[1])
+    assert _callbacks(app) == []
+    assert receiver.received == []
+
+
+def test_a_callback_address_that_refuses_is_tried_with_back_off_then_failed(
+        app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
+        receiver: Receiver) -> None:
+    _send(greenhouse, assessment_id, url=receiver.url)
+    with app.app_context():
+        order = db.session.scalars(select(AtsOrder)).one()
+        link = _link(app, order.invite_id)
+    candidate = app.test_client()
+    attempt = start_attempt(candidate, link)
+    assert candidate.post(f"/a/{attempt}/finish").status_code in (302, 303)
+    # Finished with nothing submitted: complete at once (no score), the callback written.
+    [callback] = _callbacks(app)
+    receiver.answers = [500]
+    outcomes = [_deliver(app, callback.id, days=2 * step)
+                for step in range(webhook_sending.MAX_TRIES)]
+    assert [o.status for o in outcomes] == ["pending"] * (webhook_sending.MAX_TRIES - 1) + [
+        "failed"]
+    assert len(receiver.received) == webhook_sending.MAX_TRIES
+    [failed] = _callbacks(app)
+    assert failed.error == "the endpoint answered 500" and failed.response_status == 500

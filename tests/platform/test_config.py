@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 
 from heldout.platform.app import create_app
-from heldout.platform.config import load_settings, settings_table
+from heldout.platform.config import load_settings
 from heldout.platform.errors import ConfigError
+from heldout.platform.settings import settings_table
 
 
 def test_defaults_derive_from_the_data_dir(tmp_path: Path) -> None:
@@ -148,7 +149,8 @@ def test_rate_limit_storage_is_a_setting(tmp_path: Path) -> None:
 def test_the_sandbox_settings_are_the_platforms_own(tmp_path: Path) -> None:
     """One list: every sandbox setting is a platform setting, and the platform's config and
     the environment give the sandbox the same value."""
-    from heldout.platform.config import SETTINGS_BY_NAME, sandbox_settings
+    from heldout.platform.config import sandbox_settings
+    from heldout.platform.settings import SETTINGS_BY_NAME
     from heldout.sandbox.settings import OPTIONS, SandboxSettings
 
     assert {o.name for o in OPTIONS} <= set(SETTINGS_BY_NAME)
@@ -226,7 +228,7 @@ def test_the_compose_stack_sends_cookies_over_https_only_by_default() -> None:
     """docker-compose.yml (production) turned secure cookies off unless told otherwise."""
     import re
 
-    from heldout.platform.config import SETTINGS_BY_NAME
+    from heldout.platform.settings import SETTINGS_BY_NAME
 
     compose = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
     found = re.findall(r"^\s*HELDOUT_SECURE_COOKIES: \$\{HELDOUT_SECURE_COOKIES:-(\w+)\}\s*$",

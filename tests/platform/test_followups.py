@@ -23,7 +23,14 @@ from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, FollowupQuestion, User, utcnow
 from heldout.platform.queue import get_queue
-from heldout.platform.services import assessments, followups, invites, jobs, submissions
+from heldout.platform.services import (
+    assessments,
+    followup_questions,
+    followups,
+    invites,
+    jobs,
+    submissions,
+)
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.services.submissions import SubmittedFile
@@ -52,69 +59,98 @@ def _starter(slug: str) -> dict[str, str]:
 
 def test_a_function_question_calls_one_of_their_functions_on_a_fresh_public_input() -> None:
     bundle = load_bundle(CHALLENGES / FUNCTION)
-    asked = {q.quoted for seed in range(12) if (q := followups.function_question(bundle, seed))}
+    asked = {q.quoted for seed in range(12) if (q := followup_questions.function_question(bundle, seed))}
     assert len(asked) > 1  # the seed picks among functions and cases
-    again = followups.function_question(bundle, 7)
-    assert again == followups.function_question(bundle, 7)  # deterministic
+    again = followup_questions.function_question(bundle, 7)
+    assert again == followup_questions.function_question(bundle, 7)  # deterministic
     assert again is not None and again.answer_kind == "value" and again.request is not None
     request = again.request
     assert isinstance(bundle.grading, FunctionGrading)
     assert request["mode"] == "call" and request["function"] in bundle.grading.functions
-    public = [c["args"] for c in followups.public_cases(bundle, request["function"])]
+    public = [c["args"] for c in followup_questions.public_cases(bundle, request["function"])]
     assert request["args"] not in public  # not a case the candidate could recall
     assert again.quoted.startswith(f"{request['function']}(")
 
 
 def test_fresh_arguments_keep_paired_lists_paired() -> None:
     labels, scores = [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]
-    new_labels, new_scores = followups.fresh_arguments([labels, scores], seed=5)
+    new_labels, new_scores = followup_questions.fresh_arguments([labels, scores], seed=5)
     assert sorted(zip(new_labels, new_scores, strict=True)) == sorted(
         zip(labels, scores, strict=True))
     assert new_labels != labels
-    assert followups.fresh_arguments([3, "x"], seed=1) == [3, "x"]
+    assert followup_questions.fresh_arguments([3, "x"], seed=1) == [3, "x"]
 
 
 def test_a_sql_question_runs_one_of_their_named_queries() -> None:
     bundle = load_bundle(CHALLENGES / SQL)
     files = _solution(SQL)
-    asked = followups.sql_question(bundle, files, seed=1)
+    asked = followup_questions.sql_question(bundle, files, seed=1)
     assert asked is not None and asked.answer_kind == "value"
     assert asked.request is not None and asked.request["mode"] == "sql"
     assert asked.request["query"].strip() in files[bundle.submission.entrypoint]
     assert "How many rows" in asked.prompt
-    assert followups.sql_question(bundle, {bundle.submission.entrypoint: "SELECT 1"}, 1) is None
+    assert followup_questions.sql_question(bundle, {bundle.submission.entrypoint: "SELECT 1"}, 1) is None
 
 
 def test_a_model_question_quotes_the_public_score_only() -> None:
     bundle = load_bundle(CHALLENGES / MODEL)
-    with_score = followups.model_question(bundle, 0.8123)
+    with_score = followup_questions.model_question(bundle, 0.8123)
     assert with_score is not None and with_score.request is None
     assert "0.812" in with_score.prompt and "public slice" in with_score.prompt
-    without = followups.model_question(bundle, None)
+    without = followup_questions.model_question(bundle, None)
     assert without is not None and "scored" not in without.prompt
-    assert followups.model_question(load_bundle(CHALLENGES / FUNCTION), 0.5) is None
+    assert followup_questions.model_question(load_bundle(CHALLENGES / FUNCTION), 0.5) is None
+
+
+@pytest.mark.parametrize(("slug", "said"), [
+    ("late-delivery-features", "With your features the fixed model scored 0.812"),
+    ("churn-service", "The model behind your service scored 0.812"),
+])
+def test_kinds_graded_by_a_model_metric_ask_about_their_score(slug: str, said: str) -> None:
+    asked = followup_questions.model_question(load_bundle(CHALLENGES / slug), 0.8123)
+    assert asked is not None and asked.prompt.startswith(said)
+    assert "public slice" in asked.prompt and "feature" in asked.prompt
+
+
+def test_a_kind_without_a_question_of_its_own_asks_about_two_of_their_fragments() -> None:
+    notebook = load_bundle(CHALLENGES / "churn-eda-notebook")
+    assert followup_questions.model_question(notebook, 0.8) is None
+    mine = {"analysis.py": "def clean(frame):\n    kept = frame.dropna()\n    return kept\n\n\n"
+                           "def tenure_bands(frame):\n    years = frame.tenure // 12\n"
+                           "    return years\n"}
+    planned = followup_questions.plan_for(notebook, mine, {}, public_metric=None, seed=0)
+    assert len(planned) == 2 and all(p.answer_kind == "text" for p in planned)
+    assert {"clean" in planned[0].prompt, "tenure_bands" in planned[1].prompt} == {True}
+    # One fragment only: one question, never the same one twice.
+    one = followup_questions.plan_for(notebook, {"a.py": "def f(x):\n    y = x\n    return y\n"},
+                                      {}, public_metric=None, seed=3)
+    assert len(one) == 1
+    # A kind with its own question: it, then one fragment.
+    model = followup_questions.plan_for(load_bundle(CHALLENGES / MODEL), mine, {},
+                                        public_metric=0.7, seed=0)
+    assert [p.prompt.split(" ")[0] for p in model] == ["Your", "In"]
 
 
 def test_a_fragment_is_their_own_code_never_the_starter() -> None:
     starter = {"solution.py": "def given(x):\n    y = x\n    return y\n"}
     mine = {"solution.py": starter["solution.py"]
             + "\n\ndef mine(values):\n    total = sum(values)\n    return total / len(values)\n"}
-    asked = followups.fragment_question(mine, starter, seed=0)
+    asked = followup_questions.fragment_question(mine, starter, seed=0)
     assert asked is not None and "function mine" in asked.prompt
     assert "lines 6-8" in asked.prompt and "def mine" in asked.quoted
-    assert followups.fragment_question(starter, starter, seed=0) is None
+    assert followup_questions.fragment_question(starter, starter, seed=0) is None
     # Not Python: a paragraph of the file, still named by its lines.
-    text = followups.fragment_question({"notes.R": "a <- 1\nb <- 2\nc <- a + b\n"}, {}, 0)
+    text = followup_questions.fragment_question({"notes.R": "a <- 1\nb <- 2\nc <- a + b\n"}, {}, 0)
     assert text is not None and "notes.R, lines 1-3" in text.prompt
 
 
 def test_two_or_three_questions_spread_over_the_challenges() -> None:
-    value = followups.Planned("value", "v?", request={"mode": "call"})
-    text = followups.Planned("text", "t?")
-    chosen = followups.choose([[value, text], [text, text], [text]])
+    value = followup_questions.Planned("value", "v?", request={"mode": "call"})
+    text = followup_questions.Planned("text", "t?")
+    chosen = followup_questions.choose([[value, text], [text, text], [text]])
     assert [i for i, _ in chosen] == [0, 1, 2]  # each challenge's best first
-    assert [i for i, _ in followups.choose([[value, text]])] == [0, 0]
-    assert followups.choose([]) == []
+    assert [i for i, _ in followup_questions.choose([[value, text]])] == [0, 0]
+    assert followup_questions.choose([]) == []
 
 
 @pytest.mark.parametrize(("answer", "expected", "agrees"), [

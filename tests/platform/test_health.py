@@ -87,6 +87,8 @@ def _serve_health(tmp_path: Path, docker_host: str) -> dict[str, object]:
     return result
 
 
+@pytest.mark.sqlite_only("the subject is the engine probe's timeout, the same on "
+                        "either database")
 def test_an_unreachable_engine_fails_fast(tmp_path: Path) -> None:
     # A socket file nobody listens on: connecting is refused at once.
     path = tmp_path / "closed.sock"
@@ -130,6 +132,8 @@ def silent_engine(tmp_path: Path) -> Iterator[Path]:
     server.close()
 
 
+@pytest.mark.sqlite_only("the subject is the engine probe's timeout, the same on "
+                        "either database")
 def test_a_silent_engine_does_not_hang_the_page(tmp_path: Path, silent_engine: Path) -> None:
     result = _serve_health(tmp_path, f"unix://{silent_engine}")
     page = str(result["page"])

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from heldout.platform.cli import main
-from heldout.platform.config import SETTINGS
+from heldout.platform.settings import SETTINGS
 from heldout.platform.settings_doc import DOCUMENT_PATH, render
 
 

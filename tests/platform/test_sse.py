@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from heldout.platform.app import create_app
 from heldout.platform.extensions import db
 from heldout.platform.models import EvaluationRecord, Submission, utcnow
 from heldout.platform.processes import stop_processes
+from heldout.platform.server import gunicorn_options
 from heldout.platform.services import accounts, assessments, catalogue, invites
 from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.views.api import streams
@@ -148,8 +150,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class Served:
+    app: Flask
+    port: int
+    server: subprocess.Popen[bytes]
+
+
 @pytest.fixture
-def served(tmp_path: Path, challenges_dir: Path) -> Iterator[tuple[Flask, int]]:
+def serving(tmp_path: Path, challenges_dir: Path) -> Iterator[Served]:
+    """`heldout serve` (gunicorn) on a migrated database with the bundles loaded."""
     settings = {"HELDOUT_ENV": "testing", "HELDOUT_SECRET_KEY": "sse-secret-" + "x" * 32,
                 "HELDOUT_DATA_DIR": str(tmp_path / "var"),
                 "HELDOUT_CHALLENGES_DIR": str(challenges_dir),
@@ -171,11 +181,16 @@ def served(tmp_path: Path, challenges_dir: Path) -> Iterator[tuple[Flask, int]]:
                 break
             except OSError:
                 time.sleep(0.2)
-        yield app, port
+        yield Served(app, port, server)
     finally:
         stop_processes([(server, signal.SIGTERM)])
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def served(serving: Served) -> tuple[Flask, int]:
+    return serving.app, serving.port
 
 
 def test_a_served_stream_pushes_the_graded_status(served: tuple[Flask, int]) -> None:
@@ -255,6 +270,7 @@ def test_a_served_stream_pushes_the_graded_status(served: tuple[Flask, int]) -> 
 
 FLOOD_STREAMS = 200
 FLOOD_ATTEMPTS = 50     # four streams each: tabs of one candidate, and many candidates
+GRACEFUL_TIMEOUT_S = gunicorn_options(host="127.0.0.1", port=0, threads=1)["graceful_timeout"]
 ANSWER_WITHIN = 10.0    # seconds: generous; an unanswered server makes the socket time out
 
 
@@ -339,6 +355,29 @@ def test_two_hundred_open_streams_leave_the_site_answering(served: tuple[Flask, 
     finally:
         for stream in held:
             stream.close()
+
+
+def test_a_stopping_server_ends_its_streams_at_once(serving: Served) -> None:
+    """SIGTERM (a stop, a deploy): gunicorn waits for the requests in flight up to its
+    graceful timeout (20 s), and a stream lasts two minutes. The streams end at once with
+    their ``timeout`` event (the page reconnects to the next server), and the server is
+    gone in seconds, not after the timeout."""
+    [(attempt, cookie)] = waiting_attempts(served_settings(serving.app), 1)
+    stream = socket.create_connection(("127.0.0.1", serving.port), timeout=ANSWER_WITHIN)
+    stream.sendall(f"GET /a/{attempt}/c/{SLUG}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n".encode())
+    assert status_line(stream)[0] == 200
+    stopped = time.monotonic()
+    serving.server.send_signal(signal.SIGTERM)
+    received = b""
+    while b"event: timeout" not in received:
+        chunk = stream.recv(4096)
+        assert chunk, f"the stream closed without its timeout event: {received!r}"
+        received += chunk
+    serving.server.wait(timeout=15)
+    took = time.monotonic() - stopped
+    stream.close()
+    assert took < GRACEFUL_TIMEOUT_S / 2, f"the server took {took:.1f} s to stop"
 
 
 # --- the caps: per attempt and per server -----------------------------------------------------

@@ -665,8 +665,8 @@ class Topology:
     def app(self) -> Iterator[Any]:
         """A Flask app of the web's configuration in this process (services, queries)."""
         from heldout.platform.app import create_app
-        from heldout.platform.config import SETTINGS_BY_NAME
         from heldout.platform.extensions import db
+        from heldout.platform.settings import SETTINGS_BY_NAME
 
         # Parsed as the environment would be: overrides are taken as given.
         settings = {key: SETTINGS_BY_NAME[key].parse(value)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from heldout.platform.config import SETTINGS_BY_NAME
 from heldout.platform.server import IDLE_CONNECTION_SECONDS
+from heldout.platform.settings import SETTINGS_BY_NAME
 from heldout.tools.bench import burst
 
 CANDIDATES = 5

@@ -18,6 +18,7 @@ from heldout.platform.extensions import csrf, db, limiter, login_manager, migrat
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
 from heldout.platform.services import catalogue
 from heldout.platform.services import webhooks as webhooks_service
+from heldout.platform.services.ats import callbacks as ats_callbacks
 from heldout.platform.views import (
     account,
     admin,
@@ -51,6 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION_KEY] = JobQueue(app.config["HELDOUT_QUEUE_URL"], app.app_context)
     # Webhook deliveries are queued once the transaction that wrote them commits.
     app.extensions[webhooks_service.ENQUEUE_KEY] = app.extensions[EXTENSION_KEY].enqueue
+    # An ATS order whose candidate is complete calls the ATS back (services/ats/callbacks.py).
+    webhooks_service.on_progress(ats_callbacks.completion_due)
     # A worker on another host (HELDOUT_FILES_URL) fetches files from the web app; no
     # connection is opened here.
     files = remote_files.make_client(app.config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from flask import Flask
@@ -9,7 +10,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from heldout.platform.redaction import mask_invite_tokens
-from heldout.platform.views.api.streams import MAX_OPEN_STREAMS
+from heldout.platform.views.api.streams import CLOSING, MAX_OPEN_STREAMS
 
 
 class MaskingLogger(Logger):  # type: ignore[misc]
@@ -48,6 +49,21 @@ class _Server(BaseApplication):  # type: ignore[misc]
 IDLE_CONNECTION_SECONDS = 30
 
 
+def close_streams_when_stopping(worker: Any) -> None:
+    """gunicorn's ``post_worker_init``: on SIGTERM (a graceful stop) a worker waits up to
+    its graceful timeout for the requests in flight, and an open event stream lasts two
+    minutes; the streams are told to end first, so a stop or a deploy takes a second, not
+    the whole timeout, and the pages reconnect to the next server."""
+    stop = worker.handle_exit
+
+    def handle_exit(signum: int, frame: Any) -> None:
+        CLOSING.set()
+        stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)
+    signal.siginterrupt(signal.SIGTERM, False)
+
+
 def gunicorn_options(*, host: str, port: int, threads: int) -> dict[str, Any]:
     """The settings ``heldout serve`` gives gunicorn."""
     # One process with threads: status polling is cheap, and the app keeps no
@@ -59,6 +75,7 @@ def gunicorn_options(*, host: str, port: int, threads: int) -> dict[str, Any]:
     return {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
             "threads": threads + MAX_OPEN_STREAMS, "timeout": 60, "graceful_timeout": 20,
             "keepalive": IDLE_CONNECTION_SECONDS,
+            "post_worker_init": close_streams_when_stopping,
             "accesslog": "-", "errorlog": "-", "logger_class": MaskingLogger,
             # No control socket in the user's home: several instances may run.
             "control_socket_disable": True}

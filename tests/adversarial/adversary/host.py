@@ -61,6 +61,26 @@ def _mem_available() -> int:
     raise RuntimeError("no MemAvailable in /proc/meminfo")
 
 
+def _outside_rss() -> int:
+    """Resident memory of the host's processes outside any container: this test process and
+    whatever else runs here (scripts/test runs two more pytest sessions, their servers and
+    browsers beside this one). A growth there is theirs, not something a sandbox left."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if CONTAINER_ID.search((entry / "cgroup").read_text()):
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def _disk_free(path: Path) -> int:
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize
@@ -115,6 +135,7 @@ class HostState:
     rundirs: set[str]
     cgroups: set[str]
     mem_available: int
+    outside_rss: int
     disk_free: int
 
 
@@ -149,6 +170,7 @@ class HostGuard:
             rundirs={p.name for p in self.runs_root.iterdir()},
             cgroups=run_cgroups(),
             mem_available=_mem_available(),
+            outside_rss=_outside_rss(),
             disk_free=_disk_free(self.runs_root),
         )
 
@@ -180,9 +202,13 @@ class HostGuard:
         busy = {Path(path).name for path in in_use if path}
         found += [f"run cgroup left behind: {name}"
                   for name in sorted(run_cgroups() - before.cgroups - busy)]
+        # Host-wide, less what processes outside containers (other sessions) grew by.
         memory_drop = before.mem_available - _mem_available()
-        if memory_drop > MEMORY_TOLERANCE:
-            found.append(f"MemAvailable is {memory_drop // 2**20} MiB below where it was")
+        outside_growth = max(0, _outside_rss() - before.outside_rss)
+        if memory_drop - outside_growth > MEMORY_TOLERANCE:
+            found.append(f"MemAvailable is {memory_drop // 2**20} MiB below where it was "
+                         f"({outside_growth // 2**20} MiB of it held by processes outside "
+                         "containers)")
         disk_drop = before.disk_free - _disk_free(self.runs_root)
         if disk_drop > DISK_TOLERANCE:
             found.append(f"free disk is {disk_drop // 2**20} MiB below where it was")

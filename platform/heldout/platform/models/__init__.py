@@ -34,6 +34,9 @@ from heldout.platform.models.catalogue import (
     Challenge,
     ChallengeVersion,
 )
+from heldout.platform.models.fairness import (
+    SelfIdentification,
+)
 from heldout.platform.models.followups import (
     FollowupQuestion,
 )
@@ -107,6 +110,7 @@ __all__ = [
     "Review",
     "Role",
     "ScoreAggregate",
+    "SelfIdentification",
     "ShownOnce",
     "SignalReview",
     "SimilarityCheck",

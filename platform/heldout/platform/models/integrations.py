@@ -41,16 +41,20 @@ class WebhookEndpoint(Base):
 
 
 class WebhookDelivery(Base):
-    """One event for one endpoint: its body as sent, and how the tries went. ``status``:
-    pending (a try is due at ``next_try_at``), sending (a worker holds it until
-    ``lease_expires_at``), delivered, failed (tries used up, or the endpoint removed)."""
+    """One event for one receiver: a team's endpoint, or the callback address of an order
+    from an applicant-tracking system (``ats_order_id``; services/ats/). Its body as sent,
+    and how the tries went. ``status``: pending (a try is due at ``next_try_at``), sending
+    (a worker holds it until ``lease_expires_at``), delivered, failed (tries used up, or the
+    endpoint removed)."""
 
     __tablename__ = "webhook_delivery"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True, default=new_public_id)
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"),
-                                             index=True)
+    endpoint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), index=True)
+    ats_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ats_order.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
@@ -65,7 +69,8 @@ class WebhookDelivery(Base):
     last_try_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
 
-    endpoint: Mapped[WebhookEndpoint] = relationship(lazy="joined")
+    endpoint: Mapped[WebhookEndpoint | None] = relationship(lazy="joined")
+    ats_order: Mapped[AtsOrder | None] = relationship(lazy="joined")
 
 
 class AtsOrder(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from heldout.platform.models import (
     Draft,
     Invite,
     Review,
+    SelfIdentification,
     Submission,
     new_variant_seed,
 )
@@ -56,8 +58,11 @@ class ChallengeStatus:
         return self.deadline is None and self.draft_saved_at is not None
 
 
-def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
-    """Start the clock. ``invite`` must come from ``invites.find_invite``."""
+def start_attempt(invite: Invite, *, consent: bool, now: datetime,
+                  self_identified: Mapping[str, str] | None = None) -> Attempt:
+    """Start the clock. ``invite`` must come from ``invites.find_invite``.
+    ``self_identified``: the voluntary answers (services/self_identification.py), stored
+    apart from the attempt when there are any."""
     if invite.attempt is not None:
         return invite.attempt
     if not consent:
@@ -72,6 +77,10 @@ def start_attempt(invite: Invite, *, consent: bool, now: datetime) -> Attempt:
     db.session.add(attempt)
     try:
         db.session.flush()
+        if self_identified:
+            db.session.add(SelfIdentification(assessment_id=invite.assessment_id,
+                                              attempt_id=attempt.id,
+                                              answers=dict(self_identified)))
         if first_open:
             webhooks.invite_opened(invite, now=now)
         webhooks.attempt_started(attempt, now=now)

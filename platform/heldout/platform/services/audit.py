@@ -30,6 +30,7 @@ ACTIONS: dict[str, str] = {
     "review.submit": "submitted a review",
     "review.save": "saved a review draft",
     "export.candidates": "exported candidates",
+    "export.adverse_impact": "exported an adverse-impact report",
     "assessment.archive": "archived or restored an assessment",
     "assessment.team": "moved an assessment to a team",
     "user.create": "created a user",

@@ -286,6 +286,14 @@ def rebuild(session: AnySession, assessment_ids: Collection[int] | None = None,
 # --- reading ranks from the aggregate --------------------------------------------------
 
 
+def settled_totals(assessment_id: int) -> dict[int, float]:
+    """Every attempt of the assessment whose total is settled, and that total (one column
+    query over the standings)."""
+    return {attempt_id: float(total) for attempt_id, total in db.session.execute(
+        select(AttemptStanding.attempt_id, AttemptStanding.total)
+        .where(AttemptStanding.assessment_id == assessment_id)) if total is not None}
+
+
 def rank_table(assessment_id: int) -> Subquery:
     """Per version group and total of an assessment: how many ranked totals are lower,
     how many equal it, how many there are. Its size is the number of distinct totals,

@@ -3,12 +3,11 @@
 A candidate is known by their e-mail address; everything about them hangs off their
 invites. ``holdings`` follows every foreign key from those invites, whatever table it is
 in (attempts, drafts, snapshots, submissions and their files, evaluations, public runs,
-AI assistant transcripts, reviews, and any table added later that points at one of
-these), so a new kind of candidate data is exported and erased without this module
-changing. Two places hold
-candidate data by value rather than by key and are handled by name: the audit log (kept,
-with the candidate's e-mail and name replaced) and webhook deliveries (their bodies and
-answers redacted the same way).
+AI assistant transcripts, reviews, voluntary self-identification, and any table added
+later that points at one of these), so a new kind of candidate data is exported and
+erased without this module changing. Two places hold candidate data by value rather than
+by key and are handled by name: the audit log (kept, with the candidate's e-mail and name
+replaced) and webhook deliveries (their bodies and answers redacted the same way).
 
 Blobs (submitted files, artefacts) are content-addressed and shared: erasing removes
 those no remaining row names.
@@ -178,7 +177,8 @@ def export_zip(found: Holdings, blobs: BlobStore, *, now: datetime) -> bytes:
             "data/<table>.json: every stored row about you, one file per table (invites,\n"
             "attempts, drafts and their snapshots, editor events, submissions and their\n"
             "files, evaluations, public check runs, your conversation with the AI assistant\n"
-            "(ai_message), reviews by interviewers, ...).\n"
+            "(ai_message), reviews by interviewers, the answers you chose to give about\n"
+            "yourself (self_identification), ...).\n"
             "data/audit_event.json: the audit log's entries about you.\n"
             f"files/<sha256>: the {written} files those rows name (your submitted code,\n"
             "notebooks and the outputs of its runs), by the sha256 of their content.\n"))

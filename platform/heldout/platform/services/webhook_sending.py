@@ -5,6 +5,11 @@ Every delivery is signed: ``Heldout-Signature: t=<unix time>,v1=<hex>`` where ``
 the HMAC-SHA256, keyed with the endpoint's secret, of ``<unix time>.`` followed by the raw
 body (``verify`` checks one, as a receiver would). Only the worker sends (the queue's
 ``deliver_webhook`` task); the watchdog queues again what the queue lost (``requeue_due``).
+
+A delivery to an applicant-tracking system's order (services/ats/) goes the same way, with
+the same tries and log, as a ``PATCH`` to the address the ATS gave with the order (that is
+how Greenhouse's partner API is told a test is complete); it is not signed, the ATS holds
+no secret of ours.
 """
 
 from __future__ import annotations
@@ -66,15 +71,16 @@ class Response:
     body: str
 
 
-# Sends one request: (url, body, headers, timeout) -> Response; raises on no answer.
-Sender = Callable[[str, bytes, Mapping[str, str], urllib3.Timeout], Response]
+# Sends one request: (method, url, body, headers, timeout) -> Response; raises on no answer.
+Sender = Callable[[str, str, bytes, Mapping[str, str], urllib3.Timeout], Response]
 
 _POOL = urllib3.PoolManager(retries=False, num_pools=20, maxsize=4)
+ATS_METHOD = "PATCH"
 
 
-def http_post(url: str, body: bytes, headers: Mapping[str, str],
+def http_send(method: str, url: str, body: bytes, headers: Mapping[str, str],
               timeout: urllib3.Timeout) -> Response:
-    answer = _POOL.request("POST", url, body=body, headers=dict(headers), timeout=timeout,
+    answer = _POOL.request(method, url, body=body, headers=dict(headers), timeout=timeout,
                            redirect=False, preload_content=False)
     try:
         kept = answer.read(MAX_RESPONSE_KEPT * 4, decode_content=True)
@@ -106,7 +112,7 @@ def _claim(delivery_id: int, now: datetime) -> bool:
     return bool(getattr(claimed, "rowcount", 0))
 
 
-def deliver(delivery_id: int, *, now: datetime, send: Sender = http_post,
+def deliver(delivery_id: int, *, now: datetime, send: Sender = http_send,
             timeout: urllib3.Timeout = TIMEOUT,
             clock: Callable[[], float] = time.time) -> DeliveryOutcome:
     """Try one delivery if it is due and nobody else holds it."""
@@ -115,19 +121,25 @@ def deliver(delivery_id: int, *, now: datetime, send: Sender = http_post,
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None:
         return DeliveryOutcome(delivery_id, "skipped", detail="gone")
-    endpoint = delivery.endpoint
-    url, secret, active = endpoint.url, endpoint.secret, endpoint.active
     body, event_name, public_id = delivery.body.encode(), delivery.event, delivery.public_id
-    db.session.commit()  # no transaction held open while the receiver takes its time
-    if not active:
-        return _finish(delivery_id, now, delivered=False, response=None, retry=False,
-                       error="not sent: the endpoint was switched off", duration_ms=None)
     headers = {"Content-Type": "application/json", "User-Agent": "heldout-webhooks/1",
-               "Heldout-Event": event_name, "Heldout-Delivery": public_id,
-               SIGNATURE_HEADER: sign(secret, body, int(clock()))}
+               "Heldout-Event": event_name, "Heldout-Delivery": public_id}
+    endpoint, order = delivery.endpoint, delivery.ats_order
+    method, url, refused = "POST", "", "not sent: the receiver is gone"
+    if endpoint is not None:
+        method, url = "POST", endpoint.url
+        refused = "" if endpoint.active else "not sent: the endpoint was switched off"
+        headers[SIGNATURE_HEADER] = sign(endpoint.secret, body, int(clock()))
+    elif order is not None:
+        method, url = ATS_METHOD, order.callback_url
+        refused = "" if url else "not sent: the order gave no callback address"
+    db.session.commit()  # no transaction held open while the receiver takes its time
+    if refused:
+        return _finish(delivery_id, now, delivered=False, response=None, retry=False,
+                       error=refused, duration_ms=None)
     started = time.monotonic()
     try:
-        response: Response | None = send(url, body, headers, timeout)
+        response: Response | None = send(method, url, body, headers, timeout)
         error = ""
     except Exception as exc:  # no answer: refused, timed out, bad address…
         response, error = None, f"{type(exc).__name__}: {exc}"[:MAX_RESPONSE_KEPT]
@@ -154,7 +166,8 @@ def _finish(delivery_id: int, now: datetime, *, delivered: bool, response: Respo
     retry_in: float | None = None
     if delivered:
         delivery.status, delivery.delivered_at, delivery.next_try_at = "delivered", now, None
-    elif retry and delivery.tries < MAX_TRIES and delivery.endpoint.active:
+    elif retry and delivery.tries < MAX_TRIES and (delivery.endpoint is None
+                                                   or delivery.endpoint.active):
         retry_in = float(RETRY_SECONDS[delivery.tries - 1])
         delivery.status = "pending"
         delivery.next_try_at = now + timedelta(seconds=retry_in)

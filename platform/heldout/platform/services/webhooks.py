@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,7 +156,8 @@ def list_endpoints() -> list[EndpointRow]:
     counts: dict[tuple[int, str], int] = {
         (int(e), str(s)): int(n) for e, s, n in db.session.execute(
             select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count())
-            .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.status))}
+            .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.status))
+        if e is not None}  # None: callbacks to an ATS (services/ats/callbacks.py)
     rows = []
     for endpoint in endpoints:
         last = db.session.scalar(select(WebhookDelivery)
@@ -306,6 +307,24 @@ def _attempt_links(attempt: Attempt) -> dict[str, str]:
             "report": f"{API}/attempts/{attempt.id}/report"}
 
 
+# Who else wants to know when a candidate's work moves on (an attempt closed, a submission
+# graded), in the caller's transaction: the app registers services/ats/callbacks.py here
+# (app.py), so the grading pipeline need not import the ATS code.
+Progress = Callable[[Attempt, datetime], object]
+_PROGRESS: list[Progress] = []
+
+
+def on_progress(listener: Progress) -> Progress:
+    if listener not in _PROGRESS:
+        _PROGRESS.append(listener)
+    return listener
+
+
+def _progressed(attempt: Attempt, now: datetime) -> None:
+    for listener in _PROGRESS:
+        listener(attempt, now)
+
+
 def attempt_started(attempt: Attempt, *, now: datetime) -> None:
     emit("attempt.started", attempt.invite.assessment,
          {"attempt": _attempt(attempt), "links": _attempt_links(attempt)}, now=now)
@@ -314,6 +333,7 @@ def attempt_started(attempt: Attempt, *, now: datetime) -> None:
 def attempt_completed(attempt: Attempt, *, now: datetime) -> None:
     emit("attempt.completed", attempt.invite.assessment,
          {"attempt": _attempt(attempt), "links": _attempt_links(attempt)}, now=now)
+    _progressed(attempt, now)
 
 
 def evaluation_graded(submission: Submission, *, score: float | None, max_score: float,
@@ -327,6 +347,7 @@ def evaluation_graded(submission: Submission, *, score: float | None, max_score:
                        "submitted_at": _when(submission.created_at), "graded_at": _when(now)},
         "attempt": {"id": attempt.id, "candidate_email": attempt.invite.candidate_email},
         "links": _attempt_links(attempt)}, now=now)
+    _progressed(attempt, now)
 
 
 def review_submitted(review: Review, *, attempt: Attempt, reviewer: User,
@@ -359,11 +380,12 @@ def redeliver(endpoint_id: int, delivery_id: int, *, actor: User, origin: audit.
     """Send a logged delivery again: the same body (the same event id, so a receiver can
     tell it has seen it), as a new delivery with tries of its own."""
     original = db.session.get(WebhookDelivery, delivery_id)
-    if original is None or original.endpoint_id != endpoint_id:
+    endpoint = None if original is None else original.endpoint
+    if original is None or endpoint is None or endpoint.id != endpoint_id:
         raise NotFound(f"No delivery {delivery_id} for this endpoint")
-    if not original.endpoint.active:
+    if not endpoint.active:
         raise InvalidInput("The endpoint is switched off; switch it on to send again.")
-    delivery = _delivery(original.endpoint, original.event, original.body, now)
+    delivery = _delivery(endpoint, original.event, original.body, now)
     db.session.flush()
     audit.record(actor, "webhook.redeliver", "webhook", endpoint_id,
                  {"delivery": original.public_id, "again_as": delivery.public_id},

@@ -6,15 +6,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.config import sandbox_settings
 from heldout.platform.errors import InvalidInput
 from heldout.platform.models import ROLES
 from heldout.platform.queue import get_queue
-from heldout.platform.services import audit, health, problem_reports, shown_once, users_admin
-from heldout.platform.views.auth import role_required, staff_user
+from heldout.platform.services import (
+    adverse_impact,
+    audit,
+    health,
+    problem_reports,
+    shown_once,
+    users_admin,
+)
+from heldout.platform.views.auth import record_action, role_required, staff_user
 from heldout.platform.views.common import now, parse_int, request_origin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -227,3 +243,33 @@ def problem_report_status(report_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.problem_reports_page",
                             status=back if back in (*problem_reports.STATUSES, "all") else None,
                             _anchor=f"report-{report.id}"), code=303)
+
+
+@bp.get("/assessments/<int:assessment_id>/adverse-impact")
+@role_required()
+def adverse_impact_page(assessment_id: int) -> ResponseReturnValue:
+    """Pass rates at a cut score per self-identified group and their impact ratios."""
+    error: InvalidInput | None = None
+    try:
+        cut = adverse_impact.parse_cut(request.args.get("cut"))
+    except InvalidInput as exc:
+        error, cut = exc, adverse_impact.DEFAULT_CUT
+    report = adverse_impact.impact_report(assessment_id, cut)
+    return render_template("admin/adverse_impact.html", report=report, error=error,
+                           typed=request.args.get("cut", ""), rules=adverse_impact,
+                           assessment=report.assessment), 400 if error else 200
+
+
+@bp.get("/assessments/<int:assessment_id>/adverse-impact.csv")
+@role_required()
+def adverse_impact_csv(assessment_id: int) -> ResponseReturnValue:
+    """The adverse-impact report as CSV (recorded in the audit log)."""
+    cut = adverse_impact.parse_cut(request.args.get("cut"))
+    body = adverse_impact.to_csv(adverse_impact.impact_report(assessment_id, cut))
+    record_action(staff_user(), "export.adverse_impact", "assessment", assessment_id,
+                  {"cut": cut})
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = \
+        f'attachment; filename="assessment-{assessment_id}-adverse-impact.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

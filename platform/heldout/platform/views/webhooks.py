@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import InvalidInput
 from heldout.platform.services import shown_once, users_admin, webhook_sending, webhooks
+from heldout.platform.services.ats import callbacks as ats_callbacks
 from heldout.platform.views.auth import role_required, staff_user
 from heldout.platform.views.common import now, parse_int, request_origin
 
@@ -39,6 +40,7 @@ def _take_secret(endpoint_id: int) -> str | None:
 
 def _list_page(*, error: InvalidInput | None = None) -> ResponseReturnValue:
     return render_template("admin/webhooks.html", rows=webhooks.list_endpoints(),
+                           callbacks=ats_callbacks.recent(),
                            teams=users_admin.list_teams(), events=webhooks.EVENTS,
                            form=request.form if error else {},
                            chosen=set(request.form.getlist("events")) if error else set(),

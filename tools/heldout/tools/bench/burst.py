@@ -110,7 +110,7 @@ class Autosave:
 
 def load_test_limits() -> dict[str, str]:
     """The limits above that this app has as settings."""
-    from heldout.platform.config import SETTINGS_BY_NAME
+    from heldout.platform.settings import SETTINGS_BY_NAME
 
     return {name: value for name, value in LOAD_TEST_LIMITS.items() if name in SETTINGS_BY_NAME}
 
@@ -385,7 +385,7 @@ def _settings(data_dir: Path, challenges_dir: Path, base_url: str, plan: BurstPl
 def _child_env(settings: dict[str, str]) -> dict[str, str]:
     """This process's environment without its platform settings (a database or queue URL
     pointing elsewhere must not be loaded), then the burst's."""
-    from heldout.platform.config import SETTINGS_BY_NAME
+    from heldout.platform.settings import SETTINGS_BY_NAME
 
     return {**{k: v for k, v in os.environ.items() if k not in SETTINGS_BY_NAME}, **settings}
 

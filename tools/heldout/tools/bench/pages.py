@@ -513,6 +513,8 @@ def pages(seeded: Seeded, attempt_public_id: str) -> list[Page]:
         Page("admin.audit_log", "/admin/audit", "admin"),
         Page("admin.system_health", "/admin/health", "admin", "probes the Docker engine"),
         Page("admin.problem_reports_page", "/admin/problem-reports", "admin"),
+        Page("admin.adverse_impact_page", f"/admin/assessments/{a}/adverse-impact", "admin"),
+        Page("admin.adverse_impact_csv", f"/admin/assessments/{a}/adverse-impact.csv", "admin"),
         Page("webhooks.endpoints", "/admin/webhooks/", "admin"),
         Page("webhooks.endpoint", f"/admin/webhooks/{seeded.endpoint_id}", "admin"),
         Page("stewardship.candidate_data", "/admin/candidates/", "admin"),

@@ -91,9 +91,10 @@ class Standing:
     attempt_id: int | None
 
 
-def standing(viewer: StaffViewer, order: AtsOrder, *, now: datetime) -> Standing:
+def standing(viewer: StaffViewer | None, order: AtsOrder, *, now: datetime) -> Standing:
     """The order's candidate as the candidates table shows them (the same counted
-    submissions and totals as every page and export)."""
+    submissions and totals as every page and export). ``viewer``: the ATS's token owner
+    (``None``: heldout itself, deciding whether to call the ATS back)."""
     invite = order.invite
     _, rows = candidates.every_row(
         invite.assessment_id, candidates.TableQuery(search=invite.candidate_email), now=now,

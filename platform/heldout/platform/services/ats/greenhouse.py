@@ -5,7 +5,9 @@ password): ``list_tests`` (the assessments it may order), ``send_test`` (a candi
 test id; heldout invites the candidate and answers ``partner_interview_id``),
 ``test_status`` (polled until ``partner_status`` is ``complete``, with the score, a link to
 the report and some details) and ``response_error`` (Greenhouse reports what it could not
-take). Shapes follow Greenhouse's partner documentation.
+take). Shapes follow Greenhouse's partner documentation. When the candidate is complete,
+heldout also calls the ``url`` Greenhouse sent with the order (``callback_body``, sent by
+services/ats/callbacks.py), so Greenhouse asks ``test_status`` at once.
 """
 
 from __future__ import annotations
@@ -65,3 +67,8 @@ def status(order: AtsOrder, standing: Standing, report_url: str) -> dict[str, An
             metadata["Time used"] = f"{round(standing.time_used.total_seconds() / 60)} minutes"
         answer["metadata"] = metadata
     return answer
+
+
+def callback_body(order: AtsOrder) -> dict[str, Any]:
+    """What the ``PATCH`` to the order's ``url`` says: this interview is complete."""
+    return {"partner_interview_id": order.public_id, "partner_status": COMPLETE}

@@ -47,6 +47,10 @@ STREAM_SECONDS = 120
 KEEPALIVE_SECONDS = 5
 STREAM_POLL_SECONDS = 1.0
 RECONNECT_MILLISECONDS = 3000
+# Set when the server is stopping (server.py, on gunicorn's SIGTERM): every open stream ends
+# at once with its ``timeout`` event, and the page opens the next one on the server that
+# takes over, instead of holding the stop up for the whole graceful timeout.
+CLOSING = threading.Event()
 
 
 class StreamSlots:
@@ -113,7 +117,7 @@ def state_stream(attempt_id: str, attempt_pk: int, challenge_id: int) -> Respons
             started = last_sent = time.monotonic()
             shown = ""
             yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
-            while time.monotonic() - started < lifetime:
+            while time.monotonic() - started < lifetime and not CLOSING.is_set():
                 current = db.session.get(Attempt, attempt_pk)
                 if current is None:
                     return
@@ -129,7 +133,7 @@ def state_stream(attempt_id: str, attempt_pk: int, challenge_id: int) -> Respons
                 elif time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
                     last_sent = time.monotonic()
                     yield ": keep-alive\n\n"
-                time.sleep(STREAM_POLL_SECONDS)
+                CLOSING.wait(STREAM_POLL_SECONDS)
             yield "event: timeout\ndata: {}\n\n"
         finally:
             give_back()

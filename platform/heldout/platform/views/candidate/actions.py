@@ -80,6 +80,18 @@ def _keep_uploads(attempt_id: str, slug: str, files: list[submissions.SubmittedF
         session[UPLOADED_KEY] = {**session.get(UPLOADED_KEY, {}), slug: digest}
 
 
+def _refused(attempt_id: str, slug: str, code: str, extra: list[drafts.DraftFile],
+             exc: PlatformError) -> ResponseReturnValue:
+    """The workspace again with the typed code and why Submit or a public run was refused."""
+    attempt = attempts.get_attempt(attempt_id)
+    response = current_app.make_response(render_workspace(
+        attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc),
+        closed=isinstance(exc, AttemptClosed)))
+    if isinstance(exc, TooManySubmissions) and exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @bp.post("/a/<attempt_id>/c/<slug>/submit")
 @bound_attempt
 def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
@@ -96,19 +108,8 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
                            pasted_code=code, blobs=blob_store(), queue=get_queue(),
                            bundles=catalogue.get_bundles(), now=now(),
                            max_pending=current_app.config["HELDOUT_MAX_PENDING_SUBMISSIONS"])
-    except AttemptClosed as exc:
-        attempt = attempts.get_attempt(attempt_id)
-        return render_workspace(attempt, slug, code=code, extra=extra, error=exc, status=409, closed=True)
-    except TooManySubmissions as exc:
-        attempt = attempts.get_attempt(attempt_id)
-        response = current_app.make_response(
-            render_workspace(attempt, slug, code=code, extra=extra, error=exc, status=429))
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except InvalidInput as exc:
-        attempt = attempts.get_attempt(attempt_id)
-        return render_workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
+    except (AttemptClosed, TooManySubmissions, InvalidInput) as exc:
+        return _refused(attempt_id, slug, code, extra, exc)
     if uploaded:
         _keep_uploads(attempt_id, slug, files)
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug) + "#status")
@@ -135,19 +136,8 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
             attempt_public_id=attempt_id, challenge_slug=slug, files=files, pasted_code=code,
             blobs=blob_store(), queue=get_queue(), bundles=catalogue.get_bundles(),
             now=now())
-    except AttemptClosed as exc:
-        attempt = attempts.get_attempt(attempt_id)
-        return render_workspace(attempt, slug, code=code, extra=extra, error=exc, status=409, closed=True)
-    except TooManySubmissions as exc:
-        attempt = attempts.get_attempt(attempt_id)
-        response = current_app.make_response(
-            render_workspace(attempt, slug, code=code, extra=extra, error=exc, status=429))
-        if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except (InvalidInput, PublicRunsUsedUp) as exc:
-        attempt = attempts.get_attempt(attempt_id)
-        return render_workspace(attempt, slug, code=code, extra=extra, error=exc, status=status_of(exc))
+    except (AttemptClosed, TooManySubmissions, InvalidInput, PublicRunsUsedUp) as exc:
+        return _refused(attempt_id, slug, code, extra, exc)
     if uploaded:
         _keep_uploads(attempt_id, slug, files)
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug)

@@ -21,6 +21,7 @@ from heldout.platform.services import (
     attempts,
     clock,
     invites,
+    self_identification,
 )
 from heldout.platform.views.candidate.common import (
     INVITE_KEY,
@@ -81,7 +82,10 @@ def _landing(invite: Invite, *, error: Exception | None) -> str:
                            environment=environment_paragraph(), error=error,
                            idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"],
                            minutes_allowed=round(clock.time_allowed(invite).total_seconds() / 60),
-                           break_allowance=clock.break_allowance(invite))
+                           break_allowance=clock.break_allowance(invite),
+                           questions=self_identification.questions(),
+                           prefer_not=self_identification.PREFER_NOT_TO_SAY,
+                           chosen=request.form if request.method == "POST" else {})
 
 
 def _start(invite: Invite) -> ResponseReturnValue:
@@ -91,8 +95,10 @@ def _start(invite: Invite) -> ResponseReturnValue:
         _bind(attempt, invites.take_over(invite, now=now()))
         return redirect(url_for("candidate.overview", attempt_id=attempt.public_id))
     try:
+        answers = self_identification.answers_from(request.form,
+                                                   self_identification.questions())
         attempt = attempts.start_attempt(invite, consent=request.form.get("consent") == "on",
-                                         now=now())
+                                         now=now(), self_identified=answers)
     except InvalidInput as exc:
         return no_referrer((_landing(invite, error=exc), 400))
     fingerprint = invites.take_over(invite, now=now()) if invites.continues_elsewhere(invite) \

@@ -4,6 +4,7 @@ the OpenAPI document. Values come from the services; nothing here decides a rule
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -29,6 +30,17 @@ def _when(description: str, *, required: bool = False,
 
 
 # --- the catalogue -----------------------------------------------------------------------------
+
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON body's boolean: ``true`` or ``false`` only (marshmallow's own also takes 0, 1,
+    "yes", "on"… which the document, saying ``boolean``, does not promise)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 class CatalogueQuery(ma.Schema):
     kind = fields.String(validate=validate.Length(max=40),
@@ -97,7 +109,7 @@ class AssessmentFields(ma.Schema):
         min=assessments.MIN_MINUTES, max=assessments.MAX_MINUTES))
     instructions = fields.String(validate=validate.Length(max=20_000))
     expires_at = _when("After this, links no longer open (null: never).", allow_none=True)
-    show_scores = fields.Boolean()
+    show_scores = JsonBoolean()
     counting = fields.String(validate=validate.OneOf(COUNTINGS), metadata={
         "description": "Which graded submission counts: the last, or the best."})
     ai_policy = fields.String(validate=validate.OneOf(AI_POLICIES), metadata={
@@ -159,7 +171,7 @@ class Candidate(ma.Schema):
 class InviteCreate(ma.Schema):
     candidates = fields.List(fields.Nested(Candidate), required=True,
                              validate=validate.Length(min=1, max=bulk_invites.MAX_CSV_ROWS))
-    send_email = fields.Boolean(load_default=False, metadata={
+    send_email = JsonBoolean(load_default=False, metadata={
         "description": "Also e-mail each candidate their link (when the server has SMTP)."})
 
 
@@ -176,7 +188,7 @@ class InvitesCreated(ma.Schema):
 
 
 class Resend(ma.Schema):
-    send_email = fields.Boolean(load_default=False)
+    send_email = JsonBoolean(load_default=False)
 
 
 class Extend(ma.Schema):

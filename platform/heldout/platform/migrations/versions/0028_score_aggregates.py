@@ -1,8 +1,8 @@
 """score aggregates: each attempt's standing and the percentile counts, filled from the
 submissions already graded
 
-Revision ID: 0025_score_aggregates
-Revises: 0024_accommodations
+Revision ID: 0028_score_aggregates
+Revises: 0026_ats_callbacks
 Created: 2026-12-06 01:00:00
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
-revision = '0025_score_aggregates'
-down_revision = '0024_accommodations'
+revision = '0028_score_aggregates'
+down_revision = '0026_ats_callbacks'
 branch_labels = None
 depends_on = None
 
