@@ -29,8 +29,9 @@ class AttemptStanding(Base):
 
 
 class ChallengeStanding(Base):
-    """The counted score of one challenge of one attempt and the version it was graded on
-    (no row: nothing counts yet): the report ranks a score among these."""
+    """The counted score of one challenge of one attempt, its submission and the version it
+    was graded on (no row: nothing counts yet): the report ranks a score among these, item
+    analytics reads a version's population from them."""
 
     __tablename__ = "challenge_standing"
     __table_args__ = (UniqueConstraint("attempt_id", "challenge_id"),)
@@ -38,6 +39,9 @@ class ChallengeStanding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)  # one key column, as erasure follows
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"))
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"))
+    # The counted submission (no foreign key: a submission deleted in a transaction is
+    # deleted before the standings are refreshed, just before its commit).
+    submission_id: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     version: Mapped[str] = mapped_column(String(80))  # the bundle version it was graded on
 

@@ -184,20 +184,24 @@ def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None)
 
 def table_submissions(assessment_id: int, attempt_ids: Sequence[int] | None = None
                       ) -> dict[int, list[TableSubmission]]:
-    """Every submission of the assessment's attempts (or of these attempts) with its score,
-    oldest first per attempt, from one column query."""
+    """Every submission of the assessment's attempts (or of these attempts: the caller's
+    own, read through the attempt index alone) with its score, oldest first per attempt,
+    from one column query."""
     query = (select(Submission.id, Submission.attempt_id, Submission.challenge_id,
                     Submission.status, Submission.retry_at, EvaluationRecord.id,
                     EvaluationRecord.score, EvaluationRecord.challenge_version)
-             .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
-             .join(Attempt, Attempt.id == Submission.attempt_id)
-             .join(Invite, Invite.id == Attempt.invite_id)
-             .where(Invite.assessment_id == assessment_id))
+             .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id))
     if attempt_ids is not None:
+        # Not joined to the assessment's invites: SQLite then walked every invite of the
+        # assessment (or every submission, in id order) for each batch of an export.
         query = query.where(Submission.attempt_id.in_(attempt_ids))
+    else:
+        query = (query.join(Attempt, Attempt.id == Submission.attempt_id)
+                 .join(Invite, Invite.id == Attempt.invite_id)
+                 .where(Invite.assessment_id == assessment_id))
     found: dict[int, list[TableSubmission]] = {}
     for sid, attempt_id, challenge_id, status, retry_at, evaluation_id, score, version in \
-            db.session.execute(query.order_by(Submission.id)):
+            db.session.execute(query.order_by(Submission.attempt_id, Submission.id)):
         found.setdefault(attempt_id, []).append(TableSubmission(
             sid, attempt_id, challenge_id, status, retry_at,
             float(score) if score is not None else None,
@@ -226,7 +230,7 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
     submitted = table_submissions(assessment.id, attempt_ids)
     summaries = review_summaries([i.attempt.id for i in invites if i.attempt is not None],
                                  viewer)
-    clock.with_clocks([i.attempt.id for i in invites if i.attempt is not None])
+    used = clock.times_used([i.attempt for i in invites if i.attempt is not None], now)
     rows = []
     for invite in invites:
         attempt = invite.attempt
@@ -235,7 +239,7 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
         rows.append(CandidateRow(
             invite, attempt, invite_state(invite, now), tuple(results),
             total_score(results) if attempt is not None else None,
-            time_used=clock.time_used(attempt, now) if attempt is not None else None,
+            time_used=used[attempt.id] if attempt is not None else None,
             review=summaries.get(attempt.id) if attempt is not None else None))
     return rows
 
@@ -359,14 +363,16 @@ def _by_time_used(ordered: Select[int], query: TableQuery, now: datetime) -> lis
 
 
 def _page_rows(assessment: Assessment, ids: Sequence[int], now: datetime,
-               viewer: StaffViewer | None) -> list[CandidateRow]:
-    """The rows of these invite ids, in their order, with their percentile ranks."""
+               viewer: StaffViewer | None,
+               counts: standings.GroupCounts | None = None) -> list[CandidateRow]:
+    """The rows of these invite ids, in their order, with their percentile ranks (from
+    ``counts``, when the caller keeps them across batches)."""
     invites = {i.id: i for i in db.session.scalars(
         select(Invite).where(Invite.id.in_(ids)).options(selectinload(Invite.attempt)))}
     ordered = [invites[i] for i in ids if i in invites]
     attempts = [i.attempt.id for i in ordered if i.attempt is not None]
     rows = _rows(assessment, ordered, now, viewer, attempts)
-    ranked = standings.ranked(assessment.id, attempts)
+    ranked = standings.ranked(assessment.id, attempts, counts)
     return [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
             if r.attempt is not None and r.attempt.id in ranked else r for r in rows]
 
@@ -426,8 +432,9 @@ def every_row(assessment_id: int, query: TableQuery, *, now: datetime,
             yield list(batch)
 
     def rows() -> Iterator[CandidateRow]:
+        counts = standings.GroupCounts(assessment.id)  # read once, for every batch
         for batch in batches():
-            rows = _page_rows(assessment, batch, now, viewer)
+            rows = _page_rows(assessment, batch, now, viewer, counts)
             yield from rows
             # Written out: let the batch's invites and attempts go, so the session's
             # identity map (and the collector's work) does not grow with the export.

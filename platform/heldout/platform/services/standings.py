@@ -76,6 +76,7 @@ def group_key(versions: Versions) -> str | None:
 class _Try:
     """A submission as the rules read it: status, retry planned, score, graded version."""
 
+    id: int
     status: str
     retry_at: Any
     score: float | None
@@ -99,7 +100,8 @@ class Computed:
     assessment_id: int
     total: float | None
     versions: str | None
-    scores: dict[int, tuple[float, str]]  # challenge id -> counted score, graded version
+    # challenge id -> counted score, graded version, counted submission
+    scores: dict[int, tuple[float, str, int]]
 
 
 def compute(session: AnySession, attempt_ids: Collection[int]) -> dict[int, Computed]:
@@ -121,15 +123,18 @@ def compute(session: AnySession, attempt_ids: Collection[int]) -> dict[int, Comp
             .order_by(AssessmentChallenge.assessment_id, AssessmentChallenge.position)):
         challenges.setdefault(assessment_id, []).append(challenge_id)
     tries: dict[tuple[int, int], list[_Try]] = {}
-    for attempt_id, challenge_id, status, retry_at, evaluation_id, score, version in \
-            session.execute(
-                select(Submission.attempt_id, Submission.challenge_id, Submission.status,
-                       Submission.retry_at, EvaluationRecord.id, EvaluationRecord.score,
-                       EvaluationRecord.challenge_version)
-                .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
-                .where(Submission.attempt_id.in_(ids)).order_by(Submission.id)):
+    # Ordered by attempt first: the attempt index gives that order (SQLite walked every
+    # submission in id order otherwise, whatever the attempts asked for).
+    rows = session.execute(
+        select(Submission.id, Submission.attempt_id, Submission.challenge_id, Submission.status,
+               Submission.retry_at, EvaluationRecord.id, EvaluationRecord.score,
+               EvaluationRecord.challenge_version)
+        .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
+        .where(Submission.attempt_id.in_(ids)).order_by(Submission.attempt_id, Submission.id))
+    for submission_id, attempt_id, challenge_id, status, retry_at, evaluation_id, score, \
+            version in rows:
         tries.setdefault((attempt_id, challenge_id), []).append(_Try(
-            str(status), retry_at, float(score) if score is not None else None,
+            submission_id, str(status), retry_at, float(score) if score is not None else None,
             version if evaluation_id is not None else None))
     found: dict[int, Computed] = {}
     for attempt_id, assessment_id in owners.items():
@@ -143,7 +148,7 @@ def compute(session: AnySession, attempt_ids: Collection[int]) -> dict[int, Comp
                                    for r in results)
         found[attempt_id] = Computed(
             assessment_id, total, group_key(versions) if total is not None else None,
-            {challenge_id: (r.counted.score, r.counted.version or "")
+            {challenge_id: (r.counted.score, r.counted.version or "", r.counted.id)
              for challenge_id, r in zip(challenges.get(assessment_id, []), results, strict=True)
              if r.counted is not None and r.counted.score is not None})
     return found
@@ -219,8 +224,9 @@ def refresh(session: AnySession, attempt_ids: Iterable[int]) -> None:
                 attempt_id=attempt_id, assessment_id=new.assessment_id, total=new.total,
                 versions=new.versions))
     session.execute(delete(ChallengeStanding).where(ChallengeStanding.attempt_id.in_(ids)))
-    scores = [{"attempt_id": a, "challenge_id": c, "score": s, "version": v}
-              for a, computed in now.items() for c, (s, v) in computed.scores.items()]
+    scores = [{"attempt_id": a, "challenge_id": c, "score": s, "version": v,
+               "submission_id": sid}
+              for a, computed in now.items() for c, (s, v, sid) in computed.scores.items()]
     if scores:
         session.execute(insert(ChallengeStanding), scores)
 
@@ -268,8 +274,9 @@ def rebuild(session: AnySession, assessment_ids: Collection[int] | None = None,
                     "versions": c.versions} for a, c in computed.items() if c.total is not None]
         if settled:
             session.execute(insert(AttemptStanding), settled)
-        scores = [{"attempt_id": a, "challenge_id": ch, "score": s, "version": v}
-                  for a, c in computed.items() for ch, (s, v) in c.scores.items()]
+        scores = [{"attempt_id": a, "challenge_id": ch, "score": s, "version": v,
+                   "submission_id": sid}
+                  for a, c in computed.items() for ch, (s, v, sid) in c.scores.items()]
         if scores:
             session.execute(insert(ChallengeStanding), scores)
         for c in computed.values():
@@ -327,35 +334,56 @@ class Ranked:
     peers: int
 
 
-def ranked(assessment_id: int, attempt_ids: Sequence[int]) -> dict[int, Ranked]:
+class GroupCounts:
+    """The counts of an assessment's version groups (how many ranked totals are lower and
+    equal, per distinct total, and the group's size), each group read once when first
+    asked for: an export ranks every batch against the counts it read for the first."""
+
+    def __init__(self, assessment_id: int) -> None:
+        self.assessment_id = assessment_id
+        self.counts: dict[tuple[str, float], tuple[int, int]] = {}  # (lower, equal)
+        self.sizes: dict[str, int] = {}
+
+    def read(self, groups: Collection[str]) -> None:
+        """Read the counts of these groups not read yet (one query)."""
+        missing = sorted(set(groups) - set(self.sizes))
+        if not missing:
+            return
+        for group in missing:
+            self.sizes[group] = 0
+        for versions, total, count in db.session.execute(
+                select(ScoreAggregate.versions, ScoreAggregate.total, ScoreAggregate.count)
+                .where(ScoreAggregate.assessment_id == self.assessment_id,
+                       ScoreAggregate.versions.in_(missing))
+                .order_by(ScoreAggregate.versions, ScoreAggregate.total)):
+            below = self.sizes[versions]
+            self.counts[(versions, total)] = (below, count)
+            self.sizes[versions] = below + count
+
+
+def ranked(assessment_id: int, attempt_ids: Sequence[int],
+           counts: GroupCounts | None = None) -> dict[int, Ranked]:
     """The percentile rank of these attempts' totals (ranked attempts only): their
-    standings, and the counts of their version groups (one row per distinct total), in two
-    queries; the rank from the counts by ``scoring.rank_from_counts``."""
+    standings, and the counts of their version groups (one row per distinct total; given
+    ``counts``, only the groups it has not read yet), in two queries; the rank from the
+    counts by ``scoring.rank_from_counts``."""
     if not attempt_ids:
         return {}
     mine = db.session.execute(
         select(AttemptStanding.attempt_id, AttemptStanding.versions, AttemptStanding.total)
         .where(AttemptStanding.attempt_id.in_(list(attempt_ids)),
                AttemptStanding.versions.is_not(None), AttemptStanding.total.is_not(None))).all()
-    groups = sorted({str(versions) for _, versions, _ in mine})
+    groups = {str(versions) for _, versions, _ in mine}
     if not groups:
         return {}
-    counts: dict[tuple[str, float], tuple[int, int]] = {}  # (lower, equal)
-    sizes: dict[str, int] = {}
-    for versions, total, count in db.session.execute(
-            select(ScoreAggregate.versions, ScoreAggregate.total, ScoreAggregate.count)
-            .where(ScoreAggregate.assessment_id == assessment_id,
-                   ScoreAggregate.versions.in_(groups))
-            .order_by(ScoreAggregate.versions, ScoreAggregate.total)):
-        below = sizes.get(versions, 0)
-        counts[(versions, total)] = (below, count)
-        sizes[versions] = below + count
+    counts = counts if counts is not None else GroupCounts(assessment_id)
+    counts.read(groups)
     found = {}
     for attempt_id, group, value in mine:
-        if group is not None and value is not None and (group, value) in counts:
-            versions, (lower, equal) = group, counts[(group, value)]
-            found[attempt_id] = Ranked(rank_from_counts(lower, equal - 1, sizes[versions] - 1),
-                                       sizes[versions] - 1)
+        if group is not None and value is not None and (group, value) in counts.counts:
+            lower, equal = counts.counts[(group, value)]
+            size = counts.sizes[group]
+            found[attempt_id] = Ranked(rank_from_counts(lower, equal - 1, size - 1), size - 1)
     return found
 
 

@@ -142,7 +142,7 @@ def _evaluation(submission: Any, score: float, at: datetime, rng: random.Random)
                      cpu_seconds=round(wall * 0.8, 2), warm=True))
     run = result.run
     return EvaluationRecord(
-        submission_id=submission.id, status=result.status, challenge_version=result.version,
+        submission=submission, status=result.status, challenge_version=result.version,
         score=result.score, max_score=result.max_score,
         checks=[check.as_dict() for check in result.checks], metrics=dict(result.metrics),
         run=run.as_dict() if run is not None else None, error=None, created_at=at,
@@ -220,108 +220,115 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
     span = timedelta(days=8)
     several: list[int] = []
 
-    for index in range(candidates):
-        state = _state(rng)
-        invited = first_invited + span * (index / max(candidates, 1))
-        made = invites.create_invite(
-            assessment_id=assessment.id, candidate_name=f"Candidate {index + 1:04d}",
-            candidate_email=f"candidate{index + 1}@example.org", created_by_id=recruiter.id,
-            secret=secret, ttl_days=1 if state == "expired" else 14, now=invited)
-        invite = made.invite
-        audit.record(recruiter, "invite.create", "invite", invite.id,
-                     origin=audit.Origin("127.0.0.1"), commit=False)
-        if state == "expired" and invited + timedelta(days=1) > now:
-            state = "sent"  # the newest invites have not had a day to expire
-        out.states[state] += 1
-        if state == "revoked":
-            invites.revoke_invite(invite.id, now=invited + timedelta(hours=2))
-            continue
-        if state in ("sent", "expired"):
+    # What the loop wrote stays as written after each commit (nothing else writes the
+    # database meanwhile): otherwise every commit expired the assessment, its challenges
+    # and the candidate's rows, and their next use read each one again.
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        for index in range(candidates):
+            state = _state(rng)
+            invited = first_invited + span * (index / max(candidates, 1))
+            made = invites.create_invite(
+                assessment_id=assessment.id, candidate_name=f"Candidate {index + 1:04d}",
+                candidate_email=f"candidate{index + 1}@example.org", created_by_id=recruiter.id,
+                secret=secret, ttl_days=1 if state == "expired" else 14, now=invited)
+            invite = made.invite
+            audit.record(recruiter, "invite.create", "invite", invite.id,
+                         origin=audit.Origin("127.0.0.1"), commit=False)
+            if state == "expired" and invited + timedelta(days=1) > now:
+                state = "sent"  # the newest invites have not had a day to expire
+            out.states[state] += 1
+            if state == "revoked":
+                invites.revoke_invite(invite.id, now=invited + timedelta(hours=2))
+                continue
+            if state in ("sent", "expired"):
+                db.session.commit()
+                continue
+            invites.mark_opened(invite, now=invited + timedelta(hours=rng.uniform(1, 20)))
+            if state == "opened":
+                db.session.commit()
+                continue
+            if state == "started":
+                start = now - timedelta(minutes=rng.uniform(5, 60))
+            else:
+                start = min(invited + timedelta(hours=rng.uniform(2, 40)), now - timedelta(hours=3))
+            attempt = attempts.start_attempt(invite, consent=True, now=start)
+            used = rng.uniform(35, TIME_LIMIT_MINUTES - 5) if state == "finished" else \
+                (now - start).total_seconds() / 60
+            for position, challenge in enumerate(challenges):
+                if rng.random() < (0.12 if state == "finished" else 0.55):
+                    continue  # not submitted
+                count = 1 if state == "started" else rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0]
+                for number in range(count):
+                    at = start + timedelta(minutes=used * (position + (number + 1) / (count + 1))
+                                           / len(challenges))
+                    submission = submissions.new_submission(
+                        attempt, challenge, bundle_of[challenge.id],
+                        [submissions.SubmittedFile(bundle_of[challenge.id].submission.entrypoint,
+                                                   _code(bundle_of[challenge.id], index, number))],
+                        blobs=blobs, now=at)
+                    db.session.add(submission)
+                    last = number == count - 1
+                    fate = rng.random() if last else 1.0
+                    if fate < 0.02:
+                        status = GradingStatus.QUEUED
+                    elif fate < 0.03:
+                        status, submission.error = (GradingStatus.INTERNAL_ERROR,
+                                                    "docker engine not reachable")
+                        submission.retry_at = at + timedelta(minutes=5)
+                    elif fate < 0.04:
+                        status, submission.error = (GradingStatus.INTERNAL_ERROR,
+                                                    "sandbox image missing")
+                    else:
+                        status = GradingStatus.GRADED
+                    submission.status = status
+                    submission.enqueued_at = at
+                    finished = at + timedelta(seconds=rng.uniform(5, 45))
+                    if status != "queued":
+                        submission.tries = 1
+                        submission.started_at = at + timedelta(seconds=2)
+                        submission.finished_at = finished
+                    if status == "graded":
+                        score = round(min(100.0, max(0.0, rng.gauss(62, 22))), 1)
+                        db.session.add(_evaluation(submission, score, finished, rng))
+                        out.evaluations += 1
+                    out.submissions[status.value] += 1
             db.session.commit()
-            continue
-        invites.mark_opened(invite, now=invited + timedelta(hours=rng.uniform(1, 20)))
-        if state == "opened":
-            db.session.commit()
-            continue
-        if state == "started":
-            start = now - timedelta(minutes=rng.uniform(5, 60))
-        else:
-            start = min(invited + timedelta(hours=rng.uniform(2, 40)), now - timedelta(hours=3))
-        attempt = attempts.start_attempt(invite, consent=True, now=start)
-        used = rng.uniform(35, TIME_LIMIT_MINUTES - 5) if state == "finished" else \
-            (now - start).total_seconds() / 60
-        for position, challenge in enumerate(challenges):
-            if rng.random() < (0.12 if state == "finished" else 0.55):
-                continue  # not submitted
-            count = 1 if state == "started" else rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0]
-            for number in range(count):
-                at = start + timedelta(minutes=used * (position + (number + 1) / (count + 1))
-                                       / len(challenges))
-                submission = submissions.new_submission(
-                    attempt, challenge, bundle_of[challenge.id],
-                    [submissions.SubmittedFile(bundle_of[challenge.id].submission.entrypoint,
-                                               _code(bundle_of[challenge.id], index, number))],
-                    blobs=blobs, now=at)
-                db.session.add(submission)
-                db.session.flush()
-                last = number == count - 1
-                fate = rng.random() if last else 1.0
-                if fate < 0.02:
-                    status = GradingStatus.QUEUED
-                elif fate < 0.03:
-                    status, submission.error = (GradingStatus.INTERNAL_ERROR,
-                                                "docker engine not reachable")
-                    submission.retry_at = at + timedelta(minutes=5)
-                elif fate < 0.04:
-                    status, submission.error = (GradingStatus.INTERNAL_ERROR,
-                                                "sandbox image missing")
-                else:
-                    status = GradingStatus.GRADED
-                submission.status = status
-                submission.enqueued_at = at
-                finished = at + timedelta(seconds=rng.uniform(5, 45))
-                if status != "queued":
-                    submission.tries = 1
-                    submission.started_at = at + timedelta(seconds=2)
-                    submission.finished_at = finished
-                if status == "graded":
-                    score = round(min(100.0, max(0.0, rng.gauss(62, 22))), 1)
-                    db.session.add(_evaluation(submission, score, finished, rng))
-                    out.evaluations += 1
-                out.submissions[status.value] += 1
-        db.session.commit()
-        if state == "started":
-            if rng.random() < 0.6:
-                challenge = challenges[rng.randrange(len(challenges))]
-                files = [drafts.DraftFile(bundle_of[challenge.id].submission.entrypoint,
-                                          _code(bundle_of[challenge.id], index, 9).decode())]
-                saved = drafts.save_drafts(attempt_public_id=attempt.public_id,
-                                           challenge_slug=challenge.slug, files=files,
-                                           bundles=bundles, now=now - timedelta(minutes=2))
-                out.drafts += len(saved.names)
-            continue
-        end = start + timedelta(minutes=used)
-        if rng.random() < 0.15:
-            # Time ran out: the first request after the deadline closes the attempt.
-            with suppress(AttemptClosed):
-                attempts.open_attempt(attempt.public_id, now=attempt.deadline + timedelta(minutes=1))
-        else:
-            attempts.finish_attempt(attempt.public_id, now=end)
-        if len({s.challenge_id for s in attempt.submissions}) == len(challenges) and \
-                len(attempt.submissions) > len(challenges):
-            several.append(attempt.id)
-        if rng.random() < 0.10:
-            for reviewer in (users["interviewer"], second)[:rng.choice((1, 2))]:
-                reviews.save_review(attempt.id, reviewer, reviews.ReviewInput(
-                    levels={key: str(rng.randint(1, 4)) for key in rubric},
-                    notes="Clear validation; feature choices explained.",
-                    recommendation=rng.choice(("strong_no", "no", "yes", "strong_yes")),
-                    submit=True), now=end + timedelta(hours=5))
-                audit.record(reviewer, "review.submit", "attempt", attempt.id,
-                             origin=audit.Origin("127.0.0.1"))
-                out.reviews += 1
-        if index % 200 == 199:
-            say(f"pages: {index + 1} of {candidates} candidates seeded")
+            if state == "started":
+                if rng.random() < 0.6:
+                    challenge = challenges[rng.randrange(len(challenges))]
+                    files = [drafts.DraftFile(bundle_of[challenge.id].submission.entrypoint,
+                                              _code(bundle_of[challenge.id], index, 9).decode())]
+                    saved = drafts.save_drafts(attempt_public_id=attempt.public_id,
+                                               challenge_slug=challenge.slug, files=files,
+                                               bundles=bundles, now=now - timedelta(minutes=2))
+                    out.drafts += len(saved.names)
+                continue
+            end = start + timedelta(minutes=used)
+            if rng.random() < 0.15:
+                # Time ran out: the first request after the deadline closes the attempt.
+                with suppress(AttemptClosed):
+                    attempts.open_attempt(attempt.public_id, now=attempt.deadline + timedelta(minutes=1))
+            else:
+                attempts.finish_attempt(attempt.public_id, now=end)
+            if len({s.challenge_id for s in attempt.submissions}) == len(challenges) and \
+                    len(attempt.submissions) > len(challenges):
+                several.append(attempt.id)
+            if rng.random() < 0.10:
+                for reviewer in (users["interviewer"], second)[:rng.choice((1, 2))]:
+                    reviews.save_review(attempt.id, reviewer, reviews.ReviewInput(
+                        levels={key: str(rng.randint(1, 4)) for key in rubric},
+                        notes="Clear validation; feature choices explained.",
+                        recommendation=rng.choice(("strong_no", "no", "yes", "strong_yes")),
+                        submit=True), now=end + timedelta(hours=5))
+                    audit.record(reviewer, "review.submit", "attempt", attempt.id,
+                                 origin=audit.Origin("127.0.0.1"))
+                    out.reviews += 1
+            if index % 200 == 199:
+                say(f"pages: {index + 1} of {candidates} candidates seeded")
+    finally:
+        session.expire_on_commit = True
 
     # The report and compare pages: candidates with every challenge submitted, several times.
     if not several:

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
     sa.Column('challenge_id', sa.Integer(), nullable=False),
+    sa.Column('submission_id', sa.Integer(), nullable=False),
     sa.Column('score', sa.Float(), nullable=False),
     sa.Column('version', sa.String(length=80), nullable=False),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempt.id'], name=op.f('fk_challenge_standing_attempt_id_attempt')),
