@@ -17,13 +17,15 @@ How the data is made. Through the services, as the web app would: staff accounts
 team and its members, the assessment, every invite (``invites.create_invite``), opening,
 revoking, starting (``attempts.start_attempt``), finishing (``attempts.finish_attempt``,
 or the deadline closing it in ``attempts.open_attempt``), submissions' files
-(``submissions.new_submission``: checked and stored in the blob store), drafts
+(``submissions.new_submission``: checked and stored in the blob store; candidates' files
+come in a few dozen variants, kept once each), drafts
 (``drafts.save_drafts``), reviews (``reviews.save_review``) and audit rows. Through the
 models, in bulk: what grading would write. No sandbox runs: each graded submission gets an
 ``EvaluationRecord`` built from a graders ``Evaluation`` (checks, metrics, run statistics
 shaped like the real kinds' results, scores drawn at random); the standings follow them
 as they would after grading (the session hook of ``services/standings.py``). This is
-seeded data for timing pages only; its scores mean nothing.
+seeded data for timing pages only; its scores mean nothing. On SQLite, seeding commits
+without syncing to disk (``_unsynced``); the pages are timed on ordinary connections.
 """
 
 from __future__ import annotations
@@ -149,14 +151,19 @@ def _evaluation(submission: Any, score: float, at: datetime, rng: random.Random)
         artefacts=[])
 
 
+VARIANTS = 31  # different files per challenge and submission number
+
+
 def _code(bundle: Any, index: int, attempt_no: int) -> bytes:
-    """The starter's entrypoint with the candidate's edits: each candidate's own file."""
+    """The starter's entrypoint with the candidate's edits, one of ``VARIANTS`` files: the
+    blob store keeps one copy of each (as of identical real files), so seeding does not
+    write and sync a file per submission."""
     entry = bundle.submission.entrypoint
     path = bundle.starter_dir / entry
     text = path.read_text("utf-8") if path.is_file() else ""
     comment = "--" if entry.endswith(".sql") else "#"
-    return (f"{text}\n{comment} candidate {index}, version {attempt_no}\n"
-            f"{comment} tuned: {index * 7 % 31}\n").encode()
+    return (f"{text}\n{comment} variant {index % VARIANTS}, version {attempt_no}\n"
+            f"{comment} tuned: {index * 7 % VARIANTS}\n").encode()
 
 
 def _state(rng: random.Random) -> str:
@@ -393,18 +400,20 @@ def _get(client: Any, url: str) -> Any:
     return client.get(url, base_url=BASE_URL)
 
 
-def _get_streamed(client: Any, url: str) -> tuple[Any, float, bytes]:
+def _get_streamed(client: Any, url: str) -> tuple[Any, float, int]:
     """A GET read as a client reads a streamed answer: (response, seconds to its first
-    chunk of body, the whole body)."""
+    chunk of body, the body's size). The chunks are counted and let go, as a socket
+    would send them: the serving process's memory is the server's, not a client's copy."""
     started = time.perf_counter()
     response = client.get(url, base_url=BASE_URL, buffered=False)
     chunks = iter(response.response)
     first = next(chunks, b"")
     first_at = time.perf_counter() - started
-    body = (first if isinstance(first, bytes) else first.encode()) + b"".join(
-        c if isinstance(c, bytes) else c.encode() for c in chunks)
+    size = len(first if isinstance(first, bytes) else first.encode())
+    for chunk in chunks:
+        size += len(chunk if isinstance(chunk, bytes) else chunk.encode())
     response.close()
-    return response, first_at, body
+    return response, first_at, size
 
 
 def _memory_kib(field: str) -> int | None:
@@ -589,10 +598,10 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
                 client = clients[page.role]
                 counter[0] = 0
                 started, started_cpu = time.perf_counter(), time.process_time()
-                response, first_at, body = _get_streamed(client, page.url)
+                response, first_at, size = _get_streamed(client, page.url)
                 elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
                 statuses[index] = response.status_code
-                sizes[index] = len(body)
+                sizes[index] = size
                 if round_no == 0:
                     continue  # warm-up: templates compiled, caches filled, variants built
                 wall[index].append(elapsed * 1000)
@@ -664,8 +673,10 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
             if missing:
                 raise RuntimeError(f"the bench needs {', '.join(missing)} in {challenges_dir}")
             say(f"pages: seeding {candidates} candidates")
-            seeded = seed(candidates, secret=settings["HELDOUT_SECRET_KEY"], now=utcnow(), say=say)
-            db.session.remove()
+            with _unsynced(db.engine):
+                seeded = seed(candidates, secret=settings["HELDOUT_SECRET_KEY"], now=utcnow(),
+                              say=say)
+                db.session.remove()
         clients = {role: _staff_client(app, role) for role in ROLES}
         clients["anonymous"] = app.test_client()
         clients["candidate"], public_id = _candidate_client(app, seeded.candidate_token)
@@ -695,6 +706,32 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
                        "peak_mb": _mb(peak) if peak_reset else None,
                        "peak_growth_mb": _mb(peak - rss_before)
                        if peak_reset and peak is not None and rss_before is not None else None}}
+
+
+@contextmanager
+def _unsynced(engine: Any) -> Iterator[None]:
+    """SQLite: commits while seeding are not synced to disk (``PRAGMA synchronous=OFF``:
+    the bench's own throwaway database; thousands of candidates commit one by one, and on a
+    busy disk each sync took longer than the rest of the commit). Its connections are
+    closed after, so the timed pages run on ordinary ones. Other databases: unchanged."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+
+    def unsynced(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
+
+    engine.dispose()
+    event.listen(engine, "connect", unsynced)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", unsynced)
+        engine.dispose()
 
 
 def _mb(kib: int | None) -> float | None:
