@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, true, union_all
 
 from heldout.graders.errors import GraderError
 from heldout.platform.blobs import BundleVersionMissing
@@ -178,7 +178,7 @@ class _Found:
     ended: bool
     score: float | None
     rest: float | None
-    counted_id: int | None
+    submitted_at: datetime | None  # of the counted submission
     clock_start: datetime | None  # the attempt's start, when the challenge is its only one
 
 
@@ -212,13 +212,14 @@ def _found(challenge: Challenge, version: str, assessments: Sequence[Assessment]
         rows = db.session.execute(
             select(Attempt.id, Attempt.started_at, Attempt.deadline, Attempt.finished_at,
                    AttemptStanding.total, ChallengeStanding.score, ChallengeStanding.version,
-                   ChallengeStanding.submission_id)
+                   Submission.created_at)
             .join(Invite, Invite.id == Attempt.invite_id)
             .outerjoin(AttemptStanding, AttemptStanding.attempt_id == Attempt.id)
             .outerjoin(ChallengeStanding, and_(ChallengeStanding.attempt_id == Attempt.id,
                                                ChallengeStanding.challenge_id == challenge.id))
+            .outerjoin(Submission, Submission.id == ChallengeStanding.submission_id)
             .where(Invite.assessment_id == assessment.id).order_by(Attempt.id))
-        for attempt_id, started, deadline, finished, total, score, graded, counted_id in rows:
+        for attempt_id, started, deadline, finished, total, score, graded, submitted in rows:
             graded_on = graded or version_at(versions, started, challenge.version)
             if graded_on != version:
                 continue
@@ -227,25 +228,26 @@ def _found(challenge: Challenge, version: str, assessments: Sequence[Assessment]
                 # The total is the mean over the challenges: take this one's share out.
                 rest = (total * size - score) / (size - 1)
             found.append(_Found(attempt_id, finished is not None or deadline <= now, score, rest,
-                                counted_id, started if size == 1 else None))
+                                submitted, started if size == 1 else None))
     return found
 
 
-def _first_work(attempt_ids: Sequence[int], challenge_id: int) -> dict[int, datetime]:
-    """When each attempt first worked on the challenge: its first draft save, public run or
-    submission, whichever came first."""
-    first: dict[int, datetime] = {}
-    for column, attempt_column, challenge_column in (
+def _first_work(assessments: Sequence[Assessment], challenge_id: int) -> dict[int, datetime]:
+    """When each attempt of these assessments first worked on the challenge: its first draft
+    save, public run or submission, whichever came first (one grouped query)."""
+    attempts = (select(Attempt.id).join(Invite, Invite.id == Attempt.invite_id)
+                .where(Invite.assessment_id.in_([a.id for a in assessments])))
+    works = union_all(*(
+        select(attempt_column.label("attempt_id"), column.label("at"))
+        .where(attempt_column.in_(attempts), challenge_column == challenge_id)
+        for column, attempt_column, challenge_column in (
             (Draft.created_at, Draft.attempt_id, Draft.challenge_id),
             (PublicRun.created_at, PublicRun.attempt_id, PublicRun.challenge_id),
-            (Submission.created_at, Submission.attempt_id, Submission.challenge_id)):
-        for attempt_id, at in db.session.execute(
-                select(attempt_column, func.min(column))
-                .where(attempt_column.in_(attempt_ids), challenge_column == challenge_id)
-                .group_by(attempt_column)):
-            if at is not None and (attempt_id not in first or at < first[attempt_id]):
-                first[attempt_id] = at
-    return first
+            (Submission.created_at, Submission.attempt_id, Submission.challenge_id)))
+    ).subquery()
+    return {attempt_id: at for attempt_id, at in db.session.execute(
+        select(works.c.attempt_id, func.min(works.c.at)).group_by(works.c.attempt_id))
+        if at is not None}
 
 
 def _check_elements() -> tuple[Any, ColumnElement[Any], ColumnElement[bool]]:
@@ -293,16 +295,15 @@ def population(challenge: Challenge, version: str, team_id: int | None,
                now: datetime) -> list[ItemAttempt]:
     """Every attempt of one hiring team on one challenge version, as ``ItemAttempt``s
     (their checks are counted apart, in SQL: ``check_rates``)."""
-    found = _found(challenge, version, _team_assessments(challenge, team_id), now)
-    counted_ids = [f.counted_id for f in found if f.counted_id is not None]
-    submitted = dict(db.session.execute(
-        select(Submission.id, Submission.created_at).where(Submission.id.in_(counted_ids))).all())
-    first = _first_work([f.attempt_id for f in found if f.clock_start is None], challenge.id)
+    assessments = _team_assessments(challenge, team_id)
+    found = _found(challenge, version, assessments, now)
+    first = _first_work(assessments, challenge.id) if any(
+        f.clock_start is None for f in found) else {}
     spans = {}
     for f in found:
         start = f.clock_start or first.get(f.attempt_id)
-        if f.counted_id is not None and f.counted_id in submitted and start is not None:
-            spans[f.attempt_id] = (start, submitted[f.counted_id])
+        if f.submitted_at is not None and start is not None:
+            spans[f.attempt_id] = (start, f.submitted_at)
     # Minutes on each candidate's own clock (breaks left out, against their own limit).
     used = clock.used_between(spans)
     return [ItemAttempt(f.attempt_id, f.ended, f.score, f.rest,
