@@ -24,7 +24,7 @@ import docker.errors
 from heldout.sandbox import engine
 from heldout.sandbox.accounting import parent_cgroup, release_parent
 from heldout.sandbox.errors import SandboxError
-from heldout.sandbox.image import default_image
+from heldout.sandbox.image import default_image, job_image
 from heldout.sandbox.options import JOB_CPU_SHARES, container_options
 from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.settings import SandboxSettings, or_environment
@@ -36,9 +36,11 @@ _CREATE_ERRORS: tuple[type[Exception], ...] = (SandboxError, OSError, *engine.EN
 
 # lightgbm and xgboost add about 1 MB each to an idle warm container; statsmodels.api
 # would add 26 MB to every one of them to save its users under a second, so it stays out.
+# torch is only in the deep-learning profile's image (the launcher skips what an image
+# lacks): there its import is most of a job's cold start.
 DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
                    "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
-                   "sklearn.preprocessing", "sklearn.pipeline", "lightgbm", "xgboost")
+                   "sklearn.preprocessing", "sklearn.pipeline", "lightgbm", "xgboost", "torch")
 
 def profile_of(limits: Limits, image: str) -> tuple[str, Limits]:
     """Jobs whose profiles are equal can use the same warm container.
@@ -118,7 +120,7 @@ class WarmPool:
         A container still importing is left to finish in the background: waiting for it
         would cost a job more than starting cold.
         """
-        key = profile_of(spec.limits, spec.image or default_image(self.settings))
+        key = profile_of(spec.limits, job_image(spec, self.settings))
         with self._lock:
             queue = self._ready.setdefault(key, deque())
             warm = None

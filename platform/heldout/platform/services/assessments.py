@@ -314,4 +314,4 @@ def statement_preview(slug: str) -> StatementPreview:
     if challenge is None:
         raise NotFound(f"No challenge {slug!r} in the catalogue")
     bundle = get_bundles().for_challenge(challenge)
-    return StatementPreview(challenge, markdown.render_statement(bundle.statement))
+    return StatementPreview(challenge, markdown.render_statement(bundle.statement, bundle.profile))

@@ -167,7 +167,7 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
 
     with tempfile.TemporaryDirectory(prefix="heldout-bench-kind-") as tmp:
         scratch = Path(tmp)
-        sandbox.prime(bundle.limits)
+        sandbox.prime(bundle.limits, bundle.profile)
         wait_warm(bundle.limits)
         # The first grading warms caches for both sides and copies the jobs it sends.
         first = CountingSandbox(sandbox, capture=scratch / "jobs")
