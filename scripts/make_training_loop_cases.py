@@ -54,7 +54,7 @@ def regressor_case(rng: np.random.Generator, rows: int, seed: int, name: str) ->
     x = np.round(rng.uniform(-1.0, 1.0, size=(rows, 2)), 6)
     new_x = np.round(rng.uniform(-0.8, 0.8, size=(12, 2)), 6)
     return {"function": "fit_regressor",
-            "args": [x.tolist(), _rounded(_target(x)), new_x.tolist(), 150, seed],
+            "args": [x.tolist(), _rounded(_target(x)), new_x.tolist(), 60, seed],
             "expected": _rounded(_target(new_x)), "tolerance": REGRESSOR_TOLERANCE,
             "group": "fit_regressor", "name": name}
 
@@ -70,7 +70,7 @@ def classify_case(rng: np.random.Generator, dims: int, classes: int, test_labels
     test_y = np.array(test_labels)
     test_x = centres[test_y] + np.clip(rng.normal(0.0, 0.5, size=(len(test_y), dims)), -1, 1)
     return {"function": "classify",
-            "args": [_rounded(train_x), train_y.tolist(), _rounded(test_x), 30, seed],
+            "args": [_rounded(train_x), train_y.tolist(), _rounded(test_x), 20, seed],
             "expected": test_y.tolist(), "group": "classify", "name": name}
 
 

@@ -25,8 +25,11 @@ class Profile:
     ``context`` is None for the default image (built from ``image_context``); otherwise a
     directory with a Dockerfile taking ``RUNTIME`` (the default image) and a pinned
     ``requirements.txt`` whose wheels are downloaded on the host. ``heavy_modules`` are
-    what ``heldout sandbox build`` times a cold import of. ``headline`` names packages the
-    candidate's environment paragraph adds to the default one: (requirement, shown name).
+    what ``heldout sandbox build`` times a cold import of. ``ahead`` are imported before
+    candidate code wherever the sandbox or a harness can: in warm containers, and in the
+    function harness before it forks a child per case (else every case pays them again).
+    ``headline`` names packages the candidate's environment paragraph adds to the default
+    one: (requirement, shown name).
     """
 
     name: str
@@ -34,6 +37,7 @@ class Profile:
     repository: str
     context: Path | None
     heavy_modules: tuple[str, ...]
+    ahead: tuple[str, ...] = ()
     headline: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -48,7 +52,9 @@ PROFILES: dict[str, Profile] = {
                 heavy_modules=("numpy", "pandas", "sklearn")),
         Profile("deep-learning", "the default image plus PyTorch for the CPU",
                 "heldout-runtime-deep-learning", CONTEXTS / "deep-learning",
-                heavy_modules=("torch",), headline=(("torch", "PyTorch"),)),
+                heavy_modules=("torch",),
+                # An optimiser's first step imports torch._dynamo (and sympy): seconds more.
+                ahead=("torch", "torch._dynamo"), headline=(("torch", "PyTorch"),)),
     )
 }
 

@@ -29,7 +29,7 @@ def fit_regressor(x, y, new_x, epochs, seed):
     features = torch.tensor(x, dtype=torch.float32)
     targets = torch.tensor(y, dtype=torch.float32)
     model = nn.Sequential(nn.Linear(features.shape[1], 32), nn.Tanh(), nn.Linear(32, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     loss_fn = nn.MSELoss()
     for _ in range(epochs):
         order = torch.randperm(len(features))
