@@ -22,9 +22,9 @@ def as_tensor(images: np.ndarray) -> torch.Tensor:
 def network(classes: int) -> nn.Module:
     # Convolutions see a shape wherever it is; pooling forgets where.
     return nn.Sequential(
-        nn.Conv2d(1, 12, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(12, 24, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(24, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
         nn.Flatten(), nn.Linear(32, classes),
     )
 
