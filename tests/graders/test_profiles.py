@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from heldout.graders.profiled import ProfiledSandbox
 from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.spec import JobSpec
 
-from .conftest import CHALLENGES, FakeSandbox, perfect_csv
+from .conftest import CHALLENGES, REPO, FakeSandbox, perfect_csv
 
 
 def _with_profile(bundle_dir: Path, line: str) -> Path:
@@ -88,3 +90,9 @@ def test_the_function_harness_imports_the_profile_s_modules_before_forking_cases
     sandbox = FakeSandbox(write=record)
     evaluate(bundle, bundle.solution("reference").path, sandbox=sandbox)
     assert seen == [ahead]
+
+
+def test_the_training_loop_cases_are_what_their_script_makes() -> None:
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "make_training_loop_cases.py"),
+                           "--check"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
