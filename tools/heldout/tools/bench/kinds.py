@@ -26,6 +26,7 @@ from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import KINDS
 from heldout.sandbox.backend import SandboxWrapper
 from heldout.sandbox.docker_backend import DockerSandbox
+from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.settings import SandboxSettings
 from heldout.tools.bench.bare import bare_docker_job, bare_docker_service, summary
 
@@ -198,10 +199,11 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
 
 
 def reference_bundles(challenges_dir: Path | None) -> list[Bundle]:
-    """One bundle per registered kind (the first by slug) that has a reference solution."""
+    """One bundle per registered kind (the first by slug) that has a reference solution;
+    of the default runtime profile where the kind has one, so rows compare kinds, not images."""
     scan = scan_bundles(challenges_dir)
     chosen: dict[str, Bundle] = {}
-    for bundle in sorted(scan.bundles, key=lambda b: b.slug):
+    for bundle in sorted(scan.bundles, key=lambda b: (b.profile != DEFAULT_PROFILE, b.slug)):
         has_reference = any(case.name == REFERENCE for case in bundle.solutions)
         if bundle.kind in KINDS.known() and has_reference and bundle.kind not in chosen:
             chosen[bundle.kind] = bundle
