@@ -37,7 +37,7 @@ def test_a_missing_profile_image_says_how_to_build_it(docker_client: Any, sandbo
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from heldout.sandbox import image
 
-    monkeypatch.setattr(image, "profile_hash", lambda profile: "0" * 16)
+    monkeypatch.setattr(image, "profile_hash", lambda profile, settings=None: "0" * 16)
     found = by_name(docker_client)["sandbox image (deep-learning)"]
     assert not found.ok and not found.required
     assert found.fix == "heldout sandbox build --profile deep-learning"

@@ -60,6 +60,9 @@ def test_a_layered_profile_s_hash_follows_its_context_and_the_default_image(
     # The default image's recipe is part of it: a new default image means a new layer.
     monkeypatch.setattr(image, "content_hash", lambda: "0" * 16)
     assert image.profile_hash(moved) != edited
+    # So is an image set in place of the default one.
+    custom = SandboxSettings.from_environment({"HELDOUT_SANDBOX_IMAGE": "mine:1"})
+    assert image.profile_hash(moved, custom) != image.profile_hash(moved)
 
 
 def test_the_deep_learning_profile_pins_a_cpu_build_of_torch() -> None:

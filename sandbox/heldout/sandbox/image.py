@@ -89,9 +89,10 @@ def _profile_files(profile: Profile) -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts)
 
 
-def profile_hash(profile: Profile) -> str:
-    """Hash of a layered profile: the default image's hash and its own context's files."""
-    digest = hashlib.sha256(f"{content_hash()}|{profile.name}".encode())
+def profile_hash(profile: Profile, settings: SandboxSettings | None = None) -> str:
+    """Hash of a layered profile: the image it is layered on (the default image, or the
+    one ``HELDOUT_SANDBOX_IMAGE`` names) and its own context's files."""
+    digest = hashlib.sha256(f"{default_image(settings)}|{profile.name}".encode())
     assert profile.context is not None
     for path in _profile_files(profile):
         digest.update(path.relative_to(profile.context).as_posix().encode() + b"\0")
@@ -103,12 +104,11 @@ def profile_image(name: str = DEFAULT_PROFILE, settings: SandboxSettings | None 
     """The image a job of runtime profile ``name`` runs in.
 
     The default profile's is ``default_image``; a layered profile's is content-addressed
-    from its own context and the default image's recipe (``HELDOUT_SANDBOX_IMAGE``
-    replaces the default image only)."""
+    from its own context and the image it is layered on."""
     profile = get_profile(name)
     if profile.context is None:
         return default_image(settings)
-    return f"{profile.repository}:{profile_hash(profile)}"
+    return f"{profile.repository}:{profile_hash(profile, settings)}"
 
 
 def job_image(spec: JobSpec, settings: SandboxSettings | None = None) -> str:
