@@ -26,6 +26,7 @@ from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import KINDS
 from heldout.sandbox.backend import SandboxWrapper
 from heldout.sandbox.docker_backend import DockerSandbox
+from heldout.sandbox.image import profile_image
 from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.settings import SandboxSettings
 from heldout.tools.bench.bare import bare_docker_job, bare_docker_service, summary
@@ -153,9 +154,15 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
     """
     reference = bundle.solution(REFERENCE).path
 
+    # The warm containers of the bundle's own runtime profile (a deep-learning bundle's
+    # run in its own image: waiting for the default image's would time out every run).
+    image = profile_image(bundle.profile, sandbox.settings)
+
     def wait_warm(limits: Limits) -> None:
-        if sandbox.pool is not None:
-            sandbox.pool.wait_warm(1, limits=limits)
+        if sandbox.pool is not None and not sandbox.pool.wait_warm(1, limits=limits,
+                                                                   image=image):
+            raise BenchError(f"{bundle.slug}: no warm {bundle.profile} container within "
+                             "the pool's wait")
 
     def grade(counting: CountingSandbox) -> tuple[float, float, float]:
         started = time.monotonic()
