@@ -111,6 +111,8 @@ class Bundle:
     solutions: tuple[SolutionCase, ...]
     version: str
     variants: VariantConfig | None = None
+    # A practice sample (``practice = true``): the practice page's, never in the catalogue.
+    practice: bool = False
     # Set by :meth:`with_variant`: public_dir and hidden_dir then name the variant's data.
     variant: Variant | None = None
 
