@@ -141,9 +141,9 @@ class InvitedSite:
 def invited_site(root: Path, secret: str, slugs: Sequence[str], *, assessment: str,
                  candidate: tuple[str, str], recruiter_password: str,
                  time_limit_minutes: int = 60) -> InvitedSite:
-    """Copies of ``slugs``' bundles (and the practice sample) in ``root``, the database migrated and the bundles
-    loaded, a recruiter (rec@example.com), an assessment of the bundles showing scores and
-    an invite for ``candidate`` (name, e-mail)."""
+    """Copies of ``slugs``' bundles (and the practice sample) in ``root``, the database
+    migrated and the bundles loaded, a recruiter (rec@example.com), an assessment of the
+    bundles showing scores and an invite for ``candidate`` (name, e-mail)."""
     from heldout.platform.app import create_app
     from heldout.platform.extensions import db
     from heldout.platform.models import utcnow

@@ -2,8 +2,9 @@
 tables and logs scroll in their own box), and axe-clean there and at 1280 px.
 
 A `heldout serve` over a temporary data directory with every bundle of challenges/ in one
-assessment (the practice sample on its own page); a graded public run (long lines in its output) and a graded submission on the
-first challenge; Debian's Chromium. Screenshots go to var/screenshots/phone/.
+assessment (the practice sample on its own page); a graded public run (long lines in its
+output) and a graded submission on the first challenge; Debian's Chromium. Screenshots go
+to var/screenshots/phone/.
 """
 
 from __future__ import annotations
@@ -131,8 +132,10 @@ def test_no_candidate_page_scrolls_sideways_on_a_phone(site: Site, browser: Brow
         _measure(phone, name, found, widths)
 
     phone.goto(f"/i/{site.token}")
-    both("welcome", phone.url)
+    welcome = phone.url
+    both("welcome", welcome)
     both("practice", "/practice")  # linked from the welcome page, before Start
+    phone.goto(welcome)
     phone.eval_on_selector("form:has(input[name=consent])", "f => { f.noValidate = true; }")
     phone.get_by_role("button", name=re.compile("Start")).click()
     phone.wait_for_selector(".field-error, .notice-error")

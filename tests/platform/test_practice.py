@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.checks import TESTS
-from heldout.graders.result import Check, Evaluation
+from heldout.graders.result import Check, Evaluation, Split
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Challenge,
@@ -91,11 +91,11 @@ def _textarea(page: str) -> str:
 class Evaluator:
     """Stands in for the graders: the split asked, and a graded result of that split."""
 
-    def __init__(self, split: str | None = None) -> None:
+    def __init__(self, split: Split | None = None) -> None:
         self.calls: list[str] = []
         self.answer_split = split
 
-    def __call__(self, bundle: Bundle, submission: Path, *, split: Any) -> Evaluation:
+    def __call__(self, bundle: Bundle, submission: Path, *, split: Split) -> Evaluation:
         self.calls.append(split)
         assert (submission / "solution.py").read_text() == CODE
         checks = (Check("run", "run", True, 0, 0, "finished in 0.1 s"),
@@ -300,3 +300,27 @@ def test_a_practice_run_grades_in_the_real_sandbox(app: Flask, client: FlaskClie
     assert "2 of 2</strong> public checks passed" in page and "3/3 cases passed" in page
     assert "score 100" in page
     assert _count(app, Submission) == 0 and _count(app, PublicRun) == 0
+
+
+def test_retention_deletes_practice_runs_after_a_day(app: Flask, client: FlaskClient) -> None:
+    from datetime import timedelta
+
+    from heldout.platform.services import retention
+
+    old_code, new_code = "def median(values):\n    return 1\n", CODE
+    assert _post(client, code=old_code, address="192.0.2.3").status_code == 302
+    _finish_all(app)
+    assert _post(app.test_client(), code=new_code, address="192.0.2.4").status_code == 302
+    old, recent = _runs(app)
+    with app.app_context():
+        row = db.session.get(PracticeRun, old.id)
+        assert row is not None
+        row.created_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+        blobs = grading_settings().blobs
+        counted = retention.apply(app.config, blobs=blobs, now=utcnow(), dry_run=True)
+        assert counted.removed == {"practice runs": 1} and _count(app, PracticeRun) == 2
+        done = retention.apply(app.config, blobs=blobs, now=utcnow())
+        assert (dict(done.removed), done.blobs_removed) == ({"practice runs": 1}, 1)
+        assert [r.id for r in db.session.scalars(select(PracticeRun))] == [recent.id]
+        assert blobs.get(recent.files[0]["sha256"]).decode() == new_code  # still named

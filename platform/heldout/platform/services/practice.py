@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from heldout.graders.bundle import SLUG_PATTERN, Bundle, load_bundle
 from heldout.graders.errors import BundleError
@@ -52,6 +52,9 @@ MAX_PENDING_PER_VISITOR = 1
 MAX_PENDING_SITE_WIDE = 20
 # Seconds a visitor is asked to wait when practice is busy for everyone.
 BUSY_RETRY_SECONDS = 30
+# How long a finished practice run is kept (its page shows the latest ones) before the
+# daily retention job deletes it and the files no other row names.
+KEPT_FOR = timedelta(days=1)
 
 
 def new_visitor() -> str:
@@ -187,6 +190,19 @@ def practice_state(visitor: str | None, *, now: datetime) -> dict[str, Any]:
         "public_run": checks.as_json() if checks is not None else None,
         "final": all(v["final"] for v in views) and (checks is None or checks.final),
     }
+
+
+def prune(*, now: datetime, dry_run: bool = False) -> tuple[int, set[str]]:
+    """Delete the practice runs finished longer than ``KEPT_FOR`` ago (with ``dry_run``,
+    count them): how many, and the blob hashes they named (the caller removes those no
+    other row names once this is committed)."""
+    old = [PracticeRun.created_at < now - KEPT_FOR, PracticeRun.status.not_in(PENDING)]
+    runs = list(db.session.scalars(select(PracticeRun).where(*old)))
+    digests = {str(entry.get("sha256")) for run in runs for entry in run.files or []
+               if isinstance(entry, dict) and entry.get("sha256")}
+    if runs and not dry_run:
+        db.session.execute(delete(PracticeRun).where(*old))
+    return len(runs), digests
 
 
 class PracticeRunJob(jobs.LeasedJob[PracticeRun]):
