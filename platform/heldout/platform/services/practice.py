@@ -31,10 +31,12 @@ from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.drafts import starter_editor_files
 from heldout.platform.services.public_runs import (
     PublicEvaluate,
+    PublicRunJob,
     StoredFile,
     progress,
     public_run_view,
     shown_beside,
+    store_files,
     stored_files,
 )
 from heldout.platform.services.scoring import PENDING, GradingStatus, shortfalls
@@ -118,8 +120,7 @@ def request_practice_run(*, visitor: str, split: Split, files: Sequence[Submitte
     run = PracticeRun(visitor=visitor, split=split, challenge_slug=bundle.slug,
                       challenge_version=bundle.version, status=GradingStatus.QUEUED,
                       created_at=now,
-                      files=[{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)}
-                             for f in checked])
+                      files=store_files(checked, blobs))
     db.session.add(run)
     db.session.commit()
     try:
@@ -213,7 +214,7 @@ class PracticeRunJob(jobs.LeasedJob[PracticeRun]):
     # Below a public run's -10: practice never delays a candidate's assessment.
     priority = -20
     workdir_prefix = "practice-"
-    gave_up = "the run was interrupted {tries} times (worker stopped or timed out); gave up"
+    gave_up = PublicRunJob.gave_up
 
     @property
     def model(self) -> type[PracticeRun]:

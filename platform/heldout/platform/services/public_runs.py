@@ -102,6 +102,11 @@ class RunRecord(Protocol):
     def output(self) -> dict[str, Any] | None: ...
 
 
+def store_files(files: Sequence[SubmittedFile], blobs: BlobStore) -> list[dict[str, Any]]:
+    """Put checked files in the blob store: a run's ``files`` column (name, sha256, size)."""
+    return [{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)} for f in files]
+
+
 def stored_files(run: RunRecord) -> list[StoredFile]:
     return [StoredFile(str(f["name"]), str(f["sha256"]), int(f["size"])) for f in run.files]
 
@@ -174,8 +179,7 @@ from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmi
     checked = check_files(bundle.submission, files)
     run = PublicRun(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
                     challenge_version=bundle.version, status=GradingStatus.QUEUED, created_at=now,
-                    files=[{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)}
-                           for f in checked],
+                    files=store_files(checked, blobs),
                     console=None if request is None else request.as_dict())
     db.session.add(run)
     db.session.commit()
