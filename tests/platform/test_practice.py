@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from heldout.graders.bundle import Bundle
+from heldout.graders.bundle import Bundle, load_bundle
 from heldout.graders.checks import TESTS
 from heldout.graders.result import Check, Evaluation, Split
 from heldout.platform.extensions import db
@@ -324,3 +324,20 @@ def test_retention_deletes_practice_runs_after_a_day(app: Flask, client: FlaskCl
         assert (dict(done.removed), done.blobs_removed) == ({"practice runs": 1}, 1)
         assert [r.id for r in db.session.scalars(select(PracticeRun))] == [recent.id]
         assert blobs.get(recent.files[0]["sha256"]).decode() == new_code  # still named
+
+
+def test_the_worker_keeps_no_warm_sandbox_for_practice(app: Flask) -> None:
+    from heldout.platform import worker
+    from heldout.platform.tasks import SANDBOX_KEY
+    from heldout.sandbox.spec import Limits
+
+    primed: list[Limits] = []
+
+    class Recorder:
+        def prime(self, limits: Limits) -> None:
+            primed.append(limits)
+
+    app.extensions[SANDBOX_KEY] = Recorder()
+    worker.prime_sandbox(app)
+    churn = Path(app.config["HELDOUT_CHALLENGES_DIR"]) / "churn-prediction"
+    assert primed == [load_bundle(churn).limits]  # the assessment's bundle only
