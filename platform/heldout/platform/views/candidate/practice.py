@@ -1,7 +1,8 @@
 """The public practice page: the workspace on the practice sample, no login, no attempt.
 
 The browser's session keeps a random visitor key (made by its first run) to find its runs
-again; nothing here reads or writes the attempt or invite the session may also hold.
+again. Nothing here reads or writes an attempt or an invite: the session's keys for them
+only decide which way back the page offers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from flask.typing import ResponseReturnValue
 from limits import parse_many
 
 from heldout.graders.result import Split
-from heldout.graders.serving import public_files
 from heldout.platform import markdown
 from heldout.platform.errors import InvalidInput, PlatformError, TooManySubmissions
 from heldout.platform.extensions import csrf
@@ -61,7 +61,7 @@ def _render(*, code: str | None = None, error: PlatformError | None = None,
     checks = practice.visitor_runs(visitor, "public", limit=1)
     return render_template(
         "candidate/practice.html", bundle=bundle,
-        statement=markdown.render_statement(bundle.statement), public=public_files(bundle),
+        statement=markdown.render_statement(bundle.statement),
         entrypoint=bundle.submission.entrypoint, code=code, error=error,
         allowed=bundle.submission.allowed, max_files=bundle.submission.max_files,
         max_bytes=bundle.submission.max_bytes, limits=practice_limits(),
