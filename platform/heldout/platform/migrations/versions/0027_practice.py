@@ -1,6 +1,6 @@
 """practice: runs of the public practice page, kept apart from every attempt
 
-Revision ID: 0029_practice
+Revision ID: 0027_practice
 Revises: 0026_ats_callbacks
 Created: 2026-12-06 07:00:00
 """
@@ -8,7 +8,7 @@ Created: 2026-12-06 07:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0029_practice'
+revision = '0027_practice'
 down_revision = '0026_ats_callbacks'
 branch_labels = None
 depends_on = None
