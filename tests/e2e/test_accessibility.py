@@ -158,6 +158,7 @@ PAGES: dict[str, Visit] = {
     "webhooks.endpoint": Visit("admin", lambda s: {"endpoint_id": s.ids["webhook"]},
                                ("", "?status=failed")),
     "candidate.welcome": Visit("candidate"),       # reached from the link, before Start
+    "candidate.practice_page": Visit("nobody"),    # linked from the welcome page; no login
     "candidate.overview": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "candidate.workspace": Visit("candidate", _own),
     "candidate.done": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
@@ -195,6 +196,11 @@ NOT_PAGES: dict[str, NotAPage] = {
     "candidate.download": NotAPage("candidate", lambda s: {**_own(s), "area": "public",
                                                             "name": "train.csv"},
                                    "text/csv", "a data file"),
+    "candidate.practice_state": NotAPage("nobody", lambda _s: {}, "application/json",
+                                         "the practice page's live status, polled"),
+    "candidate.practice_run_status": NotAPage("nobody", lambda s: {"run_id": s.ids["own_run"]},
+                                              "text/html", "its browser's run only: another's "
+                                              "is the site's 404 page"),
     "api.candidate.load_draft": NotAPage("candidate", _own, "application/json", "the editor's draft"),
     "api.candidate.workspace_state": NotAPage("candidate", _own, "application/json",
                                           "the live status, polled"),
@@ -608,7 +614,8 @@ AFTER_A_POST = ("candidate.start without consent", "admin.user_new (password sho
                 "webhooks.endpoint_create (secret shown once)",
                 "stewardship.candidate_find (what is held)",
                 "stewardship.candidate_erase unconfirmed",
-                "candidate.report_problem with an error", "candidate.report_problem (report sent)")
+                "candidate.report_problem with an error", "candidate.report_problem (report sent)",
+                "candidate.practice_submit with an error")
 BULK_CSV = "name,email\nBea Bulk,bea.bulk@example.org\nNo Mail,\nCal Bulk,cal@example.org\n"
 
 
@@ -627,6 +634,13 @@ def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
     candidate.get_by_role("button", name="Send report").click()
     candidate.wait_for_selector("text=your report reached the team")
     check_shown(candidate, "candidate.report_problem (report sent)")
+
+    visitor = page_of("nobody")
+    visitor.goto(_url(site, "candidate.practice_page", {}))
+    visitor.eval_on_selector("#code", "t => { t.value = ''; }")  # what the form sends
+    visitor.get_by_role("button", name="Submit").click()
+    visitor.wait_for_selector(".notice-error")
+    check_shown(visitor, "candidate.practice_submit with an error")
 
     admin = page_of("admin")
     admin.goto(_url(site, "webhooks.endpoints", {}))

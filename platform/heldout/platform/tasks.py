@@ -28,6 +28,7 @@ from heldout.platform.services import (
     grading,
     integrity,
     jobs,
+    practice,
     public_runs,
     recovery,
     retention,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 # Every kind of leased job the queue runs: a task of the kind's name each.
 JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS,
                                     integrity.INTEGRITY_RUNS, similarity.SIMILARITY,
-                                    followups.FOLLOWUPS)
+                                    followups.FOLLOWUPS, practice.PRACTICE_RUNS)
 DEADLINE_TASK_NAME = "submit_at_deadline"
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"

@@ -42,6 +42,7 @@ from heldout.platform.models.followups import (
 )
 from heldout.platform.models.grading import (
     IntegrityRun,
+    PracticeRun,
     PublicRun,
     Review,
     SimilarityCheck,
@@ -98,6 +99,7 @@ __all__ = [
     "IntegrityRun",
     "Invite",
     "LeasedRow",
+    "PracticeRun",
     "ProblemReport",
     "PublicRun",
     "Review",

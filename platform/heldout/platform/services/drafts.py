@@ -286,6 +286,12 @@ def editor_files(attempt: Attempt, challenge: Challenge, bundle: Bundle, blobs: 
         if any(f.name == entrypoint for f in files):
             files.sort(key=lambda f: (f.name != entrypoint, f.name))
             return EditorFiles(tuple(files), "submission", history[-1].created_at, can_edit)
+    return EditorFiles(tuple(starter_editor_files(bundle)), "starter", None, can_edit)
+
+
+def starter_editor_files(bundle: Bundle) -> list[DraftFile]:
+    """The starter's files the editor opens, the entrypoint first (empty if none)."""
+    entrypoint = bundle.submission.entrypoint
     starter: list[DraftFile] = []
     for item in starter_files(bundle):
         if item.name != entrypoint and not (bundle.submission.accepts(item.name)
@@ -299,7 +305,7 @@ def editor_files(attempt: Attempt, challenge: Challenge, bundle: Bundle, blobs: 
     if not any(f.name == entrypoint for f in starter):
         starter.insert(0, DraftFile(entrypoint, ""))
     starter.sort(key=lambda f: (f.name != entrypoint, f.name))
-    return EditorFiles(tuple(starter), "starter", None, can_edit)
+    return starter
 
 
 @dataclass(frozen=True)

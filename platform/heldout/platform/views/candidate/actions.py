@@ -48,7 +48,7 @@ from heldout.platform.views.candidate.workspace import render_workspace
 from heldout.platform.views.common import blob_store, now
 
 
-def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile], bool]:
+def editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile], bool]:
     """The editor's text, its other files (several-file challenges), the files to send and
     whether they are uploads.
 
@@ -100,7 +100,7 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
     Whatever refuses it (expired form, too many submissions, bad files, time up), the page
     comes back with the candidate's text in the editor: nothing typed is lost.
     """
-    code, extra, files, uploaded = _editor_form()
+    code, extra, files, uploaded = editor_form()
     try:
         check_form_token()
         check_submit_rate(attempt_id)
@@ -126,7 +126,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
     Refusals bring the page back with the typed code, as for Submit.
     """
-    code, extra, files, uploaded = _editor_form()
+    code, extra, files, uploaded = editor_form()
     try:
         check_form_token()
         check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
@@ -157,7 +157,7 @@ def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     refusals bring the page back with what was typed, the reason beside the console.
     """
     sent = "code" in request.form
-    code, extra, files, _uploaded = _editor_form()
+    code, extra, files, _uploaded = editor_form()
     typed = {name: request.form.get(name, "") for name in console_runs.FIELDS}
     try:
         check_form_token()
