@@ -192,11 +192,8 @@ def load_bundle(path: Path | str) -> Bundle:
     skills = top.string_list("skills")
     difficulty = top.choice("difficulty", DIFFICULTIES)
     expected_minutes = top.integer("expected_minutes", minimum=1)
-<<<<<<< HEAD
     profile = top.choice("profile", tuple(sorted(PROFILES)), DEFAULT_PROFILE)
-=======
     practice = top.boolean("practice", False)
->>>>>>> i18-practice
     submission = _submission(top.table("submission"))
     limits = _limits(top.table("limits", required=False))
     grading = kind.parse_grading(top.table("grading"), root=root, submission=submission)
@@ -218,11 +215,8 @@ def load_bundle(path: Path | str) -> Bundle:
         slug=slug, root=root, title=title, kind=kind_name, summary=summary, skills=skills,
         difficulty=difficulty, expected_minutes=expected_minutes, statement=statement,
         submission=submission, limits=limits, grading=grading, solutions=solutions,
-<<<<<<< HEAD
         version=bundle_version(root), variants=variants, profile=profile,
-=======
-        version=bundle_version(root), variants=variants, practice=practice,
->>>>>>> i18-practice
+        practice=practice,
     )
 
 

@@ -112,13 +112,10 @@ class Bundle:
     solutions: tuple[SolutionCase, ...]
     version: str
     variants: VariantConfig | None = None
-<<<<<<< HEAD
     # The runtime profile (heldout.sandbox.profiles) every job of this bundle runs in.
     profile: str = DEFAULT_PROFILE
-=======
     # A practice sample (``practice = true``): the practice page's, never in the catalogue.
     practice: bool = False
->>>>>>> i18-practice
     # Set by :meth:`with_variant`: public_dir and hidden_dir then name the variant's data.
     variant: Variant | None = None
 
