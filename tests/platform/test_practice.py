@@ -329,15 +329,17 @@ def test_retention_deletes_practice_runs_after_a_day(app: Flask, client: FlaskCl
 def test_the_worker_keeps_no_warm_sandbox_for_practice(app: Flask) -> None:
     from heldout.platform import worker
     from heldout.platform.tasks import SANDBOX_KEY
+    from heldout.sandbox.profiles import DEFAULT_PROFILE
     from heldout.sandbox.spec import Limits
 
-    primed: list[Limits] = []
+    primed: list[tuple[Limits, str]] = []
 
     class Recorder:
-        def prime(self, limits: Limits) -> None:
-            primed.append(limits)
+        def prime(self, limits: Limits, profile: str = DEFAULT_PROFILE) -> None:
+            primed.append((limits, profile))
 
     app.extensions[SANDBOX_KEY] = Recorder()
     worker.prime_sandbox(app)
     churn = Path(app.config["HELDOUT_CHALLENGES_DIR"]) / "churn-prediction"
-    assert primed == [load_bundle(churn).limits]  # the assessment's bundle only
+    churn_bundle = load_bundle(churn)
+    assert primed == [(churn_bundle.limits, churn_bundle.profile)]  # the assessment's only
