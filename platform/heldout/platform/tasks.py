@@ -24,10 +24,12 @@ from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import blob_store
 from heldout.platform.services import (
     drafts,
+    feedback,
     followups,
     grading,
     integrity,
     jobs,
+    mail,
     public_runs,
     recovery,
     retention,
@@ -164,6 +166,20 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
         if outcome.retry_in is not None:
             # Lost if the queue is down; the watchdog queues it again once it is due.
             queue.enqueue(webhooks.QUEUE_KIND, delivery_id, delay=outcome.retry_in)
+
+    as_feedback: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
+        crontab(minute="*"), name="send_feedback")
+
+    @as_feedback
+    def send_feedback() -> None:
+        # Candidates' feedback e-mails, written once their attempt was complete; a minute's
+        # tick at most after that. A slow SMTP server holds this task, never a page.
+        with retried_while_database_unavailable("feedback e-mail"), app_context():
+            config = current_app.config
+            run = feedback.send_due(mail.SmtpSettings.from_config(config),
+                                    org_name=config["HELDOUT_ORG_NAME"], now=utcnow())
+        if run.sent or run.failed or run.retrying:
+            log.info("feedback e-mail: %s", run)
 
     as_daily: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(hour="3", minute="17"), name="retention")
