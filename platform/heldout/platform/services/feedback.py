@@ -91,11 +91,17 @@ def _challenge(result: ChallengeResult) -> ChallengeFeedback:
     evaluation = result.evaluation
     checks: tuple[CheckFeedback, ...] = ()
     if evaluation is not None:
-        # Name and verdict only: a check's detail can quote hidden expected values.
-        checks = tuple(CheckFeedback(str(c.get("name", "")), bool(c.get("passed")),
-                                     explain(str(c.get("name", "")), str(c.get("kind", "")),
-                                             to_candidate=True))
-                       for c in evaluation.checks or [])
+        # Name and verdict only: a check's detail can quote hidden expected values. What a
+        # type of check is, once per challenge (a function's groups share one line).
+        said: set[str] = set()
+        found = []
+        for check in evaluation.checks or []:
+            name = str(check.get("name", ""))
+            about = explain(name, str(check.get("kind", "")), to_candidate=True)
+            found.append(CheckFeedback(name, bool(check.get("passed")),
+                                       "" if about in said else about))
+            said.add(about)
+        checks = tuple(found)
     challenge = result.challenge
     return ChallengeFeedback(challenge.title, bool(result.history), result.score,
                              _how(challenge.kind), checks,
