@@ -85,8 +85,9 @@ def _invite(app: Flask, users: Users, assessment_id: int, email: str = "cara@exa
             assessment_id=assessment_id, candidate_name="Cara Candidate", candidate_email=email,
             created_by_id=users.recruiter, secret=SECRET, ttl_days=14, now=utcnow())
         if accommodation is not None:
-            clock.set_accommodation(created.invite, accommodation,
-                                    actor=db.session.get(User, users.recruiter), now=utcnow())
+            recruiter = db.session.get(User, users.recruiter)
+            assert recruiter is not None
+            clock.set_accommodation(created.invite, accommodation, actor=recruiter, now=utcnow())
         return NewInvite(created.invite.id, created.token)
 
 
@@ -232,8 +233,9 @@ def test_no_hidden_expected_value_reaches_the_page_or_the_mail(app: Flask, users
     _send(app)
     page, body = client.get(f"/a/{attempt}/done").text, inbox.body()
     with app.app_context():
-        details = [str(c["detail"]) for c in db.session.scalars(
-            select(Submission)).one().evaluation.checks if not c["passed"]]
+        evaluation = db.session.scalars(select(Submission)).one().evaluation
+        assert evaluation is not None
+        details = [str(c["detail"]) for c in evaluation.checks if not c["passed"]]
     hidden = _hidden_values()
     # The test means something: the stored details do quote the hidden expected values.
     assert any(value in detail for value in hidden for detail in details)
@@ -342,17 +344,22 @@ def test_the_api_creates_reads_and_changes_the_option(app: Flask, users: Users) 
                                         now=utcnow(), actor=user).secret
     headers = {"Authorization": f"Bearer {token}"}
     client = app.test_client()
-    plain = client.post("/api/v1/assessments", headers=headers, json={
-        "name": "Plain", "challenges": [SLUG], "time_limit_minutes": 60})
-    assert plain.status_code == 201 and plain.json["feedback_to_candidates"] is False
-    made = client.post("/api/v1/assessments", headers=headers, json={
-        "name": "With feedback", "challenges": [SLUG], "time_limit_minutes": 60,
-        "feedback_to_candidates": True})
-    assert made.status_code == 201 and made.json["feedback_to_candidates"] is True
-    url = f"/api/v1/assessments/{made.json['id']}"
+
+    def call(method: str, url: str, status: int, **body: Any) -> dict[str, Any]:
+        response = client.open(url, method=method, headers=headers, json=body or None)
+        assert response.status_code == status, response.text
+        answer: dict[str, Any] = response.get_json()
+        return answer
+
+    plain = call("POST", "/api/v1/assessments", 201, name="Plain", challenges=[SLUG],
+                 time_limit_minutes=60)
+    assert plain["feedback_to_candidates"] is False
+    made = call("POST", "/api/v1/assessments", 201, name="With feedback", challenges=[SLUG],
+                time_limit_minutes=60, feedback_to_candidates=True)
+    assert made["feedback_to_candidates"] is True
+    url = f"/api/v1/assessments/{made['id']}"
     # A change of something else keeps it; sending it changes it.
-    assert client.patch(url, headers=headers, json={"name": "Renamed"}).json[
-        "feedback_to_candidates"] is True
-    assert client.patch(url, headers=headers, json={"feedback_to_candidates": False}).json[
+    assert call("PATCH", url, 200, name="Renamed")["feedback_to_candidates"] is True
+    assert call("PATCH", url, 200, feedback_to_candidates=False)[
         "feedback_to_candidates"] is False
-    assert client.get(url, headers=headers).json["feedback_to_candidates"] is False
+    assert call("GET", url, 200)["feedback_to_candidates"] is False
