@@ -28,6 +28,7 @@ from heldout.graders.result import Check, Evaluation
 from heldout.platform.config import load_settings
 from heldout.platform.extensions import db
 from heldout.platform.models import FeedbackMail, Submission, User, utcnow
+from heldout.platform.queue import get_queue
 from heldout.platform.services import (
     api_tokens,
     assessments,
@@ -363,3 +364,17 @@ def test_the_api_creates_reads_and_changes_the_option(app: Flask, users: Users) 
     assert call("PATCH", url, 200, feedback_to_candidates=False)[
         "feedback_to_candidates"] is False
     assert call("GET", url, 200)["feedback_to_candidates"] is False
+
+
+def test_the_workers_minute_task_sends_what_is_due(app: Flask, users: Users,
+                                                   inbox: Inbox) -> None:
+    assessment_id = _assessment(app, users, feedback_on=True)
+    _submit_and_finish(app.test_client(), _invite(app, users, assessment_id))
+    _grade(app, 35.0)
+    with app.app_context():
+        tasks = get_queue().tasks
+        due = {task.name for task in tasks.huey.read_periodic(utcnow().replace(tzinfo=None))}
+        assert "send_feedback" in due
+        tasks.feedback_job.call_local()
+    assert [envelope.rcpt_tos for envelope, _ in inbox.messages] == [["cara@example.org"]]
+    assert [row.status for row in _mails(app)] == ["sent"]

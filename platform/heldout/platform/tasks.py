@@ -78,6 +78,8 @@ class Tasks:
     by_kind: Mapping[str, TaskWrapper]
     watchdog: TaskWrapper
     deadline_job: TaskWrapper
+    # Sends the candidates' feedback e-mails that are due (services/feedback.py).
+    feedback_job: TaskWrapper
 
     def job(self, kind: str) -> TaskWrapper:
         try:
@@ -217,4 +219,5 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
                      outcome.challenge_id, outcome.submission_id, outcome.note)
 
     return Tasks(huey, {**{kind.kind: job_task(kind) for kind in JOBS},
-                        webhooks.QUEUE_KIND: deliver_webhook}, watchdog, submit_at_deadline)
+                        webhooks.QUEUE_KIND: deliver_webhook}, watchdog, submit_at_deadline,
+                 send_feedback)
