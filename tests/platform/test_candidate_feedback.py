@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.cases import load_cases
@@ -27,17 +27,19 @@ from heldout.graders.kinds.function import Outcome, _tests_checks
 from heldout.graders.result import Check, Evaluation
 from heldout.platform.config import load_settings
 from heldout.platform.extensions import db
-from heldout.platform.models import FeedbackMail, Submission, User, utcnow
+from heldout.platform.models import Attempt, FeedbackMail, Submission, User, utcnow
 from heldout.platform.queue import get_queue
 from heldout.platform.services import (
     api_tokens,
     assessments,
     clock,
+    drafts,
     feedback,
     grading,
     invites,
     mail,
 )
+from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.tasks import grading_settings
 from tests.platform.conftest import PASSWORD, REPO, SECRET, NewInvite, Users, make_app, start_attempt
@@ -187,15 +189,20 @@ def test_on_the_feedback_shows_once_complete_and_is_mailed_once(app: Flask, user
     assessment_id = _assessment(app, users, feedback_on=True)
     client = app.test_client()
     attempt = _submit_and_finish(client, _invite(app, users, assessment_id))
-    # Finished, still grading: the page says what will come, and no e-mail is written.
+    # Finished, still grading: the page says what will come; the e-mail, written when the
+    # attempt ended, waits for the grading.
     waiting = _section(client.get(f"/a/{attempt}/done").text)
     assert "Your feedback will appear here and be e-mailed to you when grading finishes" \
         in waiting
-    assert _mails(app) == []
-
-    _grade(app, 35.0)
+    assert "out of 100" not in waiting
+    assert _send(app) == feedback.SendRun(0, 0, 0, 0, waiting=1)
+    assert inbox.messages == []
     [row] = _mails(app)
     assert (row.status, row.tries) == ("pending", 0)
+    # Looked at again a minute later, not at every tick.
+    assert _send(app) == feedback.SendRun(0, 0, 0, 0)
+
+    _grade(app, 35.0)
     shown = _section(client.get(f"/a/{attempt}/done").text)
     assert "<strong>35</strong> out of 100" in shown
     assert "Metrics from scratch: 35 out of 100" in shown
@@ -207,7 +214,7 @@ def test_on_the_feedback_shows_once_complete_and_is_mailed_once(app: Flask, user
     assert "your functions called on hidden test cases" in shown
     assert "How it was graded: implement functions; graded on hidden test cases" in shown
 
-    assert _send(app) == feedback.SendRun(1, 0, 0, 0)
+    assert _send(app, minutes=2) == feedback.SendRun(1, 0, 0, 0)
     [(envelope, message)] = inbox.messages
     assert envelope.rcpt_tos == ["cara@example.org"]
     assert message["Subject"] == "Your feedback from Metrics take-home"
@@ -378,3 +385,32 @@ def test_the_workers_minute_task_sends_what_is_due(app: Flask, users: Users,
         tasks.feedback_job.call_local()
     assert [envelope.rcpt_tos for envelope, _ in inbox.messages] == [["cara@example.org"]]
     assert [row.status for row in _mails(app)] == ["sent"]
+
+
+def test_time_up_the_feedback_waits_for_the_saved_drafts_to_be_submitted_and_graded(
+        app: Flask, users: Users, inbox: Inbox) -> None:
+    assessment_id = _assessment(app, users, feedback_on=True)
+    client = app.test_client()
+    attempt = start_attempt(client, _invite(app, users, assessment_id))
+    saved = client.post(f"/a/{attempt}/c/{SLUG}/draft", json={"files": [
+        {"name": "solution.py", "content": "def roc_auc(y, s):\n    return 0.5\n"}]})
+    assert saved.status_code == 200, saved.text
+    with app.app_context():
+        db.session.execute(update(Attempt).values(deadline=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    # The time ran out with nothing submitted but a saved draft: the attempt is closed (the
+    # page's visit closes it), yet the work is not all in: no feedback, no e-mail.
+    page = client.get(f"/a/{attempt}/done", follow_redirects=True).text
+    assert "Time is up" in page
+    assert "will appear here" in _section(page)
+    assert _send(app) == feedback.SendRun(0, 0, 0, 0, waiting=1)
+    # The deadline job submits the draft; graded, the feedback is ready and goes out.
+    with app.app_context():
+        [outcome] = drafts.submit_due_drafts(blobs=grading_settings().blobs, queue=get_queue(),
+                                             bundles=get_bundles(), now=utcnow())
+        assert outcome.submission_id is not None
+    assert _send(app, minutes=2) == feedback.SendRun(0, 0, 0, 0, waiting=1)
+    _grade(app, 55.0)
+    assert _send(app, minutes=4) == feedback.SendRun(1, 0, 0, 0)
+    assert "Score: 55 out of 100" in inbox.body()
+    assert "Metrics from scratch: 55 out of 100" in client.get(f"/a/{attempt}/done").text

@@ -3,17 +3,19 @@ results, on their done page and in one e-mail.
 
 Off unless the assessment turns it on (``Assessment.feedback_to_candidates``). It waits for
 the rule an ATS is called back on (``scoring.attempt_complete``: finished, nothing still
-being graded) and for every platform error to be re-run (a challenge that failed on the
-platform has no score yet, and a zero would be wrong). What it shows, per challenge: the
+being graded), for the drafts the deadline job still has to submit, and for every platform
+error to be re-run (a challenge that failed on the platform has no score yet, and a zero
+would be wrong). What it shows, per challenge: the
 counted score, each check's name and whether it passed with the registry's one line on what
 that check is, how the kind grades and the metric's baseline and target from the bundle.
 Never a check's detail (a function's failed case quotes the hidden expected value, a
 metric's detail the value on hidden labels), never a run's output (it ran on hidden data),
 never the accommodation: time used is a share of the candidate's own limit.
 
-The e-mail: written as a ``FeedbackMail`` row once, in the transaction that completed the
-attempt (``feedback_due``, called by ``webhooks.on_progress``); the worker sends due rows
-each minute (``send_due``) with retries. One per attempt, ever: a regrade or a re-run that
+The e-mail: a ``FeedbackMail`` row, written once, in the transaction that ends the attempt
+(``feedback_due``, called by ``webhooks.on_progress``); the worker's task each minute
+(``send_due``) sends it once the feedback is ready (so a grading, a deadline submission or
+a re-run still to come only delays it), with retries. One per attempt, ever: a regrade that
 changes a score updates the done page, not the inbox (a second e-mail about the same
 assessment would read as a correction the hiring team did not send).
 """
@@ -33,6 +35,7 @@ from heldout.graders.kinds import KINDS
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, FeedbackMail
 from heldout.platform.services import clock, mail
+from heldout.platform.services.attempts import deadline_drafts_pending
 from heldout.platform.services.charts import MetricScaleView
 from heldout.platform.services.invites import contact_of
 from heldout.platform.services.reports import ChallengeResult, challenge_results, metric_scales
@@ -48,6 +51,10 @@ MAX_TRIES = len(RETRY_SECONDS) + 1
 SENDING_LEASE_SECONDS = 600
 # Mails sent per run of the worker's task (one SMTP connection).
 BATCH = 50
+# Seconds before a mail whose feedback is not ready yet is looked at again: soon while
+# grading normally finishes, then hourly (a platform error waiting for a re-run).
+NOT_READY_SECONDS = 60
+NOT_READY_AFTER_AN_HOUR_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,8 @@ def _results(attempt: Attempt) -> list[ChallengeResult]:
 
 
 def _ready(attempt: Attempt, results: list[ChallengeResult]) -> bool:
-    return attempt_complete(attempt, results) and not any(r.failed for r in results)
+    return attempt_complete(attempt, results) and not any(r.failed for r in results) \
+        and not deadline_drafts_pending(attempt)
 
 
 def feedback_for(attempt: Attempt, *, now: datetime) -> Feedback | None:
@@ -140,16 +148,14 @@ def feedback_for(attempt: Attempt, *, now: datetime) -> Feedback | None:
 # --- the e-mail ------------------------------------------------------------------------
 
 def feedback_due(attempt: Attempt, now: datetime) -> FeedbackMail | None:
-    """Write the attempt's feedback e-mail if the assessment gives feedback, the attempt is
-    now complete, and none was written before; in the caller's transaction. Registered with
-    ``webhooks.on_progress`` (app.py)."""
-    if not attempt.invite.assessment.feedback_to_candidates:
+    """Write the attempt's feedback e-mail if the assessment gives feedback, the attempt has
+    ended, and none was written before; in the caller's transaction (sent once the feedback
+    is ready). Registered with ``webhooks.on_progress`` (app.py)."""
+    if not attempt.invite.assessment.feedback_to_candidates or attempt.finished_at is None:
         return None
     if db.session.scalar(select(FeedbackMail.id).where(
             FeedbackMail.attempt_id == attempt.id)) is not None:
         return None  # once per attempt: a regrade changes the done page, not the inbox
-    if not _ready(attempt, _results(attempt)):
-        return None
     row = FeedbackMail(attempt_id=attempt.id, status="pending", tries=0, next_try_at=now,
                        created_at=now, error="")
     db.session.add(row)
@@ -183,6 +189,7 @@ class SendRun:
     failed: int
     retrying: int
     unsent: int
+    waiting: int = 0  # due, but the feedback is not ready yet
 
 
 def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
@@ -193,15 +200,26 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
     the feedback; configuring a server later sends no stale mail)."""
     due = list(db.session.scalars(select(FeedbackMail).where(
         or_(FeedbackMail.status == "pending", FeedbackMail.status == "sending"),
-        FeedbackMail.next_try_at <= now).order_by(FeedbackMail.id).limit(BATCH)))
+        FeedbackMail.next_try_at <= now).order_by(FeedbackMail.next_try_at, FeedbackMail.id)
+        .limit(BATCH)))
     if smtp is None:
         for row in due:
             row.status, row.error = "unsent", "no SMTP server is configured"
         db.session.commit()
         return SendRun(0, 0, 0, len(due))
-    claimed = [row for row in due if _claim(row.id, now)]
+    claimed = []
+    waiting = 0
+    for row in due:
+        if not _ready(row.attempt, _results(row.attempt)):
+            young = now - row.created_at < timedelta(hours=1)
+            row.next_try_at = now + timedelta(seconds=NOT_READY_SECONDS if young
+                                              else NOT_READY_AFTER_AN_HOUR_SECONDS)
+            db.session.commit()
+            waiting += 1
+        elif _claim(row.id, now):
+            claimed.append(row)
     if not claimed:
-        return SendRun(0, 0, 0, 0)
+        return SendRun(0, 0, 0, 0, waiting)
     outgoing = [_outgoing(row, org_name=org_name, now=now) for row in claimed]
     try:
         errors: list[str | None] = send(smtp, outgoing)
@@ -225,4 +243,4 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
     db.session.commit()
     if failed or retrying:
         log.warning("feedback e-mail: %s sent, %s failed, %s to retry", sent, failed, retrying)
-    return SendRun(sent, failed, retrying, 0)
+    return SendRun(sent, failed, retrying, 0, waiting)
