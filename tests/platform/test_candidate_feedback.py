@@ -38,6 +38,7 @@ from heldout.platform.services import (
     grading,
     invites,
     mail,
+    stewardship,
 )
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.scoring import GradingStatus
@@ -312,6 +313,9 @@ def test_without_smtp_the_mail_is_marked_unsent_and_the_page_has_it(
     [row] = _mails(app)
     assert (row.status, row.error) == ("unsent", "no SMTP server is configured")
     assert "Metrics from scratch: 35 out of 100" in client.get(f"/a/{attempt}/done").text
+    # What is held about the candidate (export, erasure) includes the row.
+    with app.app_context():
+        assert stewardship.holdings("cara@example.org").rows["feedback_mail"] == {row.id}
 
 
 def test_the_builder_sets_the_option_and_the_api_shows_it(app: Flask, users: Users,
