@@ -418,3 +418,18 @@ def test_time_up_the_feedback_waits_for_the_saved_drafts_to_be_submitted_and_gra
     assert _send(app, minutes=4) == feedback.SendRun(1, 0, 0, 0)
     assert "Score: 55 out of 100" in inbox.body()
     assert "Metrics from scratch: 55 out of 100" in client.get(f"/a/{attempt}/done").text
+
+
+def test_turned_off_before_it_went_out_the_mail_is_not_sent(app: Flask, users: Users,
+                                                            inbox: Inbox) -> None:
+    assessment_id = _assessment(app, users, feedback_on=True)
+    client = app.test_client()
+    attempt = _submit_and_finish(client, _invite(app, users, assessment_id))
+    _grade(app, 35.0)
+    with app.app_context():
+        assessments.get_assessment(assessment_id).feedback_to_candidates = False
+        db.session.commit()
+    assert _send(app) == feedback.SendRun(0, 0, 0, 0) and inbox.messages == []
+    [row] = _mails(app)
+    assert (row.status, row.error) == ("unsent", "the assessment stopped giving feedback")
+    assert "Your feedback" not in client.get(f"/a/{attempt}/done").text

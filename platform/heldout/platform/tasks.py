@@ -174,9 +174,10 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
 
     @as_feedback
     def send_feedback() -> None:
-        # Candidates' feedback e-mails, written once their attempt was complete; a minute's
-        # tick at most after that. A slow SMTP server holds this task, never a page.
-        with retried_while_database_unavailable("feedback e-mail"), app_context():
+        # Candidates' feedback e-mails, a minute's tick at most after their feedback is
+        # ready. A slow SMTP server holds this task, never a page; a database away, or a
+        # run cut short, leaves the rows due for the next tick.
+        with app_context():
             config = current_app.config
             run = feedback.send_due(mail.SmtpSettings.from_config(config),
                                     org_name=config["HELDOUT_ORG_NAME"], now=utcnow())

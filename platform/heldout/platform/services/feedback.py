@@ -210,7 +210,10 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
     claimed = []
     waiting = 0
     for row in due:
-        if not _ready(row.attempt, _results(row.attempt)):
+        if not row.attempt.invite.assessment.feedback_to_candidates:
+            row.status, row.error = "unsent", "the assessment stopped giving feedback"
+            db.session.commit()
+        elif not _ready(row.attempt, _results(row.attempt)):
             young = now - row.created_at < timedelta(hours=1)
             row.next_try_at = now + timedelta(seconds=NOT_READY_SECONDS if young
                                               else NOT_READY_AFTER_AN_HOUR_SECONDS)
