@@ -429,7 +429,7 @@ def test_turned_off_before_it_went_out_the_mail_is_not_sent(app: Flask, users: U
     with app.app_context():
         assessments.get_assessment(assessment_id).feedback_to_candidates = False
         db.session.commit()
-    assert _send(app) == feedback.SendRun(0, 0, 0, 0) and inbox.messages == []
+    assert _send(app) == feedback.SendRun(0, 0, 0, 1) and inbox.messages == []
     [row] = _mails(app)
     assert (row.status, row.error) == ("unsent", "the assessment stopped giving feedback")
     assert "Your feedback" not in client.get(f"/a/{attempt}/done").text

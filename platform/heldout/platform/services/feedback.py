@@ -23,7 +23,6 @@ assessment would read as a correction the hiring team did not send).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -192,9 +191,7 @@ class SendRun:
     waiting: int = 0  # due, but the feedback is not ready yet
 
 
-def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
-             send: Callable[[mail.SmtpSettings, list[mail.Outgoing]],
-                            list[str | None]] = mail.send_all) -> SendRun:
+def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime) -> SendRun:
     """Send the feedback e-mails that are due, over one connection (the worker's task, each
     minute). With no SMTP server configured they are marked ``unsent`` (the done page has
     the feedback; configuring a server later sends no stale mail)."""
@@ -208,11 +205,12 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
         db.session.commit()
         return SendRun(0, 0, 0, len(due))
     claimed = []
-    waiting = 0
+    waiting = unsent = 0
     for row in due:
         if not row.attempt.invite.assessment.feedback_to_candidates:
             row.status, row.error = "unsent", "the assessment stopped giving feedback"
             db.session.commit()
+            unsent += 1
         elif not _ready(row.attempt, _results(row.attempt)):
             young = now - row.created_at < timedelta(hours=1)
             row.next_try_at = now + timedelta(seconds=NOT_READY_SECONDS if young
@@ -222,10 +220,10 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
         elif _claim(row.id, now):
             claimed.append(row)
     if not claimed:
-        return SendRun(0, 0, 0, 0, waiting)
+        return SendRun(0, 0, 0, unsent, waiting)
     outgoing = [_outgoing(row, org_name=org_name, now=now) for row in claimed]
     try:
-        errors: list[str | None] = send(smtp, outgoing)
+        errors: list[str | None] = mail.send_all(smtp, outgoing)
         reachable = True
     except mail.MailError as exc:
         errors, reachable = [str(exc)] * len(claimed), False
@@ -246,4 +244,4 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime,
     db.session.commit()
     if failed or retrying:
         log.warning("feedback e-mail: %s sent, %s failed, %s to retry", sent, failed, retrying)
-    return SendRun(sent, failed, retrying, 0, waiting)
+    return SendRun(sent, failed, retrying, unsent, waiting)
