@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 class FeedbackMail(Base):
-    """The feedback e-mail of one attempt, written once the attempt is complete.
+    """The feedback e-mail of one attempt, written when the attempt ends and sent once its
+    feedback is ready (finished, everything graded).
 
     Unique per attempt: a regrade, a second graded submission or two workers racing never
     write a second one, so a candidate is e-mailed once (``services/feedback.py``).
@@ -25,8 +26,9 @@ class FeedbackMail(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), unique=True)
-    # pending (to send, at ``next_try_at``), sent, failed (given up or refused), or
-    # unsent (no SMTP server was configured when it was due: the done page has it).
+    # pending (to send, or to look at again, at ``next_try_at``), sending (a worker holds
+    # it until ``next_try_at``), sent, failed (given up or refused), or unsent (no SMTP
+    # server was configured when it was due, or the assessment stopped giving feedback).
     status: Mapped[str] = mapped_column(String(10), index=True)
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime]

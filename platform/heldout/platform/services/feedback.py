@@ -5,12 +5,12 @@ Off unless the assessment turns it on (``Assessment.feedback_to_candidates``). I
 the rule an ATS is called back on (``scoring.attempt_complete``: finished, nothing still
 being graded), for the drafts the deadline job still has to submit, and for every platform
 error to be re-run (a challenge that failed on the platform has no score yet, and a zero
-would be wrong). What it shows, per challenge: the
-counted score, each check's name and whether it passed with the registry's one line on what
-that check is, how the kind grades and the metric's baseline and target from the bundle.
-Never a check's detail (a function's failed case quotes the hidden expected value, a
-metric's detail the value on hidden labels), never a run's output (it ran on hidden data),
-never the accommodation: time used is a share of the candidate's own limit.
+would be wrong). What it shows, per challenge: the counted score, each check's name and
+whether it passed with the registry's one line on what that check is, how the kind grades
+and the metric's baseline and target from the bundle. Never a check's detail (a function's
+failed case quotes the hidden expected value, a metric's detail the value on hidden labels),
+never a run's output (it ran on hidden data), never the accommodation: time used is a share
+of the candidate's own limit.
 
 The e-mail: a ``FeedbackMail`` row, written once, in the transaction that ends the attempt
 (``feedback_due``, called by ``webhooks.on_progress``); the worker's task each minute
