@@ -1,15 +1,15 @@
 """candidate feedback: an assessment's setting and the feedback e-mail of each attempt
 
-Revision ID: 0027_candidate_feedback
-Revises: 0026_ats_callbacks
+Revision ID: 0028_candidate_feedback
+Revises: 0027_practice
 Created: 2026-12-06 07:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0027_candidate_feedback'
-down_revision = '0026_ats_callbacks'
+revision = '0028_candidate_feedback'
+down_revision = '0027_practice'
 branch_labels = None
 depends_on = None
 
