@@ -265,7 +265,8 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             name="Accessible take-home", challenge_slugs=[SLUG], time_limit_minutes=60,
             instructions="Work as you would at work; **any** documentation is fine.",
             expires_at=None, show_scores=True, created_by_id=ids["recruiter"],
-            ai_policy=AiPolicy.ASSISTANT, assistant_available=True, followups=True)
+            ai_policy=AiPolicy.ASSISTANT, assistant_available=True, followups=True,
+            feedback_to_candidates=True)
         ids["assessment"] = assessment.id
         made = {name: invites.create_invite(
             assessment_id=assessment.id, candidate_name=name,
@@ -590,6 +591,11 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     candidate.get_by_role("button", name="Finish assessment").click()
     candidate.wait_for_url(lambda url: url.endswith("/done"))
     check(candidate, "candidate.done", candidate.url)
+    # Its one submission graded: complete, so the done page carries the candidate's feedback
+    # (checked by axe above), with time used as a share and never the accommodation.
+    feedback = candidate.locator("section.feedback").inner_text()
+    assert "out of 100" in feedback and "% of your time" in feedback, feedback
+    assert "1.5" not in feedback and "extra" not in feedback.lower(), feedback
     candidate.get_by_role("link", name="Answer the follow-up questions").click()
     candidate.wait_for_url(lambda url: url.endswith("/followups"))
     check(candidate, "candidate.followup_page before the first question", candidate.url)

@@ -37,6 +37,9 @@ from heldout.platform.models.catalogue import (
 from heldout.platform.models.fairness import (
     SelfIdentification,
 )
+from heldout.platform.models.feedback import (
+    FeedbackMail,
+)
 from heldout.platform.models.followups import (
     FollowupQuestion,
 )
@@ -95,6 +98,7 @@ __all__ = [
     "EditorEvent",
     "EnumText",
     "EvaluationRecord",
+    "FeedbackMail",
     "FollowupQuestion",
     "IntegrityRun",
     "Invite",

@@ -177,6 +177,13 @@ def challenge_statuses(attempt: Attempt) -> list[ChallengeStatus]:
     return cards
 
 
+def deadline_drafts_pending(attempt: Attempt) -> bool:
+    """Time ran out with saved drafts the deadline job has yet to take (it submits them
+    within seconds, or records why not): the attempt's work is not all in yet."""
+    return attempt.finish_reason == "deadline" and any(
+        card.awaiting_deadline_submission for card in challenge_statuses(attempt))
+
+
 def _unsubmitted_since(drafts: list[Draft], latest: Submission | None) -> datetime | None:
     """When the drafts were saved, if they hold work the latest submission doesn't."""
     if not drafts:

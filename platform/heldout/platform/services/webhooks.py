@@ -308,8 +308,8 @@ def _attempt_links(attempt: Attempt) -> dict[str, str]:
 
 
 # Who else wants to know when a candidate's work moves on (an attempt closed, a submission
-# graded), in the caller's transaction: the app registers services/ats/callbacks.py here
-# (app.py), so the grading pipeline need not import the ATS code.
+# graded), in the caller's transaction: the app registers services/ats/callbacks.py and
+# services/feedback.py here (app.py), so the grading pipeline need not import them.
 Progress = Callable[[Attempt, datetime], object]
 _PROGRESS: list[Progress] = []
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, AtsOrder
-from heldout.platform.services import access, candidates, invites
+from heldout.platform.services import access, candidates, invites, scoring
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.accounts import normalise_email
 
@@ -102,8 +102,7 @@ def standing(viewer: StaffViewer | None, order: AtsOrder, *, now: datetime) -> S
     row = next((r for r in table.rows if r.invite.id == invite.id), None)
     if row is None:
         raise NotFound(f"No order {order.public_id!r}")
-    grading = any(result.pending for result in row.results)
-    complete = row.attempt is not None and row.attempt.finished_at is not None and not grading
+    complete = scoring.attempt_complete(row.attempt, row.results)
     return Standing(row.state, complete, row.total if complete else None,
                     {r.challenge.slug: r.score for r in row.results}, row.time_used,
                     row.attempt.id if row.attempt is not None else None)

@@ -31,6 +31,8 @@ from heldout.platform.services import (
     catalogue,
     console_runs,
     drafts,
+    feedback,
+    mail,
     problem_reports,
     public_runs,
     submissions,
@@ -250,7 +252,8 @@ def finish(attempt_id: str) -> ResponseReturnValue:
 @bp.get("/a/<attempt_id>/done")
 @bound_attempt
 def done(attempt_id: str) -> ResponseReturnValue:
-    """What was submitted, when, and what happens next."""
+    """What was submitted, when, and what happens next; the candidate's feedback where
+    the assessment gives it."""
     try:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
@@ -261,4 +264,7 @@ def done(attempt_id: str) -> ResponseReturnValue:
         return redirect(url_for("candidate.overview", attempt_id=attempt_id))
     return render_template("candidate/done.html", attempt=attempt,
                            assessment=attempt.invite.assessment,
-                           cards=attempts.challenge_statuses(attempt))
+                           cards=attempts.challenge_statuses(attempt),
+                           feedback=feedback.feedback_for(attempt, now=now()),
+                           feedback_mailed=mail.SmtpSettings.from_config(current_app.config)
+                           is not None)
