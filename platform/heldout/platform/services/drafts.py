@@ -26,6 +26,7 @@ from heldout.platform.models import (
     EditorEvent,
     Submission,
 )
+from heldout.platform.services import webhooks
 from heldout.platform.services.attempts import assessment_challenge, close_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.jobs import Queue
@@ -401,6 +402,9 @@ def _submit_pair(attempt: Attempt, challenge: Challenge, *, blobs: BlobStore,
         return None
     if submission is not None:
         enqueue(queue, submission)
+    else:  # nothing left to grade for this challenge: the work may be complete now
+        webhooks.deadline_drafts_settled(attempt, now=now)
+        db.session.commit()
     return DeadlineOutcome(attempt.id, challenge.id,
                            submission.id if submission is not None else None, note)
 

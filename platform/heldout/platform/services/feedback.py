@@ -2,12 +2,12 @@
 results, on their done page and in one e-mail.
 
 Off unless the assessment turns it on (``Assessment.feedback_to_candidates``). It waits for
-the rule an ATS is called back on (``scoring.attempt_complete``: finished, nothing still
-being graded), for the drafts the deadline job still has to submit, and for every platform
-error to be re-run (a challenge that failed on the platform has no score yet, and a zero
-would be wrong). What it shows, per challenge: the counted score, each check's name and
-whether it passed with the registry's one line on what that check is, how the kind grades
-and the metric's baseline and target from the bundle. Never a check's detail (a function's
+the rule an ATS is called back on (``attempts.work_complete``: finished, no drafts the
+deadline job still has to submit, nothing still being graded, every platform error re-run:
+a challenge that failed on the platform has no score yet, and a zero would be wrong).
+What it shows, per challenge: the counted score, each check's name and whether it passed
+with the registry's one line on what that check is, how the kind grades and the metric's
+baseline and target from the bundle. Never a check's detail (a function's
 failed case quotes the hidden expected value, a metric's detail the value on hidden labels),
 never a run's output (it ran on hidden data), never the accommodation: time used is a share
 of the candidate's own limit.
@@ -34,11 +34,11 @@ from heldout.graders.kinds import KINDS
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, FeedbackMail
 from heldout.platform.services import clock, mail
-from heldout.platform.services.attempts import deadline_drafts_pending
+from heldout.platform.services.attempts import work_complete
 from heldout.platform.services.charts import MetricScaleView
 from heldout.platform.services.invites import contact_of
 from heldout.platform.services.reports import ChallengeResult, challenge_results, metric_scales
-from heldout.platform.services.scoring import attempt_complete, total_score
+from heldout.platform.services.scoring import total_score
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +126,6 @@ def _results(attempt: Attempt) -> list[ChallengeResult]:
     return challenge_results(attempt, assessment.challenges, assessment.counting)
 
 
-def _ready(attempt: Attempt, results: list[ChallengeResult]) -> bool:
-    return attempt_complete(attempt, results) and not any(r.failed for r in results) \
-        and not deadline_drafts_pending(attempt)
-
-
 def feedback_for(attempt: Attempt, *, now: datetime) -> Feedback | None:
     """The candidate's feedback, or None when the assessment gives none. Until the attempt
     is complete, not ``ready`` (and empty)."""
@@ -138,7 +133,7 @@ def feedback_for(attempt: Attempt, *, now: datetime) -> Feedback | None:
     if not assessment.feedback_to_candidates:
         return None
     results = _results(attempt)
-    if not _ready(attempt, results):
+    if not work_complete(attempt, results):
         return Feedback(False, assessment.counting)
     return Feedback(True, assessment.counting, tuple(_challenge(r) for r in results),
                     total_score(results), _time_used_percent(attempt, now))
@@ -211,7 +206,7 @@ def send_due(smtp: mail.SmtpSettings | None, *, org_name: str, now: datetime) ->
             row.status, row.error = "unsent", "the assessment stopped giving feedback"
             db.session.commit()
             unsent += 1
-        elif not _ready(row.attempt, _results(row.attempt)):
+        elif not work_complete(row.attempt, _results(row.attempt)):
             young = now - row.created_at < timedelta(hours=1)
             row.next_try_at = now + timedelta(seconds=NOT_READY_SECONDS if young
                                               else NOT_READY_AFTER_AN_HOUR_SECONDS)

@@ -123,14 +123,6 @@ def submitted_any(results: Sequence[Standing]) -> bool:
     return any(r.history for r in results)
 
 
-def attempt_complete(attempt: Attempt | None, results: Sequence[Standing]) -> bool:
-    """The candidate is done and grading is over: the attempt ended (finished, or closed at
-    its deadline) and none of its challenges is still being graded. What an ATS is called
-    back on and what a candidate's feedback waits for."""
-    return attempt is not None and attempt.finished_at is not None \
-        and not any(r.pending for r in results)
-
-
 def total_score(results: Sequence[Standing]) -> float | None:
     """Mean of the challenges' scores (a challenge not submitted counts 0); None while any
     is unsettled, and None when nothing was submitted at all: no submission is no score."""

@@ -336,6 +336,13 @@ def attempt_completed(attempt: Attempt, *, now: datetime) -> None:
     _progressed(attempt, now)
 
 
+def deadline_drafts_settled(attempt: Attempt, *, now: datetime) -> None:
+    """The deadline job claimed a challenge's drafts without submitting them (nothing new
+    since the last submission, or refused): no event of its own, but the candidate's work
+    may be all in now."""
+    _progressed(attempt, now)
+
+
 def evaluation_graded(submission: Submission, *, score: float | None, max_score: float,
                       now: datetime) -> None:
     attempt = submission.attempt
