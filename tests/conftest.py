@@ -113,3 +113,13 @@ def sandbox_image(docker_client: Any) -> str:
     from heldout.sandbox import image
 
     return image.build(client=docker_client)
+
+
+@pytest.fixture(scope="session")
+def profile_images(docker_client: Any, sandbox_image: str) -> dict[str, str]:
+    """Every runtime profile's image by profile name, built if needed (the deep-learning
+    one takes minutes the first time, seconds when cached)."""
+    from heldout.sandbox import image
+    from heldout.sandbox.profiles import PROFILES
+
+    return {name: image.build_profile(name, client=docker_client) for name in PROFILES}

@@ -37,6 +37,8 @@ SHOTS = REPO / "var" / "screenshots"
 # nobody reads them there. The single pictures of a flow are always taken.
 SWEEP_SHOTS = os.environ.get("HELDOUT_TEST_SCREENSHOTS") == "1"
 SLUG = "churn-prediction"
+# The practice page's sample (HELDOUT_PRACTICE_CHALLENGE's default): every site serves it.
+PRACTICE_SLUG = "warm-up"
 CHALLENGE_TITLE = "Predict customer churn"
 STACK_SECRET = "browser-e2e-secret-key-not-for-production"
 MIN_SCORE = 85   # the challenge's reference solution, graded by the real sandbox, at least
@@ -113,9 +115,11 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 
 def site_settings(root: Path, secret: str, **extra: str) -> tuple[dict[str, str], Path, int]:
     """For a `heldout serve` over a new data directory in ``root`` with a copy of the
-    churn bundle: its settings (``extra`` added), its challenges directory, a free port."""
+    churn bundle and the practice sample: its settings (``extra`` added), its challenges
+    directory, a free port."""
     challenges_dir = root / "challenges"
-    shutil.copytree(REPO / "challenges" / SLUG, challenges_dir / SLUG)
+    for slug in (SLUG, PRACTICE_SLUG):
+        shutil.copytree(REPO / "challenges" / slug, challenges_dir / slug)
     port = free_port()
     settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": secret,
                 "HELDOUT_DATA_DIR": str(root / "var"),
@@ -137,16 +141,16 @@ class InvitedSite:
 def invited_site(root: Path, secret: str, slugs: Sequence[str], *, assessment: str,
                  candidate: tuple[str, str], recruiter_password: str,
                  time_limit_minutes: int = 60) -> InvitedSite:
-    """Copies of ``slugs``' bundles in ``root``, the database migrated and the bundles
-    loaded, a recruiter (rec@example.com), an assessment of the bundles showing scores and
-    an invite for ``candidate`` (name, e-mail)."""
+    """Copies of ``slugs``' bundles (and the practice sample) in ``root``, the database
+    migrated and the bundles loaded, a recruiter (rec@example.com), an assessment of the
+    bundles showing scores and an invite for ``candidate`` (name, e-mail)."""
     from heldout.platform.app import create_app
     from heldout.platform.extensions import db
     from heldout.platform.models import utcnow
     from heldout.platform.services import accounts, assessments, catalogue, invites
 
     challenges_dir = root / "challenges"
-    for slug in slugs:
+    for slug in {*slugs, PRACTICE_SLUG}:
         shutil.copytree(REPO / "challenges" / slug, challenges_dir / slug)
     port = free_port()
     settings = {"HELDOUT_ENV": "development", "HELDOUT_SECRET_KEY": secret,

@@ -158,6 +158,7 @@ PAGES: dict[str, Visit] = {
     "webhooks.endpoint": Visit("admin", lambda s: {"endpoint_id": s.ids["webhook"]},
                                ("", "?status=failed")),
     "candidate.welcome": Visit("candidate"),       # reached from the link, before Start
+    "candidate.practice_page": Visit("nobody"),    # linked from the welcome page; no login
     "candidate.overview": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
     "candidate.workspace": Visit("candidate", _own),
     "candidate.done": Visit("candidate", lambda s: {"attempt_id": s.ids["public_id"]}),
@@ -195,6 +196,11 @@ NOT_PAGES: dict[str, NotAPage] = {
     "candidate.download": NotAPage("candidate", lambda s: {**_own(s), "area": "public",
                                                             "name": "train.csv"},
                                    "text/csv", "a data file"),
+    "candidate.practice_state": NotAPage("nobody", lambda _s: {}, "application/json",
+                                         "the practice page's live status, polled"),
+    "candidate.practice_run_status": NotAPage("nobody", lambda s: {"run_id": s.ids["own_run"]},
+                                              "text/html", "its browser's run only: another's "
+                                              "is the site's 404 page"),
     "api.candidate.load_draft": NotAPage("candidate", _own, "application/json", "the editor's draft"),
     "api.candidate.workspace_state": NotAPage("candidate", _own, "application/json",
                                           "the live status, polled"),
@@ -259,7 +265,8 @@ def _seed(app: Flask, challenges_dir: Path) -> dict[str, Any]:
             name="Accessible take-home", challenge_slugs=[SLUG], time_limit_minutes=60,
             instructions="Work as you would at work; **any** documentation is fine.",
             expires_at=None, show_scores=True, created_by_id=ids["recruiter"],
-            ai_policy=AiPolicy.ASSISTANT, assistant_available=True, followups=True)
+            ai_policy=AiPolicy.ASSISTANT, assistant_available=True, followups=True,
+            feedback_to_candidates=True)
         ids["assessment"] = assessment.id
         made = {name: invites.create_invite(
             assessment_id=assessment.id, candidate_name=name,
@@ -584,6 +591,11 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     candidate.get_by_role("button", name="Finish assessment").click()
     candidate.wait_for_url(lambda url: url.endswith("/done"))
     check(candidate, "candidate.done", candidate.url)
+    # Its one submission graded: complete, so the done page carries the candidate's feedback
+    # (checked by axe above), with time used as a share and never the accommodation.
+    feedback = candidate.locator("section.feedback").inner_text()
+    assert "out of 100" in feedback and "% of your time" in feedback, feedback
+    assert "1.5" not in feedback and "extra" not in feedback.lower(), feedback
     candidate.get_by_role("link", name="Answer the follow-up questions").click()
     candidate.wait_for_url(lambda url: url.endswith("/followups"))
     check(candidate, "candidate.followup_page before the first question", candidate.url)
@@ -608,7 +620,8 @@ AFTER_A_POST = ("candidate.start without consent", "admin.user_new (password sho
                 "webhooks.endpoint_create (secret shown once)",
                 "stewardship.candidate_find (what is held)",
                 "stewardship.candidate_erase unconfirmed",
-                "candidate.report_problem with an error", "candidate.report_problem (report sent)")
+                "candidate.report_problem with an error", "candidate.report_problem (report sent)",
+                "candidate.practice_submit with an error")
 BULK_CSV = "name,email\nBea Bulk,bea.bulk@example.org\nNo Mail,\nCal Bulk,cal@example.org\n"
 
 
@@ -627,6 +640,13 @@ def _pages_after_a_post(site: Site, page_of: Callable[[str], Page],
     candidate.get_by_role("button", name="Send report").click()
     candidate.wait_for_selector("text=your report reached the team")
     check_shown(candidate, "candidate.report_problem (report sent)")
+
+    visitor = page_of("nobody")
+    visitor.goto(_url(site, "candidate.practice_page", {}))
+    visitor.eval_on_selector("#code", "t => { t.value = ''; }")  # what the form sends
+    visitor.get_by_role("button", name="Submit").click()
+    visitor.wait_for_selector(".notice-error")
+    check_shown(visitor, "candidate.practice_submit with an error")
 
     admin = page_of("admin")
     admin.goto(_url(site, "webhooks.endpoints", {}))

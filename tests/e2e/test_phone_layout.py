@@ -2,8 +2,9 @@
 tables and logs scroll in their own box), and axe-clean there and at 1280 px.
 
 A `heldout serve` over a temporary data directory with every bundle of challenges/ in one
-assessment; a graded public run (long lines in its output) and a graded submission on the
-first challenge; Debian's Chromium. Screenshots go to var/screenshots/phone/.
+assessment (the practice sample on its own page); a graded public run (long lines in its
+output) and a graded submission on the first challenge; Debian's Chromium. Screenshots go
+to var/screenshots/phone/.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from heldout.graders.bundle import load_bundle
 from heldout.graders.result import Check, Evaluation, RunStats
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, EvaluationRecord, PublicRun, Submission, utcnow
@@ -42,7 +44,9 @@ SECRET = "phone-layout-secret-key-not-for-production"
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
 PHONE_SHOTS = SHOTS / "phone"
-SLUGS = sorted(p.parent.name for p in (REPO / "challenges").glob("*/challenge.toml"))
+# Every bundle an assessment can hold (the practice page's sample is not one of them).
+SLUGS = sorted(p.parent.name for p in (REPO / "challenges").glob("*/challenge.toml")
+               if not load_bundle(p.parent).practice)
 LONG_LINE = "feature_" + "x" * 300   # a log line no phone can show whole
 
 
@@ -128,7 +132,10 @@ def test_no_candidate_page_scrolls_sideways_on_a_phone(site: Site, browser: Brow
         _measure(phone, name, found, widths)
 
     phone.goto(f"/i/{site.token}")
-    both("welcome", phone.url)
+    welcome = phone.url
+    both("welcome", welcome)
+    both("practice", "/practice")  # linked from the welcome page, before Start
+    phone.goto(welcome)
     phone.eval_on_selector("form:has(input[name=consent])", "f => { f.noValidate = true; }")
     phone.get_by_role("button", name=re.compile("Start")).click()
     phone.wait_for_selector(".field-error, .notice-error")
@@ -153,7 +160,7 @@ def test_no_candidate_page_scrolls_sideways_on_a_phone(site: Site, browser: Brow
         print(f"  {name}: {page_width}" + (f" (too wide: {wide})" if wide else ""))
     too_wide = {name: w for name, w in widths.items() if w[0] > PHONE[0]}
     assert not too_wide, f"pages that scroll sideways at {PHONE[0]} px: {too_wide}"
-    assert len(widths) == 6 + len(SLUGS), sorted(widths)
+    assert len(widths) == 7 + len(SLUGS), sorted(widths)
     assert not found, report(found)
     phone.context.close()
     desktop.context.close()

@@ -150,7 +150,7 @@ class FakeSandbox:
                     probe_output: Path) -> ServiceRun:
         return ServiceRun(self.run(service, service_output), self.run(probe, probe_output))
 
-    def prime(self, limits: Limits, image: str | None = None) -> None:
+    def prime(self, limits: Limits, profile: str = "default") -> None:
         self.primed.append(limits)
 
     def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:

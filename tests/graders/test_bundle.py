@@ -33,6 +33,7 @@ def test_loads_a_valid_bundle(bundle_dir: Path) -> None:
     assert bundle.skills == ("classification",)
     assert bundle.difficulty == "easy"
     assert bundle.expected_minutes == 10
+    assert bundle.practice is False  # a catalogue challenge unless it says otherwise
     assert bundle.statement.startswith("# Tiny")
     assert bundle.submission.entrypoint == "solution.py"
     assert bundle.submission.max_files == 3
@@ -63,6 +64,8 @@ BAD_FIELDS = [
      "difficulty: unknown value 'trivial'; known: easy, medium, hard"),
     ("expected_minutes = 10", "expected_minutes = 0", "expected_minutes: must be at least 1"),
     ("expected_minutes = 10", "expected_minutes = 1.5", "expected_minutes: must be an integer"),
+    ("expected_minutes = 10", 'expected_minutes = 10\npractice = "yes"',
+     "practice: must be true or false"),
     ('summary = "A tiny bundle for tests."\n', 'summary = "x"\ncolour = "red"\n',
      "colour: unknown field"),
     ('entrypoint = "solution.py"', 'entrypoint = "../solution.py"',
@@ -273,3 +276,6 @@ def test_repository_bundles_load(copy_repo_bundle: Callable[[str], Path]) -> Non
     assert {c.name for c in bundle.solutions} == {"reference", "starter"}
     assert bundle.limits.wall_seconds == 120 and bundle.limits.memory_mb == 2048
     KINDS.get(bundle.kind).verify(bundle)
+    sample = load_bundle(copy_repo_bundle("warm-up"))  # the practice page's
+    assert sample.practice and sample.kind == "function"
+    KINDS.get(sample.kind).verify(sample)

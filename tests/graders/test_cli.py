@@ -90,6 +90,8 @@ def test_list_json_of_the_repository(cli: CliRunner, monkeypatch: pytest.MonkeyP
     churn = bundles["churn-prediction"]
     assert churn["kind"] == "model_training" and churn["entrypoint"] == "solution.py"
     assert churn["version"].startswith("sha256:") and churn["title"]
+    assert churn["profile"] == "default"
+    assert bundles["shape-classifier"]["profile"] == "deep-learning"
 
 
 def test_list_from_the_environment_and_broken_bundles(cli: CliRunner, bundle_dir: Path,

@@ -32,7 +32,8 @@ def _quick(bundle: Bundle, seconds: float = 5) -> Bundle:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("slug", "case"), CASES, ids=[f"{s}/{c}" for s, c in CASES])
-def test_bundled_solutions_score_in_range(sandbox_image: str, slug: str, case: str) -> None:
+def test_bundled_solutions_score_in_range(profile_images: dict[str, str], slug: str,
+                                          case: str) -> None:
     bundle = resolve_bundle(slug, REPO_CHALLENGES)
     expected = bundle.solution(case)
     result = evaluate(bundle, expected.path)

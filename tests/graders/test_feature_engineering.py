@@ -286,7 +286,7 @@ class WritingSandbox:
                     probe_output: Path) -> ServiceRun:
         raise AssertionError("a feature_engineering grade runs no service")
 
-    def prime(self, limits: Limits, image: str | None = None) -> None:
+    def prime(self, limits: Limits, profile: str = "default") -> None:
         return None
 
     def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from jinja2.bccache import Bucket, BytecodeCache
@@ -21,6 +22,7 @@ from heldout.platform.models import User, utcnow
 from heldout.platform.services import assessments, catalogue, invites
 from tests import pg
 from tests.platform.http_receiver import Receiver
+from tests.platform.smtp_server import Inbox, authenticate, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -241,3 +243,16 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A local SMTP server on 127.0.0.1 and what it accepted (tests/platform/smtp_server.py)."""
+    inbox = Inbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port,
+                            authenticator=authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -217,17 +217,21 @@ def test_assessments_create_update_archive_restore(
     headers = token_of("recruiter")
     created = client.post("/api/v1/assessments", headers=headers, json={
         "name": "API take-home", "challenges": [SLUG], "time_limit_minutes": 45,
-        "counting": "best", "expires_at": "2099-01-31T23:59:59Z"})
+        "counting": "best", "expires_at": "2099-01-31T23:59:59Z", "followups": True,
+        "feedback_to_candidates": True})
     assert created.status_code == 201, created.text
     body = created.json
     assert body is not None
     assert body["challenges"] == [SLUG] and body["counting"] == "best"
+    assert body["followups"] is True and body["feedback_to_candidates"] is True
     assert body["expires_at"].startswith("2099-01-31T23:59:59") and body["invited"] == 0
     url = f"/api/v1/assessments/{body['id']}"
     changed = client.patch(url, headers=headers, json={"name": "Renamed", "expires_at": None})
     assert changed.status_code == 200 and changed.json is not None
     assert changed.json["name"] == "Renamed" and changed.json["expires_at"] is None
-    assert changed.json["time_limit_minutes"] == 45  # untouched fields keep their value
+    # Untouched fields keep their value (follow-ups were once turned off by any change).
+    assert changed.json["time_limit_minutes"] == 45
+    assert changed.json["followups"] is True and changed.json["feedback_to_candidates"] is True
     problem(client.patch(url, headers=headers, json={"time_limit_minutes": 1}), 422,
             "invalid-request")
     problem(client.patch(url, headers=headers, json={"challenges": ["no-such"]}), 400,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from heldout.graders.bundle import Bundle
 from heldout.graders.result import Evaluation
@@ -20,6 +20,7 @@ from heldout.platform.extensions import db
 from heldout.platform.models import (
     AtsOrder,
     Attempt,
+    Challenge,
     Invite,
     Submission,
     User,
@@ -27,7 +28,16 @@ from heldout.platform.models import (
     utcnow,
 )
 from heldout.platform.queue import get_queue
-from heldout.platform.services import api_tokens, grading, invites, webhook_sending, webhooks
+from heldout.platform.services import (
+    api_tokens,
+    drafts,
+    grading,
+    invites,
+    webhook_sending,
+    webhooks,
+)
+from heldout.platform.services.catalogue import get_bundles
+from heldout.platform.services.scoring import GradingStatus
 from heldout.platform.services.webhook_sending import SIGNATURE_HEADER
 from heldout.platform.tasks import grading_settings
 from tests.platform import review_seed as seed
@@ -246,11 +256,17 @@ def test_a_complete_candidate_calls_greenhouse_back_once_after_grading(
     status = greenhouse("GET", "test_status", query_string={"partner_interview_id": interview})
     assert status.json["partner_status"] == "complete" and status.json["partner_score"] == 72.0
 
-    # A regrade does not call back again (Greenhouse reads test_status); neither does a
-    # second graded submission of the same finished candidate.
+    # A regrade (queued again, as an operator's re-run does, and graded with a new score)
+    # does not call back again: Greenhouse reads the new score from test_status.
     with app.app_context():
-        grading.grade_submission(submission_id, grading_settings(), evaluate=_graded(75.0))
+        db.session.execute(update(Submission).values(status=GradingStatus.QUEUED))
+        db.session.commit()
+        regraded = grading.grade_submission(submission_id, grading_settings(),
+                                            evaluate=_graded(75.0))
+        assert regraded.status == GradingStatus.GRADED, regraded
     assert [row.id for row in _callbacks(app)] == [callback.id]
+    status = greenhouse("GET", "test_status", query_string={"partner_interview_id": interview})
+    assert status.json["partner_score"] == 75.0
     # The admin sees the callback with Greenhouse's answer on the webhooks page.
     admin = app.test_client()
     admin.post("/login", data={"email": "admin@example.com", "password": PASSWORD})
@@ -297,3 +313,71 @@ def test_a_callback_address_that_refuses_is_tried_with_back_off_then_failed(
     assert len(receiver.received) == webhook_sending.MAX_TRIES
     [failed] = _callbacks(app)
     assert failed.error == "the endpoint answered 500" and failed.response_status == 500
+
+
+def _deadline_passes(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(update(Attempt).values(deadline=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+
+def _submit_due_drafts(app: Flask) -> list[drafts.DeadlineOutcome]:
+    with app.app_context():
+        return drafts.submit_due_drafts(blobs=grading_settings().blobs, queue=get_queue(),
+                                        bundles=get_bundles(), now=utcnow())
+
+
+def _save_draft(client: Any, attempt: str, code: str) -> None:
+    saved = client.post(f"/a/{attempt}/c/{SLUG}/draft",
+                        json={"files": [{"name": "solution.py", "content": code}]})
+    assert saved.status_code == 200, saved.text
+
+
+def test_time_up_with_saved_drafts_the_callback_waits_for_the_deadline_job(
+        app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
+        receiver: Receiver) -> None:
+    _send(greenhouse, assessment_id, url=receiver.url)
+    with app.app_context():
+        order = db.session.scalars(select(AtsOrder)).one()
+        link = _link(app, order.invite_id)
+    candidate = app.test_client()
+    attempt = start_attempt(candidate, link)
+    _save_draft(candidate, attempt, "print('draft')")
+    _deadline_passes(app)
+    # The page's visit closes the attempt at its deadline; the saved draft is not in yet.
+    assert "Time is up" in candidate.get(f"/a/{attempt}/done", follow_redirects=True).text
+    assert _callbacks(app) == []
+    [outcome] = _submit_due_drafts(app)
+    assert outcome.submission_id is not None
+    assert _callbacks(app) == [], "the draft's submission is still to be graded"
+    with app.app_context():
+        grading.grade_submission(outcome.submission_id, grading_settings(),
+                                 evaluate=_graded(40.0))
+    [callback] = _callbacks(app)
+    assert callback.status == "pending"
+
+
+def test_time_up_with_drafts_it_cannot_submit_the_deadline_job_completes_the_candidate(
+        app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
+        receiver: Receiver) -> None:
+    """The deadline job claims drafts and submits nothing (here: the challenge's files went
+    missing on the server): no grading will follow, so the claim itself completes the
+    candidate and writes the callback."""
+    _send(greenhouse, assessment_id, url=receiver.url)
+    with app.app_context():
+        order = db.session.scalars(select(AtsOrder)).one()
+        link = _link(app, order.invite_id)
+    candidate = app.test_client()
+    attempt = start_attempt(candidate, link)
+    _save_draft(candidate, attempt, "print('draft')")
+    _deadline_passes(app)
+    candidate.get(f"/a/{attempt}/done", follow_redirects=True)
+    assert _callbacks(app) == [], "the saved draft waits for the deadline job"
+    with app.app_context():
+        db.session.execute(update(Challenge).where(Challenge.slug == SLUG)
+                           .values(version="sha256:" + "0" * 64))
+        db.session.commit()
+    [outcome] = _submit_due_drafts(app)
+    assert outcome.submission_id is None and outcome.note.startswith("not submitted:")
+    [callback] = _callbacks(app)
+    assert callback.event == "ats.complete"

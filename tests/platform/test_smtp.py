@@ -6,21 +6,16 @@ import csv
 import dataclasses
 import io
 import re
-import socket
 import ssl
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from collections.abc import Callable
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -31,66 +26,9 @@ from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, Invite, utcnow
 from heldout.platform.services import assessments, bulk_invites, mail
 from tests.platform.conftest import PASSWORD, Users
+from tests.platform.smtp_server import Inbox, authenticate, free_port
 
-LINK = re.compile(r"http://heldout\.test/i/(\S+)")
 SENDER = "Hiring <hiring@example.com>"
-
-
-@dataclass
-class Inbox:
-    """What the local SMTP server accepted."""
-
-    port: int
-    messages: list[tuple[Envelope, Message]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content
-        assert isinstance(content, bytes)
-        self.messages.append((envelope, message_from_bytes(content)))
-        return "250 Message accepted"
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
-        if address.startswith("bounce"):
-            return "550 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    def body(self, index: int = -1) -> str:
-        payload = self.messages[index][1].get_payload(decode=True)
-        assert isinstance(payload, bytes)
-        return payload.decode("utf-8")
-
-    def link_token(self, index: int = -1) -> str:
-        match = LINK.search(self.body(index))
-        assert match, self.body(index)
-        return match.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
-                  auth_data: Any) -> AuthResult:
-    # handled=False: the server answers a refusal with 535 (aiosmtpd's default, True, sends
-    # nothing, and the client waits out its 15 s timeout).
-    return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == b"s3cret",
-                      handled=False)
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    inbox = Inbox(_free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port,
-                            authenticator=_authenticate, auth_require_tls=False)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 def _smtp_settings(port: int, **extra: Any) -> dict[str, Any]:
@@ -273,7 +211,7 @@ def test_starttls_required_but_not_offered_fails_cleanly(app_factory: Callable[.
 
 def test_server_down_keeps_the_invite_and_shows_the_link_once(
         app_factory: Callable[..., Flask]) -> None:
-    app = app_factory(**_smtp_settings(_free_port()))  # nothing listens there
+    app = app_factory(**_smtp_settings(free_port()))  # nothing listens there
     users = _users(app)
     assessment_id = _assessment(app, users)
     client = app.test_client()
@@ -326,10 +264,10 @@ def test_starttls_then_login_with_a_verified_certificate(
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(str(cert), str(key))
-    inbox = Inbox(_free_port())
+    inbox = Inbox(free_port())
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port,
                             tls_context=server_tls, require_starttls=True,
-                            authenticator=_authenticate)
+                            authenticator=authenticate)
     controller.start()
     try:
         app = app_factory(**_smtp_settings(inbox.port, HELDOUT_SMTP_STARTTLS=True,

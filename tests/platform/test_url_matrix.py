@@ -12,6 +12,8 @@ that owns the assessment; a recruiter and an interviewer of another team.
 
 What the kinds of route promise:
 - ``public``: anyone; never a server error, never "forbidden".
+- ``anyone``: every visitor is let in, no login (the practice page): what ``public`` promises,
+  and no refusal but a form's (400) or a limit's (429).
 - ``invite``: the invitation flow (a link's token, or the invite the browser holds); anyone
   may try, the answer depends on the link, never a server error or "forbidden".
 - ``candidate``: the browser that started attempt A only. Everyone else (candidate B,
@@ -39,6 +41,7 @@ The API visitors also visit every page: a token opens no page (they are nobody t
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,18 +71,19 @@ from heldout.platform.models import (
     utcnow,
 )
 from heldout.platform.services import api_tokens, assessments, catalogue, invites
-from tests.platform.conftest import PASSWORD, SECRET, make_app
+from tests.platform.conftest import CHURN, PASSWORD, REPO, SECRET, make_app
 
 
 @dataclass(frozen=True)
 class Policy:
-    kind: str                                   # public, invite, candidate, staff, admin, own, api
+    kind: str                                   # public, anyone, invite, candidate, staff, admin, own, api
     roles: tuple[str, ...] = ()                 # staff, api: who besides admins may come in
     scoped: bool = False                        # staff, api: the URL names a team's work
     scope: str = ""                             # api: the token scope the operation needs
 
 
 PUBLIC = Policy("public")
+ANYONE = Policy("anyone")
 INVITE = Policy("invite")
 CANDIDATE = Policy("candidate")
 ADMIN = Policy("admin")
@@ -198,6 +202,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("candidate.on_break", "GET"): CANDIDATE,
     ("candidate.break_start", "POST"): CANDIDATE,
     ("candidate.break_end", "POST"): CANDIDATE,
+    # the practice page: anyone, no login; a run's status is its own browser's (others: 404)
+    ("candidate.practice_page", "GET"): ANYONE,
+    ("candidate.practice_run", "POST"): ANYONE,
+    ("candidate.practice_submit", "POST"): ANYONE,
+    ("candidate.practice_state", "GET"): ANYONE,
+    ("candidate.practice_run_status", "GET"): PUBLIC,
     ("api.candidate.submission_status", "GET"): CANDIDATE,
     ("api.candidate.public_run_status", "GET"): CANDIDATE,
     ("api.candidate.save_draft", "POST"): CANDIDATE,
@@ -279,6 +289,15 @@ class World:
     values: dict[str, Any] = field(default_factory=dict)
     int_values: dict[str, int] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def challenges_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The world's challenges: churn-prediction, and the practice page's sample."""
+    root = tmp_path_factory.mktemp("challenges")
+    shutil.copytree(CHURN, root / "churn-prediction")
+    shutil.copytree(REPO / "challenges" / "warm-up", root / "warm-up")
+    return root
 
 
 def _staff(email: str, role: str) -> int:
@@ -440,6 +459,8 @@ def expected(policy: Policy, visitor: str, method: str) -> Callable[[int, str], 
         return expected_api(policy, visitor)
     if policy.kind == "internal":
         return lambda status, _location: status == 401
+    if policy.kind == "anyone":
+        return lambda status, _location: status in let_in
     if policy.kind in ("public", "invite"):
         return lambda status, _location: status < 500 and status != 403
     if policy.kind == "candidate":

@@ -37,7 +37,7 @@ class Recording:
                     probe_output: Path) -> Any:
         raise NotImplementedError
 
-    def prime(self, limits: Limits, image: str | None = None) -> None:
+    def prime(self, limits: Limits, profile: str = "default") -> None:
         return None
 
     def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:

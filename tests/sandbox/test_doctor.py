@@ -27,6 +27,22 @@ def test_engine_and_image_are_reported_ok(docker_client: Any, sandbox_image: str
         assert found[name].ok or found[name].fix, f"{name}: a warning must say how to fix it"
 
 
+def test_each_profile_s_image_is_an_optional_finding(docker_client: Any,
+                                                     profile_images: dict[str, str]) -> None:
+    found = by_name(docker_client)["sandbox image (deep-learning)"]
+    assert found.ok and not found.required and profile_images["deep-learning"] in found.detail
+
+
+def test_a_missing_profile_image_says_how_to_build_it(docker_client: Any, sandbox_image: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from heldout.sandbox import image
+
+    monkeypatch.setattr(image, "profile_hash", lambda profile, settings=None: "0" * 16)
+    found = by_name(docker_client)["sandbox image (deep-learning)"]
+    assert not found.ok and not found.required
+    assert found.fix == "heldout sandbox build --profile deep-learning"
+
+
 def test_an_unknown_runtime_is_a_failed_required_check(docker_client: Any, sandbox_image: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELDOUT_SANDBOX_RUNTIME", "no-such-runtime")

@@ -85,12 +85,13 @@ print(json.dumps({{"imported": names, "banned": loaded}}))
 
 # What the platform and the graders may import of heldout.sandbox: the protocol and its
 # registry, the values, the errors, the settings, the runtime's environment as candidates
-# read it (pinned packages; no engine), and the `heldout sandbox` commands.
+# read it (pinned packages; no engine), the runtime profiles by name (a bundle names one;
+# no engine), and the `heldout sandbox` commands.
 # Any name the package itself exports counts as the package, but for ``run`` (the Docker
 # runner's own function, a way round the protocol).
 PUBLIC = {"heldout.sandbox", "heldout.sandbox.backend", "heldout.sandbox.spec",
           "heldout.sandbox.errors", "heldout.sandbox.settings", "heldout.sandbox.cli",
-          "heldout.sandbox.environment"}
+          "heldout.sandbox.environment", "heldout.sandbox.profiles"}
 NOT_THROUGH_THE_PACKAGE = {"heldout.sandbox.run"}
 # Modules above the sandbox allowed more, each for its reason. Nothing else may import the
 # Docker backend's modules (docker_backend, engine, runner, scratch, pool, accounting,

@@ -131,6 +131,9 @@ def test_one_reference_bundle_per_kind_that_has_one() -> None:
     assert [bundle.kind for bundle in chosen] == sorted(present)
     assert {"function", "feature_engineering", "model_training"} <= present
     assert set(present) <= set(KINDS.known())
+    # The deep-learning bundles (fix-training-loop sorts before metrics-from-scratch) are
+    # left to kinds that have no default-profile bundle.
+    assert all(bundle.profile == "default" for bundle in chosen)
 
 
 def test_the_bench_replays_the_service_beside_its_probe(tmp_path: Path, sandbox_image: str) -> None:

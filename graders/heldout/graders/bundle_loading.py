@@ -29,6 +29,7 @@ from heldout.graders.bundle_types import (
 from heldout.graders.errors import BundleError, BundleNotFound, UnknownName
 from heldout.graders.fields import Table
 from heldout.graders.kinds import KINDS
+from heldout.sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from heldout.sandbox.spec import Limits
 
 
@@ -191,6 +192,8 @@ def load_bundle(path: Path | str) -> Bundle:
     skills = top.string_list("skills")
     difficulty = top.choice("difficulty", DIFFICULTIES)
     expected_minutes = top.integer("expected_minutes", minimum=1)
+    profile = top.choice("profile", tuple(sorted(PROFILES)), DEFAULT_PROFILE)
+    practice = top.boolean("practice", False)
     submission = _submission(top.table("submission"))
     limits = _limits(top.table("limits", required=False))
     grading = kind.parse_grading(top.table("grading"), root=root, submission=submission)
@@ -212,7 +215,8 @@ def load_bundle(path: Path | str) -> Bundle:
         slug=slug, root=root, title=title, kind=kind_name, summary=summary, skills=skills,
         difficulty=difficulty, expected_minutes=expected_minutes, statement=statement,
         submission=submission, limits=limits, grading=grading, solutions=solutions,
-        version=bundle_version(root), variants=variants,
+        version=bundle_version(root), variants=variants, profile=profile,
+        practice=practice,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from heldout.graders.errors import BundleError, UnknownName
+from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.spec import Limits
 
 TOML_NAME = "challenge.toml"
@@ -111,6 +112,10 @@ class Bundle:
     solutions: tuple[SolutionCase, ...]
     version: str
     variants: VariantConfig | None = None
+    # The runtime profile (heldout.sandbox.profiles) every job of this bundle runs in.
+    profile: str = DEFAULT_PROFILE
+    # A practice sample (``practice = true``): the practice page's, never in the catalogue.
+    practice: bool = False
     # Set by :meth:`with_variant`: public_dir and hidden_dir then name the variant's data.
     variant: Variant | None = None
 

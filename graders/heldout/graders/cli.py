@@ -159,6 +159,7 @@ def bundle_summary(bundle: Bundle) -> dict[str, Any]:
         "skills": list(bundle.skills),
         "difficulty": bundle.difficulty,
         "expected_minutes": bundle.expected_minutes,
+        "profile": bundle.profile,
     }
 
 

@@ -15,6 +15,7 @@ from heldout.graders.console_input import ConsoleRequest
 from heldout.graders.errors import GraderError
 from heldout.graders.guard import GuardedSandbox
 from heldout.graders.kinds import KINDS, Kind
+from heldout.graders.profiled import ProfiledSandbox
 from heldout.graders.result import MAX_SCORE, Evaluation, Split
 from heldout.graders.submission import stage_submission
 from heldout.sandbox.backend import get_sandbox
@@ -32,8 +33,8 @@ def evaluate(bundle: Bundle, submission: Path | str, *, sandbox: Sandbox | None 
     """Grade ``submission`` (a directory, or a single file taken as the entrypoint).
 
     ``sandbox`` defaults to the backend ``HELDOUT_SANDBOX_BACKEND`` names. The kind gets it
-    wrapped so that no job can mount the bundle's hidden/, a variant's hidden/ or
-    solutions/.
+    wrapped so that every job runs in the bundle's runtime profile and none can mount the
+    bundle's hidden/, a variant's hidden/ or solutions/.
 
     ``split="public"`` runs the bundle's public checks instead (public data or cases only).
     ``variant`` (see :mod:`heldout.graders.variants`) grades on that variant's public and
@@ -58,8 +59,8 @@ def _evaluate(bundle: Bundle, submission: Path | str, sandbox: Sandbox | None,
               split: Split, console: ConsoleRequest | None) -> Evaluation:
     try:
         kind = KINDS.get(bundle.kind)
-        guarded = GuardedSandbox.for_bundle(
-            sandbox if sandbox is not None else get_sandbox(), bundle)
+        inner = sandbox if sandbox is not None else get_sandbox()
+        guarded = GuardedSandbox.for_bundle(ProfiledSandbox(inner, bundle.profile), bundle)
         with tempfile.TemporaryDirectory(prefix="heldout-submission-") as tmp:
             workspace = Path(tmp) / "workspace"
             staged = stage_submission(bundle.submission, Path(submission), workspace)

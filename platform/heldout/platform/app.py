@@ -16,7 +16,7 @@ from heldout.platform import http, remote_files, templating
 from heldout.platform.config import install_secret_key, load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
-from heldout.platform.services import catalogue
+from heldout.platform.services import catalogue, feedback
 from heldout.platform.services import webhooks as webhooks_service
 from heldout.platform.services.ats import callbacks as ats_callbacks
 from heldout.platform.views import (
@@ -54,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[webhooks_service.ENQUEUE_KEY] = app.extensions[EXTENSION_KEY].enqueue
     # An ATS order whose candidate is complete calls the ATS back (services/ats/callbacks.py).
     webhooks_service.on_progress(ats_callbacks.completion_due)
+    # So does a candidate's feedback e-mail, where the assessment gives feedback.
+    webhooks_service.on_progress(feedback.feedback_due)
     # A worker on another host (HELDOUT_FILES_URL) fetches files from the web app; no
     # connection is opened here.
     files = remote_files.make_client(app.config)

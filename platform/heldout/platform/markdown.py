@@ -8,6 +8,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from heldout.sandbox.environment import environment_paragraph
+from heldout.sandbox.profiles import DEFAULT_PROFILE
 
 
 @lru_cache(maxsize=1)
@@ -27,12 +28,13 @@ def render(text: str) -> Markup:
     return Markup(html)  # noqa: S704 - markdown-it escapes; html is off
 
 
-def render_statement(text: str) -> Markup:
+def render_statement(text: str, profile: str = DEFAULT_PROFILE) -> Markup:
     """A challenge statement as candidates read it: the bundle's text, then the runtime's
-    Python and packages (one paragraph for every statement, from the image's pins)."""
-    return render(text) + environment_html()
+    Python and packages (one paragraph for every statement, from the pins of the image of
+    the bundle's runtime profile)."""
+    return render(text) + environment_html(profile)
 
 
-def environment_html() -> Markup:
+def environment_html(profile: str = DEFAULT_PROFILE) -> Markup:
     return Markup('<h2>Python and packages</h2>\n<p class="environment">{}</p>\n').format(
-        escape(environment_paragraph()))
+        escape(environment_paragraph(profile)))

@@ -197,6 +197,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Public check runs (\"Run public checks\" in the workspace) and run-console runs, "
             "together, a candidate may start per attempt in a period; one at a time, queued "
             "behind submissions."),
+    Setting("HELDOUT_PRACTICE_CHALLENGE", "warm-up", _text,
+            "The bundle (a slug in the challenges directory, marked `practice = true`) the "
+            "public practice page `/practice` offers anyone, before an assessment, to try the "
+            "workspace on. Empty: no practice page (it answers 404 and the landing page "
+            "does not link it)."),
+    Setting("HELDOUT_PRACTICE_LIMIT", "4 per minute; 30 per hour", rate_limit,
+            "Runs (public checks and Submit together) the practice page takes per client "
+            "address in a period; one at a time per browser, queued behind every real "
+            "submission and public run."),
     Setting("HELDOUT_PROBLEM_REPORT_LIMIT", "3 per 10 minutes; 10 per day", rate_limit,
             "Problem reports (\"Report a problem with this task\" in the workspace) a "
             "candidate may send per attempt in a period."),

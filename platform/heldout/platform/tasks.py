@@ -24,10 +24,13 @@ from heldout.platform.remote_files import EXTENSION_KEY as FILES_KEY
 from heldout.platform.remote_files import blob_store
 from heldout.platform.services import (
     drafts,
+    feedback,
     followups,
     grading,
     integrity,
     jobs,
+    mail,
+    practice,
     public_runs,
     recovery,
     retention,
@@ -43,7 +46,7 @@ log = logging.getLogger(__name__)
 # Every kind of leased job the queue runs: a task of the kind's name each.
 JOBS: tuple[LeasedJob[Any], ...] = (grading.SUBMISSIONS, public_runs.PUBLIC_RUNS,
                                     integrity.INTEGRITY_RUNS, similarity.SIMILARITY,
-                                    followups.FOLLOWUPS)
+                                    followups.FOLLOWUPS, practice.PRACTICE_RUNS)
 DEADLINE_TASK_NAME = "submit_at_deadline"
 # Where the worker keeps its sandbox (and warm pool) among the app's extensions.
 SANDBOX_KEY = "heldout.sandbox"
@@ -76,6 +79,8 @@ class Tasks:
     by_kind: Mapping[str, TaskWrapper]
     watchdog: TaskWrapper
     deadline_job: TaskWrapper
+    # Sends the candidates' feedback e-mails that are due (services/feedback.py).
+    feedback_job: TaskWrapper
 
     def job(self, kind: str) -> TaskWrapper:
         try:
@@ -165,6 +170,21 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
             # Lost if the queue is down; the watchdog queues it again once it is due.
             queue.enqueue(webhooks.QUEUE_KIND, delivery_id, delay=outcome.retry_in)
 
+    as_feedback: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
+        crontab(minute="*"), name="send_feedback")
+
+    @as_feedback
+    def send_feedback() -> None:
+        # Candidates' feedback e-mails, a minute's tick at most after their feedback is
+        # ready. A slow SMTP server holds this task, never a page; a database away, or a
+        # run cut short, leaves the rows due for the next tick.
+        with app_context():
+            config = current_app.config
+            run = feedback.send_due(mail.SmtpSettings.from_config(config),
+                                    org_name=config["HELDOUT_ORG_NAME"], now=utcnow())
+        if run.sent or run.failed or run.retrying:
+            log.info("feedback e-mail: %s", run)
+
     as_daily: Callable[[Callable[[], None]], TaskWrapper] = huey.periodic_task(
         crontab(hour="3", minute="17"), name="retention")
 
@@ -201,4 +221,5 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
                      outcome.challenge_id, outcome.submission_id, outcome.note)
 
     return Tasks(huey, {**{kind.kind: job_task(kind) for kind in JOBS},
-                        webhooks.QUEUE_KIND: deliver_webhook}, watchdog, submit_at_deadline)
+                        webhooks.QUEUE_KIND: deliver_webhook}, watchdog, submit_at_deadline,
+                 send_feedback)

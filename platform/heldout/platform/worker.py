@@ -143,7 +143,8 @@ def prime_sandbox(app: Flask) -> None:
     sandbox: Sandbox = app.extensions[SANDBOX_KEY]
     try:
         for bundle in scan_bundles(Path(app.config["HELDOUT_CHALLENGES_DIR"])).bundles:
-            sandbox.prime(bundle.limits)
+            if not bundle.practice:  # anonymous practice runs go cold: no pool kept for them
+                sandbox.prime(bundle.limits, bundle.profile)
     except SandboxError as exc:
         log.warning("no warm sandbox containers: %s", str(exc))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from heldout.sandbox.errors import UnknownBackend
+from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 
@@ -36,8 +37,9 @@ class Sandbox(Protocol):
         network namespace (and nothing else of it); stop the service when the probe ends."""
         ...
 
-    def prime(self, limits: Limits, image: str | None = None) -> None:
-        """Keep sandboxes of this profile ready before the first job needs one."""
+    def prime(self, limits: Limits, profile: str = DEFAULT_PROFILE) -> None:
+        """Keep sandboxes of these limits and this runtime profile ready before the first
+        job needs one."""
         ...
 
     def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
@@ -81,8 +83,8 @@ class SandboxWrapper:
                     probe_output: Path) -> ServiceRun:
         return self.inner.run_service(service, probe, service_output, probe_output)
 
-    def prime(self, limits: Limits, image: str | None = None) -> None:
-        self.inner.prime(limits, image)
+    def prime(self, limits: Limits, profile: str = DEFAULT_PROFILE) -> None:
+        self.inner.prime(limits, profile)
 
     def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
         return self.inner.sweep(owner, owner_gone=owner_gone)

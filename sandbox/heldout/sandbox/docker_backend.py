@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heldout.sandbox.errors import SandboxError
+from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, JobSpec, Limits, RunResult, SandboxHealth, ServiceRun, SweepReport
 from heldout.sandbox.stopping import Runs
@@ -53,7 +54,7 @@ class DockerSandbox:
             settings=self.settings, runs=self._runs)
         return ServiceRun(service=service_result, probe=probe_result)
 
-    def prime(self, limits: Limits, image: str | None = None) -> None:
+    def prime(self, limits: Limits, profile: str = DEFAULT_PROFILE) -> None:
         if self.settings.warm_per_profile <= 0:
             return
         with self._lock:
@@ -63,7 +64,9 @@ class DockerSandbox:
                 self._pool = WarmPool(self._client, size=self.settings.warm_per_profile,
                                       settings=self.settings)
             pool = self._pool
-        pool.prime(limits, image)
+        from heldout.sandbox.image import profile_image
+
+        pool.prime(limits, profile_image(profile, self.settings))
 
     def sweep(self, owner: str | None = None, *, owner_gone: bool = False) -> SweepReport:
         from heldout.sandbox import engine

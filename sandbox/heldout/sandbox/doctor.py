@@ -10,6 +10,7 @@ from typing import Any
 
 from heldout.sandbox import engine, image, scratch
 from heldout.sandbox.errors import EngineUnavailable
+from heldout.sandbox.profiles import PROFILES
 from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import Finding, SandboxHealth
 
@@ -116,6 +117,22 @@ def _image_finding(client: Any, tag: str) -> Finding:
                    "" if built else "heldout sandbox build")
 
 
+def _profile_findings(client: Any, settings: SandboxSettings) -> list[Finding]:
+    """The other runtime profiles' images: optional, as only the bundles that name a
+    profile need its image (their runs fail as platform errors, retried, until it is built)."""
+    findings = []
+    for name, profile in PROFILES.items():
+        if profile.context is None:
+            continue
+        tag = image.profile_image(name, settings)
+        built = image.image_exists(client, tag)
+        findings.append(Finding(f"{IMAGE} ({name})", built,
+                                f"{tag} {'is built' if built else 'is missing'}: {profile.summary}",
+                                "" if built else f"heldout sandbox build --profile {name}",
+                                required=False))
+    return findings
+
+
 def health(client: Any | None, settings: SandboxSettings) -> SandboxHealth:
     """Engine and image (what a job needs to start), and the pre-started containers alive."""
     tag = image.default_image(settings)
@@ -141,6 +158,7 @@ def checks(client: Any | None = None, settings: SandboxSettings | None = None) -
         return [_engine_down(exc)]
     info = client.info()
     results = [_engine_finding(info), _image_finding(client, image.default_image(settings))]
+    results.extend(_profile_findings(client, settings))
     results.extend(_daemon_checks(info))
     results.extend(_production_checks(client, info, settings.runtime))
     capped = scratch.can_mount()

@@ -5,8 +5,10 @@ landing page show it, so no page names a package the image lacks or misses one i
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+
+from heldout.sandbox.profiles import DEFAULT_PROFILE, get_profile
 
 PYTHON_VERSION = "3.11"
 REQUIREMENTS = Path(__file__).with_name("image_context") / "requirements.txt"
@@ -28,11 +30,18 @@ def pinned_packages(requirements: Path = REQUIREMENTS) -> dict[str, str]:
     return pins
 
 
-@lru_cache(maxsize=1)
-def environment_paragraph() -> str:
-    """One paragraph naming Python's version and the headline packages with their versions."""
+@cache
+def environment_paragraph(profile: str = DEFAULT_PROFILE) -> str:
+    """One paragraph naming Python's version and the headline packages with their versions
+    (a runtime profile's own additions last: e.g. PyTorch for the CPU)."""
     pins = pinned_packages()
     named = [f"{shown} {pins[name]}" for name, shown in HEADLINE_PACKAGES if name in pins]
+    extra = get_profile(profile)
+    if extra.requirements is not None:
+        added = pinned_packages(extra.requirements)
+        for name, shown in extra.headline:
+            version, _, build = added[name].partition("+")
+            named.append(f"{shown} {version}" + (" for the CPU" if build == "cpu" else ""))
     listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else "".join(named)
     return (f"Your code runs with Python {PYTHON_VERSION} and {listed} (with their "
             "dependencies, such as joblib). Nothing else can be installed, and there is "

@@ -27,3 +27,12 @@ class UnknownBackend(SandboxError, LookupError):
         listed = ", ".join(self.known) or ("none (reinstall heldout, e.g. `pip install -e .`, "
                                            "so that its entry points are registered)")
         super().__init__(f"unknown sandbox backend {name!r}; known: {listed}")
+
+
+class UnknownProfile(SandboxError, LookupError):
+    """A runtime profile name that no profile has (a bundle's or a job's)."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(f"unknown runtime profile {name!r}; known: {', '.join(self.known)}")

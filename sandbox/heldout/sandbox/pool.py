@@ -24,8 +24,9 @@ import docker.errors
 from heldout.sandbox import engine
 from heldout.sandbox.accounting import parent_cgroup, release_parent
 from heldout.sandbox.errors import SandboxError
-from heldout.sandbox.image import default_image
+from heldout.sandbox.image import default_image, job_image, profile_image
 from heldout.sandbox.options import JOB_CPU_SHARES, container_options
+from heldout.sandbox.profiles import PROFILES
 from heldout.sandbox.scratch import RunDir
 from heldout.sandbox.settings import SandboxSettings, or_environment
 from heldout.sandbox.spec import LAUNCHER, JobSpec, Limits
@@ -36,6 +37,7 @@ _CREATE_ERRORS: tuple[type[Exception], ...] = (SandboxError, OSError, *engine.EN
 
 # lightgbm and xgboost add about 1 MB each to an idle warm container; statsmodels.api
 # would add 26 MB to every one of them to save its users under a second, so it stays out.
+# A runtime profile's image also preloads its heavy modules (see ``preload_for``).
 DEFAULT_PRELOAD = ("numpy", "pandas", "scipy", "sklearn", "sklearn.linear_model",
                    "sklearn.ensemble", "sklearn.model_selection", "sklearn.metrics",
                    "sklearn.preprocessing", "sklearn.pipeline", "lightgbm", "xgboost")
@@ -118,7 +120,7 @@ class WarmPool:
         A container still importing is left to finish in the background: waiting for it
         would cost a job more than starting cold.
         """
-        key = profile_of(spec.limits, spec.image or default_image(self.settings))
+        key = profile_of(spec.limits, job_image(spec, self.settings))
         with self._lock:
             queue = self._ready.setdefault(key, deque())
             warm = None
@@ -209,13 +211,22 @@ class WarmPool:
             if not keep:
                 warm.discard()
 
+    def preload_for(self, image: str) -> tuple[str, ...]:
+        """What a warm container of ``image`` imports ahead of its job: the pool's list, plus
+        what the layered runtime profile ``image`` is the image of imports ahead (torch in
+        the deep-learning image, where its import is most of a job's cold start)."""
+        extra = [module for name, profile in PROFILES.items() if profile.context is not None
+                 and profile_image(name, self.settings) == image
+                 for module in profile.ahead]
+        return (*self.preload, *extra)
+
     def _create(self, image: str, limits: Limits) -> WarmContainer:
         rundir = RunDir(limits.output_mb, self.settings.run_dir)
         parent = parent_cgroup(rundir.root.name, engine.cgroup_driver(self.client))
         try:
             pipe = rundir.make_pipe()
             spec = JobSpec(command=LAUNCHER, workspace=rundir.workspace, limits=limits, image=image,
-                           env={"HELDOUT_PRELOAD": ",".join(self.preload)})
+                           env={"HELDOUT_PRELOAD": ",".join(self.preload_for(image))})
             options = container_options(spec, rundir, self.settings, warm=True,
                                         cgroup_parent=parent)
             container = self.client.containers.create(image, **options)

@@ -15,7 +15,7 @@ import requests.exceptions
 from heldout.sandbox import engine, outputs
 from heldout.sandbox.accounting import UsageSampler, parent_cgroup, release_parent
 from heldout.sandbox.errors import ImageMissing, SandboxError
-from heldout.sandbox.image import default_image
+from heldout.sandbox.image import job_image
 from heldout.sandbox.options import container_options
 from heldout.sandbox.pool import WarmContainer, WarmPool
 from heldout.sandbox.scratch import RunDir
@@ -109,7 +109,7 @@ class _Execution:
     def start(self) -> None:
         self.rundir.stage(self.spec.workspace, self.spec.data, self.spec.harness)
         if self.warm is None:
-            image = self.spec.image or default_image(self.settings)
+            image = job_image(self.spec, self.settings)
             options = container_options(self.spec, self.rundir, self.settings,
                                         cgroup_parent=self.cgroup_parent)
             if self.network_of is not None:

@@ -55,8 +55,10 @@ OPTIONS: tuple[Option, ...] = (
            "point group `heldout.sandbox_backends`); `docker`, the local Docker engine, ships "
            "with heldout. An unknown name fails with the list of known ones."),
     Option("HELDOUT_SANDBOX_IMAGE", "image", "", text,
-           "Image jobs run in. Empty (the default): the runtime image `heldout sandbox build` "
-           "makes, `heldout-runtime:<content hash>`."),
+           "Image jobs of the default runtime profile run in. Empty (the default): the runtime "
+           "image `heldout sandbox build` makes, `heldout-runtime:<content hash>`. Other "
+           "profiles (a bundle's `profile`, e.g. `deep-learning`) always run in their own "
+           "content-addressed image, layered on this one."),
     Option("HELDOUT_SANDBOX_WARM", "warm_per_profile", 2, non_negative_int,
            "Pre-started sandbox containers (scientific stack already imported) a worker keeps "
            "ready per challenge profile; 0 starts every run cold."),

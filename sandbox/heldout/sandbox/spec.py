@@ -8,6 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from heldout.sandbox.profiles import DEFAULT_PROFILE, get_profile
+
 # Each run gets a user id of its own from this range (never a host account's), so
 # per-user kernel quotas (inotify instances, message queues, pipe buffers, process
 # counts) are not shared between runs that are alive at the same time.
@@ -66,6 +68,8 @@ class JobSpec:
 
     ``workspace``, ``data`` and ``harness`` are host directories mounted read-only at
     /workspace, /data and /harness. Nothing else of the host is visible to the job.
+    ``profile`` names the runtime profile whose image the job runs in (see
+    :mod:`heldout.sandbox.profiles`); ``image``, when given, overrides it.
     """
 
     command: tuple[str, ...]
@@ -74,6 +78,7 @@ class JobSpec:
     harness: Path | None = None
     limits: Limits = field(default_factory=Limits)
     image: str | None = None
+    profile: str = DEFAULT_PROFILE
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -81,6 +86,7 @@ class JobSpec:
         if not self.command or not all(isinstance(part, str) for part in self.command):
             raise ValueError("command must be a non-empty tuple of strings")
         object.__setattr__(self, "command", tuple(self.command))
+        get_profile(self.profile)  # an unknown profile fails here, with the known ones
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
 

@@ -37,11 +37,15 @@ from heldout.platform.models.catalogue import (
 from heldout.platform.models.fairness import (
     SelfIdentification,
 )
+from heldout.platform.models.feedback import (
+    FeedbackMail,
+)
 from heldout.platform.models.followups import (
     FollowupQuestion,
 )
 from heldout.platform.models.grading import (
     IntegrityRun,
+    PracticeRun,
     PublicRun,
     Review,
     SimilarityCheck,
@@ -101,10 +105,12 @@ __all__ = [
     "EditorEvent",
     "EnumText",
     "EvaluationRecord",
+    "FeedbackMail",
     "FollowupQuestion",
     "IntegrityRun",
     "Invite",
     "LeasedRow",
+    "PracticeRun",
     "ProblemReport",
     "PublicRun",
     "Review",

@@ -45,6 +45,9 @@ class Assessment(Base):
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     # Authorship follow-up questions after the candidate finishes (services/followups.py).
     followups: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Once a candidate's attempt is complete, they read their own results (services/feedback.py).
+    feedback_to_candidates: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default=false())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The hiring team whose staff see it; None is the default team (services/access.py).

@@ -151,3 +151,26 @@ class Review(Base):
 
     attempt: Mapped[Attempt] = relationship()
     reviewer: Mapped[User] = relationship(lazy="joined")
+
+
+class PracticeRun(LeasedRow, Base):
+    """A run of the practice page (``services/practice.py``): anyone's code on the practice
+    sample, its public checks (``split`` "public") or its grading as a submission would be
+    ("hidden").
+
+    Belongs to no attempt, invite or challenge row on purpose: nothing a candidate tries
+    before an assessment can reach a report, a percentile, an export or item analytics.
+    ``visitor`` is the random key the browser's session holds: it alone sees its runs.
+    """
+
+    __tablename__ = "practice_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor: Mapped[str] = mapped_column(String(64), index=True)
+    split: Mapped[str] = mapped_column(String(10))
+    challenge_slug: Mapped[str] = mapped_column(String(100))
+    challenge_version: Mapped[str] = mapped_column(String(80))
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    evaluation: Mapped[dict[str, Any] | None]
+    # What the run shows beside its checks (as a public run's ``output``), once run.
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

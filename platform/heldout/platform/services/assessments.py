@@ -48,6 +48,8 @@ class AssessmentForm:
     assistant_available: bool = False
     # Authorship follow-up questions once the candidate finishes (services/followups.py).
     followups: bool = False
+    # The candidate's own results once their attempt is complete (services/feedback.py).
+    feedback_to_candidates: bool = False
 
 
 def _counting(counting: str) -> Counting:
@@ -89,7 +91,8 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
                       created_by_id: int, counting: str = "last",
                       ai_policy: str = "not_allowed",
                       assistant_available: bool = False,
-                      followups: bool = False) -> Assessment:
+                      followups: bool = False,
+                      feedback_to_candidates: bool = False) -> Assessment:
     """A new assessment with the challenges in the order given."""
     name = _validated_name(name)
     chosen = _chosen_challenges(challenge_slugs)
@@ -99,7 +102,8 @@ def create_assessment(*, name: str, challenge_slugs: Sequence[str], time_limit_m
     assessment = Assessment(name=name, instructions=instructions.strip(),
                             time_limit_minutes=time_limit_minutes, expires_at=expires_at,
                             show_scores=show_scores, created_by_id=created_by_id,
-                            counting=rule, ai_policy=policy, followups=followups)
+                            counting=rule, ai_policy=policy, followups=followups,
+                            feedback_to_candidates=feedback_to_candidates)
     assessment.items = [AssessmentChallenge(challenge=challenge, position=i)
                         for i, challenge in enumerate(chosen)]
     assessment.team_id = access.team_for_new_assessment(created_by_id)
@@ -159,6 +163,7 @@ def update_assessment(assessment_id: int, form: AssessmentForm) -> Assessment:
             .values(expires_at=form.expires_at))
     assessment.show_scores = form.show_scores
     assessment.followups = form.followups
+    assessment.feedback_to_candidates = form.feedback_to_candidates
     assessment.counting = rule
     assessment.ai_policy = policy
     db.session.commit()
@@ -173,7 +178,8 @@ def duplicate_assessment(assessment_id: int, *, created_by_id: int) -> Assessmen
                       time_limit_minutes=source.time_limit_minutes,
                       expires_at=source.expires_at, show_scores=source.show_scores,
                       created_by_id=created_by_id, counting=source.counting,
-                      ai_policy=source.ai_policy, followups=source.followups)
+                      ai_policy=source.ai_policy, followups=source.followups,
+                      feedback_to_candidates=source.feedback_to_candidates)
     copy.items = [AssessmentChallenge(challenge_id=item.challenge_id, position=item.position)
                   for item in source.items]
     copy.team_id = source.team_id
@@ -314,4 +320,4 @@ def statement_preview(slug: str) -> StatementPreview:
     if challenge is None:
         raise NotFound(f"No challenge {slug!r} in the catalogue")
     bundle = get_bundles().for_challenge(challenge)
-    return StatementPreview(challenge, markdown.render_statement(bundle.statement))
+    return StatementPreview(challenge, markdown.render_statement(bundle.statement, bundle.profile))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from heldout.platform.models import (
     Submission,
     new_variant_seed,
 )
-from heldout.platform.services import clock, webhooks
+from heldout.platform.services import clock, scoring, webhooks
 from heldout.platform.services.catalogue import BundleCatalogue
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,23 @@ def challenge_statuses(attempt: Attempt) -> list[ChallengeStatus]:
             draft_at = None  # the drafts were submitted
         cards.append(ChallengeStatus(challenge, len(subs), latest, draft_at, claim))
     return cards
+
+
+def deadline_drafts_pending(attempt: Attempt) -> bool:
+    """Time ran out with saved drafts the deadline job has yet to take (it submits them
+    within seconds, or records why not): the attempt's work is not all in yet."""
+    return attempt.finish_reason == "deadline" and any(
+        card.awaiting_deadline_submission for card in challenge_statuses(attempt))
+
+
+def work_complete(attempt: Attempt | None, results: Sequence[scoring.Standing]) -> bool:
+    """The candidate's work is all in and graded: the attempt ended (finished, or closed at
+    its deadline), no saved drafts wait for the deadline job, and no challenge is still
+    being graded or stopped on a platform error (it waits for its re-run). What an ATS is
+    called back on and what a candidate's feedback waits for."""
+    return (attempt is not None and attempt.finished_at is not None
+            and not any(r.pending or r.failed for r in results)
+            and not deadline_drafts_pending(attempt))
 
 
 def _unsubmitted_since(drafts: list[Draft], latest: Submission | None) -> datetime | None:

@@ -132,7 +132,8 @@ def _apply(row: Challenge, bundle: Bundle) -> None:
 
 
 def load_challenges(challenges_dir: Path, bundles: BundleCatalogue | None = None) -> LoadReport:
-    """Store each bundle's current version and upsert its Challenge row.
+    """Store each bundle's current version and upsert its Challenge row (practice
+    samples excepted: the practice page stores theirs, ``services/practice.py``).
 
     ``bundles`` defaults to the current app's catalogue.
 
@@ -149,6 +150,8 @@ def load_challenges(challenges_dir: Path, bundles: BundleCatalogue | None = None
     errors = [str(e) for e in scan.errors]
     present: set[str] = set()
     for scanned in scan.bundles:
+        if scanned.practice:  # the practice page's sample: never offered to recruiters
+            continue
         try:
             bundle = bundles.snapshot(scanned.root)
         except (BundleError, BundleVersionMissing) as exc:  # changed while being copied

@@ -26,6 +26,7 @@ from heldout.platform.models import (
     EditorEvent,
     Submission,
 )
+from heldout.platform.services import webhooks
 from heldout.platform.services.attempts import assessment_challenge, close_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.jobs import Queue
@@ -286,6 +287,12 @@ def editor_files(attempt: Attempt, challenge: Challenge, bundle: Bundle, blobs: 
         if any(f.name == entrypoint for f in files):
             files.sort(key=lambda f: (f.name != entrypoint, f.name))
             return EditorFiles(tuple(files), "submission", history[-1].created_at, can_edit)
+    return EditorFiles(tuple(starter_editor_files(bundle)), "starter", None, can_edit)
+
+
+def starter_editor_files(bundle: Bundle) -> list[DraftFile]:
+    """The starter's files the editor opens, the entrypoint first (empty if none)."""
+    entrypoint = bundle.submission.entrypoint
     starter: list[DraftFile] = []
     for item in starter_files(bundle):
         if item.name != entrypoint and not (bundle.submission.accepts(item.name)
@@ -299,7 +306,7 @@ def editor_files(attempt: Attempt, challenge: Challenge, bundle: Bundle, blobs: 
     if not any(f.name == entrypoint for f in starter):
         starter.insert(0, DraftFile(entrypoint, ""))
     starter.sort(key=lambda f: (f.name != entrypoint, f.name))
-    return EditorFiles(tuple(starter), "starter", None, can_edit)
+    return starter
 
 
 @dataclass(frozen=True)
@@ -395,6 +402,9 @@ def _submit_pair(attempt: Attempt, challenge: Challenge, *, blobs: BlobStore,
         return None
     if submission is not None:
         enqueue(queue, submission)
+    else:  # nothing left to grade for this challenge: the work may be complete now
+        webhooks.deadline_drafts_settled(attempt, now=now)
+        db.session.commit()
     return DeadlineOutcome(attempt.id, challenge.id,
                            submission.id if submission is not None else None, note)
 

@@ -34,8 +34,10 @@ from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import DATABASE_UNAVAILABLE
 from heldout.platform.extensions import db
 from heldout.platform.models import (
+    Attempt,
     FollowupQuestion,
     IntegrityRun,
+    PracticeRun,
     PublicRun,
     SimilarityCheck,
     Submission,
@@ -56,7 +58,8 @@ DEFAULT_LEASE_SECONDS = 900
 STORE_RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 # The rows a worker runs under a lease.
-Row = TypeVar("Row", Submission, PublicRun, IntegrityRun, SimilarityCheck, FollowupQuestion)
+Row = TypeVar("Row", Submission, PublicRun, IntegrityRun, SimilarityCheck, FollowupQuestion,
+              PracticeRun)
 # Beside a job's ``submission`` directory: the stored files its evaluation reads besides
 # the candidate's (``LeasedJob.inputs``); never mounted in a sandbox.
 INPUTS_DIR = "inputs"
@@ -148,6 +151,12 @@ class LeasedJob(ABC, Generic[Row]):
         """Stored files the evaluation reads besides the candidate's (none by default),
         written under ``INPUTS_DIR`` beside the ``submission`` directory."""
         return ()
+
+    def variant_seed(self, row: Row) -> int | None:
+        """The seed of the data variant the job's files were written for: its attempt's
+        (a kind whose rows belong to no attempt says so by overriding this)."""
+        attempt: Attempt = getattr(row, "attempt")  # noqa: B009 (one row type has none)
+        return attempt.variant_seed
 
     def queued_after(self, row: Row) -> tuple[tuple[str, int], ...]:
         """Jobs to queue once this one's final result is committed (none by default)."""
@@ -286,7 +295,7 @@ def _evaluate(job: LeasedJob[Row], row: Row, bundle: Bundle | None, problem: str
     try:
         materialise_files(job.files(row), settings.blobs, workdir / "submission")
         materialise_files(job.inputs(row), settings.blobs, workdir / INPUTS_DIR)
-        bound = bind_variant(bundle, row.attempt.variant_seed, settings.variant_cache)
+        bound = bind_variant(bundle, job.variant_seed(row), settings.variant_cache)
         request = job.request(row)
         # Hold no transaction (nor its connection) through the sandbox run: a database
         # restarted meanwhile must not cost the result when it is saved.

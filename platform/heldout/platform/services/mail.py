@@ -1,4 +1,5 @@
-"""Invite e-mail: rendered from templates/email/ and sent through SMTP with smtplib."""
+"""E-mail to candidates (invites, links, feedback): rendered from templates/email/, sent
+through SMTP with smtplib."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ KINDS = {
     "resend": "A new link for {assessment}",
     "continue": "Continue {assessment} on another device",
     "extend": "More time to start {assessment}",
+    "feedback": "Your feedback from {assessment}",
     "test": "heldout test e-mail",
 }
 

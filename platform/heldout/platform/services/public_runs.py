@@ -73,7 +73,41 @@ class StoredFile:
     size: int
 
 
-def stored_files(run: PublicRun) -> list[StoredFile]:
+class RunRecord(Protocol):
+    """What a run's files and the candidate's view of it read: a public run's row, or a
+    practice run's (``services/practice.py``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def status(self) -> GradingStatus: ...
+
+    @property
+    def retry_at(self) -> datetime | None: ...
+
+    @property
+    def started_at(self) -> datetime | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def files(self) -> list[Any]: ...
+
+    @property
+    def evaluation(self) -> dict[str, Any] | None: ...
+
+    @property
+    def output(self) -> dict[str, Any] | None: ...
+
+
+def store_files(files: Sequence[SubmittedFile], blobs: BlobStore) -> list[dict[str, Any]]:
+    """Put checked files in the blob store: a run's ``files`` column (name, sha256, size)."""
+    return [{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)} for f in files]
+
+
+def stored_files(run: RunRecord) -> list[StoredFile]:
     return [StoredFile(str(f["name"]), str(f["sha256"]), int(f["size"])) for f in run.files]
 
 
@@ -145,8 +179,7 @@ from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmi
     checked = check_files(bundle.submission, files)
     run = PublicRun(attempt=attempt, challenge=challenge, challenge_slug=challenge.slug,
                     challenge_version=bundle.version, status=GradingStatus.QUEUED, created_at=now,
-                    files=[{"name": f.name, "sha256": blobs.put(f.data), "size": len(f.data)}
-                           for f in checked],
+                    files=store_files(checked, blobs),
                     console=None if request is None else request.as_dict())
     db.session.add(run)
     db.session.commit()
@@ -297,7 +330,7 @@ class RunProgress:
                 "message": self.message, "elapsed_seconds": self.elapsed_seconds}
 
 
-def progress(run: PublicRun, *, now: datetime, running: str, label: str,
+def progress(run: RunRecord, *, now: datetime, running: str, label: str,
              again: str) -> RunProgress:
     """The run's status in words: ``running`` while it runs, ``again`` what to run again
     after a platform problem, ``label`` the status's name once finished."""
@@ -352,7 +385,7 @@ def problems(evaluation: Evaluation) -> tuple[Reason, ...]:
     return shortfalls(evaluation.run, evaluation.checks, public=True)
 
 
-def public_run_view(run: PublicRun, *, now: datetime) -> PublicRunView:
+def public_run_view(run: RunRecord, *, now: datetime) -> PublicRunView:
     status = run.status
     where = progress(run, now=now, running="Your code is running the public checks in the "
                      "sandbox.", label=STATUS_LABELS[GradingStatus.GRADED], again="the checks")

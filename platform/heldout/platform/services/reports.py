@@ -112,8 +112,9 @@ class ChallengeResult(Standing):
         return evaluation.score if evaluation is not None else None
 
 
-def _results(attempt: Attempt, challenges: Sequence[Challenge],
-             counting: str) -> list[ChallengeResult]:
+def challenge_results(attempt: Attempt, challenges: Sequence[Challenge],
+                      counting: str) -> list[ChallengeResult]:
+    """Each of ``challenges`` for ``attempt``: its submissions and the one that counts."""
     by_challenge: dict[int, list[Submission]] = {}
     for submission in attempt.submissions:
         by_challenge.setdefault(submission.challenge_id, []).append(submission)
@@ -328,7 +329,7 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
     assessment = invite.assessment
     counting = assessment.counting
     results = [dataclasses.replace(r, variant=_variant_label(attempt, r))
-               for r in _results(attempt, assessment.challenges, counting)]
+               for r in challenge_results(attempt, assessment.challenges, counting)]
     end = attempt.finished_at or min(now, attempt.deadline)
     population = version_scores(assessment)
     sections = tuple(

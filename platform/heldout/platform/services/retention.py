@@ -9,6 +9,8 @@ Each class of data has a period (days after the attempt ends; 0 keeps it), set b
 - ``candidates``: everything about an invite, erased as an admin's erasure would
   (``stewardship.erase_invites``), counted from the attempt's end, or from the link's
   expiry for an invite never used.
+Practice runs (``services/practice.py``) belong to nobody: each run of ``apply`` deletes
+those finished more than a day ago, whatever the settings.
 The worker runs ``apply`` once a day; an admin runs it at once from the retention page or
 ``heldout retention run``. Every run that removed something is in the audit log
 (``retention.run``), which the page lists.
@@ -37,7 +39,7 @@ from heldout.platform.models import (
     Submission,
     SubmissionFile,
 )
-from heldout.platform.services import audit, stewardship
+from heldout.platform.services import audit, practice, stewardship
 
 ACTION = "retention.run"
 
@@ -165,6 +167,12 @@ def apply(config: Mapping[str, Any], *, blobs: BlobStore, now: datetime,
             unused = digests - stewardship.still_named(digests)
             db.session.commit()
             blobs_removed += sum(1 for digest in sorted(unused) if blobs.remove(digest))
+    removed["practice runs"], digests = practice.prune(now=now, dry_run=dry_run)
+    if not dry_run and removed["practice runs"]:
+        db.session.flush()
+        unused = digests - stewardship.still_named(digests)
+        db.session.commit()
+        blobs_removed += sum(1 for digest in sorted(unused) if blobs.remove(digest))
     run = RetentionRun(now, {k: v for k, v in removed.items() if v}, blobs_removed, dry_run)
     if not dry_run and run.total:
         audit.record(None, ACTION, "retention", None,

@@ -308,8 +308,8 @@ def _attempt_links(attempt: Attempt) -> dict[str, str]:
 
 
 # Who else wants to know when a candidate's work moves on (an attempt closed, a submission
-# graded), in the caller's transaction: the app registers services/ats/callbacks.py here
-# (app.py), so the grading pipeline need not import the ATS code.
+# graded), in the caller's transaction: the app registers services/ats/callbacks.py and
+# services/feedback.py here (app.py), so the grading pipeline need not import them.
 Progress = Callable[[Attempt, datetime], object]
 _PROGRESS: list[Progress] = []
 
@@ -333,6 +333,13 @@ def attempt_started(attempt: Attempt, *, now: datetime) -> None:
 def attempt_completed(attempt: Attempt, *, now: datetime) -> None:
     emit("attempt.completed", attempt.invite.assessment,
          {"attempt": _attempt(attempt), "links": _attempt_links(attempt)}, now=now)
+    _progressed(attempt, now)
+
+
+def deadline_drafts_settled(attempt: Attempt, *, now: datetime) -> None:
+    """The deadline job claimed a challenge's drafts without submitting them (nothing new
+    since the last submission, or refused): no event of its own, but the candidate's work
+    may be all in now."""
     _progressed(attempt, now)
 
 

@@ -610,7 +610,8 @@
   Live.prototype.start = function () {
     if (!this.pending()) { return; }
     var self = this;
-    if (!window.EventSource) { this.poll(); return; }
+    // The practice page has no event stream: it polls its state.
+    if (!window.EventSource || !this.eventsUrl) { this.poll(); return; }
     var es = new EventSource(this.eventsUrl);
     this.es = es;
     es.addEventListener("status", function (e) { self.apply(JSON.parse(e.data)); });

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from heldout.sandbox import engine
-from heldout.sandbox.image import default_image
+from heldout.sandbox.image import default_image, job_image
 from heldout.sandbox.pool import WarmPool
 from heldout.sandbox.runner import run
 from heldout.sandbox.spec import DATA, HARNESS, OUTPUT, WORKSPACE, JobSpec, Limits
@@ -131,7 +131,7 @@ def _bare_options(spec: JobSpec, output: Path) -> list[str]:
     env = {"HELDOUT_DATA": DATA, "HELDOUT_OUTPUT": OUTPUT, **spec.env}
     variables = [part for key, value in env.items() for part in ("-e", f"{key}={value}")]
     return [*mounts, *variables, "-w", WORKSPACE, "--entrypoint", spec.command[0],
-            spec.image or default_image(), *spec.command[1:]]
+            job_image(spec), *spec.command[1:]]
 
 
 def heldout_run(workspace: Path, scratch: Path, pool: WarmPool, limits: Limits) -> float:

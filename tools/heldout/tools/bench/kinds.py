@@ -26,6 +26,8 @@ from heldout.graders.evaluate import evaluate
 from heldout.graders.kinds import KINDS
 from heldout.sandbox.backend import SandboxWrapper
 from heldout.sandbox.docker_backend import DockerSandbox
+from heldout.sandbox.image import profile_image
+from heldout.sandbox.profiles import DEFAULT_PROFILE
 from heldout.sandbox.settings import SandboxSettings
 from heldout.tools.bench.bare import bare_docker_job, bare_docker_service, summary
 
@@ -152,9 +154,15 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
     """
     reference = bundle.solution(REFERENCE).path
 
+    # The warm containers of the bundle's own runtime profile (a deep-learning bundle's
+    # run in its own image: waiting for the default image's would time out every run).
+    image = profile_image(bundle.profile, sandbox.settings)
+
     def wait_warm(limits: Limits) -> None:
-        if sandbox.pool is not None:
-            sandbox.pool.wait_warm(1, limits=limits)
+        if sandbox.pool is not None and not sandbox.pool.wait_warm(1, limits=limits,
+                                                                   image=image):
+            raise BenchError(f"{bundle.slug}: no warm {bundle.profile} container within "
+                             "the pool's wait")
 
     def grade(counting: CountingSandbox) -> tuple[float, float, float]:
         started = time.monotonic()
@@ -167,7 +175,7 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
 
     with tempfile.TemporaryDirectory(prefix="heldout-bench-kind-") as tmp:
         scratch = Path(tmp)
-        sandbox.prime(bundle.limits)
+        sandbox.prime(bundle.limits, bundle.profile)
         wait_warm(bundle.limits)
         # The first grading warms caches for both sides and copies the jobs it sends.
         first = CountingSandbox(sandbox, capture=scratch / "jobs")
@@ -198,10 +206,11 @@ def bench_kind(bundle: Bundle, n: int, sandbox: DockerSandbox, say: Say) -> Kind
 
 
 def reference_bundles(challenges_dir: Path | None) -> list[Bundle]:
-    """One bundle per registered kind (the first by slug) that has a reference solution."""
+    """One bundle per registered kind (the first by slug) that has a reference solution;
+    of the default runtime profile where the kind has one, so rows compare kinds, not images."""
     scan = scan_bundles(challenges_dir)
     chosen: dict[str, Bundle] = {}
-    for bundle in sorted(scan.bundles, key=lambda b: b.slug):
+    for bundle in sorted(scan.bundles, key=lambda b: (b.profile != DEFAULT_PROFILE, b.slug)):
         has_reference = any(case.name == REFERENCE for case in bundle.solutions)
         if bundle.kind in KINDS.known() and has_reference and bundle.kind not in chosen:
             chosen[bundle.kind] = bundle

@@ -19,6 +19,7 @@ from heldout.graders.kinds.parts import ReportPart
 from heldout.graders.result import MAX_SCORE, Check, Evaluation, RunStats, Split
 from heldout.graders.runcheck import run_check
 from heldout.graders.tables import read_result_lines
+from heldout.sandbox.profiles import get_profile
 from heldout.sandbox.spec import HARNESS, JobSpec, RunResult
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class FunctionKind:
             harness = Path(tmp) / "harness"
             output_dir = Path(tmp) / "output"
             output_dir.mkdir()
-            _build_harness(harness, cases, config)
+            _build_harness(harness, cases, config, get_profile(bundle.profile).ahead)
             spec = JobSpec(
                 command=("python", f"{HARNESS}/{HARNESS_SCRIPT}", bundle.submission.entrypoint),
                 workspace=workspace, data=bundle.public_dir, harness=harness,
@@ -131,14 +132,17 @@ class FunctionKind:
                           score=score, checks=tuple(checks), run=RunStats.from_result(result))
 
 
-def _build_harness(harness: Path, cases: CaseSet, config: FunctionGrading) -> None:
+def _build_harness(harness: Path, cases: CaseSet, config: FunctionGrading,
+                   ahead: tuple[str, ...] = ()) -> None:
     """A fresh directory holding the harness, the calls and copies of their input files.
 
     Files are copied (never linked) so the harness mount shares no inode with the bundle.
+    ``ahead``: modules the harness imports before it forks the cases (the runtime
+    profile's, e.g. torch), so no case pays for them again.
     """
     (harness / "inputs").mkdir(parents=True)
     shutil.copyfile(HARNESS_SOURCE, harness / HARNESS_SCRIPT)
-    job = {"max_result_bytes": config.max_result_bytes,
+    job = {"max_result_bytes": config.max_result_bytes, "ahead": list(ahead),
            "cases": cases.harness_inputs(config.case_timeout)}
     (harness / "cases.json").write_text(json.dumps(job, allow_nan=False), encoding="utf-8")
     for relative in cases.input_files:

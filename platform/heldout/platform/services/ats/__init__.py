@@ -16,7 +16,7 @@ from sqlalchemy import select
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, AtsOrder
-from heldout.platform.services import access, candidates, invites
+from heldout.platform.services import access, attempts, candidates, invites
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.accounts import normalise_email
 
@@ -84,7 +84,7 @@ class Standing:
     """Where an order stands, as every ATS is told."""
 
     state: str                       # the invite's state: sent, opened, started, finished…
-    complete: bool                   # finished and every submission graded
+    complete: bool                   # the work all in and graded (attempts.work_complete)
     total: float | None              # the attempt's total (0-100) once complete
     scores: dict[str, float | None]  # per challenge slug
     time_used: timedelta | None
@@ -102,8 +102,7 @@ def standing(viewer: StaffViewer | None, order: AtsOrder, *, now: datetime) -> S
     row = next((r for r in rows if r.invite.id == invite.id), None)
     if row is None:
         raise NotFound(f"No order {order.public_id!r}")
-    grading = any(result.pending for result in row.results)
-    complete = row.attempt is not None and row.attempt.finished_at is not None and not grading
+    complete = attempts.work_complete(row.attempt, row.results)
     return Standing(row.state, complete, row.total if complete else None,
                     {r.challenge.slug: r.score for r in row.results}, row.time_used,
                     row.attempt.id if row.attempt is not None else None)

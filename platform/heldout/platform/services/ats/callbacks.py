@@ -1,10 +1,11 @@
 """Telling an applicant-tracking system that its candidate is done.
 
 An order carries the address the ATS wants to be called back at (Greenhouse's ``url`` in
-``send_test``). Once the order's candidate is complete (finished, and every submission
-graded: ``ats.standing``, the rule ``test_status`` answers by; checked each time an attempt
-closes or a submission is graded: the app registers ``completion_due`` with
-``webhooks.on_progress``), one delivery is written to
+``send_test``). Once the order's candidate is complete (finished, the deadline's drafts
+submitted, every submission graded: ``attempts.work_complete`` through ``ats.standing``, the
+rule ``test_status`` answers by; checked each time an attempt closes, a submission is
+graded or the deadline job settles a challenge's drafts: the app registers
+``completion_due`` with ``webhooks.on_progress``), one delivery is written to
 that address, in the caller's transaction: the worker sends it after the commit, with the
 webhooks' tries, back-off and log (services/webhook_sending.py). The ATS then asks
 ``test_status`` for the results, as it would on its own schedule; the callback only saves

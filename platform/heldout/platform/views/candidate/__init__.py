@@ -12,8 +12,15 @@ the one bound before is then told so (``session["link"]`` no longer matches).
 from __future__ import annotations
 
 # Each page module adds its routes to the one blueprint.
-from heldout.platform.views.candidate import actions, arrival, breaks, followups, workspace
+from heldout.platform.views.candidate import (
+    actions,
+    arrival,
+    breaks,
+    followups,
+    practice,
+    workspace,
+)
 from heldout.platform.views.candidate.common import bp, check_bound, check_rate
 
 __all__ = ["actions", "arrival", "bp", "breaks", "check_bound", "check_rate", "followups",
-           "workspace"]
+           "practice", "workspace"]

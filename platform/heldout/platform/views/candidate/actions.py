@@ -31,6 +31,8 @@ from heldout.platform.services import (
     catalogue,
     console_runs,
     drafts,
+    feedback,
+    mail,
     problem_reports,
     public_runs,
     submissions,
@@ -48,7 +50,7 @@ from heldout.platform.views.candidate.workspace import render_workspace
 from heldout.platform.views.common import blob_store, now
 
 
-def _editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile], bool]:
+def editor_form() -> tuple[str, list[drafts.DraftFile], list[submissions.SubmittedFile], bool]:
     """The editor's text, its other files (several-file challenges), the files to send and
     whether they are uploads.
 
@@ -100,7 +102,7 @@ def submit(attempt_id: str, slug: str) -> ResponseReturnValue:
     Whatever refuses it (expired form, too many submissions, bad files, time up), the page
     comes back with the candidate's text in the editor: nothing typed is lost.
     """
-    code, extra, files, uploaded = _editor_form()
+    code, extra, files, uploaded = editor_form()
     try:
         check_form_token()
         check_submit_rate(attempt_id)
@@ -126,7 +128,7 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
 
     Refusals bring the page back with the typed code, as for Submit.
     """
-    code, extra, files, uploaded = _editor_form()
+    code, extra, files, uploaded = editor_form()
     try:
         check_form_token()
         check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
@@ -157,7 +159,7 @@ def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     refusals bring the page back with what was typed, the reason beside the console.
     """
     sent = "code" in request.form
-    code, extra, files, _uploaded = _editor_form()
+    code, extra, files, _uploaded = editor_form()
     typed = {name: request.form.get(name, "") for name in console_runs.FIELDS}
     try:
         check_form_token()
@@ -250,7 +252,8 @@ def finish(attempt_id: str) -> ResponseReturnValue:
 @bp.get("/a/<attempt_id>/done")
 @bound_attempt
 def done(attempt_id: str) -> ResponseReturnValue:
-    """What was submitted, when, and what happens next."""
+    """What was submitted, when, and what happens next; the candidate's feedback where
+    the assessment gives it."""
     try:
         attempt = open_attempt(attempt_id)
     except AttemptClosed:
@@ -261,4 +264,7 @@ def done(attempt_id: str) -> ResponseReturnValue:
         return redirect(url_for("candidate.overview", attempt_id=attempt_id))
     return render_template("candidate/done.html", attempt=attempt,
                            assessment=attempt.invite.assessment,
-                           cards=attempts.challenge_statuses(attempt))
+                           cards=attempts.challenge_statuses(attempt),
+                           feedback=feedback.feedback_for(attempt, now=now()),
+                           feedback_mailed=mail.SmtpSettings.from_config(current_app.config)
+                           is not None)

@@ -85,7 +85,8 @@ def _landing(invite: Invite, *, error: Exception | None) -> str:
                            break_allowance=clock.break_allowance(invite),
                            questions=self_identification.questions(),
                            prefer_not=self_identification.PREFER_NOT_TO_SAY,
-                           chosen=request.form if request.method == "POST" else {})
+                           chosen=request.form if request.method == "POST" else {},
+                           practice=bool(current_app.config["HELDOUT_PRACTICE_CHALLENGE"]))
 
 
 def _start(invite: Invite) -> ResponseReturnValue:

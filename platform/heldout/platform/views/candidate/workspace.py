@@ -82,7 +82,8 @@ def render_workspace(attempt: Attempt, slug: str, *, code: str | None = None,
                         and drafts.text_digest(files[0].content) == uploaded)
     return render_template(
         "candidate/workspace.html", attempt=attempt, assessment=assessment,
-        challenge=challenge, bundle=bundle, statement=markdown.render_statement(bundle.statement),
+        challenge=challenge, bundle=bundle,
+        statement=markdown.render_statement(bundle.statement, bundle.profile),
         public=public_files(bundle), starter=starter_files(bundle), entrypoint=entrypoint,
         accepted=bundle.submission.describe(), files=drafts.editor_tabs(bundle, files),
         opened=opened,

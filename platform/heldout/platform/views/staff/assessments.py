@@ -85,7 +85,8 @@ def _builder_form(form: Mapping[str, Any]) -> assessments.AssessmentForm:
         counting=str(form.get("counting") or "last"),
         ai_policy=str(form.get("ai_policy") or "not_allowed"),
         assistant_available=_assistant_settings() is not None,
-        followups=form.get("followups") == "on")
+        followups=form.get("followups") == "on",
+        feedback_to_candidates=form.get("feedback_to_candidates") == "on")
 
 
 def _assistant_settings() -> assistant.AssistantSettings | None:
@@ -140,7 +141,8 @@ def assessment_new() -> ResponseReturnValue:
             expires_at=values.expires_at, show_scores=values.show_scores,
             created_by_id=staff_user().id, counting=values.counting,
             ai_policy=values.ai_policy, assistant_available=values.assistant_available,
-            followups=values.followups)
+            followups=values.followups,
+            feedback_to_candidates=values.feedback_to_candidates)
     except InvalidInput as exc:
         return _builder(form=form, chosen=form.getlist("challenges"), error=exc), 400
     flash(f"Assessment “{created.name}” created. Invite candidates below.", "success")
@@ -159,7 +161,8 @@ def assessment_edit(assessment_id: int) -> ResponseReturnValue:
                 if assessment.expires_at else "",
                 "show_scores": "on" if assessment.show_scores else "",
                 "counting": assessment.counting, "ai_policy": assessment.ai_policy,
-                "followups": "on" if assessment.followups else ""}
+                "followups": "on" if assessment.followups else "",
+                "feedback_to_candidates": "on" if assessment.feedback_to_candidates else ""}
         return _builder(form=form, chosen=[c.slug for c in assessment.challenges], error=None,
                         editing=assessment)
     form = request.form

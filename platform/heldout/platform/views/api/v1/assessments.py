@@ -35,6 +35,8 @@ def assessment_record(assessment: Assessment, counts: dict[str, int]) -> dict[st
             "time_limit_minutes": assessment.time_limit_minutes,
             "expected_minutes": assessments.expected_minutes(assessment),
             "expires_at": assessment.expires_at, "show_scores": assessment.show_scores,
+            "followups": assessment.followups,
+            "feedback_to_candidates": assessment.feedback_to_candidates,
             "counting": assessment.counting, "ai_policy": assessment.ai_policy,
             "archived": assessment.archived,
             "team_id": assessment.team_id, "created_by": assessment.created_by.email,
@@ -83,7 +85,8 @@ def create_assessment(viewer: StaffViewer, body: dict[str, Any]) -> ResponseRetu
         instructions=body.get("instructions", ""), expires_at=body.get("expires_at"),
         show_scores=body.get("show_scores", False), created_by_id=viewer.user.id,
         counting=body.get("counting", "last"), ai_policy=body.get("ai_policy", "not_allowed"),
-        assistant_available=_assistant_available())
+        assistant_available=_assistant_available(), followups=body.get("followups", False),
+        feedback_to_candidates=body.get("feedback_to_candidates", False))
     return _one(created)
 
 
@@ -123,7 +126,10 @@ def update_assessment(viewer: StaffViewer, body: dict[str, Any],
         show_scores=body.get("show_scores", current.show_scores),
         counting=body.get("counting", current.counting),
         ai_policy=body.get("ai_policy", current.ai_policy),
-        assistant_available=_assistant_available())
+        assistant_available=_assistant_available(),
+        followups=body.get("followups", current.followups),
+        feedback_to_candidates=body.get("feedback_to_candidates",
+                                        current.feedback_to_candidates))
     return updated(_one(assessments.update_assessment(assessment_id, form)), schemas.Assessment)
 
 

@@ -18,6 +18,12 @@ AI_POLICIES = tuple(AiPolicy)
 AI_POLICY_HELP = ("What candidates may do with AI tools: `not_allowed`, `disclosure` (allowed; "
                   "they say what they used before finishing) or `assistant` (the workspace's "
                   "assistant only, its conversation kept; needs the server's HELDOUT_AI_URL).")
+FOLLOWUPS_HELP = ("Whether each candidate, after finishing, answers 2-3 short timed questions "
+                  "about their own code; answers and timings are evidence in the report, never "
+                  "in the score. Off by default.")
+FEEDBACK_HELP = ("Whether candidates get their feedback once their attempt is complete: their "
+                 "own score per challenge and which checks passed (names and pass/fail only), "
+                 "on their done page and once by e-mail. Off by default.")
 
 Aware = fields.AwareDateTime  # ISO 8601 with an offset; naive times are read as UTC
 
@@ -87,6 +93,9 @@ class Assessment(ma.Schema):
     expires_at = _when("After this, links no longer open (null: never).", required=True,
                        allow_none=True)
     show_scores = fields.Boolean(required=True)
+    followups = fields.Boolean(required=True, metadata={"description": FOLLOWUPS_HELP})
+    feedback_to_candidates = fields.Boolean(required=True, metadata={
+        "description": FEEDBACK_HELP})
     counting = fields.String(required=True, validate=validate.OneOf(COUNTINGS))
     ai_policy = fields.String(required=True, validate=validate.OneOf(AI_POLICIES),
                               metadata={"description": AI_POLICY_HELP})
@@ -110,6 +119,8 @@ class AssessmentFields(ma.Schema):
     instructions = fields.String(validate=validate.Length(max=20_000))
     expires_at = _when("After this, links no longer open (null: never).", allow_none=True)
     show_scores = JsonBoolean()
+    followups = JsonBoolean(metadata={"description": FOLLOWUPS_HELP})
+    feedback_to_candidates = JsonBoolean(metadata={"description": FEEDBACK_HELP})
     counting = fields.String(validate=validate.OneOf(COUNTINGS), metadata={
         "description": "Which graded submission counts: the last, or the best."})
     ai_policy = fields.String(validate=validate.OneOf(AI_POLICIES), metadata={
