@@ -242,7 +242,7 @@ def _row(pair: SimilarityPair) -> PairRow:
                    _side(pair.submission_b, pair.share_b))
 
 
-def _assessment_submissions(assessment_id: int) -> Select[tuple[int]]:
+def _assessment_submissions(assessment_id: int) -> Select[int]:
     """The ids of an assessment's submissions, as a query (thousands of them are never
     read into Python only to be sent back as parameters)."""
     return (select(Submission.id).join(Attempt, Submission.attempt_id == Attempt.id)
@@ -250,7 +250,7 @@ def _assessment_submissions(assessment_id: int) -> Select[tuple[int]]:
             .where(Invite.assessment_id == assessment_id))
 
 
-def _pairs_of(submission_ids: Sequence[int] | Select[tuple[int]], limit: int | None = None
+def _pairs_of(submission_ids: Sequence[int] | Select[int], limit: int | None = None
               ) -> Sequence[SimilarityPair]:
     """The stored pairs touching ``submission_ids`` (ids, or a query of them), most similar
     first, both sides' rows (submission, attempt, invite, assessment) loaded with them."""

@@ -2,7 +2,7 @@
 submissions already graded
 
 Revision ID: 0028_score_aggregates
-Revises: 0026_ats_callbacks
+Revises: 0028_candidate_feedback
 Created: 2026-12-06 01:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.orm import Session
 
 revision = '0028_score_aggregates'
-down_revision = '0026_ats_callbacks'
+down_revision = '0028_candidate_feedback'
 branch_labels = None
 depends_on = None
 
