@@ -1,7 +1,7 @@
 """score aggregates: each attempt's standing and the percentile counts, filled from the
 submissions already graded
 
-Revision ID: 0028_score_aggregates
+Revision ID: 0029_score_aggregates
 Revises: 0028_candidate_feedback
 Created: 2026-12-06 01:00:00
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.orm import Session
 
-revision = '0028_score_aggregates'
+revision = '0029_score_aggregates'
 down_revision = '0028_candidate_feedback'
 branch_labels = None
 depends_on = None
