@@ -298,8 +298,11 @@ def test_interviewers_see_no_accommodation_anywhere(
     api = [f"/api/v1/assessments/{assessment_id}/attempts", f"/api/v1/attempts/{attempt_id}",
            f"/api/v1/attempts/{attempt_id}/report", f"/api/v1/assessments/{assessment_id}/export",
            f"/api/v1/assessments/{assessment_id}/export.csv"]
-    answers = {url: client.get(url) for url in pages}
-    answers |= {url: client.get(url, headers={"Authorization": f"Bearer {token}"})
+    # Buffered: exports are streamed, and a streamed body read only after later requests
+    # would run inside their request contexts (a server sends each one before the next).
+    answers = {url: client.get(url, buffered=True) for url in pages}
+    answers |= {url: client.get(url, headers={"Authorization": f"Bearer {token}"},
+                                buffered=True)
                 for url in api}
     for url, answer in answers.items():
         assert answer.status_code == 200, (url, answer.status_code)
@@ -322,6 +325,26 @@ def test_item_analytics_counts_minutes_on_the_own_clock(
         challenge = db.session.scalars(select(Challenge)).one()
         (item,) = item_analytics.population(challenge, challenge.version, None, utcnow())
         assert item.minutes == 45.0
+
+
+def test_times_used_at_once_read_as_each_attempt_s_own(
+        app: Flask, users: Users, make_invite: Callable[..., NewInvite]) -> None:
+    """``clock.times_used`` (pages of many rows) skips the clocks of attempts with neither
+    break nor accommodation: it gives what ``time_used`` gives each attempt alone."""
+    plain = make_invite("Plain", "plain@example.org")
+    paused = make_invite("Paused", "paused@example.org")
+    slower = make_invite("Slower", "slower@example.org")
+    accommodate(app, users, paused.id, breaks="20")
+    accommodate(app, users, slower.id, factor="1.5")
+    with app.app_context():
+        started = [attempts.start_attempt(db.session.get_one(Invite, made.id), consent=True,
+                                          now=T0) for made in (plain, paused, slower)]
+        clock.start_break(started[1], now=T0 + 10 * MINUTE)
+        clock.end_break(started[1], now=T0 + 22 * MINUTE)
+        now = T0 + 40 * MINUTE
+        used = clock.times_used(started, now)
+        assert used == {a.id: clock.time_used(a, now) for a in started}
+        assert [used[a.id] for a in started] == [40 * MINUTE, 28 * MINUTE, 40 * MINUTE / 1.5]
 
 
 def test_the_candidate_sees_their_own_time_on_the_landing_page(

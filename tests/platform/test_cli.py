@@ -42,6 +42,11 @@ def test_db_upgrade_creates_the_schema(env: dict[str, str]) -> None:
     run(env, "db", "upgrade")  # again: nothing to do
 
 
+def test_standings_rebuild(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    assert "standings rebuilt for 0 attempts" in run(env, "standings", "rebuild")
+
+
 def test_load_challenges_then_demo_is_idempotent(env: dict[str, str]) -> None:
     run(env, "db", "upgrade")
     assert "added: churn-prediction" in run(env, "load-challenges")

@@ -55,17 +55,17 @@ seed = _load_seed()
 
 # --- the statistics on a known population -------------------------------------------------
 
-# Five graded and ended attempts (score x, rest of the assessment y, minutes, checks), one
+# Five graded and ended attempts (score x, rest of the assessment y, minutes), one
 # ended with nothing graded, one running with a score (its total not settled), one running
 # with nothing yet.
 KNOWN = [
-    ItemAttempt(1, True, 20.0, 30.0, 10.0, (("run", True), ("hidden", False))),
-    ItemAttempt(2, True, 40.0, 50.0, 20.0, (("run", True), ("hidden", False))),
-    ItemAttempt(3, True, 60.0, 40.0, 30.0, (("run", True), ("hidden", False))),
-    ItemAttempt(4, True, 80.0, 70.0, 50.0, (("run", True), ("hidden", True))),
-    ItemAttempt(5, True, 100.0, 90.0, 70.0, (("run", True), ("hidden", True))),
+    ItemAttempt(1, True, 20.0, 30.0, 10.0),
+    ItemAttempt(2, True, 40.0, 50.0, 20.0),
+    ItemAttempt(3, True, 60.0, 40.0, 30.0),
+    ItemAttempt(4, True, 80.0, 70.0, 50.0),
+    ItemAttempt(5, True, 100.0, 90.0, 70.0),
     ItemAttempt(6, True, None),
-    ItemAttempt(7, False, 90.0, None, None, (("run", False),)),
+    ItemAttempt(7, False, 90.0, None, None),
     ItemAttempt(8, False, None),
 ]
 # By hand: x = 20..100, mean 60, deviations -40 -20 0 20 40; y = 30 50 40 70 90, mean 56,
@@ -85,9 +85,6 @@ def test_the_statistics_of_a_known_population() -> None:
     assert stats.median_score == 70.0  # (60 + 80) / 2
     assert stats.median_minutes == 30.0 and stats.timed == 5
     assert stats.quartile_minutes is not None
-    rates = {c.name: (c.passed, c.graded, c.rate) for c in stats.checks}
-    assert rates == {"run": (5, 6, pytest.approx(100 * 5 / 6)), "hidden": (2, 5, 40.0)}
-    assert [c.name for c in stats.checks] == ["run", "hidden"]  # as first met
     assert stats.discrimination.pairs == 5  # the running attempt has no settled rest
     assert stats.discrimination.r == pytest.approx(HAND_R, abs=1e-6)
     assert stats.discrimination.reading == "very good"
@@ -202,13 +199,38 @@ def test_population_of_a_team_on_one_version(app: Flask, world: dict[str, int]) 
         # very submission: 0 minutes).
         minutes = sorted(i.minutes for i in items if i.minutes is not None)
         assert minutes == [0.0] * 5 + [25.0]
-        rates = {c.name: (c.passed, c.graded) for c in stats.checks}
-        assert rates == {"run": (6, 6), "roc_auc": (6, 6)}
+        checks = item_analytics.check_rates(
+            item_analytics.counted_on(churn, churn.version, world["ours"]))
+        assert {c.name: (c.passed, c.graded) for c in checks} == {"run": (6, 6),
+                                                                  "roc_auc": (6, 6)}
         old = item_statistics(item_analytics.population(churn, OLD, world["ours"], utcnow()))
         assert old.attempts == 1 and old.scores == (55.0,)
         theirs = item_statistics(item_analytics.population(churn, churn.version,
                                                            world["theirs"], utcnow()))
         assert theirs.scores == (5.0,)
+        db.engine.dispose()
+
+
+def test_check_pass_rates_are_counted_over_the_counted_evaluations(
+        app: Flask, world: dict[str, int], users: Users) -> None:
+    """Counted in SQL: a check that failed, one only some evaluations ran, a submission that
+    no longer counts (best rule: Bea's 50 is not counted), in the order first met."""
+    with app.app_context():
+        churn = db.session.get(Challenge, world["churn"])
+        assert churn is not None
+        failing = [{"name": "run", "passed": True}, {"name": "roc_auc", "passed": False},
+                   {"name": "hidden", "passed": False}]
+        seed.candidate(world["best"], users.recruiter, "Hal",
+                       {SLUG: [seed.Graded(0.0, 20, checks=failing)]}, index=20)
+        db.session.commit()
+        rates = item_analytics.check_rates(
+            item_analytics.counted_on(churn, churn.version, world["ours"]))
+        assert [(c.name, c.passed, c.graded) for c in rates] == [
+            ("run", 7, 7), ("roc_auc", 6, 7), ("hidden", 0, 1)]
+        assert rates[2].rate == 0.0 and rates[1].rate == pytest.approx(100 * 6 / 7)
+        # Nothing counted on the old version of this team but Old's, which passed.
+        old = item_analytics.check_rates(item_analytics.counted_on(churn, OLD, world["ours"]))
+        assert [(c.name, c.passed, c.graded) for c in old] == [("run", 1, 1), ("roc_auc", 1, 1)]
         db.engine.dispose()
 
 

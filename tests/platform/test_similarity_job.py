@@ -142,6 +142,7 @@ def test_staff_read_the_pairs_and_the_fragments(
     text = page.get_data(as_text=True)
     assert "Ana" in text and "Ben" in text and "review suggested" in text
     assert "Cy" not in text  # the starter shares nothing
+    assert "3 submissions compared" in text and "waiting to be compared" not in text
     with app.app_context():
         pair_id = db.session.scalars(select(SimilarityPair.id)).one()
     assert f"/similarity/{pair_id}" in text

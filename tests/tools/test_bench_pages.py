@@ -54,10 +54,15 @@ def test_json_shape(bench: tuple[dict[str, Any], Path]) -> None:
     result, _ = bench
     assert result["candidates"] == CANDIDATES
     assert result["repeat"] == 1
-    keys = {"endpoint", "url", "p50_ms", "p95_ms", "cpu_ms", "queries"}
+    keys = {"endpoint", "url", "p50_ms", "p95_ms", "cpu_ms", "queries", "first_byte_ms"}
     for row in [*result["pages"], result["baseline"]]:
         assert keys <= set(row), row
         assert row["p95_ms"] >= row["p50_ms"] > 0
+        assert 0 < row["first_byte_ms"] <= row["p50_ms"]
+    memory = result["memory"]
+    assert memory["rss_before_mb"] > 0 and memory["rss_after_mb"] > 0
+    if memory["peak_mb"] is not None:  # where the peak can be reset (Linux)
+        assert memory["peak_mb"] >= memory["rss_after_mb"] - 1
         assert row["cpu_ms"] >= 0 and row["queries"] >= 0
     assert result["baseline"]["url"] == "/healthz"
     assert result["baseline"]["queries"] == 1  # its SELECT 1: the statement counter counts

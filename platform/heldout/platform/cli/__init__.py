@@ -31,6 +31,7 @@ COMMANDS = {
     "serve": "heldout.platform.cli.serve:serve_command",
     "settings": "heldout.platform.cli.doctor:settings_command",
     "similarity": "heldout.graders.cli:similarity_command",
+    "standings": "heldout.platform.cli.standings:standings_group",
     "tokens": "heldout.platform.cli.tokens:tokens_group",
     "up": "heldout.platform.cli.serve:up_command",
     "users": "heldout.platform.cli.users:users_group",

@@ -66,6 +66,11 @@ from heldout.platform.models.people import (
     TeamMember,
     User,
 )
+from heldout.platform.models.standings import (
+    AttemptStanding,
+    ChallengeStanding,
+    ScoreAggregate,
+)
 from heldout.platform.models.work import (
     AiMessage,
     Draft,
@@ -88,9 +93,11 @@ __all__ = [
     "AtsOrder",
     "Attempt",
     "AttemptBreak",
+    "AttemptStanding",
     "AuditEvent",
     "Base",
     "Challenge",
+    "ChallengeStanding",
     "ChallengeVersion",
     "DeadlineSubmission",
     "Draft",
@@ -108,6 +115,7 @@ __all__ = [
     "PublicRun",
     "Review",
     "Role",
+    "ScoreAggregate",
     "SelfIdentification",
     "ShownOnce",
     "SignalReview",

@@ -1,8 +1,8 @@
 """The adverse-impact report: pass rates at a cut score per self-identified group, and
 each group's impact ratio to the highest rate (the four-fifths rule).
 
-Who passes is read from the settled totals of the candidates table
-(``candidates.settled_totals``: the scoring rules' total, nothing recomputed here); who is
+Who passes is read from the settled totals kept as standings
+(``standings.settled_totals``: the scoring rules' total, nothing recomputed here); who is
 in which group from ``SelfIdentification``, joined by attempt id only: no name, e-mail or
 invite is read, so nothing here can put an answer beside a person.
 """
@@ -22,9 +22,9 @@ from heldout.platform.errors import InvalidInput
 from heldout.platform.extensions import db
 from heldout.platform.models import Assessment, SelfIdentification
 from heldout.platform.services.assessments import get_assessment
-from heldout.platform.services.candidates import settled_totals
 from heldout.platform.services.self_identification import PREFER_NOT_TO_SAY, questions
 from heldout.platform.services.spreadsheets import escape_cell
+from heldout.platform.services.standings import settled_totals
 
 # The cut score when none is chosen: a total of at least half the points passes.
 DEFAULT_CUT = 50.0
@@ -118,7 +118,7 @@ def impact_report(assessment_id: int, cut: float) -> ImpactReport:
     """Every category asked about, over the assessment's candidates with a settled total
     (a candidate who answered nothing counts as "Prefer not to say" in each category)."""
     assessment = get_assessment(assessment_id)
-    totals = settled_totals(assessment)
+    totals = settled_totals(assessment.id)
     answers: dict[int, dict[str, Any]] = {
         attempt_id: stated for attempt_id, stated in db.session.execute(
             select(SelfIdentification.attempt_id, SelfIdentification.answers)
@@ -126,7 +126,7 @@ def impact_report(assessment_id: int, cut: float) -> ImpactReport:
     categories = tuple(
         _category(q.category, q.answers,
                   [(total >= cut, answers.get(attempt_id, {}).get(q.category))
-                   for attempt_id, (total, _) in totals.items()])
+                   for attempt_id, total in totals.items()])
         for q in questions())
     return ImpactReport(assessment, cut, len(totals), categories)
 

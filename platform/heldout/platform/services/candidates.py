@@ -1,44 +1,58 @@
 """The candidates of an assessment: the table interviewers sort and filter (and export),
-compare side by side, and the settled totals their percentiles rank.
+and compare side by side.
 
-The table reads submissions as plain values from one column query (``TableSubmission``):
-with a thousand candidates, ORM objects for their submissions and evaluations would cost
-most of the page's time. Which submission counts, the total and the percentile rank are
-the rules of ``scoring``, the same the report and the candidate's own page use.
+The table is filtered, sorted and paged in SQL over the attempts' standings (their settled
+totals, counted scores and percentile ranks, ``standings``), so a page costs the same with
+ten candidates or ten thousand; exports read every matching row a batch at a time. The
+rows of a page read their submissions as plain values from one column query
+(``TableSubmission``). Which submission counts, the total and the percentile rank are the
+rules of ``scoring``, the same the report and the candidate's own page use.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased, selectinload
 
 from heldout.platform.extensions import db
 from heldout.platform.models import (
     Assessment,
     Attempt,
+    AttemptStanding,
     Challenge,
+    ChallengeStanding,
     EvaluationRecord,
     Invite,
+    Review,
     Submission,
 )
-from heldout.platform.services import clock
+from heldout.platform.services import clock, standings
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.services.integrity_signals import SignalContext, attempts_with_signals
+from heldout.platform.services.paging import page_window
 from heldout.platform.services.reviews import ReviewSummary, review_summaries
 from heldout.platform.services.scoring import (
     InviteState,
     Standing,
     counted,
     invite_state,
-    percentile_ranks,
+    invite_state_clause,
     submitted_any,
     total_score,
 )
@@ -132,26 +146,28 @@ class TableQuery:
 
 @dataclass(frozen=True)
 class CandidatesTable:
+    """One page of the candidates table: ``rows`` are the page's (the filtering, sorting
+    and paging ran in SQL); ``iter_rows`` gives every matching row, for exports."""
+
     assessment: Assessment
     rows: tuple[CandidateRow, ...]
     query: TableQuery
     total_rows: int  # before filtering
+    matched: int  # after filtering
     states: tuple[str, ...]  # states present, for the filter
     per_page: int = PER_PAGE
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(len(self.rows) / self.per_page))
+        return page_window(self.matched, self.query.page, self.per_page).pages
 
     @property
     def page(self) -> int:
-        return min(max(1, self.query.page), self.pages)
+        return page_window(self.matched, self.query.page, self.per_page).page
 
     @property
     def page_rows(self) -> tuple[CandidateRow, ...]:
-        """The rows of the page shown; exports take every row (``rows``)."""
-        start = (self.page - 1) * self.per_page
-        return self.rows[start:start + self.per_page]
+        return self.rows
 
 
 def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None) -> list[Invite]:
@@ -168,20 +184,24 @@ def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None)
 
 def table_submissions(assessment_id: int, attempt_ids: Sequence[int] | None = None
                       ) -> dict[int, list[TableSubmission]]:
-    """Every submission of the assessment's attempts (or of these attempts) with its score,
-    oldest first per attempt, from one column query."""
+    """Every submission of the assessment's attempts (or of these attempts: the caller's
+    own, read through the attempt index alone) with its score, oldest first per attempt,
+    from one column query."""
     query = (select(Submission.id, Submission.attempt_id, Submission.challenge_id,
                     Submission.status, Submission.retry_at, EvaluationRecord.id,
                     EvaluationRecord.score, EvaluationRecord.challenge_version)
-             .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
-             .join(Attempt, Attempt.id == Submission.attempt_id)
-             .join(Invite, Invite.id == Attempt.invite_id)
-             .where(Invite.assessment_id == assessment_id))
+             .outerjoin(EvaluationRecord, EvaluationRecord.submission_id == Submission.id))
     if attempt_ids is not None:
+        # Not joined to the assessment's invites: SQLite then walked every invite of the
+        # assessment (or every submission, in id order) for each batch of an export.
         query = query.where(Submission.attempt_id.in_(attempt_ids))
+    else:
+        query = (query.join(Attempt, Attempt.id == Submission.attempt_id)
+                 .join(Invite, Invite.id == Attempt.invite_id)
+                 .where(Invite.assessment_id == assessment_id))
     found: dict[int, list[TableSubmission]] = {}
     for sid, attempt_id, challenge_id, status, retry_at, evaluation_id, score, version in \
-            db.session.execute(query.order_by(Submission.id)):
+            db.session.execute(query.order_by(Submission.attempt_id, Submission.id)):
         found.setdefault(attempt_id, []).append(TableSubmission(
             sid, attempt_id, challenge_id, status, retry_at,
             float(score) if score is not None else None,
@@ -203,43 +223,6 @@ def table_results(history: Sequence[TableSubmission], challenges: Sequence[Chall
     return results
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """A total's percentile rank, and how many others it was ranked among."""
-
-    percentile: float | None
-    peers: int
-
-
-def ranked_totals(totals: Mapping[int, tuple[float, Versions]]) -> dict[int, Ranked]:
-    """Each attempt's total ranked among the other attempts graded on exactly the same
-    versions of every challenge (totals of other versions are not comparable). An attempt
-    with a challenge never graded has no versions to match: it is not ranked."""
-    groups: dict[Versions, list[int]] = {}
-    for attempt_id, (_, versions) in totals.items():
-        if all(v is not None for v in versions):
-            groups.setdefault(versions, []).append(attempt_id)
-    ranked: dict[int, Ranked] = {}
-    for members in groups.values():
-        ranks = percentile_ranks([totals[a][0] for a in members])
-        for attempt_id, rank in zip(members, ranks, strict=True):
-            ranked[attempt_id] = Ranked(rank, len(members) - 1)
-    return ranked
-
-
-def settled_totals(assessment: Assessment) -> dict[int, tuple[float, Versions]]:
-    """Every attempt's total and counted versions, for the attempts whose total is settled
-    (``total_score`` is not None), from one column query."""
-    totals: dict[int, tuple[float, Versions]] = {}
-    challenges, counting = assessment.challenges, assessment.counting
-    for attempt_id, history in table_submissions(assessment.id).items():
-        results = table_results(history, challenges, counting)
-        total = total_score(results)
-        if total is not None:
-            totals[attempt_id] = (total, tuple(r.graded_version for r in results))
-    return totals
-
-
 def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
           viewer: StaffViewer | None,
           attempt_ids: Sequence[int] | None = None) -> list[CandidateRow]:
@@ -247,7 +230,7 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
     submitted = table_submissions(assessment.id, attempt_ids)
     summaries = review_summaries([i.attempt.id for i in invites if i.attempt is not None],
                                  viewer)
-    clock.with_clocks([i.attempt.id for i in invites if i.attempt is not None])
+    used = clock.times_used([i.attempt for i in invites if i.attempt is not None], now)
     rows = []
     for invite in invites:
         attempt = invite.attempt
@@ -256,73 +239,211 @@ def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
         rows.append(CandidateRow(
             invite, attempt, invite_state(invite, now), tuple(results),
             total_score(results) if attempt is not None else None,
-            time_used=clock.time_used(attempt, now) if attempt is not None else None,
+            time_used=used[attempt.id] if attempt is not None else None,
             review=summaries.get(attempt.id) if attempt is not None else None))
     return rows
 
 
-def _sort_key(row: CandidateRow, sort: str) -> Any:
-    if sort == "name":
-        return row.invite.candidate_name.casefold()
-    if sort == "state":
-        return row.state
-    if sort == "total":
-        return row.total
-    if sort == "percentile":
-        return row.percentile
-    if sort == "time":
-        return row.time_used
-    if sort == "review":
-        return row.review_status
-    if sort.startswith("c:"):
-        for r in row.results:
-            if r.challenge.slug == sort[2:]:
-                return r.score
-    return (row.invite.created_at, row.invite.id)
+def _state_column(now: datetime) -> ColumnElement[str]:
+    """``invite_state`` in SQL (over ``Invite`` outer-joined with its ``Attempt``)."""
+    return case(*((invite_state_clause(state, now), state.value) for state in InviteState))
+
+
+def _state_order(now: datetime) -> ColumnElement[int]:
+    """The position of the state's name in alphabetical order (how the table sorts it)."""
+    ordered = sorted(InviteState, key=lambda s: s.value)
+    return case(*((invite_state_clause(state, now), ordered.index(state))
+                  for state in InviteState))
+
+
+def _submitted_reviews() -> ColumnElement[int]:
+    return (select(func.count(Review.id))
+            .where(Review.attempt_id == Attempt.id, Review.submitted_at.is_not(None))
+            .correlate(Attempt).scalar_subquery())
+
+
+def _review_order() -> list[ColumnElement[Any]]:
+    """``CandidateRow.review_status`` in order: reviewed (by how many), not reviewed,
+    review started, no attempt."""
+    submitted = _submitted_reviews()
+    drafts = (select(func.count(Review.id))
+              .where(Review.attempt_id == Attempt.id, Review.submitted_at.is_(None))
+              .correlate(Attempt).scalar_subquery())
+    return [case((Attempt.id.is_(None), 3), (submitted > 0, 0), (drafts > 0, 2), else_=1),
+            submitted]
+
+
+def table_filters(assessment_id: int, query: TableQuery, now: datetime,
+                  signals: SignalContext) -> list[ColumnElement[bool]]:
+    """The table's filters as SQL conditions over ``Invite``, its ``Attempt`` and its
+    ``AttemptStanding`` (outer-joined): a new filter is one more condition here."""
+    found: list[ColumnElement[bool]] = []
+    if query.search.strip():
+        needle = query.search.strip()
+        found.append(or_(Invite.candidate_name.icontains(needle, autoescape=True),
+                         Invite.candidate_email.icontains(needle, autoescape=True)))
+    if query.state:
+        try:
+            found.append(invite_state_clause(InviteState(query.state), now))
+        except ValueError:
+            found.append(false())
+    if query.review == "reviewed":
+        found.append(and_(Attempt.id.is_not(None), _submitted_reviews() > 0))
+    elif query.review == "not reviewed":
+        found.append(and_(Attempt.id.is_not(None), _submitted_reviews() == 0))
+    if query.min_total is not None:
+        found.append(AttemptStanding.total >= query.min_total)
+    if query.signals in SIGNAL_FILTERS:
+        # Which attempts have a signal is decided in Python (``integrity_signals.gather``).
+        flagged = sorted(attempts_with_signals(assessment_id, signals))
+        found.append(Attempt.id.in_(flagged) if query.signals == "any"
+                     else or_(Attempt.id.is_(None), Attempt.id.not_in(flagged)))
+    return found
+
+
+def _ordered(assessment: Assessment, query: TableQuery, now: datetime,
+             signals: SignalContext) -> Select[int]:
+    """The matching invites' ids, sorted as asked: rows without a value
+    last whichever the direction; ties in name order; then newest invite first. Sorted by
+    time used, only the ties' order (``_by_time_used`` sorts the rest)."""
+    statement = (select(Invite.id)
+                 .outerjoin(Attempt, Attempt.invite_id == Invite.id)
+                 .outerjoin(AttemptStanding, AttemptStanding.attempt_id == Attempt.id)
+                 .where(Invite.assessment_id == assessment.id,
+                        *table_filters(assessment.id, query, now, signals)))
+    newest: list[Any] = [Invite.created_at.desc(), Invite.id.desc()]
+    if query.sort == "invited":
+        if query.descending:
+            return statement.order_by(*newest)
+        return statement.order_by(Invite.created_at, Invite.id)
+    if query.sort == "time":
+        return statement.order_by(func.lower(Invite.candidate_name), *newest)
+    keys: list[Any]
+    if query.sort == "name":
+        keys = [func.lower(Invite.candidate_name)]
+    elif query.sort == "state":
+        keys = [_state_order(now)]
+    elif query.sort == "total":
+        keys = [AttemptStanding.total]
+    elif query.sort == "percentile":
+        # Only this sort joins the ranks (computed over the aggregate's counts); the rows'
+        # own percentiles are read for the page alone (``_page_rows``).
+        ranks = standings.rank_table(assessment.id)
+        statement = statement.outerjoin(ranks, standings.joins_rank(ranks))
+        keys = [standings.percentile_of(ranks)]
+    elif query.sort == "review":
+        keys = _review_order()
+    else:
+        challenge = next(c for c in assessment.challenges if c.slug == query.sort[2:])
+        scored = aliased(ChallengeStanding)
+        statement = statement.outerjoin(scored, and_(scored.attempt_id == Attempt.id,
+                                                     scored.challenge_id == challenge.id))
+        keys = [scored.score]
+    order: list[Any] = [case((keys[0].is_(None), 1), else_=0)]
+    order += [key.desc() if query.descending else key.asc() for key in keys]
+    return statement.order_by(*order, func.lower(Invite.candidate_name), *newest)
+
+
+def _by_time_used(ordered: Select[int], query: TableQuery, now: datetime) -> list[int]:
+    """Every matching invite's id sorted by time used, rows without an attempt last, ties
+    in the order of ``ordered`` (names). In Python: time used is ``clock.time_used`` (breaks
+    left out, against the candidate's own limit), a rule SQL would have to copy; so this
+    sort alone reads the clocks of every match, whatever the page."""
+    found = db.session.execute(ordered.add_columns(Attempt.id)).all()
+    clocks = clock.with_clocks([attempt_id for _, attempt_id in found if attempt_id is not None])
+
+    def key(pair: Any) -> tuple[int, timedelta]:
+        attempt = clocks.get(pair[1]) if pair[1] is not None else None
+        if attempt is None:
+            return 1, timedelta(0)
+        used = clock.time_used(attempt, now)
+        return 0, -used if query.descending else used
+
+    return [invite_id for invite_id, _ in sorted(found, key=key)]
+
+
+def _page_rows(assessment: Assessment, ids: Sequence[int], now: datetime,
+               viewer: StaffViewer | None,
+               counts: standings.GroupCounts | None = None) -> list[CandidateRow]:
+    """The rows of these invite ids, in their order, with their percentile ranks (from
+    ``counts``, when the caller keeps them across batches)."""
+    invites = {i.id: i for i in db.session.scalars(
+        select(Invite).where(Invite.id.in_(ids)).options(selectinload(Invite.attempt)))}
+    ordered = [invites[i] for i in ids if i in invites]
+    attempts = [i.attempt.id for i in ordered if i.attempt is not None]
+    rows = _rows(assessment, ordered, now, viewer, attempts)
+    ranked = standings.ranked(assessment.id, attempts, counts)
+    return [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
+            if r.attempt is not None and r.attempt.id in ranked else r for r in rows]
+
+
+EXPORT_BATCH = 200
 
 
 def candidates_table(assessment_id: int, query: TableQuery, *, now: datetime,
                      viewer: StaffViewer | None,
                      signals: SignalContext | None = None) -> CandidatesTable:
-    """The candidates of an assessment with scores, percentile, time and review state,
-    filtered and sorted on the server (the page works without script). ``viewer``: whose
-    eyes the reviews' recommendations are for (``reviews.review_summaries``); ``signals``:
-    the thresholds of the integrity signals the "signals" filter reads."""
+    """A page of the candidates of an assessment with scores, percentile, time and review
+    state, filtered, sorted and paged in SQL (the page works without script). ``viewer``:
+    whose eyes the reviews' recommendations are for (``reviews.review_summaries``);
+    ``signals``: the thresholds of the integrity signals the "signals" filter reads."""
     assessment = get_assessment(assessment_id)
     query = query.normalised([c.slug for c in assessment.challenges])
-    rows = _rows(assessment, _table_invites(assessment_id), now, viewer)
-    # Every attempt of the assessment is a row: the rows' totals are its settled totals.
-    ranked = ranked_totals({r.attempt.id: (r.total, r.versions) for r in rows
-                            if r.attempt is not None and r.total is not None})
-    rows = [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
-            if r.attempt is not None and r.attempt.id in ranked else r for r in rows]
-    states = tuple(sorted({r.state for r in rows}))
-    shown = rows
-    if query.search.strip():
-        needle = query.search.strip().casefold()
-        shown = [r for r in shown if needle in r.invite.candidate_name.casefold()
-                 or needle in r.invite.candidate_email.casefold()]
-    if query.state:
-        shown = [r for r in shown if r.state == query.state]
-    if query.review == "reviewed":
-        shown = [r for r in shown if r.review is not None and r.review.submitted]
-    elif query.review == "not reviewed":
-        shown = [r for r in shown if r.attempt is not None
-                 and (r.review is None or not r.review.submitted)]
-    if query.min_total is not None:
-        shown = [r for r in shown if r.total is not None and r.total >= query.min_total]
-    if query.signals in SIGNAL_FILTERS:
-        flagged = attempts_with_signals(assessment.id, signals or SignalContext(viewer))
-        wanted = query.signals == "any"
-        shown = [r for r in shown
-                 if (r.attempt is not None and r.attempt.id in flagged) == wanted]
-    # Ties keep name order whichever the direction (Python's sort is stable, reversed too).
-    shown = sorted(shown, key=lambda r: r.invite.candidate_name.casefold()) \
-        if query.sort != "invited" else shown
-    present = [r for r in shown if _sort_key(r, query.sort) is not None]
-    missing = [r for r in shown if _sort_key(r, query.sort) is None]
-    present.sort(key=lambda r: _sort_key(r, query.sort), reverse=query.descending)
-    return CandidatesTable(assessment, tuple(present + missing), query, len(rows), states)
+    ordered = _ordered(assessment, query, now, signals or SignalContext(viewer))
+    if query.sort == "time":
+        every = _by_time_used(ordered, query, now)
+        matched = len(every)
+        window = page_window(matched, query.page, PER_PAGE)
+        found = every[window.offset:window.offset + PER_PAGE]
+    else:
+        matched = db.session.scalar(select(func.count()).select_from(ordered.subquery())) or 0
+        window = page_window(matched, query.page, PER_PAGE)
+        found = list(db.session.scalars(ordered.limit(PER_PAGE).offset(window.offset)))
+    total_rows = db.session.scalar(select(func.count(Invite.id))
+                                   .where(Invite.assessment_id == assessment_id)) or 0
+    state = _state_column(now)
+    states = tuple(sorted(str(s) for s in db.session.scalars(
+        select(state).select_from(Invite).outerjoin(Attempt, Attempt.invite_id == Invite.id)
+        .where(Invite.assessment_id == assessment_id).distinct()) if s is not None))
+    return CandidatesTable(assessment, tuple(_page_rows(assessment, found, now, viewer)),
+                           query, total_rows, matched, states, PER_PAGE)
+
+
+def every_row(assessment_id: int, query: TableQuery, *, now: datetime,
+              viewer: StaffViewer | None, signals: SignalContext | None = None
+              ) -> tuple[Assessment, Iterator[CandidateRow]]:
+    """The assessment, and every row matching ``query`` (whatever its page) in its order,
+    read a batch at a time as the caller consumes them: exports write each batch out
+    before the next is read, so memory stays the same whatever the population (sorted by
+    time used, the ids and clocks of every match are read first: ``_by_time_used``)."""
+    assessment = get_assessment(assessment_id)
+    query = query.normalised([c.slug for c in assessment.challenges])
+    context = signals or SignalContext(viewer)
+
+    def batches() -> Iterator[list[int]]:
+        ordered = _ordered(assessment, query, now, context)
+        if query.sort == "time":
+            every = _by_time_used(ordered, query, now)
+            for start in range(0, len(every), EXPORT_BATCH):
+                yield every[start:start + EXPORT_BATCH]
+            return
+        found = db.session.scalars(ordered.execution_options(yield_per=EXPORT_BATCH))
+        for batch in found.partitions(EXPORT_BATCH):
+            yield list(batch)
+
+    def rows() -> Iterator[CandidateRow]:
+        counts = standings.GroupCounts(assessment.id)  # read once, for every batch
+        for batch in batches():
+            rows = _page_rows(assessment, batch, now, viewer, counts)
+            yield from rows
+            # Written out: let the batch's invites and attempts go, so the session's
+            # identity map (and the collector's work) does not grow with the export.
+            for row in rows:
+                db.session.expunge(row.invite)
+                if row.attempt is not None:
+                    db.session.expunge(row.attempt)
+
+    return assessment, rows()
 
 
 # --- compare -------------------------------------------------------------------------------
@@ -361,7 +482,7 @@ def compare(assessment_id: int, attempt_ids: Sequence[int], *, now: datetime,
     assessment = get_assessment(assessment_id)
     wanted = list(dict.fromkeys(attempt_ids))[:MAX_COMPARED]
     invites = [i for i in _table_invites(assessment_id, wanted) if i.attempt is not None]
-    ranked = ranked_totals(settled_totals(assessment))
+    ranked = standings.ranked(assessment.id, wanted)
     rows = [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
             if r.attempt is not None and r.attempt.id in ranked else r
             for r in _rows(assessment, invites, now, viewer, wanted)]

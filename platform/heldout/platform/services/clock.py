@@ -13,7 +13,7 @@ limit, in the assessment's minutes (``time_used``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -253,11 +253,42 @@ def against_limit(attempt: Attempt, work: timedelta) -> timedelta:
     return work if own == base else work * (base / own)
 
 
+def used_between(spans: Mapping[int, tuple[datetime, datetime]]) -> dict[int, timedelta]:
+    """For many attempts at once, ``against_limit(attempt, worked(attempt, start, end))`` of
+    each attempt id's (start, end) span. Only the attempts with a break or an accommodation
+    are read as objects (``with_clocks``); for the others, the same rules reduce to the
+    span itself (nothing paused, their limit the assessment's)."""
+    ids = list(spans)
+    if not ids:
+        return {}
+    special = set(db.session.scalars(
+        select(AttemptBreak.attempt_id).where(AttemptBreak.attempt_id.in_(ids)).distinct()))
+    special |= set(db.session.scalars(
+        select(Attempt.id).join(Accommodation, Accommodation.invite_id == Attempt.invite_id)
+        .where(Attempt.id.in_(ids))))
+    clocks = with_clocks(sorted(special))
+    found = {}
+    for attempt_id, (start, end) in spans.items():
+        attempt = clocks.get(attempt_id)
+        found[attempt_id] = (against_limit(attempt, worked(attempt, start, end))
+                             if attempt is not None else max(end - start, timedelta(0)))
+    return found
+
+
+def _working_span(attempt: Attempt, now: datetime) -> tuple[datetime, datetime]:
+    return attempt.started_at, attempt.finished_at or min(now, attempt.deadline)
+
+
 def time_used(attempt: Attempt, now: datetime) -> timedelta:
     """Time used of the assessment's limit: the clock time worked (breaks left out) against
     the candidate's own limit (``against_limit``)."""
-    end = attempt.finished_at or min(now, attempt.deadline)
-    return against_limit(attempt, worked(attempt, attempt.started_at, end))
+    return against_limit(attempt, worked(attempt, *_working_span(attempt, now)))
+
+
+def times_used(attempts: Sequence[Attempt], now: datetime) -> dict[int, timedelta]:
+    """``time_used`` of each of these attempts, by id (``used_between``: only those with a
+    break or an accommodation have their clocks read)."""
+    return used_between({a.id: _working_span(a, now) for a in attempts})
 
 
 def on_assessment_clock(attempt: Attempt, at: datetime) -> datetime:

@@ -1,4 +1,6 @@
-"""The candidates table as CSV or JSON, for spreadsheets and other tools.
+"""The candidates table as CSV or JSON, for spreadsheets and other tools, written as the
+rows are read (``candidates.every_row``): the first bytes leave at once and memory stays
+the same whatever the number of candidates.
 
 Each challenge names the submission that counts (``submission:<slug>``, ``submissions``),
 the one the report shows and the candidate was told counts.
@@ -11,11 +13,31 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from heldout.platform.services.candidates import CandidateRow, CandidatesTable
+from heldout.platform.extensions import db
+from heldout.platform.models import Assessment, User
+from heldout.platform.services.access import StaffViewer
+from heldout.platform.services.candidates import CandidateRow, TableQuery, every_row
+from heldout.platform.services.integrity_signals import DEFAULT_PASTE_CHARS, SignalContext
 from heldout.platform.services.spreadsheets import escape_cell
+
+Writer = Callable[[Assessment, Iterable[CandidateRow]], Iterator[str]]
+
+
+def streamed(write: Writer, assessment_id: int, query: TableQuery, *, now: datetime,
+             viewer_id: int | None, paste_chars: int = DEFAULT_PASTE_CHARS) -> Iterator[str]:
+    """The export ``write`` makes of the matching rows, read as it is sent. Nothing runs
+    before the first chunk is asked for, so everything is read in the session of the
+    response's streaming (the view's own is closed by then): the viewer too, by id.
+    ``paste_chars``: the instance's threshold for the "signals" filter (``SignalContext``)."""
+    user = db.session.get(User, viewer_id) if viewer_id is not None else None
+    viewer = StaffViewer.of(user) if user is not None else None
+    assessment, rows = every_row(assessment_id, query, now=now, viewer=viewer,
+                                 signals=SignalContext(viewer, paste_chars))
+    yield from write(assessment, rows)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -45,13 +67,21 @@ def row_record(row: CandidateRow) -> dict[str, Any]:
     }
 
 
-def to_json(table: CandidatesTable) -> str:
-    payload = {
-        "assessment": {"id": table.assessment.id, "name": table.assessment.name,
-                       "challenges": [c.slug for c in table.assessment.challenges]},
-        "candidates": [row_record(row) for row in table.rows],
-    }
-    return json.dumps(payload, indent=2, ensure_ascii=False)
+def json_chunks(assessment: Assessment, rows: Iterable[CandidateRow]) -> Iterator[str]:
+    """The export as JSON, written as the rows are read: the same text as ``json.dumps``
+    of the whole document with ``indent=2``, one candidate at a time."""
+    head = {"id": assessment.id, "name": assessment.name,
+            "challenges": [c.slug for c in assessment.challenges]}
+    yield '{\n  "assessment": ' + _indented(head, "  ") + ',\n  "candidates": ['
+    first = True
+    for row in rows:
+        yield ("\n    " if first else ",\n    ") + _indented(row_record(row), "    ")
+        first = False
+    yield "]\n}" if first else "\n  ]\n}"
+
+
+def _indented(value: Any, prefix: str) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + prefix)
 
 
 def _csv_value(value: Any) -> str:
@@ -62,15 +92,19 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def to_csv(table: CandidatesTable) -> str:
-    slugs: Sequence[str] = [c.slug for c in table.assessment.challenges]
+def csv_chunks(assessment: Assessment, rows: Iterable[CandidateRow]) -> Iterator[str]:
+    """The export as CSV, a line per candidate, written as the rows are read."""
+    slugs: Sequence[str] = [c.slug for c in assessment.challenges]
     header = ["candidate", "email", "status", "started_at", "time_used_seconds",
               *(f"score:{slug}" for slug in slugs), "total", "percentile", "review_status",
               "recommendation", *(f"submission:{slug}" for slug in slugs)]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    for row in table.rows:
+    yield out.getvalue()
+    for row in rows:
+        out.seek(0)
+        out.truncate()
         record = row_record(row)
         values = [record["candidate"], record["email"], record["status"],
                   record["started_at"], record["time_used_seconds"],
@@ -79,4 +113,4 @@ def to_csv(table: CandidatesTable) -> str:
                   *(record["submissions"][slug] for slug in slugs)]
         writer.writerow([escape_cell(_csv_value(v)) if isinstance(v, str) else _csv_value(v)
                          for v in values])
-    return out.getvalue()
+        yield out.getvalue()

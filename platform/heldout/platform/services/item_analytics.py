@@ -5,23 +5,25 @@ each check's pass rate, and discrimination: the corrected item-total correlation
 r between the challenge's score and the mean score of the assessment's *other* challenges,
 over the same candidates). The population is one hiring team's, as for percentile ranks
 (``reports``): scores are never pooled across teams. Which submission counts and what the
-total is are ``scoring``'s rules, read as the candidates table reads them
-(``candidates.table_submissions`` and ``table_results``).
+total is are ``scoring``'s rules, read from the standings they are kept in
+(``standings``), as the candidates table reads them: the page costs one column query per
+assessment, not a fold over every submission; the checks' pass rates are counted in SQL.
 
-Which version an attempt belongs to: the version its counted submission was graded on; an
-attempt with no graded submission of the challenge, the version the catalogue held when
-the attempt started (what its workspace opened with).
+Which version an attempt belongs to: the version its counted score was graded on; an
+attempt with no graded score on the challenge, the version the catalogue held when the
+attempt started (what its workspace opened with).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, true, union_all
 
 from heldout.graders.errors import GraderError
 from heldout.platform.blobs import BundleVersionMissing
@@ -31,7 +33,9 @@ from heldout.platform.models import (
     Assessment,
     AssessmentChallenge,
     Attempt,
+    AttemptStanding,
     Challenge,
+    ChallengeStanding,
     ChallengeVersion,
     Draft,
     EvaluationRecord,
@@ -41,10 +45,8 @@ from heldout.platform.models import (
 )
 from heldout.platform.services import access, charts, clock, problem_reports
 from heldout.platform.services.access import StaffViewer, TeamChoice
-from heldout.platform.services.candidates import table_results, table_submissions
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.reports import short_version
-from heldout.platform.services.scoring import total_score
 
 # Under this many attempts the figures move a lot from one candidate to the next.
 SMALL_SAMPLE = 30
@@ -68,7 +70,6 @@ class ItemAttempt:
     rest: float | None = None      # mean score of the assessment's other challenges (None:
     #                                no other challenge, or the total is not settled)
     minutes: float | None = None   # from first work on it to the counted submission
-    checks: tuple[tuple[str, bool], ...] = ()  # the counted evaluation's checks: name, passed
 
 
 @dataclass(frozen=True)
@@ -146,20 +147,10 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
         return None
 
 
-def check_pass_rates(items: Iterable[ItemAttempt]) -> tuple[CheckRate, ...]:
-    """Each check's passes over the counted evaluations that ran it, in the order the
-    checks first appear."""
-    passed: dict[str, int] = {}
-    graded: dict[str, int] = {}
-    for item in items:
-        for name, ok in item.checks:
-            graded[name] = graded.get(name, 0) + 1
-            passed[name] = passed.get(name, 0) + int(ok)
-    return tuple(CheckRate(name, passed[name], graded[name]) for name in graded)
-
-
-def item_statistics(items: Sequence[ItemAttempt]) -> ItemStatistics:
-    """The figures of one challenge version from its attempts."""
+def item_statistics(items: Sequence[ItemAttempt],
+                    checks: tuple[CheckRate, ...] = ()) -> ItemStatistics:
+    """The figures of one challenge version from its attempts, and the pass rates of its
+    checks over their counted evaluations (``check_rates``)."""
     scores = tuple(i.score for i in items if i.score is not None)
     minutes = sorted(i.minutes for i in items if i.minutes is not None)
     quartiles = None
@@ -172,7 +163,7 @@ def item_statistics(items: Sequence[ItemAttempt]) -> ItemStatistics:
         attempts=len(items), ended=sum(1 for i in items if i.ended),
         completed=sum(1 for i in items if i.ended and i.score is not None), scores=scores,
         median_minutes=statistics.median(minutes) if minutes else None,
-        quartile_minutes=quartiles, timed=len(minutes), checks=check_pass_rates(items),
+        quartile_minutes=quartiles, timed=len(minutes), checks=checks,
         discrimination=Discrimination(r, len(pairs)))
 
 
@@ -181,13 +172,13 @@ def item_statistics(items: Sequence[ItemAttempt]) -> ItemStatistics:
 
 @dataclass(frozen=True)
 class _Found:
-    """An attempt of the version, before its times and checks are read."""
+    """An attempt of the version, before its times are read."""
 
     attempt_id: int
     ended: bool
     score: float | None
     rest: float | None
-    counted_id: int | None
+    submitted_at: datetime | None  # of the counted submission
     clock_start: datetime | None  # the attempt's start, when the challenge is its only one
 
 
@@ -201,87 +192,135 @@ def version_at(versions: Sequence[ChallengeVersion], when: datetime, fallback: s
     return ordered[0].version if ordered else fallback
 
 
-def _found(challenge: Challenge, version: str, team_id: int | None,
-           now: datetime) -> list[_Found]:
-    """The attempts of ``team_id``'s assessments that hold ``challenge``, on ``version``."""
-    chosen = db.session.scalars(
+def _team_assessments(challenge: Challenge, team_id: int | None) -> list[Assessment]:
+    return list(db.session.scalars(
         select(Assessment).join(AssessmentChallenge,
                                 AssessmentChallenge.assessment_id == Assessment.id)
         .where(AssessmentChallenge.challenge_id == challenge.id, access.in_team(team_id))
-        .order_by(Assessment.id))
+        .order_by(Assessment.id)))
+
+
+def _found(challenge: Challenge, version: str, assessments: Sequence[Assessment],
+           now: datetime) -> list[_Found]:
+    """The attempts of these assessments that hold ``challenge``, on ``version``: each
+    attempt's counted score and total as the standings keep them (``standings``: the
+    scoring rules' results, written as scores land), one column query per assessment."""
     versions = list(challenge.versions)
     found = []
-    for assessment in chosen:
-        challenges = assessment.challenges
-        position = [c.id for c in challenges].index(challenge.id)
-        histories = table_submissions(assessment.id)
+    for assessment in assessments:
+        size = len(assessment.challenges)
         rows = db.session.execute(
-            select(Attempt.id, Attempt.started_at, Attempt.deadline, Attempt.finished_at)
+            select(Attempt.id, Attempt.started_at, Attempt.deadline, Attempt.finished_at,
+                   AttemptStanding.total, ChallengeStanding.score, ChallengeStanding.version,
+                   Submission.created_at)
             .join(Invite, Invite.id == Attempt.invite_id)
+            .outerjoin(AttemptStanding, AttemptStanding.attempt_id == Attempt.id)
+            .outerjoin(ChallengeStanding, and_(ChallengeStanding.attempt_id == Attempt.id,
+                                               ChallengeStanding.challenge_id == challenge.id))
+            .outerjoin(Submission, Submission.id == ChallengeStanding.submission_id)
             .where(Invite.assessment_id == assessment.id).order_by(Attempt.id))
-        for attempt_id, started, deadline, finished in rows:
-            results = table_results(histories.get(attempt_id, []), challenges,
-                                    assessment.counting)
-            mine = results[position]
-            graded_on = mine.graded_version or version_at(versions, started, challenge.version)
+        for attempt_id, started, deadline, finished, total, score, graded, submitted in rows:
+            graded_on = graded or version_at(versions, started, challenge.version)
             if graded_on != version:
                 continue
-            total = total_score(results)
             rest = None
-            if total is not None and mine.score is not None and len(results) > 1:
+            if total is not None and score is not None and size > 1:
                 # The total is the mean over the challenges: take this one's share out.
-                rest = (total * len(results) - mine.score) / (len(results) - 1)
-            found.append(_Found(
-                attempt_id, finished is not None or deadline <= now, mine.score, rest,
-                mine.counted.id if mine.counted is not None else None,
-                started if len(results) == 1 else None))
+                rest = (total * size - score) / (size - 1)
+            found.append(_Found(attempt_id, finished is not None or deadline <= now, score, rest,
+                                submitted, started if size == 1 else None))
     return found
 
 
-def _first_work(attempt_ids: Sequence[int], challenge_id: int) -> dict[int, datetime]:
-    """When each attempt first worked on the challenge: its first draft save, public run or
-    submission, whichever came first."""
-    first: dict[int, datetime] = {}
-    for column, attempt_column, challenge_column in (
+def _first_work(assessments: Sequence[Assessment], challenge_id: int) -> dict[int, datetime]:
+    """When each attempt of these assessments first worked on the challenge: its first draft
+    save, public run or submission, whichever came first (one grouped query)."""
+    attempts = (select(Attempt.id).join(Invite, Invite.id == Attempt.invite_id)
+                .where(Invite.assessment_id.in_([a.id for a in assessments])))
+    works = union_all(*(
+        select(attempt_column.label("attempt_id"), column.label("at"))
+        .where(attempt_column.in_(attempts), challenge_column == challenge_id)
+        for column, attempt_column, challenge_column in (
             (Draft.created_at, Draft.attempt_id, Draft.challenge_id),
             (PublicRun.created_at, PublicRun.attempt_id, PublicRun.challenge_id),
-            (Submission.created_at, Submission.attempt_id, Submission.challenge_id)):
-        for attempt_id, at in db.session.execute(
-                select(attempt_column, func.min(column))
-                .where(attempt_column.in_(attempt_ids), challenge_column == challenge_id)
-                .group_by(attempt_column)):
-            if at is not None and (attempt_id not in first or at < first[attempt_id]):
-                first[attempt_id] = at
-    return first
+            (Submission.created_at, Submission.attempt_id, Submission.challenge_id)))
+    ).subquery()
+    return {attempt_id: at for attempt_id, at in db.session.execute(
+        select(works.c.attempt_id, func.min(works.c.at)).group_by(works.c.attempt_id))
+        if at is not None}
+
+
+def _check_elements() -> tuple[Any, ColumnElement[Any], ColumnElement[bool]]:
+    """The checks of an evaluation as rows (a table-valued function of ``checks``), with
+    each one's name and whether it passed, in the database's own JSON functions."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        elements = func.json_array_elements(EvaluationRecord.checks).table_valued("value")
+        value = elements.c.value
+        return (elements, value.op("->>")("name"),
+                func.coalesce(value.op("->>")("passed"), "false") == "true")
+    elements = func.json_each(EvaluationRecord.checks).table_valued("value")
+    return (elements, func.json_extract(elements.c.value, "$.name"),
+            func.coalesce(func.json_extract(elements.c.value, "$.passed"), 0) == 1)
+
+
+def check_rates(counted: Select[Any]) -> tuple[CheckRate, ...]:
+    """Each check's passes over the evaluations of the ``counted`` submissions (a query of
+    their ids) that ran it, counted in SQL (one row per check name), in the order the checks
+    first appear in the evaluations taken by submission (the first few are read, more only
+    until every name is placed)."""
+    elements, name, passed = _check_elements()
+    counts = {str(n): (int(p or 0), int(g)) for n, p, g in db.session.execute(
+        select(name, func.sum(case((passed, 1), else_=0)), func.count())
+        .select_from(EvaluationRecord).join(elements, true())
+        .where(EvaluationRecord.submission_id.in_(counted), name.is_not(None))
+        .group_by(name))}
+    order: list[str] = []
+    read, page = 0, 20
+    while len(order) < len(counts):
+        found = list(db.session.scalars(
+            select(EvaluationRecord.checks).where(EvaluationRecord.submission_id.in_(counted))
+            .order_by(EvaluationRecord.submission_id).limit(page).offset(read)))
+        for checks in found:
+            for check in checks or ():
+                key = str(check.get("name", "")) if isinstance(check, dict) else None
+                if key in counts and key not in order:
+                    order.append(key)
+        if len(found) < page:
+            break
+        read, page = read + page, page * 4
+    return tuple(CheckRate(n, *counts[n]) for n in order)
 
 
 def population(challenge: Challenge, version: str, team_id: int | None,
                now: datetime) -> list[ItemAttempt]:
-    """Every attempt of one hiring team on one challenge version, as ``ItemAttempt``s."""
-    found = _found(challenge, version, team_id, now)
-    counted_ids = [f.counted_id for f in found if f.counted_id is not None]
-    evaluations = {sid: (created, checks) for sid, created, checks in db.session.execute(
-        select(Submission.id, Submission.created_at, EvaluationRecord.checks)
-        .join(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
-        .where(Submission.id.in_(counted_ids)))}
-    first = _first_work([f.attempt_id for f in found if f.clock_start is None], challenge.id)
-    # Minutes on each candidate's own clock (breaks left out, against their own limit).
-    clocks = clock.with_clocks([f.attempt_id for f in found if f.counted_id is not None])
-    items = []
+    """Every attempt of one hiring team on one challenge version, as ``ItemAttempt``s
+    (their checks are counted apart, in SQL: ``check_rates``)."""
+    assessments = _team_assessments(challenge, team_id)
+    found = _found(challenge, version, assessments, now)
+    first = _first_work(assessments, challenge.id) if any(
+        f.clock_start is None for f in found) else {}
+    spans = {}
     for f in found:
-        minutes: float | None = None
-        checks: tuple[tuple[str, bool], ...] = ()
-        if f.counted_id is not None and f.counted_id in evaluations:
-            submitted_at, raw_checks = evaluations[f.counted_id]
-            start = f.clock_start or first.get(f.attempt_id)
-            if start is not None:
-                attempt = clocks[f.attempt_id]
-                minutes = clock.against_limit(
-                    attempt, clock.worked(attempt, start, submitted_at)).total_seconds() / 60
-            checks = tuple((str(c.get("name", "")), bool(c.get("passed")))
-                           for c in raw_checks or () if isinstance(c, dict))
-        items.append(ItemAttempt(f.attempt_id, f.ended, f.score, f.rest, minutes, checks))
-    return items
+        start = f.clock_start or first.get(f.attempt_id)
+        if f.submitted_at is not None and start is not None:
+            spans[f.attempt_id] = (start, f.submitted_at)
+    # Minutes on each candidate's own clock (breaks left out, against their own limit).
+    used = clock.used_between(spans)
+    return [ItemAttempt(f.attempt_id, f.ended, f.score, f.rest,
+                        used[f.attempt_id].total_seconds() / 60 if f.attempt_id in used else None)
+            for f in found]
+
+
+def counted_on(challenge: Challenge, version: str, team_id: int | None) -> Select[Any]:
+    """The ids of the submissions that count for ``challenge`` on ``version`` in the team's
+    assessments (as the standings keep them), as a query."""
+    return (select(ChallengeStanding.submission_id)
+            .join(Attempt, Attempt.id == ChallengeStanding.attempt_id)
+            .join(Invite, Invite.id == Attempt.invite_id)
+            .where(ChallengeStanding.challenge_id == challenge.id,
+                   ChallengeStanding.version == version,
+                   Invite.assessment_id.in_([a.id for a in
+                                             _team_assessments(challenge, team_id)])))
 
 
 # --- the page --------------------------------------------------------------------------
@@ -339,7 +378,8 @@ def item_analytics(slug: str, version_hex: str, *, viewer: StaffViewer, team_id:
         raise NotFound(f"No version {version_hex[:12]!r} of challenge {slug!r}",
                        hint="Pick a version from the challenge's analytics page.")
     team, teams = access.team_choice(viewer, team_id)
-    stats = item_statistics(population(challenge, wanted, team.id, now))
+    stats = item_statistics(population(challenge, wanted, team.id, now),
+                            check_rates(counted_on(challenge, wanted, team.id)))
     return ItemAnalytics(
         challenge, link, links, _expected_minutes(challenge, wanted), team, teams, stats,
         charts.score_distribution(stats.scores, None),

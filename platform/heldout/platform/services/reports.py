@@ -30,17 +30,14 @@ from heldout.platform.models import (
     Assessment,
     Attempt,
     Challenge,
+    ChallengeStanding,
     DraftSnapshot,
     EvaluationRecord,
     Invite,
     Submission,
 )
-from heldout.platform.services import access, charts, clock
+from heldout.platform.services import access, charts, clock, standings
 from heldout.platform.services.access import StaffViewer
-from heldout.platform.services.candidates import (
-    ranked_totals,
-    settled_totals,
-)
 from heldout.platform.services.catalogue import get_bundles
 from heldout.platform.services.code_views import CodeView, code_views
 from heldout.platform.services.editor_events import EventLine, event_lines
@@ -59,7 +56,6 @@ from heldout.platform.services.scoring import (
     counted_submission,
     percentile_rank,
     submitted_any,
-    supersedes,
     total_score,
 )
 
@@ -151,32 +147,21 @@ def _variant_label(attempt: Attempt, result: ChallengeResult) -> VariantLabel | 
 
 def version_scores(assessment: Assessment) -> dict[tuple[int, str], dict[int, float]]:
     """The counted score of every attempt of ``assessment``'s hiring team, per (challenge,
-    graded version), for the challenges of ``assessment``: one query.
-
-    Each attempt's counted submission follows its own assessment's rule (latest or best).
-    """
+    graded version), for the challenges of ``assessment``: one column query over the
+    standings (each attempt's counted submission follows its own assessment's rule,
+    latest or best, as ``standings`` stored it when its scores landed)."""
     challenge_ids = [c.id for c in assessment.challenges]
     if not challenge_ids:
         return {}
     rows = db.session.execute(
-        select(Submission.attempt_id, Submission.challenge_id,
-               EvaluationRecord.challenge_version, EvaluationRecord.score, Assessment.counting)
-        .join(EvaluationRecord, EvaluationRecord.submission_id == Submission.id)
-        .join(Attempt, Attempt.id == Submission.attempt_id)
+        select(ChallengeStanding.attempt_id, ChallengeStanding.challenge_id,
+               ChallengeStanding.version, ChallengeStanding.score)
+        .join(Attempt, Attempt.id == ChallengeStanding.attempt_id)
         .join(Invite, Invite.id == Attempt.invite_id)
         .join(Assessment, Assessment.id == Invite.assessment_id)
-        .where(Submission.challenge_id.in_(challenge_ids),
-               Submission.status == GradingStatus.GRADED, EvaluationRecord.score.is_not(None),
-               access.same_team(assessment))
-        .order_by(Submission.id))
-    # Graded submissions with a score, oldest first: ``counted``'s fold, row by row.
-    held: dict[tuple[int, int], tuple[float, str]] = {}
-    for attempt_id, challenge_id, version, score, rule in rows:
-        key = (attempt_id, challenge_id)
-        if score is not None and supersedes(rule, held[key][0] if key in held else None, score):
-            held[key] = (score, version)
+        .where(ChallengeStanding.challenge_id.in_(challenge_ids), access.same_team(assessment)))
     scores: dict[tuple[int, str], dict[int, float]] = {}
-    for (attempt_id, challenge_id), (score, version) in held.items():
+    for attempt_id, challenge_id, version, score in rows:
         scores.setdefault((challenge_id, version), {})[attempt_id] = score
     return scores
 
@@ -352,7 +337,7 @@ def candidate_report(attempt_id: int, *, blobs: BlobStore, now: datetime,
                  blobs, max(end, attempt.started_at))
         for r in results)
     total = total_score(results)
-    ranked = ranked_totals(settled_totals(assessment)).get(attempt.id) \
+    ranked = standings.ranked(assessment.id, [attempt.id]).get(attempt.id) \
         if total is not None else None
     skills = _skills(results)
     return CandidateReport(

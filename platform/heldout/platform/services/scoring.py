@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Float, and_, case, cast, literal, null, or_
 
 from heldout.graders.result import Check, RunStats
 from heldout.platform.models import Attempt, Invite, PublicRun, Submission
@@ -180,8 +180,19 @@ def invite_state_clause(state: InviteState, now: datetime) -> ColumnElement[bool
 # under, is another meaning: ``report_kinds.percentile``.)
 
 
-def _rank(lower: int, ties: int, others: int) -> float | None:
+def rank_from_counts(lower: int, ties: int, others: int) -> float | None:
+    """The percentile rank of a score with ``lower`` others below it and ``ties`` others
+    equal, among ``others`` (``standings`` reads these counts from its aggregate)."""
     return None if others <= 0 else 100.0 * (lower + ties / 2) / others
+
+
+def percentile_rank_clause(lower: ColumnElement[Any], ties: ColumnElement[Any],
+                           others: ColumnElement[Any]) -> ColumnElement[float]:
+    """``rank_from_counts`` in SQL, over counts (``standings.percentile_of``): the same rule, in
+    double precision as Python computes it."""
+    as_float = [cast(value, Float) for value in (lower, ties, others)]
+    return case((others > 0, literal(100.0, Float) * (as_float[0] + as_float[1] / 2.0)
+                 / as_float[2]), else_=null())
 
 
 def percentile_rank(score: float, others: Iterable[float]) -> float | None:
@@ -189,7 +200,7 @@ def percentile_rank(score: float, others: Iterable[float]) -> float | None:
     population = list(others)
     lower = sum(1 for o in population if o < score)
     ties = sum(1 for o in population if o == score)
-    return _rank(lower, ties, len(population))
+    return rank_from_counts(lower, ties, len(population))
 
 
 def percentile_ranks(scores: Sequence[float]) -> list[float | None]:
@@ -200,7 +211,7 @@ def percentile_ranks(scores: Sequence[float]) -> list[float | None]:
     for score in scores:
         lower = bisect.bisect_left(ordered, score)
         ties = bisect.bisect_right(ordered, score) - lower - 1  # not counting itself
-        ranks.append(_rank(lower, ties, len(ordered) - 1))
+        ranks.append(rank_from_counts(lower, ties, len(ordered) - 1))
     return ranks
 
 

@@ -12,13 +12,14 @@ it; staff see a pair only when both sides' assessments are theirs.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from heldout.graders.bundle import Bundle
@@ -241,18 +242,19 @@ def _row(pair: SimilarityPair) -> PairRow:
                    _side(pair.submission_b, pair.share_b))
 
 
-def _assessment_submissions(assessment_id: int) -> Sequence[int]:
-    return db.session.scalars(
-        select(Submission.id).join(Attempt, Submission.attempt_id == Attempt.id)
-        .join(Invite, Attempt.invite_id == Invite.id)
-        .where(Invite.assessment_id == assessment_id)).all()
+def _assessment_submissions(assessment_id: int) -> Select[int]:
+    """The ids of an assessment's submissions, as a query (thousands of them are never
+    read into Python only to be sent back as parameters)."""
+    return (select(Submission.id).join(Attempt, Submission.attempt_id == Attempt.id)
+            .join(Invite, Attempt.invite_id == Invite.id)
+            .where(Invite.assessment_id == assessment_id))
 
 
-def _pairs_of(submission_ids: Sequence[int], limit: int | None = None
+def _pairs_of(submission_ids: Sequence[int] | Select[int], limit: int | None = None
               ) -> Sequence[SimilarityPair]:
-    """The stored pairs touching ``submission_ids``, most similar first, both sides' rows
-    (submission, attempt, invite, assessment) loaded with them."""
-    if not submission_ids:
+    """The stored pairs touching ``submission_ids`` (ids, or a query of them), most similar
+    first, both sides' rows (submission, attempt, invite, assessment) loaded with them."""
+    if isinstance(submission_ids, Sequence) and not submission_ids:
         return []
     sides = [selectinload(side).selectinload(Submission.attempt).selectinload(Attempt.invite)
              .selectinload(Invite.assessment)
@@ -285,15 +287,15 @@ def assessment_pairs(assessment_id: int, viewer: StaffViewer | None) -> Similari
         seen.add(attempts)
         by_version.setdefault(pair.challenge_version, []).append(_row(pair))
         titles[pair.challenge_version] = pair.submission_a.challenge.title
-    checks = db.session.scalars(select(SimilarityCheck.status)
-                                .where(SimilarityCheck.submission_id.in_(ids))).all() \
-        if ids else []
+    checks = Counter[str]({str(status): count for status, count in db.session.execute(
+        select(SimilarityCheck.status, func.count())
+        .where(SimilarityCheck.submission_id.in_(ids)).group_by(SimilarityCheck.status))})
     return SimilarityPage(
         assessment,
         tuple(VersionPairs(titles[v], v, tuple(rows)) for v, rows in
               sorted(by_version.items(), key=lambda item: (titles[item[0]], item[0]))),
-        checked=sum(s == GradingStatus.GRADED for s in checks),
-        waiting=sum(s in (GradingStatus.QUEUED, GradingStatus.RUNNING) for s in checks),
+        checked=checks[GradingStatus.GRADED.value],
+        waiting=checks[GradingStatus.QUEUED.value] + checks[GradingStatus.RUNNING.value],
         capped=len(found) > MAX_PAIRS_SHOWN)
 
 

@@ -33,7 +33,7 @@ from heldout.platform.blobs import SHA256, BlobMissing, BlobStore
 from heldout.platform.errors import NotFound
 from heldout.platform.extensions import db
 from heldout.platform.models import AuditEvent, Base, Invite, User, WebhookDelivery, utcnow
-from heldout.platform.services import audit
+from heldout.platform.services import audit, standings
 from heldout.platform.services.accounts import normalise_email
 
 ERASED = "[erased]"
@@ -257,6 +257,8 @@ def _erase(found: Holdings, *, actor: User | None, blobs: BlobStore, origin: aud
     needles = found.needles
     candidates: set[str] = set()
     counts: dict[str, int] = {}
+    # Their totals leave the percentile counts (derived data the rows below don't carry).
+    standings.forget(db.session, found.rows.get("attempt", frozenset()))
     for table in reversed(Base.metadata.sorted_tables):
         ids = found.rows.get(table.name)
         if not ids:

@@ -7,6 +7,8 @@ export lives with the other JSON routes in views/api/.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import (
     Blueprint,
     Response,
@@ -15,6 +17,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -25,6 +28,7 @@ from heldout.platform.models import User
 from heldout.platform.services import assistant, exports, integrity_signals, reports, reviews, similarity
 from heldout.platform.services import candidates as table
 from heldout.platform.services.access import StaffViewer
+from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
 from heldout.platform.views.common import blob_store, now, parse_int, request_origin
 
@@ -73,11 +77,12 @@ def candidates(assessment_id: int) -> ResponseReturnValue:
                            rows=found.page_rows)
 
 
-def export_download(actor: User, assessment_id: int, fmt: str, body: str,
+def export_download(actor: User, assessment_id: int, fmt: str, body: Iterator[str],
                     mimetype: str) -> Response:
-    """The candidates table as a file to keep, recorded in the audit log."""
+    """The candidates table as a file to keep, recorded in the audit log, streamed as its
+    rows are read (``body`` is lazy: it runs after the view returns, in its context)."""
     record_action(actor, "export.candidates", "assessment", assessment_id, {"format": fmt})
-    response = Response(body, mimetype=mimetype)
+    response = Response(stream_with_context(body), mimetype=mimetype)
     response.headers["Content-Disposition"] = \
         f'attachment; filename="assessment-{assessment_id}-candidates.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
@@ -88,10 +93,12 @@ def export_download(actor: User, assessment_id: int, fmt: str, body: str,
 @role_required(*READERS)
 def export(assessment_id: int) -> ResponseReturnValue:
     """The candidates table (as filtered and sorted) as CSV."""
-    found = table.candidates_table(assessment_id, table_query(request.args), now=now(),
-                                   viewer=staff_viewer(),
-                                   signals=signal_context(staff_viewer()))
-    return export_download(staff_user(), assessment_id, "csv", exports.to_csv(found), "text/csv")
+    get_assessment(assessment_id)  # a missing one is a 404, before any byte is sent
+    viewer = staff_viewer()
+    body = exports.streamed(exports.csv_chunks, assessment_id, table_query(request.args),
+                            now=now(), viewer_id=viewer.user.id,
+                            paste_chars=signal_context(viewer).paste_chars)
+    return export_download(viewer.user, assessment_id, "csv", body, "text/csv")
 
 
 @bp.get("/assessments/<int:assessment_id>/compare")

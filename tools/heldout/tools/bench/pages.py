@@ -5,8 +5,9 @@ an empty PostgreSQL database given by URL): one hiring team, its staff, an asses
 three challenges and N candidates in the states a real assessment holds. It then asks
 every page through the app's own WSGI handling (Flask's test client, no socket), signed in
 with the role each page is for, and reports per page the median and p95 wall time, the
-process CPU time and the SQL statements per request, beside the trivial ``/healthz`` timed
-the same way in the same passes.
+process CPU time, the time to the first byte of the body (exports stream theirs) and the
+SQL statements per request, beside the trivial ``/healthz`` timed the same way in the same
+passes; and the memory of the serving process (this one) while the pages are timed.
 
 The app runs with ``HELDOUT_ENV=production`` (CSRF with its HTTPS referrer check, secure
 cookies): every request goes to an ``https://`` base URL, so the client sends the secure
@@ -16,12 +17,15 @@ How the data is made. Through the services, as the web app would: staff accounts
 team and its members, the assessment, every invite (``invites.create_invite``), opening,
 revoking, starting (``attempts.start_attempt``), finishing (``attempts.finish_attempt``,
 or the deadline closing it in ``attempts.open_attempt``), submissions' files
-(``submissions.new_submission``: checked and stored in the blob store), drafts
+(``submissions.new_submission``: checked and stored in the blob store; candidates' files
+come in a few dozen variants, kept once each), drafts
 (``drafts.save_drafts``), reviews (``reviews.save_review``) and audit rows. Through the
 models, in bulk: what grading would write. No sandbox runs: each graded submission gets an
 ``EvaluationRecord`` built from a graders ``Evaluation`` (checks, metrics, run statistics
-shaped like the real kinds' results, scores drawn at random). This is seeded data for
-timing pages only; its scores mean nothing.
+shaped like the real kinds' results, scores drawn at random); the standings follow them
+as they would after grading (the session hook of ``services/standings.py``). This is
+seeded data for timing pages only; its scores mean nothing. On SQLite, seeding commits
+without syncing to disk (``_unsynced``); the pages are timed on ordinary connections.
 """
 
 from __future__ import annotations
@@ -140,21 +144,26 @@ def _evaluation(submission: Any, score: float, at: datetime, rng: random.Random)
                      cpu_seconds=round(wall * 0.8, 2), warm=True))
     run = result.run
     return EvaluationRecord(
-        submission_id=submission.id, status=result.status, challenge_version=result.version,
+        submission=submission, status=result.status, challenge_version=result.version,
         score=result.score, max_score=result.max_score,
         checks=[check.as_dict() for check in result.checks], metrics=dict(result.metrics),
         run=run.as_dict() if run is not None else None, error=None, created_at=at,
         artefacts=[])
 
 
+VARIANTS = 31  # different files per challenge and submission number
+
+
 def _code(bundle: Any, index: int, attempt_no: int) -> bytes:
-    """The starter's entrypoint with the candidate's edits: each candidate's own file."""
+    """The starter's entrypoint with the candidate's edits, one of ``VARIANTS`` files: the
+    blob store keeps one copy of each (as of identical real files), so seeding does not
+    write and sync a file per submission."""
     entry = bundle.submission.entrypoint
     path = bundle.starter_dir / entry
     text = path.read_text("utf-8") if path.is_file() else ""
     comment = "--" if entry.endswith(".sql") else "#"
-    return (f"{text}\n{comment} candidate {index}, version {attempt_no}\n"
-            f"{comment} tuned: {index * 7 % 31}\n").encode()
+    return (f"{text}\n{comment} variant {index % VARIANTS}, version {attempt_no}\n"
+            f"{comment} tuned: {index * 7 % VARIANTS}\n").encode()
 
 
 def _state(rng: random.Random) -> str:
@@ -218,108 +227,115 @@ def seed(candidates: int, *, secret: str, now: datetime, say: Say, rng_seed: int
     span = timedelta(days=8)
     several: list[int] = []
 
-    for index in range(candidates):
-        state = _state(rng)
-        invited = first_invited + span * (index / max(candidates, 1))
-        made = invites.create_invite(
-            assessment_id=assessment.id, candidate_name=f"Candidate {index + 1:04d}",
-            candidate_email=f"candidate{index + 1}@example.org", created_by_id=recruiter.id,
-            secret=secret, ttl_days=1 if state == "expired" else 14, now=invited)
-        invite = made.invite
-        audit.record(recruiter, "invite.create", "invite", invite.id,
-                     origin=audit.Origin("127.0.0.1"), commit=False)
-        if state == "expired" and invited + timedelta(days=1) > now:
-            state = "sent"  # the newest invites have not had a day to expire
-        out.states[state] += 1
-        if state == "revoked":
-            invites.revoke_invite(invite.id, now=invited + timedelta(hours=2))
-            continue
-        if state in ("sent", "expired"):
+    # What the loop wrote stays as written after each commit (nothing else writes the
+    # database meanwhile): otherwise every commit expired the assessment, its challenges
+    # and the candidate's rows, and their next use read each one again.
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        for index in range(candidates):
+            state = _state(rng)
+            invited = first_invited + span * (index / max(candidates, 1))
+            made = invites.create_invite(
+                assessment_id=assessment.id, candidate_name=f"Candidate {index + 1:04d}",
+                candidate_email=f"candidate{index + 1}@example.org", created_by_id=recruiter.id,
+                secret=secret, ttl_days=1 if state == "expired" else 14, now=invited)
+            invite = made.invite
+            audit.record(recruiter, "invite.create", "invite", invite.id,
+                         origin=audit.Origin("127.0.0.1"), commit=False)
+            if state == "expired" and invited + timedelta(days=1) > now:
+                state = "sent"  # the newest invites have not had a day to expire
+            out.states[state] += 1
+            if state == "revoked":
+                invites.revoke_invite(invite.id, now=invited + timedelta(hours=2))
+                continue
+            if state in ("sent", "expired"):
+                db.session.commit()
+                continue
+            invites.mark_opened(invite, now=invited + timedelta(hours=rng.uniform(1, 20)))
+            if state == "opened":
+                db.session.commit()
+                continue
+            if state == "started":
+                start = now - timedelta(minutes=rng.uniform(5, 60))
+            else:
+                start = min(invited + timedelta(hours=rng.uniform(2, 40)), now - timedelta(hours=3))
+            attempt = attempts.start_attempt(invite, consent=True, now=start)
+            used = rng.uniform(35, TIME_LIMIT_MINUTES - 5) if state == "finished" else \
+                (now - start).total_seconds() / 60
+            for position, challenge in enumerate(challenges):
+                if rng.random() < (0.12 if state == "finished" else 0.55):
+                    continue  # not submitted
+                count = 1 if state == "started" else rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0]
+                for number in range(count):
+                    at = start + timedelta(minutes=used * (position + (number + 1) / (count + 1))
+                                           / len(challenges))
+                    submission = submissions.new_submission(
+                        attempt, challenge, bundle_of[challenge.id],
+                        [submissions.SubmittedFile(bundle_of[challenge.id].submission.entrypoint,
+                                                   _code(bundle_of[challenge.id], index, number))],
+                        blobs=blobs, now=at)
+                    db.session.add(submission)
+                    last = number == count - 1
+                    fate = rng.random() if last else 1.0
+                    if fate < 0.02:
+                        status = GradingStatus.QUEUED
+                    elif fate < 0.03:
+                        status, submission.error = (GradingStatus.INTERNAL_ERROR,
+                                                    "docker engine not reachable")
+                        submission.retry_at = at + timedelta(minutes=5)
+                    elif fate < 0.04:
+                        status, submission.error = (GradingStatus.INTERNAL_ERROR,
+                                                    "sandbox image missing")
+                    else:
+                        status = GradingStatus.GRADED
+                    submission.status = status
+                    submission.enqueued_at = at
+                    finished = at + timedelta(seconds=rng.uniform(5, 45))
+                    if status != "queued":
+                        submission.tries = 1
+                        submission.started_at = at + timedelta(seconds=2)
+                        submission.finished_at = finished
+                    if status == "graded":
+                        score = round(min(100.0, max(0.0, rng.gauss(62, 22))), 1)
+                        db.session.add(_evaluation(submission, score, finished, rng))
+                        out.evaluations += 1
+                    out.submissions[status.value] += 1
             db.session.commit()
-            continue
-        invites.mark_opened(invite, now=invited + timedelta(hours=rng.uniform(1, 20)))
-        if state == "opened":
-            db.session.commit()
-            continue
-        if state == "started":
-            start = now - timedelta(minutes=rng.uniform(5, 60))
-        else:
-            start = min(invited + timedelta(hours=rng.uniform(2, 40)), now - timedelta(hours=3))
-        attempt = attempts.start_attempt(invite, consent=True, now=start)
-        used = rng.uniform(35, TIME_LIMIT_MINUTES - 5) if state == "finished" else \
-            (now - start).total_seconds() / 60
-        for position, challenge in enumerate(challenges):
-            if rng.random() < (0.12 if state == "finished" else 0.55):
-                continue  # not submitted
-            count = 1 if state == "started" else rng.choices((1, 2, 3, 4), (60, 25, 10, 5))[0]
-            for number in range(count):
-                at = start + timedelta(minutes=used * (position + (number + 1) / (count + 1))
-                                       / len(challenges))
-                submission = submissions.new_submission(
-                    attempt, challenge, bundle_of[challenge.id],
-                    [submissions.SubmittedFile(bundle_of[challenge.id].submission.entrypoint,
-                                               _code(bundle_of[challenge.id], index, number))],
-                    blobs=blobs, now=at)
-                db.session.add(submission)
-                db.session.flush()
-                last = number == count - 1
-                fate = rng.random() if last else 1.0
-                if fate < 0.02:
-                    status = GradingStatus.QUEUED
-                elif fate < 0.03:
-                    status, submission.error = (GradingStatus.INTERNAL_ERROR,
-                                                "docker engine not reachable")
-                    submission.retry_at = at + timedelta(minutes=5)
-                elif fate < 0.04:
-                    status, submission.error = (GradingStatus.INTERNAL_ERROR,
-                                                "sandbox image missing")
-                else:
-                    status = GradingStatus.GRADED
-                submission.status = status
-                submission.enqueued_at = at
-                finished = at + timedelta(seconds=rng.uniform(5, 45))
-                if status != "queued":
-                    submission.tries = 1
-                    submission.started_at = at + timedelta(seconds=2)
-                    submission.finished_at = finished
-                if status == "graded":
-                    score = round(min(100.0, max(0.0, rng.gauss(62, 22))), 1)
-                    db.session.add(_evaluation(submission, score, finished, rng))
-                    out.evaluations += 1
-                out.submissions[status.value] += 1
-        db.session.commit()
-        if state == "started":
-            if rng.random() < 0.6:
-                challenge = challenges[rng.randrange(len(challenges))]
-                files = [drafts.DraftFile(bundle_of[challenge.id].submission.entrypoint,
-                                          _code(bundle_of[challenge.id], index, 9).decode())]
-                saved = drafts.save_drafts(attempt_public_id=attempt.public_id,
-                                           challenge_slug=challenge.slug, files=files,
-                                           bundles=bundles, now=now - timedelta(minutes=2))
-                out.drafts += len(saved.names)
-            continue
-        end = start + timedelta(minutes=used)
-        if rng.random() < 0.15:
-            # Time ran out: the first request after the deadline closes the attempt.
-            with suppress(AttemptClosed):
-                attempts.open_attempt(attempt.public_id, now=attempt.deadline + timedelta(minutes=1))
-        else:
-            attempts.finish_attempt(attempt.public_id, now=end)
-        if len({s.challenge_id for s in attempt.submissions}) == len(challenges) and \
-                len(attempt.submissions) > len(challenges):
-            several.append(attempt.id)
-        if rng.random() < 0.10:
-            for reviewer in (users["interviewer"], second)[:rng.choice((1, 2))]:
-                reviews.save_review(attempt.id, reviewer, reviews.ReviewInput(
-                    levels={key: str(rng.randint(1, 4)) for key in rubric},
-                    notes="Clear validation; feature choices explained.",
-                    recommendation=rng.choice(("strong_no", "no", "yes", "strong_yes")),
-                    submit=True), now=end + timedelta(hours=5))
-                audit.record(reviewer, "review.submit", "attempt", attempt.id,
-                             origin=audit.Origin("127.0.0.1"))
-                out.reviews += 1
-        if index % 200 == 199:
-            say(f"pages: {index + 1} of {candidates} candidates seeded")
+            if state == "started":
+                if rng.random() < 0.6:
+                    challenge = challenges[rng.randrange(len(challenges))]
+                    files = [drafts.DraftFile(bundle_of[challenge.id].submission.entrypoint,
+                                              _code(bundle_of[challenge.id], index, 9).decode())]
+                    saved = drafts.save_drafts(attempt_public_id=attempt.public_id,
+                                               challenge_slug=challenge.slug, files=files,
+                                               bundles=bundles, now=now - timedelta(minutes=2))
+                    out.drafts += len(saved.names)
+                continue
+            end = start + timedelta(minutes=used)
+            if rng.random() < 0.15:
+                # Time ran out: the first request after the deadline closes the attempt.
+                with suppress(AttemptClosed):
+                    attempts.open_attempt(attempt.public_id, now=attempt.deadline + timedelta(minutes=1))
+            else:
+                attempts.finish_attempt(attempt.public_id, now=end)
+            if len({s.challenge_id for s in attempt.submissions}) == len(challenges) and \
+                    len(attempt.submissions) > len(challenges):
+                several.append(attempt.id)
+            if rng.random() < 0.10:
+                for reviewer in (users["interviewer"], second)[:rng.choice((1, 2))]:
+                    reviews.save_review(attempt.id, reviewer, reviews.ReviewInput(
+                        levels={key: str(rng.randint(1, 4)) for key in rubric},
+                        notes="Clear validation; feature choices explained.",
+                        recommendation=rng.choice(("strong_no", "no", "yes", "strong_yes")),
+                        submit=True), now=end + timedelta(hours=5))
+                    audit.record(reviewer, "review.submit", "attempt", attempt.id,
+                                 origin=audit.Origin("127.0.0.1"))
+                    out.reviews += 1
+            if index % 200 == 199:
+                say(f"pages: {index + 1} of {candidates} candidates seeded")
+    finally:
+        session.expire_on_commit = True
 
     # The report and compare pages: candidates with every challenge submitted, several times.
     if not several:
@@ -382,6 +398,40 @@ def _form_token(page: str) -> str:
 
 def _get(client: Any, url: str) -> Any:
     return client.get(url, base_url=BASE_URL)
+
+
+def _get_streamed(client: Any, url: str) -> tuple[Any, float, int]:
+    """A GET read as a client reads a streamed answer: (response, seconds to its first
+    chunk of body, the body's size). The chunks are counted and let go, as a socket
+    would send them: the serving process's memory is the server's, not a client's copy."""
+    started = time.perf_counter()
+    response = client.get(url, base_url=BASE_URL, buffered=False)
+    chunks = iter(response.response)
+    first = next(chunks, b"")
+    first_at = time.perf_counter() - started
+    size = len(first if isinstance(first, bytes) else first.encode())
+    for chunk in chunks:
+        size += len(chunk if isinstance(chunk, bytes) else chunk.encode())
+    response.close()
+    return response, first_at, size
+
+
+def _memory_kib(field: str) -> int | None:
+    """A line of this process's /proc status (VmRSS, VmHWM), in KiB; None off Linux."""
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def _reset_peak() -> bool:
+    """Start this process's peak resident size (VmHWM) afresh; False where impossible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def _post(client: Any, url: str, data: dict[str, str], referrer: str) -> Any:
@@ -539,6 +589,7 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
     wall: dict[int, list[float]] = {i: [] for i in range(len(everything))}
     cpu: dict[int, list[float]] = {i: [] for i in range(len(everything))}
     queries: dict[int, list[int]] = {i: [] for i in range(len(everything))}
+    first_byte: dict[int, list[float]] = {i: [] for i in range(len(everything))}
     statuses: dict[int, int] = {}
     sizes: dict[int, int] = {}
     with _counting_statements(engine) as counter:
@@ -547,14 +598,14 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
                 client = clients[page.role]
                 counter[0] = 0
                 started, started_cpu = time.perf_counter(), time.process_time()
-                response = _get(client, page.url)
-                body = response.get_data()
+                response, first_at, size = _get_streamed(client, page.url)
                 elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
                 statuses[index] = response.status_code
-                sizes[index] = len(body)
+                sizes[index] = size
                 if round_no == 0:
                     continue  # warm-up: templates compiled, caches filled, variants built
                 wall[index].append(elapsed * 1000)
+                first_byte[index].append(first_at * 1000)
                 cpu[index].append(elapsed_cpu * 1000)
                 queries[index].append(counter[0])
             if round_no:
@@ -567,6 +618,7 @@ def time_pages(engine: Any, clients: dict[str, Any], listed: list[Page], repeat:
                 "p50_ms": round(statistics.median(wall[index]), 2),
                 "p95_ms": round(_percentile(wall[index], 0.95), 2),
                 "cpu_ms": round(statistics.median(cpu[index]), 2),
+                "first_byte_ms": round(statistics.median(first_byte[index]), 2),
                 "queries": round(statistics.median(queries[index]))}
 
     rows = [row(i) for i in range(1, len(everything))]
@@ -621,8 +673,10 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
             if missing:
                 raise RuntimeError(f"the bench needs {', '.join(missing)} in {challenges_dir}")
             say(f"pages: seeding {candidates} candidates")
-            seeded = seed(candidates, secret=settings["HELDOUT_SECRET_KEY"], now=utcnow(), say=say)
-            db.session.remove()
+            with _unsynced(db.engine):
+                seeded = seed(candidates, secret=settings["HELDOUT_SECRET_KEY"], now=utcnow(),
+                              say=say)
+                db.session.remove()
         clients = {role: _staff_client(app, role) for role in ROLES}
         clients["anonymous"] = app.test_client()
         clients["candidate"], public_id = _candidate_client(app, seeded.candidate_token)
@@ -634,8 +688,11 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
         load_before = os.getloadavg()[0]
         with app.app_context():
             engine = db.engine
+        rss_before = _memory_kib("VmRSS")
+        peak_reset = _reset_peak()
         rows, baseline = time_pages(engine, clients, listed, repeat, say)
         load_after = os.getloadavg()[0]
+        rss_after, peak = _memory_kib("VmRSS"), _memory_kib("VmHWM")
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -643,7 +700,42 @@ def _run(candidates: int, repeat: int, challenges_dir: Path, say: Say,
             "database": app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0],
             "server": "Flask test client (the app's own WSGI handling), HELDOUT_ENV=production",
             "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
-            "seeded": seeded.as_dict(), "pages": rows, "baseline": baseline}
+            "seeded": seeded.as_dict(), "pages": rows, "baseline": baseline,
+            # The serving process (this one: the app runs in it) while the pages are timed.
+            "memory": {"rss_before_mb": _mb(rss_before), "rss_after_mb": _mb(rss_after),
+                       "peak_mb": _mb(peak) if peak_reset else None,
+                       "peak_growth_mb": _mb(peak - rss_before)
+                       if peak_reset and peak is not None and rss_before is not None else None}}
+
+
+@contextmanager
+def _unsynced(engine: Any) -> Iterator[None]:
+    """SQLite: commits while seeding are not synced to disk (``PRAGMA synchronous=OFF``:
+    the bench's own throwaway database; thousands of candidates commit one by one, and on a
+    busy disk each sync took longer than the rest of the commit). Its connections are
+    closed after, so the timed pages run on ordinary ones. Other databases: unchanged."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+
+    def unsynced(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
+
+    engine.dispose()
+    event.listen(engine, "connect", unsynced)
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", unsynced)
+        engine.dispose()
+
+
+def _mb(kib: int | None) -> float | None:
+    return None if kib is None else round(kib / 1024, 1)
 
 
 def render(result: dict[str, Any]) -> str:
@@ -651,15 +743,20 @@ def render(result: dict[str, Any]) -> str:
     lines = [f"pages with {result['candidates']} candidates ({result['database']}, "
              f"{result['repeat']} passes; load average {result['load_average_before_after']}):",
              f"  {'endpoint':<26} {'role':<11} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8} "
-             f"{'SQL':>5} {'x base':>7}  url"]
+             f"{'1st B ms':>8} {'SQL':>5} {'x base':>7}  url"]
     for row in result["pages"]:
         ratio = row["p50_ms"] / base["p50_ms"] if base["p50_ms"] else 0.0
         lines.append(f"  {row['endpoint']:<26} {row['role']:<11} {row['p50_ms']:8.1f} "
-                     f"{row['p95_ms']:8.1f} {row['cpu_ms']:8.1f} {row['queries']:5d} "
+                     f"{row['p95_ms']:8.1f} {row['cpu_ms']:8.1f} {row['first_byte_ms']:8.1f} "
+                     f"{row['queries']:5d} "
                      f"{ratio:7.1f}  {row['url']}" + (f"  ({row['note']})" if row["note"] else "")
                      + ("" if row["status"] == 200 else f"  [status {row['status']}]"))
     lines.append(f"  {'baseline /healthz':<38} {base['p50_ms']:8.1f} {base['p95_ms']:8.1f} "
-                 f"{base['cpu_ms']:8.1f} {base['queries']:5d}")
+                 f"{base['cpu_ms']:8.1f} {base['first_byte_ms']:8.1f} {base['queries']:5d}")
+    memory = result["memory"]
+    lines.append(f"serving process memory: {memory['rss_before_mb']} MB resident before the "
+                 f"passes, peak {memory['peak_mb']} MB during them (growth "
+                 f"{memory['peak_growth_mb']} MB), {memory['rss_after_mb']} MB after")
     seeded = result["seeded"]
     lines.append(f"seeded in {seeded['seconds']:.0f} s: invites {seeded['invites']}, "
                  f"submissions {seeded['submissions']}, {seeded['reviews']} reviews, "

@@ -96,10 +96,10 @@ def standing(viewer: StaffViewer | None, order: AtsOrder, *, now: datetime) -> S
     submissions and totals as every page and export). ``viewer``: the ATS's token owner
     (``None``: heldout itself, deciding whether to call the ATS back)."""
     invite = order.invite
-    table = candidates.candidates_table(
+    _, rows = candidates.every_row(
         invite.assessment_id, candidates.TableQuery(search=invite.candidate_email), now=now,
         viewer=viewer)
-    row = next((r for r in table.rows if r.invite.id == invite.id), None)
+    row = next((r for r in rows if r.invite.id == invite.id), None)
     if row is None:
         raise NotFound(f"No order {order.public_id!r}")
     complete = attempts.work_complete(row.attempt, row.results)

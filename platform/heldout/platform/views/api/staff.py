@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from heldout.platform.services import candidates, exports
+from heldout.platform.services import exports
 from heldout.platform.services.access import StaffViewer
+from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.api.auth import authenticated
 from heldout.platform.views.common import now
 from heldout.platform.views.review import READERS, export_download, signal_context, table_query
@@ -18,7 +19,8 @@ bp = Blueprint("staff", __name__)
 @authenticated(staff=READERS)
 def export(viewer: StaffViewer, assessment_id: int) -> ResponseReturnValue:
     """The candidates table (as filtered and sorted on the page) as JSON, to keep."""
-    table = candidates.candidates_table(assessment_id, table_query(request.args), now=now(),
-                                        viewer=viewer, signals=signal_context(viewer))
-    return export_download(viewer.user, assessment_id, "json", exports.to_json(table),
-                           "application/json")
+    get_assessment(assessment_id)  # a missing one is a 404, before any byte is sent
+    body = exports.streamed(exports.json_chunks, assessment_id, table_query(request.args),
+                            now=now(), viewer_id=viewer.user.id,
+                            paste_chars=signal_context(viewer).paste_chars)
+    return export_download(viewer.user, assessment_id, "json", body, "application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from heldout.platform.services import (
     reviews,
 )
 from heldout.platform.services.access import StaffViewer
+from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.api.v1 import schemas
 from heldout.platform.views.api.v1.assessments import ID as ASSESSMENT_ID
 from heldout.platform.views.api.v1.base import bp, operation
@@ -48,9 +50,9 @@ def attempt_record(row: candidates.CandidateRow) -> dict[str, Any]:
 
 def _attempt_rows(viewer: StaffViewer, assessment_id: int,
                   at: datetime) -> list[candidates.CandidateRow]:
-    table = candidates.candidates_table(assessment_id, candidates.TableQuery(), now=at,
-                                        viewer=viewer)
-    return [row for row in table.rows if row.attempt is not None]
+    _, rows = candidates.every_row(assessment_id, candidates.TableQuery(), now=at,
+                                   viewer=viewer)
+    return [row for row in rows if row.attempt is not None]
 
 
 def _row(viewer: StaffViewer, attempt_id: int, at: datetime) -> candidates.CandidateRow:
@@ -203,10 +205,11 @@ def _ai(report: reports.CandidateReport) -> dict[str, Any]:
                             "created_at": t.created_at} for t in held.turns]}
 
 
-def _table(viewer: StaffViewer, assessment_id: int, status: str,
-           q: str) -> candidates.CandidatesTable:
-    return candidates.candidates_table(
-        assessment_id, candidates.TableQuery(state=status, search=q), now=now(), viewer=viewer)
+def _export(write: exports.Writer, viewer: StaffViewer, assessment_id: int, status: str,
+            q: str) -> Iterator[str]:
+    get_assessment(assessment_id)  # a missing one is a 404, before any byte is sent
+    return exports.streamed(write, assessment_id, candidates.TableQuery(state=status, search=q),
+                            now=now(), viewer_id=viewer.user.id)
 
 
 @bp.route(f"/assessments/{ASSESSMENT_ID}/export", methods=["GET"], tags=TAGS)
@@ -221,7 +224,8 @@ def export_json(viewer: StaffViewer, assessment_id: int, status: str = "",
     status, as the page's JSON export; recorded in the audit log.
     """
     return export_download(viewer.user, assessment_id, "json",
-                           exports.to_json(_table(viewer, assessment_id, status, q)), "application/json")
+                           _export(exports.json_chunks, viewer, assessment_id, status, q),
+                           "application/json")
 
 
 @bp.route(f"/assessments/{ASSESSMENT_ID}/export.csv", methods=["GET"], tags=TAGS)
@@ -234,4 +238,5 @@ def export_csv(viewer: StaffViewer, assessment_id: int, status: str = "",
                q: str = "") -> ResponseReturnValue:
     """The candidates table as CSV"""
     return export_download(viewer.user, assessment_id, "csv",
-                           exports.to_csv(_table(viewer, assessment_id, status, q)), "text/csv")
+                           _export(exports.csv_chunks, viewer, assessment_id, status, q),
+                           "text/csv")
