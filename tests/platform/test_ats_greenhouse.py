@@ -213,6 +213,18 @@ def _link(app: Flask, invite_id: int) -> NewInvite:
     return NewInvite(invite_id, link.token)
 
 
+def _ordered_candidate_starts(app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
+                              receiver: Receiver) -> tuple[Any, str]:
+    """Greenhouse orders a test with a callback url; its candidate opens the link and
+    starts: (their browser, the attempt's public id)."""
+    _send(greenhouse, assessment_id, url=receiver.url)
+    with app.app_context():
+        order = db.session.scalars(select(AtsOrder)).one()
+        link = _link(app, order.invite_id)
+    candidate = app.test_client()
+    return candidate, start_attempt(candidate, link)
+
+
 def _deliver(app: Flask, delivery_id: int, **when: Any) -> webhook_sending.DeliveryOutcome:
     with app.app_context():
         return webhook_sending.deliver(delivery_id, now=utcnow() + timedelta(**when))
@@ -296,12 +308,7 @@ def test_no_callback_without_a_url_and_none_for_an_order_that_never_finishes(
 def test_a_callback_address_that_refuses_is_tried_with_back_off_then_failed(
         app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
         receiver: Receiver) -> None:
-    _send(greenhouse, assessment_id, url=receiver.url)
-    with app.app_context():
-        order = db.session.scalars(select(AtsOrder)).one()
-        link = _link(app, order.invite_id)
-    candidate = app.test_client()
-    attempt = start_attempt(candidate, link)
+    candidate, attempt = _ordered_candidate_starts(app, greenhouse, assessment_id, receiver)
     assert candidate.post(f"/a/{attempt}/finish").status_code in (302, 303)
     # Finished with nothing submitted: complete at once (no score), the callback written.
     [callback] = _callbacks(app)
@@ -336,12 +343,7 @@ def _save_draft(client: Any, attempt: str, code: str) -> None:
 def test_time_up_with_saved_drafts_the_callback_waits_for_the_deadline_job(
         app: Flask, greenhouse: Callable[..., Any], assessment_id: int,
         receiver: Receiver) -> None:
-    _send(greenhouse, assessment_id, url=receiver.url)
-    with app.app_context():
-        order = db.session.scalars(select(AtsOrder)).one()
-        link = _link(app, order.invite_id)
-    candidate = app.test_client()
-    attempt = start_attempt(candidate, link)
+    candidate, attempt = _ordered_candidate_starts(app, greenhouse, assessment_id, receiver)
     _save_draft(candidate, attempt, "print('draft')")
     _deadline_passes(app)
     # The page's visit closes the attempt at its deadline; the saved draft is not in yet.
@@ -363,12 +365,7 @@ def test_time_up_with_drafts_it_cannot_submit_the_deadline_job_completes_the_can
     """The deadline job claims drafts and submits nothing (here: the challenge's files went
     missing on the server): no grading will follow, so the claim itself completes the
     candidate and writes the callback."""
-    _send(greenhouse, assessment_id, url=receiver.url)
-    with app.app_context():
-        order = db.session.scalars(select(AtsOrder)).one()
-        link = _link(app, order.invite_id)
-    candidate = app.test_client()
-    attempt = start_attempt(candidate, link)
+    candidate, attempt = _ordered_candidate_starts(app, greenhouse, assessment_id, receiver)
     _save_draft(candidate, attempt, "print('draft')")
     _deadline_passes(app)
     candidate.get(f"/a/{attempt}/done", follow_redirects=True)

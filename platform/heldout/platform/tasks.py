@@ -136,11 +136,7 @@ def register_tasks(huey: Huey, app_context: Callable[[], AbstractContextManager[
                 outcome = jobs.run(job, job_id, grading_settings())
             log.info("%s %s: %s %s", kind.name, job_id, outcome.status, outcome.detail)
             for then_kind, then_id in outcome.then:
-                try:
-                    queue.enqueue(then_kind, then_id)
-                except Exception:  # its row is committed: the watchdog queues it later
-                    log.exception("could not enqueue %s %s; the watchdog will", then_kind,
-                                  then_id)
+                jobs.enqueue_committed(queue, then_kind, then_id)
             if outcome.retry_in is None:
                 return
             if outcome.status == "not_due" and job_id in queue.waiting(kind.kind):

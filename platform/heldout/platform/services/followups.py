@@ -157,10 +157,7 @@ def prepare_followups(attempt: Attempt, *, bundles: BundleCatalogue, blobs: Blob
     db.session.commit()
     for row in made:
         if row.request is not None:
-            try:
-                queue.enqueue(FOLLOWUPS.kind, row.id)
-            except Exception:  # the row is safe; the watchdog queues it again
-                log.exception("could not enqueue follow-up %s; the watchdog will retry", row.id)
+            jobs.enqueue_committed(queue, FOLLOWUPS.kind, row.id)
     return made
 
 

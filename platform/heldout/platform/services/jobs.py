@@ -191,6 +191,17 @@ class LeasedJob(ABC, Generic[Row]):
         """Store a final result on (or beside) the row; the caller commits."""
 
 
+def enqueue_committed(queue: Queue, kind: str, row_id: int) -> bool:
+    """Queue the job of a committed row. If the queue is away the row is safe: the watchdog
+    queues it again later (False: not queued now)."""
+    try:
+        queue.enqueue(kind, row_id)
+    except Exception:  # the row is committed: the watchdog queues it again
+        log.exception("could not enqueue %s %s; the watchdog will retry", kind, row_id)
+        return False
+    return True
+
+
 def lease_owner(worker_id: str, worker_life: str) -> str:
     """``worker:life:claim``: whose job it is, in which life of that worker, which claim."""
     return f"{worker_id}:{worker_life}:{uuid.uuid4().hex[:8]}"

@@ -123,10 +123,7 @@ def request_practice_run(*, visitor: str, split: Split, files: Sequence[Submitte
                       files=store_files(checked, blobs))
     db.session.add(run)
     db.session.commit()
-    try:
-        queue.enqueue(PRACTICE_RUNS.kind, run.id)
-    except Exception:  # the row is safe; the watchdog will queue it again
-        log.exception("could not enqueue practice run %s; the watchdog will retry", run.id)
+    jobs.enqueue_committed(queue, PRACTICE_RUNS.kind, run.id)
     return run
 
 

@@ -183,10 +183,7 @@ from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmi
                     console=None if request is None else request.as_dict())
     db.session.add(run)
     db.session.commit()
-    try:
-        queue.enqueue(PUBLIC_RUNS.kind, run.id)
-    except Exception:  # the row is safe; the watchdog will queue it again
-        log.exception("could not enqueue public run %s; the watchdog will retry", run.id)
+    jobs.enqueue_committed(queue, PUBLIC_RUNS.kind, run.id)
     return run
 
 

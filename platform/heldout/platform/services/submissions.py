@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,14 +15,12 @@ from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import InvalidInput, NotFound, TooManySubmissions, UploadTooLarge
 from heldout.platform.extensions import db
 from heldout.platform.models import Attempt, Challenge, Submission, SubmissionFile
-from heldout.platform.services import archives
+from heldout.platform.services import archives, jobs
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
 from heldout.platform.services.catalogue import BundleCatalogue
 from heldout.platform.services.grading import SUBMISSIONS
 from heldout.platform.services.jobs import Queue
 from heldout.platform.services.scoring import PENDING, GradingStatus, grading_pending
-
-log = logging.getLogger(__name__)
 
 # Files that must be text (the candidate's code and notebooks); anything else is opaque.
 TEXT_SUFFIXES = (".py", ".txt", ".md", ".ipynb", ".json", ".yaml", ".yml", ".toml", ".cfg",
@@ -178,10 +175,7 @@ def new_submission(attempt: Attempt, challenge: Challenge, bundle: Bundle,
 
 def enqueue(queue: Queue, submission: Submission) -> None:
     """Queue a committed submission's grading; if the queue is down, the watchdog will."""
-    try:
-        queue.enqueue(SUBMISSIONS.kind, submission.id)
-    except Exception:  # the row is safe; the watchdog will queue it again
-        log.exception("could not enqueue submission %s; the watchdog will retry", submission.id)
+    jobs.enqueue_committed(queue, SUBMISSIONS.kind, submission.id)
 
 
 def attempt_submission(attempt: Attempt, submission_id: int) -> Submission:
