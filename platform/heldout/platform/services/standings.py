@@ -197,7 +197,12 @@ def refresh(session: AnySession, attempt_ids: Iterable[int]) -> None:
         return
     if session.get_bind().dialect.name == "postgresql":
         # One writer per attempt at a time: a second waits, then reads what the first wrote.
-        session.execute(select(Attempt.id).where(Attempt.id.in_(ids)).with_for_update())
+        # FOR NO KEY UPDATE: a plain FOR UPDATE also waits for the key-share lock another
+        # transaction's new submission (or deadline claim) holds on the attempt through its
+        # foreign key, while that one may wait for this one's claim: a deadlock (two deadline
+        # workers racing for the same drafts).
+        session.execute(select(Attempt.id).where(Attempt.id.in_(ids))
+                        .with_for_update(key_share=True))
     now = compute(session, ids)
     held = {row.attempt_id: row for row in session.execute(
         select(AttemptStanding.attempt_id, AttemptStanding.assessment_id,
