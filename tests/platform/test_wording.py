@@ -9,13 +9,13 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
+from heldout.platform.markdown import environment_paragraph
 from heldout.platform.models import Assessment, AssessmentChallenge, Challenge
 from heldout.platform.services import assessments
 from heldout.sandbox.environment import (
     HEADLINE_PACKAGES,
     PYTHON_VERSION,
     REQUIREMENTS,
-    environment_paragraph,
     pinned_packages,
 )
 from tests.platform.conftest import NewInvite

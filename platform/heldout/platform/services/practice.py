@@ -25,6 +25,7 @@ from heldout.graders.result import Evaluation, Split
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import NotFound, TooManySubmissions
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_
 from heldout.platform.models import PracticeRun, new_public_id, utcnow
 from heldout.platform.services import jobs
 from heldout.platform.services.catalogue import BundleCatalogue
@@ -165,8 +166,10 @@ def latest_run(visitor: str | None) -> PracticeRun | None:
 def submission_view(run: PracticeRun, *, now: datetime) -> dict[str, Any]:
     """A practice Submit as the workspace shows a submission (the same keys): its status,
     and once graded its score and why it fell short."""
-    where = progress(run, now=now, running="Your code is running in the sandbox.",
-                     label="Graded", again="Submit")
+    where = progress(run, now=now, running=N_("Your code is running in the sandbox."),
+                     label=N_("Graded"),
+                     failed=N_("A platform problem prevented the run. It is not your code's "
+                               "fault; run Submit again in a while."))
     score: float | None = None
     found: tuple[Any, ...] = ()
     if run.status == GradingStatus.GRADED and run.evaluation is not None:
