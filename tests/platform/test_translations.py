@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,8 +22,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from heldout.platform import i18n, markdown
+from heldout.platform.extensions import db
 from heldout.platform.services import mail
-from tests.platform.conftest import NewInvite, start_attempt
+from tests.platform.conftest import NewInvite, make_app, start_attempt
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "platform" / "heldout" / "platform"
@@ -137,7 +139,6 @@ def test_the_landing_page_follows_the_browsers_language(client: FlaskClient,
 
 def test_dates_and_numbers_follow_the_language(app: Flask, client: FlaskClient,
                                                invite: NewInvite) -> None:
-    from heldout.platform.extensions import db
     from heldout.platform.models import Invite
 
     with app.app_context():
@@ -223,3 +224,21 @@ def test_the_invite_email_is_in_the_configured_language(
     assert "Bonjour Cara Candidate," in body
     assert "2 exercices, 90 minutes" in body
     assert "1 mars 2099" in body
+
+
+
+def test_the_practice_page_follows_the_choice(tmp_path: Path) -> None:
+    challenges = tmp_path / "challenges"
+    shutil.copytree(REPO / "challenges" / "warm-up", challenges / "warm-up")
+    app = make_app(tmp_path, challenges)
+    try:
+        client = app.test_client()
+        assert client.get("/practice?lang=fr", headers=ENGLISH).status_code == 303
+        page = client.get("/practice", headers=ENGLISH).text
+        assert '<html lang="fr">' in page
+        assert "Ceci est un entraînement." in page and "Lancer les vérifications publiques" in page
+        # The sample's statement as its author wrote it.
+        assert "Warm-up: the median" in page
+    finally:
+        with app.app_context():
+            db.engine.dispose()
