@@ -17,7 +17,7 @@ from babel import Locale
 from babel.dates import format_skeleton
 from babel.lists import format_list
 from babel.numbers import format_decimal
-from flask import Flask, redirect, request, session
+from flask import Flask, current_app, has_request_context, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, get_locale, gettext
 from flask_login import current_user
@@ -42,8 +42,6 @@ N_ = str  # marks a message for the catalogue where it is translated later (gett
 def default_language() -> str:
     """The language of candidate pages when the browser asks for none of ours, and of the
     e-mails candidates receive (HELDOUT_LANGUAGE)."""
-    from flask import current_app
-
     return str(current_app.config["HELDOUT_LANGUAGE"])
 
 
@@ -58,8 +56,6 @@ def _candidate_facing() -> bool:
 def language() -> str:
     """The language this request is answered in: English outside a request and on staff
     pages; for candidates their choice, else the best of the browser's languages."""
-    from flask import has_request_context
-
     if not has_request_context() or not _candidate_facing():
         return STAFF_LANGUAGE
     chosen = session.get(CHOICE_KEY)
