@@ -155,10 +155,12 @@ def _platform_error(error: errors.PlatformError) -> Any:
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
     limit = current_app.config["HELDOUT_MAX_UPLOAD_MB"]
-    return error_response(413, "File too large",
-                          f"What you sent is larger than the {limit} MiB this site accepts.",
-                          hint="Go back and submit code only (no data or model files); your "
-                               "earlier submissions are kept.", code="UploadTooLarge")
+    return error_response(413, gettext("File too large"),
+                          gettext("What you sent is larger than the %(limit)s MiB this site "
+                                  "accepts.", limit=limit),
+                          hint=gettext("Go back and submit code only (no data or model files); "
+                                       "your earlier submissions are kept."),
+                          code="UploadTooLarge")
 
 
 def _csrf_error(error: CSRFError) -> tuple[Any, int]:
@@ -237,11 +239,12 @@ def _database_unavailable(error: Exception) -> Any:
     # loaded before the failure may have expired attributes that would need a query).
     g._login_user = login_manager.anonymous_user()
     response, status = error_response(
-        503, "Temporarily unavailable",
-        "The site can't reach its database for a moment, so this request was not "
-        "carried out. Work saved or submitted before now is kept.",
-        hint=f"Wait {DATABASE_RETRY_AFTER} seconds and try again. If you were submitting, "
-             "your code was not sent: submit it again once the page answers.",
+        503, gettext("Temporarily unavailable"),
+        gettext("The site can't reach its database for a moment, so this request was not "
+                "carried out. Work saved or submitted before now is kept."),
+        hint=gettext("Wait %(seconds)s seconds and try again. If you were submitting, your "
+                     "code was not sent: submit it again once the page answers.",
+                     seconds=DATABASE_RETRY_AFTER),
         code="DatabaseUnavailable")
     return response, status, {"Retry-After": str(DATABASE_RETRY_AFTER)}
 
@@ -260,10 +263,10 @@ def _end_session(_error: BaseException | None) -> None:
 def _unexpected(error: Exception) -> tuple[Any, int]:
     original = getattr(error, "original_exception", None) or error
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
-    return error_response(500, "Something went wrong on our side",
-                          "The server failed to answer this request.",
-                          hint="Try again in a moment; if it keeps happening, tell the team "
-                               "running this site.", code="InternalServerError")
+    return error_response(500, gettext("Something went wrong on our side"),
+                          gettext("The server failed to answer this request."),
+                          hint=gettext("Try again in a moment; if it keeps happening, tell the "
+                                       "team running this site."), code="InternalServerError")
 
 
 def _private(response: Response) -> bool:
