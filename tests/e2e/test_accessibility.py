@@ -7,7 +7,8 @@ a temporary data directory seeded with an assessment, invites, a graded candidat
 submitted review; Debian's Chromium (never a downloaded one) signs in as each role, and a
 candidate starts an attempt in the browser (the assessment offers the workspace's AI
 assistant, and follow-up questions once finished). Error states (a bad invite link, a page that
-does not exist) are checked as pages too.
+does not exist) are checked as pages too, and the landing page and a bad link's page once more
+in French (a French browser's Accept-Language).
 """
 
 from __future__ import annotations
@@ -484,7 +485,9 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     def page_of(who: str, width: int = DESKTOP[0]) -> Page:
         if (who, width) not in pages:
             viewport = {"width": width, "height": DESKTOP[1] if width == DESKTOP[0] else PHONE[1]}
-            context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+            # A French browser (Accept-Language: fr-FR) reads the candidate pages in French.
+            language = {"locale": "fr-FR"} if who == "french" else {}
+            context = browser.new_context(viewport=viewport, **language)  # type: ignore[arg-type]
             if width == DESKTOP[0] and who in ("recruiter", "interviewer", "admin"):
                 pages[who, width] = watch(_sign_in(context, site, who))
             else:
@@ -546,6 +549,13 @@ def test_every_page_passes_axe(site: Site, browser: Browser) -> None:
     mover.goto(_url(site, "candidate.landing", {"token": site.ids["continue_token"]}))
     assert mover.url.endswith("/invite"), mover.url
     check(mover, "candidate.welcome (continue here)", mover.url)
+    # The landing page and a bad link's page in the second language.
+    french = page_of("french")
+    french.goto(_url(site, "candidate.landing", {"token": site.ids["spare_token"]}))
+    assert french.url.endswith("/invite"), french.url
+    check(french, "candidate.welcome (fr)", french.url)
+    assert french.locator("html").get_attribute("lang") == "fr"
+    check(french, "invite link not valid (fr)", site.base_url + "/i/not-a-real-token", error=True)
 
     for endpoint, visit in PAGES.items():
         if endpoint in ("candidate.welcome", "candidate.done", "candidate.on_break",

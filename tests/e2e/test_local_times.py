@@ -40,3 +40,19 @@ def test_local_time_beside_utc(browser: Browser) -> None:
 def test_nothing_added_in_utc(browser: Browser) -> None:
     shown = _locals(browser, "UTC")
     assert shown == {"table": "01 Mar 09:30", "run": "09:30:00 UTC", "naive": "09:30:00"}
+
+
+def test_the_local_time_is_said_in_the_pages_language(browser: Browser) -> None:
+    """A candidate page carries its scripts' words (data-messages, i18n.JS_MESSAGES)."""
+    context = browser.new_context(timezone_id="Asia/Kolkata", locale="fr-FR")
+    try:
+        page = context.new_page()
+        words = '{"%(time)s your time": "%(time)s à votre heure"}'
+        page.set_content(f"<!doctype html><html lang='fr'><body data-messages='{words}'>"
+                         f"{PAGE}</body></html>")
+        page.add_script_tag(content=SCRIPT.read_text())
+        page.evaluate("window.heldoutLocalTimes(document)")
+        shown = page.evaluate("document.getElementById('run').parentNode.textContent")
+        assert shown == "09:30:00 UTC (15:00 à votre heure)"
+    finally:
+        context.close()

@@ -9,15 +9,16 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
+from heldout.platform.markdown import environment_paragraph
 from heldout.platform.models import Assessment, AssessmentChallenge, Challenge
 from heldout.platform.services import assessments
 from heldout.sandbox.environment import (
     HEADLINE_PACKAGES,
     PYTHON_VERSION,
     REQUIREMENTS,
-    environment_paragraph,
     pinned_packages,
 )
+from heldout.sandbox.profiles import PROFILES
 from tests.platform.conftest import NewInvite
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +33,13 @@ def test_the_paragraph_names_every_headline_pin_of_the_image() -> None:
     # Read from the file the image is built from, not a copy of it.
     line = next(ln for ln in REQUIREMENTS.read_text().splitlines() if ln.startswith("lightgbm=="))
     assert f"lightgbm {line.split('==')[1]}" in paragraph
+
+
+def test_a_profiles_cpu_build_is_named_as_one() -> None:
+    deep = next(name for name, profile in PROFILES.items() if profile.requirements is not None)
+    torch = pinned_packages(PROFILES[deep].requirements or Path())["torch"].split("+")[0]
+    assert f"PyTorch {torch} for the CPU" in environment_paragraph(deep)
+    assert "PyTorch" not in environment_paragraph()
 
 
 def test_pins_are_read_from_the_file_given(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from heldout.sandbox import image
-from heldout.sandbox.environment import environment_paragraph, pinned_packages
+from heldout.sandbox.environment import headline_pins, pinned_packages
 from heldout.sandbox.errors import UnknownProfile
 from heldout.sandbox.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from heldout.sandbox.settings import SandboxSettings
@@ -73,11 +73,13 @@ def test_the_deep_learning_profile_pins_a_cpu_build_of_torch() -> None:
 
 def test_candidates_are_told_about_pytorch_only_in_its_profile() -> None:
     version = pinned_packages(get_profile(DEEP).requirements or Path())["torch"].split("+")[0]
-    assert f"PyTorch {version} for the CPU" in environment_paragraph(DEEP)
-    assert "PyTorch" not in environment_paragraph(DEFAULT_PROFILE)
-    # Everything the default runtime has, the deep-learning one has too.
-    default_list = environment_paragraph().split(" (with their")[0]
-    assert default_list.split(" and ")[0] in environment_paragraph(DEEP)
+    # A build for the CPU alone, which the platform says in the page's words
+    # (tests/platform/test_wording.py).
+    assert (f"PyTorch {version}", True) in headline_pins(DEEP)
+    assert not any("PyTorch" in named for named, _cpu in headline_pins(DEFAULT_PROFILE))
+    # Everything the default runtime has, the deep-learning one has too, first.
+    default = headline_pins()
+    assert headline_pins(DEEP)[:len(default)] == default
 
 
 def test_every_layered_profile_has_a_dockerfile_and_pins() -> None:

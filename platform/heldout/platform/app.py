@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 
-from heldout.platform import http, remote_files, templating
+from heldout.platform import http, i18n, remote_files, templating
 from heldout.platform.config import install_secret_key, load_settings
 from heldout.platform.extensions import csrf, db, limiter, login_manager, migrate
 from heldout.platform.queue import EXTENSION_KEY, JobQueue
@@ -77,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     http.init_app(app)
     auth.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)
     return app
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from heldout.platform.i18n import N_
+
 # The database can't be reached (down, restarting, refusing connections, pool exhausted):
 # a passing platform fault, answered 503 by the web app and retried by the worker.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError,
@@ -14,10 +16,11 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, Interface
 class PlatformError(Exception):
     """Something a person did or asked that the platform refuses, with what to do next.
 
-    ``title`` heads the error page; ``hint`` says what to do or whom to contact.
+    ``title`` heads the error page; ``hint`` says what to do or whom to contact. Titles a
+    candidate may meet are marked for the catalogue (``N_``) and translated where shown.
     """
 
-    title = "Something went wrong"
+    title = N_("Something went wrong")
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -32,7 +35,7 @@ class ConfigError(PlatformError):
 
 
 class NotFound(PlatformError):
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Forbidden(PlatformError):
@@ -55,7 +58,7 @@ class StaleVersion(PlatformError):
 class InvalidInput(PlatformError):
     """A form or upload failed validation; the page shows it again with the message."""
 
-    title = "Please check your input"
+    title = N_("Please check your input")
 
     def __init__(self, message: str, *, hint: str = "", field: str | None = None) -> None:
         super().__init__(message, hint=hint)
@@ -63,13 +66,13 @@ class InvalidInput(PlatformError):
 
 
 class UploadTooLarge(InvalidInput):
-    title = "File too large"
+    title = N_("File too large")
 
 
 class InviteError(PlatformError):
     """An invite link that cannot be used. ``contact`` is whom the candidate should ask."""
 
-    title = "This link cannot be used"
+    title = N_("This link cannot be used")
 
     def __init__(self, message: str, *, contact: str = "", hint: str = "") -> None:
         super().__init__(message, hint=hint)
@@ -77,31 +80,31 @@ class InviteError(PlatformError):
 
 
 class InviteInvalid(InviteError):
-    title = "This link is not valid"
+    title = N_("This link is not valid")
 
 
 class InviteExpired(InviteError):
-    title = "This link has expired"
+    title = N_("This link has expired")
 
 
 class InviteRevoked(InviteError):
-    title = "This link was withdrawn"
+    title = N_("This link was withdrawn")
 
 
 class InviteUsed(InviteError):
-    title = "This link was already used"
+    title = N_("This link was already used")
 
 
 class SessionMoved(InviteError):
     """A new link was sent to continue the attempt elsewhere: this browser is out."""
 
-    title = "This session moved to another device"
+    title = N_("This session moved to another device")
 
 
 class AttemptClosed(PlatformError):
     """The attempt is over (deadline passed or the candidate finished): nothing more is taken."""
 
-    title = "This assessment is closed"
+    title = N_("This assessment is closed")
 
     def __init__(self, message: str, *, hint: str = "", reason: str = "finished") -> None:
         super().__init__(message, hint=hint)
@@ -109,7 +112,7 @@ class AttemptClosed(PlatformError):
 
 
 class DeadlinePassed(AttemptClosed):
-    title = "Time is up"
+    title = N_("Time is up")
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message, hint=hint, reason="deadline")
@@ -118,13 +121,13 @@ class DeadlinePassed(AttemptClosed):
 class OnBreak(PlatformError):
     """The candidate is on a break: the clock is paused and nothing is taken until it ends."""
 
-    title = "You are on a break"
+    title = N_("You are on a break")
 
 
 class QueueUnavailable(PlatformError):
     """The job queue cannot be reached (a platform fault, not the user's)."""
 
-    title = "Grading queue unavailable"
+    title = N_("Grading queue unavailable")
 
 
 class RetryLater(PlatformError):
@@ -139,51 +142,51 @@ class RetryLater(PlatformError):
 class TooManySubmissions(RetryLater):
     """A candidate submitted faster than allowed, or has too many waiting for grading."""
 
-    title = "Please wait before submitting again"
+    title = N_("Please wait before submitting again")
 
 
 class PublicRunsUsedUp(PlatformError):
     """The attempt made every public-check run its challenge allows (the bundle's budget)."""
 
-    title = "No public check runs left"
+    title = N_("No public check runs left")
 
 
 class TooManyStreams(RetryLater):
     """An attempt already has as many live-status streams open as it may (several tabs)."""
 
-    title = "Too many live views open"
+    title = N_("Too many live views open")
 
 
 class ServerBusy(RetryLater):
     """The server has as many long-lived connections open as it serves; try later."""
 
-    title = "Busy for a moment"
+    title = N_("Busy for a moment")
 
 
 class AssistantOff(PlatformError):
     """The workspace's AI assistant is not offered: not this assessment's policy, or no
     endpoint is configured on the server."""
 
-    title = "No AI assistant here"
+    title = N_("No AI assistant here")
 
 
 class AssistantBusy(RetryLater):
     """A question of this attempt is still being answered."""
 
-    title = "One question at a time"
+    title = N_("One question at a time")
 
 
 class AssistantUsedUp(PlatformError):
     """The attempt used the assistant's whole token budget."""
 
-    title = "No assistant tokens left"
+    title = N_("No assistant tokens left")
 
 
 class AssistantFailed(PlatformError):
     """The assistant's endpoint did not answer in time, could not be reached or answered
     with an error (a platform fault, never the candidate's)."""
 
-    title = "The assistant did not answer"
+    title = N_("The assistant did not answer")
 
 
 class StorageFull(PlatformError, OSError):
@@ -193,4 +196,4 @@ class StorageFull(PlatformError, OSError):
     refusing a write (a graded run's artefacts) still does.
     """
 
-    title = "Storage full"
+    title = N_("Storage full")

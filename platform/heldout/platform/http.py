@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
+from flask_babel import gettext, ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -23,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heldout.platform import errors
 from heldout.platform.extensions import db, limiter, login_manager
+from heldout.platform.i18n import N_
 from heldout.platform.redaction import mask_logger
 
 log = logging.getLogger(__name__)
@@ -143,7 +145,7 @@ def error_response(status: int, title: str, message: str, *, hint: str = "",
 
 def _platform_error(error: errors.PlatformError) -> Any:
     contact = getattr(error, "contact", "")
-    response, status = error_response(status_of(error), error.title, error.message,
+    response, status = error_response(status_of(error), gettext(error.title), error.message,
                                       hint=error.hint, contact=contact,
                                       code=type(error).__name__)
     if isinstance(error, errors.RetryLater) and error.retry_after is not None:
@@ -153,17 +155,19 @@ def _platform_error(error: errors.PlatformError) -> Any:
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[Any, int]:
     limit = current_app.config["HELDOUT_MAX_UPLOAD_MB"]
-    return error_response(413, "File too large",
-                          f"What you sent is larger than the {limit} MiB this site accepts.",
-                          hint="Go back and submit code only (no data or model files); your "
-                               "earlier submissions are kept.", code="UploadTooLarge")
+    return error_response(413, gettext("File too large"),
+                          gettext("What you sent is larger than the %(limit)s MiB this site "
+                                  "accepts.", limit=limit),
+                          hint=gettext("Go back and submit code only (no data or model files); "
+                                       "your earlier submissions are kept."),
+                          code="UploadTooLarge")
 
 
 def _csrf_error(error: CSRFError) -> tuple[Any, int]:
-    return error_response(400, "This form expired",
-                          "The page belongs to a session that has ended, or was sent from "
-                          "elsewhere, so it was not accepted.",
-                          hint="Go back, reload the page and try again.",
+    return error_response(400, gettext("This form expired"),
+                          gettext("The page belongs to a session that has ended, or was sent "
+                                  "from elsewhere, so it was not accepted."),
+                          hint=gettext("Go back, reload the page and try again."),
                           code="FormExpired")
 
 
@@ -179,8 +183,8 @@ def retry_after_seconds() -> int:
 
 def _in_words(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{(seconds + 59) // 60} minutes"
+        return str(ngettext("%(num)s second", "%(num)s seconds", seconds))
+    return str(ngettext("%(num)s minute", "%(num)s minutes", (seconds + 59) // 60))
 
 
 def _rate_limited(error: RateLimitExceeded) -> Any:
@@ -190,9 +194,11 @@ def _rate_limited(error: RateLimitExceeded) -> Any:
                           "Too many wrong passwords were tried for this account or from "
                           "this address, so sign-in is paused.")
     else:
-        title, message = "Too many requests", "This was asked too often in a short time."
+        title, message = (gettext("Too many requests"),
+                          gettext("This was asked too often in a short time."))
     response, status = error_response(429, title, message,
-                                      hint=f"Try again in {_in_words(wait)}.",
+                                      hint=gettext("Try again in %(wait)s.",
+                                                   wait=_in_words(wait)),
                                       code="TooManyRequests")
     return response, status, {"Retry-After": str(wait)}
 
@@ -201,8 +207,8 @@ MESSAGES = {
     401: ("Please sign in", "This page is for signed-in staff.", "Sign in and try again."),
     403: ("Not allowed", "Your account can't open this page.",
           "Ask an administrator if you need access."),
-    404: ("Not found", "There is nothing at this address.",
-          "Check the link, or go back to the previous page."),
+    404: (N_("Not found"), N_("There is nothing at this address."),
+          N_("Check the link, or go back to the previous page.")),
     405: ("Not allowed", "This address does not accept that kind of request.", ""),
 }
 
@@ -211,8 +217,8 @@ def _http_error(error: HTTPException) -> Any:
     status = error.code or 500
     if status < 400:
         return error
-    title, message, hint = MESSAGES.get(
-        status, (error.name, error.description or "", "Try again in a moment."))
+    title, message, hint = (gettext(words) if words else words for words in MESSAGES.get(
+        status, (error.name, error.description or "", N_("Try again in a moment."))))
     response, code = error_response(status, title, message, hint=hint, code=error.name)
     allowed = getattr(error, "valid_methods", None)
     if status == 405 and allowed:
@@ -233,11 +239,12 @@ def _database_unavailable(error: Exception) -> Any:
     # loaded before the failure may have expired attributes that would need a query).
     g._login_user = login_manager.anonymous_user()
     response, status = error_response(
-        503, "Temporarily unavailable",
-        "The site can't reach its database for a moment, so this request was not "
-        "carried out. Work saved or submitted before now is kept.",
-        hint=f"Wait {DATABASE_RETRY_AFTER} seconds and try again. If you were submitting, "
-             "your code was not sent: submit it again once the page answers.",
+        503, gettext("Temporarily unavailable"),
+        gettext("The site can't reach its database for a moment, so this request was not "
+                "carried out. Work saved or submitted before now is kept."),
+        hint=gettext("Wait %(seconds)s seconds and try again. If you were submitting, your "
+                     "code was not sent: submit it again once the page answers.",
+                     seconds=DATABASE_RETRY_AFTER),
         code="DatabaseUnavailable")
     return response, status, {"Retry-After": str(DATABASE_RETRY_AFTER)}
 
@@ -256,10 +263,10 @@ def _end_session(_error: BaseException | None) -> None:
 def _unexpected(error: Exception) -> tuple[Any, int]:
     original = getattr(error, "original_exception", None) or error
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
-    return error_response(500, "Something went wrong on our side",
-                          "The server failed to answer this request.",
-                          hint="Try again in a moment; if it keeps happening, tell the team "
-                               "running this site.", code="InternalServerError")
+    return error_response(500, gettext("Something went wrong on our side"),
+                          gettext("The server failed to answer this request."),
+                          hint=gettext("Try again in a moment; if it keeps happening, tell the "
+                                       "team running this site."), code="InternalServerError")
 
 
 def _private(response: Response) -> bool:

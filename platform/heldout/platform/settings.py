@@ -79,6 +79,14 @@ def _self_id(value: str) -> str:
     return value.strip()
 
 
+def _language(value: str) -> str:
+    from heldout.platform.i18n import LANGUAGES
+
+    if value not in LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+    return value
+
+
 def _environment(value: str) -> str:
     if value not in ENVIRONMENTS:
         raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}")
@@ -127,6 +135,10 @@ SETTINGS: tuple[Setting, ...] = (
             "reached at another address than its links'."),
     Setting("HELDOUT_ORG_NAME", "heldout", _text,
             "Company name shown to candidates."),
+    Setting("HELDOUT_LANGUAGE", "en", _language,
+            "Language of the candidate pages when the browser asks for none that heldout "
+            "speaks (`en`, `fr`), and of the e-mails candidates receive. A candidate may "
+            "choose another on the landing page."),
     Setting("HELDOUT_SMTP_HOST", "", _text,
             "SMTP server invite e-mails go through. Empty (the default): no e-mail is sent "
             "and recruiters download the new links once as a CSV instead."),

@@ -12,6 +12,7 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, TemplateNotFound
 from heldout.graders.errors import UnknownName
 from heldout.graders.kinds import KINDS
 from heldout.graders.kinds.parts import ReportPart
+from heldout.platform.i18n import format_number
 
 KIND_TEMPLATES = "kinds"
 
@@ -20,11 +21,12 @@ def format_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     return "—" if value is None else f"{value.strftime(fmt)} UTC"
 
 
+# Numbers are written in the page's language (i18n.py: English on staff pages), with
+# patterns that give the English pages what they always showed ("85.5", "1.5 KB").
 def format_score(value: float | None) -> str:
     if value is None:
         return "—"
-    rounded = round(value, 1)
-    return f"{rounded:g}"
+    return format_number(round(value, 1), "0.#")
 
 
 def format_duration(value: timedelta | float | None) -> str:
@@ -32,7 +34,7 @@ def format_duration(value: timedelta | float | None) -> str:
         return "—"
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return f"{format_number(seconds, '0.0')} s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
@@ -46,9 +48,9 @@ def format_bytes(value: int | float | None) -> str:
     size = float(value)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            return f"{format_number(size, '0' if unit == 'B' else '0.0')} {unit}"
         size /= 1024
-    return f"{size:.1f} GB"
+    return f"{format_number(size, '0.0')} GB"
 
 
 def format_metric(value: Any) -> str:

@@ -1,7 +1,8 @@
 """What the candidate's code runs with, in words: read from the runtime image's pins.
 
 The one description of the runtime's Python and packages; statements and the candidate's
-landing page show it, so no page names a package the image lacks or misses one it has."""
+landing page show it (heldout.platform.markdown words it), so no page names a package the
+image lacks or misses one it has."""
 
 from __future__ import annotations
 
@@ -31,18 +32,18 @@ def pinned_packages(requirements: Path = REQUIREMENTS) -> dict[str, str]:
 
 
 @cache
-def environment_paragraph(profile: str = DEFAULT_PROFILE) -> str:
-    """One paragraph naming Python's version and the headline packages with their versions
-    (a runtime profile's own additions last: e.g. PyTorch for the CPU)."""
+def headline_pins(profile: str = DEFAULT_PROFILE) -> tuple[tuple[str, bool], ...]:
+    """The headline packages with their versions ("numpy 1.26.4", …) in the order the
+    paragraph names them, a runtime profile's own additions last (e.g. PyTorch), each with
+    whether it is a build for the CPU alone. The platform words them in the page's language
+    (heldout.platform.markdown)."""
     pins = pinned_packages()
-    named = [f"{shown} {pins[name]}" for name, shown in HEADLINE_PACKAGES if name in pins]
+    named = [(f"{shown} {pins[name]}", False) for name, shown in HEADLINE_PACKAGES
+             if name in pins]
     extra = get_profile(profile)
     if extra.requirements is not None:
         added = pinned_packages(extra.requirements)
         for name, shown in extra.headline:
             version, _, build = added[name].partition("+")
-            named.append(f"{shown} {version}" + (" for the CPU" if build == "cpu" else ""))
-    listed = ", ".join(named[:-1]) + f" and {named[-1]}" if len(named) > 1 else "".join(named)
-    return (f"Your code runs with Python {PYTHON_VERSION} and {listed} (with their "
-            "dependencies, such as joblib). Nothing else can be installed, and there is "
-            "no network.")
+            named.append((f"{shown} {version}", build == "cpu"))
+    return tuple(named)

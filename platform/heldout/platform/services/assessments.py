@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
 from markupsafe import Markup
 from sqlalchemy import func, select, update
 
+from heldout.platform import i18n
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_
 from heldout.platform.models import Assessment, AssessmentChallenge, Challenge, Invite
 from heldout.platform.services import access, assistant
 from heldout.platform.services.names import checked_name
@@ -251,19 +254,18 @@ def expected_minutes(assessment: Assessment) -> int:
 
 
 # What a challenge of each kind asks the candidate to write; Python unless named here.
-_WRITTEN_IN = {"sql": "SQL queries", "notebook": "a Jupyter notebook"}
+_WRITTEN_IN = {"sql": N_("SQL queries"), "notebook": N_("a Jupyter notebook")}
 
 
 def what_candidates_write(assessment: Assessment) -> str:
-    """The landing page's "You write …" from the assessment's challenges' kinds."""
+    """The landing page's "You write …" from the assessment's challenges' kinds, in the
+    page's language."""
     asked: list[str] = []
     for challenge in assessment.challenges:
-        written = _WRITTEN_IN.get(challenge.kind, "Python")
+        written = gettext(_WRITTEN_IN.get(challenge.kind, "Python"))
         if written not in asked:
             asked.append(written)
-    if not asked:
-        return "Python"
-    return ", ".join(asked[:-1]) + f" and {asked[-1]}" if len(asked) > 1 else asked[0]
+    return i18n.format_words(asked) if asked else "Python"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from heldout.platform.errors import (
@@ -36,6 +37,7 @@ from heldout.platform.errors import (
     InvalidInput,
 )
 from heldout.platform.extensions import db
+from heldout.platform.i18n import format_number
 from heldout.platform.models import AiMessage, Assessment, Attempt, Challenge
 from heldout.platform.services import attempts
 from heldout.platform.statuses import AiPolicy
@@ -115,11 +117,12 @@ def checked_disclosure(assessment: Assessment, text: str) -> str | None:
         return None
     text = text.strip().replace("\r\n", "\n")
     if not text:
-        raise InvalidInput("Say which AI tools you used and for what before finishing (or "
-                           "write that you used none).", field="ai_disclosure")
+        raise InvalidInput(gettext("Say which AI tools you used and for what before finishing "
+                                   "(or write that you used none)."), field="ai_disclosure")
     if len(text) > MAX_DISCLOSURE_CHARS:
-        raise InvalidInput(f"Keep it to {MAX_DISCLOSURE_CHARS} characters "
-                           f"(this has {len(text)}).", field="ai_disclosure")
+        raise InvalidInput(gettext("Keep it to %(most)s characters (this has %(length)s).",
+                                   most=MAX_DISCLOSURE_CHARS, length=len(text)),
+                           field="ai_disclosure")
     return text
 
 
@@ -228,29 +231,33 @@ def ask(*, attempt_public_id: str, challenge_slug: str, question: str,
     """
     text = question.strip().replace("\r\n", "\n")
     if not text:
-        raise InvalidInput("Type a question first.", field="question")
+        raise InvalidInput(gettext("Type a question first."), field="question")
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidInput(f"Questions are limited to {MAX_QUESTION_CHARS} characters "
-                           f"(this one has {len(text)}).", field="question")
+        raise InvalidInput(gettext("Questions are limited to %(most)s characters (this one "
+                                   "has %(length)s).", most=MAX_QUESTION_CHARS,
+                                   length=len(text)), field="question")
     attempt = attempts.open_attempt(attempt_public_id, now=now)
     if attempt.invite.assessment.ai_policy is not AiPolicy.ASSISTANT:
-        raise AssistantOff("This assessment has no AI assistant.")
+        raise AssistantOff(gettext("This assessment has no AI assistant."))
     if settings is None:
-        raise AssistantOff("The AI assistant is not available on this server now.",
-                           hint="Carry on without it; tell the hiring team if you need it.")
+        raise AssistantOff(gettext("The AI assistant is not available on this server now."),
+                           hint=gettext("Carry on without it; tell the hiring team if you "
+                                        "need it."))
     challenge = attempts.assessment_challenge(attempt, challenge_slug)
     attempts.hold_attempt(attempt)  # one question at a time per attempt, on every backend
     last = db.session.scalar(select(AiMessage).where(AiMessage.attempt_id == attempt.id)
                              .order_by(AiMessage.id.desc()).limit(1))
     answering = timedelta(seconds=settings.timeout_seconds + 5)
     if last is not None and last.role == CANDIDATE and last.created_at > now - answering:
-        raise AssistantBusy("The assistant is still answering your previous question.",
-                            hint="Wait for its answer, then ask again.",
+        raise AssistantBusy(gettext("The assistant is still answering your previous question."),
+                            hint=gettext("Wait for its answer, then ask again."),
                             retry_after=max(1, math.ceil(settings.timeout_seconds)))
     used = tokens_used(attempt.id)
     if used >= settings.budget:
-        raise AssistantUsedUp(f"This attempt used its {settings.budget:,} assistant tokens.",
-                              hint="Carry on without the assistant; nothing else changes.")
+        raise AssistantUsedUp(gettext("This attempt used its %(budget)s assistant tokens.",
+                                      budget=format_number(settings.budget)),
+                              hint=gettext("Carry on without the assistant; nothing else "
+                                           "changes."))
     history = list(db.session.scalars(
         select(AiMessage).where(AiMessage.attempt_id == attempt.id,
                                 AiMessage.challenge_id == challenge.id,

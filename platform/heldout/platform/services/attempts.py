@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +16,7 @@ from heldout.graders.bundle import Bundle
 from heldout.graders.variants import VariantError, bind_variant
 from heldout.platform.errors import AttemptClosed, DeadlinePassed, InvalidInput, NotFound
 from heldout.platform.extensions import db
+from heldout.platform.i18n import format_moment
 from heldout.platform.models import (
     Attempt,
     Challenge,
@@ -66,8 +68,8 @@ def start_attempt(invite: Invite, *, consent: bool, now: datetime,
     if invite.attempt is not None:
         return invite.attempt
     if not consent:
-        raise InvalidInput("Please tick the box to agree to how your data is used before "
-                           "starting.", field="consent")
+        raise InvalidInput(gettext("Please tick the box to agree to how your data is used "
+                                   "before starting."), field="consent")
     attempt = Attempt(invite=invite, consent_at=now, started_at=now,
                       deadline=clock.first_deadline(invite, now=now),
                       variant_seed=new_variant_seed())
@@ -128,10 +130,13 @@ def open_attempt(public_id: str, *, now: datetime, on_break: bool = False) -> At
     if attempt.finished_at is not None:
         if attempt.finish_reason == "deadline":
             raise DeadlinePassed(
-                f"The time for this assessment ended at {attempt.deadline:%H:%M} UTC.",
-                hint="Everything you submitted before then is kept and will be reviewed.")
-        raise AttemptClosed("You finished this assessment; nothing more can be submitted.",
-                            hint="Your submissions are kept and will be reviewed.")
+                gettext("The time for this assessment ended at %(at)s.",
+                        at=format_moment(attempt.deadline)),
+                hint=gettext("Everything you submitted before then is kept and will be "
+                             "reviewed."))
+        raise AttemptClosed(gettext("You finished this assessment; nothing more can be "
+                                    "submitted."),
+                            hint=gettext("Your submissions are kept and will be reviewed."))
     if not on_break:
         clock.check_working(attempt, now)
     return attempt

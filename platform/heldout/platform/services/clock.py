@@ -17,11 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from heldout.platform.errors import AttemptClosed, InvalidInput, OnBreak
 from heldout.platform.extensions import db
+from heldout.platform.i18n import format_moment
 from heldout.platform.models import Accommodation, Attempt, AttemptBreak, Invite, User
 from heldout.platform.services import audit
 
@@ -191,21 +193,23 @@ def check_working(attempt: Attempt, now: datetime) -> None:
     """Refuse anything but ending the break while the candidate is on one."""
     taken = current_break(attempt, now)
     if taken is not None:
-        raise OnBreak(f"You are on a break until {taken.ends_by:%H:%M} UTC at the latest; "
-                      "your clock is paused and nothing can be submitted meanwhile.",
-                      hint="End your break to continue working.")
+        raise OnBreak(gettext("You are on a break until %(at)s at the latest; your clock is "
+                              "paused and nothing can be submitted meanwhile.",
+                              at=format_moment(taken.ends_by)),
+                      hint=gettext("End your break to continue working."))
 
 
 def start_break(attempt: Attempt, *, now: datetime) -> AttemptBreak:
     """Pause the clock for at most the break time left; the deadline moves on by all of it
     until the break ends (``end_break``)."""
     if attempt.finished_at is not None or now >= attempt.deadline:
-        raise AttemptClosed("This assessment is closed; there is no clock to pause.")
+        raise AttemptClosed(gettext("This assessment is closed; there is no clock to pause."))
     if current_break(attempt, now) is not None:
-        raise OnBreak("You are already on a break.", hint="End your break to continue.")
+        raise OnBreak(gettext("You are already on a break."),
+                      hint=gettext("End your break to continue."))
     left = break_left(attempt, now)
     if left <= timedelta(0):
-        raise InvalidInput("You have no break time left.")
+        raise InvalidInput(gettext("You have no break time left."))
     taken = AttemptBreak(attempt=attempt, started_at=now, ends_by=now + left)
     attempt.deadline = attempt.deadline + left
     db.session.add(taken)

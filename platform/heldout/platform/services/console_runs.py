@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
+
 from heldout.graders.bundle import Bundle
 from heldout.graders.console_input import MAX_INPUT_CHARS, METHODS, MODES
 from heldout.graders.kinds.deployment.config import DeploymentGrading
@@ -20,6 +22,7 @@ from heldout.graders.kinds.function import FunctionGrading
 from heldout.graders.kinds.sql import SqlGrading
 from heldout.graders.result import Evaluation
 from heldout.platform.blobs import BlobStore
+from heldout.platform.i18n import N_
 from heldout.platform.models import Attempt, PublicRun
 from heldout.platform.services import attempts, drafts
 from heldout.platform.services.catalogue import BundleCatalogue
@@ -32,14 +35,14 @@ from heldout.platform.services.submissions import SubmittedFile
 FIELDS = ("function", "arguments", "query", "method", "path", "body")
 # What each mode runs, said plainly before the candidate presses Run.
 WHAT_RUNS = {
-    "call": "Calls one function of your code with the arguments you type, in the sandbox "
-            "(no network), as the public cases call it.",
-    "sql": "Runs one query against the public tables with DuckDB in the sandbox (read-only, "
-           "no files, no network); the first 100 rows come back.",
-    "request": "Starts your service as grading does (no network outside it) and sends it the "
-               "one request you type; its status and body come back.",
-    "run": "Runs your entrypoint on the public data in the sandbox (no network, the "
-           "challenge's limits); its output appears here. Nothing is scored.",
+    "call": N_("Calls one function of your code with the arguments you type, in the sandbox "
+               "(no network), as the public cases call it."),
+    "sql": N_("Runs one query against the public tables with DuckDB in the sandbox "
+              "(read-only, no files, no network); the first 100 rows come back."),
+    "request": N_("Starts your service as grading does (no network outside it) and sends it "
+                  "the one request you type; its status and body come back."),
+    "run": N_("Runs your entrypoint (%(entrypoint)s) on the public data in the sandbox (no "
+              "network, the challenge's limits); its output appears here. Nothing is scored."),
 }
 
 
@@ -62,8 +65,8 @@ def mode_for(kind: str) -> str:
 
 
 def what_runs(kind: str, entrypoint: str) -> str:
-    text = WHAT_RUNS[mode_for(kind)]
-    return text.replace("your entrypoint", f"your entrypoint ({entrypoint})")
+    """What the console runs, in the page's language."""
+    return str(gettext(WHAT_RUNS[mode_for(kind)], entrypoint=entrypoint))
 
 
 def _answer(run: PublicRun) -> dict[str, Any]:
@@ -74,8 +77,10 @@ def _answer(run: PublicRun) -> dict[str, Any]:
 
 def console_run_view(run: PublicRun, *, now: datetime) -> ConsoleRunView:
     status = run.status
-    where = progress(run, now=now, running="Your code is running in the sandbox.",
-                     label="Finished", again="it")
+    where = progress(run, now=now, running=N_("Your code is running in the sandbox."),
+                     label=N_("Finished"),
+                     failed=N_("A platform problem prevented the run. It is not your code's "
+                               "fault; run it again in a while."))
     answer = _answer(run) if status == "graded" else {}
     table: Grid | None = None
     if "columns" in answer:

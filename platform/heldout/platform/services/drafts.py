@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,7 @@ from heldout.graders.serving import served_file, starter_files
 from heldout.platform.blobs import BlobMissing, BlobStore
 from heldout.platform.errors import InvalidInput, PlatformError, UploadTooLarge
 from heldout.platform.extensions import db
+from heldout.platform.i18n import format_number
 from heldout.platform.models import (
     Attempt,
     Challenge,
@@ -117,32 +119,37 @@ def editable_name(bundle: Bundle, name: str) -> str:
     spec = bundle.submission
     name = clean_name(name)
     if not spec.accepts(name) or not name.endswith(EDITABLE_SUFFIXES):
-        raise InvalidInput(f"{name} is not a file this challenge accepts.",
-                           hint=f"Accepted: {spec.describe()}.", field="files")
+        raise InvalidInput(gettext("%(name)s is not a file this challenge accepts.", name=name),
+                           hint=gettext("Accepted: %(accepted)s.", accepted=spec.describe()),
+                           field="files")
     return name
 
 
 def _checked(bundle: Bundle, files: Sequence[DraftFile]) -> list[DraftFile]:
     spec = bundle.submission
     if not editable(bundle):
-        raise InvalidInput("This challenge is answered by uploading a file, so there is no "
-                           "draft to save.", field="files")
+        raise InvalidInput(gettext("This challenge is answered by uploading a file, so there "
+                                   "is no draft to save."), field="files")
     cleaned: dict[str, DraftFile] = {}
     for item in files:
         name = editable_name(bundle, item.name)
         if name in cleaned:
-            raise InvalidInput(f"{name} was given twice", field="files")
+            raise InvalidInput(gettext("%(name)s was given twice", name=name), field="files")
         cleaned[name] = DraftFile(name, item.content)
     if spec.entrypoint not in cleaned:
-        raise InvalidInput(f"{spec.entrypoint} is missing from the draft.", field="files")
+        raise InvalidInput(gettext("%(name)s is missing from the draft.", name=spec.entrypoint),
+                           field="files")
     if len(cleaned) > spec.max_files:
-        raise InvalidInput(f"{len(cleaned)} files; this challenge takes at most "
-                           f"{spec.max_files}.", field="files")
+        raise InvalidInput(gettext("%(count)s files; this challenge takes at most %(most)s.",
+                                   count=len(cleaned), most=spec.max_files), field="files")
     total = sum(len(f.content.encode("utf-8", "surrogatepass")) for f in cleaned.values())
     if total > spec.max_bytes:
-        raise UploadTooLarge(f"The draft has {total:,} bytes; this challenge takes at most "
-                             f"{spec.max_bytes:,}, so it was not saved.",
-                             hint="Keep data and models out of your code.", field="files")
+        raise UploadTooLarge(gettext("The draft has %(size)s bytes; this challenge takes at "
+                                     "most %(most)s, so it was not saved.",
+                                     size=format_number(total),
+                                     most=format_number(spec.max_bytes)),
+                             hint=gettext("Keep data and models out of your code."),
+                             field="files")
     return list(cleaned.values())
 
 

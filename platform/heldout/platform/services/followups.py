@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from heldout.graders.bundle import Bundle
@@ -33,6 +34,7 @@ from heldout.graders.result import Evaluation
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
+from heldout.platform.i18n import format_moment, format_number
 from heldout.platform.models import (
     Attempt,
     FollowupQuestion,
@@ -201,21 +203,24 @@ def answer_question(attempt: Attempt, question_id: int, answer: str, *,
         raise NotFound("There is no such question in your assessment.")
     deadline = deadline_of(question)
     if deadline is None:
-        raise FollowupError("This question has not been shown to you yet.",
-                            hint="Open the questions page to see it.")
+        raise FollowupError(gettext("This question has not been shown to you yet."),
+                            hint=gettext("Open the questions page to see it."))
     if question.answered_at is not None:
-        raise FollowupError("You already answered this question; the first answer is kept.",
-                            hint="Go on to the next question.")
+        raise FollowupError(gettext("You already answered this question; the first answer is "
+                                    "kept."), hint=gettext("Go on to the next question."))
     if now > deadline + CLOSES_AFTER:
         raise FollowupError(
-            f"This question closed at {deadline + CLOSES_AFTER:%H:%M} UTC; the answer was "
-            "not kept.", hint="The team sees that it was not answered. Go on to the next "
-                              "question.")
+            gettext("This question closed at %(at)s; the answer was not kept.",
+                    at=format_moment(deadline + CLOSES_AFTER)),
+            hint=gettext("The team sees that it was not answered. Go on to the next "
+                         "question."))
     text = answer.replace("\r\n", "\n").strip()
     if len(text) > MAX_ANSWER_CHARS:
-        raise FollowupError(f"The answer is {len(text):,} characters long; up to "
-                            f"{MAX_ANSWER_CHARS:,} are taken.", hint="Shorten it and send "
-                            "it again: a few sentences are enough.", field="answer")
+        raise FollowupError(gettext("The answer is %(length)s characters long; up to %(most)s "
+                                    "are taken.", length=format_number(len(text)),
+                                    most=format_number(MAX_ANSWER_CHARS)),
+                            hint=gettext("Shorten it and send it again: a few sentences are "
+                                         "enough."), field="answer")
     question.answer = text
     question.answered_at = now
     question.late = now > deadline

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
@@ -21,6 +22,7 @@ from heldout.platform.errors import (
     SessionMoved,
 )
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_, format_moment
 from heldout.platform.models import Assessment, Attempt, Invite
 from heldout.platform.services import mail, webhooks
 from heldout.platform.services.accounts import normalise_email
@@ -37,7 +39,7 @@ from heldout.platform.services.scoring import (
 )
 from heldout.platform.tokens import check_token, new_invite_token, token_hash
 
-GENERIC_CONTACT = "the person who sent you the link"
+GENERIC_CONTACT = N_("the person who sent you the link")
 MAX_NAME_CHARS = 200
 MAX_NOTE_CHARS = 500
 
@@ -250,9 +252,10 @@ def take_over(invite: Invite, *, now: datetime) -> str:
         .values(opened_at=now).execution_options(synchronize_session=False))
     db.session.commit()
     if getattr(taken, "rowcount", 0) != 1:
-        raise InviteUsed("This link was already used to continue the assessment on another "
-                         "device; each link opens it once.", contact=contact_of(invite),
-                         hint="If it was not you, write to your contact for a new link.")
+        raise InviteUsed(gettext("This link was already used to continue the assessment on "
+                                 "another device; each link opens it once."),
+                         contact=contact_of(invite),
+                         hint=gettext("If it was not you, write to your contact for a new link."))
     return link_fingerprint(invite)
 
 
@@ -266,12 +269,13 @@ def check_binding(attempt_public_id: str, fingerprint: str | None) -> None:
     if invite is None or link_fingerprint(invite) == fingerprint:
         return
     raise SessionMoved(
-        "This session moved to another device: a new link to continue was sent to you, so "
-        "this browser no longer saves or submits anything.",
+        gettext("This session moved to another device: a new link to continue was sent to "
+                "you, so this browser no longer saves or submits anything."),
         contact=contact_of(invite),
-        hint="Open the new link (here or on the other device): your saved drafts, submissions "
-             "and the time left carry over. Copy anything typed here since the last save "
-             "first. If you did not ask for a new link, write to your contact.")
+        hint=gettext("Open the new link (here or on the other device): your saved drafts, "
+                     "submissions and the time left carry over. Copy anything typed here since "
+                     "the last save first. If you did not ask for a new link, write to your "
+                     "contact."))
 
 
 def extend_invite(invite_id: int, *, until: datetime, now: datetime) -> Invite:
@@ -303,13 +307,15 @@ def find_invite(token: str, *, secret: str, max_age_seconds: int, now: datetime,
     verdict = check_token(token, secret, max_age_seconds).verdict
     if verdict == "tampered":
         raise InviteInvalid(
-            "This invite link is incomplete or was changed, so it can't be opened.",
-            contact=GENERIC_CONTACT,
-            hint="Copy the whole link from the e-mail you received, or ask for a new one.")
+            gettext("This invite link is incomplete or was changed, so it can't be opened."),
+            contact=gettext(GENERIC_CONTACT),
+            hint=gettext("Copy the whole link from the e-mail you received, or ask for a new "
+                         "one."))
     invite = db.session.scalar(select(Invite).where(Invite.token_hash == token_hash(token)))
     if invite is None:
-        raise InviteInvalid("This invite link is not known here (it may have been replaced).",
-                            contact=GENERIC_CONTACT, hint="Ask for a new link.")
+        raise InviteInvalid(gettext("This invite link is not known here (it may have been "
+                                    "replaced)."),
+                            contact=gettext(GENERIC_CONTACT), hint=gettext("Ask for a new link."))
     # The row's expiry is the authority: the signature's age limit only counts while the
     # row's expiry lies within it, so an extended invite opens past that age.
     sent_at = invite.sent_at or invite.created_at
@@ -329,8 +335,9 @@ def invite_in_session(link_hash: object, *, now: datetime,
     invite = db.session.scalar(select(Invite).where(Invite.token_hash == link_hash)) \
         if isinstance(link_hash, str) and link_hash else None
     if invite is None:
-        raise InviteInvalid("This browser has no invitation open.", contact=GENERIC_CONTACT,
-                            hint="Open the link from your invitation e-mail again.")
+        raise InviteInvalid(gettext("This browser has no invitation open."),
+                            contact=gettext(GENERIC_CONTACT),
+                            hint=gettext("Open the link from your invitation e-mail again."))
     return check_invite(invite, now=now, attempt_in_session=attempt_in_session)
 
 
@@ -343,25 +350,28 @@ def check_invite(invite: Invite, *, now: datetime, attempt_in_session: str | Non
             and not continues_elsewhere(invite):
         return invite
     if invite.revoked_at is not None:
-        raise InviteRevoked("This invitation was withdrawn by the hiring team.", contact=contact)
+        raise InviteRevoked(gettext("This invitation was withdrawn by the hiring team."),
+                            contact=contact)
     if attempt is not None and continues_elsewhere(invite):
         if signature_expired or invite.expires_at <= now:
-            raise InviteExpired(f"This link expired on {invite.expires_at:%d %B %Y %H:%M} UTC.",
-                                contact=contact, hint="Ask for a new link.")
+            raise InviteExpired(gettext("This link expired on %(when)s.",
+                                        when=format_moment(invite.expires_at, "datetime")),
+                                contact=contact, hint=gettext("Ask for a new link."))
         return invite  # the attempt's own checks (deadline, finished) come next
     if attempt is not None:
-        raise InviteUsed("This link was already used to start the assessment; each link "
-                         "opens it once.", contact=contact,
-                         hint="If it was not you, or your browser lost the session, "
-                              "write to your contact.")
+        raise InviteUsed(gettext("This link was already used to start the assessment; each "
+                                 "link opens it once."), contact=contact,
+                         hint=gettext("If it was not you, or your browser lost the session, "
+                                      "write to your contact."))
     assessment = invite.assessment
     if (signature_expired or invite.expires_at <= now
             or (assessment.expires_at is not None and assessment.expires_at <= now)):
-        raise InviteExpired(f"This invitation expired on {invite.expires_at:%d %B %Y}.",
-                            contact=contact, hint="Ask for a new link if you still want to take "
-                                                  "the assessment.")
+        raise InviteExpired(gettext("This invitation expired on %(day)s.",
+                                    day=format_moment(invite.expires_at, "date")),
+                            contact=contact, hint=gettext("Ask for a new link if you still want "
+                                                          "to take the assessment."))
     if assessment.archived:
-        raise InviteRevoked("This assessment is closed.", contact=contact)
+        raise InviteRevoked(gettext("This assessment is closed."), contact=contact)
     return invite
 
 
@@ -388,7 +398,7 @@ def deliver(created: list[NewInvite], *, kind: str, smtp: mail.SmtpSettings,
             "org_name": org_name, "assessment": assessment.name,
             "challenges": len(assessment.items), "minutes": assessment.time_limit_minutes,
             "link": link_for(new.token) if new.token else "",
-            "expires": f"{invite.expires_at:%d %B %Y}", "contact": contact_of(invite)}))
+            "expires": invite.expires_at, "contact": contact_of(invite)}))
     try:
         errors = mail.send_all(smtp, mails)
     except mail.MailError as exc:

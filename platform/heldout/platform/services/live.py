@@ -10,10 +10,12 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from heldout.graders.result import Check, RunStats
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_
 from heldout.platform.models import Attempt, DeadlineSubmission, EvaluationRecord, Submission
 from heldout.platform.services import console_runs, public_runs, submissions
 from heldout.platform.services.scoring import (
@@ -24,16 +26,16 @@ from heldout.platform.services.scoring import (
     shortfalls,
 )
 
-COUNTING_WORDS: dict[str, str] = {
-    Counting.LAST: "your last graded submission counts",
-    Counting.BEST: "your best-scoring submission counts",
+COUNTING_SENTENCES: dict[str, str] = {
+    Counting.LAST: N_("You can submit as often as you like; your last graded submission counts."),
+    Counting.BEST: N_("You can submit as often as you like; your best-scoring submission "
+                      "counts."),
 }
 
 
 def counting_sentence(counting: str) -> str:
-    """The rule in words, shown before the candidate submits."""
-    words = COUNTING_WORDS.get(counting, COUNTING_WORDS[Counting.LAST])
-    return f"You can submit as often as you like; {words}."
+    """The rule in words, shown before the candidate submits (in the page's language)."""
+    return str(gettext(COUNTING_SENTENCES.get(counting, COUNTING_SENTENCES[Counting.LAST])))
 
 
 def reasons(record: EvaluationRecord) -> tuple[Reason, ...]:

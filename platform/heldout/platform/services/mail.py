@@ -14,20 +14,26 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import render_template
+from flask_babel import force_locale, gettext
 
+from heldout.platform import i18n
 from heldout.platform.errors import InvalidInput
+from heldout.platform.i18n import N_
 from heldout.platform.services.accounts import normalise_email
 
 SMTP_TIMEOUT_SECONDS = 15
-# What each e-mail is about: its subject line and the template of its body.
+# What each e-mail is about: its subject line and the template of its body. Candidates'
+# e-mails are in the candidate pages' language (HELDOUT_LANGUAGE); the test e-mail goes to
+# staff, in English.
 KINDS = {
-    "invite": "You are invited to {assessment}",
-    "resend": "A new link for {assessment}",
-    "continue": "Continue {assessment} on another device",
-    "extend": "More time to start {assessment}",
-    "feedback": "Your feedback from {assessment}",
+    "invite": N_("You are invited to %(assessment)s"),
+    "resend": N_("A new link for %(assessment)s"),
+    "continue": N_("Continue %(assessment)s on another device"),
+    "extend": N_("More time to start %(assessment)s"),
+    "feedback": N_("Your feedback from %(assessment)s"),
     "test": "heldout test e-mail",
 }
+STAFF_KINDS = ("test",)
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,17 @@ def compose(mail: Outgoing, *, sender: str) -> EmailMessage:
     """
     if mail.kind not in KINDS:
         raise ValueError(f"unknown e-mail kind {mail.kind!r}; known: {', '.join(KINDS)}")
+    language = i18n.STAFF_LANGUAGE if mail.kind in STAFF_KINDS else i18n.default_language()
+    with force_locale(i18n.FORMATS[language]):
+        subject = gettext(KINDS[mail.kind], assessment=mail.context.get("assessment", ""))
+        body = render_template(f"email/{mail.kind}.txt", to_name=mail.to_name, **mail.context)
     message = EmailMessage()
-    message["Subject"] = _one_line(KINDS[mail.kind].format(**mail.context))
+    message["Subject"] = _one_line(subject)
     message["From"] = sender
     message["To"] = Address(display_name=_one_line(mail.to_name),
                             addr_spec=normalise_email(mail.to_email))
     message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or None)
-    message.set_content(render_template(f"email/{mail.kind}.txt", to_name=mail.to_name,
-                                        **mail.context))
+    message.set_content(body)
     return message
 
 

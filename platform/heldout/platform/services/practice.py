@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import delete, func, select
 
 from heldout.graders.bundle import SLUG_PATTERN, Bundle, load_bundle
@@ -25,6 +26,7 @@ from heldout.graders.result import Evaluation, Split
 from heldout.platform.blobs import BlobMissing, BlobStore, BundleVersionMissing
 from heldout.platform.errors import NotFound, TooManySubmissions
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_
 from heldout.platform.models import PracticeRun, new_public_id, utcnow
 from heldout.platform.services import jobs
 from heldout.platform.services.catalogue import BundleCatalogue
@@ -54,6 +56,8 @@ MAX_PENDING_PER_VISITOR = 1
 MAX_PENDING_SITE_WIDE = 20
 # Seconds a visitor is asked to wait when practice is busy for everyone.
 BUSY_RETRY_SECONDS = 30
+NO_PRACTICE_HINT = N_("Your assessment works without it: its workspace explains itself when "
+                      "you start.")
 # How long a finished practice run is kept (its page shows the latest ones) before the
 # daily retention job deletes it and the files no other row names.
 KEPT_FOR = timedelta(days=1)
@@ -71,22 +75,19 @@ def practice_bundle(slug: str, bundles: BundleCatalogue) -> Bundle:
     put an assessment's challenge on a public page.
     """
     if not slug or not SLUG_PATTERN.fullmatch(slug):
-        raise NotFound("There is no practice task on this server.",
-                       hint="Your assessment works without it: its workspace explains "
-                            "itself when you start.")
+        raise NotFound(gettext("There is no practice task on this server."),
+                       hint=gettext(NO_PRACTICE_HINT))
     try:
         live = load_bundle(Path(bundles.challenges_dir) / slug)
         bundle = bundles.at_version(slug, live.version)
     except (BundleError, BundleVersionMissing) as exc:
         log.warning("practice sample %r unavailable: %s", slug, exc)
-        raise NotFound("The practice task is not available right now.",
-                       hint="Your assessment works without it: its workspace explains "
-                            "itself when you start.") from None
+        raise NotFound(gettext("The practice task is not available right now."),
+                       hint=gettext(NO_PRACTICE_HINT)) from None
     if not bundle.practice:
         log.warning("practice sample %r is not marked practice = true: not served", slug)
-        raise NotFound("There is no practice task on this server.",
-                       hint="Your assessment works without it: its workspace explains "
-                            "itself when you start.")
+        raise NotFound(gettext("There is no practice task on this server."),
+                       hint=gettext(NO_PRACTICE_HINT))
     return bundle
 
 
@@ -106,14 +107,15 @@ def request_practice_run(*, visitor: str, split: Split, files: Sequence[Submitte
     bundle = practice_bundle(slug, bundles)
     if _pending(PracticeRun.visitor == visitor) >= MAX_PENDING_PER_VISITOR:
         raise TooManySubmissions(
-            "Your previous practice run has not finished yet.",
-            hint="Wait for its result below, then run again; your code is still in the "
-                 "editor.", retry_after=max(1, int(bundle.limits.wall_seconds)))
+            gettext("Your previous practice run has not finished yet."),
+            hint=gettext("Wait for its result below, then run again; your code is still in "
+                         "the editor."), retry_after=max(1, int(bundle.limits.wall_seconds)))
     if _pending() >= MAX_PENDING_SITE_WIDE:
         raise TooManySubmissions(
-            "Practice is busy right now: many people are trying it at once.",
-            hint=f"Try again in {BUSY_RETRY_SECONDS} seconds; your code is still in the "
-                 "editor. Your assessment is not affected.", retry_after=BUSY_RETRY_SECONDS)
+            gettext("Practice is busy right now: many people are trying it at once."),
+            hint=gettext("Try again in %(wait)s seconds; your code is still in the editor. "
+                         "Your assessment is not affected.", wait=BUSY_RETRY_SECONDS),
+            retry_after=BUSY_RETRY_SECONDS)
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
     checked = check_files(bundle.submission, files)
@@ -165,8 +167,10 @@ def latest_run(visitor: str | None) -> PracticeRun | None:
 def submission_view(run: PracticeRun, *, now: datetime) -> dict[str, Any]:
     """A practice Submit as the workspace shows a submission (the same keys): its status,
     and once graded its score and why it fell short."""
-    where = progress(run, now=now, running="Your code is running in the sandbox.",
-                     label="Graded", again="Submit")
+    where = progress(run, now=now, running=N_("Your code is running in the sandbox."),
+                     label=N_("Graded"),
+                     failed=N_("A platform problem prevented the run. It is not your code's "
+                               "fault; run Submit again in a while."))
     score: float | None = None
     found: tuple[Any, ...] = ()
     if run.status == GradingStatus.GRADED and run.evaluation is not None:

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from heldout.platform.errors import InvalidInput, NotFound
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_
 from heldout.platform.models import Assessment, Attempt, Invite, ProblemReport, User
 from heldout.platform.services import access, attempts, audit
 from heldout.platform.services.audit import NO_ORIGIN, Origin
@@ -23,11 +25,11 @@ from heldout.platform.services.paging import page_window
 
 # What a candidate may say is wrong, with the words the form and the admins' list show.
 CATEGORIES: dict[str, str] = {
-    "statement": "The statement is unclear or wrong",
-    "data": "A data or starter file is missing or wrong",
-    "checks": "The checks or the grading seem wrong",
-    "environment": "The editor, the run or a library does not work",
-    "other": "Something else",
+    "statement": N_("The statement is unclear or wrong"),
+    "data": N_("A data or starter file is missing or wrong"),
+    "checks": N_("The checks or the grading seem wrong"),
+    "environment": N_("The editor, the run or a library does not work"),
+    "other": N_("Something else"),
 }
 MAX_TEXT = 2000
 STATUSES = ("open", "resolved")
@@ -47,15 +49,17 @@ def checked(given: ProblemInput) -> ProblemInput:
     naming the field at fault."""
     category = given.category.strip()
     if category not in CATEGORIES:
-        raise InvalidInput("Choose what kind of problem it is.", field="problem-category")
+        raise InvalidInput(gettext("Choose what kind of problem it is."),
+                           field="problem-category")
     # A form sends line breaks as CRLF: counted as one character, as the candidate sees it.
     text = given.text.replace("\r\n", "\n").strip()
     if not text:
-        raise InvalidInput("Describe the problem in a few words before sending.",
+        raise InvalidInput(gettext("Describe the problem in a few words before sending."),
                            field="problem-text")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"The description is {len(text)} characters long: at most "
-                           f"{MAX_TEXT} fit.", field="problem-text")
+        raise InvalidInput(gettext("The description is %(length)s characters long: at most "
+                                   "%(most)s fit.", length=len(text), most=MAX_TEXT),
+                           field="problem-text")
     return ProblemInput(category, text)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle
@@ -29,6 +30,7 @@ from heldout.graders.result import Evaluation, Split
 from heldout.platform.blobs import BlobMissing, BlobStore
 from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmissions
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_
 from heldout.platform.models import Attempt, Challenge, PublicRun, utcnow
 from heldout.platform.remote_files import FilesUnavailable
 from heldout.platform.services import jobs
@@ -163,17 +165,17 @@ from heldout.platform.errors import InvalidInput, PublicRunsUsedUp, TooManySubmi
         db.session.rollback()  # lets the others go
         # The earliest the run in the way can be over: its own time limit.
         raise TooManySubmissions(
-            "Your previous run (public checks or console) has not finished yet.",
-            hint="Wait for its results below, then run again; your code is still "
-                 "in the editor.", retry_after=max(1, int(bundle.limits.wall_seconds)))
+            gettext("Your previous run (public checks or console) has not finished yet."),
+            hint=gettext("Wait for its results below, then run again; your code is still "
+                         "in the editor."), retry_after=max(1, int(bundle.limits.wall_seconds)))
     budget = public_budget(attempt, challenge, bundle)
     if request is None and budget.left == 0:
         db.session.rollback()
         raise PublicRunsUsedUp(
-            f"This challenge allows {budget.budget} public check runs per attempt, and all "
-            "of them are used.",
-            hint="Your code is still in the editor; you can still submit it to be graded "
-                 "(the final score uses other rows than the public checks).")
+            gettext("This challenge allows %(budget)s public check runs per attempt, and all "
+                    "of them are used.", budget=budget.budget),
+            hint=gettext("Your code is still in the editor; you can still submit it to be "
+                         "graded (the final score uses other rows than the public checks)."))
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
     checked = check_files(bundle.submission, files)
@@ -328,26 +330,25 @@ class RunProgress:
 
 
 def progress(run: RunRecord, *, now: datetime, running: str, label: str,
-             again: str) -> RunProgress:
-    """The run's status in words: ``running`` while it runs, ``again`` what to run again
-    after a platform problem, ``label`` the status's name once finished."""
+             failed: str) -> RunProgress:
+    """The run's status in words, in the page's language: ``running`` while it runs,
+    ``failed`` after a platform problem ended it for good, ``label`` the status's name once
+    finished (catalogue messages, N_)."""
     status = run.status
     retrying = status == "internal_error" and run.retry_at is not None
     message = {
-        "queued": "Waiting for a worker (submissions go first).",
+        "queued": N_("Waiting for a worker (submissions go first)."),
         "running": running,
-        "graded": "Done.",
-        "internal_error": ("A platform problem interrupted the run; it will be retried "
-                           "automatically." if retrying else
-                           "A platform problem prevented the run. It is not your code's "
-                           f"fault; run {again} again in a while."),
+        "graded": N_("Done."),
+        "internal_error": (N_("A platform problem interrupted the run; it will be retried "
+                              "automatically.") if retrying else failed),
     }[status]
     elapsed = None
     if status == "running" and run.started_at is not None:
         elapsed = max(0, int((now - run.started_at).total_seconds()))
     return RunProgress(id=run.id, status=status,
-                       label=label if status == "graded" else STATUS_LABELS[status],
-                       final=not grading_pending(run), message=message,
+                       label=gettext(label if status == "graded" else STATUS_LABELS[status]),
+                       final=not grading_pending(run), message=gettext(message),
                        created_at=run.created_at.isoformat(), elapsed_seconds=elapsed)
 
 
@@ -384,8 +385,11 @@ def problems(evaluation: Evaluation) -> tuple[Reason, ...]:
 
 def public_run_view(run: RunRecord, *, now: datetime) -> PublicRunView:
     status = run.status
-    where = progress(run, now=now, running="Your code is running the public checks in the "
-                     "sandbox.", label=STATUS_LABELS[GradingStatus.GRADED], again="the checks")
+    where = progress(run, now=now,
+                     running=N_("Your code is running the public checks in the sandbox."),
+                     label=STATUS_LABELS[GradingStatus.GRADED],
+                     failed=N_("A platform problem prevented the run. It is not your code's "
+                               "fault; run the checks again in a while."))
     checks: tuple[CheckView, ...] = ()
     found: tuple[Reason, ...] = ()
     stdout = stderr = ""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, Float, and_, case, cast, literal, null, or_
 
 from heldout.graders.result import Check, RunStats
@@ -294,33 +295,41 @@ class Reason:
 
 
 def _run_reasons(run: RunStats, *, public: bool) -> list[Reason]:
+    # In the candidate's language where a candidate reads them (English elsewhere).
     if run.timed_out or run.limit == "time":
-        return [Reason("Time limit reached", f"The run was stopped after {run.wall_seconds:.0f} s.",
-                       "Look for an endless loop or a slow step (row-by-row Python loops, a "
-                       "large grid search); try it on a sample of the data first.")]
+        return [Reason(gettext("Time limit reached"),
+                       gettext("The run was stopped after %(seconds)s s.",
+                               seconds=round(run.wall_seconds)),
+                       gettext("Look for an endless loop or a slow step (row-by-row Python "
+                               "loops, a large grid search); try it on a sample of the data "
+                               "first."))]
     if run.oom_killed or run.limit == "memory":
-        return [Reason("Out of memory",
-                       f"The run was killed at the memory limit (peak {run.peak_memory_mb:.0f} MB).",
-                       "Load only the columns you need, use smaller dtypes, avoid copies of "
-                       "large frames, or process the data in chunks.")]
+        return [Reason(gettext("Out of memory"),
+                       gettext("The run was killed at the memory limit (peak %(mb)s MB).",
+                               mb=round(run.peak_memory_mb)),
+                       gettext("Load only the columns you need, use smaller dtypes, avoid "
+                               "copies of large frames, or process the data in chunks."))]
     if run.limit is not None:
-        return [Reason(f"The {run.limit.replace('_', ' ')} limit was reached",
-                       "The sandbox stopped the run.",
-                       "Write less output and fewer or smaller files; keep processes and "
-                       "threads few.")]
+        return [Reason(gettext("The %(limit)s limit was reached",
+                               limit=run.limit.replace("_", " ")),
+                       gettext("The sandbox stopped the run."),
+                       gettext("Write less output and fewer or smaller files; keep processes "
+                               "and threads few."))]
     if run.exit_code not in (0, None):
-        signal = f" (signal {run.signal})" if run.signal is not None else ""
+        code = str(run.exit_code) if run.signal is None else gettext(
+            "%(code)s (signal %(signal)s)", code=run.exit_code, signal=run.signal)
         if public:
-            return [Reason("Your program crashed",
-                           f"It exited with code {run.exit_code}{signal}; the traceback is in "
-                           "the error output below.",
-                           "Read the last lines of the error output: they name the exception "
-                           "and the line of your code that raised it.")]
+            return [Reason(gettext("Your program crashed"),
+                           gettext("It exited with code %(code)s; the traceback is in the "
+                                   "error output below.", code=code),
+                           gettext("Read the last lines of the error output: they name the "
+                                   "exception and the line of your code that raised it."))]
         # A graded run's error output came from hidden data: it is never shown.
-        return [Reason("Your program crashed", f"It exited with code {run.exit_code}{signal}.",
-                       "The error output of a graded run is not shown, since it ran on "
-                       "hidden data: press \"Run public checks\" to see the traceback on the "
-                       "public data.")]
+        return [Reason(gettext("Your program crashed"),
+                       gettext("It exited with code %(code)s.", code=code),
+                       gettext("The error output of a graded run is not shown, since it ran "
+                               "on hidden data: press \"Run public checks\" to see the "
+                               "traceback on the public data."))]
     return []
 
 
@@ -334,11 +343,12 @@ def shortfalls(run: RunStats | None, checks: Iterable[Check], *,
         if check.passed:
             continue
         if check.name == "submission":
-            found.append(Reason("Your files were not run", check.detail,
-                                "Check the file names the challenge accepts and include the "
-                                "entrypoint."))
+            found.append(Reason(gettext("Your files were not run"), check.detail,
+                                gettext("Check the file names the challenge accepts and "
+                                        "include the entrypoint.")))
         elif check.name == "predictions" and ran_ok:
-            found.append(Reason("The output file could not be used", check.detail,
-                                "Write the file the statement names, in its format: one row "
-                                "per id, the columns it asks for, no extra index."))
+            found.append(Reason(gettext("The output file could not be used"), check.detail,
+                                gettext("Write the file the statement names, in its format: "
+                                        "one row per id, the columns it asks for, no extra "
+                                        "index.")))
     return tuple(found)

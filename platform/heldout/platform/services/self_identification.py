@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 
 from heldout.platform.errors import InvalidInput
+from heldout.platform.i18n import N_
 from heldout.platform.settings import self_id_categories
 
-PREFER_NOT_TO_SAY = "Prefer not to say"
+PREFER_NOT_TO_SAY = N_("Prefer not to say")
 FIELD_PREFIX = "self_id_"
 
 
@@ -46,7 +48,8 @@ def answers_from(form: Mapping[str, str], asked: tuple[Question, ...]) -> dict[s
         if not value or value == PREFER_NOT_TO_SAY:
             continue
         if value not in question.answers:
-            raise InvalidInput(f"Choose one of the listed answers for {question.category}, "
-                               f"or {PREFER_NOT_TO_SAY}.", field=question.field)
+            raise InvalidInput(gettext("Choose one of the listed answers for %(category)s, "
+                                       "or %(none)s.", category=question.category,
+                                       none=gettext(PREFER_NOT_TO_SAY)), field=question.field)
         chosen[question.category] = value
     return chosen

@@ -8,12 +8,14 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from heldout.graders.bundle import Bundle, SubmissionSpec
 from heldout.platform.blobs import BlobStore
 from heldout.platform.errors import InvalidInput, NotFound, TooManySubmissions, UploadTooLarge
 from heldout.platform.extensions import db
+from heldout.platform.i18n import N_, format_number
 from heldout.platform.models import Attempt, Challenge, Submission, SubmissionFile
 from heldout.platform.services import archives, jobs
 from heldout.platform.services.attempts import assessment_challenge, hold_attempt, open_attempt
@@ -43,9 +45,10 @@ def _clean_name(name: str) -> str:
                 or any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in path.parts))
     if unusable:
         shown = name if len(name) <= 60 else name[:60] + "…"
-        raise InvalidInput(f"{shown!r} is not a usable file name",
-                           hint=f"Use plain names of at most {MAX_NAME_CHARS} characters, "
-                           "without control characters.", field="files")
+        raise InvalidInput(gettext("%(name)s is not a usable file name", name=repr(shown)),
+                           hint=gettext("Use plain names of at most %(most)s characters, "
+                                        "without control characters.", most=MAX_NAME_CHARS),
+                           field="files")
     return path.as_posix()
 
 
@@ -75,8 +78,9 @@ def _check_notebook(name: str, data: bytes) -> None:
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises several unrelated types for bad input
         first_line = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"{name} is not a valid Jupyter notebook: {first_line}",
-                           hint="Save it again from Jupyter, or submit a .py script.",
+        raise InvalidInput(gettext("%(name)s is not a valid Jupyter notebook: %(problem)s",
+                                   name=name, problem=first_line),
+                           hint=gettext("Save it again from Jupyter, or submit a .py script."),
                            field="files") from None
 
 
@@ -84,34 +88,42 @@ def check_files(spec: SubmissionSpec, files: Sequence[SubmittedFile]) -> list[Su
     """The files if the challenge accepts them; otherwise an error saying what to change."""
     accepted = spec.describe()
     if not files or all(not f.data.strip() for f in files):
-        raise InvalidInput("The submission is empty: write your code in the editor or choose "
-                           "a file.", field="files")
+        raise InvalidInput(gettext("The submission is empty: write your code in the editor or "
+                                   "choose a file."), field="files")
     cleaned: dict[str, SubmittedFile] = {}
     for item in _expanded(spec, files):
         name = _clean_name(item.name)
         if not spec.accepts(name):
-            raise InvalidInput(f"{name} is not a file this challenge accepts.",
-                               hint=f"Accepted: {accepted}.", field="files")
+            raise InvalidInput(gettext("%(name)s is not a file this challenge accepts.",
+                                       name=name),
+                               hint=gettext("Accepted: %(accepted)s.", accepted=accepted),
+                               field="files")
         if name in cleaned:
-            raise InvalidInput(f"{name} was given twice", field="files")
+            raise InvalidInput(gettext("%(name)s was given twice", name=name), field="files")
         if name.endswith(TEXT_SUFFIXES):
             try:
                 item.data.decode("utf-8")
             except UnicodeDecodeError:
-                raise InvalidInput(f"{name} is not a UTF-8 text file (wrong file type?)",
-                                   hint=f"Accepted: {accepted}.", field="files") from None
+                raise InvalidInput(gettext("%(name)s is not a UTF-8 text file (wrong file "
+                                           "type?)", name=name),
+                                   hint=gettext("Accepted: %(accepted)s.", accepted=accepted),
+                                   field="files") from None
         cleaned[name] = SubmittedFile(name, item.data)
     if spec.entrypoint not in cleaned:
-        raise InvalidInput(f"{spec.entrypoint} is missing: the run starts with it.",
-                           hint=f"Accepted: {accepted}.", field="files")
+        raise InvalidInput(gettext("%(name)s is missing: the run starts with it.",
+                                   name=spec.entrypoint),
+                           hint=gettext("Accepted: %(accepted)s.", accepted=accepted),
+                           field="files")
     if len(cleaned) > spec.max_files:
-        raise InvalidInput(f"{len(cleaned)} files; this challenge takes at most "
-                           f"{spec.max_files}.", field="files")
+        raise InvalidInput(gettext("%(count)s files; this challenge takes at most %(most)s.",
+                                   count=len(cleaned), most=spec.max_files), field="files")
     total = sum(len(f.data) for f in cleaned.values())
     if total > spec.max_bytes:
-        raise UploadTooLarge(f"The submission has {total:,} bytes; this challenge takes at most "
-                             f"{spec.max_bytes:,}.", hint="Submit code only, not data or "
-                             "models.", field="files")
+        raise UploadTooLarge(gettext("The submission has %(size)s bytes; this challenge takes "
+                                     "at most %(most)s.", size=format_number(total),
+                                     most=format_number(spec.max_bytes)),
+                             hint=gettext("Submit code only, not data or models."),
+                             field="files")
     # Parsing a notebook costs far more than its size: only once every cap has held.
     for name, item in cleaned.items():
         if name.endswith(".ipynb"):
@@ -146,9 +158,10 @@ def submit(*, attempt_public_id: str, challenge_slug: str, files: Sequence[Submi
     if max_pending is not None and pending_count(attempt) >= max_pending:
         db.session.rollback()  # lets the others go
         raise TooManySubmissions(
-            f"You already have {max_pending} submissions waiting to be graded.",
-            hint="Wait until one of them is graded, then submit again; your code is still "
-                 "in the editor.")
+            gettext("You already have %(count)s submissions waiting to be graded.",
+                    count=max_pending),
+            hint=gettext("Wait until one of them is graded, then submit again; your code is "
+                         "still in the editor."))
     bundle = bundles.for_challenge(challenge)
     if not files and pasted_code is not None:
         files = [SubmittedFile(bundle.submission.entrypoint, pasted_code.encode("utf-8"))]
@@ -190,11 +203,12 @@ def read_files(submission: Submission, blobs: BlobStore) -> dict[str, bytes]:
     return {f.name: blobs.get(f.sha256) for f in submission.files}
 
 
+# A status's name and what it means for the candidate, in their language where shown.
 STATUS_LABELS = {
-    GradingStatus.QUEUED: "Queued",
-    GradingStatus.RUNNING: "Running",
-    GradingStatus.GRADED: "Graded",
-    GradingStatus.INTERNAL_ERROR: "Platform error",
+    GradingStatus.QUEUED: N_("Queued"),
+    GradingStatus.RUNNING: N_("Running"),
+    GradingStatus.GRADED: N_("Graded"),
+    GradingStatus.INTERNAL_ERROR: N_("Platform error"),
 }
 
 
@@ -204,14 +218,14 @@ def candidate_status(submission: Submission, *, show_scores: bool, now: datetime
     status = submission.status
     retrying = status == GradingStatus.INTERNAL_ERROR and submission.retry_at is not None
     message = {
-        GradingStatus.QUEUED: "Waiting for a grading worker.",
-        GradingStatus.RUNNING: "Your code is running in the sandbox.",
-        GradingStatus.GRADED: "Graded.",
+        GradingStatus.QUEUED: N_("Waiting for a grading worker."),
+        GradingStatus.RUNNING: N_("Your code is running in the sandbox."),
+        GradingStatus.GRADED: N_("Graded."),
         GradingStatus.INTERNAL_ERROR: (
-            "A platform problem interrupted grading; it will be retried automatically. This "
-            "is not counted against you." if retrying else
-            "A platform problem prevented grading. The hiring team has been told and will "
-            "re-run it; this is not counted against you."),
+            N_("A platform problem interrupted grading; it will be retried automatically. "
+               "This is not counted against you.") if retrying else
+            N_("A platform problem prevented grading. The hiring team has been told and will "
+               "re-run it; this is not counted against you.")),
     }[status]
     elapsed = None
     if status == GradingStatus.RUNNING and submission.started_at is not None:
@@ -223,9 +237,9 @@ def candidate_status(submission: Submission, *, show_scores: bool, now: datetime
     return {
         "id": submission.id,
         "status": status,
-        "label": STATUS_LABELS[status],
+        "label": gettext(STATUS_LABELS[status]),
         "final": not grading_pending(submission),
-        "message": message,
+        "message": gettext(message),
         "elapsed_seconds": elapsed,
         "score": score,
         "created_at": submission.created_at.isoformat(),

@@ -4,12 +4,15 @@
 (function () {
   "use strict";
 
+  // The page's words in its language (heldout.js; i18n.JS_MESSAGES); English without it.
+  var t = window.heldoutText || function (text) { return text; };
+
   function turn(list, role, text) {
     var item = document.createElement("li");
     item.className = "ai-turn ai-" + role;
     var who = document.createElement("p");
     who.className = "ai-who";
-    who.textContent = { candidate: "You", assistant: "Assistant", error: "No answer" }[role];
+    who.textContent = { candidate: t("You"), assistant: t("Assistant"), error: t("No answer") }[role];
     var body = document.createElement("pre");
     body.className = "ai-text";
     body.textContent = text;
@@ -68,17 +71,17 @@
         }
         var words = [body.title, body.detail, body.hint].filter(Boolean).join(". ").replace(/\.\./g, ".");
         if (result.status === 502) {
-          turn(list, "error", body.detail || "The assistant did not answer.");
+          turn(list, "error", body.detail || t("The assistant did not answer."));
         } else {
           asked.remove();  // refused before it was sent: the question is still yours to send
           field.value = question;
         }
-        alert.textContent = words || ("The assistant could not answer (HTTP " + result.status + ").");
+        alert.textContent = words || t("The assistant could not answer (HTTP %(status)s).", { status: result.status });
         alert.hidden = false;
       }).catch(function () {
         asked.remove();
         field.value = question;
-        alert.textContent = "The server could not be reached. Check your connection and ask again.";
+        alert.textContent = t("The server could not be reached. Check your connection and ask again.");
         alert.hidden = false;
       }).then(function () {
         button.disabled = false;

@@ -4,6 +4,9 @@
 (function () {
   "use strict";
 
+  // The page's words in its language (heldout.js; i18n.JS_MESSAGES); English without it.
+  var t = window.heldoutText || function (text) { return text; };
+
   function $(root, sel) { return root.querySelector(sel); }
   function all(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
 
@@ -67,7 +70,7 @@
       form.addEventListener("submit", function () {
         copyEditor(ws, form);
         var button = $(form, "button[type='submit']");
-        if (button) { button.disabled = true; button.textContent = "Starting…"; }
+        if (button) { button.disabled = true; button.textContent = t("Starting…"); }
       });
     }
     var follower = new Console(ws, box);

@@ -5,6 +5,19 @@
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
 
+  // The page's words for what this script writes, in the page's language: a candidate
+  // page carries them (data-messages, from i18n.JS_MESSAGES); elsewhere the English stands.
+  var messages = null;
+  function t(text, values) {
+    if (messages === null) {
+      try { messages = JSON.parse(document.body.getAttribute("data-messages") || "{}"); } catch (e) { messages = {}; }
+    }
+    var out = messages[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("%(" + k + ")s").join(String(values[k])); });
+    return out;
+  }
+  window.heldoutText = t;
+
   function announce(box, text) {
     // A visible notice at the top of the page, also a polite live region: screen readers
     // hear each warning once, not every tick of the clock.
@@ -26,7 +39,7 @@
     var out = box.querySelector(".js-countdown");
     var label = box.querySelector(".js-countdown-label");
     if (!out || isNaN(deadline)) { return; }
-    if (label) { label.textContent = "Time left"; }
+    if (label) { label.textContent = t("Time left"); }
     // A notice only makes sense well inside the time allowed: a 5-minute attempt gets the
     // 2-minute notice alone, never "10 minutes left" as it starts.
     var allowed = (deadline - Date.parse(box.getAttribute("data-started") || "")) / 1000;
@@ -36,9 +49,9 @@
       var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       out.textContent = (h ? h + ":" + pad(m) : m) + ":" + pad(s);
-      var saved = document.querySelector(".js-save-state") ? " Your work is saved as you type and submitted for you when the time ends." : "";
-      if (left <= 600 && left > 120 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, "10 minutes left." + (saved || " Submit your latest work before the time ends.")); }
-      if (left <= 120 && !warned2) { warned2 = warned10 = true; box.classList.add("warn", "urgent"); announce(box, "2 minutes left." + (saved || " Submit your work now.")); }
+      var saved = document.querySelector(".js-save-state") ? t("Your work is saved as you type and submitted for you when the time ends.") : "";
+      if (left <= 600 && left > 120 && !warned10) { warned10 = true; box.classList.add("warn"); announce(box, t("10 minutes left.") + " " + (saved || t("Submit your latest work before the time ends."))); }
+      if (left <= 120 && !warned2) { warned2 = warned10 = true; box.classList.add("warn", "urgent"); announce(box, t("2 minutes left.") + " " + (saved || t("Submit your work now."))); }
       if (left === 0 && box.hasAttribute("data-late-note")) {
         // A follow-up question: the answer is still taken (marked late); keep the typing.
         box.classList.add("warn", "urgent");
@@ -63,7 +76,7 @@
     function show(hidden) {
       box.classList.toggle("countdown-hidden", hidden);
       button.setAttribute("aria-pressed", hidden ? "true" : "false");
-      button.textContent = hidden ? "Show timer" : "Hide timer";
+      button.textContent = hidden ? t("Show timer") : t("Hide timer");
     }
     var stored = false;
     try { stored = window.localStorage.getItem(key) === "1"; } catch (e) { stored = false; }
@@ -170,7 +183,7 @@
       if (withDate) { options.day = "numeric"; options.month = "short"; }
       var local = document.createElement("span");
       local.className = "local-time muted small";
-      local.textContent = " (" + moment.toLocaleString(undefined, options) + " your time)";
+      local.textContent = " (" + t("%(time)s your time", { time: moment.toLocaleString(undefined, options) }) + ")";
       el.setAttribute("data-local", "");
       el.parentNode.insertBefore(local, el.nextSibling);
     });

@@ -33,7 +33,9 @@
   }
 
   var counter = 0;
-  var TYPES = { code: "Code", markdown: "Markdown", raw: "Raw text" };
+  // The page's words in its language (heldout.js; i18n.JS_MESSAGES); English without it.
+  var t = window.heldoutText || function (text) { return text; };
+  var TYPES = { code: t("Code"), markdown: t("Markdown"), raw: t("Raw text") };
 
   function Notebook(box, textarea, doc, options) {
     this.box = box; this.textarea = textarea; this.doc = doc; this.options = options;
@@ -43,7 +45,7 @@
     this.outputs = options.outputs || {};
     this.root = element("div", "notebook");
     this.root.setAttribute("role", "group");
-    this.root.setAttribute("aria-label", "Notebook " + options.name);
+    this.root.setAttribute("aria-label", t("Notebook %(name)s", { name: options.name }));
     this.bar = element("div", "nb-bar");
     this.status = element("p", "nb-status small");
     this.status.setAttribute("role", "status");
@@ -51,8 +53,8 @@
     this.list = element("ol", "nb-cells");
     this.adders = element("div", "nb-add");
     var self = this;
-    this.adders.appendChild(button("+ Code cell", "", function () { self.insert(self.cells.length, "code", "", true); }));
-    this.adders.appendChild(button("+ Markdown cell", "", function () { self.insert(self.cells.length, "markdown", "", true); }));
+    this.adders.appendChild(button(t("+ Code cell"), "", function () { self.insert(self.cells.length, "code", "", true); }));
+    this.adders.appendChild(button(t("+ Markdown cell"), "", function () { self.insert(self.cells.length, "markdown", "", true); }));
     this.root.appendChild(this.bar);
     this.root.appendChild(this.list);
     this.root.appendChild(this.adders);
@@ -103,7 +105,7 @@
     cell.up = button("↑", "", function () { self.move(cell, -1); });
     cell.down = button("↓", "", function () { self.move(cell, 1); });
     cell.add = button("+", "", function () { self.insert(self.cells.indexOf(cell) + 1, "code", "", true); });
-    cell.remove = button("Delete", "", function () { self.remove(cell); });
+    cell.remove = button(t("Delete"), "", function () { self.remove(cell); });
     cell.remove.classList.add("nb-delete");
     tools.appendChild(cell.typeLabel); tools.appendChild(select);
     tools.appendChild(cell.up); tools.appendChild(cell.down); tools.appendChild(cell.add); tools.appendChild(cell.remove);
@@ -117,7 +119,7 @@
     cell.item = item;
     cell.editor = window.HeldoutEditor.create(mount, {
       doc: text, mode: cell.type === "code" ? "python" : cell.type === "markdown" ? "markdown" : "text",
-      wrap: this.wrap, readOnly: this.readOnly, label: "Cell",
+      wrap: this.wrap, readOnly: this.readOnly, label: t("Cell"),
       onChange: function () { self.changed(); }
     });
     this.cells.splice(index, 0, cell);
@@ -133,15 +135,15 @@
     var self = this;
     this.cells.forEach(function (cell, i) {
       var n = i + 1, kind = TYPES[cell.type];
-      cell.label.textContent = "Cell " + n + " · " + kind;
-      cell.typeLabel.textContent = "Type of cell " + n;
-      cell.up.setAttribute("aria-label", "Move cell " + n + " up");
-      cell.down.setAttribute("aria-label", "Move cell " + n + " down");
-      cell.add.setAttribute("aria-label", "Add a code cell below cell " + n);
-      cell.remove.setAttribute("aria-label", "Delete cell " + n);
+      cell.label.textContent = t("Cell %(n)s · %(kind)s", { n: n, kind: kind });
+      cell.typeLabel.textContent = t("Type of cell %(n)s", { n: n });
+      cell.up.setAttribute("aria-label", t("Move cell %(n)s up", { n: n }));
+      cell.down.setAttribute("aria-label", t("Move cell %(n)s down", { n: n }));
+      cell.add.setAttribute("aria-label", t("Add a code cell below cell %(n)s", { n: n }));
+      cell.remove.setAttribute("aria-label", t("Delete cell %(n)s", { n: n }));
       cell.up.disabled = i === 0;
       cell.down.disabled = i === self.cells.length - 1;
-      cell.editor.setLabel("Cell " + n + " (" + kind + ")");
+      cell.editor.setLabel(t("Cell %(n)s (%(kind)s)", { n: n, kind: kind }));
     });
   };
 
@@ -153,7 +155,7 @@
     this.list.insertBefore(cell.item, step < 0 ? this.cells[j + 1].item : (this.cells[j + 1] ? this.cells[j + 1].item : null));
     this.relabel();
     (step < 0 ? (cell.up.disabled ? cell.down : cell.up) : (cell.down.disabled ? cell.up : cell.down)).focus();
-    this.say("Cell moved to position " + (j + 1) + ".");
+    this.say(t("Cell moved to position %(n)s.", { n: j + 1 }));
     this.changed();
   };
 
@@ -174,10 +176,10 @@
     this.cells.splice(i, 1);
     this.relabel();
     this.changed();
-    this.say("Cell " + (i + 1) + " deleted.", button("Undo", "", function () {
+    this.say(t("Cell %(n)s deleted.", { n: i + 1 }), button(t("Undo"), "", function () {
       var back = self.insert(i, cell.type, text, true, { id: cell.id, metadata: cell.metadata, attachments: cell.attachments });
       self.changed();
-      self.say("Cell " + (self.cells.indexOf(back) + 1) + " is back.");
+      self.say(t("Cell %(n)s is back.", { n: self.cells.indexOf(back) + 1 }));
     }));
     var next = this.cells[Math.min(i, this.cells.length - 1)];
     if (next) { next.remove.focus(); } else { this.adders.firstChild.focus(); }
@@ -194,7 +196,7 @@
     cell.output.hidden = !html;
     if (html) {
       cell.output.setAttribute("role", "region");
-      cell.output.setAttribute("aria-label", "Output of the last run of this cell");
+      cell.output.setAttribute("aria-label", t("Output of the last run of this cell"));
       cell.output.tabIndex = 0;
     }
   };
@@ -213,10 +215,10 @@
     this.adders.hidden = on;
     this.root.classList.toggle("nb-read-only", on);
     if (on) {
-      this.say("This is the notebook you uploaded, shown read-only; it is your draft, so Submit sends it as it is.",
-        button("Edit it here", "", function () {
+      this.say(t("This is the notebook you uploaded, shown read-only; it is your draft, so Submit sends it as it is."),
+        button(t("Edit it here"), "", function () {
           self.setReadOnly(false);
-          self.say("Editing: your changes are saved as your draft.");
+          self.say(t("Editing: your changes are saved as your draft."));
           if (self.cells[0]) { self.cells[0].editor.focus(); }
         }));
     }

@@ -9,16 +9,18 @@
   var POLL_MS = 2000;
   // Errors come as problem documents (RFC 9457): type, title, status, detail, hint.
   var SESSION_MOVED = "/api/problems/session-moved";
+  // The page's words in its language (heldout.js; i18n.JS_MESSAGES); English without it.
+  var t = window.heldoutText || function (text) { return text; };
 
   function $(root, sel) { return root.querySelector(sel); }
   function all(root, sel) { return Array.prototype.slice.call(root.querySelectorAll(sel)); }
 
   function ago(ms) {
     var s = Math.max(0, Math.round(ms / 1000));
-    if (s < 5) { return "just now"; }
-    if (s < 60) { return s + " s ago"; }
+    if (s < 5) { return t("just now"); }
+    if (s < 60) { return t("%(seconds)s s ago", { seconds: s }); }
     var m = Math.floor(s / 60);
-    return m + " min ago";
+    return t("%(minutes)s min ago", { minutes: m });
   }
 
   // ---- editor and files -------------------------------------------------------------
@@ -79,7 +81,7 @@
       textarea.insertAdjacentElement("afterend", mount);
       entry.editor = window.HeldoutEditor.create(mount, {
         doc: textarea.value, mode: window.HeldoutEditor.modeFor(name), wrap: this.wrap,
-        label: "Code editor: " + name,
+        label: t("Code editor: %(name)s", { name: name }),
         onChange: function (text) { textarea.value = text; self.onChange(); }
       });
     } else {
@@ -109,7 +111,7 @@
     var bar = element("div", "file-bar");
     var list = element("div", "file-list");
     list.setAttribute("role", "tablist");
-    list.setAttribute("aria-label", "Your files");
+    list.setAttribute("aria-label", t("Your files"));
     bar.appendChild(list);
     this.list = list;
     var actions = element("div", "file-actions");
@@ -117,10 +119,10 @@
       this.addButton = element("button", "link js-add-file", "+ New file");
       this.addButton.type = "button";
       this.addButton.addEventListener("click", function () { self.askName(null); });
-      this.renameButton = element("button", "link js-rename-file", "Rename");
+      this.renameButton = element("button", "link js-rename-file", t("Rename"));
       this.renameButton.type = "button";
       this.renameButton.addEventListener("click", function () { self.askName(self.current); });
-      this.deleteButton = element("button", "link danger js-delete-file", "Delete");
+      this.deleteButton = element("button", "link danger js-delete-file", t("Delete"));
       this.deleteButton.type = "button";
       this.deleteButton.addEventListener("click", function () { self.askDelete(self.current); });
       actions.appendChild(this.addButton);
@@ -174,8 +176,8 @@
     entry.tab.textContent = entry.name;
     var note = entry.role === "entrypoint" ? "main" : entry.role === "optional" ? "optional" : "";
     if (note) { entry.tab.appendChild(element("span", "tab-note", note)); }
-    entry.tab.title = entry.role === "entrypoint" ? "The file the checks run"
-      : entry.role === "optional" ? "Named by the challenge; submitted once it has text" : "";
+    entry.tab.title = entry.role === "entrypoint" ? t("The file the checks run")
+      : entry.role === "optional" ? t("Named by the challenge; submitted once it has text") : "";
   };
 
   Files.prototype.show = function (entry) {
@@ -185,8 +187,8 @@
     });
     this.current = entry;
     var own = entry && entry.role === "file";  // the entrypoint and the named files keep their names
-    if (this.renameButton) { this.renameButton.hidden = !own; this.renameButton.setAttribute("aria-label", "Rename " + (entry ? entry.name : "")); }
-    if (this.deleteButton) { this.deleteButton.hidden = !own; this.deleteButton.setAttribute("aria-label", "Delete " + (entry ? entry.name : "")); }
+    if (this.renameButton) { this.renameButton.hidden = !own; this.renameButton.setAttribute("aria-label", t("Rename %(name)s", { name: entry ? entry.name : "" })); }
+    if (this.deleteButton) { this.deleteButton.hidden = !own; this.deleteButton.setAttribute("aria-label", t("Delete %(name)s", { name: entry ? entry.name : "" })); }
   };
 
   Files.prototype.setWrap = function (on) {
@@ -208,15 +210,15 @@
   // What is wrong with `name` for a new file (or as the new name of `renaming`), or "".
   Files.prototype.problem = function (name, renaming) {
     var accepted = "names must match " + this.allowed.join(" or ");
-    if (!name) { return "Type a name (" + accepted + ")."; }
-    if (/\s/.test(name.charAt(0)) || /\s$/.test(name)) { return "No spaces at the start or the end of the name."; }
+    if (!name) { return t("Type a name (%(accepted)s).", { accepted: accepted }); }
+    if (/\s/.test(name.charAt(0)) || /\s$/.test(name)) { return t("No spaces at the start or the end of the name."); }
     if (name.charAt(0) === "." || name.charAt(0) === "/" || name.indexOf("..") >= 0 || name.indexOf("\\") >= 0 || /[\u0000-\u001f]/.test(name)) {
-      return "Use a plain name: no leading dot or slash, no \"..\", no backslash.";
+      return t("Use a plain name: no leading dot or slash, no \"..\", no backslash.");
     }
-    if (name.length > 200) { return "At most 200 characters."; }
+    if (name.length > 200) { return t("At most 200 characters."); }
     if (!this.accepts(name)) { return name + " is not accepted here: " + accepted + "."; }
     var taken = this.entries.some(function (e) { return e.name === name && e !== renaming; });
-    if (taken) { return "There is a file called " + name + " already."; }
+    if (taken) { return t("There is a file called %(name)s already.", { name: name }); }
     return "";
   };
 
@@ -224,15 +226,15 @@
     var self = this;
     var box = element("div", "name-editor js-name-editor");
     box.hidden = true;
-    var label = element("label", "", "New file name");
+    var label = element("label", "", t("New file name"));
     label.htmlFor = "file-name-input";
     var input = element("input", "mono");
     input.type = "text"; input.id = "file-name-input"; input.autocomplete = "off";
     input.spellcheck = false; input.setAttribute("autocapitalize", "off");
     input.setAttribute("aria-describedby", "file-name-hint");
-    var ok = element("button", "primary", "Create");
+    var ok = element("button", "primary", t("Create"));
     ok.type = "button";
-    var cancel = element("button", "", "Cancel");
+    var cancel = element("button", "", t("Cancel"));
     cancel.type = "button";
     var hint = element("p", "small file-name-hint");
     hint.id = "file-name-hint";
@@ -270,16 +272,16 @@
     var d = this.dialog;
     if (!renaming && this.entries.length >= this.maxFiles) {
       d.box.hidden = false;
-      d.label.textContent = "New file name";
+      d.label.textContent = t("New file name");
       d.input.hidden = true; d.ok.hidden = true;
-      d.hint.textContent = "This challenge takes at most " + this.maxFiles + " files: delete one first.";
+      d.hint.textContent = t("This challenge takes at most %(most)s files: delete one first.", { most: this.maxFiles });
       d.hint.classList.add("bad");
       return;
     }
     d.input.hidden = false; d.ok.hidden = false;
     d.renaming = renaming;
-    d.label.textContent = renaming ? "New name for " + renaming.name : "New file name";
-    d.ok.textContent = renaming ? "Rename" : "Create";
+    d.label.textContent = renaming ? t("New name for %(name)s", { name: renaming.name }) : t("New file name");
+    d.ok.textContent = renaming ? t("Rename") : t("Create");
     d.input.value = renaming ? renaming.name : "";
     d.box.hidden = false;
     if (renaming) { d.check(); } else { d.hint.textContent = "File names must match " + this.allowed.join(" or ") + "."; d.hint.classList.remove("bad"); }
@@ -295,9 +297,9 @@
     box.setAttribute("aria-labelledby", "delete-question");
     var question = element("p", "");
     question.id = "delete-question";
-    var yes = element("button", "danger-button", "Delete");
+    var yes = element("button", "danger-button", t("Delete"));
     yes.type = "button";
-    var no = element("button", "", "Keep it");
+    var no = element("button", "", t("Keep it"));
     no.type = "button";
     box.appendChild(question); box.appendChild(yes); box.appendChild(no);
     var state = { box: box, question: question, yes: yes, entry: null };
@@ -309,8 +311,8 @@
   Files.prototype.askDelete = function (entry) {
     this.dialog.box.hidden = true;
     this.confirm.entry = entry;
-    this.confirm.question.textContent = "Delete " + entry.name + "? Its text leaves your draft and your next submission.";
-    this.confirm.yes.textContent = "Delete " + entry.name;
+    this.confirm.question.textContent = t("Delete %(name)s? Its text leaves your draft and your next submission.", { name: entry.name });
+    this.confirm.yes.textContent = t("Delete %(name)s", { name: entry.name });
     this.confirm.box.hidden = false;
     this.confirm.yes.focus();
   };
@@ -346,7 +348,7 @@
     if (label) { label.textContent = name; }
     if (entry.editor) {
       entry.editor.setMode(window.HeldoutEditor.modeFor(name));
-      entry.editor.setLabel("Code editor: " + name);
+      entry.editor.setLabel(t("Code editor: %(name)s", { name: name }));
     }
     this.label(entry);
     this.show(entry);
@@ -405,21 +407,21 @@
       } else if (res.data.type === SESSION_MOVED) {
         // Another browser took the attempt over: stop saving, keep the text in the editor.
         self.closed = true; self.moved = true;
-        self.problem = "Not saved: " + res.data.detail + (res.data.hint ? " " + res.data.hint : "");
+        self.problem = t("Not saved: %(why)s", { why: res.data.detail + (res.data.hint ? " " + res.data.hint : "") });
       } else if (res.r.status === 409) {
         self.closed = true; self.savedVersion = self.version;
-        self.problem = "Time is up: the server keeps your last saved work and submits it.";
+        self.problem = t("Time is up: the server keeps your last saved work and submits it.");
       } else if (res.r.status === 429) {
         self.holdUntil = Date.now() + 1000 * (parseInt(res.r.headers.get("Retry-After"), 10) || 10);
-        self.problem = "Saving paused for a moment (too many saves); your text is still here.";
+        self.problem = t("Saving paused for a moment (too many saves); your text is still here.");
       } else {
         self.holdUntil = Date.now() + 5000;
-        self.problem = "Not saved: " + (res.data.detail || ("error " + res.r.status)) + (res.data.hint ? " " + res.data.hint : "");
+        self.problem = t("Not saved: %(why)s", { why: (res.data.detail || ("error " + res.r.status)) + (res.data.hint ? " " + res.data.hint : "") });
       }
       self.render();
     }).catch(function () {
       self.inFlight = false; self.holdUntil = Date.now() + 3000;
-      self.problem = "Not saved: the server can't be reached. Retrying; keep this page open.";
+      self.problem = t("Not saved: the server can't be reached. Retrying; keep this page open.");
       self.render();
     });
   };
@@ -448,9 +450,9 @@
     if (!out) { return; }
     var text;
     if (this.problem) { text = this.problem; }
-    else if (this.inFlight) { text = "Saving…"; }
-    else if (this.dirty()) { text = "Unsaved changes"; }
-    else if (this.savedAt) { text = "Saved " + ago(Date.now() - this.savedAt); }
+    else if (this.inFlight) { text = t("Saving…"); }
+    else if (this.dirty()) { text = t("Unsaved changes"); }
+    else if (this.savedAt) { text = t("Saved %(when)s", { when: ago(Date.now() - this.savedAt) }); }
     else { text = out.getAttribute("data-initial") || out.textContent; }
     // Only a change of meaning is announced, not every tick of "3 s ago".
     var kind = this.problem ? "problem" : this.inFlight ? "saving" : this.dirty() ? "dirty" : "saved";
@@ -691,7 +693,7 @@
           target.textContent = "";
           all(output, "h4, pre, p").forEach(function (el) { target.appendChild(el.cloneNode(true)); });
           var note = document.createElement("p"); note.className = "muted small";
-          note.textContent = "Long output is cut: only its last part is kept.";
+          note.textContent = t("Long output is cut: only its last part is kept.");
           target.appendChild(note);
         }
       })
@@ -749,14 +751,14 @@
     ws.classList.add("resizable");
     left.insertAdjacentElement("afterend", splitter({
       className: "splitter-columns", vertical: true, key: "heldout-split", min: 20, max: 80, initial: 45,
-      label: "Width of the statement (percent); the editor takes the rest",
+      label: t("Width of the statement (percent); the editor takes the rest"),
       apply: function (v) { ws.style.setProperty("--statement-share", v + "fr"); ws.style.setProperty("--editor-share", (100 - v) + "fr"); },
       fromPointer: function (e) { var box = ws.getBoundingClientRect(); return 100 * (e.clientX - box.left) / box.width; }
     }));
     if (results) {
       results.insertAdjacentElement("beforebegin", splitter({
         className: "splitter-rows", vertical: false, key: "heldout-results", min: 10, max: 70, initial: 22, invert: true,
-        label: "Height of the results (percent of the pane); the editor takes the rest",
+        label: t("Height of the results (percent of the pane); the editor takes the rest"),
         apply: function (v) { pane.style.setProperty("--results-share", v + "%"); },
         fromPointer: function (e) { var box = pane.getBoundingClientRect(); return 100 * (box.bottom - e.clientY) / box.height; }
       }));

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, current_app, request
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import ServerBusy
+from heldout.platform.i18n import N_
 from heldout.platform.services import assistant
 from heldout.platform.services.access import CandidateViewer
 from heldout.platform.views.api.auth import authenticated
@@ -42,8 +43,9 @@ def ask(viewer: CandidateViewer, attempt_id: str, slug: str) -> ResponseReturnVa
     question = raw.get("question") if isinstance(raw, dict) else None
     settings = assistant.AssistantSettings.from_config(current_app.config)
     check_rate("HELDOUT_AI_LIMIT", "assistant", viewer.attempt_public_id,
-               "Questions to the assistant are limited to {limit}, and this attempt "
-               "reached that.", "Ask again in {wait} seconds; your question is still typed.")
+               N_("Questions to the assistant are limited to %(limit)s, and this attempt "
+                  "reached that."),
+               N_("Ask again in %(wait)s seconds; your question is still typed."))
     waiting: threading.BoundedSemaphore = current_app.extensions[EXTENSION_KEY]
     if not waiting.acquire(blocking=False):
         raise ServerBusy("The assistant is answering as many questions as this server "

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from heldout.platform.errors import InvalidInput, UploadTooLarge
+from heldout.platform.i18n import N_
 from heldout.platform.services import (
     attempts,
     catalogue,
@@ -97,8 +98,8 @@ def _draft_payload() -> list[drafts.DraftFile]:
 def save_draft(viewer: CandidateViewer, attempt_id: str, slug: str) -> ResponseReturnValue:
     """Autosave: keep the editor's files on the server (CSRF token in a header or field)."""
     check_rate("HELDOUT_AUTOSAVE_LIMIT", "autosave", viewer.attempt_public_id,
-               "Autosaves are limited to {limit}, and this page reached that.",
-               "Your text is still in the editor; it is saved again in {wait} seconds.")
+               N_("Autosaves are limited to %(limit)s, and this page reached that."),
+               N_("Your text is still in the editor; it is saved again in %(wait)s seconds."))
     saved = drafts.save_drafts(attempt_public_id=viewer.attempt_public_id,
                                challenge_slug=slug, files=_draft_payload(),
                                bundles=catalogue.get_bundles(), now=now())
@@ -116,8 +117,8 @@ def record_editor_events(viewer: CandidateViewer, attempt_id: str,
         raise UploadTooLarge(f"A batch of editor events takes at most "
                              f"{editor_events.MAX_BODY_BYTES:,} bytes.", field="events")
     check_rate("HELDOUT_EDITOR_EVENTS_LIMIT", "editor-events", viewer.attempt_public_id,
-               "Editor events are limited to {limit} batches, and this page reached that.",
-               "They are sent again in {wait} seconds.")
+               N_("Editor events are limited to %(limit)s batches, and this page reached that."),
+               N_("They are sent again in %(wait)s seconds."))
     kept = editor_events.record_events(
         attempt_public_id=viewer.attempt_public_id, challenge_slug=slug,
         events=editor_events.parse_batch(_json_or_beacon()), bundles=catalogue.get_bundles(), now=now(),

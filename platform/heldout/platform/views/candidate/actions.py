@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from heldout.platform.errors import (
     AttemptClosed,
@@ -24,6 +25,7 @@ from heldout.platform.errors import (
 )
 from heldout.platform.extensions import csrf
 from heldout.platform.http import status_of
+from heldout.platform.i18n import N_
 from heldout.platform.queue import get_queue
 from heldout.platform.services import (
     assistant,
@@ -132,8 +134,9 @@ def public_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     try:
         check_form_token()
         check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
-                    "Public check runs are limited to {limit}, and this attempt reached that.",
-                    "Run them again in {wait} seconds; your code is still in the editor.")
+                   N_("Public check runs are limited to %(limit)s, and this attempt reached "
+                      "that."),
+                   N_("Run them again in %(wait)s seconds; your code is still in the editor."))
         public_runs.request_public_run(
             attempt_public_id=attempt_id, challenge_slug=slug, files=files, pasted_code=code,
             blobs=blob_store(), queue=get_queue(), bundles=catalogue.get_bundles(),
@@ -164,9 +167,9 @@ def console_run(attempt_id: str, slug: str) -> ResponseReturnValue:
     try:
         check_form_token()
         check_rate("HELDOUT_PUBLIC_RUN_LIMIT", "public-run", attempt_id,
-                   "Runs are limited to {limit} (public checks and console together), and "
-                   "this attempt reached that.",
-                   "Run again in {wait} seconds; your code is still in the editor.")
+                   N_("Runs are limited to %(limit)s (public checks and console together), "
+                      "and this attempt reached that."),
+                   N_("Run again in %(wait)s seconds; your code is still in the editor."))
         if not sent and not files:
             files = console_runs.saved_files(attempts.get_attempt(attempt_id), slug,
                                              catalogue.get_bundles(), blob_store())
@@ -206,8 +209,8 @@ def report_problem(attempt_id: str, slug: str) -> ResponseReturnValue:
     try:
         problem_reports.checked(given)  # a refused form does not count against the limit
         check_rate("HELDOUT_PROBLEM_REPORT_LIMIT", "problem-report", attempt_id,
-                   "Problem reports are limited to {limit}, and this attempt reached that.",
-                   "Send it again in {wait} seconds; your words are still in the form.")
+                   N_("Problem reports are limited to %(limit)s, and this attempt reached that."),
+                   N_("Send it again in %(wait)s seconds; your words are still in the form."))
         problem_reports.report_problem(attempt_public_id=attempt_id, challenge_slug=slug,
                                        given=given, now=now())
     except InvalidInput as exc:
@@ -217,8 +220,9 @@ def report_problem(attempt_id: str, slug: str) -> ResponseReturnValue:
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    flash("Thank you: your report reached the team, with this challenge's version. Carry on "
-          "working: reporting does not pause the clock or change your score.", "success")
+    flash(gettext("Thank you: your report reached the team, with this challenge's version. "
+                  "Carry on working: reporting does not pause the clock or change your score."),
+          "success")
     return redirect(url_for("candidate.workspace", attempt_id=attempt_id, slug=slug))
 
 

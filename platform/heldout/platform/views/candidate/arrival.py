@@ -12,6 +12,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from heldout.platform import i18n, markdown
 from heldout.platform.errors import (
     InvalidInput,
 )
@@ -32,7 +33,6 @@ from heldout.platform.views.candidate.common import (
     no_referrer,
 )
 from heldout.platform.views.common import now
-from heldout.sandbox.environment import environment_paragraph
 
 
 @bp.get("/i/<token>")
@@ -79,7 +79,7 @@ def welcome() -> ResponseReturnValue:
 def _landing(invite: Invite, *, error: Exception | None) -> str:
     return render_template("candidate/landing.html", invite=invite, assessment=invite.assessment,
                            written=assessments.what_candidates_write(invite.assessment),
-                           environment=environment_paragraph(), error=error,
+                           environment=markdown.environment_paragraph(), error=error,
                            idle_minutes=current_app.config["HELDOUT_IDLE_GAP_MINUTES"],
                            minutes_allowed=round(clock.time_allowed(invite).total_seconds() / 60),
                            break_allowance=clock.break_allowance(invite),
@@ -109,8 +109,11 @@ def _start(invite: Invite) -> ResponseReturnValue:
 
 
 def _bind(attempt: Attempt, fingerprint: str) -> None:
-    """This browser, and only it, works on ``attempt`` from now on."""
+    """This browser, and only it, works on ``attempt`` from now on (in the language it chose)."""
+    language = session.get(i18n.CHOICE_KEY)
     session.clear()
+    if language is not None:
+        session[i18n.CHOICE_KEY] = language
     session[SESSION_KEY] = attempt.public_id
     session[LINK_KEY] = fingerprint
     session.permanent = True

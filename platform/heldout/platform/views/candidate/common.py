@@ -18,6 +18,7 @@ from flask import (
     session,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from limits import RateLimitItem, parse_many
 
@@ -26,6 +27,7 @@ from heldout.platform.errors import (
     TooManySubmissions,
 )
 from heldout.platform.extensions import csrf, limiter
+from heldout.platform.i18n import N_
 from heldout.platform.models import Attempt, Invite
 from heldout.platform.services import (
     attempts,
@@ -99,15 +101,24 @@ def check_form_token() -> None:
     try:
         csrf.protect()
     except CSRFError:
-        raise InvalidInput("This page could not be verified, so the submission was not "
-                           "taken (the page may come from an earlier session).",
-                           hint="Your code is still in the editor: press Submit again.") from None
+        raise InvalidInput(gettext("This page could not be verified, so the submission was "
+                                   "not taken (the page may come from an earlier session)."),
+                           hint=gettext("Your code is still in the editor: press Submit again.")
+                           ) from None
+
+
+# A rate limit's period in words, alone ("per minute") and as a multiple ("per 10 minutes").
+PERIODS = {"second": (N_("second"), N_("%(num)s seconds")),
+           "minute": (N_("minute"), N_("%(num)s minutes")),
+           "hour": (N_("hour"), N_("%(num)s hours")), "day": (N_("day"), N_("%(num)s days")),
+           "month": (N_("month"), N_("%(num)s months")), "year": (N_("year"), N_("%(num)s years"))}
 
 
 def describe_limit(limit: RateLimitItem) -> str:
-    unit = limit.GRANULARITY.name
-    period = unit if limit.multiples == 1 else f"{limit.multiples} {unit}s"
-    return f"{limit.amount} per {period}"
+    """A limit in the page's words: "6 per minute", "60 per 10 minutes"."""
+    one, several = PERIODS[limit.GRANULARITY.name]
+    period = gettext(one) if limit.multiples == 1 else gettext(several, num=limit.multiples)
+    return str(gettext("%(amount)s per %(period)s", amount=limit.amount, period=period))
 
 
 def submit_limits() -> list[str]:
@@ -122,12 +133,13 @@ def public_run_limits() -> list[str]:
 
 def check_submit_rate(attempt_id: str) -> None:
     check_rate("HELDOUT_SUBMIT_LIMIT", "submit", attempt_id,
-                "Submissions are limited to {limit}, and this attempt reached that.",
-                "Submit again in {wait} seconds; your code is still in the editor.")
+               N_("Submissions are limited to %(limit)s, and this attempt reached that."),
+               N_("Submit again in %(wait)s seconds; your code is still in the editor."))
 
 
 def check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: str) -> None:
-    """Count one use of ``scope`` by the attempt; over ``setting``'s limits, refuse it."""
+    """Count one use of ``scope`` by the attempt; over ``setting``'s limits, refuse it with
+    ``message`` and ``hint`` (catalogue messages naming ``%(limit)s`` and ``%(wait)s``)."""
     strategy = limiter.limiter
     try:
         refused = [limit for limit in parse_many(current_app.config[setting])
@@ -139,5 +151,5 @@ def check_rate(setting: str, scope: str, attempt_id: str, message: str, hint: st
         return
     if refused:
         wait = max(1, int(reset - time.time()) + 1)
-        raise TooManySubmissions(message.format(limit=describe_limit(refused[0])),
-                                 hint=hint.format(wait=wait), retry_after=wait)
+        raise TooManySubmissions(gettext(message, limit=describe_limit(refused[0])),
+                                 hint=gettext(hint, wait=wait), retry_after=wait)

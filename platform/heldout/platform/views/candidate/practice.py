@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from limits import parse_many
 
 from heldout.graders.result import Split
@@ -23,6 +24,7 @@ from heldout.platform import markdown
 from heldout.platform.errors import InvalidInput, PlatformError, TooManySubmissions
 from heldout.platform.extensions import csrf
 from heldout.platform.http import status_of
+from heldout.platform.i18n import N_
 from heldout.platform.queue import get_queue
 from heldout.platform.services import catalogue, practice
 from heldout.platform.services.public_runs import public_run_view
@@ -73,9 +75,9 @@ def _back() -> tuple[str, str] | None:
     """Where the candidate came from: their assessment, or the invitation's landing page."""
     if session.get(SESSION_KEY):
         return (url_for("candidate.overview", attempt_id=session[SESSION_KEY]),
-                "Back to your assessment")
+                gettext("Back to your assessment"))
     if session.get(INVITE_KEY):
-        return url_for("candidate.welcome"), "Back to your invitation"
+        return url_for("candidate.welcome"), gettext("Back to your invitation")
     return None
 
 
@@ -90,9 +92,9 @@ def _run(split: Split) -> ResponseReturnValue:
     try:
         check_form_token()
         check_rate("HELDOUT_PRACTICE_LIMIT", "practice", str(request_origin().ip),
-                   "Practice runs are limited to {limit} from one address, and that is "
-                   "reached.",
-                   "Run again in {wait} seconds; your code is still in the editor.")
+                   N_("Practice runs are limited to %(limit)s from one address, and that is "
+                      "reached."),
+                   N_("Run again in %(wait)s seconds; your code is still in the editor."))
         visitor = session.get(VISITOR_KEY) or practice.new_visitor()
         practice.request_practice_run(
             visitor=visitor, split=split, files=files, pasted_code=code, slug=_slug(),
