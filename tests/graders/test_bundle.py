@@ -273,7 +273,8 @@ def test_served_listing_skips_links(bundle_dir: Path) -> None:
 def test_repository_bundles_load(copy_repo_bundle: Callable[[str], Path]) -> None:
     bundle = load_bundle(copy_repo_bundle("churn-prediction"))
     assert bundle.kind == "model_training"
-    assert {c.name for c in bundle.solutions} == {"reference", "starter"}
+    assert {c.name for c in bundle.solutions} == {"reference", "starter", "hard-labels",
+                                                  "numeric-only"}
     assert bundle.limits.wall_seconds == 120 and bundle.limits.memory_mb == 2048
     KINDS.get(bundle.kind).verify(bundle)
     sample = load_bundle(copy_repo_bundle("warm-up"))  # the practice page's

@@ -96,4 +96,5 @@ def test_challenges_check_command(sandbox_image: str) -> None:
     result = CliRunner().invoke(challenges_group, ["check", "churn-prediction",
                                                    "--challenges-dir", str(REPO_CHALLENGES)])
     assert result.exit_code == 0, result.output
-    assert "2 of 2 ok" in result.stdout
+    # Without --all: the reference, the starter and the first flawed case.
+    assert "3 of 3 ok (1 more case(s) not graded: --all grades every case)" in result.stdout
