@@ -1,5 +1,5 @@
-"""The candidates of an assessment: the table interviewers sort and filter (and export),
-and compare side by side.
+"""The candidates of an assessment: the table interviewers sort and filter (and export;
+``comparison`` puts a few of its rows side by side).
 
 The table is filtered, sorted and paged in SQL over the attempts' standings (their settled
 totals, counted scores and percentile ranks, ``standings``), so a page costs the same with
@@ -170,7 +170,7 @@ class CandidatesTable:
         return self.rows
 
 
-def _table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None) -> list[Invite]:
+def table_invites(assessment_id: int, attempt_ids: Sequence[int] | None = None) -> list[Invite]:
     """The invites of an assessment (or of these attempts of it) with their attempts: one
     query per level. Their submissions come apart, as plain values (``table_submissions``)."""
     query = select(Invite).where(Invite.assessment_id == assessment_id)
@@ -223,7 +223,7 @@ def table_results(history: Sequence[TableSubmission], challenges: Sequence[Chall
     return results
 
 
-def _rows(assessment: Assessment, invites: list[Invite], now: datetime,
+def table_rows(assessment: Assessment, invites: list[Invite], now: datetime,
           viewer: StaffViewer | None,
           attempt_ids: Sequence[int] | None = None) -> list[CandidateRow]:
     challenges = assessment.challenges
@@ -371,7 +371,7 @@ def _page_rows(assessment: Assessment, ids: Sequence[int], now: datetime,
         select(Invite).where(Invite.id.in_(ids)).options(selectinload(Invite.attempt)))}
     ordered = [invites[i] for i in ids if i in invites]
     attempts = [i.attempt.id for i in ordered if i.attempt is not None]
-    rows = _rows(assessment, ordered, now, viewer, attempts)
+    rows = table_rows(assessment, ordered, now, viewer, attempts)
     ranked = standings.ranked(assessment.id, attempts, counts)
     return [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
             if r.attempt is not None and r.attempt.id in ranked else r for r in rows]
@@ -444,70 +444,3 @@ def every_row(assessment_id: int, query: TableQuery, *, now: datetime,
                     db.session.expunge(row.attempt)
 
     return assessment, rows()
-
-
-# --- compare -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompareCell:
-    passed: bool | None  # None: no such check in this candidate's counted evaluation
-    score: float | None
-    max_score: float | None
-
-
-@dataclass(frozen=True)
-class CompareChallenge:
-    challenge: Challenge
-    scores: tuple[float | None, ...]  # one per candidate
-    checks: tuple[tuple[str, tuple[CompareCell, ...]], ...]  # check name, a cell per candidate
-
-
-@dataclass(frozen=True)
-class Comparison:
-    assessment: Assessment
-    rows: tuple[CandidateRow, ...]  # the compared candidates, in the order asked
-    challenges: tuple[CompareChallenge, ...]
-
-
-MAX_COMPARED = 8
-
-
-def compare(assessment_id: int, attempt_ids: Sequence[int], *, now: datetime,
-            viewer: StaffViewer | None) -> Comparison:
-    """Candidates side by side: one column each, challenges and their checks as rows.
-
-    Only attempts of this assessment are compared; others asked for are ignored.
-    """
-    assessment = get_assessment(assessment_id)
-    wanted = list(dict.fromkeys(attempt_ids))[:MAX_COMPARED]
-    invites = [i for i in _table_invites(assessment_id, wanted) if i.attempt is not None]
-    ranked = standings.ranked(assessment.id, wanted)
-    rows = [dataclasses.replace(r, percentile=ranked[r.attempt.id].percentile)
-            if r.attempt is not None and r.attempt.id in ranked else r
-            for r in _rows(assessment, invites, now, viewer, wanted)]
-    by_id = {r.attempt.id: r for r in rows if r.attempt is not None}
-    chosen = tuple(by_id[i] for i in wanted if i in by_id)
-    evaluations = {e.submission_id: e for e in db.session.scalars(
-        select(EvaluationRecord).where(EvaluationRecord.submission_id.in_(
-            [r.counted.id for row in chosen for r in row.results if r.counted is not None])))}
-    sections = []
-    for position, challenge in enumerate(assessment.challenges):
-        names: list[str] = []
-        per: list[dict[str, CompareCell]] = []
-        for row in chosen:
-            counted_one = row.results[position].counted
-            evaluation = evaluations.get(counted_one.id) if counted_one is not None else None
-            cells: dict[str, CompareCell] = {}
-            for check in (evaluation.checks if evaluation is not None else []):
-                name = str(check.get("name", ""))
-                if name not in names:
-                    names.append(name)
-                cells[name] = CompareCell(bool(check.get("passed")), check.get("score"),
-                                          check.get("max_score"))
-            per.append(cells)
-        missing = CompareCell(None, None, None)
-        checks = tuple((name, tuple(cells.get(name, missing) for cells in per)) for name in names)
-        sections.append(CompareChallenge(
-            challenge, tuple(row.results[position].score for row in chosen), checks))
-    return Comparison(assessment, chosen, tuple(sections))

@@ -27,6 +27,7 @@ from heldout.platform.errors import InvalidInput, PlatformError
 from heldout.platform.models import User
 from heldout.platform.services import assistant, exports, integrity_signals, reports, reviews, similarity
 from heldout.platform.services import candidates as table
+from heldout.platform.services import comparison as comparison_service
 from heldout.platform.services.access import StaffViewer
 from heldout.platform.services.assessments import get_assessment
 from heldout.platform.views.auth import record_action, role_required, staff_user, staff_viewer
@@ -106,9 +107,9 @@ def export(assessment_id: int) -> ResponseReturnValue:
 def compare(assessment_id: int) -> ResponseReturnValue:
     """Selected candidates side by side: a column each, challenges and checks as rows."""
     ids = [i for i in (parse_int(v) for v in request.args.getlist("attempt")) if i is not None]
-    comparison = table.compare(assessment_id, ids, now=now(), viewer=staff_viewer())
+    comparison = comparison_service.compare(assessment_id, ids, now=now(), viewer=staff_viewer())
     return render_template("review/compare.html", comparison=comparison,
-                           max_compared=table.MAX_COMPARED)
+                           max_compared=comparison_service.MAX_COMPARED)
 
 
 def _render_report(attempt_id: int, error: InvalidInput | None = None,
